@@ -1,0 +1,1 @@
+"""The gongkai services, one package each (catalog, applications, interpretation, ...)."""

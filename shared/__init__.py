@@ -1,0 +1,1 @@
+"""The gongkai kernel: envelope, stores, bus, projections, tenancy, working days, HTTP helpers."""

@@ -1,0 +1,219 @@
+"""A small SQL port shared by the event stores, projections and service tables.
+
+SQL is written once, PostgreSQL-style with `$1` placeholders; the SQLite adapter
+rewrites them to `?1`. Read models keep to the portable subset (TEXT, BIGINT,
+BOOLEAN, `INSERT ... ON CONFLICT`), so one projection runs on both engines.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, Protocol
+
+import aiosqlite
+import asyncpg
+
+Row = Mapping[str, Any]
+
+_PLACEHOLDER = re.compile(r"\$(\d+)")
+
+
+class Tx(Protocol):
+    """One open transaction."""
+
+    async def execute(self, sql: str, *args: Any) -> None: ...
+    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
+    async def fetch(self, sql: str, *args: Any) -> list[Row]: ...
+    async def fetchrow(self, sql: str, *args: Any) -> Row | None: ...
+    async def fetchval(self, sql: str, *args: Any) -> Any: ...
+
+
+class Database(Protocol):
+    """A connection pool: reads outside transactions, writes inside them."""
+
+    dialect: str
+
+    def transaction(self) -> Any: ...  # async context manager yielding Tx
+    async def fetch(self, sql: str, *args: Any) -> list[Row]: ...
+    async def fetchrow(self, sql: str, *args: Any) -> Row | None: ...
+    async def fetchval(self, sql: str, *args: Any) -> Any: ...
+    async def execute_script(self, statements: Sequence[str]) -> None: ...
+    async def close(self) -> None: ...
+
+
+# --- SQLite -------------------------------------------------------------------------------
+
+
+def _sqlite_sql(sql: str) -> str:
+    return _PLACEHOLDER.sub(r"?\1", sql)
+
+
+class _SqliteTx:
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+
+    async def execute(self, sql: str, *args: Any) -> None:
+        await self._conn.execute(_sqlite_sql(sql), args)
+
+    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        await self._conn.executemany(_sqlite_sql(sql), rows)
+
+    async def fetch(self, sql: str, *args: Any) -> list[Row]:
+        async with self._conn.execute(_sqlite_sql(sql), args) as cur:
+            return list(await cur.fetchall())  # type: ignore[arg-type]
+
+    async def fetchrow(self, sql: str, *args: Any) -> Row | None:
+        async with self._conn.execute(_sqlite_sql(sql), args) as cur:
+            return await cur.fetchone()  # type: ignore[return-value]
+
+    async def fetchval(self, sql: str, *args: Any) -> Any:
+        row = await self.fetchrow(sql, *args)
+        return None if row is None else row[0]  # type: ignore[index]
+
+
+class SqliteDatabase:
+    """One SQLite file in WAL mode: a single writer connection (serialised), one reader.
+
+    SQLite allows one writer at a time anyway; serialising in-process keeps
+    `BEGIN IMMEDIATE` from ever waiting on a busy lock, and WAL lets the reader
+    see every committed write without blocking it.
+    """
+
+    dialect = "sqlite"
+
+    def __init__(self, writer: aiosqlite.Connection, reader: aiosqlite.Connection) -> None:
+        self._writer = writer
+        self._reader = reader
+        self._write_lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: Path | str) -> SqliteDatabase:
+        if str(path) != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+        async def connect() -> aiosqlite.Connection:
+            conn = await aiosqlite.connect(str(path), isolation_level=None)
+            conn.row_factory = aiosqlite.Row
+            await conn.execute("PRAGMA journal_mode=WAL")
+            await conn.execute("PRAGMA synchronous=NORMAL")
+            await conn.execute("PRAGMA busy_timeout=10000")
+            await conn.execute("PRAGMA foreign_keys=ON")
+            return conn
+
+        writer = await connect()
+        reader = writer if str(path) == ":memory:" else await connect()
+        return cls(writer, reader)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[_SqliteTx]:
+        async with self._write_lock:
+            await self._writer.execute("BEGIN IMMEDIATE")
+            try:
+                yield _SqliteTx(self._writer)
+            except BaseException:
+                await self._writer.execute("ROLLBACK")
+                raise
+            else:
+                await self._writer.execute("COMMIT")
+
+    async def fetch(self, sql: str, *args: Any) -> list[Row]:
+        return await _SqliteTx(self._reader).fetch(sql, *args)
+
+    async def fetchrow(self, sql: str, *args: Any) -> Row | None:
+        return await _SqliteTx(self._reader).fetchrow(sql, *args)
+
+    async def fetchval(self, sql: str, *args: Any) -> Any:
+        return await _SqliteTx(self._reader).fetchval(sql, *args)
+
+    async def execute_script(self, statements: Sequence[str]) -> None:
+        async with self.transaction() as tx:
+            for statement in statements:
+                await tx.execute(statement)
+
+    async def close(self) -> None:
+        if self._reader is not self._writer:
+            await self._reader.close()
+        await self._writer.close()
+
+
+# --- PostgreSQL ---------------------------------------------------------------------------
+
+
+class _PgTx:
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    async def execute(self, sql: str, *args: Any) -> None:
+        await self.conn.execute(sql, *args)
+
+    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        await self.conn.executemany(sql, rows)
+
+    async def fetch(self, sql: str, *args: Any) -> list[Row]:
+        return list(await self.conn.fetch(sql, *args))
+
+    async def fetchrow(self, sql: str, *args: Any) -> Row | None:
+        return await self.conn.fetchrow(sql, *args)  # type: ignore[no-any-return]
+
+    async def fetchval(self, sql: str, *args: Any) -> Any:
+        return await self.conn.fetchval(sql, *args)
+
+
+class PostgresDatabase:
+    """An asyncpg pool whose connections use one schema (each service owns one)."""
+
+    dialect = "postgres"
+
+    def __init__(self, pool: asyncpg.Pool, schema: str) -> None:
+        self.pool = pool
+        self.schema = schema
+
+    @classmethod
+    async def open(
+        cls, url: str, schema: str, *, min_size: int = 1, max_size: int = 10
+    ) -> PostgresDatabase:
+        if not re.fullmatch(r"[a-z_][a-z0-9_]*", schema):
+            raise ValueError(f"bad schema name {schema!r}")
+        admin = await asyncpg.connect(url)
+        try:
+            await admin.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        except asyncpg.UniqueViolationError:
+            pass  # created concurrently by another process
+        finally:
+            await admin.close()
+        pool = await asyncpg.create_pool(
+            url,
+            min_size=min_size,
+            max_size=max_size,
+            server_settings={"search_path": schema, "application_name": f"gongkai-{schema}"},
+        )
+        return cls(pool, schema)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[_PgTx]:
+        async with self.pool.acquire() as conn, conn.transaction():
+            yield _PgTx(conn)
+
+    async def fetch(self, sql: str, *args: Any) -> list[Row]:
+        return list(await self.pool.fetch(sql, *args))
+
+    async def fetchrow(self, sql: str, *args: Any) -> Row | None:
+        return await self.pool.fetchrow(sql, *args)  # type: ignore[no-any-return]
+
+    async def fetchval(self, sql: str, *args: Any) -> Any:
+        return await self.pool.fetchval(sql, *args)
+
+    async def execute_script(self, statements: Sequence[str]) -> None:
+        async with self.pool.acquire() as conn:
+            # Serialise DDL across processes that start at once.
+            async with conn.transaction():
+                await conn.execute("SELECT pg_advisory_xact_lock(hashtext('gongkai-ddl'))")
+                for statement in statements:
+                    await conn.execute(statement)
+
+    async def close(self) -> None:
+        await self.pool.close()

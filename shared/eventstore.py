@@ -1,0 +1,421 @@
+"""The event store: append-only streams with optimistic concurrency and one global log.
+
+One port (`EventStore`), two adapters on the SQL port (SQLite, PostgreSQL),
+and one conformance suite (tests/integration/test_eventstore_conformance.py)
+that both pass unchanged.
+
+Ordering guarantee: positions become visible in position order. Readers tail
+the log with `position > checkpoint` and can never skip an event. On
+PostgreSQL a sequence alone does not give this (two transactions may commit
+out of the order in which they drew positions, and a tailing reader that saw
+the later one would skip the earlier one forever); appends therefore take a
+transaction-scoped advisory lock before they draw positions, so positions
+commit in order. See docs/architecture.md "Ordering" for the trade-off.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime
+from typing import Any, Protocol
+from uuid import UUID
+
+import asyncpg
+import orjson
+
+from shared.db import Database, PostgresDatabase, Row, SqliteDatabase
+from shared.envelope import Actor, RecordedEvent, StreamWrite, canonical_json
+from shared.errors import ConcurrencyConflict
+
+
+class EventStore(Protocol):
+    async def append(self, writes: Sequence[StreamWrite]) -> list[RecordedEvent]: ...
+    async def read_stream(self, stream_id: str, after_version: int = 0) -> list[RecordedEvent]: ...
+    async def read_all(self, after_position: int = 0, limit: int = 1000) -> list[RecordedEvent]: ...
+    async def stream_version(self, stream_id: str) -> int: ...
+    async def head_position(self) -> int: ...
+    async def wait_for_events(self, after_position: int, timeout: float) -> None: ...
+    async def close(self) -> None: ...
+
+
+class Notifier:
+    """Wakes every waiter when something was appended (in this process or, via LISTEN, another)."""
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+
+    def notify(self) -> None:
+        self._event.set()
+        self._event = asyncio.Event()
+
+    async def wait(self, timeout: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._event.wait(), timeout)
+
+
+_COLUMNS = (
+    "position, event_id, stream_id, stream_type, version, type, schema_version, tenant, "
+    "actor, correlation_id, causation_id, occurred_at, recorded_at, payload"
+)
+
+_SQLITE_SCHEMA = [
+    """CREATE TABLE IF NOT EXISTS events (
+        position INTEGER PRIMARY KEY AUTOINCREMENT,
+        event_id TEXT NOT NULL UNIQUE,
+        stream_id TEXT NOT NULL,
+        stream_type TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        type TEXT NOT NULL,
+        schema_version INTEGER NOT NULL,
+        tenant TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        correlation_id TEXT NOT NULL,
+        causation_id TEXT,
+        occurred_at TEXT NOT NULL,
+        recorded_at TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        UNIQUE (stream_id, version)
+    )""",
+    "CREATE INDEX IF NOT EXISTS events_tenant ON events (tenant, position)",
+    """CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events
+       BEGIN SELECT RAISE(ABORT, 'events are immutable: UPDATE refused'); END""",
+    """CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events
+       BEGIN SELECT RAISE(ABORT, 'events are immutable: DELETE refused'); END""",
+]
+
+_PG_SCHEMA = [
+    """CREATE TABLE IF NOT EXISTS events (
+        position BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        event_id UUID NOT NULL UNIQUE,
+        stream_id TEXT NOT NULL,
+        stream_type TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        type TEXT NOT NULL,
+        schema_version INTEGER NOT NULL,
+        tenant TEXT NOT NULL,
+        actor JSONB NOT NULL,
+        correlation_id UUID NOT NULL,
+        causation_id UUID,
+        occurred_at TIMESTAMPTZ NOT NULL,
+        recorded_at TIMESTAMPTZ NOT NULL,
+        payload JSONB NOT NULL,
+        UNIQUE (stream_id, version)
+    )""",
+    "CREATE INDEX IF NOT EXISTS events_tenant ON events (tenant, position)",
+    """CREATE OR REPLACE FUNCTION gongkai_refuse_change() RETURNS trigger
+       LANGUAGE plpgsql AS $body$
+       BEGIN RAISE EXCEPTION 'events are immutable: % refused on %', TG_OP, TG_TABLE_NAME; END
+       $body$""",
+    """CREATE OR REPLACE TRIGGER events_immutable BEFORE UPDATE OR DELETE ON events
+       FOR EACH ROW EXECUTE FUNCTION gongkai_refuse_change()""",
+    """CREATE OR REPLACE TRIGGER events_no_truncate BEFORE TRUNCATE ON events
+       FOR EACH STATEMENT EXECUTE FUNCTION gongkai_refuse_change()""",
+    # One round trip per append: lock, idempotency, version checks, insert, notify.
+    # GK001 = version mismatch (message: stream id, detail: "expected,current");
+    # GK002 = some but not all event ids already stored.
+    """CREATE OR REPLACE FUNCTION append_events(
+        p_event_id uuid[], p_stream_id text[], p_stream_type text[], p_expected int[],
+        p_type text[], p_schema_version int[], p_tenant text[], p_actor text[],
+        p_correlation_id uuid[], p_causation_id uuid[], p_occurred_at timestamptz[],
+        p_payload text[], p_lock text, p_channel text)
+       RETURNS SETOF events LANGUAGE plpgsql AS $body$
+       DECLARE
+         n int := cardinality(p_event_id);
+         v_found int;
+         v_current int := 0;
+         v_versions int[] := array_fill(0, ARRAY[cardinality(p_event_id)]);
+         v_now timestamptz := clock_timestamp();
+       BEGIN
+         PERFORM pg_advisory_xact_lock(hashtext(p_lock));
+         SELECT count(*) INTO v_found FROM events WHERE event_id = ANY(p_event_id);
+         IF v_found = n THEN
+           RETURN QUERY SELECT * FROM events WHERE event_id = ANY(p_event_id);
+           RETURN;
+         ELSIF v_found > 0 THEN
+           RAISE EXCEPTION USING ERRCODE = 'GK002', MESSAGE = 'partial duplicate';
+         END IF;
+         FOR i IN 1..n LOOP
+           IF i = 1 OR p_stream_id[i] <> p_stream_id[i - 1] THEN
+             SELECT COALESCE(MAX(version), 0) INTO v_current
+               FROM events WHERE stream_id = p_stream_id[i];
+             IF p_expected[i] IS NOT NULL AND p_expected[i] <> v_current THEN
+               RAISE EXCEPTION USING ERRCODE = 'GK001', MESSAGE = p_stream_id[i],
+                 DETAIL = p_expected[i]::text || ',' || v_current::text;
+             END IF;
+           END IF;
+           v_current := v_current + 1;
+           v_versions[i] := v_current;
+         END LOOP;
+         RETURN QUERY INSERT INTO events (event_id, stream_id, stream_type, version, type,
+             schema_version, tenant, actor, correlation_id, causation_id, occurred_at,
+             recorded_at, payload)
+           SELECT p_event_id[i], p_stream_id[i], p_stream_type[i], v_versions[i], p_type[i],
+             p_schema_version[i], p_tenant[i], p_actor[i]::jsonb, p_correlation_id[i],
+             p_causation_id[i], p_occurred_at[i], v_now, p_payload[i]::jsonb
+           FROM generate_series(1, n) AS i ORDER BY i
+           RETURNING *;
+         PERFORM pg_notify(p_channel, '');
+       END
+       $body$""",
+]
+
+
+def _parse_time(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC)
+    return datetime.fromisoformat(value).astimezone(UTC)
+
+
+def _json(value: Any) -> Any:
+    return orjson.loads(value) if isinstance(value, str | bytes) else value
+
+
+def _uuid(value: Any) -> UUID | None:
+    if value is None:
+        return None
+    return value if isinstance(value, UUID) else UUID(str(value))
+
+
+def _version_conflict(stream_id: str, expected: int, current: int) -> ConcurrencyConflict:
+    return ConcurrencyConflict(
+        rule="stream.version_mismatch",
+        field="expected_version",
+        message_zh=f"记录 {stream_id} 已被他人修改：期望版本 {expected}，当前版本 {current}",
+        message_en=f"{stream_id} changed meanwhile: expected version {expected}, current {current}",
+        details={"expected": expected, "current": current},
+    )
+
+
+def _partial_duplicate() -> ConcurrencyConflict:
+    return ConcurrencyConflict(
+        rule="append.partial_duplicate",
+        field="event_id",
+        message_zh="批次中部分事件已存在，整批拒绝",
+        message_en="some events of the batch are already stored; batch refused",
+    )
+
+
+def _record(row: Row) -> RecordedEvent:
+    return RecordedEvent.model_construct(
+        position=row["position"],
+        event_id=_uuid(row["event_id"]),
+        stream_id=row["stream_id"],
+        stream_type=row["stream_type"],
+        version=row["version"],
+        type=row["type"],
+        schema_version=row["schema_version"],
+        tenant=row["tenant"],
+        actor=Actor.model_validate(_json(row["actor"])),
+        correlation_id=_uuid(row["correlation_id"]),
+        causation_id=_uuid(row["causation_id"]),
+        occurred_at=_parse_time(row["occurred_at"]),
+        recorded_at=_parse_time(row["recorded_at"]),
+        payload=_json(row["payload"]),
+    )
+
+
+class SqlEventStore:
+    """The append and read logic both engines share; dialect differences are in the SQL."""
+
+    def __init__(self, db: Database, *, name: str) -> None:
+        self.db = db
+        self.name = name
+        self.notifier = Notifier()
+        self._listener: asyncpg.Connection | None = None
+
+    async def setup(self) -> None:
+        await self.db.execute_script(
+            _PG_SCHEMA if self.db.dialect == "postgres" else _SQLITE_SCHEMA
+        )
+
+    # -- writing -------------------------------------------------------------------------
+
+    async def append(self, writes: Sequence[StreamWrite]) -> list[RecordedEvent]:
+        """Append atomically to one or more streams; all or nothing.
+
+        Re-appending events whose ids are already stored writes nothing and
+        returns the stored records (an idempotent retry).
+        """
+        if not writes:
+            return []
+        streams = [w.stream_id for w in writes]
+        if len(set(streams)) != len(streams):
+            raise ValueError("one append may name each stream once")
+        if self.db.dialect == "postgres":
+            records = await self._append_postgres(writes)
+        else:
+            records = await self._append_sqlite(writes)
+        self.notifier.notify()
+        return records
+
+    async def _append_postgres(self, writes: Sequence[StreamWrite]) -> list[RecordedEvent]:
+        rows = [
+            (
+                e.event_id,
+                w.stream_id,
+                w.stream_type,
+                w.expected_version,
+                e.type,
+                e.schema_version,
+                e.tenant,
+                canonical_json(e.actor.model_dump(mode="json")).decode(),
+                e.correlation_id,
+                e.causation_id,
+                e.occurred_at,
+                canonical_json(e.payload).decode(),
+            )
+            for w in writes
+            for e in w.events
+        ]
+        columns = [list(c) for c in zip(*rows, strict=True)]
+        try:
+            result = await self.db.fetch(
+                """SELECT * FROM append_events($1::uuid[], $2::text[], $3::text[], $4::int[],
+                       $5::text[], $6::int[], $7::text[], $8::text[], $9::uuid[], $10::uuid[],
+                       $11::timestamptz[], $12::text[], $13, $14)""",
+                *columns,
+                self._lock_key,
+                self._channel,
+            )
+        except asyncpg.PostgresError as exc:
+            if exc.sqlstate == "GK001":
+                expected, current = (int(x) for x in str(exc.detail).split(","))
+                raise _version_conflict(str(exc.args[0]), expected, current) from None
+            if exc.sqlstate == "GK002":
+                raise _partial_duplicate() from None
+            raise
+        by_id = {r["event_id"]: _record(r) for r in result}
+        return [by_id[e.event_id] for w in writes for e in w.events]
+
+    async def _append_sqlite(self, writes: Sequence[StreamWrite]) -> list[RecordedEvent]:
+        ids = [str(e.event_id) for w in writes for e in w.events]
+        async with self.db.transaction() as tx:
+            marks = ", ".join(f"${i}" for i in range(1, len(ids) + 1))
+            found = await tx.fetch(
+                f"SELECT {_COLUMNS} FROM events WHERE event_id IN ({marks})", *ids
+            )
+            if found:
+                if len(found) != len(ids):
+                    raise _partial_duplicate()
+                by_id = {str(r["event_id"]): _record(r) for r in found}
+                return [by_id[i] for i in ids]
+            recorded_at = datetime.now(UTC).isoformat()
+            records = []
+            for write in writes:
+                current = await tx.fetchval(
+                    "SELECT COALESCE(MAX(version), 0) FROM events WHERE stream_id = $1",
+                    write.stream_id,
+                )
+                if write.expected_version is not None and current != write.expected_version:
+                    raise _version_conflict(write.stream_id, write.expected_version, current)
+                for version, e in enumerate(write.events, start=current + 1):
+                    inserted = await tx.fetchrow(
+                        f"""INSERT INTO events (event_id, stream_id, stream_type, version, type,
+                                schema_version, tenant, actor, correlation_id, causation_id,
+                                occurred_at, recorded_at, payload)
+                            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+                            RETURNING {_COLUMNS}""",
+                        str(e.event_id),
+                        write.stream_id,
+                        write.stream_type,
+                        version,
+                        e.type,
+                        e.schema_version,
+                        e.tenant,
+                        canonical_json(e.actor.model_dump(mode="json")).decode(),
+                        str(e.correlation_id),
+                        e.causation_id and str(e.causation_id),
+                        e.occurred_at.isoformat(),
+                        recorded_at,
+                        canonical_json(e.payload).decode(),
+                    )
+                    assert inserted is not None
+                    records.append(_record(inserted))
+            return records
+
+    @property
+    def _lock_key(self) -> str:
+        return f"gongkai-events-{self.name}"
+
+    @property
+    def _channel(self) -> str:
+        return f"gongkai_events_{self.name}"
+
+    # -- reading -------------------------------------------------------------------------
+
+    async def read_stream(self, stream_id: str, after_version: int = 0) -> list[RecordedEvent]:
+        rows = await self.db.fetch(
+            f"SELECT {_COLUMNS} FROM events WHERE stream_id = $1 AND version > $2 ORDER BY version",
+            stream_id,
+            after_version,
+        )
+        return [_record(r) for r in rows]
+
+    async def read_all(self, after_position: int = 0, limit: int = 1000) -> list[RecordedEvent]:
+        rows = await self.db.fetch(
+            f"SELECT {_COLUMNS} FROM events WHERE position > $1 ORDER BY position LIMIT $2",
+            after_position,
+            limit,
+        )
+        return [_record(r) for r in rows]
+
+    async def stream_version(self, stream_id: str) -> int:
+        value = await self.db.fetchval(
+            "SELECT COALESCE(MAX(version), 0) FROM events WHERE stream_id = $1", stream_id
+        )
+        return int(value)
+
+    async def head_position(self) -> int:
+        return int(await self.db.fetchval("SELECT COALESCE(MAX(position), 0) FROM events"))
+
+    async def count(self) -> int:
+        return int(await self.db.fetchval("SELECT COUNT(*) FROM events"))
+
+    # -- waiting -------------------------------------------------------------------------
+
+    async def wait_for_events(self, after_position: int, timeout: float) -> None:
+        """Return when the log may hold events after `after_position`, or after `timeout`."""
+        if await self.head_position() > after_position:
+            return
+        await self.notifier.wait(timeout)
+
+    async def listen(self, url: str) -> None:
+        """PostgreSQL only: wake waiters when another process appends (LISTEN/NOTIFY)."""
+        self._listener = await asyncpg.connect(url)
+        await self._listener.add_listener(self._channel, lambda *_: self.notifier.notify())
+
+    async def close(self) -> None:
+        if self._listener is not None:
+            await self._listener.close()
+            self._listener = None
+        await self.db.close()
+
+
+async def open_sqlite_store(path: str, *, name: str) -> SqlEventStore:
+    store = SqlEventStore(await SqliteDatabase.open(path), name=name)
+    await store.setup()
+    return store
+
+
+async def open_postgres_store(url: str, *, schema: str, listen: bool = True) -> SqlEventStore:
+    store = SqlEventStore(await PostgresDatabase.open(url, schema), name=schema)
+    await store.setup()
+    if listen:
+        await store.listen(url)
+    return store
+
+
+async def tail(
+    store: EventStore, after_position: int = 0, *, batch: int = 500, idle_wait: float = 1.0
+) -> AsyncIterator[RecordedEvent]:
+    """Every event after `after_position`, in position order, then wait for more, forever."""
+    position = after_position
+    while True:
+        events = await store.read_all(position, batch)
+        for event in events:
+            yield event
+            position = event.position
+        if len(events) < batch:
+            await store.wait_for_events(position, idle_wait)

@@ -1,0 +1,71 @@
+"""Shared fixtures and the policy for tests that need real infrastructure.
+
+Tests that need PostgreSQL or Kafka read their addresses from
+GONGKAI_TEST_DATABASE_URL and GONGKAI_TEST_KAFKA_BOOTSTRAP (`make test` starts
+both with deploy/infra.sh and sets them). When an address is missing:
+with CI=true the test FAILS (CI must run every integration test); locally it
+is skipped with the reason, and `make test` prints the skip list at the end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import asyncpg
+import pytest
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def _need(var: str, what: str) -> str:
+    value = os.environ.get(var)
+    if value:
+        return value
+    message = f"{what} not available: {var} is not set (start it with `deploy/infra.sh up`)"
+    if IN_CI:
+        pytest.fail(f"CI=true and {message}", pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> str:
+    return _need("GONGKAI_TEST_DATABASE_URL", "PostgreSQL")
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> str:
+    return _need("GONGKAI_TEST_KAFKA_BOOTSTRAP", "Kafka")
+
+
+async def _drop_schemas(url: str, *schemas: str) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        for schema in schemas:
+            await conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+def pg_schema(pg_url: str) -> Iterator[str]:
+    """A fresh PostgreSQL schema name for one test; the schema is dropped afterwards.
+
+    Synchronous on purpose, so async fixtures may request it dynamically.
+    """
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    yield schema
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, _drop_schemas(pg_url, schema)).result()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark tests by folder: tests/unit -> unit, tests/integration -> integration, ..."""
+    for item in items:
+        parts = item.path.parts
+        for layer in ("unit", "integration", "e2e", "contract"):
+            if layer in parts:
+                item.add_marker(getattr(pytest.mark, layer))

@@ -1,0 +1,147 @@
+"""One conformance suite for every EventStore adapter (SQLite and PostgreSQL).
+
+Each test runs unchanged against both backends (ARCHITECTURE.md "The event";
+issue: Foundation, "ONE conformance test suite").
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from shared.envelope import Actor, NewEvent, StreamWrite
+from shared.errors import ConcurrencyConflict
+from shared.eventstore import SqlEventStore, open_postgres_store, open_sqlite_store, tail
+
+ACTOR = Actor(id="wang-tietong", kind="user", role="request_handler")
+TENANT = "shangdang/sudian"
+
+
+def event(kind: str = "RequestRegistered", **payload: object) -> NewEvent:
+    return NewEvent(type=kind, tenant=TENANT, actor=ACTOR, payload=payload or {"n": 1})
+
+
+def write(stream: str, *events: NewEvent, expected: int | None = None) -> StreamWrite:
+    return StreamWrite(
+        stream_id=stream, stream_type="request", expected_version=expected, events=events
+    )
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[SqlEventStore]:
+    if request.param == "sqlite":
+        s = await open_sqlite_store(str(tmp_path / "events.db"), name="conformance")
+    else:
+        url = request.getfixturevalue("pg_url")
+        schema = request.getfixturevalue("pg_schema")
+        s = await open_postgres_store(url, schema=schema)
+    yield s
+    await s.close()
+
+
+async def test_append_and_read_a_stream_in_version_order(store: SqlEventStore) -> None:
+    await store.append([write("req-1", event(n=1), event(n=2), expected=0)])
+    await store.append([write("req-1", event(n=3), expected=2)])
+    events = await store.read_stream("req-1")
+    assert [e.version for e in events] == [1, 2, 3]
+    assert [e.payload["n"] for e in events] == [1, 2, 3]
+    assert await store.stream_version("req-1") == 3
+    assert await store.read_stream("req-1", after_version=2) == events[2:]
+
+
+async def test_expected_version_mismatch_is_a_conflict_and_writes_nothing(
+    store: SqlEventStore,
+) -> None:
+    await store.append([write("req-1", event(), expected=0)])
+    with pytest.raises(ConcurrencyConflict) as caught:
+        await store.append([write("req-1", event(), expected=0)])
+    assert caught.value.details == {"expected": 0, "current": 1}
+    assert await store.count() == 1
+
+
+async def test_multi_stream_append_is_atomic(store: SqlEventStore) -> None:
+    """A registration appends to the counter stream and the request stream, or to neither."""
+    await store.append([write("counter", event(), expected=0)])
+    with pytest.raises(ConcurrencyConflict):
+        await store.append(
+            [write("req-9", event(), expected=0), write("counter", event(), expected=0)]
+        )
+    assert await store.stream_version("req-9") == 0
+    assert await store.count() == 1
+
+
+async def test_append_is_idempotent_by_event_id(store: SqlEventStore) -> None:
+    first = event(n=1)
+    recorded = await store.append([write("req-1", first, expected=0)])
+    again = await store.append([write("req-1", first, expected=0)])
+    assert again == recorded
+    assert await store.count() == 1
+
+
+async def test_read_all_by_global_position_across_streams(store: SqlEventStore) -> None:
+    await store.append([write("a", event(n=1))])
+    await store.append([write("b", event(n=2))])
+    await store.append([write("a", event(n=3))])
+    everything = await store.read_all()
+    assert [e.payload["n"] for e in everything] == [1, 2, 3]
+    positions = [e.position for e in everything]
+    assert positions == sorted(positions) and len(set(positions)) == 3
+    assert await store.read_all(after_position=positions[0], limit=1) == everything[1:2]
+    assert await store.head_position() == positions[-1]
+
+
+async def test_chinese_text_and_large_payloads_round_trip(store: SqlEventStore) -> None:
+    body = "苏店镇2022年政务公开工作实施方案：应公开尽公开。" * 20_000  # ~0.5 MB of UTF-8
+    payload = {"标题": "关于印发《苏店镇政务公开工作实施方案》的通知", "正文": body, "emoji": "📄"}
+    recorded = await store.append([write("doc-1", event("DocumentDrafted", **payload))])
+    (read,) = await store.read_stream("doc-1")
+    assert read.payload == payload
+    assert read == recorded[0]
+    assert read.actor == ACTOR and read.tenant == TENANT
+
+
+async def test_stored_events_cannot_be_updated_or_deleted(store: SqlEventStore) -> None:
+    await store.append([write("req-1", event())])
+    for statement in ("UPDATE events SET type = 'Forged'", "DELETE FROM events"):
+        with pytest.raises(Exception, match="immutable"):
+            async with store.db.transaction() as tx:
+                await tx.execute(statement)
+    assert (await store.read_stream("req-1"))[0].type == "RequestRegistered"
+
+
+async def test_tailing_subscriber_sees_every_event_once_in_order_under_concurrent_writers(
+    store: SqlEventStore,
+) -> None:
+    """8 writers append 10,000 events while a subscriber tails the log.
+
+    The trap (ARCHITECTURE.md): transactions that commit out of position order
+    make a naive `position > checkpoint` reader skip events. The subscriber
+    must see every event exactly once, in position order.
+    """
+    writers, per_writer = 8, 1250
+    total = writers * per_writer
+    seen: list[int] = []
+    ids: set[str] = set()
+
+    async def subscriber() -> None:
+        async for e in tail(store, 0, batch=1000, idle_wait=0.05):
+            seen.append(e.position)
+            ids.add(str(e.event_id))
+            if len(seen) == total:
+                return
+
+    async def writer(w: int) -> None:
+        for i in range(0, per_writer, 5):  # batches of 1 and 4 events, interleaved
+            await store.append([write(f"w{w}-{i}", event(n=i))])
+            await store.append([write(f"w{w}-{i}-b", *(event(n=i + k) for k in range(1, 5)))])
+
+    reader = asyncio.create_task(subscriber())
+    await asyncio.gather(*(writer(w) for w in range(writers)))
+    await asyncio.wait_for(reader, timeout=120)
+    assert len(seen) == total
+    assert len(ids) == total
+    assert seen == sorted(seen)
+    assert len(set(seen)) == total
