@@ -1,0 +1,1 @@
+"""gongkai 政务公开: the composition root (app wiring) and the command-line tool."""

@@ -1,0 +1,210 @@
+"""The `gongkai` command-line tool."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from datetime import UTC, date, datetime, timedelta
+
+from shared.errors import GongkaiError
+from shared.identity import Principal, Role, issue_token
+from shared.settings import Settings
+
+
+def _run(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from gongkai.app import Suite, create_app
+    from gongkai.demo import demo_tokens, seed_requests
+    from shared.tenancy import load_org_tree
+
+    settings = Settings()
+    if args.port:
+        settings.port = args.port
+    base = f"http://{settings.host}:{settings.port}"
+
+    async def banner(suite: Suite) -> None:
+        seeded = 0
+        if not args.no_demo_data:
+            seeded = await seed_requests(suite.runtimes["applications"].handlers, suite.orgs)
+        orgs = load_org_tree(settings.org_file)
+        tokens = demo_tokens(
+            orgs,
+            settings.resolved_token_secret(),
+            timedelta(hours=settings.token_ttl_hours),
+            datetime.now(UTC),
+        )
+        lines = [
+            "",
+            "gongkai 政务公开 — embedded mode (no external services)",
+            f"  district:   {orgs.district.name} with "
+            + "、".join(t.name for t in orgs.townships()),
+            f"  state:      {settings.var_dir.resolve()}"
+            + (f" (demo requests registered: {seeded})" if seeded else ""),
+            f"  API:        {base}/v1/requests",
+            f"  API docs:   {base}/docs",
+            f"  health:     {base}/health   ready: {base}/ready   metrics: {base}/metrics",
+            "  tokens (Authorization: Bearer …):",
+        ]
+        for label, token in tokens:
+            lines += [f"    {label}:", f"      {token}"]
+        lines.append(f"  try: curl -H 'Authorization: Bearer <handler token>' {base}/v1/requests")
+        print("\n".join(lines), flush=True)
+
+    app = create_app(settings, role="embedded", on_started=banner)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False)
+    return 0
+
+
+def _serve(args: argparse.Namespace, role: str) -> int:
+    import uvicorn
+
+    from gongkai.app import SERVICES, create_app
+
+    if args.service not in SERVICES:
+        print(f"unknown service {args.service}; one of {', '.join(SERVICES)}", file=sys.stderr)
+        return 2
+    settings = Settings()
+    if not settings.database_url or not settings.kafka_bootstrap:
+        print(
+            "distributed mode needs GONGKAI_DATABASE_URL and GONGKAI_KAFKA_BOOTSTRAP",
+            file=sys.stderr,
+        )
+        return 2
+    app = create_app(settings, role=role, services=[args.service])  # type: ignore[arg-type]
+    port = args.port or settings.port
+    uvicorn.run(app, host=settings.host, port=port, log_config=None, access_log=False)
+    return 0
+
+
+def _token(args: argparse.Namespace) -> int:
+    settings = Settings()
+    roles = frozenset(Role(r) for r in args.role)
+    principal = Principal(
+        sub=args.sub,
+        org=args.org,
+        roles=roles,
+        kind="service" if Role.SERVICE in roles else "user",
+    )
+    token = issue_token(
+        principal,
+        settings.resolved_token_secret(),
+        timedelta(hours=args.ttl_hours or settings.token_ttl_hours),
+        datetime.now(UTC),
+    )
+    print(token)
+    return 0
+
+
+async def _published_calendars(settings: Settings) -> list[object]:
+    """Operator-published years from the embedded platform store, if there is one."""
+    from shared.eventstore import open_postgres_store, open_sqlite_store
+
+    if settings.database_url:
+        store = await open_postgres_store(settings.database_url, schema="platform", listen=False)
+    else:
+        path = settings.var_dir / "platform" / "events.db"
+        if not path.exists():
+            return []
+        store = await open_sqlite_store(str(path), name="platform")
+    try:
+        return list(await store.read_all(0, 100_000))
+    finally:
+        await store.close()
+
+
+def _due(args: argparse.Namespace) -> int:
+    from services.platform.calendar import CalendarBook
+    from shared.workdays import format_due
+
+    book = CalendarBook()
+    book.apply_all(asyncio.run(_published_calendars(Settings())))  # type: ignore[arg-type]
+    print(format_due(book().add_workdays(date.fromisoformat(args.start), args.days)))
+    return 0
+
+
+def _publish(args: argparse.Namespace) -> int:
+    import yaml
+
+    from services.platform.handlers import publish_calendar
+    from shared.envelope import new_id
+    from shared.eventstore import open_postgres_store, open_sqlite_store
+    from shared.workdays import parse_year_calendar
+
+    settings = Settings()
+    with open(args.file, encoding="utf-8") as fh:
+        calendar = parse_year_calendar(yaml.safe_load(fh))
+    operator = Principal(sub=args.sub, org=args.org, roles=frozenset({Role.ADMINISTRATOR}))
+
+    async def go() -> None:
+        if settings.database_url:
+            store = await open_postgres_store(
+                settings.database_url, schema="platform", listen=False
+            )
+        else:
+            store = await open_sqlite_store(
+                str(settings.var_dir / "platform" / "events.db"), name="platform"
+            )
+        try:
+            await publish_calendar(store, calendar, operator, new_id())
+        finally:
+            await store.close()
+
+    asyncio.run(go())
+    print(f"published {calendar.year} v{calendar.version}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="gongkai", description="gongkai 政务公开 service suite")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run every service in one process (embedded mode)")
+    run.add_argument("--port", type=int)
+    run.add_argument("--no-demo-data", action="store_true", help="do not register sample requests")
+    run.set_defaults(func=_run)
+
+    for role, text in (
+        ("serve", "one service's API and relay (distributed)"),
+        ("worker", "one service's projections (distributed)"),
+    ):
+        s = sub.add_parser(role, help=text)
+        s.add_argument("service")
+        s.add_argument("--port", type=int)
+        s.set_defaults(func=lambda a, r=role: _serve(a, r))
+
+    token = sub.add_parser("token", help="tokens")
+    token_sub = token.add_subparsers(dest="token_command", required=True)
+    issue = token_sub.add_parser("issue", help="issue a signed token")
+    issue.add_argument("--org", required=True, help="org path, e.g. shangdang/sudian")
+    issue.add_argument("--role", required=True, action="append", choices=[r.value for r in Role])
+    issue.add_argument("--sub", required=True, help="subject: person or service id")
+    issue.add_argument("--ttl-hours", type=int)
+    issue.set_defaults(func=_token)
+
+    workdays = sub.add_parser("workdays", help="working-day calendar")
+    wd_sub = workdays.add_subparsers(dest="workdays_command", required=True)
+    due = wd_sub.add_parser("due", help="the date N working days after a date")
+    due.add_argument("--from", dest="start", required=True, help="YYYY-MM-DD")
+    due.add_argument("--days", type=int, required=True)
+    due.set_defaults(func=_due)
+    publish = wd_sub.add_parser("publish", help="publish a year's calendar (YAML or JSON file)")
+    publish.add_argument("file")
+    publish.add_argument("--sub", default="operator")
+    publish.add_argument("--org", default="shangdang")
+    publish.set_defaults(func=_publish)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except GongkaiError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

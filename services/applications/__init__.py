@@ -1,0 +1,1 @@
+"""依申请公开 — information requests: registration, deadlines, replies (DOMAIN.md §2)."""

@@ -1,0 +1,1 @@
+"""Platform data every service needs: the operator-published working-day calendars."""

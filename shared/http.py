@@ -1,0 +1,472 @@
+"""HTTP conventions every service shares (ARCHITECTURE.md "HTTP conventions").
+
+- RFC 9457 problem+json for every refusal, with the field, the rule and a
+  message in Chinese and English; domain errors are mapped here, in one place.
+- Bearer tokens -> Principal; 401 for a bad token, 403 with the reason.
+- Idempotency-Key on POST (stored responses replayed), If-Match on updates.
+- X-Correlation-ID bound into structlog for every request; /health, /ready, /metrics.
+- Bodies over the configured size are refused with 413 before they are read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+import orjson
+import structlog
+from fastapi import Depends, FastAPI, Header, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.db import Database
+from shared.envelope import new_id
+from shared.errors import (
+    ConcurrencyConflict,
+    GongkaiError,
+    PreconditionFailed,
+    Unauthenticated,
+    ValidationFailed,
+)
+from shared.identity import Principal, verify_token
+
+log = structlog.get_logger("gongkai.http")
+PROBLEM_BASE = "https://gongkai.example/problems/"
+PROBLEM_JSON = "application/problem+json"
+
+# --- problem+json -------------------------------------------------------------------------
+
+
+def problem(
+    status: int,
+    slug: str,
+    title: str,
+    *,
+    rule: str,
+    message_zh: str,
+    message_en: str,
+    field: str | None = None,
+    instance: str | None = None,
+    errors: list[dict[str, Any]] | None = None,
+    details: dict[str, Any] | None = None,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": PROBLEM_BASE + slug,
+        "title": title,
+        "status": status,
+        "detail": f"{message_zh} / {message_en}",
+        "rule": rule,
+        "field": field,
+        "message_zh": message_zh,
+        "message_en": message_en,
+    }
+    if instance:
+        body["instance"] = instance
+    if errors:
+        body["errors"] = errors
+    if details:
+        body["details"] = details
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+
+
+def problem_from_error(err: GongkaiError, request: Request | None = None) -> JSONResponse:
+    return problem(
+        err.status,
+        err.type_slug,
+        err.type_slug.replace("-", " "),
+        rule=err.rule,
+        message_zh=err.message_zh,
+        message_en=err.message_en,
+        field=err.field,
+        instance=str(request.url.path) if request else None,
+        details=err.details or None,
+    )
+
+
+_PYDANTIC_ZH: dict[str, str] = {
+    "missing": "缺少必填字段",
+    "extra_forbidden": "不允许的字段",
+    "enum": "取值不在允许范围内",
+    "literal_error": "取值不在允许范围内",
+    "string_too_short": "内容过短",
+    "string_too_long": "内容过长",
+    "string_type": "应为文本",
+    "int_parsing": "应为整数",
+    "int_type": "应为整数",
+    "date_from_datetime_parsing": "应为日期 (YYYY-MM-DD)",
+    "date_parsing": "应为日期 (YYYY-MM-DD)",
+    "date_type": "应为日期 (YYYY-MM-DD)",
+    "uuid_parsing": "应为 UUID",
+    "bool_parsing": "应为布尔值",
+    "greater_than_equal": "数值过小",
+    "less_than_equal": "数值过大",
+    "model_type": "应为对象",
+    "dict_type": "应为对象",
+    "list_type": "应为数组",
+    "value_error": "取值无效",
+}
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "body"
+
+
+async def _on_validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    errors = exc.errors()
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return problem(
+            400,
+            "malformed-json",
+            "malformed JSON",
+            rule="body.malformed_json",
+            message_zh="请求体不是合法的 JSON",
+            message_en="the request body is not valid JSON",
+            field="body",
+            instance=str(request.url.path),
+        )
+    items = []
+    for e in errors:
+        kind = str(e.get("type", "value_error"))
+        items.append(
+            {
+                "field": _field_path(tuple(e.get("loc", ()))),
+                "rule": f"schema.{kind}",
+                "message_zh": _PYDANTIC_ZH.get(kind, "取值无效"),
+                "message_en": str(e.get("msg", "invalid value")),
+            }
+        )
+    first = items[0]
+    return problem(
+        422,
+        "validation-failed",
+        "validation failed",
+        rule=first["rule"],
+        message_zh=f"{first['field']}：{first['message_zh']}",
+        message_en=f"{first['field']}: {first['message_en']}",
+        field=first["field"],
+        instance=str(request.url.path),
+        errors=items,
+    )
+
+
+async def _on_gongkai_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, GongkaiError)
+    if exc.status in (401, 403):
+        log.warning("http.denied", status=exc.status, rule=exc.rule, path=request.url.path)
+    return problem_from_error(exc, request)
+
+
+async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    zh = {404: "未找到该资源", 405: "不支持该请求方法"}.get(exc.status_code, "请求无法处理")
+    return problem(
+        exc.status_code,
+        f"http-{exc.status_code}",
+        str(exc.detail),
+        rule=f"http.{exc.status_code}",
+        message_zh=zh,
+        message_en=str(exc.detail),
+        instance=str(request.url.path),
+    )
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("http.unexpected_error", path=request.url.path)
+    return problem(
+        500,
+        "internal",
+        "internal error",
+        rule="internal",
+        message_zh="服务器内部错误，已记录",
+        message_en="internal error; it has been logged",
+        instance=str(request.url.path),
+    )
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _on_validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(GongkaiError, _on_gongkai_error)
+    app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    app.add_exception_handler(Exception, _on_unexpected)
+
+
+# --- middleware ---------------------------------------------------------------------------
+
+
+class BodyLimitMiddleware:
+    """Refuse bodies over `max_bytes` with 413, by Content-Length or while streaming."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._refuse(scope, receive, send)
+            return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _TooLarge:
+            await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = problem(
+            413,
+            "payload-too-large",
+            "payload too large",
+            rule="body.too_large",
+            message_zh=f"请求体超过 {self.max_bytes} 字节的上限",
+            message_en=f"the request body exceeds the limit of {self.max_bytes} bytes",
+            field="body",
+        )
+        await response(scope, receive, send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class Metrics:
+    """Prometheus metrics of one process (a registry per app, no global state)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "gongkai_http_requests_total",
+            "HTTP requests",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "gongkai_http_request_seconds",
+            "HTTP request latency",
+            ["method", "route"],
+            registry=self.registry,
+        )
+        self.events_appended = Counter(
+            "gongkai_events_appended_total",
+            "Events appended",
+            ["service", "type"],
+            registry=self.registry,
+        )
+
+
+def install_request_context(app: FastAPI, metrics: Metrics) -> None:
+    @app.middleware("http")
+    async def context(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        correlation = request.headers.get("x-correlation-id") or str(new_id())
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(correlation_id=correlation)
+        request.state.correlation_id = correlation
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = getattr(request.scope.get("route"), "path", "unmatched")
+        metrics.requests.labels(request.method, route, str(response.status_code)).inc()
+        metrics.latency.labels(request.method, route).observe(time.perf_counter() - started)
+        response.headers["X-Correlation-ID"] = correlation
+        return response
+
+
+def metrics_response(metrics: Metrics) -> Response:
+    return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+def correlation_id(request: Request) -> UUID:
+    raw = getattr(request.state, "correlation_id", None)
+    try:
+        return UUID(str(raw))
+    except ValueError:
+        # A caller's own correlation id that is not a UUID: derive a stable one from it.
+        return UUID(bytes=hashlib.sha256(str(raw).encode()).digest()[:16], version=8)
+
+
+# --- identity -----------------------------------------------------------------------------
+
+
+def bearer_principal(secret_of: Callable[[Request], str]) -> Callable[..., Principal]:
+    """A FastAPI dependency: the caller's Principal from `Authorization: Bearer <token>`."""
+
+    def dependency(
+        request: Request, authorization: Annotated[str | None, Header()] = None
+    ) -> Principal:
+        if not authorization or not authorization.lower().startswith("bearer "):
+            raise Unauthenticated(
+                rule="token.missing",
+                field="Authorization",
+                message_zh="缺少身份令牌（Authorization: Bearer …）",
+                message_en="missing bearer token (Authorization: Bearer …)",
+            )
+        principal = verify_token(authorization[7:].strip(), secret_of(request), datetime.now(UTC))
+        structlog.contextvars.bind_contextvars(actor=principal.sub)
+        return principal
+
+    return dependency
+
+
+# --- If-Match -----------------------------------------------------------------------------
+
+
+def expected_version(if_match: str | None) -> int | None:
+    """The stream version an If-Match header names (`"3"` or `W/"3"`), or None if absent."""
+    if if_match is None:
+        return None
+    raw = if_match.strip().removeprefix("W/").strip('"')
+    if not raw.isdigit():
+        raise ValidationFailed(
+            rule="if_match.invalid",
+            field="If-Match",
+            message_zh='If-Match 应为资源版本号，例如 "3"',
+            message_en='If-Match must name the resource version, e.g. "3"',
+        )
+    return int(raw)
+
+
+def stale_if_match(err: ConcurrencyConflict) -> PreconditionFailed:
+    return PreconditionFailed(
+        rule="if_match.stale",
+        field="If-Match",
+        message_zh=f"If-Match 版本已过期：{err.message_zh}",
+        message_en=f"If-Match names a stale version: {err.message_en}",
+        details=err.details,
+    )
+
+
+# --- Idempotency-Key ----------------------------------------------------------------------
+
+IDEMPOTENCY_SCHEMA = [
+    """CREATE TABLE IF NOT EXISTS idempotency_keys (
+        principal TEXT NOT NULL,
+        key TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        status INTEGER,
+        body TEXT,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (principal, key)
+    )"""
+]
+
+
+class Idempotency:
+    """Stored responses of POSTs carrying an Idempotency-Key (per caller).
+
+    The first request claims the key, runs, and stores its response; a retry
+    with the same key and body gets the stored response; the same key with a
+    different body is refused (422); a retry while the first still runs gets 409.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def setup(self) -> None:
+        await self.db.execute_script(IDEMPOTENCY_SCHEMA)
+
+    async def run(
+        self,
+        principal: Principal,
+        key: str | None,
+        body: Any,
+        action: Callable[[], Awaitable[tuple[int, Any]]],
+    ) -> JSONResponse:
+        if key is None:
+            status, payload = await action()
+            return JSONResponse(payload, status_code=status)
+        if not 1 <= len(key) <= 200:
+            raise ValidationFailed(
+                rule="idempotency_key.invalid",
+                field="Idempotency-Key",
+                message_zh="Idempotency-Key 长度应为 1–200 个字符",
+                message_en="Idempotency-Key must be 1-200 characters",
+            )
+        fingerprint = hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
+        async with self.db.transaction() as tx:
+            row = await tx.fetchrow(
+                "SELECT fingerprint, status, body FROM idempotency_keys "
+                "WHERE principal = $1 AND key = $2",
+                principal.sub,
+                key,
+            )
+            if row is None:
+                await tx.execute(
+                    "INSERT INTO idempotency_keys (principal, key, fingerprint, created_at) "
+                    "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                    principal.sub,
+                    key,
+                    fingerprint,
+                    datetime.now(UTC).isoformat(),
+                )
+        if row is not None:
+            if row["fingerprint"] != fingerprint:
+                raise ValidationFailed(
+                    rule="idempotency_key.reused",
+                    field="Idempotency-Key",
+                    message_zh="同一 Idempotency-Key 已用于内容不同的请求",
+                    message_en="this Idempotency-Key was used with a different request body",
+                )
+            if row["status"] is None:
+                raise ConcurrencyConflict(
+                    rule="idempotency_key.in_progress",
+                    field="Idempotency-Key",
+                    message_zh="相同 Idempotency-Key 的请求正在处理，请稍后重试",
+                    message_en="a request with this Idempotency-Key is still being processed",
+                )
+            response = JSONResponse(orjson.loads(row["body"]), status_code=row["status"])
+            response.headers["Idempotent-Replayed"] = "true"
+            return response
+        try:
+            status, payload = await action()
+        except BaseException:
+            async with self.db.transaction() as tx:
+                await tx.execute(
+                    "DELETE FROM idempotency_keys WHERE principal = $1 AND key = $2 "
+                    "AND status IS NULL",
+                    principal.sub,
+                    key,
+                )
+            raise
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "UPDATE idempotency_keys SET status = $1, body = $2 "
+                "WHERE principal = $3 AND key = $4",
+                status,
+                orjson.dumps(payload).decode(),
+                principal.sub,
+                key,
+            )
+        return JSONResponse(payload, status_code=status)
+
+
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
+IfMatch = Annotated[str | None, Header(alias="If-Match")]
+__all__ = ["Depends", "IdempotencyKey", "IfMatch"]

@@ -1,0 +1,180 @@
+"""Projections: read models built from events, with the checkpoint in the same transaction.
+
+A projection is a name, its tables (portable DDL) and `apply(tx, event)`. The
+runner feeds it every event of a source log in position order; after each batch
+it writes the read-model changes and its checkpoint in ONE transaction, so a
+crash at any point resumes exactly where the read model stands (no event lost,
+none applied twice). A rebuild drops the tables and replays from position 0.
+
+An event the projection cannot apply (a bug, a payload it cannot read) is parked
+in `dead_letters` with the reason and the runner goes on: one poison event does
+not stop a township's ledger. Parked events are listed by operators and can be
+replayed once fixed (Axon's sequenced DLQ: later events of the same stream are
+parked behind it, so a stream's events are never applied out of order).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import traceback
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Protocol
+
+import structlog
+
+from shared.db import Database, Tx
+from shared.envelope import RecordedEvent
+from shared.eventstore import EventStore
+
+log = structlog.get_logger("gongkai.projections")
+
+KERNEL_TABLES = [
+    """CREATE TABLE IF NOT EXISTS projection_checkpoints (
+        name TEXT PRIMARY KEY,
+        position BIGINT NOT NULL,
+        updated_at TEXT NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS dead_letters (
+        consumer TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        stream_id TEXT NOT NULL,
+        position BIGINT,
+        event_type TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        parked_at TEXT NOT NULL,
+        PRIMARY KEY (consumer, event_id)
+    )""",
+]
+
+
+class Projection(Protocol):
+    name: str
+    #: Portable DDL creating the read-model tables (CREATE TABLE IF NOT EXISTS ...).
+    schema: Sequence[str]
+    #: The tables a rebuild drops.
+    tables: Sequence[str]
+
+    async def apply(self, tx: Tx, event: RecordedEvent) -> None: ...
+
+
+async def setup_projection(db: Database, projection: Projection) -> None:
+    await db.execute_script([*KERNEL_TABLES, *projection.schema])
+
+
+async def park(tx: Tx, consumer: str, event: RecordedEvent, reason: str) -> None:
+    await tx.execute(
+        """INSERT INTO dead_letters
+               (consumer, event_id, stream_id, position, event_type, reason, parked_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (consumer, event_id) DO NOTHING""",
+        consumer,
+        str(event.event_id),
+        event.stream_id,
+        event.position,
+        event.type,
+        reason[:4000],
+        datetime.now(UTC).isoformat(),
+    )
+
+
+async def parked_streams(tx: Tx, consumer: str) -> set[str]:
+    rows = await tx.fetch(
+        "SELECT DISTINCT stream_id FROM dead_letters WHERE consumer = $1", consumer
+    )
+    return {r["stream_id"] for r in rows}
+
+
+async def apply_or_park(
+    tx: Tx, projection: Projection, event: RecordedEvent, blocked: set[str]
+) -> bool:
+    """Apply one event inside a savepoint; park it (and its stream) if it fails. True if applied."""
+    if event.stream_id in blocked:
+        await park(tx, projection.name, event, "an earlier event of this stream is parked")
+        return False
+    await tx.execute("SAVEPOINT apply_event")
+    try:
+        await projection.apply(tx, event)
+    except Exception as exc:
+        await tx.execute("ROLLBACK TO SAVEPOINT apply_event")
+        reason = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"
+        await park(tx, projection.name, event, reason)
+        blocked.add(event.stream_id)
+        log.warning(
+            "projection.event_parked",
+            projection=projection.name,
+            event_id=str(event.event_id),
+            event_type=event.type,
+            error=type(exc).__name__,
+        )
+        return False
+    await tx.execute("RELEASE SAVEPOINT apply_event")
+    return True
+
+
+class ProjectionRunner:
+    """Feeds one projection from one event store's log (embedded mode, rebuilds, replays)."""
+
+    def __init__(self, projection: Projection, source: EventStore, db: Database) -> None:
+        self.projection = projection
+        self.source = source
+        self.db = db
+
+    async def setup(self) -> None:
+        await setup_projection(self.db, self.projection)
+
+    async def checkpoint(self) -> int:
+        value = await self.db.fetchval(
+            "SELECT position FROM projection_checkpoints WHERE name = $1", self.projection.name
+        )
+        return int(value or 0)
+
+    async def run_once(self, batch: int = 500, until: int | None = None) -> int:
+        """Apply the events available now (up to `until`, if given); return how many were read."""
+        total = 0
+        while True:
+            position = await self.checkpoint()
+            if until is not None and position >= until:
+                return total
+            events = await self.source.read_all(position, batch)
+            if until is not None:
+                events = [e for e in events if e.position <= until]
+            if not events:
+                return total
+            await self._apply_batch(events)
+            total += len(events)
+
+    async def _apply_batch(self, events: Sequence[RecordedEvent]) -> None:
+        async with self.db.transaction() as tx:
+            blocked = await parked_streams(tx, self.projection.name)
+            for event in events:
+                await apply_or_park(tx, self.projection, event, blocked)
+            await tx.execute(
+                """INSERT INTO projection_checkpoints (name, position, updated_at)
+                   VALUES ($1, $2, $3)
+                   ON CONFLICT (name) DO UPDATE SET position = excluded.position,
+                       updated_at = excluded.updated_at""",
+                self.projection.name,
+                events[-1].position,
+                datetime.now(UTC).isoformat(),
+            )
+
+    async def run_forever(self, stop: asyncio.Event, idle_wait: float = 1.0) -> None:
+        while not stop.is_set():
+            read = await self.run_once()
+            if read == 0:
+                await self.source.wait_for_events(await self.checkpoint(), idle_wait)
+
+    async def rebuild(self) -> int:
+        """Drop the read model and replay the whole log into it."""
+        async with self.db.transaction() as tx:
+            for table in self.projection.tables:
+                await tx.execute(f"DROP TABLE IF EXISTS {table}")
+            await tx.execute(
+                "DELETE FROM projection_checkpoints WHERE name = $1", self.projection.name
+            )
+            await tx.execute("DELETE FROM dead_letters WHERE consumer = $1", self.projection.name)
+        await self.setup()
+        return await self.run_once()
+
+    async def lag(self) -> int:
+        return await self.source.head_position() - await self.checkpoint()

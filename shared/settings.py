@@ -1,0 +1,48 @@
+"""Settings, read once by the composition root (pydantic-settings, prefix GONGKAI_).
+
+Embedded mode is the default: SQLite files under `var_dir`, the embedded bus.
+GONGKAI_DATABASE_URL switches the stores to PostgreSQL; GONGKAI_KAFKA_BOOTSTRAP
+switches the bus to Kafka.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GONGKAI_", extra="ignore")
+
+    var_dir: Path = Field(default=Path("var"), description="embedded state (SQLite files, secret)")
+    database_url: str | None = Field(default=None, description="PostgreSQL URL (distributed)")
+    kafka_bootstrap: str | None = Field(default=None, description="Kafka bootstrap servers")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    token_secret: str | None = Field(default=None, description="HMAC secret for tokens")
+    token_ttl_hours: int = 24 * 30
+    org_file: Path = REPO_ROOT / "deploy" / "demo" / "district.yaml"
+    max_body_bytes: int = 1_048_576
+    log_level: str = "info"
+    log_format: str = Field(default="json", description="json or console")
+    projection_idle_wait: float = 0.5
+
+    @property
+    def distributed(self) -> bool:
+        return self.database_url is not None
+
+    def resolved_token_secret(self) -> str:
+        """The configured secret, else one kept in var/ so printed tokens survive a restart."""
+        if self.token_secret:
+            return self.token_secret
+        path = self.var_dir / "token-secret"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()
