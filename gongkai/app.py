@@ -38,7 +38,7 @@ from shared.http import (
     install_request_context,
     metrics_response,
 )
-from shared.kafka import KafkaProjectionWorker, Relay, follow_topic, topic_for
+from shared.kafka import KafkaProjectionWorker, Relay, dlq_for, follow_topic, topic_for
 from shared.logging import configure_logging
 from shared.projections import Projection, ProjectionRunner, setup_projection
 from shared.settings import Settings
@@ -133,12 +133,19 @@ class Suite:
             return
         assert s.kafka_bootstrap, "distributed roles need GONGKAI_KAFKA_BOOTSTRAP"
         self._spawn(
-            self.calendar.follow(follow_topic(s.kafka_bootstrap, topic_for("platform"))), "calendar"
+            self.calendar.follow(
+                follow_topic(s.kafka_bootstrap, topic_for("platform", s.topic_prefix))
+            ),
+            "calendar",
         )
         for runtime in self.runtimes.values():
             if self.role == "serve":
                 relay = Relay(
-                    runtime.store, runtime.views, s.kafka_bootstrap, topic_for(runtime.name)
+                    runtime.store,
+                    runtime.views,
+                    s.kafka_bootstrap,
+                    topic_for(runtime.name, s.topic_prefix),
+                    dlq=dlq_for(s.topic_prefix),
                 )
                 await relay.setup()
                 self._spawn(relay.run(self._stop), f"relay-{runtime.name}")
@@ -151,8 +158,9 @@ class Suite:
                         projections,
                         runtime.views,
                         s.kafka_bootstrap,
-                        topic_for(runtime.name),
-                        group=f"gongkai.{runtime.name}.projections",
+                        topic_for(runtime.name, s.topic_prefix),
+                        group=f"{s.topic_prefix}.{runtime.name}.projections",
+                        dlq=dlq_for(s.topic_prefix),
                     )
                     self._spawn(worker.run(self._stop), f"worker-{runtime.name}")
 

@@ -178,7 +178,7 @@ def _uuid(value: Any) -> UUID | None:
     return value if isinstance(value, UUID) else UUID(str(value))
 
 
-def _version_conflict(stream_id: str, expected: int, current: int) -> ConcurrencyConflict:
+def version_conflict(stream_id: str, expected: int, current: int) -> ConcurrencyConflict:
     return ConcurrencyConflict(
         rule="stream.version_mismatch",
         field="expected_version",
@@ -282,7 +282,7 @@ class SqlEventStore:
         except asyncpg.PostgresError as exc:
             if exc.sqlstate == "GK001":
                 expected, current = (int(x) for x in str(exc.detail).split(","))
-                raise _version_conflict(str(exc.args[0]), expected, current) from None
+                raise version_conflict(str(exc.args[0]), expected, current) from None
             if exc.sqlstate == "GK002":
                 raise _partial_duplicate() from None
             raise
@@ -309,7 +309,7 @@ class SqlEventStore:
                     write.stream_id,
                 )
                 if write.expected_version is not None and current != write.expected_version:
-                    raise _version_conflict(write.stream_id, write.expected_version, current)
+                    raise version_conflict(write.stream_id, write.expected_version, current)
                 for version, e in enumerate(write.events, start=current + 1):
                     inserted = await tx.fetchrow(
                         f"""INSERT INTO events (event_id, stream_id, stream_type, version, type,

@@ -35,12 +35,17 @@ from shared.projections import KERNEL_TABLES, Projection, park, parked_streams
 
 log = structlog.get_logger("gongkai.kafka")
 
-DLQ_TOPIC = "gongkai.dlq"
+DEFAULT_PREFIX = "gongkai"
 DEFAULT_PARTITIONS = 3
 
 
-def topic_for(service: str) -> str:
-    return f"gongkai.{service}.events"
+def topic_for(service: str, prefix: str = DEFAULT_PREFIX) -> str:
+    """`gongkai.<service>.events`; another prefix separates environments on one cluster."""
+    return f"{prefix}.{service}.events"
+
+
+def dlq_for(prefix: str = DEFAULT_PREFIX) -> str:
+    return f"{prefix}.dlq"
 
 
 async def ensure_topics(
@@ -80,8 +85,16 @@ RELAY_TABLES = [
 
 class Relay:
     def __init__(
-        self, store: EventStore, db: Database, bootstrap: str, topic: str, batch: int = 500
+        self,
+        store: EventStore,
+        db: Database,
+        bootstrap: str,
+        topic: str,
+        *,
+        dlq: str = dlq_for(),
+        batch: int = 500,
     ) -> None:
+        self.dlq = dlq
         self.store = store
         self.db = db
         self.bootstrap = bootstrap
@@ -91,7 +104,7 @@ class Relay:
 
     async def setup(self) -> None:
         await self.db.execute_script(RELAY_TABLES)
-        await ensure_topics(self.bootstrap, [self.topic, DLQ_TOPIC])
+        await ensure_topics(self.bootstrap, [self.topic, self.dlq])
 
     async def checkpoint(self) -> int:
         value = await self.db.fetchval(
@@ -189,7 +202,9 @@ class KafkaProjectionWorker:
         topic: str,
         *,
         group: str,
+        dlq: str = dlq_for(),
     ) -> None:
+        self.dlq = dlq
         self.projections = list(projections)
         self.db = db
         self.bootstrap = bootstrap
@@ -202,7 +217,7 @@ class KafkaProjectionWorker:
 
     async def setup(self) -> None:
         await self.db.execute_script(CONSUMER_TABLES)
-        await ensure_topics(self.bootstrap, [self.topic, DLQ_TOPIC])
+        await ensure_topics(self.bootstrap, [self.topic, self.dlq])
 
     async def seek_stored(self, assigned: Any) -> None:
         assert self.consumer is not None
@@ -312,7 +327,7 @@ class KafkaProjectionWorker:
             reason=reason[:200],
         )
         await self.producer.send_and_wait(
-            DLQ_TOPIC,
+            self.dlq,
             value=message.value,
             key=message.key,
             headers=[

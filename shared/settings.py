@@ -22,6 +22,9 @@ class Settings(BaseSettings):
     var_dir: Path = Field(default=Path("var"), description="embedded state (SQLite files, secret)")
     database_url: str | None = Field(default=None, description="PostgreSQL URL (distributed)")
     kafka_bootstrap: str | None = Field(default=None, description="Kafka bootstrap servers")
+    topic_prefix: str = Field(
+        default="gongkai", pattern=r"^[a-z0-9][a-z0-9_-]*$", description="Kafka topic prefix"
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     token_secret: str | None = Field(default=None, description="HMAC secret for tokens")

@@ -14,7 +14,7 @@ from services.applications.commands import AssignRequest, RegisterRequest
 from services.applications.events import RegistrationNumberIssued, registry
 from shared.envelope import Actor, NewEvent, RecordedEvent, StreamWrite, new_id
 from shared.errors import ConcurrencyConflict, NotFound
-from shared.eventstore import EventStore
+from shared.eventstore import EventStore, version_conflict as _version_conflict
 from shared.identity import Principal, Role, authorize
 from shared.registry import DomainEvent, payload_of
 from shared.tenancy import OrgTree
@@ -138,6 +138,9 @@ class ApplicationsHandlers:
     ) -> RecordedEvent:
         state, tenant = await self.load(request_id)
         authorize(principal, tenant, *HANDLING_ROLES)
+        if expected_version is not None and expected_version != state.version:
+            # A precondition is judged before the command itself (RFC 9110 §13.2.2).
+            raise _version_conflict(request_stream(request_id), expected_version, state.version)
         unit, person = self.orgs.find_person(cmd.handler)
         authorize_handler = Principal(sub=person.id, org=unit.path, roles=person.roles)
         authorize(authorize_handler, tenant, Role.REQUEST_HANDLER)

@@ -1,0 +1,170 @@
+"""The suite as a user runs it, through HTTP, in both runtime modes.
+
+`suite` starts real processes: embedded = `gongkai run` on SQLite under a temp
+var/; distributed = `gongkai serve applications`, `gongkai worker applications`
+and `gongkai serve platform` on a fresh PostgreSQL database and a real Kafka
+broker (topics under a prefix of their own). The same tests run against both.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from shared.identity import Principal, Role, issue_token
+
+SECRET = "e2e-secret-" + "x" * 40
+GONGKAI = str(Path(sys.executable).parent / "gongkai")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class SuiteHandle:
+    mode: str
+    base_url: str
+    logs: Path
+    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    def token(self, sub: str, org: str, *roles: Role) -> str:
+        principal = Principal(
+            sub=sub,
+            org=org,
+            roles=frozenset(roles),
+            kind="service" if Role.SERVICE in roles else "user",
+        )
+        return issue_token(principal, SECRET, timedelta(hours=1), datetime.now(UTC))
+
+    def client(self, token: str | None = None) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.Client(base_url=self.base_url, headers=headers, timeout=30)
+
+    def head_position(self) -> int:
+        with self.client() as c:
+            return int(c.get("/ready").json()["checks"]["applications"]["head_position"])
+
+    def eventually(self, probe: Callable[[], Any], timeout: float = 20.0) -> Any:
+        """Poll `probe` until it returns a truthy value (projections are asynchronous)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            value = probe()
+            if value:
+                return value
+            if time.monotonic() > deadline:
+                raise AssertionError(f"not visible after {timeout}s ({self.mode})")
+            time.sleep(0.05)
+
+
+def _start(cmd: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("wb") as out:
+        return subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
+
+
+def _wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{url} exited early:\n{log.read_text()[-3000:]}")
+        try:
+            if httpx.get(url + "/ready", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} not ready after {timeout}s:\n{log.read_text()[-3000:]}")
+
+
+def _stop(processes: list[subprocess.Popen[bytes]]) -> None:
+    for p in processes:
+        p.terminate()
+    for p in processes:
+        try:
+            p.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
+async def _create_database(url: str, name: str) -> str:
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(f"CREATE DATABASE {name}")
+    finally:
+        await conn.close()
+    return url.rsplit("/", 1)[0] + "/" + name
+
+
+async def _drop_database(url: str, name: str) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="module", params=["embedded", "distributed"])
+def suite(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[SuiteHandle]:
+    logs = tmp_path_factory.mktemp(f"suite-{request.param}")
+    env = {
+        **os.environ,
+        "GONGKAI_TOKEN_SECRET": SECRET,
+        "GONGKAI_LOG_LEVEL": "warning",
+        "GONGKAI_PROJECTION_IDLE_WAIT": "0.1",
+    }
+    env.pop("GONGKAI_DATABASE_URL", None)
+    env.pop("GONGKAI_KAFKA_BOOTSTRAP", None)
+    if request.param == "embedded":
+        port = free_port()
+        env["GONGKAI_VAR_DIR"] = str(logs / "var")
+        handle = SuiteHandle("embedded", f"http://127.0.0.1:{port}", logs)
+        log = logs / "run.log"
+        proc = _start([GONGKAI, "run", "--no-demo-data", "--port", str(port)], env, log)
+        handle.processes.append(proc)
+        try:
+            _wait_ready(handle.base_url, proc, log)
+            yield handle
+        finally:
+            _stop(handle.processes)
+        return
+
+    pg_url = request.getfixturevalue("pg_url")
+    bootstrap = request.getfixturevalue("kafka_bootstrap")
+    db_name = f"e2e_{uuid.uuid4().hex[:10]}"
+    env["GONGKAI_DATABASE_URL"] = asyncio.run(_create_database(pg_url, db_name))
+    env["GONGKAI_KAFKA_BOOTSTRAP"] = bootstrap
+    env["GONGKAI_TOPIC_PREFIX"] = db_name.replace("_", "-")
+    api_port, worker_port, platform_port = free_port(), free_port(), free_port()
+    handle = SuiteHandle("distributed", f"http://127.0.0.1:{api_port}", logs)
+    try:
+        for args, port in (
+            (["serve", "applications"], api_port),
+            (["worker", "applications"], worker_port),
+            (["serve", "platform"], platform_port),
+        ):
+            log = logs / f"{'-'.join(args)}.log"
+            proc = _start([GONGKAI, *args, "--port", str(port)], env, log)
+            handle.processes.append(proc)
+            _wait_ready(f"http://127.0.0.1:{port}", proc, log)
+        yield handle
+    finally:
+        _stop(handle.processes)
+        asyncio.run(_drop_database(pg_url, db_name))
