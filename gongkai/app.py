@@ -40,7 +40,7 @@ from shared.http import (
 )
 from shared.kafka import KafkaProjectionWorker, Relay, dlq_for, follow_topic, topic_for
 from shared.logging import configure_logging
-from shared.projections import Projection, ProjectionRunner, setup_projection
+from shared.projections import Projection, ProjectionRunner
 from shared.settings import Settings
 from shared.tenancy import OrgTree, load_org_tree
 
@@ -151,8 +151,6 @@ class Suite:
                 self._spawn(relay.run(self._stop), f"relay-{runtime.name}")
             else:
                 projections = projections_of(runtime.name)
-                for projection in projections:
-                    await setup_projection(runtime.views, projection)
                 if projections:
                     worker = KafkaProjectionWorker(
                         projections,

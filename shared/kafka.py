@@ -31,7 +31,7 @@ from aiokafka.structs import ConsumerRecord
 from shared.db import Database, Tx
 from shared.envelope import RecordedEvent
 from shared.eventstore import EventStore
-from shared.projections import KERNEL_TABLES, Projection, park, parked_streams
+from shared.projections import KERNEL_TABLES, Projection, is_poison, park, parked_streams
 
 log = structlog.get_logger("gongkai.kafka")
 
@@ -216,7 +216,9 @@ class KafkaProjectionWorker:
         self.dead_lettered = 0
 
     async def setup(self) -> None:
-        await self.db.execute_script(CONSUMER_TABLES)
+        await self.db.execute_script(
+            [*CONSUMER_TABLES, *(ddl for p in self.projections for ddl in p.schema)]
+        )
         await ensure_topics(self.bootstrap, [self.topic, self.dlq])
 
     async def seek_stored(self, assigned: Any) -> None:
@@ -307,6 +309,8 @@ class KafkaProjectionWorker:
             try:
                 await projection.apply(tx, event)
             except Exception as exc:
+                if not is_poison(exc):
+                    raise
                 await tx.execute("ROLLBACK TO SAVEPOINT apply_event")
                 reason = f"{projection.name}: {type(exc).__name__}: {exc}"
                 await park(tx, self.group, event, reason + "\n" + traceback.format_exc(limit=3))

@@ -16,11 +16,13 @@ parked behind it, so a stream's events are never applied out of order).
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import traceback
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Protocol
 
+import asyncpg
 import structlog
 
 from shared.db import Database, Tx
@@ -46,6 +48,24 @@ KERNEL_TABLES = [
         PRIMARY KEY (consumer, event_id)
     )""",
 ]
+
+
+#: Failures of the machinery, not of the event: they stop the consumer (which resumes from
+#: its checkpoint once fixed) instead of dead-lettering every event that meets them.
+INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    sqlite3.OperationalError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.UndefinedTableError,
+    asyncpg.UndefinedColumnError,
+    asyncpg.InsufficientPrivilegeError,
+)
+
+
+def is_poison(exc: BaseException) -> bool:
+    """Whether a failure belongs to the event (park it) rather than to the infrastructure."""
+    return isinstance(exc, Exception) and not isinstance(exc, INFRASTRUCTURE_ERRORS)
 
 
 class Projection(Protocol):
@@ -95,6 +115,8 @@ async def apply_or_park(
     try:
         await projection.apply(tx, event)
     except Exception as exc:
+        if not is_poison(exc):
+            raise
         await tx.execute("ROLLBACK TO SAVEPOINT apply_event")
         reason = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"
         await park(tx, projection.name, event, reason)
