@@ -42,6 +42,7 @@ class SuiteHandle:
     mode: str
     base_url: str
     logs: Path
+    platform_url: str = ""
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     def token(self, sub: str, org: str, *roles: Role) -> str:
@@ -53,9 +54,10 @@ class SuiteHandle:
         )
         return issue_token(principal, SECRET, timedelta(hours=1), datetime.now(UTC))
 
-    def client(self, token: str | None = None) -> httpx.Client:
+    def client(self, token: str | None = None, *, platform: bool = False) -> httpx.Client:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        return httpx.Client(base_url=self.base_url, headers=headers, timeout=30)
+        url = self.platform_url if platform else self.base_url
+        return httpx.Client(base_url=url, headers=headers, timeout=30)
 
     def head_position(self) -> int:
         with self.client() as c:
@@ -135,7 +137,8 @@ def suite(
     if request.param == "embedded":
         port = free_port()
         env["GONGKAI_VAR_DIR"] = str(logs / "var")
-        handle = SuiteHandle("embedded", f"http://127.0.0.1:{port}", logs)
+        url = f"http://127.0.0.1:{port}"
+        handle = SuiteHandle("embedded", url, logs, platform_url=url)
         log = logs / "run.log"
         proc = _start([GONGKAI, "run", "--no-demo-data", "--port", str(port)], env, log)
         handle.processes.append(proc)
@@ -153,7 +156,12 @@ def suite(
     env["GONGKAI_KAFKA_BOOTSTRAP"] = bootstrap
     env["GONGKAI_TOPIC_PREFIX"] = db_name.replace("_", "-")
     api_port, worker_port, platform_port = free_port(), free_port(), free_port()
-    handle = SuiteHandle("distributed", f"http://127.0.0.1:{api_port}", logs)
+    handle = SuiteHandle(
+        "distributed",
+        f"http://127.0.0.1:{api_port}",
+        logs,
+        platform_url=f"http://127.0.0.1:{platform_port}",
+    )
     try:
         for args, port in (
             (["serve", "applications"], api_port),
