@@ -15,7 +15,8 @@ in_ci=0
 case "${CI:-}" in 1|true|TRUE|yes) in_ci=1 ;; esac
 
 if [[ -z "${GONGKAI_TEST_DATABASE_URL:-}" || -z "${GONGKAI_TEST_KAFKA_BOOTSTRAP:-}" ]]; then
-  if bash deploy/infra.sh up; then
+  # Test data is disposable: no fsync (GONGKAI_PG_FAST) makes the suite faster.
+  if GONGKAI_PG_FAST=1 bash deploy/infra.sh up; then
     started=1
     # shellcheck disable=SC1091
     source var/infra/env
