@@ -172,10 +172,12 @@ def _json(value: Any) -> Any:
     return orjson.loads(value) if isinstance(value, str | bytes) else value
 
 
-def _uuid(value: Any) -> UUID | None:
-    if value is None:
-        return None
+def _uuid(value: Any) -> UUID:
     return value if isinstance(value, UUID) else UUID(str(value))
+
+
+def _optional_uuid(value: Any) -> UUID | None:
+    return None if value is None else _uuid(value)
 
 
 def version_conflict(stream_id: str, expected: int, current: int) -> ConcurrencyConflict:
@@ -209,7 +211,7 @@ def _record(row: Row) -> RecordedEvent:
         tenant=row["tenant"],
         actor=Actor.model_validate(_json(row["actor"])),
         correlation_id=_uuid(row["correlation_id"]),
-        causation_id=_uuid(row["causation_id"]),
+        causation_id=_optional_uuid(row["causation_id"]),
         occurred_at=_parse_time(row["occurred_at"]),
         recorded_at=_parse_time(row["recorded_at"]),
         payload=_json(row["payload"]),

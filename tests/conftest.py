@@ -62,10 +62,25 @@ def pg_schema(pg_url: str) -> Iterator[str]:
         pool.submit(asyncio.run, _drop_schemas(pg_url, schema)).result()
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark tests by folder: tests/unit -> unit, tests/integration -> integration, ..."""
+    """Mark tests by folder (unit, integration, e2e, contract) and by the real parts they use.
+
+    `postgres` / `kafka` marks make the count of tests against real infrastructure
+    measurable: `pytest -m kafka --collect-only -q`.
+    """
     for item in items:
         parts = item.path.parts
         for layer in ("unit", "integration", "e2e", "contract"):
             if layer in parts:
                 item.add_marker(getattr(pytest.mark, layer))
+        params = {
+            v
+            for v in getattr(getattr(item, "callspec", None), "params", {}).values()
+            if isinstance(v, str)
+        }
+        names = set(getattr(item, "fixturenames", ()))
+        if "postgres" in params or "distributed" in params or "pg_url" in names:
+            item.add_marker(pytest.mark.postgres)
+        if "distributed" in params or "kafka_bootstrap" in names:
+            item.add_marker(pytest.mark.kafka)

@@ -14,7 +14,8 @@ from services.applications.commands import AssignRequest, RegisterRequest
 from services.applications.events import RegistrationNumberIssued, registry
 from shared.envelope import Actor, NewEvent, RecordedEvent, StreamWrite, new_id
 from shared.errors import ConcurrencyConflict, NotFound
-from shared.eventstore import EventStore, version_conflict as _version_conflict
+from shared.eventstore import EventStore
+from shared.eventstore import version_conflict as _version_conflict
 from shared.identity import Principal, Role, authorize
 from shared.registry import DomainEvent, payload_of
 from shared.tenancy import OrgTree
