@@ -40,6 +40,13 @@ contracts: $(STAMP)
 bench: $(STAMP)
 	@bash scripts/bench.sh
 
+## up / down: the distributed suite on this machine (Kafka, PostgreSQL, every service process)
+up: $(STAMP)
+	@bash deploy/suite.sh up
+
+down:
+	@bash deploy/suite.sh down
+
 infra-up:
 	@bash deploy/infra.sh up
 

@@ -1,10 +1,11 @@
 """The composition root: builds the services from settings and wires the adapters.
 
+Services are discovered (shared/service.py): every `services/<name>/service.py`.
 Three process roles, one code path:
 - `embedded` (gongkai run): every service in one process on SQLite files under
-  var/; projections follow each store's own log. No external services.
-- `serve` (gongkai serve SERVICE): one service's HTTP API on PostgreSQL, plus the
-  relay that publishes its stored events to Kafka.
+  var/; projections follow the stores' own logs. No external services.
+- `serve` (gongkai serve SERVICE): one service's HTTP API on PostgreSQL, its
+  background jobs, and the relay that publishes its stored events to Kafka.
 - `worker` (gongkai worker SERVICE): one service's projections, fed from Kafka.
 """
 
@@ -18,13 +19,9 @@ from datetime import datetime
 from typing import Any, Literal
 
 import structlog
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.responses import JSONResponse, Response
 
-from services.applications.api import build_router as applications_router
-from services.applications.handlers import ApplicationsHandlers
-from services.applications.projections import RequestLedger
-from services.platform.api import build_router as platform_router
 from services.platform.calendar import CalendarBook
 from shared.db import Database, SqliteDatabase
 from shared.envelope import utcnow
@@ -40,30 +37,32 @@ from shared.http import (
 )
 from shared.kafka import KafkaProjectionWorker, Relay, dlq_for, follow_topic, topic_for
 from shared.logging import configure_logging
-from shared.projections import Projection, ProjectionRunner
+from shared.projections import ProjectionRunner
+from shared.service import ALL_SERVICES, ServiceDefinition, discover, sources_of
 from shared.settings import Settings
 from shared.tenancy import OrgTree, load_org_tree
 
 log = structlog.get_logger("gongkai.app")
 
 Role = Literal["embedded", "serve", "worker"]
-SERVICES = ("applications", "platform")
-
-
-def projections_of(service: str) -> list[Projection]:
-    return {"applications": [RequestLedger()], "platform": []}[service]
+DEFINITIONS: dict[str, ServiceDefinition] = discover()
+SERVICES: tuple[str, ...] = tuple(DEFINITIONS)
 
 
 @dataclass
 class ServiceRuntime:
     """One service's adapters, filled in when the process starts."""
 
-    name: str
+    definition: ServiceDefinition
+    calendar: CalendarBook
     store: SqlEventStore = field(init=False)
     views: Database = field(init=False)
     idempotency: Idempotency = field(init=False)
     handlers: Any = None
-    calendar: CalendarBook | None = None
+
+    @property
+    def name(self) -> str:
+        return self.definition.name
 
 
 @dataclass
@@ -83,7 +82,11 @@ class Suite:
     def __post_init__(self) -> None:
         self.orgs = load_org_tree(self.settings.org_file)
         for name in self.services:
-            self.runtimes[name] = ServiceRuntime(name=name, calendar=self.calendar)
+            self.runtimes[name] = ServiceRuntime(DEFINITIONS[name], self.calendar)
+
+    def sources(self, service: str, projection: Any) -> list[str]:
+        names = sources_of(projection, service)
+        return list(SERVICES) if ALL_SERVICES in names else list(names)
 
     async def _open(self, runtime: ServiceRuntime) -> None:
         s = self.settings
@@ -98,10 +101,8 @@ class Suite:
         self._closers.append(runtime.store)
         runtime.idempotency = Idempotency(runtime.views)
         await runtime.idempotency.setup()
-        if runtime.name == "applications":
-            runtime.handlers = ApplicationsHandlers(
-                store=runtime.store, orgs=self.orgs, calendar=self.calendar, clock=self.clock
-            )
+        if runtime.definition.build_handlers is not None:
+            runtime.handlers = runtime.definition.build_handlers(runtime, self)
 
     def _spawn(self, coro: Any, name: str) -> None:
         task = asyncio.create_task(coro, name=name)
@@ -111,31 +112,44 @@ class Suite:
     async def start(self) -> None:
         for runtime in self.runtimes.values():
             await self._open(runtime)
-        s = self.settings
         if self.role == "embedded":
+            await self._start_embedded()
+        else:
+            await self._start_distributed()
+        if self.role != "worker":
             for runtime in self.runtimes.values():
-                for projection in projections_of(runtime.name):
-                    runner = ProjectionRunner(projection, runtime.store, runtime.views)
+                for job in runtime.definition.background:
+                    self._spawn(job(runtime, self, self._stop), f"{runtime.name}-job")
+
+    async def _start_embedded(self) -> None:
+        wait = self.settings.projection_idle_wait
+        for runtime in self.runtimes.values():
+            for projection in runtime.definition.projections():
+                for source in self.sources(runtime.name, projection):
+                    name = (
+                        projection.name if source == runtime.name else f"{projection.name}@{source}"
+                    )
+                    runner = ProjectionRunner(
+                        projection,
+                        self.runtimes[source].store,
+                        runtime.views,
+                        checkpoint_name=name,
+                    )
                     await runner.setup()
                     self.runners.append(runner)
-                    self._spawn(
-                        runner.run_forever(self._stop, s.projection_idle_wait), projection.name
-                    )
-            platform = self.runtimes.get("platform")
-            if platform is not None:
-                self.calendar.apply_all(await platform.store.read_all(0, 100_000))
-                self._spawn(
-                    self.calendar.follow(
-                        tail(platform.store, await platform.store.head_position())
-                    ),
-                    "calendar",
-                )
-            return
+                    self._spawn(runner.run_forever(self._stop, wait), name)
+        platform = self.runtimes.get("platform")
+        if platform is not None:
+            self.calendar.apply_all(await platform.store.read_all(0, 100_000))
+            head = await platform.store.head_position()
+            self._spawn(self.calendar.follow(tail(platform.store, head)), "calendar")
+
+    async def _start_distributed(self) -> None:
+        s = self.settings
         assert s.kafka_bootstrap, "distributed roles need GONGKAI_KAFKA_BOOTSTRAP"
+        bootstrap, prefix = s.kafka_bootstrap, s.topic_prefix
         self._spawn(
-            self.calendar.follow(
-                follow_topic(s.kafka_bootstrap, topic_for("platform", s.topic_prefix))
-            ),
+            self.calendar.follow(follow_topic(bootstrap, topic_for("platform", prefix))),
             "calendar",
         )
         for runtime in self.runtimes.values():
@@ -143,24 +157,30 @@ class Suite:
                 relay = Relay(
                     runtime.store,
                     runtime.views,
-                    s.kafka_bootstrap,
-                    topic_for(runtime.name, s.topic_prefix),
-                    dlq=dlq_for(s.topic_prefix),
+                    bootstrap,
+                    topic_for(runtime.name, prefix),
+                    dlq=dlq_for(prefix),
                 )
                 await relay.setup()
                 self._spawn(relay.run(self._stop), f"relay-{runtime.name}")
-            else:
-                projections = projections_of(runtime.name)
-                if projections:
-                    worker = KafkaProjectionWorker(
-                        projections,
-                        runtime.views,
-                        s.kafka_bootstrap,
-                        topic_for(runtime.name, s.topic_prefix),
-                        group=f"{s.topic_prefix}.{runtime.name}.projections",
-                        dlq=dlq_for(s.topic_prefix),
-                    )
-                    self._spawn(worker.run(self._stop), f"worker-{runtime.name}")
+                continue
+            projections = list(runtime.definition.projections())
+            if not projections:
+                continue
+            routes = {
+                p.name: {topic_for(src, prefix) for src in self.sources(runtime.name, p)}
+                for p in projections
+            }
+            worker = KafkaProjectionWorker(
+                projections,
+                runtime.views,
+                bootstrap,
+                sorted(set().union(*routes.values())),
+                group=f"{prefix}.{runtime.name}.projections",
+                dlq=dlq_for(prefix),
+                routes=routes,
+            )
+            self._spawn(worker.run(self._stop), f"worker-{runtime.name}")
 
     async def stop(self) -> None:
         self._stop.set()
@@ -181,7 +201,7 @@ class Suite:
             except Exception as exc:
                 checks[name] = {"error": type(exc).__name__}
         for runner in self.runners:
-            checks[runner.projection.name] = {"lag": await runner.lag()}
+            checks[runner.name] = {"lag": await runner.lag()}
         return checks
 
 
@@ -206,9 +226,7 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await suite.start()
-        log.info(
-            "suite.started", role=role, services=list(services), distributed=settings.distributed
-        )
+        log.info("suite.started", role=role, services=list(services))
         if on_started is not None:
             await on_started(suite)
         try:
@@ -228,19 +246,16 @@ def create_app(
     install_request_context(app, metrics)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     principal = bearer_principal(lambda request: request.app.state.token_secret)
-
-    if "applications" in services:
-        rt = suite.runtimes["applications"]
-        app.include_router(applications_router(rt, principal))
-    if "platform" in services:
-        app.include_router(platform_router(suite.runtimes["platform"], principal))
+    for runtime in suite.runtimes.values():
+        if runtime.definition.build_router is not None:
+            app.include_router(runtime.definition.build_router(runtime, principal))
 
     @app.get("/health", tags=["ops"], summary="Liveness")
     async def health() -> dict[str, str]:
         return {"status": "ok"}
 
     @app.get("/ready", tags=["ops"], summary="Readiness: stores reachable, projection lag")
-    async def ready(request: Request) -> JSONResponse:
+    async def ready() -> JSONResponse:
         checks = await suite.ready()
         ok = not any("error" in c for c in checks.values())
         return JSONResponse({"ready": ok, "checks": checks}, status_code=200 if ok else 503)

@@ -194,6 +194,12 @@ def parser() -> argparse.ArgumentParser:
     publish.add_argument("--sub", default="operator")
     publish.add_argument("--org", default="shangdang")
     publish.set_defaults(func=_publish)
+
+    from shared.service import discover
+
+    for definition in discover().values():
+        if definition.add_commands is not None:
+            definition.add_commands(sub)
     return p
 
 

@@ -59,11 +59,6 @@ DLQ_TOPIC = f"{TOPIC_PREFIX}.dlq"
 
 # The service registries contracts/ is generated from: (module, required).
 # A missing optional module is skipped; a missing required one is an error.
-SERVICE_REGISTRIES: tuple[tuple[str, bool], ...] = (
-    ("services.applications.events", True),
-    ("services.platform.events", False),
-)
-
 _PUBLISHED_KEY = re.compile(r"^(?P<service>[^/]+)/(?P<type>[^/]+)\.v(?P<version>[0-9]+)$")
 
 
@@ -73,21 +68,10 @@ def topic_for(service: str) -> str:
 
 
 def all_registries() -> list[EventRegistry]:
-    """The event registries of every service that exists, sorted by service name."""
-    registries: list[EventRegistry] = []
-    for module_name, required in SERVICE_REGISTRIES:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            # Only the optional module itself may be absent; a missing import
-            # inside it is a real error and must not silently drop its contracts.
-            if required or not _names_module(exc, module_name):
-                raise
-            continue
-        registry = module.registry
-        if not isinstance(registry, EventRegistry):
-            raise TypeError(f"{module_name}.registry is not an EventRegistry")
-        registries.append(registry)
+    """The event registries of every service that exists (shared.service.discover)."""
+    from shared.service import discover
+
+    registries = [definition.registry for definition in discover().values()]
     _refuse_duplicates(registries)
     return sorted(registries, key=lambda registry: registry.service)
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import traceback
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -199,16 +199,19 @@ class KafkaProjectionWorker:
         projections: Sequence[Projection],
         db: Database,
         bootstrap: str,
-        topic: str,
+        topics: str | Sequence[str],
         *,
         group: str,
         dlq: str = dlq_for(),
+        routes: Mapping[str, Collection[str]] | None = None,
     ) -> None:
+        """`routes` maps a projection's name to the topics it applies (default: all)."""
         self.dlq = dlq
         self.projections = list(projections)
         self.db = db
         self.bootstrap = bootstrap
-        self.topic = topic
+        self.topics = [topics] if isinstance(topics, str) else list(topics)
+        self.routes = routes or {}
         self.group = group
         self.consumer: AIOKafkaConsumer | None = None
         self.producer: AIOKafkaProducer | None = None
@@ -219,7 +222,7 @@ class KafkaProjectionWorker:
         await self.db.execute_script(
             [*CONSUMER_TABLES, *(ddl for p in self.projections for ddl in p.schema)]
         )
-        await ensure_topics(self.bootstrap, [self.topic, self.dlq])
+        await ensure_topics(self.bootstrap, [*self.topics, self.dlq])
 
     async def seek_stored(self, assigned: Any) -> None:
         assert self.consumer is not None
@@ -246,7 +249,7 @@ class KafkaProjectionWorker:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
         )
-        self.consumer.subscribe([self.topic], listener=_SeekToStoredOffsets(self))
+        self.consumer.subscribe(self.topics, listener=_SeekToStoredOffsets(self))
         await self.consumer.start()
 
     async def stop(self) -> None:
@@ -305,6 +308,9 @@ class KafkaProjectionWorker:
             await self._dead_letter(message, "an earlier event of this stream is parked")
             return
         for projection in self.projections:
+            wanted = self.routes.get(projection.name)
+            if wanted is not None and message.topic not in wanted:
+                continue
             await tx.execute("SAVEPOINT apply_event")
             try:
                 await projection.apply(tx, event)

@@ -105,11 +105,11 @@ async def parked_streams(tx: Tx, consumer: str) -> set[str]:
 
 
 async def apply_or_park(
-    tx: Tx, projection: Projection, event: RecordedEvent, blocked: set[str]
+    tx: Tx, projection: Projection, event: RecordedEvent, blocked: set[str], consumer: str
 ) -> bool:
     """Apply one event inside a savepoint; park it (and its stream) if it fails. True if applied."""
     if event.stream_id in blocked:
-        await park(tx, projection.name, event, "an earlier event of this stream is parked")
+        await park(tx, consumer, event, "an earlier event of this stream is parked")
         return False
     await tx.execute("SAVEPOINT apply_event")
     try:
@@ -119,7 +119,7 @@ async def apply_or_park(
             raise
         await tx.execute("ROLLBACK TO SAVEPOINT apply_event")
         reason = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"
-        await park(tx, projection.name, event, reason)
+        await park(tx, consumer, event, reason)
         blocked.add(event.stream_id)
         log.warning(
             "projection.event_parked",
@@ -136,17 +136,26 @@ async def apply_or_park(
 class ProjectionRunner:
     """Feeds one projection from one event store's log (embedded mode, rebuilds, replays)."""
 
-    def __init__(self, projection: Projection, source: EventStore, db: Database) -> None:
+    def __init__(
+        self,
+        projection: Projection,
+        source: EventStore,
+        db: Database,
+        *,
+        checkpoint_name: str | None = None,
+    ) -> None:
+        """`checkpoint_name` tells apart one projection's runners over several sources."""
         self.projection = projection
         self.source = source
         self.db = db
+        self.name = checkpoint_name or projection.name
 
     async def setup(self) -> None:
         await setup_projection(self.db, self.projection)
 
     async def checkpoint(self) -> int:
         value = await self.db.fetchval(
-            "SELECT position FROM projection_checkpoints WHERE name = $1", self.projection.name
+            "SELECT position FROM projection_checkpoints WHERE name = $1", self.name
         )
         return int(value or 0)
 
@@ -167,15 +176,15 @@ class ProjectionRunner:
 
     async def _apply_batch(self, events: Sequence[RecordedEvent]) -> None:
         async with self.db.transaction() as tx:
-            blocked = await parked_streams(tx, self.projection.name)
+            blocked = await parked_streams(tx, self.name)
             for event in events:
-                await apply_or_park(tx, self.projection, event, blocked)
+                await apply_or_park(tx, self.projection, event, blocked, self.name)
             await tx.execute(
                 """INSERT INTO projection_checkpoints (name, position, updated_at)
                    VALUES ($1, $2, $3)
                    ON CONFLICT (name) DO UPDATE SET position = excluded.position,
                        updated_at = excluded.updated_at""",
-                self.projection.name,
+                self.name,
                 events[-1].position,
                 datetime.now(UTC).isoformat(),
             )
@@ -191,10 +200,8 @@ class ProjectionRunner:
         async with self.db.transaction() as tx:
             for table in self.projection.tables:
                 await tx.execute(f"DROP TABLE IF EXISTS {table}")
-            await tx.execute(
-                "DELETE FROM projection_checkpoints WHERE name = $1", self.projection.name
-            )
-            await tx.execute("DELETE FROM dead_letters WHERE consumer = $1", self.projection.name)
+            await tx.execute("DELETE FROM projection_checkpoints WHERE name = $1", self.name)
+            await tx.execute("DELETE FROM dead_letters WHERE consumer = $1", self.name)
         await self.setup()
         return await self.run_once()
 

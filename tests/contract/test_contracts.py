@@ -464,20 +464,6 @@ def test_both_versions_keep_their_own_schema() -> None:
 # --- registries and OpenAPI ----------------------------------------------------------
 
 
-def test_a_missing_optional_registry_is_skipped_but_a_required_one_is_an_error(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(
-        contracts,
-        "SERVICE_REGISTRIES",
-        (("services.applications.events", True), ("services.archive.events", False)),
-    )
-    assert [r.service for r in contracts.all_registries()] == ["applications"]
-    monkeypatch.setattr(contracts, "SERVICE_REGISTRIES", (("services.archive.events", True),))
-    with pytest.raises(ModuleNotFoundError):
-        contracts.all_registries()
-
-
 def test_write_openapi_writes_sorted_indented_unicode_json(tmp_path: Path) -> None:
     docs = {"applications": {"openapi": "3.1.0", "info": {"title": "依申请公开", "version": "1"}}}
 

@@ -1,0 +1,26 @@
+"""依申请公开 as a service of the suite."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.applications.api import build_router
+from services.applications.events import registry
+from services.applications.handlers import ApplicationsHandlers
+from services.applications.projections import RequestLedger
+from shared.service import ServiceDefinition
+
+
+def _handlers(runtime: Any, suite: Any) -> ApplicationsHandlers:
+    return ApplicationsHandlers(
+        store=runtime.store, orgs=suite.orgs, calendar=suite.calendar, clock=suite.clock
+    )
+
+
+SERVICE = ServiceDefinition(
+    name="applications",
+    registry=registry,
+    projections=lambda: [RequestLedger()],
+    build_router=build_router,
+    build_handlers=_handlers,
+)

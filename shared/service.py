@@ -1,0 +1,65 @@
+"""How a service declares itself to the composition root.
+
+Every package `services/<name>/` with a `service.py` that defines
+`SERVICE = ServiceDefinition(...)` is a service: the composition root
+(gongkai/app.py) discovers it, opens its store and read models, runs its
+projections (fed from its own events and from the services it `consumes`),
+mounts its router, and relays its events to `gongkai.<name>.events`. Adding a
+service is adding a package; nothing central is edited.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from shared.projections import Projection
+from shared.registry import EventRegistry
+
+#: `consumes` value meaning "every service" (the audit log, assessment).
+ALL_SERVICES = "*"
+
+
+@dataclass(frozen=True)
+class ServiceDefinition:
+    name: str
+    registry: EventRegistry
+    #: Read models of this service. A projection may carry `sources`, a tuple of service
+    #: names whose events it applies (default: this service's own).
+    projections: Callable[[], Sequence[Projection]] = field(default=lambda: ())
+    #: (runtime, principal dependency) -> fastapi.APIRouter
+    build_router: Callable[[Any, Any], Any] | None = None
+    #: (runtime, suite) -> the service's application layer, set as `runtime.handlers`
+    build_handlers: Callable[[Any, Any], Any] | None = None
+    #: Long-running jobs of the service (schedulers): (runtime, suite, stop event) -> coroutine
+    background: Sequence[Callable[[Any, Any, Any], Any]] = ()
+    #: Adds the service's own `gongkai` subcommands: (argparse subparsers) -> None. Each
+    #: subparser sets `func=callable(args) -> int`.
+    add_commands: Callable[[Any], None] | None = None
+
+
+def sources_of(projection: Projection, own: str) -> tuple[str, ...]:
+    return tuple(getattr(projection, "sources", (own,)))
+
+
+def discover(package: str = "services") -> dict[str, ServiceDefinition]:
+    """Every service under `package`, by name, sorted."""
+    root = importlib.import_module(package)
+    found: dict[str, ServiceDefinition] = {}
+    for info in sorted(pkgutil.iter_modules(root.__path__), key=lambda m: m.name):
+        if not info.ispkg:
+            continue
+        try:
+            module = importlib.import_module(f"{package}.{info.name}.service")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"{package}.{info.name}.service":
+                continue  # a package without service.py is not a service (yet)
+            raise
+        definition = module.SERVICE
+        if not isinstance(definition, ServiceDefinition) or definition.name != info.name:
+            raise TypeError(f"{package}.{info.name}.service.SERVICE must be its definition")
+        found[info.name] = definition
+    return found
