@@ -25,6 +25,7 @@ import asyncpg
 import httpx
 import pytest
 
+from gongkai.app import DEFINITIONS
 from shared.identity import Principal, Role, issue_token
 
 SECRET = "e2e-secret-" + "x" * 40
@@ -42,8 +43,16 @@ class SuiteHandle:
     mode: str
     base_url: str
     logs: Path
-    platform_url: str = ""
+    #: Base URL per service (distributed: one process each; embedded: all the same).
+    urls: dict[str, str] = field(default_factory=dict)
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    @property
+    def platform_url(self) -> str:
+        return self.url_for("platform")
+
+    def url_for(self, service: str) -> str:
+        return self.urls.get(service, self.base_url)
 
     def token(self, sub: str, org: str, *roles: Role) -> str:
         principal = Principal(
@@ -54,14 +63,17 @@ class SuiteHandle:
         )
         return issue_token(principal, SECRET, timedelta(hours=1), datetime.now(UTC))
 
-    def client(self, token: str | None = None, *, platform: bool = False) -> httpx.Client:
+    def client(
+        self, token: str | None = None, *, platform: bool = False, service: str = "applications"
+    ) -> httpx.Client:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        url = self.platform_url if platform else self.base_url
+        url = self.url_for("platform" if platform else service)
         return httpx.Client(base_url=url, headers=headers, timeout=30)
 
-    def head_position(self) -> int:
-        with self.client() as c:
-            return int(c.get("/ready").json()["checks"]["applications"]["head_position"])
+    def head_position(self, service: str = "applications") -> int:
+        """The service's store head (GET /ready): proves whether a command wrote events."""
+        with self.client(service=service) as c:
+            return int(c.get("/ready").json()["checks"][service]["head_position"])
 
     def eventually(self, probe: Callable[[], Any], timeout: float = 20.0) -> Any:
         """Poll `probe` until it returns a truthy value (projections are asynchronous)."""
@@ -137,8 +149,7 @@ def suite(
     if request.param == "embedded":
         port = free_port()
         env["GONGKAI_VAR_DIR"] = str(logs / "var")
-        url = f"http://127.0.0.1:{port}"
-        handle = SuiteHandle("embedded", url, logs, platform_url=url)
+        handle = SuiteHandle("embedded", f"http://127.0.0.1:{port}", logs)
         log = logs / "run.log"
         proc = _start([GONGKAI, "run", "--no-demo-data", "--port", str(port)], env, log)
         handle.processes.append(proc)
@@ -155,23 +166,20 @@ def suite(
     env["GONGKAI_DATABASE_URL"] = asyncio.run(_create_database(pg_url, db_name))
     env["GONGKAI_KAFKA_BOOTSTRAP"] = bootstrap
     env["GONGKAI_TOPIC_PREFIX"] = db_name.replace("_", "-")
-    api_port, worker_port, platform_port = free_port(), free_port(), free_port()
-    handle = SuiteHandle(
-        "distributed",
-        f"http://127.0.0.1:{api_port}",
-        logs,
-        platform_url=f"http://127.0.0.1:{platform_port}",
-    )
+    handle = SuiteHandle("distributed", "", logs)
     try:
-        for args, port in (
-            (["serve", "applications"], api_port),
-            (["worker", "applications"], worker_port),
-            (["serve", "platform"], platform_port),
-        ):
-            log = logs / f"{'-'.join(args)}.log"
-            proc = _start([GONGKAI, *args, "--port", str(port)], env, log)
-            handle.processes.append(proc)
-            _wait_ready(f"http://127.0.0.1:{port}", proc, log)
+        # Every discovered service: its API + relay, and its projection worker if it has one.
+        for service, definition in DEFINITIONS.items():
+            roles = ["serve"] + (["worker"] if list(definition.projections()) else [])
+            for role in roles:
+                port = free_port()
+                if role == "serve":
+                    handle.urls[service] = f"http://127.0.0.1:{port}"
+                log = logs / f"{role}-{service}.log"
+                proc = _start([GONGKAI, role, service, "--port", str(port)], env, log)
+                handle.processes.append(proc)
+                _wait_ready(f"http://127.0.0.1:{port}", proc, log)
+        handle.base_url = handle.urls["applications"]
         yield handle
     finally:
         _stop(handle.processes)
