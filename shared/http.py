@@ -19,7 +19,7 @@ from uuid import UUID
 
 import orjson
 import structlog
-from fastapi import Depends, FastAPI, Header, Request
+from fastapi import FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import (
@@ -411,20 +411,22 @@ class Idempotency:
             )
         fingerprint = hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
         async with self.db.transaction() as tx:
-            row = await tx.fetchrow(
-                "SELECT fingerprint, status, body FROM idempotency_keys "
-                "WHERE principal = $1 AND key = $2",
+            # Claim the key atomically: of two concurrent first requests exactly one inserts.
+            claimed = await tx.fetchval(
+                "INSERT INTO idempotency_keys (principal, key, fingerprint, created_at) "
+                "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING key",
                 principal.sub,
                 key,
+                fingerprint,
+                datetime.now(UTC).isoformat(),
             )
-            if row is None:
-                await tx.execute(
-                    "INSERT INTO idempotency_keys (principal, key, fingerprint, created_at) "
-                    "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+            row = None
+            if claimed is None:
+                row = await tx.fetchrow(
+                    "SELECT fingerprint, status, body FROM idempotency_keys "
+                    "WHERE principal = $1 AND key = $2",
                     principal.sub,
                     key,
-                    fingerprint,
-                    datetime.now(UTC).isoformat(),
                 )
         if row is not None:
             if row["fingerprint"] != fingerprint:
@@ -469,4 +471,3 @@ class Idempotency:
 
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
 IfMatch = Annotated[str | None, Header(alias="If-Match")]
-__all__ = ["Depends", "IdempotencyKey", "IfMatch"]
