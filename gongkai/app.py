@@ -262,6 +262,11 @@ def create_app(
 
     @app.get("/metrics", tags=["ops"], summary="Prometheus metrics")
     async def prometheus() -> Response:
+        for name, check in (await suite.ready()).items():
+            if "head_position" in check:
+                metrics.head_position.labels(name).set(check["head_position"])
+            if "lag" in check:
+                metrics.projection_lag.labels(name).set(check["lag"])
         return metrics_response(metrics)
 
     return app

@@ -26,6 +26,7 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
 )
@@ -273,10 +274,16 @@ class Metrics:
             ["method", "route"],
             registry=self.registry,
         )
-        self.events_appended = Counter(
-            "gongkai_events_appended_total",
-            "Events appended",
-            ["service", "type"],
+        self.head_position = Gauge(
+            "gongkai_store_head_position",
+            "Global position of the newest event in a service's store",
+            ["service"],
+            registry=self.registry,
+        )
+        self.projection_lag = Gauge(
+            "gongkai_projection_lag_events",
+            "Events in the source log not yet applied by a projection",
+            ["projection"],
             registry=self.registry,
         )
 
