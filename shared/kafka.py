@@ -376,4 +376,3 @@ async def follow_topic(bootstrap: str, topic: str) -> AsyncIterator[RecordedEven
                 log.warning("kafka.follow_undecodable", topic=topic, offset=message.offset)
     finally:
         await consumer.stop()
-

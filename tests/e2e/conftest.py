@@ -4,6 +4,10 @@
 var/; distributed = `gongkai serve applications`, `gongkai worker applications`
 and `gongkai serve platform` on a fresh PostgreSQL database and a real Kafka
 broker (topics under a prefix of their own). The same tests run against both.
+
+Session-scoped: one embedded and one distributed suite serve every e2e test (process
+start-up dominates otherwise), so tests use their own data (a tenant, a description, a
+key) and never assume an empty ledger.
 """
 
 from __future__ import annotations
@@ -133,7 +137,7 @@ async def _drop_database(url: str, name: str) -> None:
         await conn.close()
 
 
-@pytest.fixture(scope="module", params=["embedded", "distributed"])
+@pytest.fixture(scope="session", params=["embedded", "distributed"])
 def suite(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[SuiteHandle]:
