@@ -7,6 +7,7 @@ version changes; a new shape is a new schema_version plus an upcaster.
 
 from __future__ import annotations
 
+import importlib
 import json
 import shutil
 from collections.abc import Callable
@@ -35,6 +36,7 @@ from services.applications.events import (
 from shared import contracts, kafka
 from shared.envelope import Actor, RecordedEvent
 from shared.registry import DomainEvent, EventRegistry
+from shared.service import discover
 from shared.workdays import WorkdayCalendar, YearCalendar
 
 REQUEST_ID = UUID("01936f0e-7c1a-7b3e-9d42-5a1e0c2f8b01")
@@ -115,6 +117,23 @@ EXAMPLES: dict[str, Callable[[], DomainEvent]] = {
     "applications/RequestAssigned.v1": request_assigned,
     "platform/WorkdayCalendarPublished.v1": workday_calendar_published,
 }
+
+
+def _service_examples() -> dict[str, Callable[[], DomainEvent]]:
+    """Each service's own `services/<name>/examples.py` EXAMPLES (keys service/Type.vN)."""
+    found: dict[str, Callable[[], DomainEvent]] = {}
+    for name in discover():
+        try:
+            module = importlib.import_module(f"services.{name}.examples")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"services.{name}.examples":
+                raise
+            continue
+        found.update(getattr(module, "EXAMPLES", {}))
+    return found
+
+
+EXAMPLES.update(_service_examples())
 
 
 def recorded(event: DomainEvent, stream_id: str, **overrides: Any) -> RecordedEvent:
@@ -263,7 +282,7 @@ def test_every_current_schema_is_published() -> None:
 
 def test_every_event_schema_has_an_example() -> None:
     missing = sorted(set(event_keys()) - set(EXAMPLES))
-    assert not missing, f"add an example for {missing} to EXAMPLES in {__file__}"
+    assert not missing, f"add an example for {missing} to services/<name>/examples.py EXAMPLES"
 
 
 @pytest.mark.parametrize("key", sorted(EXAMPLES))

@@ -1,0 +1,133 @@
+"""Commands of the catalog service: API input, validated at the edge."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.catalog.events import (
+    ChannelStatus,
+    DisclosureAttribute,
+    DocumentContent,
+    LegalGround,
+    PublicationChannel,
+    ReviewStage,
+)
+
+_STRICT = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class DraftDocument(BaseModel):
+    """拟稿: a new document in a drafting unit (defaults to the caller's unit)."""
+
+    model_config = _STRICT
+
+    drafting_unit: str | None = Field(default=None, description="拟稿单位 org path")
+    content: DocumentContent
+
+
+class ReviseDocument(BaseModel):
+    """A new revision; a published document's update needs its reason (更新原因)."""
+
+    model_config = _STRICT
+
+    content: DocumentContent
+    reason: str | None = Field(default=None, max_length=1000)
+
+
+class ProposeAttribute(BaseModel):
+    model_config = _STRICT
+
+    attribute: DisclosureAttribute
+    legal_ground: LegalGround | None = None
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class CheckAttribute(BaseModel):
+    model_config = _STRICT
+
+    agrees: bool
+    comment: str | None = Field(default=None, max_length=2000)
+
+
+class DetermineAttribute(BaseModel):
+    model_config = _STRICT
+
+    attribute: DisclosureAttribute
+    legal_ground: LegalGround | None = None
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class Proofreading(BaseModel):
+    """The reviewer's proofreading sign-off of this level (一校/二校/三校)."""
+
+    model_config = _STRICT
+
+    signed: bool = Field(description="校对签字确认")
+    corrections: int = Field(default=0, ge=0, le=10_000)
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class RecordReview(BaseModel):
+    model_config = _STRICT
+
+    stage: ReviewStage
+    outcome: Literal["pass", "reject"]
+    proofreading: Proofreading | None = None
+    comments: str | None = Field(default=None, max_length=5000)
+
+
+class JustifyFinding(BaseModel):
+    model_config = _STRICT
+
+    fingerprint: str = Field(min_length=3, max_length=80)
+    justification: str = Field(min_length=4, max_length=2000)
+
+
+class PublishDocument(BaseModel):
+    model_config = _STRICT
+
+    channels: list[PublicationChannel] = Field(min_length=1, max_length=7)
+
+
+class RecordChannelStatus(BaseModel):
+    model_config = _STRICT
+
+    status: ChannelStatus
+    note: str | None = Field(default=None, max_length=1000)
+
+
+class WithdrawDocument(BaseModel):
+    model_config = _STRICT
+
+    reason: str = Field(min_length=2, max_length=2000)
+
+
+class RepealDocument(BaseModel):
+    model_config = _STRICT
+
+    repealed_on: date
+    reason: str = Field(min_length=2, max_length=2000)
+
+
+class ConfigureColumn(BaseModel):
+    """Change a seeded column's update rule or add a column [local]."""
+
+    model_config = _STRICT
+
+    township: str | None = None
+    code: str = Field(min_length=1, max_length=60, pattern=r"^[a-z0-9_]+$")
+    name: str = Field(min_length=2, max_length=100)
+    dynamic: bool
+    max_age_days: int = Field(ge=1, le=3660)
+
+
+class CompileGazette(BaseModel):
+    """政府公报: compile published normative documents into the next numbered issue."""
+
+    model_config = _STRICT
+
+    township: str | None = None
+    document_ids: list[str] = Field(min_length=1, max_length=200)

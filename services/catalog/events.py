@@ -1,0 +1,441 @@
+"""Events of the catalog service (主动公开目录发布). The source of contracts/.
+
+Rules: DOMAIN.md §1 (条例 Arts. 14–16, 26; 方案§四(一), §12, §13, §18, §19).
+A document's events share the stream `document-<id>`; their envelope tenant is the
+drafting unit's org path. Gazette issues and column settings belong to the township.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.registry import DomainEvent, EventRegistry
+
+registry = EventRegistry(service="catalog")
+
+
+class DocumentKind(StrEnum):
+    """公文种类. `regulation` and `normative` are the rows of annual-report section 二."""
+
+    regulation = "regulation"  # 规章
+    normative = "normative"  # 行政规范性文件 (规范性文件)
+    policy = "policy"  # 政策性文件
+    implementation_plan = "implementation_plan"  # 实施方案
+    work_news = "work_news"  # 工作动态
+    notice = "notice"  # 通知公告
+    other = "other"  # 其他
+
+
+#: Kinds the interpretation service must interpret (DOMAIN.md §3, 谁起草、谁解读).
+INTERPRETED_KINDS = frozenset(
+    {DocumentKind.normative, DocumentKind.policy, DocumentKind.implementation_plan}
+)
+#: Kinds a gazette issue compiles (方案§13 政府公报 collects normative documents).
+GAZETTE_KINDS = frozenset({DocumentKind.regulation, DocumentKind.normative})
+
+
+class DisclosureAttribute(StrEnum):
+    """公开属性 (方案§19; 国办发〔2016〕80号)."""
+
+    proactive = "proactive"  # 主动公开
+    on_request = "on_request"  # 依申请公开
+    withheld = "withheld"  # 不予公开
+    redacted = "redacted"  # 删减后公开
+
+
+class LegalGround(StrEnum):
+    """The exemption a non-proactive attribute rests on (条例 Arts. 14–16)."""
+
+    art14_state_secret = "art14_state_secret"  # 第十四条 国家秘密
+    art14_law_forbids = "art14_law_forbids"  # 第十四条 法律、行政法规禁止公开
+    art14_security_stability = "art14_security_stability"  # 第十四条 危及“三安全一稳定”
+    art15_trade_secret = "art15_trade_secret"  # 第十五条 商业秘密
+    art15_personal_privacy = "art15_personal_privacy"  # 第十五条 个人隐私
+    art16_internal_affairs = "art16_internal_affairs"  # 第十六条第一款 内部事务信息
+    art16_process_information = "art16_process_information"  # 第十六条第二款 过程性信息
+    art16_enforcement_files = "art16_enforcement_files"  # 第十六条第二款 行政执法案卷
+
+
+class ReviewStage(StrEnum):
+    """三审三校 (方案§18): 初审 / 复审 / 终审, each with its proofreading round."""
+
+    first_review = "first_review"  # 初审 + 一校
+    second_review = "second_review"  # 复审 + 二校
+    final_review = "final_review"  # 终审 + 三校
+
+
+class PublicationChannel(StrEnum):
+    """发布渠道 (方案§12, §16)."""
+
+    website = "website"  # 政府网站
+    new_media = "new_media"  # 政务新媒体
+    bulletin_board = "bulletin_board"  # 公告栏
+    e_screen = "e_screen"  # 电子信息屏
+    reading_point = "reading_point"  # 公共查阅点
+    brochure = "brochure"  # 政策宣传册
+    briefing = "briefing"  # 宣讲会
+
+
+class ChannelStatus(StrEnum):
+    pending = "pending"  # 待发布
+    published = "published"  # 已发布
+    failed = "failed"  # 发布失败
+    removed = "removed"  # 已撤下
+
+
+class FindingKind(StrEnum):
+    """Personal data the privacy guard detects (方案§8 更加注重个人隐私保护)."""
+
+    resident_id = "resident_id"  # 居民身份证号 (18 位, GB 11643 校验码)
+    legacy_resident_id = "legacy_resident_id"  # 15 位旧身份证号 (出生日期有效)
+    mobile = "mobile"  # 手机号码
+    bank_card = "bank_card"  # 银行卡号 (Luhn 校验)
+
+
+class DocumentContent(BaseModel):
+    """One revision of a document's text and metadata."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    title: str = Field(min_length=2, max_length=300)
+    body: str = Field(min_length=1, max_length=200_000)
+    attachments_text: list[str] = Field(default_factory=list, max_length=50)
+    document_number: str | None = Field(default=None, max_length=100, description="文号")
+    issue_date: date = Field(description="成文日期; Art. 26 counts 20 working days from it")
+    kind: DocumentKind
+    column: str = Field(min_length=1, max_length=60, description="目录栏目代码")
+    needs_interpretation: bool = Field(default=False, description="拟稿人标记需解读")
+    sensitive: bool = Field(default=False, description="敏感稿件：终审须由主要领导")
+
+
+class PrivacyFinding(BaseModel):
+    """One piece of personal data found in a revision; never the value itself, only a mask."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    fingerprint: str = Field(description="稳定标识：同一文档中同一号码在各版本相同")
+    kind: FindingKind
+    field: str = Field(description="title / body / attachments_text[i] / document_number")
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+    masked: str = Field(description="脱敏显示，如 1404**********1234")
+
+
+class ProofreadingSignOff(BaseModel):
+    """校对签字: the round's proofreader and what was corrected."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    round: int = Field(ge=1, le=3, description="一校 / 二校 / 三校")
+    proofreader: str
+    corrections: int = Field(ge=0)
+    note: str | None = None
+
+
+@registry.register
+class DocumentDrafted(DomainEvent):
+    """拟稿: revision 1 of a document by its drafter, in its drafting unit."""
+
+    event_type = "DocumentDrafted"
+    stream_type = "document"
+
+    document_id: UUID
+    drafting_unit: str
+    drafting_unit_name: str
+    township: str
+    drafter: str
+    content: DocumentContent
+
+
+@registry.register
+class DocumentRevised(DomainEvent):
+    """A new revision. While published it is an update (reason mandatory) that is reviewed again."""
+
+    event_type = "DocumentRevised"
+    stream_type = "document"
+
+    document_id: UUID
+    revision: int = Field(ge=2)
+    content: DocumentContent
+    reason: str | None = None
+    is_update: bool = Field(description="已发布文件的更新（需重新三审后发布）")
+    changed_on: date
+
+
+@registry.register
+class PrivacyScanCompleted(DomainEvent):
+    """The privacy guard's findings for one revision; `resolved` are earlier ones now gone."""
+
+    event_type = "PrivacyScanCompleted"
+    stream_type = "document"
+
+    document_id: UUID
+    revision: int = Field(ge=1)
+    findings: list[PrivacyFinding]
+    resolved_by_redaction: list[str] = Field(default_factory=list)
+
+
+@registry.register
+class PrivacyFindingJustified(DomainEvent):
+    """A reviewer decided a finding may be published, and why (e.g. 公示 of a 法人 contact)."""
+
+    event_type = "PrivacyFindingJustified"
+    stream_type = "document"
+
+    document_id: UUID
+    fingerprint: str
+    kind: FindingKind
+    justification: str
+    reviewer: str
+
+
+@registry.register
+class DisclosureAttributeProposed(DomainEvent):
+    """拟稿人提出公开属性 (方案§19)."""
+
+    event_type = "DisclosureAttributeProposed"
+    stream_type = "document"
+
+    document_id: UUID
+    attribute: DisclosureAttribute
+    legal_ground: LegalGround | None = None
+    reason: str | None = None
+    proposer: str
+
+
+@registry.register
+class DisclosureAttributeChecked(DomainEvent):
+    """公开属性审核 by the attribute officer: agrees or not, with a comment."""
+
+    event_type = "DisclosureAttributeChecked"
+    stream_type = "document"
+
+    document_id: UUID
+    agrees: bool
+    comment: str | None = None
+    officer: str
+
+
+@registry.register
+class DisclosureAttributeDetermined(DomainEvent):
+    """签发人认定公开属性: the final say; a draft without it cannot enter review."""
+
+    event_type = "DisclosureAttributeDetermined"
+    stream_type = "document"
+
+    document_id: UUID
+    attribute: DisclosureAttribute
+    legal_ground: LegalGround | None = None
+    reason: str | None = None
+    signer: str
+
+
+@registry.register
+class ReviewStagePassed(DomainEvent):
+    """One level of 三审三校 passed, with its proofreading round signed."""
+
+    event_type = "ReviewStagePassed"
+    stream_type = "document"
+
+    document_id: UUID
+    revision: int = Field(ge=1)
+    stage: ReviewStage
+    reviewer: str
+    proofreading: ProofreadingSignOff
+    comment: str | None = None
+
+
+@registry.register
+class ReviewStageRejected(DomainEvent):
+    """A level sent the document back to draft with comments; every stage starts over."""
+
+    event_type = "ReviewStageRejected"
+    stream_type = "document"
+
+    document_id: UUID
+    revision: int = Field(ge=1)
+    stage: ReviewStage
+    reviewer: str
+    comments: str
+
+
+class Reviewers(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    first_review: str
+    second_review: str
+    final_review: str
+    proofreaders: list[str]
+
+
+@registry.register
+class DocumentPublished(DomainEvent):
+    """先审后发: a revision went public. Carries what interpretation and assessment need."""
+
+    event_type = "DocumentPublished"
+    stream_type = "document"
+
+    document_id: UUID
+    township: str
+    drafting_unit: str
+    drafting_unit_name: str
+    revision: int = Field(ge=1)
+    is_update: bool
+    update_reason: str | None = None
+    kind: DocumentKind
+    title: str
+    document_number: str | None
+    issue_date: date
+    column: str
+    content: DocumentContent
+    content_hash: str = Field(description="sha256 of the canonical content (provable version)")
+    attribute: DisclosureAttribute
+    needs_interpretation: bool
+    channels: list[PublicationChannel]
+    published_at: datetime
+    publisher: str
+    drafter: str
+    reviewers: Reviewers
+    publication_due: date = Field(description="条例第二十六条：20 个工作日")
+    due_provisional: bool
+    late: bool
+    working_days_taken: int
+
+
+@registry.register
+class ChannelStatusRecorded(DomainEvent):
+    """The status of one channel of a published document (each channel has its own)."""
+
+    event_type = "ChannelStatusRecorded"
+    stream_type = "document"
+
+    document_id: UUID
+    channel: PublicationChannel
+    status: ChannelStatus
+    note: str | None = None
+
+
+@registry.register
+class DocumentWithdrawn(DomainEvent):
+    """撤稿: gone from the public API, the feeds and every channel; the events stay."""
+
+    event_type = "DocumentWithdrawn"
+    stream_type = "document"
+
+    document_id: UUID
+    reason: str
+    withdrawn_by: str
+    kind: DocumentKind
+
+
+@registry.register
+class DocumentRepealed(DomainEvent):
+    """废止: a normative document stops being in force (annual report section 二)."""
+
+    event_type = "DocumentRepealed"
+    stream_type = "document"
+
+    document_id: UUID
+    kind: DocumentKind
+    repealed_on: date
+    reason: str
+
+
+@registry.register
+class PublicationDeadlineMissed(DomainEvent):
+    """条例第二十六条: 20 working days after the issue date and still not published.
+
+    Recorded once per document by the deadline sweep, for assessment (逾期公开扣分).
+    """
+
+    event_type = "PublicationDeadlineMissed"
+    stream_type = "document"
+
+    document_id: UUID
+    township: str
+    drafting_unit: str
+    title: str
+    kind: DocumentKind
+    issue_date: date
+    publication_due: date
+    detected_on: date
+
+
+@registry.register
+class ColumnConfigured(DomainEvent):
+    """A township changed or added a catalog column and its update rule [local]."""
+
+    event_type = "ColumnConfigured"
+    stream_type = "catalog-column"
+
+    township: str
+    code: str
+    name: str
+    dynamic: bool
+    max_age_days: int = Field(ge=1, le=3660)
+
+
+@registry.register
+class ColumnStale(DomainEvent):
+    """A column went longer than its rule allows without a publication [local: 玉环].
+
+    Recorded once per staleness episode (per last publication date) by the column check.
+    """
+
+    event_type = "ColumnStale"
+    stream_type = "catalog-column-health"
+
+    township: str
+    column: str
+    name: str
+    dynamic: bool
+    max_age_days: int
+    last_published_on: date
+    days_since_update: int
+    noticed_on: date
+
+
+@registry.register
+class ColumnEmpty(DomainEvent):
+    """A column has nothing published (国办秘函〔2019〕19号: no empty column); once per column."""
+
+    event_type = "ColumnEmpty"
+    stream_type = "catalog-column-health"
+
+    township: str
+    column: str
+    name: str
+    noticed_on: date
+
+
+class GazetteEntry(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    document_id: UUID
+    revision: int
+    title: str
+    document_number: str | None
+    kind: DocumentKind
+    issue_date: date
+    content_hash: str
+
+
+@registry.register
+class GazetteIssuePublished(DomainEvent):
+    """政府公报: issue `number` of a year; the stream version is the number (no gaps)."""
+
+    event_type = "GazetteIssuePublished"
+    stream_type = "gazette"
+
+    issue_id: UUID
+    township: str
+    year: int
+    number: int = Field(ge=1)
+    title: str
+    entries: list[GazetteEntry]
+    content_hash: str = Field(description="sha256 over the entries: tamper-evident")
+    published_at: datetime

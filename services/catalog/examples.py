@@ -1,0 +1,165 @@
+"""Real payloads of every catalog event, built by the domain itself (a 苏店镇 document
+drafted, decided, reviewed, published …), for the contract tests: every published schema
+in contracts/ must validate what the service really emits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from uuid import UUID
+
+from services.catalog import domain, gazette
+from services.catalog.columns import SEED_COLUMNS, health, health_event
+from services.catalog.commands import (
+    CheckAttribute,
+    DetermineAttribute,
+    JustifyFinding,
+    Proofreading,
+    ProposeAttribute,
+    PublishDocument,
+    RecordChannelStatus,
+    RecordReview,
+    RepealDocument,
+    WithdrawDocument,
+)
+from services.catalog.events import (
+    ColumnConfigured,
+    DocumentContent,
+    PublicationChannel,
+    ReviewStage,
+    registry,
+)
+from shared.registry import DomainEvent
+from shared.workdays import WorkdayCalendar
+
+DOC = UUID("01936f0e-7c1a-7b3e-9d42-5a1e0c2f8b02")
+NOW = datetime(2026, 3, 20, 2, 0, tzinfo=UTC)
+TODAY = date(2026, 3, 20)
+CALENDAR = WorkdayCalendar.default()
+BODY = "经审核，户主王某（身份证号11010519491231002X）符合补助条件。补助资金由镇财政所发放。"
+
+
+def _content(**overrides: object) -> DocumentContent:
+    base: dict[str, object] = {
+        "title": "苏店镇关于加强农村集体资产管理的规定",
+        "body": BODY,
+        "attachments_text": ["附件：农村集体资产登记表"],
+        "document_number": "苏政发〔2026〕7号",
+        "issue_date": date(2026, 3, 10),
+        "kind": "normative",
+        "column": "rule_of_law",
+    }
+    base.update(overrides)
+    return DocumentContent.model_validate(base)
+
+
+def _fold(state: domain.DocumentState, *events: DomainEvent) -> domain.DocumentState:
+    for event in events:
+        state = domain.evolve(state, event)
+    return state
+
+
+def history() -> dict[str, DomainEvent]:
+    """One document's life, every catalog event type once (by type name)."""
+    found: dict[str, DomainEvent] = {}
+
+    def keep(state: domain.DocumentState, *events: DomainEvent) -> domain.DocumentState:
+        for e in events:
+            found.setdefault(e.event_type, e)
+        return _fold(state, *events)
+
+    state = keep(
+        domain.DocumentState(),
+        *domain.draft(
+            document_id=DOC,
+            township="shangdang/sudian",
+            drafting_unit="shangdang/sudian/party-office",
+            drafting_unit_name="苏店镇党政办公室",
+            drafter="li-na",
+            content=_content(),
+        ),
+    )
+    finding = state.findings[0]
+    justify = JustifyFinding(fingerprint=finding.fingerprint, justification="本人书面同意公开")
+    state = keep(state, domain.justify(state, justify, "zhang-wei"))
+    state = keep(state, *domain.revise(state, _content(body=BODY + "特此公告。"), None, TODAY))
+    proposal = ProposeAttribute(attribute="proactive")
+    state = keep(state, domain.propose(state, proposal, "li-na"))
+    state = keep(state, domain.check(state, CheckAttribute(agrees=True), "wang-tietong"))
+    decision = DetermineAttribute(attribute="proactive")
+    state = keep(state, domain.determine(state, decision, "wang-xiaole"))
+    signed = Proofreading(signed=True, corrections=2, note="改正标点两处")
+    first = RecordReview(stage=ReviewStage.first_review, outcome="pass", proofreading=signed)
+    state = keep(state, domain.review(state, first, "chen-jing"))
+    reject = RecordReview(stage=ReviewStage.second_review, outcome="reject", comments="补充依据")
+    state = keep(state, domain.review(state, reject, "zhang-wei"))
+    for stage, person in zip(domain.STAGES, ("chen-jing", "zhang-wei", "guo-xinxin"), strict=True):
+        cmd = RecordReview(stage=stage, outcome="pass", proofreading=signed)
+        state = keep(state, domain.review(state, cmd, person))
+    channels = PublishDocument(channels=[PublicationChannel.website, PublicationChannel.e_screen])
+    state = keep(
+        state,
+        domain.publish(
+            state, channels, publisher="guo-xinxin", now=NOW, today=TODAY, calendar=CALENDAR
+        ),
+    )
+    status = RecordChannelStatus(status="published", note="镇政府一楼电子屏")
+    state = keep(state, domain.channel_status(state, PublicationChannel.e_screen, status))
+    issue = gazette.compile_issue(
+        issue_id=DOC,
+        township="shangdang/sudian",
+        township_name="苏店镇",
+        year=2026,
+        number=1,
+        documents=[state],
+        already_compiled=frozenset(),
+        now=NOW,
+    )
+    found[issue.event_type] = issue
+    repeal = RepealDocument(repealed_on=TODAY, reason="已被新规定替代")
+    state = keep(state, domain.repeal(state, repeal, TODAY))
+    keep(state, domain.withdraw(state, WithdrawDocument(reason="撤稿重发"), "guo-xinxin"))
+    late = _fold(
+        domain.DocumentState(),
+        *domain.draft(
+            document_id=DOC,
+            township="shangdang/sudian",
+            drafting_unit="shangdang/sudian/party-office",
+            drafting_unit_name="苏店镇党政办公室",
+            drafter="li-na",
+            content=_content(issue_date=date(2026, 1, 5)),
+        ),
+    )
+    missed = domain.missed_deadline(late, TODAY, CALENDAR)
+    assert missed is not None
+    found[missed.event_type] = missed
+    column = ColumnConfigured(
+        township="shangdang/sudian",
+        code="village_affairs",
+        name="村务公开",
+        dynamic=True,
+        max_age_days=30,
+    )
+    found[column.event_type] = column
+    work_news = next(c for c in SEED_COLUMNS if c.code == "work_news")
+    for last in (None, date(2026, 2, 1)):
+        event = health_event(
+            "shangdang/sudian",
+            health(work_news, last, 0 if last is None else 3, TODAY),
+            TODAY,
+            None,
+        )
+        assert event is not None
+        found[event.event_type] = event
+    return found
+
+
+def _example(event_type: str) -> Callable[[], DomainEvent]:
+    return lambda: history()[event_type]
+
+
+EXAMPLES: dict[str, Callable[[], DomainEvent]] = {
+    f"catalog/{model.event_type}.v{model.schema_version}": _example(model.event_type)
+    for model in registry.models()
+}

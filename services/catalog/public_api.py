@@ -1,0 +1,233 @@
+"""The public, unauthenticated read API of 主动公开, under /v1/public/catalog.
+
+Only what is published and not withdrawn exists here: the tables behind it hold nothing
+else (projections.PublicCatalog), so a draft or a withdrawn document answers 404 whatever
+the query. JSON Feed 1.1 and Atom 1.0 (RFC 4287) feeds serve 掌上公报 (方案§13).
+"""
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from uuid import UUID
+from xml.sax.saxutils import escape
+
+import orjson
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+
+from services.catalog import search as catalog_search
+from services.catalog import views
+from services.catalog.events import GazetteEntry
+from services.catalog.gazette import entries_hash
+from shared.errors import NotFound, ValidationFailed
+from shared.pagination import decode_cursor, encode_cursor
+
+FEED_SIZE = 50
+
+
+def _not_published(document_id: UUID | str) -> NotFound:
+    return NotFound(
+        rule="public.not_published",
+        field="document_id",
+        message_zh=f"没有已公开的文件 {document_id}",
+        message_en=f"no published document {document_id}",
+    )
+
+
+def build_public_router(runtime: Any) -> APIRouter:
+    router = APIRouter(prefix="/v1/public/catalog", tags=["catalog public 公开查阅"])
+
+    def where(township: str | None, column: str | None = None) -> tuple[str, list[Any]]:
+        clauses, args = ["1 = 1"], []
+        for name, value in (("township", township), ("column_code", column)):
+            if value is not None:
+                args.append(value)
+                clauses.append(f"{name} = ${len(args)}")
+        return " AND ".join(clauses), args
+
+    @router.get("/documents", summary="已公开文件 Published documents")
+    async def documents(
+        township: str | None = None,
+        column: str | None = None,
+        limit: Annotated[int, Query(ge=1, le=200)] = 50,
+        cursor: str | None = None,
+    ) -> dict[str, Any]:
+        clause, args = where(township, column)
+        if cursor:
+            at, ident = decode_cursor(cursor, 2)
+            args += [at, ident]
+            n = len(args)
+            clause += (
+                f" AND (updated_at < ${n - 1} OR (updated_at = ${n - 1} AND document_id < ${n}))"
+            )
+        args.append(limit + 1)
+        rows = await runtime.views.fetch(
+            f"SELECT * FROM catalog_public WHERE {clause} "
+            f"ORDER BY updated_at DESC, document_id DESC LIMIT ${len(args)}",
+            *args,
+        )
+        page = rows[:limit]
+        next_cursor = (
+            encode_cursor(page[-1]["updated_at"], page[-1]["document_id"])
+            if len(rows) > limit
+            else None
+        )
+        return {
+            "items": [views.public_row(r, full=False) for r in page],
+            "next_cursor": next_cursor,
+        }
+
+    @router.get("/documents/{document_id}", summary="已公开文件全文 One published document")
+    async def document(document_id: UUID) -> dict[str, Any]:
+        row = await runtime.views.fetchrow(
+            "SELECT * FROM catalog_public WHERE document_id = $1", str(document_id)
+        )
+        if row is None:
+            raise _not_published(document_id)
+        return views.public_row(row, full=True)
+
+    async def latest(township: str | None) -> list[Any]:
+        clause, args = where(township)
+        rows: list[Any] = await runtime.views.fetch(
+            f"SELECT * FROM catalog_public WHERE {clause} "
+            f"ORDER BY updated_at DESC, document_id DESC LIMIT {FEED_SIZE}",
+            *args,
+        )
+        return rows
+
+    @router.get("/feed.json", summary="JSON Feed 1.1 (掌上公报)")
+    async def json_feed(township: str | None = None) -> Response:
+        rows = await latest(township)
+        feed = {
+            "version": "https://jsonfeed.org/version/1.1",
+            "title": "政府信息主动公开" + (f" · {township}" if township else ""),
+            "home_page_url": "/v1/public/catalog/documents",
+            "feed_url": "/v1/public/catalog/feed.json",
+            "language": "zh-CN",
+            "items": [
+                {
+                    "id": f"urn:uuid:{r['document_id']}",
+                    "url": f"/v1/public/catalog/documents/{r['document_id']}",
+                    "title": r["title"],
+                    "content_text": r["body"],
+                    "summary": r["body"][:140],
+                    "date_published": r["first_published_at"],
+                    "date_modified": r["updated_at"],
+                    "authors": [{"name": r["drafting_unit_name"]}],
+                    "tags": [r["kind"], r["column_code"]],
+                    "_gongkai": {
+                        "document_number": r["document_number"],
+                        "issue_date": r["issue_date"],
+                        "revision": r["revision"],
+                        "content_hash": r["content_hash"],
+                    },
+                }
+                for r in rows
+            ],
+        }
+        return Response(orjson.dumps(feed), media_type="application/feed+json; charset=utf-8")
+
+    @router.get("/feed.atom", summary="Atom 1.0 feed (掌上公报)")
+    async def atom_feed(township: str | None = None) -> Response:
+        rows = await latest(township)
+        updated = rows[0]["updated_at"] if rows else datetime.now(UTC).isoformat()
+        entries = "".join(
+            "<entry>"
+            f"<id>urn:uuid:{r['document_id']}</id>"
+            f"<title>{escape(r['title'])}</title>"
+            f'<link href="/v1/public/catalog/documents/{r["document_id"]}"/>'
+            f"<published>{r['first_published_at']}</published>"
+            f"<updated>{r['updated_at']}</updated>"
+            f"<author><name>{escape(r['drafting_unit_name'])}</name></author>"
+            f'<category term="{escape(r["kind"])}"/>'
+            f"<summary>{escape(r['body'][:140])}</summary>"
+            f'<content type="text">{escape(r["body"])}</content>'
+            "</entry>"
+            for r in rows
+        )
+        xml = (
+            '<?xml version="1.0" encoding="utf-8"?>'
+            '<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="zh-CN">'
+            f"<id>urn:gongkai:catalog:{escape(township or 'all')}</id>"
+            "<title>政府信息主动公开</title>"
+            f"<updated>{updated}</updated>"
+            '<link rel="self" href="/v1/public/catalog/feed.atom"/>'
+            f"{entries}</feed>"
+        )
+        return Response(xml, media_type="application/atom+xml; charset=utf-8")
+
+    @router.get("/search", summary="全文检索 Full-text search (Chinese bigrams)")
+    async def search(
+        q: Annotated[str, Query(min_length=1, max_length=200)],
+        township: str | None = None,
+        limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    ) -> dict[str, Any]:
+        terms = catalog_search.query_terms(q)
+        if not terms:
+            raise ValidationFailed(
+                rule="search.query_empty",
+                field="q",
+                message_zh="检索词须包含汉字、字母或数字",
+                message_en="the query needs letters, digits or Chinese characters",
+            )
+        placeholders = ", ".join(f"${i + 1}" for i in range(len(terms)))
+        args: list[Any] = [*terms, len(terms)]
+        sql = (
+            "SELECT p.* FROM catalog_public p JOIN ("
+            f"SELECT document_id FROM catalog_search WHERE term IN ({placeholders}) "
+            f"GROUP BY document_id HAVING COUNT(DISTINCT term) = ${len(terms) + 1}"
+            ") m ON m.document_id = p.document_id"
+        )
+        if township is not None:
+            args.append(township)
+            sql += f" WHERE p.township = ${len(args)}"
+        args.append(limit)
+        sql += f" ORDER BY p.updated_at DESC LIMIT ${len(args)}"
+        rows = await runtime.views.fetch(sql, *args)
+        return {
+            "query": q,
+            "terms": terms,
+            "items": [
+                {**views.public_row(r, full=False), "snippet": catalog_search.snippet(r["body"], q)}
+                for r in rows
+            ],
+        }
+
+    @router.get("/gazette", summary="政府公报 Gazette issues")
+    async def gazette_issues(township: str | None = None) -> dict[str, Any]:
+        clause, args = where(township)
+        rows = await runtime.views.fetch(
+            f"SELECT * FROM catalog_gazette WHERE {clause} ORDER BY year DESC, number DESC",
+            *args,
+        )
+        return {"items": [_issue(r) for r in rows]}
+
+    @router.get("/gazette/{issue_id}", summary="公报一期 One issue, with its hash verified")
+    async def gazette_issue(issue_id: UUID) -> dict[str, Any]:
+        row = await runtime.views.fetchrow(
+            "SELECT * FROM catalog_gazette WHERE issue_id = $1", str(issue_id)
+        )
+        if row is None:
+            raise NotFound(
+                rule="gazette.not_found",
+                field="issue_id",
+                message_zh=f"未找到公报 {issue_id}",
+                message_en=f"gazette issue {issue_id} not found",
+            )
+        return _issue(row)
+
+    return router
+
+
+def _issue(row: Any) -> dict[str, Any]:
+    entries = [GazetteEntry.model_validate(e) for e in orjson.loads(row["entries"])]
+    return {
+        "issue_id": row["issue_id"],
+        "township": row["township"],
+        "year": row["year"],
+        "number": row["number"],
+        "title": row["title"],
+        "published_at": row["published_at"],
+        "content_hash": row["content_hash"],
+        "hash_verified": entries_hash(entries) == row["content_hash"],
+        "entries": [e.model_dump(mode="json") for e in entries],
+    }

@@ -1,0 +1,64 @@
+"""The Art. 26 deadline sweep: drafts still unpublished 20 working days after issue.
+
+条例第二十六条: information is published within 20 working days of its creation. A late
+publication is flagged on DocumentPublished itself; a document that is never published
+would leave no trace, so this sweep records PublicationDeadlineMissed once per document
+(assessment deducts for it, DOMAIN.md §5). It runs as the service's background job and on
+demand (POST /v1/catalog/deadline-checks). Safe to repeat and to run in several processes:
+the event is decided from the stream and appended with its expected version.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Coroutine
+from datetime import timedelta
+from typing import Any
+from uuid import UUID
+
+import structlog
+
+from shared.envelope import RecordedEvent, new_id
+from shared.pagination import scope_args, scope_clause
+from shared.workdays import local_date
+
+log = structlog.get_logger("gongkai.catalog.deadlines")
+SWEEP_INTERVAL_SECONDS = 600.0
+
+
+async def sweep(runtime: Any, scope: str | None = None) -> list[RecordedEvent]:
+    """Flag every overdue document (in `scope`, if given); returns the events written."""
+    today = local_date(runtime.handlers.clock())
+    # 20 working days span at least 20 calendar days: older issue dates are the candidates.
+    sql = (
+        "SELECT document_id FROM catalog_documents WHERE published_at IS NULL "
+        "AND status <> 'withdrawn' AND issue_date < $1"
+    )
+    args: list[Any] = [(today - timedelta(days=20)).isoformat()]
+    if scope is not None:
+        sql += " AND " + scope_clause("tenant", 2)
+        args += [*scope_args(scope)]
+    rows = await runtime.views.fetch(sql + " ORDER BY document_id", *args)
+    flagged = []
+    correlation = new_id()
+    for row in rows:
+        recorded = await runtime.handlers.flag_overdue(UUID(row["document_id"]), correlation)
+        if recorded is not None:
+            flagged.append(recorded)
+    if flagged:
+        log.info("catalog.deadlines_missed", count=len(flagged))
+    return flagged
+
+
+def deadline_job(runtime: Any, suite: Any, stop: asyncio.Event) -> Coroutine[Any, Any, None]:
+    async def run() -> None:
+        while not stop.is_set():
+            try:
+                await sweep(runtime)
+            except Exception as exc:  # e.g. read model not created yet: try next round
+                log.warning("catalog.deadline_sweep_failed", error=type(exc).__name__)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), SWEEP_INTERVAL_SECONDS)
+
+    return run()

@@ -1,0 +1,62 @@
+"""Full-text search that works for Chinese without a tokenizer dependency.
+
+Chinese has no spaces, so words cannot be split on whitespace. Every run of CJK characters
+is indexed as its single characters and its overlapping character pairs (bigrams); other
+runs as lower-cased words. A query matches a document holding every one of the query's
+terms (pairs for Chinese runs of two or more characters). The index is a plain
+(term, document_id) table, portable between SQLite and PostgreSQL. Pure functions.
+"""
+
+from __future__ import annotations
+
+import re
+
+_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[0-9A-Za-z]+")
+MAX_QUERY_TERMS = 32
+
+
+def _is_cjk(run: str) -> bool:
+    return not run.isascii()
+
+
+def index_terms(text: str) -> set[str]:
+    """Unigrams and bigrams of each CJK run; lower-cased words otherwise."""
+    terms: set[str] = set()
+    for m in _RUN.finditer(text):
+        run = m.group()
+        if _is_cjk(run):
+            terms.update(run)
+            terms.update(run[i : i + 2] for i in range(len(run) - 1))
+        else:
+            terms.add(run.lower())
+    return terms
+
+
+def query_terms(query: str) -> list[str]:
+    """The terms a query needs: bigrams for CJK runs (a lone character stands for itself)."""
+    terms: list[str] = []
+    for m in _RUN.finditer(query):
+        run = m.group()
+        if _is_cjk(run):
+            pairs = [run[i : i + 2] for i in range(len(run) - 1)] or [run]
+            terms.extend(pairs)
+        else:
+            terms.append(run.lower())
+    unique = list(dict.fromkeys(terms))
+    return unique[:MAX_QUERY_TERMS]
+
+
+def snippet(text: str, query: str, width: int = 40) -> str:
+    """Text around the first occurrence of the query (or its first term), for result lists."""
+    at = text.find(query.strip())
+    if at < 0:
+        terms = query_terms(query)
+        at = text.lower().find(terms[0]) if terms else -1
+    if at < 0:
+        return text[: width * 2]
+    start = max(0, at - width)
+    return (
+        ("…" if start else "")
+        + text[start : at + width * 2]
+        + ("…" if at + width * 2 < len(text) else "")
+    )

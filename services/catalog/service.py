@@ -1,0 +1,28 @@
+"""主动公开目录发布 as a service of the suite."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.catalog.api import build_routers
+from services.catalog.events import registry
+from services.catalog.handlers import CatalogHandlers
+from services.catalog.projections import DocumentLedger, PublicCatalog
+from services.catalog.scheduler import deadline_job
+from shared.service import ServiceDefinition
+
+
+def _handlers(runtime: Any, suite: Any) -> CatalogHandlers:
+    return CatalogHandlers(
+        store=runtime.store, orgs=suite.orgs, calendar=suite.calendar, clock=suite.clock
+    )
+
+
+SERVICE = ServiceDefinition(
+    name="catalog",
+    registry=registry,
+    projections=lambda: [DocumentLedger(), PublicCatalog()],
+    build_router=build_routers,
+    build_handlers=_handlers,
+    background=(deadline_job,),
+)

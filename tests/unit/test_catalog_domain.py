@@ -1,0 +1,286 @@
+"""The document rules as pure functions (DOMAIN.md §1; 方案§18, §19; 条例 Arts. 14–16, 26)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from uuid import UUID
+
+import pytest
+
+from services.catalog import domain, gazette
+from services.catalog.columns import SEED_COLUMNS, Column, health, health_event, merge
+from services.catalog.commands import (
+    CheckAttribute,
+    DetermineAttribute,
+    JustifyFinding,
+    Proofreading,
+    ProposeAttribute,
+    PublishDocument,
+    RecordReview,
+)
+from services.catalog.events import (
+    DisclosureAttribute,
+    DocumentContent,
+    DocumentKind,
+    LegalGround,
+    PublicationChannel,
+    ReviewStage,
+)
+from services.catalog.search import index_terms, query_terms
+from shared.errors import DomainRuleViolated, ValidationFailed
+from shared.registry import DomainEvent
+from shared.tenancy import Role
+from shared.workdays import WorkdayCalendar
+
+pytestmark = pytest.mark.unit
+
+DOC = UUID("01936f0e-7c1a-7b3e-9d42-5a1e0c2f8b01")
+NOW = datetime(2026, 3, 20, 2, 0, tzinfo=UTC)
+CALENDAR = WorkdayCalendar.default()
+
+
+def content(**overrides: object) -> DocumentContent:
+    base: dict[str, object] = {
+        "title": "苏店镇关于做好2026年春耕生产工作的实施方案",
+        "body": "为切实做好春耕生产，确保粮食稳产增产，制定本方案。",
+        "issue_date": date(2026, 2, 10),
+        "kind": DocumentKind.implementation_plan,
+        "column": "work_news",
+    }
+    base.update(overrides)
+    return DocumentContent.model_validate(base)
+
+
+def fold(
+    events: list[DomainEvent], state: domain.DocumentState | None = None
+) -> domain.DocumentState:
+    state = state or domain.DocumentState()
+    for event in events:
+        state = domain.evolve(state, event)
+    return state
+
+
+def drafted(**overrides: object) -> domain.DocumentState:
+    return fold(
+        domain.draft(
+            document_id=DOC,
+            township="shangdang/sudian",
+            drafting_unit="shangdang/sudian/party-office",
+            drafting_unit_name="苏店镇党政办公室",
+            drafter="li-na",
+            content=content(**overrides),
+        )
+    )
+
+
+def decided(state: domain.DocumentState) -> domain.DocumentState:
+    p = ProposeAttribute(attribute=DisclosureAttribute.proactive)
+    state = fold([domain.propose(state, p, "li-na")], state)
+    state = fold([domain.check(state, CheckAttribute(agrees=True), "wang-tietong")], state)
+    d = DetermineAttribute(attribute=DisclosureAttribute.proactive)
+    return fold([domain.determine(state, d, "wang-xiaole")], state)
+
+
+def passed(state: domain.DocumentState) -> domain.DocumentState:
+    for stage, person in zip(domain.STAGES, ("chen-jing", "zhang-wei", "guo-xinxin"), strict=True):
+        cmd = RecordReview(stage=stage, outcome="pass", proofreading=Proofreading(signed=True))
+        state = fold([domain.review(state, cmd, person)], state)
+    return state
+
+
+def publish(state: domain.DocumentState, today: date = date(2026, 3, 1)) -> DomainEvent:
+    cmd = PublishDocument(channels=[PublicationChannel.website])
+    return domain.publish(
+        state, cmd, publisher="guo-xinxin", now=NOW, today=today, calendar=CALENDAR
+    )
+
+
+def test_published_event_carries_what_interpretation_and_assessment_need__art26() -> None:
+    event = publish(passed(decided(drafted())))
+    payload = event.model_dump(mode="json")
+    for key in (
+        "document_id",
+        "township",
+        "drafting_unit",
+        "kind",
+        "title",
+        "issue_date",
+        "published_at",
+        "needs_interpretation",
+        "channels",
+        "content_hash",
+    ):
+        assert key in payload
+    assert payload["needs_interpretation"] is True  # 实施方案
+    # DOMAIN.md §2's worked example: 2026-02-10 + 20 working days (春节) = 2026-03-16.
+    assert payload["publication_due"] == "2026-03-16"
+    assert payload["late"] is False
+
+
+def test_publication_after_the_twentieth_working_day_is_flagged_late__art26() -> None:
+    due = CALENDAR.add_workdays(date(2026, 2, 10), 20).due
+    event = publish(passed(decided(drafted())), today=date.fromordinal(due.toordinal() + 1))
+    assert event.model_dump()["late"] is True
+
+
+def test_non_proactive_attribute_without_legal_ground_is_refused__art14_16() -> None:
+    state = drafted()
+    for attribute in ("on_request", "withheld", "redacted"):
+        with pytest.raises(ValidationFailed) as err:
+            domain.propose(state, ProposeAttribute(attribute=attribute), "li-na")
+        assert err.value.rule == "attribute.legal_ground_required"
+    ok = ProposeAttribute(attribute="withheld", legal_ground=LegalGround.art16_process_information)
+    assert domain.propose(state, ok, "li-na")
+
+
+def test_review_needs_a_decided_attribute_and_goes_in_order__s18_s19() -> None:
+    cmd = RecordReview(
+        stage=ReviewStage.first_review, outcome="pass", proofreading=Proofreading(signed=True)
+    )
+    with pytest.raises(DomainRuleViolated) as err:
+        domain.review(drafted(), cmd, "chen-jing")
+    assert err.value.rule == "review.attribute_undecided"
+    later = cmd.model_copy(update={"stage": ReviewStage.final_review})
+    with pytest.raises(DomainRuleViolated) as err:
+        domain.review(decided(drafted()), later, "guo-xinxin")
+    assert err.value.rule == "review.out_of_order"
+
+
+def test_each_level_needs_its_proofreading_sign_off__s18() -> None:
+    cmd = RecordReview(stage=ReviewStage.first_review, outcome="pass")
+    with pytest.raises(ValidationFailed) as err:
+        domain.review(decided(drafted()), cmd, "chen-jing")
+    assert err.value.rule == "review.proofreading_required"
+
+
+def test_rejection_needs_comments_and_clears_every_stage__s18() -> None:
+    state = passed(decided(drafted()))
+    assert state.status == "approved"
+    state = drafted()
+    state = decided(state)
+    first = RecordReview(
+        stage=ReviewStage.first_review, outcome="pass", proofreading=Proofreading(signed=True)
+    )
+    state = fold([domain.review(state, first, "chen-jing")], state)
+    reject = RecordReview(stage=ReviewStage.second_review, outcome="reject", comments="依据不足")
+    state = fold([domain.review(state, reject, "zhang-wei")], state)
+    assert state.status == "draft" and not state.passed
+    assert state.duties["zhang-wei"] == frozenset({"second_review"})
+
+
+def test_publish_before_all_three_levels_is_refused__s18() -> None:
+    with pytest.raises(DomainRuleViolated) as err:
+        publish(decided(drafted()))
+    assert err.value.rule == "publish.review_incomplete"
+
+
+def test_personal_data_blocks_publication_until_justified_or_redacted__s8() -> None:
+    body = "经审核，发放对象王某，身份证号11010519491231002X，联系电话13912345678。"
+    state = passed(decided(drafted(body=body)))
+    assert {f.kind.value for f in state.findings} == {"resident_id", "mobile"}
+    with pytest.raises(DomainRuleViolated) as err:
+        publish(state)
+    assert err.value.rule == "publish.privacy_unresolved"
+    for finding in state.findings:
+        cmd = JustifyFinding(fingerprint=finding.fingerprint, justification="本人书面同意公开")
+        state = fold([domain.justify(state, cmd, "zhang-wei")], state)
+    assert publish(state).model_dump()["revision"] == 1
+    # Or redact: a new revision whose scan finds nothing, and every stage starts over.
+    fresh = passed(decided(drafted(body=body)))
+    events = domain.revise(fresh, domain.redacted_content(fresh, None), None, date(2026, 3, 1))
+    redacted = fold(events, fresh)
+    assert redacted.findings == () and redacted.status == "draft"
+    assert "11010519491231002X" not in (redacted.content.body if redacted.content else "")
+
+
+def test_update_of_a_published_document_needs_a_reason_and_a_new_review() -> None:
+    state = fold([publish(passed(decided(drafted())))], passed(decided(drafted())))
+    with pytest.raises(ValidationFailed):
+        domain.revise(state, content(body="修订后的正文。"), None, date(2026, 3, 5))
+    events = domain.revise(state, content(body="修订后的正文。"), "更正补贴标准", date(2026, 3, 5))
+    state = fold(events, state)
+    assert state.status == "revising" and state.published_revision == 1
+    with pytest.raises(DomainRuleViolated):
+        publish(state)
+    state = passed(state)
+    update = publish(state, today=date(2026, 3, 6)).model_dump()
+    assert update["is_update"] and update["update_reason"] == "更正补贴标准"
+    assert update["revision"] == 2
+
+
+def test_gazette_hash_covers_each_entry_and_refuses_unpublished_documents__s13() -> None:
+    normative = drafted(kind=DocumentKind.normative, column="rule_of_law")
+    with pytest.raises(DomainRuleViolated):
+        gazette.entry_of(normative)
+    published = fold([publish(passed(decided(normative)))], passed(decided(normative)))
+    issue = gazette.compile_issue(
+        issue_id=DOC,
+        township="shangdang/sudian",
+        township_name="苏店镇",
+        year=2026,
+        number=1,
+        documents=[published],
+        already_compiled=frozenset(),
+        now=NOW,
+    )
+    assert issue.title == "苏店镇人民政府公报 2026年第1期"
+    assert issue.content_hash == gazette.entries_hash(issue.entries)
+    tampered = [issue.entries[0].model_copy(update={"title": "篡改"})]
+    assert gazette.entries_hash(tampered) != issue.content_hash
+
+
+def test_seed_columns_and_their_update_rules__s4() -> None:
+    codes = {c.code for c in SEED_COLUMNS}
+    assert {"powers_list", "finance", "enforcement", "five_year_plan", "epidemic"} <= codes
+    work_news = next(c for c in SEED_COLUMNS if c.code == "work_news")
+    assert work_news.dynamic and work_news.max_age_days == 14
+    assert health(work_news, date(2026, 3, 1), 3, date(2026, 3, 16)).stale
+    assert not health(work_news, date(2026, 3, 10), 3, date(2026, 3, 16)).stale
+    assert health(work_news, None, 0, date(2026, 3, 16)).empty
+    merged = merge([Column("work_news", "工作动态", True, 7)])
+    assert next(c for c in merged if c.code == "work_news").max_age_days == 7
+
+
+def test_chinese_search_terms_are_bigrams() -> None:
+    terms = index_terms("苏店镇农村人居环境整治")
+    assert {"苏店", "农村", "人居", "环境", "整治", "苏"} <= terms
+    assert query_terms("人居环境") == ["人居", "居环", "环境"]
+    assert query_terms("镇") == ["镇"]
+    assert query_terms("2026 Plan") == ["2026", "plan"]
+
+
+def test_sensitive_document_needs_the_principal_leader_for_final_review__s18() -> None:
+    state = drafted(sensitive=True)
+    assert domain.stage_roles(state, ReviewStage.final_review) == (Role.PRINCIPAL_LEADER,)
+    assert Role.LEADER_IN_CHARGE in domain.stage_roles(drafted(), ReviewStage.final_review)
+
+
+def test_on_request_and_withheld_documents_are_not_proactively_published__s19() -> None:
+    state = drafted()
+    ground = LegalGround.art16_internal_affairs
+    propose = ProposeAttribute(attribute="withheld", legal_ground=ground)
+    state = fold([domain.propose(state, propose, "li-na")], state)
+    state = fold([domain.check(state, CheckAttribute(agrees=True), "wang-tietong")], state)
+    decide = DetermineAttribute(attribute="withheld", legal_ground=ground, reason="人事任免过程稿")
+    state = passed(fold([domain.determine(state, decide, "wang-xiaole")], state))
+    with pytest.raises(DomainRuleViolated) as err:
+        publish(state)
+    assert err.value.rule == "publish.attribute_not_public"
+    # Nor is a never-published withheld document ever overdue under Art. 26.
+    assert domain.missed_deadline(state, date(2026, 12, 31), CALENDAR) is None
+
+
+def test_column_check_records_each_episode_once__s4() -> None:
+    work_news = next(c for c in SEED_COLUMNS if c.code == "work_news")
+    today = date(2026, 3, 16)
+    empty = health_event("shangdang/sudian", health(work_news, None, 0, today), today, None)
+    assert empty is not None and empty.event_type == "ColumnEmpty"
+    again = health_event("shangdang/sudian", health(work_news, None, 0, today), today, {"a": 1})
+    assert again is None
+    stale = health(work_news, date(2026, 3, 1), 2, today)
+    first = health_event("shangdang/sudian", stale, today, empty.model_dump(mode="json"))
+    assert first is not None and first.model_dump()["days_since_update"] == 15
+    same = health_event("shangdang/sudian", stale, today, first.model_dump(mode="json"))
+    assert same is None
+    fresh = health(work_news, date(2026, 3, 10), 3, today)
+    assert health_event("shangdang/sudian", fresh, today, first.model_dump(mode="json")) is None
