@@ -109,6 +109,28 @@ class Suite:
         task.add_done_callback(_log_crash)
         self._tasks.append(task)
 
+    def _supervise(self, start: Callable[[], Awaitable[None]], name: str) -> None:
+        """Run `start()` and start it again after a crash, with backoff, until stopped.
+
+        Relays and workers resume from their stored checkpoints, so a restart loses
+        nothing and applies nothing twice.
+        """
+
+        async def loop() -> None:
+            delay = 1.0
+            while not self._stop.is_set():
+                try:
+                    await start()
+                    return
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    log.error("task.restarting", task=name, error=repr(exc), delay=delay)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 30.0)
+
+        self._spawn(loop(), name)
+
     async def start(self) -> None:
         for runtime in self.runtimes.values():
             await self._open(runtime)
@@ -162,7 +184,7 @@ class Suite:
                     dlq=dlq_for(prefix),
                 )
                 await relay.setup()
-                self._spawn(relay.run(self._stop), f"relay-{runtime.name}")
+                self._supervise(lambda r=relay: r.run(self._stop), f"relay-{runtime.name}")
                 continue
             projections = list(runtime.definition.projections())
             if not projections:
@@ -180,7 +202,7 @@ class Suite:
                 dlq=dlq_for(prefix),
                 routes=routes,
             )
-            self._spawn(worker.run(self._stop), f"worker-{runtime.name}")
+            self._supervise(lambda w=worker: w.run(self._stop), f"worker-{runtime.name}")
 
     async def stop(self) -> None:
         self._stop.set()

@@ -25,7 +25,7 @@ from typing import Any
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import CommitFailedError, IllegalStateError, TopicAlreadyExistsError
 from aiokafka.structs import ConsumerRecord
 
 from shared.db import Database, Tx
@@ -248,6 +248,9 @@ class KafkaProjectionWorker:
             group_id=self.group,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
+            # A busy event loop (scoring, many topics) must not look like a dead member.
+            session_timeout_ms=30_000,
+            heartbeat_interval_ms=3_000,
         )
         self.consumer.subscribe(self.topics, listener=_SeekToStoredOffsets(self))
         await self.consumer.start()
@@ -281,7 +284,12 @@ class KafkaProjectionWorker:
                     messages[-1].offset + 1,
                 )
             # Kafka's own committed offsets are informational (lag tools); the database rules.
-            await self.consumer.commit({tp: messages[-1].offset + 1})
+            # A commit refused during a rebalance is harmless: the next owner seeks to the
+            # offsets stored with the read model.
+            try:
+                await self.consumer.commit({tp: messages[-1].offset + 1})
+            except (CommitFailedError, IllegalStateError) as exc:
+                log.info("kafka.commit_skipped", partition=tp.partition, error=type(exc).__name__)
             handled += len(messages)
         return handled
 
