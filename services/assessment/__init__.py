@@ -1,0 +1,1 @@
+"""考核 (assessment): schemes, real-time scoring, the task ledger."""

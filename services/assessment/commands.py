@@ -1,0 +1,48 @@
+"""Commands of 考核: API input, validated at the edge."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Command(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class AddTask(_Command):
+    """工作台账 item (方案§20)."""
+
+    org: str = Field(min_length=1, max_length=200, description="责任单位 org path")
+    owner: str = Field(min_length=1, max_length=100, description="责任人 person id")
+    title: str = Field(min_length=2, max_length=300)
+    due_on: date
+    basis: str | None = Field(default=None, max_length=200, description="方案条目")
+
+
+class CompleteTask(_Command):
+    completed_on: date
+    evidence: str = Field(min_length=2, max_length=1000, description="完成佐证")
+
+
+class PlanSession(_Command):
+    """年度培训计划的一场 (方案§20, §六(一))."""
+
+    org: str = Field(min_length=1, max_length=200)
+    topic: str = Field(min_length=2, max_length=300)
+    planned_on: date
+
+
+class HoldSession(_Command):
+    held_on: date
+    attendees: int = Field(ge=1, le=100_000)
+
+
+class RecognizeHighlight(_Command):
+    """亮点工程 (方案§21)."""
+
+    org: str = Field(min_length=1, max_length=200)
+    title: str = Field(min_length=2, max_length=300)
+    basis: str = Field(min_length=2, max_length=1000, description="认定依据")
+    recognized_on: date | None = None

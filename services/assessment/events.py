@@ -1,0 +1,129 @@
+"""Events of the assessment service (考核). The source of contracts/.
+
+ScoreChanged is deliberately NOT an event here: it is a derived read-model row
+(projections.py), recomputable from the other services' logs; see docs/assessment.md.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from uuid import UUID
+
+from pydantic import Field
+
+from services.assessment.scheme import BonusRule, Indicator, Level, Veto
+from shared.registry import DomainEvent, EventRegistry
+
+registry = EventRegistry(service="assessment")
+
+
+@registry.register
+class SchemePublished(DomainEvent):
+    """考核方案 set in advance for one year and level (方案§20). A later version replaces it."""
+
+    event_type = "SchemePublished"
+    stream_type = "assessment-scheme"
+
+    scheme_id: str = Field(description="<year>:<level>:<owner>")
+    year: int
+    level: Level
+    owner: str = Field(description="发布机关 org path (district or township)")
+    title: str
+    total: float
+    pass_line: float
+    bonus_cap: float
+    indicators: list[Indicator]
+    bonuses: list[BonusRule]
+    vetoes: list[Veto]
+    source_sha256: str = Field(description="sha256 of the YAML text it was published from")
+
+
+@registry.register
+class TaskAdded(DomainEvent):
+    """工作台账: one work-plan item with its owner and due date (方案§20)."""
+
+    event_type = "TaskAdded"
+    stream_type = "assessment-task"
+
+    task_id: UUID
+    org: str = Field(description="责任单位 org path")
+    owner: str = Field(description="责任人 person id")
+    title: str
+    due_on: date
+    basis: str | None = Field(default=None, description="方案条目，如 方案§四(一)3")
+
+
+@registry.register
+class TaskCompleted(DomainEvent):
+    """The item was done (完成) on a day, with a short note of the evidence."""
+
+    event_type = "TaskCompleted"
+    stream_type = "assessment-task"
+
+    task_id: UUID
+    completed_on: date
+    evidence: str
+    late: bool
+
+
+@registry.register
+class TaskOverdue(DomainEvent):
+    """Emitted once by the scheduler when the due date passed without completion."""
+
+    event_type = "TaskOverdue"
+    stream_type = "assessment-task"
+
+    task_id: UUID
+    org: str
+    due_on: date
+    noticed_on: date
+
+
+@registry.register
+class TrainingSessionPlanned(DomainEvent):
+    """年度培训计划: one planned session (方案§20, §六(一))."""
+
+    event_type = "TrainingSessionPlanned"
+    stream_type = "assessment-training"
+
+    session_id: UUID
+    org: str
+    topic: str
+    planned_on: date
+
+
+@registry.register
+class TrainingSessionHeld(DomainEvent):
+    event_type = "TrainingSessionHeld"
+    stream_type = "assessment-training"
+
+    session_id: UUID
+    held_on: date
+    attendees: int = Field(ge=1)
+
+
+@registry.register
+class TrainingSessionMissed(DomainEvent):
+    """Emitted once by the scheduler when a planned session's day passed unheld."""
+
+    event_type = "TrainingSessionMissed"
+    stream_type = "assessment-training"
+
+    session_id: UUID
+    org: str
+    planned_on: date
+    noticed_on: date
+
+
+@registry.register
+class HighlightProjectRecognized(DomainEvent):
+    """亮点工程 recognised by the district assessor: a bonus item (方案§21)."""
+
+    event_type = "HighlightProjectRecognized"
+    stream_type = "assessment-highlight"
+
+    project_id: UUID
+    org: str
+    title: str
+    recognized_on: date
+    basis: str

@@ -1,0 +1,119 @@
+"""Background jobs of 考核: the ledger scheduler and the read-model set-up.
+
+The scheduler notices, once, a task ledger item past its due date (TaskOverdue) and a
+planned training session whose day passed unheld (TrainingSessionMissed) — 方案§20.
+Each notice is decided by the pure functions in ledger.py and appended with the stream's
+version, so a restart or a second scheduler never writes it twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import structlog
+
+from services.assessment import ledger
+from services.assessment.events import registry
+from services.assessment.ledger_view import TaskLedger
+from services.assessment.projections import Scoreboard
+from shared.envelope import Actor, NewEvent, RecordedEvent, StreamWrite
+from shared.errors import ConcurrencyConflict
+from shared.projections import setup_projection
+from shared.registry import DomainEvent, payload_of
+from shared.workdays import local_date
+
+log = structlog.get_logger("gongkai.assessment.scheduler")
+SCHEDULER_ACTOR = Actor(id="assessment-scheduler", kind="service", role="service")
+
+
+@dataclass
+class Tracked:
+    tenant: str
+    task: ledger.TaskState | None = None
+    session: ledger.SessionState | None = None
+
+    @property
+    def version(self) -> int:
+        state = self.task or self.session
+        return state.version if state else 0
+
+
+def fold(tracked: dict[str, Tracked], events: list[RecordedEvent]) -> None:
+    for event in events:
+        kind = event.stream_type
+        if kind not in ("assessment-task", "assessment-training"):
+            continue
+        item = tracked.setdefault(event.stream_id, Tracked(event.tenant))
+        decoded = registry.decode(event)
+        if kind == "assessment-task":
+            item.task = ledger.evolve_task(item.task or ledger.TaskState(), decoded)
+        else:
+            item.session = ledger.evolve_session(item.session or ledger.SessionState(), decoded)
+
+
+def due(tracked: dict[str, Tracked], today: date) -> list[StreamWrite]:
+    writes = []
+    for stream_id, item in tracked.items():
+        event: DomainEvent | None = None
+        if item.task is not None:
+            event = ledger.notice_overdue_task(item.task, today)
+        elif item.session is not None:
+            event = ledger.notice_missed_session(item.session, today)
+        if event is None:
+            continue
+        new = NewEvent(
+            type=event.event_type,
+            schema_version=event.schema_version,
+            tenant=item.tenant,
+            actor=SCHEDULER_ACTOR,
+            payload=payload_of(event),
+        )
+        writes.append(
+            StreamWrite(
+                stream_id=stream_id,
+                stream_type=event.stream_type,
+                expected_version=item.version,
+                events=(new,),
+            )
+        )
+    return writes
+
+
+async def tick(store: Any, tracked: dict[str, Tracked], position: int, today: date) -> int:
+    while batch := await store.read_all(position, 1000):
+        fold(tracked, batch)
+        position = batch[-1].position
+    for write in due(tracked, today):
+        with contextlib.suppress(ConcurrencyConflict):
+            await store.append([write])
+    return position
+
+
+async def run_scheduler(runtime: Any, suite: Any, stop: asyncio.Event) -> None:
+    interval = float(os.environ.get("GONGKAI_ASSESSMENT_SCHEDULER_SECONDS", "2"))
+    tracked: dict[str, Tracked] = {}
+    position = 0
+    while not stop.is_set():
+        try:
+            position = await tick(runtime.store, tracked, position, local_date(suite.clock()))
+        except Exception as exc:  # keep the scheduler alive; the next tick retries
+            log.error("scheduler.failed", error=type(exc).__name__)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=interval)
+
+
+async def ensure_read_model(runtime: Any, suite: Any, stop: asyncio.Event) -> None:
+    """The API process reads tables the worker writes (distributed): create them if absent."""
+    for attempt in range(5):
+        try:
+            await setup_projection(runtime.views, Scoreboard())
+            await setup_projection(runtime.views, TaskLedger())
+            return
+        except Exception as exc:  # a concurrent CREATE by the worker: try again
+            log.info("assessment.setup_retry", attempt=attempt, error=type(exc).__name__)
+            await asyncio.sleep(0.5)

@@ -1,0 +1,139 @@
+"""Reads of the scoreboard: cards, ranks, ScoreChanged rows (no writes here)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from services.assessment.domain import Case, Line, ScoreCard, baseline
+from services.assessment.projections import scheme_from_row
+from services.assessment.scheme import Scheme
+from shared.db import Database
+from shared.pagination import decode_cursor, encode_cursor
+
+
+def card_from_json(text: str) -> ScoreCard:
+    data = orjson.loads(text)
+    lines = tuple(
+        Line(
+            key=line["key"],
+            name=line["name"],
+            kind=line["kind"],
+            weight=round(line["weight"] * 100),
+            points=round(line["points"] * 100),
+            raw=round(line["raw"] * 100),
+            cases=tuple(Case(c["signal"], c["case"], tuple(c["event_ids"])) for c in line["cases"]),
+        )
+        for line in data["lines"]
+    )
+    return ScoreCard(
+        scheme_id=data["scheme_id"],
+        subject=data["subject"],
+        total=round(data["total"] * 100),
+        bonus=round(data["bonus"] * 100),
+        passed=data["passed"],
+        vetoed=tuple(data["vetoed"]),
+        lines=lines,
+    )
+
+
+async def scheme(views: Database, scheme_id: str) -> tuple[Scheme, int] | None:
+    row = await views.fetchrow(
+        "SELECT body, version FROM assess_schemes WHERE scheme_id = $1", scheme_id
+    )
+    return None if row is None else (scheme_from_row(row["body"]), int(row["version"]))
+
+
+async def schemes(views: Database, year: int | None) -> list[dict[str, Any]]:
+    if year is None:
+        rows = await views.fetch("SELECT * FROM assess_schemes ORDER BY scheme_id")
+    else:
+        rows = await views.fetch(
+            "SELECT * FROM assess_schemes WHERE year = $1 ORDER BY scheme_id", year
+        )
+    return [
+        {
+            "scheme_id": r["scheme_id"],
+            "version": r["version"],
+            "event_id": r["event_id"],
+            **orjson.loads(r["body"]),
+        }
+        for r in rows
+    ]
+
+
+async def card(views: Database, found: Scheme, subject: str) -> ScoreCard:
+    row = await views.fetchrow(
+        "SELECT card FROM assess_cards WHERE scheme_id = $1 AND subject = $2",
+        found.scheme_id,
+        subject,
+    )
+    return baseline(found, subject) if row is None else card_from_json(row["card"])
+
+
+def ranked(cards: list[ScoreCard], names: dict[str, str]) -> list[dict[str, Any]]:
+    """Competition ranking (1, 2, 2, 4) by total, ties in subject order."""
+    ordered = sorted(cards, key=lambda c: (-c.total, c.subject))
+    rows: list[dict[str, Any]] = []
+    for index, c in enumerate(ordered):
+        rank = rows[-1]["rank"] if rows and rows[-1]["total"] == c.total / 100 else index + 1
+        rows.append(
+            {
+                "rank": rank,
+                "subject": c.subject,
+                "name": names.get(c.subject, c.subject),
+                "total": c.total / 100,
+                "bonus": c.bonus / 100,
+                "passed": c.passed,
+                "vetoed": list(c.vetoed),
+                "lines": {line.key: line.points / 100 for line in c.lines},
+            }
+        )
+    return rows
+
+
+def change_row(r: Any) -> dict[str, Any]:
+    return {
+        "seq": int(r["seq"]),
+        "scheme_id": r["scheme_id"],
+        "subject": r["subject"],
+        "indicator": r["line"],
+        "delta": r["delta"] / 100,
+        "total_after": r["total_after"] / 100,
+        "caused_by": orjson.loads(r["caused_by"]),
+        "cause_type": r["cause_type"],
+        "day": r["day"],
+        "recorded_at": r["recorded_at"],
+    }
+
+
+async def changes(
+    views: Database,
+    *,
+    day: str | None,
+    after: int,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """ScoreChanged rows in commit order, after `after` (live) or a cursor (pages)."""
+    if cursor:
+        (after_value,) = decode_cursor(cursor, 1)
+        after = int(after_value)
+    if day is None:
+        rows = await views.fetch(
+            "SELECT * FROM assess_changes WHERE seq > $1 ORDER BY seq, change_id LIMIT $2",
+            after,
+            limit + 1,
+        )
+    else:
+        rows = await views.fetch(
+            """SELECT * FROM assess_changes WHERE day = $1 AND seq > $2
+               ORDER BY seq, change_id LIMIT $3""",
+            day,
+            after,
+            limit + 1,
+        )
+    items = [change_row(r) for r in rows[:limit]]
+    nxt = encode_cursor(items[-1]["seq"]) if len(rows) > limit and items else None
+    return items, nxt

@@ -1,0 +1,243 @@
+"""Which events count in the assessment: event → findings (考核事项), a pure function.
+
+A finding is one failure (or one merit) of one org on one day: a signal name, the case it
+is about, the org it is charged to, the day and the id of the event that reported it.
+Schemes (scheme.py) attach points to signals, never to event types, so a scheme can be
+written and checked before the service that emits the events exists.
+
+Matching is by event type name and payload field, read defensively: an event type that
+does not exist yet activates its rule the day it appears; an unknown type, or a payload
+without the expected fields, yields no finding (it never parks the event). The `case`
+key makes a failure count once however many events report it (a reply that is both
+escalated and answered late is one late case — DOMAIN.md §5 "per case").
+Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+#: Every signal a scheme may name, with its label (DOMAIN.md §5, 方案§20, §21).
+KNOWN_SIGNALS: Mapping[str, str] = {
+    "disclosure.late": "主动公开信息未在20个工作日内公开（条例第二十六条）",
+    "disclosure.personal_data_leak": "泄露个人隐私或敏感信息（方案§8）",
+    "disclosure.secret_leak": "涉密信息上网（涉密不上网、上网不涉密，方案§18）",
+    "column.stale": "栏目未按期更新（动态栏目2周、其他6个月）",
+    "column.empty": "栏目空白",
+    "request.reply_overdue": "依申请公开逾期未答复（条例第三十三条）",
+    "request.decision_corrected": "依申请公开答复被复议或诉讼纠正",
+    "interpretation.not_synchronous": "政策文件与解读未同步公开（三同步，方案§15）",
+    "opinion.response_late": "舆情或群众留言未按期回应（方案§17）",
+    "annual_report.late": "年度报告逾期或未发布（条例第四十九、五十条）",
+    "annual_report.copied": "年度报告照搬照抄",
+    "ledger.task_overdue": "工作台账事项逾期未完成（方案§20）",
+    "training.session_missed": "培训计划未按期落实（方案§20、§六(一)）",
+    "highlight.recognized": "亮点工程（方案§21）",
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    signal: str
+    case: str
+    org: str
+    on: date
+    event_id: str
+    event_type: str
+
+
+@dataclass(frozen=True)
+class Source:
+    """What the classifier reads of a recorded event (kept small to stay pure and testable)."""
+
+    event_id: str
+    type: str
+    tenant: str
+    occurred_at: datetime
+    payload: Mapping[str, Any]
+
+
+def _day(value: Any) -> date | None:
+    if isinstance(value, datetime):
+        return value.astimezone(SHANGHAI).date() if value.utcoffset() is not None else None
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str) and len(value) >= 10:
+        try:
+            if len(value) == 10:
+                return date.fromisoformat(value)
+            instant = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        return _day(instant)
+    return None
+
+
+def _on(source: Source, *fields: str) -> date:
+    """The day of the fact: the first payload date present, else the event's own day."""
+    for name in fields:
+        found = _day(source.payload.get(name))
+        if found is not None:
+            return found
+    return source.occurred_at.astimezone(SHANGHAI).date()
+
+
+def _case(source: Source, *fields: str) -> str:
+    for name in fields:
+        value = source.payload.get(name)
+        if value not in (None, ""):
+            return str(value)
+    return source.event_id
+
+
+def _org(source: Source, *fields: str) -> str:
+    """Charge the finding to a payload org path inside the tenant's township, else the tenant."""
+    root = source.tenant.split("/")[0]
+    for name in fields:
+        value = source.payload.get(name)
+        if isinstance(value, str) and (value == root or value.startswith(root + "/")):
+            return value
+    return source.tenant
+
+
+def _finding(source: Source, signal: str, case: str, org: str, on: date) -> Finding:
+    return Finding(signal, case, org, on, source.event_id, source.type)
+
+
+def _flag(source: Source, name: str) -> bool:
+    return source.payload.get(name) is True
+
+
+def _document_published(s: Source) -> list[Finding]:
+    """Late first publication is the same case as its PublicationDeadlineMissed; a late
+    update (a changed document, Art. 26 "形成或者变更") is a case of its own revision."""
+    if not _flag(s, "late"):
+        return []
+    document = _case(s, "document_id")
+    case = f"{document}:{s.payload.get('revision', 1)}" if _flag(s, "is_update") else document
+    org = _org(s, "drafting_unit")
+    return [_finding(s, "disclosure.late", case, org, _on(s, "published_at"))]
+
+
+def _simple(signal: str, case_fields: tuple[str, ...], date_fields: tuple[str, ...] = ()) -> Any:
+    def classify(s: Source) -> list[Finding]:
+        org = _org(s, "unit", "org", "drafting_unit", "owner_unit")
+        return [_finding(s, signal, _case(s, *case_fields), org, _on(s, *date_fields))]
+
+    return classify
+
+
+def _interpretation_late(s: Source) -> list[Finding]:
+    """三同步: published after the latest due (3 working days, 郑州) or flagged late."""
+    late = _flag(s, "late") or s.payload.get("on_time") is False
+    late = late or s.payload.get("within_deadline") is False
+    if not late:
+        return []
+    case = _case(s, "policy_document_id", "document_id", "obligation_id", "interpretation_id")
+    org = _org(s, "unit", "owner_unit", "drafting_unit", "org")
+    on = _on(s, "published_on", "published_at")
+    return [_finding(s, "interpretation.not_synchronous", case, org, on)]
+
+
+def _case_responded(s: Source) -> list[Finding]:
+    if s.payload.get("on_time") is not False:
+        return []
+    return [
+        _finding(s, "opinion.response_late", _case(s, "case_id"), s.tenant, _on(s, "responded_at"))
+    ]
+
+
+_CORRECTED = {"corrected", "revoked", "overturned", "纠正", "结果纠正"}
+
+
+def _review_outcome(s: Source) -> list[Finding]:
+    """Art. 51: a reply corrected on administrative review or in court (报告第四部分 结果纠正)."""
+    outcome = s.payload.get("outcome", s.payload.get("result"))
+    if s.type != "RequestDecisionCorrected" and outcome not in _CORRECTED:
+        return []
+    case = _case(s, "case_id", "request_id")
+    return [_finding(s, "request.decision_corrected", case, s.tenant, _on(s, "decided_on", "on"))]
+
+
+def _annual_report_published(s: Source) -> list[Finding]:
+    if not _flag(s, "late"):
+        return []
+    case = f"{s.tenant}:{s.payload.get('year', '')}"
+    return [_finding(s, "annual_report.late", case, s.tenant, _on(s, "published_on"))]
+
+
+def _annual_report_missing(s: Source) -> list[Finding]:
+    case = f"{s.tenant}:{s.payload.get('year', '')}"
+    return [_finding(s, "annual_report.late", case, s.tenant, _on(s, "noticed_on", "due"))]
+
+
+def _task_completed(s: Source) -> list[Finding]:
+    """Done after its due date: the same case as TaskOverdue (counted once)."""
+    if not _flag(s, "late"):
+        return []
+    on = _on(s, "completed_on")
+    return [_finding(s, "ledger.task_overdue", _case(s, "task_id"), s.tenant, on)]
+
+
+Classifier = Callable[[Source], list[Finding]]
+
+#: Event type → classifier. Several names are accepted for events not built yet.
+CLASSIFIERS: Mapping[str, Classifier] = {
+    # catalog (issue #4)
+    "DocumentPublished": _document_published,
+    "PublicationDeadlineMissed": _simple(
+        "disclosure.late", ("document_id",), ("detected_on", "publication_due")
+    ),
+    "PersonalDataLeakConfirmed": _simple("disclosure.personal_data_leak", ("document_id",)),
+    "PrivacyBreachConfirmed": _simple("disclosure.personal_data_leak", ("document_id",)),
+    "SecretLeakConfirmed": _simple("disclosure.secret_leak", ("document_id",)),
+    "ColumnStale": _simple("column.stale", ("column", "column_id"), ("noticed_on", "due")),
+    "ColumnUpdateOverdue": _simple("column.stale", ("column", "column_id"), ("noticed_on",)),
+    "ColumnEmpty": _simple("column.empty", ("column", "column_id"), ("noticed_on",)),
+    # applications (issue #3)
+    "DeadlineMissed": _simple("request.reply_overdue", ("request_id",), ("noticed_on",)),
+    "ReviewCaseDecided": _review_outcome,
+    "RequestDecisionCorrected": _review_outcome,
+    "ReviewOutcomeRecorded": _review_outcome,
+    "ReconsiderationDecided": _review_outcome,
+    "LitigationDecided": _review_outcome,
+    "AnnualReportPublished": _annual_report_published,
+    "AnnualReportMissed": _annual_report_missing,
+    "AnnualReportOverdue": _annual_report_missing,
+    "AnnualReportCopied": _simple("annual_report.copied", ("report_id", "year")),
+    # interpretation (issue #5)
+    "ObligationFulfilled": _interpretation_late,
+    "InterpretationPublished": _interpretation_late,
+    "InterpretationOverdue": _simple(
+        "interpretation.not_synchronous", ("policy_document_id", "document_id", "obligation_id")
+    ),
+    "InterpretationDeadlineMissed": _simple(
+        "interpretation.not_synchronous",
+        ("policy_document_id", "document_id", "obligation_id"),
+        ("noticed_on",),
+    ),
+    # sentiment (issue #6): escalation and a late answer are the same case
+    "CaseResponded": _case_responded,
+    "CaseEscalated": _simple("opinion.response_late", ("case_id",), ("overdue_since",)),
+    # assessment's own aggregates (方案§20, §21)
+    "TaskOverdue": _simple("ledger.task_overdue", ("task_id",), ("due_on",)),
+    "TaskCompleted": _task_completed,
+    "TrainingSessionMissed": _simple("training.session_missed", ("session_id",), ("planned_on",)),
+    "HighlightProjectRecognized": _simple(
+        "highlight.recognized", ("project_id",), ("recognized_on",)
+    ),
+}
+
+
+def classify(source: Source) -> list[Finding]:
+    """The findings one event reports; none for types the assessment does not score."""
+    classifier = CLASSIFIERS.get(source.type)
+    if classifier is None:
+        return []
+    return [f for f in classifier(source) if f.signal in KNOWN_SIGNALS]
