@@ -1,0 +1,120 @@
+"""The interpretation scheduler (a ServiceDefinition background job).
+
+Each tick, with `today` from the injectable clock:
+1. opens an obligation for every policy in the inbox (fed by the catalog's
+   DocumentPublished) that has none yet — the append expects a new stream, so a
+   restart or a second scheduler never opens one twice;
+2. cancels open obligations whose policy was withdrawn;
+3. records InterpretationDeadlineMissed once for every open obligation past its latest
+   due date (DOMAIN.md §3: at the latest 3 working days after the policy).
+The candidates come from the read models; each decision is taken again on the
+obligation's own stream and appended with its version, so a stale read model can
+delay an event by a tick but never duplicate it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+import orjson
+import structlog
+
+from services.interpretation import domain
+from services.interpretation.domain import PolicyFacts
+from services.interpretation.events import PolicySource
+from services.interpretation.handlers import (
+    InterpretationHandlers,
+    new_event,
+    obligation_stream,
+)
+from shared.envelope import Actor, StreamWrite
+from shared.errors import ConcurrencyConflict
+from shared.registry import DomainEvent
+from shared.workdays import local_date
+
+log = structlog.get_logger("gongkai.interpretation.scheduler")
+SCHEDULER_ACTOR = Actor(id="interpretation-scheduler", kind="service", role="service")
+
+
+async def append_one(
+    h: InterpretationHandlers, state: domain.ObligationState, event: DomainEvent
+) -> int:
+    assert state.document_id is not None
+    try:
+        await h.store.append(
+            [
+                StreamWrite(
+                    stream_id=obligation_stream(state.document_id),
+                    stream_type="obligation",
+                    expected_version=state.version,
+                    events=(new_event(event, state.owner_unit, SCHEDULER_ACTOR, None),),
+                )
+            ]
+        )
+    except ConcurrencyConflict:
+        return 0  # someone acted meanwhile: decide again next tick
+    return 1
+
+
+async def tick(h: InterpretationHandlers, today: date) -> int:
+    """One pass; returns the number of events written."""
+    written = 0
+    pending = await h.views.fetch(
+        """SELECT p.* FROM itp_policies p
+           LEFT JOIN itp_obligations o ON o.document_id = p.document_id
+           WHERE o.document_id IS NULL AND p.withdrawn = FALSE AND p.source = 'catalog'"""
+    )
+    for row in pending:
+        facts = PolicyFacts(
+            document_id=UUID(row["document_id"]),
+            township=row["township"],
+            lead_unit=row["lead_unit"],
+            joint_units=tuple(orjson.loads(row["joint_units"])),
+            title=row["title"],
+            document_number=row["document_number"],
+            kind=row["kind"],
+            flagged=bool(row["flagged"]),
+            published_on=date.fromisoformat(row["published_on"]),
+            source=PolicySource.catalog,
+        )
+        if await h.open_from_policy(facts) is not None:
+            written += 1
+    withdrawn = await h.views.fetch(
+        """SELECT o.document_id FROM itp_obligations o
+           JOIN itp_policies p ON p.document_id = o.document_id
+           WHERE p.withdrawn = TRUE AND o.status = 'open'"""
+    )
+    for row in withdrawn:
+        state = await h.obligation(UUID(row["document_id"]))
+        cancelled = domain.cancel(state, "政策文件已撤销 / the policy was withdrawn")
+        if cancelled is not None:
+            written += await append_one(h, state, cancelled)
+    late = await h.views.fetch(
+        "SELECT document_id FROM itp_obligations "
+        "WHERE status = 'open' AND missed = FALSE AND latest_due < $1",
+        today.isoformat(),
+    )
+    for row in late:
+        state = await h.obligation(UUID(row["document_id"]))
+        missed = domain.deadline_missed(state, today)
+        if missed is not None:
+            written += await append_one(h, state, missed)
+    return written
+
+
+async def run_scheduler(runtime: Any, suite: Any, stop: asyncio.Event) -> None:
+    interval = float(os.environ.get("GONGKAI_INTERPRETATION_SCHEDULER_SECONDS", "1"))
+    while not stop.is_set():
+        try:
+            written = await tick(runtime.handlers, local_date(suite.clock()))
+            if written:
+                log.info("scheduler.recorded", events=written)
+        except Exception as exc:  # keep the job alive (e.g. tables not created yet)
+            log.warning("scheduler.failed", error=type(exc).__name__)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=interval)

@@ -1,0 +1,65 @@
+"""政策解读 as a service of the suite.
+
+Thresholds are read here, at composition (never in the domain), from the environment:
+GONGKAI_INTERPRETATION_TARGET_DAYS (default 0: the same day as the policy),
+GONGKAI_INTERPRETATION_LIMIT_DAYS (default 3 working days) and
+GONGKAI_INTERPRETATION_MAX_CONTAINMENT (default 0.5), _NGRAM (6), _MIN_CHARS (300),
+_MIN_PART_CHARS (40).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from services.interpretation.api import build_routers
+from services.interpretation.cli import add_commands
+from services.interpretation.domain import DeadlineRules
+from services.interpretation.events import registry
+from services.interpretation.handlers import InterpretationHandlers
+from services.interpretation.projections import InterpretationLedger, PolicyInbox
+from services.interpretation.quality import QualityRules
+from services.interpretation.schedule import run_scheduler
+from shared.service import ServiceDefinition
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(f"GONGKAI_INTERPRETATION_{name}", default)
+
+
+def rules_from_env() -> tuple[DeadlineRules, QualityRules]:
+    deadlines = DeadlineRules(
+        target_working_days=int(_env("TARGET_DAYS", "0")),
+        limit_working_days=int(_env("LIMIT_DAYS", "3")),
+    )
+    quality = QualityRules(
+        ngram=int(_env("NGRAM", "6")),
+        max_containment=float(_env("MAX_CONTAINMENT", "0.5")),
+        min_explanatory_chars=int(_env("MIN_CHARS", "300")),
+        min_part_chars=int(_env("MIN_PART_CHARS", "40")),
+    )
+    return deadlines, quality
+
+
+def _handlers(runtime: Any, suite: Any) -> InterpretationHandlers:
+    deadlines, quality = rules_from_env()
+    return InterpretationHandlers(
+        store=runtime.store,
+        orgs=suite.orgs,
+        calendar=suite.calendar,
+        clock=suite.clock,
+        views=runtime.views,
+        deadlines=deadlines,
+        quality=quality,
+    )
+
+
+SERVICE = ServiceDefinition(
+    name="interpretation",
+    registry=registry,
+    projections=lambda: [PolicyInbox(), InterpretationLedger()],
+    build_router=build_routers,
+    build_handlers=_handlers,
+    background=(run_scheduler,),
+    add_commands=add_commands,
+)

@@ -1,0 +1,184 @@
+"""The interpretation quality gate (方案§五(一): 杜绝“照搬照抄原文”、“标题式”解读; DOMAIN.md §3).
+
+Pure: texts in, measured values out. The sample texts (services/interpretation/samples.py)
+are a township 实施方案 and three interpretations of it written by the team.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from services.interpretation import quality as q
+from services.interpretation import samples
+
+RULES = q.QualityRules()
+
+# Chinese text without separators: n-grams of it never span punctuation.
+HAN = st.text(alphabet=st.characters(min_codepoint=0x4E00, max_codepoint=0x9FA5), min_size=1)
+
+
+def sections(items: list[dict[str, Any]]) -> list[q.Section]:
+    return [q.Section(heading=i["heading"], text=i["text"], part=q.Part(i["part"])) for i in items]
+
+
+def assess(items: list[dict[str, Any]], **na: str) -> q.QualityReport:
+    waived = {q.Part(k): v for k, v in na.items()}
+    return q.assess(sections(items), waived, samples.POLICY_TEXT, RULES)
+
+
+def check(report: q.QualityReport, name: str) -> q.Check:
+    return next(c for c in report.checks if c.check == name)
+
+
+# ---------------------------------------------------------------- properties of containment
+
+
+@given(policy=HAN)
+def test_a_verbatim_copy_scores_full_containment(policy: str) -> None:
+    if len(policy) >= RULES.ngram:
+        assert q.containment(policy, policy, RULES.ngram) == 1.0
+
+
+@given(st.lists(HAN, min_size=1, max_size=8))
+def test_a_copy_with_changed_punctuation_and_spacing_still_scores_one(parts: list[str]) -> None:
+    """Separators are normalised away: re-punctuating a copy does not hide it."""
+    policy = "，".join(parts)
+    disguised = " 。\n".join(parts)
+    grams = sum(max(0, len(p) - RULES.ngram + 1) for p in parts)
+    if grams:
+        assert q.containment(disguised, policy, RULES.ngram) == 1.0
+
+
+@given(
+    policy=st.text(alphabet="政策农村厕所改造补助", min_size=6, max_size=200),
+    interpretation=st.text(alphabet="我们群众怎样申请办理", min_size=0, max_size=200),
+)
+def test_text_sharing_no_ngram_with_the_policy_scores_zero(
+    policy: str, interpretation: str
+) -> None:
+    assert q.containment(interpretation, policy, RULES.ngram) == 0.0
+
+
+@settings(max_examples=200)
+@given(
+    own=st.lists(HAN, max_size=5),
+    policy_parts=st.lists(HAN, min_size=1, max_size=6),
+    picks=st.lists(st.tuples(st.integers(0, 5), st.integers(0, 50), st.integers(1, 60)),
+                   min_size=1, max_size=6),
+)  # fmt: skip
+def test_containment_is_monotone_as_copied_passages_are_added(
+    own: list[str], policy_parts: list[str], picks: list[tuple[int, int, int]]
+) -> None:
+    """Each appended sentence copied from the policy can only raise the measured share."""
+    policy = "。".join(policy_parts)
+    text = "。".join(own)
+    before = q.containment(text, policy, RULES.ngram)
+    for part_index, start, length in picks:
+        source = policy_parts[part_index % len(policy_parts)]
+        passage = source[start % len(source) :][:length]
+        text = f"{text}。{passage}"
+        after = q.containment(text, policy, RULES.ngram)
+        assert after >= before - 1e-12
+        before = after
+
+
+@given(HAN, HAN)
+def test_containment_stays_between_zero_and_one(a: str, b: str) -> None:
+    assert 0.0 <= q.containment(a, b, RULES.ngram) <= 1.0
+
+
+def test_longest_copied_passages_are_the_maximal_copied_runs() -> None:
+    policy = "对完成户厕改造的农户每户补助1200元。"
+    text = "好消息：对完成户厕改造的农户每户补助1200元，欢迎咨询。"
+    passages = q.copied_passages(text, policy, 6)
+    assert passages[0].text == "对完成户厕改造的农户每户补助1200元"
+    assert passages[0].length == 19
+
+
+# ---------------------------------------------------------------- the three sample cases
+
+
+def test_a_good_interpretation_passes_every_check__fang_an_5_1() -> None:
+    report = assess(samples.GOOD_SECTIONS)
+    assert report.passed, report.as_dict()
+    assert report.containment < 0.1
+
+
+def test_a_copy_is_refused_with_the_measured_share_and_passages__zhaoban_zhaochao() -> None:
+    report = assess(samples.COPIED_SECTIONS)
+    copy = check(report, "copy")
+    assert not report.passed and not copy.passed
+    assert copy.measured["containment"] == 1.0
+    assert copy.measured["threshold"] == RULES.max_containment
+    longest = copy.measured["longest_copied_passages"]
+    assert len(longest) == RULES.passages_shown
+    policy_segments = q.segments(samples.POLICY_TEXT)
+    assert all(any(p["text"] in seg for seg in policy_segments) for p in longest)
+    assert longest[0]["length"] >= longest[-1]["length"] >= 20
+    assert "照搬照抄原文" in copy.message_zh and "100%" in copy.message_zh
+    # The other checks pass: the refusal names the one thing to fix.
+    assert [c.check for c in report.failed()] == ["copy"]
+
+
+def test_a_title_only_interpretation_is_refused_with_the_explanatory_length__biaotishi() -> None:
+    report = assess(samples.TITLE_ONLY_SECTIONS)
+    title = check(report, "title_only")
+    assert not title.passed
+    assert title.measured["explanatory_chars"] == 0
+    assert set(title.measured["title_only_parts"]) == {p.value for p in q.Part}
+    assert "标题式" in title.message_zh
+    assert check(report, "copy").passed
+
+
+def test_one_thin_part_makes_the_interpretation_title_only() -> None:
+    items = [dict(s) for s in samples.GOOD_SECTIONS]
+    items[4] = {**items[4], "text": "旧方案废止。"}
+    title = check(assess(items), "title_only")
+    assert not title.passed
+    assert title.measured["title_only_parts"] == ["old_new_differences"]
+    assert "新旧政策差异" in title.message_zh
+
+
+def test_a_missing_part_is_refused_unless_a_reason_says_why_it_does_not_apply() -> None:
+    first_policy = samples.GOOD_SECTIONS[:4]
+    parts = check(assess(first_policy), "parts")
+    assert not parts.passed
+    assert parts.measured["missing"] == ["old_new_differences"]
+    assert "新旧政策差异" in parts.message_zh
+
+    waived = check(assess(first_policy, old_new_differences="首次出台，无旧政策可比"), "parts")
+    assert waived.passed
+    assert waived.measured["not_applicable"] == {"old_new_differences": "首次出台，无旧政策可比"}
+
+
+def test_heading_lines_do_not_count_as_explanation() -> None:
+    assert q.is_heading_line("一、出台背景")
+    assert not q.is_heading_line("前一轮三年行动在2023年底结束。")
+    assert q.explanatory_chars("一、出台背景\n二、工作目标") == 0
+    assert q.explanatory_chars("一、出台背景\n群众反映户厕冬天冻裂。") == 10
+
+
+def test_the_threshold_is_configurable() -> None:
+    strict = q.QualityRules(max_containment=0.01)
+    report = q.assess(sections(samples.GOOD_SECTIONS), {}, samples.POLICY_TEXT, strict)
+    assert not check(report, "copy").passed
+
+
+def test_the_offline_check_command_exits_non_zero_for_a_copy(tmp_path: Any, capsys: Any) -> None:
+    """`gongkai interpretation-check`: the same gate for a drafter, before drafting."""
+    import argparse
+    import json
+
+    from services.interpretation.cli import _check
+
+    policy = tmp_path / "policy.txt"
+    policy.write_text(samples.POLICY_TEXT, encoding="utf-8")
+    for items, expected in ((samples.COPIED_SECTIONS, 1), (samples.GOOD_SECTIONS, 0)):
+        text = tmp_path / "interpretation.json"
+        text.write_text(json.dumps({"sections": items}, ensure_ascii=False), encoding="utf-8")
+        args = argparse.Namespace(policy=policy, interpretation=text)
+        assert _check(args) == expected
+        assert json.loads(capsys.readouterr().out)["passed"] is (expected == 0)
