@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@echo "installing dependencies into $(VENV) (pinned by constraints.txt)…"
 	@$(BIN)/pip install -q --upgrade pip
-	@$(BIN)/pip install -q -c constraints.txt -e '.[dev]'
+	@$(BIN)/pip install -q -c constraints.txt -e '.[dev,bench]'
 	@rm -f $(VENV)/.installed-* && touch $(STAMP)
 
 ## run: the whole suite in one process (embedded mode: SQLite under var/, no external services)

@@ -78,6 +78,8 @@ class Suite:
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _closers: list[Any] = field(default_factory=list)
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
+    #: Supervised tasks that crashed and are waiting to be started again, with the error.
+    failing: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.orgs = load_org_tree(self.settings.org_file)
@@ -91,7 +93,9 @@ class Suite:
     async def _open(self, runtime: ServiceRuntime) -> None:
         s = self.settings
         if s.database_url:
-            runtime.store = await open_postgres_store(s.database_url, schema=runtime.name)
+            runtime.store = await open_postgres_store(
+                s.database_url, schema=runtime.name, pool_max=s.db_pool_max
+            )
             runtime.views = runtime.store.db
         else:
             folder = s.var_dir / runtime.name
@@ -117,7 +121,7 @@ class Suite:
         """
 
         async def loop() -> None:
-            delay = 1.0
+            delay = 0.5
             while not self._stop.is_set():
                 try:
                     await start()
@@ -125,9 +129,11 @@ class Suite:
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:
+                    self.failing[name] = repr(exc)
                     log.error("task.restarting", task=name, error=repr(exc), delay=delay)
                     await asyncio.sleep(delay)
-                    delay = min(delay * 2, 30.0)
+                    self.failing.pop(name, None)
+                    delay = min(delay * 2, 10.0)
 
         self._spawn(loop(), name)
 
@@ -159,7 +165,7 @@ class Suite:
                     )
                     await runner.setup()
                     self.runners.append(runner)
-                    self._spawn(runner.run_forever(self._stop, wait), name)
+                    self._supervise(lambda r=runner: r.run_forever(self._stop, wait), name)
         platform = self.runtimes.get("platform")
         if platform is not None:
             self.calendar.apply_all(await platform.store.read_all(0, 100_000))
@@ -224,6 +230,8 @@ class Suite:
                 checks[name] = {"error": type(exc).__name__}
         for runner in self.runners:
             checks[runner.name] = {"lag": await runner.lag()}
+        for task, error in self.failing.items():
+            checks[task] = {"error": error, "restarting": True}
         return checks
 
 

@@ -180,7 +180,11 @@ class PostgresDatabase:
             raise ValueError(f"bad schema name {schema!r}")
         admin = await asyncpg.connect(url)
         try:
-            await admin.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+            # PostgreSQL checks the CREATE privilege even for IF NOT EXISTS; a service role
+            # whose schema was made by the operator must not need it.
+            exists = await admin.fetchval("SELECT 1 FROM pg_namespace WHERE nspname = $1", schema)
+            if not exists:
+                await admin.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
         except asyncpg.UniqueViolationError:
             pass  # created concurrently by another process
         finally:

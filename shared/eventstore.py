@@ -401,8 +401,10 @@ async def open_sqlite_store(path: str, *, name: str) -> SqlEventStore:
     return store
 
 
-async def open_postgres_store(url: str, *, schema: str, listen: bool = True) -> SqlEventStore:
-    store = SqlEventStore(await PostgresDatabase.open(url, schema), name=schema)
+async def open_postgres_store(
+    url: str, *, schema: str, listen: bool = True, pool_max: int = 10
+) -> SqlEventStore:
+    store = SqlEventStore(await PostgresDatabase.open(url, schema, max_size=pool_max), name=schema)
     await store.setup()
     if listen:
         await store.listen(url)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -385,6 +385,9 @@ IDEMPOTENCY_SCHEMA = [
 ]
 
 
+STALE_CLAIM = timedelta(seconds=60)
+
+
 class Idempotency:
     """Stored responses of POSTs carrying an Idempotency-Key (per caller).
 
@@ -428,6 +431,20 @@ class Idempotency:
                 datetime.now(UTC).isoformat(),
             )
             row = None
+            if claimed is None:
+                # A claim whose process died before storing a response is taken over once
+                # it is older than STALE_CLAIM, so retries are not refused forever.
+                now = datetime.now(UTC)
+                claimed = await tx.fetchval(
+                    "UPDATE idempotency_keys SET created_at = $1 "
+                    "WHERE principal = $2 AND key = $3 AND status IS NULL "
+                    "AND fingerprint = $4 AND created_at < $5 RETURNING key",
+                    now.isoformat(),
+                    principal.sub,
+                    key,
+                    fingerprint,
+                    (now - STALE_CLAIM).isoformat(),
+                )
             if claimed is None:
                 row = await tx.fetchrow(
                     "SELECT fingerprint, status, body FROM idempotency_keys "

@@ -277,7 +277,9 @@ class KafkaProjectionWorker:
                     """INSERT INTO consumer_offsets (consumer, topic, partition, next_offset)
                        VALUES ($1, $2, $3, $4)
                        ON CONFLICT (consumer, topic, partition)
-                       DO UPDATE SET next_offset = excluded.next_offset""",
+                       DO UPDATE SET next_offset = CASE
+                           WHEN excluded.next_offset > consumer_offsets.next_offset
+                           THEN excluded.next_offset ELSE consumer_offsets.next_offset END""",
                     self.group,
                     tp.topic,
                     tp.partition,
@@ -286,10 +288,13 @@ class KafkaProjectionWorker:
             # Kafka's own committed offsets are informational (lag tools); the database rules.
             # A commit refused during a rebalance is harmless: the next owner seeks to the
             # offsets stored with the read model.
-            try:
-                await self.consumer.commit({tp: messages[-1].offset + 1})
-            except (CommitFailedError, IllegalStateError) as exc:
-                log.info("kafka.commit_skipped", partition=tp.partition, error=type(exc).__name__)
+            if tp in self.consumer.assignment():  # revoked mid-batch: nothing to commit
+                try:
+                    await self.consumer.commit({tp: messages[-1].offset + 1})
+                except (CommitFailedError, IllegalStateError) as exc:
+                    log.warning(
+                        "kafka.commit_skipped", partition=tp.partition, error=type(exc).__name__
+                    )
             handled += len(messages)
         return handled
 

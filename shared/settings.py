@@ -22,6 +22,9 @@ class Settings(BaseSettings):
     var_dir: Path = Field(default=Path("var"), description="embedded state (SQLite files, secret)")
     database_url: str | None = Field(default=None, description="PostgreSQL URL (distributed)")
     kafka_bootstrap: str | None = Field(default=None, description="Kafka bootstrap servers")
+    db_pool_max: int = Field(
+        default=10, ge=1, le=200, description="PostgreSQL connections per service per process"
+    )
     topic_prefix: str = Field(
         default="gongkai", pattern=r"^[a-z0-9][a-z0-9_-]*$", description="Kafka topic prefix"
     )
