@@ -1,0 +1,365 @@
+"""HTTP API of 舆情回应: intake, bulk import, the case ledger and its steps, hotspots.
+
+No `from __future__ import annotations` here: FastAPI must see the real dependency objects
+the router closes over, not strings. The public status route lives in api_public.py.
+"""
+
+from typing import Annotated, Any
+from uuid import UUID
+
+import orjson
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from services.sentiment import commands as c
+from services.sentiment.api_public import add_public_routes
+from services.sentiment.classifier import default_classifier
+from services.sentiment.importer import ParsedRow, RowError, parse_csv, parse_jsonl
+from shared.db import Row
+from shared.errors import ConcurrencyConflict, GongkaiError, NotFound, ValidationFailed
+from shared.http import IdempotencyKey, IfMatch, correlation_id, expected_version, stale_if_match
+from shared.identity import Principal, Role, require_org, within_scope
+from shared.pagination import decode_cursor, encode_cursor, scope_args, scope_clause
+
+STEP_COMMANDS: dict[str, tuple[type[BaseModel], str]] = {
+    "assign": (c.AssignCase, "派单 Dispatch to a unit"),
+    "accept": (c.AcceptCase, "签收 The unit accepts"),
+    "return": (c.ReturnCase, "退单 Return to the dispatcher"),
+    "request-extension": (c.RequestExtension, "延期申请 Request an extension"),
+    "decide-extension": (c.DecideExtension, "延期审批 Decide an extension"),
+    "remind": (c.RemindCase, "催办/督办 Remind or supervise"),
+    "respond": (c.RespondCase, "办结 Respond"),
+    "publish": (c.PublishResult, "公开 Publish the result"),
+    "follow-up": (c.FollowUpCase, "回访 Follow up (satisfaction)"),
+    "reopen": (c.ReopenCase, "重办 Reopen"),
+}
+PERSONAL_ROLES = (Role.OPINION_OFFICER,)
+
+
+class ClassifyText(BaseModel):
+    text: str
+
+
+def build_router(runtime: Any, current_principal: Any) -> APIRouter:
+    router = APIRouter(prefix="/v1", tags=["sentiment 舆情回应"])
+    Caller = Annotated[Principal, Depends(current_principal)]
+
+    @router.post("/messages", status_code=201, summary="登记留言 Receive a message")
+    async def receive(
+        cmd: c.ReceiveMessage, request: Request, caller: Caller, key: IdempotencyKey = None
+    ) -> JSONResponse:
+        async def run() -> tuple[int, Any]:
+            body = await runtime.handlers.receive(cmd, caller, correlation_id(request))
+            return (200 if body["duplicate"] else 201), body
+
+        return await runtime.idempotency.run(caller, key, cmd.model_dump(mode="json"), run)
+
+    @router.post(
+        "/messages/import",
+        summary="批量导入 Import messages (CSV or JSON Lines) with a per-row report",
+        openapi_extra={
+            "requestBody": {
+                "content": {"text/csv": {}, "application/x-ndjson": {}},
+                "required": True,
+            }
+        },
+    )
+    async def import_messages(
+        request: Request,
+        caller: Caller,
+        format: Annotated[str | None, Query(pattern="^(csv|jsonl)$")] = None,
+        key: IdempotencyKey = None,
+    ) -> JSONResponse:
+        body = await request.body()
+        kind = format or ("csv" if "csv" in request.headers.get("content-type", "") else "jsonl")
+        rows = parse_csv(body) if kind == "csv" else parse_jsonl(body)
+
+        async def run() -> tuple[int, Any]:
+            report: dict[str, Any] = {"rows": len(rows), "imported": 0, "duplicates": 0}
+            errors: list[dict[str, Any]] = []
+            for row in rows:
+                if isinstance(row, RowError):
+                    errors.append(row.as_dict())
+                    continue
+                assert isinstance(row, ParsedRow)
+                try:
+                    result = await runtime.handlers.receive(
+                        row.command, caller, correlation_id(request)
+                    )
+                except GongkaiError as err:
+                    errors.append(
+                        {
+                            "line": row.line,
+                            "field": err.field,
+                            "rule": err.rule,
+                            "message_en": err.message_en,
+                            "message_zh": err.message_zh,
+                        }
+                    )
+                    continue
+                report["duplicates" if result["duplicate"] else "imported"] += 1
+            report["errors"] = errors
+            return 200, report
+
+        return await runtime.idempotency.run(
+            caller, key, {"format": kind, "sha": _digest(body)}, run
+        )
+
+    @router.post("/messages/classify", summary="试分类 Classify a text without recording it")
+    async def classify(cmd: ClassifyText, caller: Caller) -> dict[str, Any]:
+        if not cmd.text.strip():
+            raise ValidationFailed(
+                rule="message.text_empty",
+                field="text",
+                message_zh="留言内容不能为空",
+                message_en="the message text is empty",
+            )
+        return default_classifier().classify(cmd.text).as_payload()
+
+    @router.get("/messages", summary="留言列表 List messages (cursor pagination)")
+    async def list_messages(
+        caller: Caller,
+        tenant: str | None = None,
+        case_id: str | None = None,
+        limit: Annotated[int, Query(ge=1, le=200)] = 50,
+        cursor: str | None = None,
+    ) -> dict[str, Any]:
+        scope = tenant or str(caller.org)
+        require_org(caller, scope)
+        sql = ["SELECT * FROM sent_messages WHERE " + scope_clause("tenant", 1)]
+        args: list[Any] = [*scope_args(scope)]
+        if case_id:
+            args.append(case_id)
+            sql.append(f"AND case_id = ${len(args)}")
+        return await _page(
+            runtime,
+            sql,
+            args,
+            "recorded_at",
+            "message_id",
+            limit,
+            cursor,
+            lambda r: _message_view(r, caller),
+        )
+
+    @router.get("/messages/{message_id}", summary="留言详情 One message")
+    async def get_message(message_id: UUID, caller: Caller) -> dict[str, Any]:
+        row = await runtime.views.fetchrow(
+            "SELECT * FROM sent_messages WHERE message_id = $1", str(message_id)
+        )
+        if row is None or not within_scope(caller, row["tenant"]):
+            raise _not_found("message", message_id)
+        return _message_view(row, caller)
+
+    @router.get("/opinion-cases", summary="舆情台账 The case ledger (cursor pagination)")
+    async def list_cases(
+        caller: Caller,
+        tenant: str | None = None,
+        status: str | None = None,
+        limit: Annotated[int, Query(ge=1, le=200)] = 50,
+        cursor: str | None = None,
+    ) -> dict[str, Any]:
+        scope = tenant or str(caller.org)
+        require_org(caller, scope)
+        sql = ["SELECT * FROM sent_cases WHERE " + scope_clause("tenant", 1)]
+        args: list[Any] = [*scope_args(scope)]
+        if status:
+            args.append(status)
+            sql.append(f"AND status = ${len(args)}")
+        return await _page(runtime, sql, args, "opened_at", "case_id", limit, cursor, _case_view)
+
+    @router.get("/opinion-cases/{case_id}", summary="案件详情 One case with its steps")
+    async def get_case(case_id: UUID, caller: Caller) -> JSONResponse:
+        row = await runtime.views.fetchrow(
+            "SELECT * FROM sent_cases WHERE case_id = $1", str(case_id)
+        )
+        if row is None or not within_scope(caller, row["tenant"]):
+            raise _not_found("case", case_id)
+        steps = await runtime.views.fetch(
+            "SELECT * FROM sent_case_steps WHERE case_id = $1 ORDER BY version", str(case_id)
+        )
+        messages = await runtime.views.fetch(
+            "SELECT message_id FROM sent_messages WHERE case_id = $1 ORDER BY recorded_at",
+            str(case_id),
+        )
+        body = _case_view(row) | {
+            "steps": [
+                {
+                    "version": s["version"],
+                    "step": s["step"],
+                    "event_type": s["event_type"],
+                    "actor": s["actor"],
+                    "at": s["at"],
+                    "detail": orjson.loads(s["detail"]),
+                }
+                for s in steps
+            ],
+            "message_ids": [m["message_id"] for m in messages],
+        }
+        return JSONResponse(body, headers={"ETag": f'"{row["version"]}"'})
+
+    for step, (model, summary) in STEP_COMMANDS.items():
+        _add_step_route(router, runtime, Caller, step, model, summary)
+
+    @router.get("/hotspots", summary="热点 Hotspots detected")
+    async def list_hotspots(caller: Caller, tenant: str | None = None) -> dict[str, Any]:
+        scope = tenant or str(caller.org)
+        require_org(caller, scope)
+        rows = await runtime.views.fetch(
+            "SELECT * FROM sent_hotspots WHERE "
+            + scope_clause("township", 1)
+            + " ORDER BY detected_at DESC LIMIT 200",
+            *scope_args(scope),
+        )
+        return {
+            "items": [
+                {
+                    "hotspot_id": r["hotspot_id"],
+                    "township": r["township"],
+                    "category": r["category"],
+                    "window_start": r["window_start"],
+                    "window_end": r["window_end"],
+                    "message_count": r["message_count"],
+                    "negative_intensity": r["negative_intensity"],
+                    "crossed": orjson.loads(r["crossed"]),
+                    "detected_at": r["detected_at"],
+                }
+                for r in rows
+            ]
+        }
+
+    add_public_routes(router, runtime)
+    return router
+
+
+def _add_step_route(
+    router: APIRouter, runtime: Any, caller_type: Any, step: str, model: Any, summary: str
+) -> None:
+    async def run_step(
+        case_id: UUID,
+        cmd: model,  # type: ignore[valid-type]
+        request: Request,
+        caller: caller_type,  # type: ignore[valid-type]
+        key: IdempotencyKey = None,
+        if_match: IfMatch = None,
+    ) -> JSONResponse:
+        expected = expected_version(if_match)
+
+        async def run() -> tuple[int, Any]:
+            try:
+                event = await runtime.handlers.step(
+                    case_id, step, cmd, caller, correlation_id(request), expected
+                )
+            except ConcurrencyConflict as err:
+                if expected is not None:
+                    raise stale_if_match(err) from err
+                raise
+            return 200, {
+                "case_id": str(case_id),
+                "event_type": event.type,
+                "version": event.version,
+                "event_id": str(event.event_id),
+            }
+
+        response = await runtime.idempotency.run(
+            caller, key, {"path": f"{case_id}/{step}", **cmd.model_dump(mode="json")}, run
+        )
+        body = orjson.loads(response.body)
+        if isinstance(body, dict) and "version" in body:
+            response.headers["ETag"] = f'"{body["version"]}"'
+        return response
+
+    router.add_api_route(
+        f"/opinion-cases/{{case_id}}/{step}",
+        run_step,
+        methods=["POST"],
+        summary=summary,
+        name=f"case_{step.replace('-', '_')}",
+    )
+
+
+async def _page(
+    runtime: Any,
+    sql: list[str],
+    args: list[Any],
+    order: str,
+    id_col: str,
+    limit: int,
+    cursor: str | None,
+    view: Any,
+) -> dict[str, Any]:
+    if cursor:
+        at, ident = decode_cursor(cursor, 2)
+        args += [at, ident]
+        n = len(args)
+        sql.append(f"AND ({order} < ${n - 1} OR ({order} = ${n - 1} AND {id_col} < ${n}))")
+    args.append(limit + 1)
+    sql.append(f"ORDER BY {order} DESC, {id_col} DESC LIMIT ${len(args)}")
+    rows = await runtime.views.fetch(" ".join(sql), *args)
+    page = rows[:limit]
+    next_cursor = encode_cursor(page[-1][order], page[-1][id_col]) if len(rows) > limit else None
+    return {"items": [view(r) for r in page], "next_cursor": next_cursor}
+
+
+def _digest(body: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(body).hexdigest()
+
+
+def _not_found(what: str, ident: UUID) -> NotFound:
+    zh = {"message": "留言", "case": "舆情案件"}[what]
+    return NotFound(
+        rule=f"{what}.not_found",
+        field=f"{what}_id",
+        message_zh=f"未找到{zh} {ident}",
+        message_en=f"{what} {ident} not found",
+    )
+
+
+def _message_view(row: Row, caller: Principal) -> dict[str, Any]:
+    sees_citizen = caller.has_role(*PERSONAL_ROLES)
+    return {
+        "message_id": row["message_id"],
+        "tenant": row["tenant"],
+        "source": row["source"],
+        "kind": row["kind"],
+        "external_id": row["external_id"],
+        "title": row["title"],
+        "text": row["text"],
+        "citizen": orjson.loads(row["citizen"]) if sees_citizen and row["citizen"] else None,
+        "location": row["location"],
+        "received_at": row["received_at"],
+        "case_id": row["case_id"],
+        "classification": orjson.loads(row["classification"]) if row["classification"] else None,
+        "recorded_at": row["recorded_at"],
+    }
+
+
+def _case_view(row: Row) -> dict[str, Any]:
+    return {
+        "case_id": row["case_id"],
+        "tenant": row["tenant"],
+        "source": row["source"],
+        "kind": row["kind"],
+        "category": row["category"],
+        "tags": orjson.loads(row["tags"]),
+        "urgency": row["urgency"],
+        "status": row["status"],
+        "unit": row["unit"],
+        "officer": row["officer"],
+        "opened_at": row["opened_at"],
+        "response_due": row["response_due"],
+        "deadlines": orjson.loads(row["deadlines"]),
+        "message_count": row["message_count"],
+        "extension_pending": bool(row["extension_pending"]),
+        "response": row["response"],
+        "responded_at": row["responded_at"],
+        "on_time": None if row["on_time"] is None else bool(row["on_time"]),
+        "published_at": row["published_at"],
+        "published_url": row["published_url"],
+        "satisfaction": row["satisfaction"],
+        "escalation_level": row["escalation_level"],
+        "version": row["version"],
+    }

@@ -1,0 +1,311 @@
+"""The message classifier: topic category, hot-topic tags, sentiment and urgency, with reasons.
+
+Topic: a multinomial naive Bayes over character bigrams and lexicon words, with an authored
+lexicon as a prior (pseudo-documents per category). The shipped default model is trained on
+that lexicon alone, so it works with no data set at all; `gongkai sentiment train` adds a
+district's own labelled history on top (or, with `--no-seed`, alone). Naive Bayes because it
+trains in one pass, stays readable (each feature's weight per class is a log-ratio an officer
+can be shown), needs no numeric library at run time, and classifies thousands of messages a
+second on one CPU core. Models are JSON (no pickle: a model file is data, never code).
+
+Pure: no I/O except `save_model`/`load_model`, which the CLI and the composition root call.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+import orjson
+
+from services.sentiment import rules
+from services.sentiment.lexicon import TOPIC_TERMS, words
+
+MODEL_FORMAT: Final = "gongkai-sentiment-nb/1"
+DEFAULT_MODEL_ID: Final = "lexicon-default-v1"
+TERM_WEIGHT: Final = 2.0
+SEED_WEIGHT: Final = 3.0
+MAX_REASONS: Final = 6
+
+_KEEP = re.compile(r"[\u4e00-\u9fff0-9a-z]+")
+
+
+def normalize(text: str) -> str:
+    """NFKC-ish cleanup enough for matching: lower-case ASCII, full-width digits to ASCII."""
+    return text.lower().translate(_FULLWIDTH)
+
+
+_FULLWIDTH = {
+    ord(c): ord(c) - 0xFEE0
+    for c in "０１２３４５６７８９ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ"
+}
+
+
+def bigrams(text: str) -> set[str]:
+    """Distinct character bigrams inside runs of CJK/letters/digits (binary NB features)."""
+    found: set[str] = set()
+    for run in _KEEP.findall(text):
+        if len(run) == 1:
+            continue
+        found.update(run[i : i + 2] for i in range(len(run) - 1))
+    return found
+
+
+@dataclass
+class TopicModel:
+    """Counts per class and feature; log-probabilities derived once at load."""
+
+    classes: tuple[str, ...]
+    terms: tuple[str, ...]
+    counts: dict[str, dict[str, float]]
+    doc_counts: dict[str, int]
+    alpha: float = 0.5
+    prior: str = "uniform"
+    model_id: str = DEFAULT_MODEL_ID
+    meta: dict[str, Any] = field(default_factory=dict)
+    _logp: dict[str, tuple[float, ...]] = field(default_factory=dict, repr=False)
+    _logprior: tuple[float, ...] = field(default=(), repr=False)
+    _logsum: dict[str, float] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self._prepare()
+
+    def _prepare(self) -> None:
+        vocab: set[str] = set()
+        for per_class in self.counts.values():
+            vocab.update(per_class)
+        size = max(1, len(vocab))
+        totals = {c: sum(self.counts.get(c, {}).values()) for c in self.classes}
+        self._logp = {
+            f: tuple(
+                math.log(
+                    (self.counts.get(c, {}).get(f, 0.0) + self.alpha)
+                    / (totals[c] + self.alpha * size)
+                )
+                for c in self.classes
+            )
+            for f in vocab
+        }
+        self._logsum = {f: sum(values) for f, values in self._logp.items()}
+        docs = sum(self.doc_counts.get(c, 0) for c in self.classes)
+        if self.prior == "empirical" and docs:
+            self._logprior = tuple(
+                math.log((self.doc_counts.get(c, 0) + 1) / (docs + len(self.classes)))
+                for c in self.classes
+            )
+        else:
+            self._logprior = tuple(0.0 for _ in self.classes)
+
+    def features(self, text: str) -> dict[str, float]:
+        clean = normalize(text)
+        feats: dict[str, float] = dict.fromkeys(bigrams(clean), 1.0)
+        for term in self.terms:
+            if term in clean:
+                feats["w:" + term] = TERM_WEIGHT
+        return feats
+
+    def scores(self, text: str) -> tuple[list[float], dict[str, float]]:
+        feats = self.features(text)
+        # Column sums through zip(*rows) run in C: ~4x faster than a per-class Python loop.
+        logp = self._logp
+        grams = [logp[f] for f, w in feats.items() if w == 1.0 and f in logp]
+        terms = [logp[f] for f, w in feats.items() if w != 1.0 and f in logp]
+        totals = list(self._logprior)
+        if grams:
+            totals = [
+                t + g for t, g in zip(totals, map(sum, zip(*grams, strict=True)), strict=True)
+            ]
+        if terms:
+            totals = [
+                t + TERM_WEIGHT * g
+                for t, g in zip(totals, map(sum, zip(*terms, strict=True)), strict=True)
+            ]
+        return totals, feats
+
+    def predict(self, text: str) -> TopicResult:
+        totals, feats = self.scores(text)
+        best = max(range(len(totals)), key=totals.__getitem__)
+        top = max(totals)
+        exp = [math.exp(t - top) for t in totals]
+        norm = sum(exp)
+        probs = {c: round(e / norm, 4) for c, e in zip(self.classes, exp, strict=True)}
+        return TopicResult(
+            category=self.classes[best],
+            confidence=probs[self.classes[best]],
+            reasons=self._reasons(best, feats),
+            probabilities=probs,
+        )
+
+    def _reasons(self, best: int, feats: Mapping[str, float]) -> tuple[str, ...]:
+        """The features that pushed most toward the winner versus the average other class."""
+        others = len(self.classes) - 1 or 1
+        ranked: list[tuple[float, str]] = []
+        table, sums = self._logp, self._logsum
+        for f, weight in feats.items():
+            logp = table.get(f)
+            if logp is None:
+                continue
+            gain = weight * (logp[best] - (sums[f] - logp[best]) / others)
+            if gain > 0:
+                ranked.append((gain, f))
+        ranked.sort(reverse=True)
+        words_first = [f[2:] for _, f in ranked if f.startswith("w:")]
+        grams = [f for _, f in ranked if not f.startswith("w:")]
+        chosen: list[str] = []
+        for f in words_first + grams:
+            if not any(f in c for c in chosen):
+                chosen.append(f)
+            if len(chosen) == MAX_REASONS:
+                break
+        return tuple(chosen)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": MODEL_FORMAT,
+            "model_id": self.model_id,
+            "classes": list(self.classes),
+            "terms": list(self.terms),
+            "alpha": self.alpha,
+            "prior": self.prior,
+            "doc_counts": self.doc_counts,
+            "counts": self.counts,
+            "meta": self.meta,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> TopicModel:
+        if data.get("format") != MODEL_FORMAT:
+            raise ValueError(f"not a {MODEL_FORMAT} model: {data.get('format')!r}")
+        return cls(
+            classes=tuple(data["classes"]),
+            terms=tuple(data["terms"]),
+            counts={c: dict(v) for c, v in data["counts"].items()},
+            doc_counts=dict(data["doc_counts"]),
+            alpha=float(data["alpha"]),
+            prior=str(data["prior"]),
+            model_id=str(data["model_id"]),
+            meta=dict(data.get("meta", {})),
+        )
+
+
+@dataclass(frozen=True)
+class TopicResult:
+    category: str
+    confidence: float
+    reasons: tuple[str, ...]
+    probabilities: Mapping[str, float]
+
+
+def lexicon_terms() -> tuple[str, ...]:
+    return tuple(dict.fromkeys(t for terms in TOPIC_TERMS.values() for t in words(terms)))
+
+
+def train_topic_model(
+    samples: Iterable[tuple[str, str]],
+    *,
+    seed: bool = True,
+    alpha: float = 0.1,
+    prior: str = "uniform",
+    model_id: str = "trained",
+    meta: Mapping[str, Any] | None = None,
+) -> TopicModel:
+    """Count features per class. `seed` adds the authored lexicon as pseudo-documents."""
+    terms = lexicon_terms()
+    counts: dict[str, defaultdict[str, float]] = {}
+    doc_counts: Counter[str] = Counter()
+    probe = TopicModel(classes=(), terms=terms, counts={}, doc_counts={})
+    rows = list(samples)
+    # A district's labels are its taxonomy: the lexicon seeds only the categories it uses.
+    used = {label for _, label in rows} or set(TOPIC_TERMS)
+    if seed:
+        for category, text in TOPIC_TERMS.items():
+            if category not in used:
+                continue
+            bucket = counts.setdefault(category, defaultdict(float))
+            for term in words(text):
+                bucket["w:" + term] += SEED_WEIGHT * TERM_WEIGHT
+                for gram in bigrams(term):
+                    bucket[gram] += SEED_WEIGHT
+    for text, label in rows:
+        bucket = counts.setdefault(label, defaultdict(float))
+        for feature, weight in probe.features(text).items():
+            bucket[feature] += weight
+        doc_counts[label] += 1
+    classes = tuple(sorted(counts))
+    return TopicModel(
+        classes=classes,
+        terms=terms,
+        counts={c: dict(v) for c, v in counts.items()},
+        doc_counts=dict(doc_counts),
+        alpha=alpha,
+        prior=prior,
+        model_id=model_id,
+        meta=dict(meta or {}),
+    )
+
+
+@dataclass(frozen=True)
+class Classification:
+    topic: TopicResult
+    tags: tuple[rules.TagResult, ...]
+    sentiment: rules.SentimentResult
+    urgency: rules.UrgencyResult
+    model_id: str
+
+    def as_payload(self) -> dict[str, Any]:
+        """The JSON shape stored in MessageClassified and shown by the API."""
+        return {
+            "model_id": self.model_id,
+            "category": self.topic.category,
+            "category_confidence": self.topic.confidence,
+            "category_reasons": list(self.topic.reasons),
+            "tags": [{"tag": t.tag, "reasons": list(t.reasons)} for t in self.tags],
+            "polarity": self.sentiment.polarity,
+            "sentiment_score": self.sentiment.score,
+            "intensity": self.sentiment.intensity,
+            "sentiment_reasons": list(self.sentiment.reasons),
+            "urgency": self.urgency.level,
+            "urgency_classes": list(self.urgency.classes),
+            "urgency_reasons": list(self.urgency.reasons),
+        }
+
+
+@dataclass
+class Classifier:
+    topic_model: TopicModel
+
+    def classify(self, text: str) -> Classification:
+        clean = normalize(text)
+        return Classification(
+            topic=self.topic_model.predict(clean),
+            tags=rules.hot_topics(clean),
+            sentiment=rules.sentiment(clean),
+            urgency=rules.urgency(clean),
+            model_id=self.topic_model.model_id,
+        )
+
+    def classify_many(self, texts: Sequence[str]) -> list[Classification]:
+        return [self.classify(t) for t in texts]
+
+
+_DEFAULT: list[Classifier] = []
+
+
+def default_classifier() -> Classifier:
+    """The shipped model: the authored lexicon only (built once per process, ~ms)."""
+    if not _DEFAULT:
+        _DEFAULT.append(Classifier(train_topic_model((), seed=True, model_id=DEFAULT_MODEL_ID)))
+    return _DEFAULT[0]
+
+
+def save_model(model: TopicModel, path: str | Path) -> None:
+    Path(path).write_bytes(orjson.dumps(model.to_json(), option=orjson.OPT_SORT_KEYS))
+
+
+def load_model(path: str | Path) -> TopicModel:
+    return TopicModel.from_json(orjson.loads(Path(path).read_bytes()))

@@ -1,0 +1,199 @@
+"""`gongkai sentiment …`: train and evaluate the classifier, classify, import a file.
+
+Texts are personal data: nothing here prints a message text, only counts, labels, scores
+and line numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from services.sentiment.classifier import (
+    Classifier,
+    default_classifier,
+    load_model,
+    save_model,
+    train_topic_model,
+)
+from services.sentiment.importer import ParsedRow, RowError, parse_csv, parse_jsonl
+from services.sentiment.training import evaluate_model, read_labelled
+
+
+def _columns(value: str) -> list[str]:
+    return [c.strip() for c in value.split(",") if c.strip()]
+
+
+def _train(args: argparse.Namespace) -> int:
+    data = read_labelled(args.data, _columns(args.text_col), args.label_col)
+    model = train_topic_model(
+        data.samples,
+        seed=not args.no_seed,
+        alpha=args.alpha,
+        model_id=args.model_id or f"trained-{datetime.now(UTC):%Y%m%d%H%M%S}",
+        meta={
+            "rows": len(data.samples),
+            "skipped": data.skipped,
+            "text_columns": _columns(args.text_col),
+            "label_column": args.label_col,
+            "seeded_with_lexicon": not args.no_seed,
+        },
+    )
+    save_model(model, args.out)
+    print(f"trained on {len(data.samples)} rows ({data.skipped} skipped, no text or label)")
+    print(f"classes: {', '.join(model.classes)}")
+    print(f"model written to {args.out} (id {model.model_id})")
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    model = load_model(args.model) if args.model else default_classifier().topic_model
+    data = read_labelled(args.data, _columns(args.text_col), args.label_col)
+    result = evaluate_model(model, data.samples)
+    print(f"model {model.model_id}; {len(data.samples)} rows ({data.skipped} skipped)")
+    print(result.table())
+    return 0
+
+
+def _classify(args: argparse.Namespace) -> int:
+    classifier = Classifier(load_model(args.model)) if args.model else default_classifier()
+    text = args.text if args.text is not None else sys.stdin.read()
+    print(orjson.dumps(classifier.classify(text).as_payload(), option=orjson.OPT_INDENT_2).decode())
+    return 0
+
+
+def _progress(done: int, total: int) -> None:
+    width = 30
+    filled = width * done // max(total, 1)
+    sys.stderr.write(f"\r[{'#' * filled}{' ' * (width - filled)}] {done}/{total}")
+    sys.stderr.flush()
+
+
+def _import(args: argparse.Namespace) -> int:
+    """Validate locally, then send valid rows as JSON Lines in chunks with a progress bar."""
+    import httpx
+
+    body = open(args.file, "rb").read()
+    csv_file = args.format == "csv" or (args.format is None and args.file.endswith(".csv"))
+    rows = parse_csv(body) if csv_file else parse_jsonl(body)
+    errors: list[dict[str, Any]] = [r.as_dict() for r in rows if isinstance(r, RowError)]
+    valid = [r for r in rows if isinstance(r, ParsedRow)]
+    imported = duplicates = 0
+    headers = {"Authorization": f"Bearer {args.token}", "Content-Type": "application/x-ndjson"}
+    with httpx.Client(base_url=args.url, headers=headers, timeout=120) as client:
+        for start in range(0, len(valid), args.chunk):
+            chunk = valid[start : start + args.chunk]
+            payload = b"\n".join(
+                orjson.dumps(_row_json(r.command.model_dump(mode="json", exclude_none=True)))
+                for r in chunk
+            )
+            response = client.post("/v1/messages/import?format=jsonl", content=payload)
+            if response.status_code != 200:
+                print(f"\nerror: HTTP {response.status_code}: {response.text}", file=sys.stderr)
+                return 2
+            report = response.json()
+            imported += report["imported"]
+            duplicates += report["duplicates"]
+            for err in report["errors"]:
+                err["line"] = chunk[err["line"] - 1].line
+                errors.append(err)
+            _progress(start + len(chunk), len(valid))
+    sys.stderr.write("\n")
+    print(f"rows {len(rows)}: imported {imported}, duplicates {duplicates}, errors {len(errors)}")
+    for err in sorted(errors, key=lambda e: e["line"]):
+        print(f"  line {err['line']}: {err['rule']} [{err['field']}] {err['message_en']}")
+    return 0 if not errors else 1
+
+
+def _row_json(command: dict[str, Any]) -> dict[str, Any]:
+    citizen = command.pop("citizen", None) or {}
+    for key, value in citizen.items():
+        command[f"citizen_{key}"] = value
+    return command
+
+
+def _stream_hotspots(args: argparse.Namespace) -> int:
+    """Distributed mode: the faust hotspot agent, announcing into the sentiment store."""
+    import asyncio
+    import signal
+
+    from services.sentiment.jobs import announce_hotspot
+    from services.sentiment.stream import build_hotspot_app
+    from shared.eventstore import open_postgres_store
+    from shared.settings import Settings
+
+    settings = Settings()
+    if not settings.database_url or not settings.kafka_bootstrap:
+        print("error: needs GONGKAI_DATABASE_URL and GONGKAI_KAFKA_BOOTSTRAP", file=sys.stderr)
+        return 2
+
+    async def go() -> None:
+        assert settings.database_url and settings.kafka_bootstrap
+        store = await open_postgres_store(settings.database_url, schema="sentiment")
+
+        async def announce(spot: Any) -> None:
+            await announce_hotspot(store, spot)
+
+        hot = build_hotspot_app(
+            settings.kafka_bootstrap,
+            prefix=settings.topic_prefix,
+            announce=announce,
+            datadir=str(settings.var_dir / "sentiment" / "faust"),
+        )
+        stop = asyncio.Event()
+        await hot.app.start()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):  # after start: faust sets its own
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            await stop.wait()
+        finally:
+            await hot.app.stop()
+            await store.close()
+
+    asyncio.run(go())
+    return 0
+
+
+def add_commands(subparsers: Any) -> None:
+    p = subparsers.add_parser("sentiment", help="舆情回应: classifier and import")
+    sub = p.add_subparsers(dest="sentiment_command", required=True)
+
+    train = sub.add_parser("train", help="train the topic model on a labelled CSV")
+    train.add_argument("--data", required=True)
+    train.add_argument("--text-col", required=True, help="column(s), comma-separated")
+    train.add_argument("--label-col", required=True)
+    train.add_argument("--out", required=True)
+    train.add_argument("--alpha", type=float, default=0.1, help="additive smoothing")
+    train.add_argument("--no-seed", action="store_true", help="leave out the authored lexicon")
+    train.add_argument("--model-id")
+    train.set_defaults(func=_train)
+
+    ev = sub.add_parser("eval", help="accuracy, macro-F1 and the per-class table on a CSV")
+    ev.add_argument("--model", help="a trained model (default: the shipped lexicon model)")
+    ev.add_argument("--data", required=True)
+    ev.add_argument("--text-col", default="留言主题,留言详情")
+    ev.add_argument("--label-col", default="一级分类")
+    ev.set_defaults(func=_eval)
+
+    cl = sub.add_parser("classify", help="classify one text (argument or stdin), print JSON")
+    cl.add_argument("text", nargs="?")
+    cl.add_argument("--model")
+    cl.set_defaults(func=_classify)
+
+    imp = sub.add_parser("import", help="import a CSV or JSON Lines file through the API")
+    imp.add_argument("file")
+    imp.add_argument("--url", default="http://127.0.0.1:8000")
+    imp.add_argument("--token", required=True)
+    imp.add_argument("--format", choices=["csv", "jsonl"])
+    imp.add_argument("--chunk", type=int, default=200)
+    imp.set_defaults(func=_import)
+
+    stream = sub.add_parser(
+        "stream-hotspots", help="distributed: the faust hotspot agent (changelog-backed windows)"
+    )
+    stream.set_defaults(func=_stream_hotspots)

@@ -1,0 +1,113 @@
+"""Commands of the sentiment service: API input, validated at the edge."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.sentiment.events import MAX_TEXT_CHARS, Citizen, MessageKind
+
+_STRICT = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class ReceiveMessage(BaseModel):
+    """One message from a source. `source` is checked by the domain (unknown → 422 with rule)."""
+
+    model_config = _STRICT
+
+    tenant: str | None = Field(default=None, description="township org path; default caller's")
+    source: str = Field(description="hotline 12345 / mailbox 区长信箱 / message_board / media")
+    kind: MessageKind | None = Field(default=None, description="12345 工单类型; default by source")
+    external_id: str | None = Field(default=None, max_length=100)
+    title: str | None = Field(default=None, max_length=200)
+    text: str = Field(description=f"留言内容, 1..{MAX_TEXT_CHARS} characters")
+    received_at: datetime | None = Field(default=None, description="default: now")
+    citizen: Citizen | None = None
+    location: str | None = Field(default=None, max_length=200)
+
+
+class AssignCase(BaseModel):
+    """派单."""
+
+    model_config = _STRICT
+
+    unit: str = Field(min_length=1, max_length=200, description="承办单位 org path")
+    officer: str = Field(min_length=1, max_length=200, description="舆情专职工作人员 person id")
+    note: str | None = Field(default=None, max_length=1000)
+
+
+class AcceptCase(BaseModel):
+    """签收."""
+
+    model_config = _STRICT
+
+
+class ReturnCase(BaseModel):
+    """退单."""
+
+    model_config = _STRICT
+
+    reason: str = Field(min_length=2, max_length=1000)
+
+
+class RequestExtension(BaseModel):
+    """延期申请."""
+
+    model_config = _STRICT
+
+    reason: str = Field(min_length=2, max_length=1000)
+    requested_due: datetime
+
+
+class DecideExtension(BaseModel):
+    """延期审批."""
+
+    model_config = _STRICT
+
+    approved: bool
+    note: str | None = Field(default=None, max_length=1000)
+
+
+class RemindCase(BaseModel):
+    """催办 / 督办."""
+
+    model_config = _STRICT
+
+    level: Literal["reminder", "supervision"] = "reminder"
+    note: str | None = Field(default=None, max_length=1000)
+
+
+class RespondCase(BaseModel):
+    """办结: the response to the citizen(s)."""
+
+    model_config = _STRICT
+
+    response: str = Field(min_length=2, max_length=MAX_TEXT_CHARS)
+
+
+class PublishResult(BaseModel):
+    """Publication of the result on the government website (DOMAIN.md §4)."""
+
+    model_config = _STRICT
+
+    channel: str = Field(default="政府网站", min_length=1, max_length=100)
+    url: str | None = Field(default=None, max_length=500)
+
+
+class FollowUpCase(BaseModel):
+    """回访."""
+
+    model_config = _STRICT
+
+    satisfaction: Literal["satisfied", "basically_satisfied", "dissatisfied"]
+    note: str | None = Field(default=None, max_length=1000)
+
+
+class ReopenCase(BaseModel):
+    """重办."""
+
+    model_config = _STRICT
+
+    reason: str = Field(min_length=2, max_length=1000)

@@ -1,0 +1,307 @@
+"""Events of the sentiment service (舆情回应 / 政民互动, DOMAIN.md §4). The source of contracts/.
+
+Streams: `message-<id>` (one citizen message or media item), `opinion-case-<id>` (one ledger
+entry, 台账, answering one or many messages), `hotspot-<township>-<category>-<window>`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.registry import DomainEvent, EventRegistry
+
+registry = EventRegistry(service="sentiment")
+
+MAX_TEXT_CHARS = 5000
+
+
+class Source(StrEnum):
+    """Where a message came from (方案§17)."""
+
+    hotline = "hotline"  # 12345 网上受理平台 / 热线
+    mailbox = "mailbox"  # 区长信箱
+    message_board = "message_board"  # 网民留言
+    media = "media"  # 媒体及网络舆情监测
+
+
+class MessageKind(StrEnum):
+    """12345 work-order kinds (their limits differ); `opinion` for everything else."""
+
+    consultation = "consultation"  # 咨询
+    help = "help"  # 求助
+    suggestion = "suggestion"  # 建议
+    complaint = "complaint"  # 投诉
+    report = "report"  # 举报
+    opinion = "opinion"  # 一般舆情 / 留言
+
+
+class Citizen(BaseModel):
+    """Personal data: never logged, never shown outside the handling roles."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str | None = Field(default=None, max_length=100)
+    phone: str | None = Field(default=None, max_length=30)
+
+
+class Tag(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    tag: str
+    reasons: list[str]
+
+
+class Deadline(BaseModel):
+    """One clock of a case, with the rule that set it (shown in the ledger)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(description="response / authoritative_information / press_conference")
+    due_at: datetime
+    rule: str = Field(description="e.g. 国办发〔2016〕61号: 48 小时")
+    provisional: bool = False
+
+
+@registry.register
+class MessageReceived(DomainEvent):
+    """A message was recorded (方案§17: every item is recorded and answered)."""
+
+    event_type = "MessageReceived"
+    stream_type = "message"
+
+    message_id: UUID
+    source: Source
+    kind: MessageKind
+    external_id: str | None = Field(default=None, description="来源系统编号，如 12345 工单号")
+    title: str | None = None
+    text: str = Field(max_length=MAX_TEXT_CHARS)
+    received_at: datetime
+    citizen: Citizen | None = None
+    location: str | None = None
+    dedup_key: str = Field(description="sha256 of source, external id or text: re-import guard")
+    tracking_code_hash: str | None = Field(
+        default=None, description="sha256 of the citizen's status code (the code is not stored)"
+    )
+
+
+@registry.register
+class MessageClassified(DomainEvent):
+    """What the classifier decided and why (the words or features that decided)."""
+
+    event_type = "MessageClassified"
+    stream_type = "message"
+
+    message_id: UUID
+    model_id: str
+    category: str
+    category_confidence: float
+    category_reasons: list[str]
+    tags: list[Tag]
+    polarity: str
+    sentiment_score: float
+    intensity: float
+    sentiment_reasons: list[str]
+    urgency: str
+    urgency_classes: list[str]
+    urgency_reasons: list[str]
+
+
+@registry.register
+class MessageLinkedToCase(DomainEvent):
+    """The message is answered by this case (a new one, or a near-duplicate's case)."""
+
+    event_type = "MessageLinkedToCase"
+    stream_type = "message"
+
+    message_id: UUID
+    case_id: UUID
+    similarity: float | None = None
+    opened_case: bool
+
+
+@registry.register
+class CaseOpened(DomainEvent):
+    """A ledger entry (台账) with its clocks (国办发〔2016〕61号; 12345 local limits)."""
+
+    event_type = "CaseOpened"
+    stream_type = "opinion-case"
+
+    case_id: UUID
+    first_message_id: UUID
+    source: Source
+    kind: MessageKind
+    category: str
+    tags: list[str]
+    urgency: str
+    opened_at: datetime
+    deadlines: list[Deadline]
+    response_due: datetime
+
+
+@registry.register
+class CaseMessageAdded(DomainEvent):
+    """Another message about the same issue: one case answers them all."""
+
+    event_type = "CaseMessageAdded"
+    stream_type = "opinion-case"
+
+    case_id: UUID
+    message_id: UUID
+    similarity: float
+
+
+@registry.register
+class CaseAssigned(DomainEvent):
+    """派单: dispatched to a unit with an opinion officer (方案§17 专职工作人员)."""
+
+    event_type = "CaseAssigned"
+    stream_type = "opinion-case"
+
+    case_id: UUID
+    unit: str
+    officer: str
+    note: str | None = None
+
+
+@registry.register
+class CaseAccepted(DomainEvent):
+    """签收: the unit accepts the case."""
+
+    event_type = "CaseAccepted"
+    stream_type = "opinion-case"
+
+    case_id: UUID
+    unit: str
+
+
+@registry.register
+class CaseReturned(DomainEvent):
+    """退单: returned to the dispatcher with a reason, to be re-dispatched."""
+
+    event_type = "CaseReturned"
+    stream_type = "opinion-case"
+
+    case_id: UUID
+    unit: str
+    reason: str
+
+
+@registry.register
+class CaseExtensionRequested(DomainEvent):
+    """延期申请."""
+
+    event_type = "CaseExtensionRequested"
+    stream_type = "opinion-case"
+
+    case_id: UUID
+    reason: str
+    requested_due: datetime
+
+
+@registry.register
+class CaseExtensionDecided(DomainEvent):
+    """延期审批: approved moves the response clock, refused keeps it."""
+
+    event_type = "CaseExtensionDecided"
+    stream_type = "opinion-case"
+
+    case_id: UUID
+    approved: bool
+    response_due: datetime
+    note: str | None = None
+
+
+@registry.register
+class CaseReminded(DomainEvent):
+    """催办 (reminder) or 督办 (supervision)."""
+
+    event_type = "CaseReminded"
+    stream_type = "opinion-case"
+
+    case_id: UUID
+    level: str = Field(description="reminder 催办 / supervision 督办")
+    note: str | None = None
+
+
+@registry.register
+class CaseResponded(DomainEvent):
+    """办结: the response, and whether it met the clock."""
+
+    event_type = "CaseResponded"
+    stream_type = "opinion-case"
+
+    case_id: UUID
+    response: str = Field(max_length=MAX_TEXT_CHARS)
+    responded_at: datetime
+    on_time: bool
+
+
+@registry.register
+class CaseResultPublished(DomainEvent):
+    """The result is published on the government website (DOMAIN.md §4)."""
+
+    event_type = "CaseResultPublished"
+    stream_type = "opinion-case"
+
+    case_id: UUID
+    channel: str
+    url: str | None = None
+    published_at: datetime
+
+
+@registry.register
+class CaseFollowedUp(DomainEvent):
+    """回访: satisfaction; satisfied closes the case, dissatisfied opens the way to 重办."""
+
+    event_type = "CaseFollowedUp"
+    stream_type = "opinion-case"
+
+    case_id: UUID
+    satisfaction: str = Field(description="satisfied / basically_satisfied / dissatisfied")
+    note: str | None = None
+
+
+@registry.register
+class CaseReopened(DomainEvent):
+    """重办: reopened because the citizen was not satisfied; a new response clock."""
+
+    event_type = "CaseReopened"
+    stream_type = "opinion-case"
+
+    case_id: UUID
+    reason: str
+    response_due: datetime
+
+
+@registry.register
+class CaseEscalated(DomainEvent):
+    """Overdue: level 1 to the township leader, level 2 to the district propaganda and
+    cyberspace offices (方案§五(四))."""
+
+    event_type = "CaseEscalated"
+    stream_type = "opinion-case"
+
+    case_id: UUID
+    level: int = Field(ge=1, le=2)
+    escalated_to: list[str]
+    overdue_since: datetime
+
+
+@registry.register
+class HotspotDetected(DomainEvent):
+    """Many messages, or much anger, about one topic in one township within a window."""
+
+    event_type = "HotspotDetected"
+    stream_type = "hotspot"
+
+    township: str
+    category: str
+    window_start: datetime
+    window_end: datetime
+    message_count: int
+    negative_intensity: float
+    crossed: list[str] = Field(description="count / negative_intensity")

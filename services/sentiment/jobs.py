@@ -1,0 +1,105 @@
+"""Background jobs of 舆情回应: escalation of overdue cases and hotspot detection.
+
+They run in the API process (embedded `gongkai run`, distributed `gongkai serve sentiment`),
+read the read model and append events. Both are safe with several processes: escalation
+appends with the case's expected version, and a hotspot's stream id names its township,
+topic and window bucket, appended with expected version 0 — a second announcer conflicts
+and stays silent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from services.sentiment.events import HotspotDetected
+from services.sentiment.handlers import SCHEDULER, to_new_event, utc_text
+from services.sentiment.hotspots import Hotspot, HotspotRules, Observation, detect
+from shared.envelope import StreamWrite, new_id
+from shared.errors import ConcurrencyConflict
+
+log = logging.getLogger("gongkai.sentiment.jobs")
+INTERVAL_SECONDS = 2.0
+
+
+async def _every(stop: asyncio.Event, work: Any, name: str) -> None:
+    while not stop.is_set():
+        try:
+            await work()
+        except Exception:  # a job must survive one failed round; it says which job failed
+            log.exception("sentiment job %s failed; retrying", name)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), INTERVAL_SECONDS)
+
+
+async def escalation_job(runtime: Any, suite: Any, stop: asyncio.Event) -> None:
+    await _every(stop, runtime.handlers.escalate_overdue, "escalation")
+
+
+def hotspot_stream(spot: Hotspot) -> str:
+    return f"hotspot-{spot.township}-{spot.category}-{spot.bucket}"
+
+
+async def detect_hotspots(runtime: Any, now: datetime, rules: HotspotRules) -> int:
+    rows = await runtime.views.fetch(
+        """SELECT tenant, category, received_at, negative_intensity FROM sent_messages
+           WHERE received_at > $1 AND received_at <= $2 AND category IS NOT NULL""",
+        utc_text(now - rules.window),
+        utc_text(now),
+    )
+    townships = runtime.handlers.orgs
+    observations = []
+    for r in rows:
+        unit = townships.township_of(r["tenant"])
+        observations.append(
+            Observation(
+                township=unit.path if unit is not None else r["tenant"],
+                category=r["category"],
+                at=datetime.fromisoformat(r["received_at"]),
+                negative_intensity=float(r["negative_intensity"] or 0.0),
+            )
+        )
+    announced = 0
+    for spot in detect(observations, now, rules):
+        announced += int(await announce_hotspot(runtime.store, spot))
+    return announced
+
+
+async def announce_hotspot(store: Any, spot: Hotspot) -> bool:
+    """Append HotspotDetected once per township, topic and window bucket (expected version 0)."""
+    event = HotspotDetected(
+        township=spot.township,
+        category=spot.category,
+        window_start=spot.window_start,
+        window_end=spot.window_end,
+        message_count=spot.message_count,
+        negative_intensity=spot.negative_intensity,
+        crossed=list(spot.crossed),
+    )
+    try:
+        await store.append(
+            [
+                StreamWrite(
+                    stream_id=hotspot_stream(spot),
+                    stream_type=event.stream_type,
+                    expected_version=0,
+                    events=(to_new_event(event, spot.township, SCHEDULER, new_id()),),
+                )
+            ]
+        )
+    except ConcurrencyConflict:
+        return False
+    return True
+
+
+async def hotspot_job(runtime: Any, suite: Any, stop: asyncio.Event) -> None:
+    rules = HotspotRules()
+
+    async def once() -> None:
+        now = suite.clock() if callable(getattr(suite, "clock", None)) else datetime.now(UTC)
+        await detect_hotspots(runtime, now, rules)
+
+    await _every(stop, once, "hotspots")

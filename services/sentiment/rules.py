@@ -1,0 +1,148 @@
+"""Rule parts of the classifier: sentiment, urgency and hot-topic tags (方案§17, §五(四)).
+
+Pure and offline. Each result carries the words that decided it, so an opinion officer can
+see why a message was flagged and overrule it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Final
+
+from services.sentiment.lexicon import (
+    HOT_TOPIC_TERMS,
+    INTENSIFIERS,
+    NEGATIONS,
+    NEGATIVE_TERMS,
+    POSITIVE_TERMS,
+    URGENCY_LABELS_ZH,
+    URGENCY_TERMS,
+    words,
+)
+
+MAX_REASONS = 6
+
+
+@dataclass(frozen=True)
+class SentimentResult:
+    """polarity: negative / neutral / positive; score in [-1, 1]; intensity in [0, 1]."""
+
+    polarity: str
+    score: float
+    intensity: float
+    reasons: tuple[str, ...]
+
+    @property
+    def negative_intensity(self) -> float:
+        """How strongly negative (0 unless negative): what the hotspot window sums."""
+        return self.intensity if self.polarity == "negative" else 0.0
+
+
+@dataclass(frozen=True)
+class UrgencyResult:
+    """level: major_emergency (5 h / 24 h clocks), urgent, or normal."""
+
+    level: str
+    classes: tuple[str, ...]
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TagResult:
+    tag: str
+    reasons: tuple[str, ...]
+
+
+# Sentiment words shorter than two characters are too ambiguous (好几次, 好像).
+_SENTIMENT: Final = {
+    **{w: -1.0 for w in words(NEGATIVE_TERMS) if len(w) >= 2},
+    **{w: 1.0 for w in words(POSITIVE_TERMS) if len(w) >= 2},
+}
+# Longest first: at one position the regex takes 不满意 before 满意 (leftmost, then longest).
+_SENTIMENT_RE: Final = re.compile(
+    "|".join(re.escape(w) for w in sorted(_SENTIMENT, key=len, reverse=True))
+)
+_INTENSIFIERS: Final = words(INTENSIFIERS)
+_NEGATIONS: Final = words(NEGATIONS)
+
+#: Terms that alone make an urgent class (weight 2); any other term counts 1, a class needs 2.
+_STRONG_URGENCY: Final = frozenset(
+    "爆炸 火灾 起火 坍塌 倒塌 中毒 泄漏 踩踏 死亡 身亡 遇难 伤亡 群体性 跳楼 溺水 命案 "
+    "传染病暴发 地震 洪水 洪涝 泥石流 山体滑坡 台风 决堤 溃坝 山洪 森林火灾 暴雪 "
+    "停水 停电 停暖 断水 断电 拖欠工资 欠薪 讨薪 无家可归 谣言 网传 传言 误读 误解 曲解".split()
+)
+_URGENCY_THRESHOLD = 2
+_URGENCY: Final = {cls: words(terms) for cls, terms in URGENCY_TERMS.items()}
+_TAGS: Final = {tag: words(terms) for tag, terms in HOT_TOPIC_TERMS.items()}
+
+
+def sentiment(text: str) -> SentimentResult:
+    """Lexicon polarity with negation (不满意 vs 不 + 满意) and intensifiers (非常, 强烈)."""
+    total = 0.0
+    magnitude = 0.0
+    reasons: list[str] = []
+    for found in _SENTIMENT_RE.finditer(text):
+        hit = found.group()
+        i = found.start()
+        weight = _SENTIMENT[hit]
+        before = text[max(0, i - 3) : i]
+        label = hit
+        if weight > 0 and any(before.endswith(neg) for neg in _NEGATIONS):
+            weight = -weight  # 不及时, 没有解决了 → negative
+            label = "不" + hit if not before.endswith("没有") else "没有" + hit
+        if any(word in before for word in _INTENSIFIERS):
+            weight *= 1.5
+            label = "强调·" + label
+        total += weight
+        magnitude += abs(weight)
+        if len(reasons) < MAX_REASONS and label not in reasons:
+            reasons.append(label)
+    exclamations = text.count("！") + text.count("!")
+    if exclamations and total < 0:
+        reasons.append(f"感叹号×{exclamations}")
+    score = total / (magnitude + 1.0)
+    if score <= -0.25:
+        polarity = "negative"
+    elif score >= 0.25:
+        polarity = "positive"
+    else:
+        polarity = "neutral"
+    intensity = min(1.0, (magnitude + 0.5 * min(exclamations, 4)) / 8.0)
+    if polarity == "neutral":
+        intensity = min(intensity, 0.3)
+    return SentimentResult(
+        polarity=polarity,
+        score=round(score, 3),
+        intensity=round(intensity, 3),
+        reasons=tuple(reasons[:MAX_REASONS]),
+    )
+
+
+def urgency(text: str) -> UrgencyResult:
+    """Urgent classes (方案§17) by cue words; major emergencies start the 5-hour clock."""
+    classes: list[str] = []
+    reasons: list[str] = []
+    for cls, terms in _URGENCY.items():
+        found = [t for t in terms if t in text]
+        weight = sum(2 if t in _STRONG_URGENCY else 1 for t in found)
+        if weight >= _URGENCY_THRESHOLD:
+            classes.append(cls)
+            reasons.extend(f"{URGENCY_LABELS_ZH[cls]}:{t}" for t in found[:3])
+    if "public_emergency" in classes or "natural_disaster" in classes:
+        level = "major_emergency"
+    elif classes:
+        level = "urgent"
+    else:
+        level = "normal"
+    return UrgencyResult(level=level, classes=tuple(classes), reasons=tuple(reasons))
+
+
+def hot_topics(text: str) -> tuple[TagResult, ...]:
+    """The seed's hot topics (方案§五(四)) a message touches, with the words found."""
+    found: list[TagResult] = []
+    for tag, terms in _TAGS.items():
+        hits = tuple(t for t in terms if t in text)
+        if hits:
+            found.append(TagResult(tag=tag, reasons=hits[:4]))
+    return tuple(found)

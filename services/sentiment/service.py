@@ -1,0 +1,49 @@
+"""舆情回应 / 政民互动 as a service of the suite."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from services.sentiment.api import build_router
+from services.sentiment.classifier import Classifier, default_classifier, load_model
+from services.sentiment.cli import add_commands
+from services.sentiment.events import registry
+from services.sentiment.handlers import SentimentHandlers
+from services.sentiment.jobs import escalation_job, hotspot_job
+from services.sentiment.projections import OpinionLedger
+from shared.service import ServiceDefinition
+
+#: A district's own trained model, if deployed (`gongkai sentiment train --out <this>`).
+MODEL_FILE = Path("sentiment") / "model.json"
+
+
+def _classifier(suite: Any) -> Classifier:
+    settings = getattr(suite, "settings", None)
+    if settings is not None:
+        path = Path(settings.var_dir) / MODEL_FILE
+        if path.exists():
+            return Classifier(load_model(path))
+    return default_classifier()
+
+
+def _handlers(runtime: Any, suite: Any) -> SentimentHandlers:
+    return SentimentHandlers(
+        store=runtime.store,
+        views=runtime.views,
+        orgs=suite.orgs,
+        calendar=suite.calendar,
+        clock=suite.clock,
+        classifier=_classifier(suite),
+    )
+
+
+SERVICE = ServiceDefinition(
+    name="sentiment",
+    registry=registry,
+    projections=lambda: [OpinionLedger()],
+    build_router=build_router,
+    build_handlers=_handlers,
+    background=(escalation_job, hotspot_job),
+    add_commands=add_commands,
+)
