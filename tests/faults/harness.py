@@ -1,0 +1,426 @@
+"""The fault-test harness: a Kafka broker and a PostgreSQL server of our own, real processes.
+
+The shared test infrastructure (127.0.0.1:19092 / :15432) is never touched: these tests
+stop and restart servers, so they start their own through deploy/kafka.sh and
+deploy/postgres.sh on other ports (29092/29093, 25433 by default; override with
+GONGKAI_FAULT_KAFKA_PORT, GONGKAI_FAULT_KAFKA_CONTROLLER_PORT, GONGKAI_FAULT_PG_PORT).
+
+Invariants every fault test ends with (`Deployment.converge`):
+- every request the API acknowledged (201) is in the event store (nothing acknowledged lost);
+- the read model (GET /v1/requests, paginated) holds exactly the requests in the store,
+  each once (no event lost on the way, none counted twice);
+- the projection worker's inbox holds exactly one entry per stored event (every event
+  applied once, whatever the relay re-published).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+
+from shared.identity import Principal, Role, issue_token
+from tests.e2e.factories import registration
+
+REPO = Path(__file__).resolve().parents[2]
+DEPLOY = REPO / "deploy"
+GONGKAI = str(Path(sys.executable).parent / "gongkai")
+SECRET = "faults-secret-" + "x" * 40
+HANDLER_ORG = "shangdang/sudian"
+
+
+def _port(var: str, default: int) -> int:
+    return int(os.environ.get(var, default))
+
+
+class OwnInfra:
+    """A broker and a database server that only the fault tests use, and may kill."""
+
+    def __init__(self, state: Path) -> None:
+        self.kafka_port = _port("GONGKAI_FAULT_KAFKA_PORT", 29092)
+        self.controller_port = _port("GONGKAI_FAULT_KAFKA_CONTROLLER_PORT", 29093)
+        self.pg_port = _port("GONGKAI_FAULT_PG_PORT", 25433)
+        # postgres must traverse every parent of its dir (docs/infra.md): not under pytest's 0700.
+        self.pg_dir = Path(f"/tmp/gongkai-faults-pg-{self.pg_port}")
+        self.env = {
+            **os.environ,
+            "GONGKAI_INFRA_DIR": str(state),
+            "GONGKAI_KAFKA_PORT": str(self.kafka_port),
+            "GONGKAI_KAFKA_CONTROLLER_PORT": str(self.controller_port),
+            "GONGKAI_PG_PORT": str(self.pg_port),
+            "GONGKAI_PG_DIR": str(self.pg_dir),
+            "GONGKAI_PG_FAST": "1",
+            "GONGKAI_KAFKA_HEAP": "384m",
+        }
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.kafka_port}"
+
+    @property
+    def pg_url(self) -> str:
+        return f"postgresql://gongkai@127.0.0.1:{self.pg_port}/gongkai"
+
+    def _run(self, script: str, command: str) -> None:
+        done = subprocess.run(
+            ["bash", str(DEPLOY / script), command],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"{script} {command} failed:\n{done.stderr[-3000:]}")
+
+    def start(self) -> None:
+        both = [
+            subprocess.Popen(["bash", str(DEPLOY / s), "start"], env=self.env, text=True)
+            for s in ("postgres.sh", "kafka.sh")
+        ]
+        if any(p.wait(timeout=180) != 0 for p in both):
+            self.stop()
+            raise RuntimeError("could not start the fault tests' own PostgreSQL and Kafka")
+
+    def stop(self) -> None:
+        for script in ("kafka.sh", "postgres.sh"):
+            subprocess.run(["bash", str(DEPLOY / script), "stop"], env=self.env, timeout=120)
+        shutil.rmtree(self.pg_dir, ignore_errors=True)
+
+    def stop_kafka(self) -> None:
+        self._run("kafka.sh", "stop")
+
+    def start_kafka(self) -> None:
+        self._run("kafka.sh", "start")
+
+    def stop_postgres(self) -> None:
+        self._run("postgres.sh", "stop")
+
+    def start_postgres(self) -> None:
+        self._run("postgres.sh", "start")
+
+
+def token(sub: str = "wang-tietong", org: str = HANDLER_ORG, *roles: Role) -> str:
+    principal = Principal(sub=sub, org=org, roles=frozenset(roles or {Role.REQUEST_HANDLER}))
+    return issue_token(principal, SECRET, timedelta(hours=2), datetime.now(UTC))
+
+
+@dataclass
+class Process:
+    role: str
+    service: str
+    port: int
+    log: Path
+    popen: subprocess.Popen[bytes] | None = None
+    #: Size of the log when the process was last launched: what it logged since.
+    log_offset: int = 0
+    restarts: int = 0
+
+    def crashed(self) -> bool:
+        """Exited, or a task of it (relay, worker) crashed and the process lingers on."""
+        if self.popen is None or self.popen.poll() is not None:
+            return True
+        with self.log.open("rb") as fh:
+            fh.seek(self.log_offset)
+            return b"task.crashed" in fh.read()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Deployment:
+    """One test's services: a fresh database and topic prefix on the fault infrastructure."""
+
+    infra: OwnInfra
+    logs: Path
+    database: str = field(default_factory=lambda: f"faults_{uuid.uuid4().hex[:10]}")
+    processes: list[Process] = field(default_factory=list)
+
+    @property
+    def prefix(self) -> str:
+        return self.database.replace("_", "-")
+
+    @property
+    def database_url(self) -> str:
+        return self.infra.pg_url.rsplit("/", 1)[0] + "/" + self.database
+
+    @property
+    def group(self) -> str:
+        return f"{self.prefix}.applications.projections"
+
+    @property
+    def topic(self) -> str:
+        return f"{self.prefix}.applications.events"
+
+    def env(self) -> dict[str, str]:
+        env = {
+            **os.environ,
+            "GONGKAI_DATABASE_URL": self.database_url,
+            "GONGKAI_KAFKA_BOOTSTRAP": self.infra.bootstrap,
+            "GONGKAI_TOPIC_PREFIX": self.prefix,
+            "GONGKAI_TOKEN_SECRET": SECRET,
+            "GONGKAI_LOG_LEVEL": "warning",
+            "GONGKAI_VAR_DIR": str(self.logs / "var"),
+        }
+        return env
+
+    def create_database(self) -> None:
+        asyncio.run(_admin(self.infra.pg_url, f"CREATE DATABASE {self.database}"))
+
+    def drop_database(self) -> None:
+        asyncio.run(
+            _admin(self.infra.pg_url, f"DROP DATABASE IF EXISTS {self.database} WITH (FORCE)")
+        )
+
+    def start(self, *roles: str, service: str = "applications") -> list[Process]:
+        """Start processes one after the other, each ready before the next: on a fresh
+        database their first start creates the tables (no concurrent DDL)."""
+        started = []
+        for role in roles:
+            n = sum(p.role == role for p in self.processes)
+            log = self.logs / f"{role}-{service}{f'-{n + 1}' if n else ''}.log"
+            process = Process(role, service, _free_port(), log)
+            self.processes.append(process)
+            started.append(process)
+            self.launch(process)
+        return started
+
+    def launch(self, *processes: Process) -> None:
+        """(Re)start processes on their ports, side by side, and wait until each answers /ready."""
+        for process in processes:
+            process.log_offset = process.log.stat().st_size if process.log.exists() else 0
+            with process.log.open("ab") as out:
+                process.popen = subprocess.Popen(
+                    [GONGKAI, process.role, process.service, "--port", str(process.port)],
+                    env=self.env(),
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                )
+        for process in processes:
+            wait_ready(process)
+
+    def kill9(self, process: Process) -> None:
+        assert process.popen is not None
+        process.popen.send_signal(signal.SIGKILL)
+        process.popen.wait(timeout=10)
+
+    def restart_crashed(self) -> int:
+        """What an orchestrator does on a failed liveness check: restart crashed processes.
+
+        The kernel logs `task.crashed` when a relay or worker task dies (e.g. its database
+        connection broke) and does not restart the task; the process itself stays up. Until
+        the kernel supervises those tasks, the operator's supervisor must restart the process.
+        """
+        crashed = [p for p in self.processes if p.crashed()]
+        for process in crashed:
+            if process.popen is not None and process.popen.poll() is None:
+                process.popen.terminate()
+                try:
+                    process.popen.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    process.popen.kill()
+            process.restarts += 1
+        self.launch(*crashed)
+        return len(crashed)
+
+    def stop_all(self) -> None:
+        running = [p.popen for p in self.processes if p.popen and p.popen.poll() is None]
+        for popen in running:
+            popen.terminate()
+        for popen in running:
+            try:
+                popen.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                popen.kill()
+
+    # ------------------------------------------------------------------ invariants
+    def stored_requests(self) -> tuple[set[str], int]:
+        """The request ids registered in the event store, and the number of stored events."""
+        return asyncio.run(_stored(self.database_url))
+
+    def inbox_size(self) -> int:
+        return asyncio.run(
+            _fetchval(
+                self.database_url,
+                "SELECT count(*) FROM applications.consumer_inbox WHERE consumer = $1",
+                self.group,
+            )
+        )
+
+    def read_model(self, api: Process) -> list[str]:
+        """Every request id GET /v1/requests lists (all pages), duplicates kept."""
+        ids: list[str] = []
+        cursor: str | None = None
+        headers = {"Authorization": f"Bearer {token()}"}
+        with httpx.Client(base_url=api.url, headers=headers, timeout=10) as client:
+            while True:
+                params: dict[str, Any] = {"limit": 200}
+                if cursor:
+                    params["cursor"] = cursor
+                page = client.get("/v1/requests", params=params)
+                page.raise_for_status()
+                body = page.json()
+                ids += [item["request_id"] for item in body["items"]]
+                cursor = body["next_cursor"]
+                if not cursor:
+                    return ids
+
+    def converge(
+        self, api: Process, acknowledged: set[str], timeout: float = 90, *, supervise: bool = False
+    ) -> float:
+        """Wait until the invariants hold; return when (monotonic). Fails with the difference.
+
+        `supervise`: restart crashed processes meanwhile (see `restart_crashed`).
+        """
+        deadline = time.monotonic() + timeout
+        last = ""
+        while time.monotonic() < deadline:
+            if supervise:
+                self.restart_crashed()
+            try:
+                stored, events = self.stored_requests()
+                listed = self.read_model(api)
+                inbox = self.inbox_size()
+            except Exception as exc:  # a server still coming back
+                last = f"{type(exc).__name__}: {exc}"
+                time.sleep(0.25)
+                continue
+            assert acknowledged <= stored, f"acknowledged but not stored: {acknowledged - stored}"
+            assert len(listed) == len(set(listed)), "a request is listed twice"
+            assert inbox <= events, f"inbox {inbox} > stored events {events}"
+            if set(listed) == stored and inbox == events:
+                return time.monotonic()
+            last = (
+                f"stored {len(stored)} requests / {events} events, listed {len(listed)}, "
+                f"inbox {inbox}"
+            )
+            time.sleep(0.2)
+        tails = "\n".join(
+            f"--- {p.log.name}:\n" + p.log.read_text(errors="replace")[-1500:]
+            for p in self.processes
+        )
+        raise AssertionError(f"not converged after {timeout}s: {last}\n{tails}")
+
+
+def wait_ready(process: Process, timeout: float = 90) -> None:
+    assert process.popen is not None
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.popen.poll() is not None:
+            raise RuntimeError(f"{process.role} exited early:\n{process.log.read_text()[-3000:]}")
+        try:
+            if httpx.get(process.url + "/ready", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{process.url} not ready after {timeout}s")
+
+
+class Load(threading.Thread):
+    """Registers requests through HTTP, each with its own Idempotency-Key, retried until it lands.
+
+    A retry reuses the key, so a request is registered at most once whatever failed. A key
+    whose first attempt died with its process stays claimed ("in progress", 409): after
+    `give_up` seconds the request counts as of unknown outcome (it may or may not be stored;
+    the invariants then compare the read model with the store, not with the client).
+    """
+
+    def __init__(self, api: Process, count: int, *, pause: float = 0.0, give_up: float = 8.0):
+        super().__init__(daemon=True)
+        self.api = api
+        self.count = count
+        self.pause = pause
+        self.give_up = give_up
+        self.acknowledged: set[str] = set()
+        self.unknown = 0
+        self.retries = 0
+        self.errors: list[str] = []
+
+    def run(self) -> None:
+        headers = {"Authorization": f"Bearer {token()}"}
+        with httpx.Client(headers=headers, timeout=10) as client:
+            for _ in range(self.count):
+                self._one(client)
+                if self.pause:
+                    time.sleep(self.pause)
+
+    def _one(self, client: httpx.Client) -> None:
+        key = str(uuid.uuid4())
+        body = registration()
+        first_conflict: float | None = None
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                r = client.post(
+                    self.api.url + "/v1/requests", json=body, headers={"Idempotency-Key": key}
+                )
+            except httpx.HTTPError:
+                self.retries += 1
+                time.sleep(0.2)
+                continue
+            if r.status_code == 201:
+                self.acknowledged.add(r.json()["request_id"])
+                return
+            if r.status_code == 409:
+                first_conflict = first_conflict or time.monotonic()
+                if time.monotonic() - first_conflict > self.give_up:
+                    self.unknown += 1
+                    return
+            elif r.status_code < 500:
+                self.errors.append(f"{r.status_code} {r.text[:200]}")
+                return
+            self.retries += 1
+            time.sleep(0.2)
+        self.errors.append("gave up after 120 s")
+
+
+async def _admin(url: str, sql: str) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+async def _fetchval(url: str, sql: str, *args: Any) -> int:
+    conn = await asyncpg.connect(url)
+    try:
+        return int(await conn.fetchval(sql, *args) or 0)
+    finally:
+        await conn.close()
+
+
+async def _stored(url: str) -> tuple[set[str], int]:
+    conn = await asyncpg.connect(url)
+    try:
+        rows = await conn.fetch(
+            "SELECT payload->>'request_id' AS id FROM applications.events "
+            "WHERE type = 'RequestRegistered'"
+        )
+        events = await conn.fetchval("SELECT count(*) FROM applications.events")
+        return {r["id"] for r in rows}, int(events)
+    finally:
+        await conn.close()
