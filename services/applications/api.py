@@ -1,7 +1,7 @@
 """HTTP API of 依申请公开 (commands and queries), under /v1/requests.
 
 No `from __future__ import annotations` here: FastAPI must see the real
-dependency objects the router closes over, not strings.
+dependency objects and command models the routes close over, not strings.
 """
 
 from typing import Annotated, Any
@@ -9,13 +9,16 @@ from uuid import UUID
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
-from services.applications.commands import AssignRequest, RegisterRequest
-from services.applications.handlers import HANDLING_ROLES
-from shared.db import Row
+from services.applications import queries, report, reviews
+from services.applications.commands import AssignRequest, EndConsultation, RegisterRequest
+from services.applications.handlers import annual_report_of
+from services.applications.handlers import decide_review as decide_review_of
+from services.applications.handlers import open_review as open_review_of
+from services.applications.lifecycle_handlers import COMMANDS, Spec, applicant_key
 from shared.envelope import RecordedEvent
-from shared.errors import ConcurrencyConflict, NotFound
+from shared.errors import ConcurrencyConflict, Forbidden, NotFound
 from shared.http import (
     IdempotencyKey,
     IfMatch,
@@ -24,7 +27,9 @@ from shared.http import (
     stale_if_match,
 )
 from shared.identity import Principal, require_org, within_scope
-from shared.pagination import decode_cursor, encode_cursor, scope_args, scope_clause
+from shared.workdays import local_date
+
+DUE_SOON_WORKING_DAYS = 5
 
 
 def build_router(runtime: Any, current_principal: Any) -> APIRouter:
@@ -38,6 +43,7 @@ def build_router(runtime: Any, current_principal: Any) -> APIRouter:
             "request_id": p["request_id"],
             "version": event.version,
             "event_id": str(event.event_id),
+            "type": event.type,
         }
         if event.type == "RequestRegistered":
             body |= {
@@ -47,8 +53,10 @@ def build_router(runtime: Any, current_principal: Any) -> APIRouter:
                 "reply_due": p["reply_due"],
                 "reply_deadline": p["reply_deadline"],
             }
-        else:
+        elif event.type == "RequestAssigned":
             body |= {"handler": p["handler"]}
+        else:
+            body |= {k: v for k, v in p.items() if k != "request_id"}
         return body
 
     @router.post(
@@ -64,7 +72,34 @@ def build_router(runtime: Any, current_principal: Any) -> APIRouter:
             event = await runtime.handlers.register(cmd, caller, correlation_id(request))
             return 201, accepted(event)
 
-        response = await runtime.idempotency.run(caller, key, cmd.model_dump(mode="json"), run)
+        response: JSONResponse = await runtime.idempotency.run(
+            caller, key, cmd.model_dump(mode="json"), run
+        )
+        _locate(response)
+        return response
+
+    async def guarded(
+        name: str,
+        request_id: UUID,
+        body: dict[str, Any],
+        caller: Principal,
+        key: str | None,
+        if_match: str | None,
+        act: Any,
+    ) -> JSONResponse:
+        expected = expected_version(if_match)
+
+        async def run() -> tuple[int, Any]:
+            try:
+                event = await act(expected)
+            except ConcurrencyConflict as err:
+                if expected is not None:
+                    raise stale_if_match(err) from err
+                raise
+            return 200, accepted(event)
+
+        fingerprint = {"command": name, "path": str(request_id), **body}
+        response: JSONResponse = await runtime.idempotency.run(caller, key, fingerprint, run)
         _locate(response)
         return response
 
@@ -77,63 +112,194 @@ def build_router(runtime: Any, current_principal: Any) -> APIRouter:
         key: IdempotencyKey = None,
         if_match: IfMatch = None,
     ) -> JSONResponse:
-        expected = expected_version(if_match)
+        async def act(expected: int | None) -> RecordedEvent:
+            recorded: RecordedEvent = await runtime.handlers.assign(
+                request_id, cmd, caller, correlation_id(request), expected
+            )
+            return recorded
 
-        async def run() -> tuple[int, Any]:
-            try:
-                event = await runtime.handlers.assign(
-                    request_id, cmd, caller, correlation_id(request), expected
+        body = cmd.model_dump(mode="json")
+        return await guarded("assign", request_id, body, caller, key, if_match, act)
+
+    def add_command(name: str, spec: Spec) -> None:
+        model = spec.model
+
+        async def endpoint(
+            request_id: UUID,
+            cmd: model,  # type: ignore[valid-type]
+            request: Request,
+            caller: Caller,
+            key: IdempotencyKey = None,
+            if_match: IfMatch = None,
+        ) -> JSONResponse:
+            async def act(expected: int | None) -> RecordedEvent:
+                recorded: RecordedEvent = await runtime.handlers.execute(
+                    name, request_id, cmd, caller, correlation_id(request), expected
                 )
-            except ConcurrencyConflict as err:
-                if expected is not None:
-                    raise stale_if_match(err) from err
-                raise
-            return 200, accepted(event)
+                return recorded
 
-        response = await runtime.idempotency.run(
-            caller, key, {"path": str(request_id), **cmd.model_dump(mode="json")}, run
+            body = cmd.model_dump(mode="json")  # type: ignore[attr-defined]
+            return await guarded(name, request_id, body, caller, key, if_match, act)
+
+        endpoint.__name__ = name.replace("-", "_")
+        router.add_api_route(
+            f"/{{request_id}}/{name}", endpoint, methods=["POST"], summary=spec.summary
         )
-        _locate(response)
+
+    for name, spec in COMMANDS.items():
+        if name != "consultation-end":
+            add_command(name, spec)
+
+    end_spec = COMMANDS["consultation-end"]
+
+    @router.post("/{request_id}/consultations/{consultation_id}/end", summary=end_spec.summary)
+    async def end_consultation(
+        request_id: UUID,
+        consultation_id: UUID,
+        cmd: EndConsultation,
+        request: Request,
+        caller: Caller,
+        key: IdempotencyKey = None,
+        if_match: IfMatch = None,
+    ) -> JSONResponse:
+        async def act(expected: int | None) -> RecordedEvent:
+            recorded: RecordedEvent = await runtime.handlers.execute(
+                "consultation-end",
+                request_id,
+                cmd,
+                caller,
+                correlation_id(request),
+                expected,
+                consultation_id,
+            )
+            return recorded
+
+        body = {"consultation_id": str(consultation_id), **cmd.model_dump(mode="json")}
+        return await guarded("consultation-end", request_id, body, caller, key, if_match, act)
+
+    @router.post(
+        "/{request_id}/reviews", status_code=201, summary="登记行政复议/诉讼 Record a case"
+    )
+    async def open_review(
+        request_id: UUID,
+        cmd: reviews.OpenCase,
+        request: Request,
+        caller: Caller,
+        key: IdempotencyKey = None,
+    ) -> JSONResponse:
+        async def run() -> tuple[int, Any]:
+            e = await open_review_of(
+                runtime.handlers, request_id, cmd, caller, correlation_id(request)
+            )
+            return 201, {**e.payload, "version": e.version, "type": e.type}
+
+        fingerprint = {"command": "reviews", "path": str(request_id), **cmd.model_dump(mode="json")}
+        response: JSONResponse = await runtime.idempotency.run(caller, key, fingerprint, run)
         return response
 
-    @router.get("", summary="申请台账 List requests (cursor pagination)")
+    @router.post(
+        "/{request_id}/reviews/{case_id}/decision", summary="复议/诉讼结果 Record the result"
+    )
+    async def decide_review(
+        request_id: UUID,
+        case_id: UUID,
+        cmd: reviews.DecideCase,
+        request: Request,
+        caller: Caller,
+        key: IdempotencyKey = None,
+    ) -> JSONResponse:
+        async def run() -> tuple[int, Any]:
+            e = await decide_review_of(
+                runtime.handlers, request_id, case_id, cmd, caller, correlation_id(request)
+            )
+            return 200, {**e.payload, "version": e.version, "type": e.type}
+
+        body = {"command": "decision", "path": f"{request_id}/{case_id}"}
+        fingerprint = {**body, **cmd.model_dump(mode="json")}
+        response: JSONResponse = await runtime.idempotency.run(caller, key, fingerprint, run)
+        return response
+
+    def filters(
+        caller: Principal,
+        tenant: str | None,
+        status: str | None,
+        queue: str | None,
+        due: str | None,
+        q: str | None,
+        applicant_id_document: str | None,
+        applicant_kind: str,
+    ) -> queries.Filters:
+        scope = tenant or str(caller.org)
+        require_org(caller, scope)
+        key = None
+        if applicant_id_document:
+            if not caller.has_role(*queries.HANDLING_ROLES):
+                raise Forbidden(
+                    rule="applicant.handling_roles_only",
+                    field="applicant_id_document",
+                    message_zh="仅承办人员可按申请人查询",
+                    message_en="only roles that handle requests may search by applicant",
+                )
+            key = applicant_key(applicant_kind, applicant_id_document)
+        today = local_date(runtime.handlers.clock())
+        soon = runtime.handlers.calendar().add_workdays(today, DUE_SOON_WORKING_DAYS).due
+        return queries.Filters(
+            scope=scope,
+            status=status,
+            mine=caller.sub if queue == "mine" else None,
+            due=due,
+            q=q,
+            applicant_key=key,
+            today=today,
+            soon_until=soon,
+        )
+
+    @router.get("", summary="申请台账 List requests: queue, due soon, overdue, search")
     async def list_requests(
         caller: Caller,
         tenant: str | None = None,
         status: str | None = None,
+        queue: Annotated[str | None, Query(pattern="^mine$")] = None,
+        due: Annotated[str | None, Query(pattern="^(soon|overdue)$")] = None,
+        q: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+        applicant_id_document: str | None = None,
+        applicant_kind: str = "natural_person",
         limit: Annotated[int, Query(ge=1, le=200)] = 50,
         cursor: str | None = None,
     ) -> dict[str, Any]:
-        scope = tenant or str(caller.org)
-        require_org(caller, scope)
-        sql = ["SELECT * FROM app_requests WHERE " + scope_clause("tenant", 1)]
-        args: list[Any] = [*scope_args(scope)]
-        if status:
-            args.append(status)
-            sql.append(f"AND status = ${len(args)}")
-        if cursor:
-            registered_at, request_id = decode_cursor(cursor, 2)
-            args += [registered_at, request_id]
-            n = len(args)
-            sql.append(
-                f"AND (registered_at < ${n - 1} "
-                f"OR (registered_at = ${n - 1} AND request_id < ${n}))"
-            )
-        args.append(limit + 1)
-        sql.append(f"ORDER BY registered_at DESC, request_id DESC LIMIT ${len(args)}")
-        rows = await runtime.views.fetch(" ".join(sql), *args)
-        page = rows[:limit]
-        next_cursor = (
-            encode_cursor(page[-1]["registered_at"], page[-1]["request_id"])
-            if len(rows) > limit
-            else None
-        )
-        return {"items": [_view(r, caller) for r in page], "next_cursor": next_cursor}
+        f = filters(caller, tenant, status, queue, due, q, applicant_id_document, applicant_kind)
+        items, nxt = await queries.page(runtime.views, f, limit, cursor)
+        return {"items": [queries.view(r, caller) for r in items], "next_cursor": nxt}
+
+    @router.get("/export.csv", summary="导出台账 CSV export (no applicant identity)")
+    async def export_csv(
+        caller: Caller,
+        tenant: str | None = None,
+        status: str | None = None,
+        due: Annotated[str | None, Query(pattern="^(soon|overdue)$")] = None,
+        q: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+    ) -> Response:
+        f = filters(caller, tenant, status, None, due, q, None, "natural_person")
+        rows = await queries.every(runtime.views, f)
+        return Response(queries.to_csv(rows), media_type="text/csv; charset=utf-8")
+
+    @router.get("/annual-report", summary="年度报告第三部分 Annual report section 三")
+    async def annual_report(
+        caller: Caller,
+        year: Annotated[int, Query(ge=2008, le=2100)],
+        tenant: str | None = None,
+        format: Annotated[str, Query(pattern="^(json|csv|html)$")] = "json",
+    ) -> Response:
+        body = await annual_report_of(runtime.handlers, tenant or str(caller.org), year, caller)
+        if format == "json":
+            return JSONResponse(body)
+        media = "text/csv" if format == "csv" else "text/html"
+        return Response(report.render(body, format), media_type=f"{media}; charset=utf-8")
 
     @router.get("/{request_id}", summary="申请详情 One request")
     async def get_request(request_id: UUID, caller: Caller) -> JSONResponse:
         row = await runtime.views.fetchrow(
-            "SELECT * FROM app_requests WHERE request_id = $1", str(request_id)
+            "SELECT * FROM app_ledger WHERE request_id = $1", str(request_id)
         )
         if row is None or not within_scope(caller, row["tenant"]):
             # Outside the caller's subtree looks the same as absent: no existence leak.
@@ -143,7 +309,16 @@ def build_router(runtime: Any, current_principal: Any) -> APIRouter:
                 message_zh=f"未找到申请 {request_id}",
                 message_en=f"request {request_id} not found",
             )
-        return JSONResponse(_view(row, caller), headers={"ETag": f'"{row["version"]}"'})
+        return JSONResponse(queries.view(row, caller), headers={"ETag": f'"{row["version"]}"'})
+
+    @router.get("/{request_id}/clock", summary="答复期限 The reply clock, explained")
+    async def get_clock(request_id: UUID, caller: Caller) -> dict[str, Any]:
+        result: dict[str, Any] = await runtime.handlers.clock_of(request_id, caller)
+        return result
+
+    @router.get("/{request_id}/history", summary="办理记录 What happened, from the events")
+    async def get_history(request_id: UUID, caller: Caller) -> dict[str, Any]:
+        return {"items": await runtime.handlers.history(request_id, caller)}
 
     return router
 
@@ -153,28 +328,3 @@ def _locate(response: JSONResponse) -> None:
     if isinstance(body, dict) and "request_id" in body:
         response.headers["Location"] = f"/v1/requests/{body['request_id']}"
         response.headers["ETag"] = f'"{body["version"]}"'
-
-
-def _view(row: Row, caller: Principal) -> dict[str, Any]:
-    sees_applicant = any(role in caller.roles for role in HANDLING_ROLES)
-    return {
-        "request_id": row["request_id"],
-        "tenant": row["tenant"],
-        "number": row["number"],
-        "status": row["status"],
-        "channel": row["channel"],
-        "applicant_kind": row["applicant_kind"],
-        "applicant": orjson.loads(row["applicant"]) if sees_applicant else None,
-        "description": row["description"],
-        "requested_form": row["requested_form"],
-        "delivery_channel": row["delivery_channel"],
-        "submitted_on": row["submitted_on"],
-        "received_on": row["received_on"],
-        "correction_notice_due": row["correction_notice_due"],
-        "reply_due": row["reply_due"],
-        "due_provisional": bool(row["due_provisional"]),
-        "reply_deadline": orjson.loads(row["reply_deadline"]),
-        "handler": row["handler"],
-        "registered_at": row["registered_at"],
-        "version": row["version"],
-    }

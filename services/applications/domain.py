@@ -6,7 +6,6 @@ registration number and the current state.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
 from datetime import date
 from uuid import UUID
 
@@ -18,9 +17,21 @@ from services.applications.events import (
     RequestAssigned,
     RequestRegistered,
 )
+from services.applications.state import RequestState, evolve
 from shared.errors import DomainRuleViolated, ValidationFailed
-from shared.registry import DomainEvent
 from shared.workdays import DueDate, WorkdayCalendar
+
+__all__ = [
+    "CORRECTION_NOTICE_WORKING_DAYS",
+    "REPLY_WORKING_DAYS",
+    "RequestState",
+    "assign",
+    "basis",
+    "evolve",
+    "receipt_date",
+    "register",
+    "registration_number",
+]
 
 REPLY_WORKING_DAYS = 20  # 条例 Art. 33 ¶2
 CORRECTION_NOTICE_WORKING_DAYS = 7  # 条例 Art. 30
@@ -146,24 +157,6 @@ def register(
         reply_due=reply.due,
         reply_deadline=basis(reply),
     )
-
-
-@dataclass(frozen=True)
-class RequestState:
-    request_id: UUID | None = None
-    status: str = "new"
-    handler: str | None = None
-    version: int = 0
-
-
-def evolve(state: RequestState, event: DomainEvent) -> RequestState:
-    if isinstance(event, RequestRegistered):
-        return replace(
-            state, request_id=event.request_id, status="registered", version=state.version + 1
-        )
-    if isinstance(event, RequestAssigned):
-        return replace(state, handler=event.handler, status="assigned", version=state.version + 1)
-    return replace(state, version=state.version + 1)
 
 
 def assign(state: RequestState, cmd: AssignRequest) -> RequestAssigned:

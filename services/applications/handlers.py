@@ -7,16 +7,17 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
-from services.applications import domain
+from services.applications import clock, domain, lifecycle_handlers, reviews
 from services.applications.commands import AssignRequest, RegisterRequest
 from services.applications.events import RegistrationNumberIssued, registry
 from shared.envelope import Actor, NewEvent, RecordedEvent, StreamWrite, new_id
 from shared.errors import ConcurrencyConflict, NotFound
 from shared.eventstore import EventStore
 from shared.eventstore import version_conflict as _version_conflict
-from shared.identity import Principal, Role, authorize
+from shared.identity import Principal, Role, authorize, within_scope
 from shared.registry import DomainEvent, payload_of
 from shared.tenancy import OrgTree
 from shared.workdays import WorkdayCalendar, local_date
@@ -54,6 +55,46 @@ class ApplicationsHandlers:
     orgs: OrgTree
     calendar: Callable[[], WorkdayCalendar]
     clock: Callable[[], datetime]
+    views: Any = None
+
+    async def execute(
+        self,
+        name: str,
+        request_id: UUID,
+        cmd: Any,
+        principal: Principal,
+        correlation_id: UUID,
+        expected_version: int | None,
+        sub_id: UUID | None = None,
+    ) -> RecordedEvent:
+        """Run one lifecycle command (lifecycle_handlers.COMMANDS) on a request."""
+        return await lifecycle_handlers.execute(
+            self, name, request_id, cmd, principal, correlation_id, expected_version, sub_id
+        )
+
+    async def clock_of(self, request_id: UUID, principal: Principal) -> dict[str, Any]:
+        """The reply clock as of today, with its explanation (clock.py), for one request."""
+        state, tenant = await self.load(request_id)
+        if not within_scope(principal, tenant):
+            raise _not_found(request_id)
+        view = clock.compute(state, self.calendar(), local_date(self.clock())).as_dict()
+        return {"request_id": str(request_id), "status": state.status, **view}
+
+    async def history(self, request_id: UUID, principal: Principal) -> list[dict[str, Any]]:
+        """The request's events without personal data: what happened, when, by whom."""
+        events = await self.store.read_stream(request_stream(request_id))
+        if not events or not within_scope(principal, events[0].tenant):
+            raise _not_found(request_id)
+        return [
+            {
+                "version": e.version,
+                "type": e.type,
+                "recorded_at": e.recorded_at.isoformat(),
+                "actor": e.actor.id,
+                "payload": {k: v for k, v in e.payload.items() if k != "applicant"},
+            }
+            for e in events
+        ]
 
     async def register(
         self, cmd: RegisterRequest, principal: Principal, correlation_id: UUID
@@ -118,12 +159,7 @@ class ApplicationsHandlers:
     async def load(self, request_id: UUID) -> tuple[domain.RequestState, str]:
         events = await self.store.read_stream(request_stream(request_id))
         if not events:
-            raise NotFound(
-                rule="request.not_found",
-                field="request_id",
-                message_zh=f"未找到申请 {request_id}",
-                message_en=f"request {request_id} not found",
-            )
+            raise _not_found(request_id)
         state = domain.RequestState()
         for event in events:
             state = domain.evolve(state, registry.decode(event))
@@ -168,8 +204,106 @@ class ApplicationsHandlers:
         return recorded
 
 
+def _not_found(request_id: UUID) -> NotFound:
+    return NotFound(
+        rule="request.not_found",
+        field="request_id",
+        message_zh=f"未找到申请 {request_id}",
+        message_en=f"request {request_id} not found",
+    )
+
+
 def _acting_role(principal: Principal) -> Role:
     for role in HANDLING_ROLES:
         if role in principal.roles:
             return role
     return next(iter(sorted(principal.roles)))
+
+
+async def annual_report_of(
+    h: ApplicationsHandlers, tenant: str, year: int, principal: Principal
+) -> dict[str, Any]:
+    """Section 三 of the annual report for `tenant` and `year`, from the event log."""
+    from services.applications import report
+
+    authorize(principal, tenant, write=False)
+    h.orgs.get(tenant)
+    events = await report.read_log(h.store)
+    townships = [str(t.path) for t in h.orgs.townships()]
+    return report.build(events, tenant, year, townships)
+
+
+async def open_review(
+    h: ApplicationsHandlers,
+    request_id: UUID,
+    cmd: reviews.OpenCase,
+    principal: Principal,
+    correlation_id: UUID,
+) -> RecordedEvent:
+    """Record a 行政复议 or 行政诉讼 about a request's decision (report section 四)."""
+    state, tenant = await h.load(request_id)
+    if not within_scope(principal, tenant):
+        raise _not_found(request_id)
+    authorize(principal, tenant, *HANDLING_ROLES)
+    assert state.received_on is not None
+    case_id = new_id()
+    event = reviews.open_case(cmd, case_id, request_id, state.received_on, local_date(h.clock()))
+    (recorded,) = await h.store.append(
+        [
+            StreamWrite(
+                stream_id=f"review-case-{case_id}",
+                stream_type=event.stream_type,
+                expected_version=0,
+                events=(
+                    to_new_event(
+                        event, tenant, actor_of(principal, _acting_role(principal)), correlation_id
+                    ),
+                ),
+            )
+        ]
+    )
+    return recorded
+
+
+async def decide_review(
+    h: ApplicationsHandlers,
+    request_id: UUID,
+    case_id: UUID,
+    cmd: reviews.DecideCase,
+    principal: Principal,
+    correlation_id: UUID,
+) -> RecordedEvent:
+    stream = f"review-case-{case_id}"
+    events = await h.store.read_stream(stream)
+    cases = reviews.fold_cases(events)
+    opened = events[0].payload.get("request_id") if events else None
+    if case_id not in cases or opened != str(request_id):
+        raise NotFound(
+            rule="review_case.not_found",
+            field="case_id",
+            message_zh="未找到该复议或诉讼案件",
+            message_en=f"no case {case_id} for request {request_id}",
+        )
+    case = cases[case_id]
+    if not within_scope(principal, case.tenant):
+        raise _not_found(request_id)
+    authorize(principal, case.tenant, *HANDLING_ROLES)
+    event = reviews.decide_case(case, cmd, local_date(h.clock()))
+    (recorded,) = await h.store.append(
+        [
+            StreamWrite(
+                stream_id=stream,
+                stream_type=event.stream_type,
+                expected_version=len(events),
+                events=(
+                    to_new_event(
+                        event,
+                        case.tenant,
+                        actor_of(principal, _acting_role(principal)),
+                        correlation_id,
+                    ),
+                ),
+            )
+        ]
+    )
+    return recorded

@@ -5,15 +5,21 @@ from __future__ import annotations
 from typing import Any
 
 from services.applications.api import build_router
+from services.applications.cli import add_commands
 from services.applications.events import registry
 from services.applications.handlers import ApplicationsHandlers
 from services.applications.projections import RequestLedger
+from services.applications.schedule import run_scheduler
 from shared.service import ServiceDefinition
 
 
 def _handlers(runtime: Any, suite: Any) -> ApplicationsHandlers:
     return ApplicationsHandlers(
-        store=runtime.store, orgs=suite.orgs, calendar=suite.calendar, clock=suite.clock
+        store=runtime.store,
+        orgs=suite.orgs,
+        calendar=suite.calendar,
+        clock=suite.clock,
+        views=runtime.views,
     )
 
 
@@ -23,4 +29,6 @@ SERVICE = ServiceDefinition(
     projections=lambda: [RequestLedger()],
     build_router=build_router,
     build_handlers=_handlers,
+    background=(run_scheduler,),
+    add_commands=add_commands,
 )

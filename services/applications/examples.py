@@ -1,0 +1,136 @@
+"""Realistic example payloads of the lifecycle events, for the contract tests.
+
+tests/contract/test_contracts.py validates every published schema against a
+real payload of its model; these are the applications service's examples
+(a 苏店镇 request received 2026-02-10, DOMAIN.md §2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from uuid import UUID
+
+from services.applications import lifecycle_events as le
+from services.applications import reviews as rv
+from shared.registry import DomainEvent
+
+REQUEST = UUID("01936f0e-7c1b-7000-8000-0000000000a1")
+CONSULTATION = UUID("01936f0e-7c1b-7000-8000-0000000000c1")
+CASE = UUID("01936f0e-7c1b-7000-8000-0000000000d1")
+
+
+def _examples() -> dict[str, Callable[[], DomainEvent]]:
+    r = REQUEST
+    return {
+        "CorrectionRequested": lambda: le.CorrectionRequested(
+            request_id=r,
+            defects=["请写明所需信息的年份", "请提供身份证明复印件"],
+            notified_on=date(2026, 2, 12),
+            correction_due=date(2026, 3, 9),
+        ),
+        "CorrectionReceived": lambda: le.CorrectionReceived(
+            request_id=r, corrected_on=date(2026, 3, 2), reply_due=date(2026, 3, 30)
+        ),
+        "CorrectionLapsed": lambda: le.CorrectionLapsed(
+            request_id=r, correction_due=date(2026, 3, 9), lapsed_on=date(2026, 3, 10)
+        ),
+        "ConsultationStarted": lambda: le.ConsultationStarted(
+            request_id=r,
+            consultation_id=CONSULTATION,
+            party_kind=le.PartyKind.agency,
+            party="上党区财政局",
+            started_on=date(2026, 3, 3),
+            answer_due=date(2026, 3, 24),
+        ),
+        "ConsultationEnded": lambda: le.ConsultationEnded(
+            request_id=r,
+            consultation_id=CONSULTATION,
+            ended_on=date(2026, 3, 24),
+            outcome=le.ConsultationOutcome.consent,
+            deemed_consent=True,
+            reply_due=date(2026, 4, 21),
+        ),
+        "ExtensionGranted": lambda: le.ExtensionGranted(
+            request_id=r,
+            working_days=20,
+            reason="涉及多个站所，需汇总核实",
+            approved_by="guo-xinxin",
+            applicant_notified_on=date(2026, 3, 10),
+            reply_due=date(2026, 4, 14),
+        ),
+        "FeeNoticeIssued": lambda: le.FeeNoticeIssued(
+            request_id=r,
+            mode=le.FeeMode.per_page,
+            pages=120,
+            amount_yuan=1100,
+            notified_on=date(2026, 2, 24),
+            pay_by=date(2026, 3, 24),
+        ),
+        "FeePaid": lambda: le.FeePaid(
+            request_id=r, amount_yuan=1100, paid_on=date(2026, 2, 27), reply_due=date(2026, 3, 19)
+        ),
+        "FeeLapsed": lambda: le.FeeLapsed(
+            request_id=r, pay_by=date(2026, 3, 24), lapsed_on=date(2026, 3, 25)
+        ),
+        "RequestReplied": lambda: le.RequestReplied(
+            request_id=r,
+            reply_type=le.ReplyType.partial,
+            withholding_reason=le.WithholdingReason.third_party_rights,
+            legal_basis="《政府信息公开条例》第十五条、第三十七条",
+            replied_on=date(2026, 3, 12),
+            report_row="三(二)",
+        ),
+        "DeliveryRecorded": lambda: le.DeliveryRecorded(
+            request_id=r,
+            document=le.NoticeDocument.reply,
+            channel="post",
+            evidence_kind=le.EvidenceKind.postal_tracking,
+            evidence_ref="EMS 1190012345678",
+            delivered_on=date(2026, 3, 13),
+        ),
+        "RequestArchived": lambda: le.RequestArchived(request_id=r, archived_on=date(2026, 3, 20)),
+        "RequestWithdrawnByApplicant": lambda: le.RequestWithdrawnByApplicant(
+            request_id=r, withdrawn_on=date(2026, 2, 20), note="申请人来电撤回"
+        ),
+        "DeadlineApproaching": lambda: le.DeadlineApproaching(
+            request_id=r,
+            reply_due=date(2026, 3, 16),
+            working_days_left=5,
+            noticed_on=date(2026, 3, 9),
+        ),
+        "ExcessiveReasonsRequested": lambda: le.ExcessiveReasonsRequested(
+            request_id=r, asked_on=date(2026, 2, 12), note="请说明一次申请 120 项信息的理由"
+        ),
+        "LaterReplyDateSet": lambda: le.LaterReplyDateSet(
+            request_id=r,
+            reply_due=date(2026, 5, 29),
+            reason="申请数量大，需分批答复",
+            applicant_notified_on=date(2026, 2, 20),
+        ),
+        "ReplyDueRecomputed": lambda: le.ReplyDueRecomputed(
+            request_id=r,
+            previous_reply_due=date(2027, 1, 18),
+            reply_due=date(2027, 1, 19),
+            provisional=False,
+            calendars=["2026: chinese-calendar 1.11.0 v1", "2027: 国办发明电〔2026〕7号 v1"],
+        ),
+        "ReviewCaseOpened": lambda: rv.ReviewCaseOpened(
+            case_id=CASE,
+            request_id=r,
+            kind=rv.CaseKind.review,
+            filed_on=date(2026, 4, 1),
+            body="长治市上党区人民政府",
+        ),
+        "ReviewCaseDecided": lambda: rv.ReviewCaseDecided(
+            case_id=CASE, result=rv.CaseResult.upheld, decided_on=date(2026, 5, 28)
+        ),
+        "DeadlineMissed": lambda: le.DeadlineMissed(
+            request_id=r, reply_due=date(2026, 3, 16), noticed_on=date(2026, 3, 17)
+        ),
+    }
+
+
+EXAMPLES: dict[str, Callable[[], DomainEvent]] = {
+    f"applications/{name}.v1": make for name, make in _examples().items()
+}
