@@ -20,6 +20,7 @@ from k8s.common import (
     units,
     version,
 )
+from shared.kafka import topic_config
 
 
 def container_env(service: str) -> list[dict[str, Any]]:
@@ -213,8 +214,9 @@ def topic(name: str, partitions: int, replicas: int) -> dict[str, Any]:
             "topicName": name,
             "partitions": partitions,
             "replicas": replicas,
-            # The store is the source of truth; the topic keeps a week for catch-up and replays.
-            "config": {"retention.ms": 604800000, "cleanup.policy": "delete"},
+            # The store is the source of truth; an event topic keeps a week for catch-up.
+            # Reference topics every process reads whole (calendars) are compacted instead.
+            "config": topic_config(name) or {"retention.ms": 604800000, "cleanup.policy": "delete"},
         },
     }
 

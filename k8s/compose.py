@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from k8s.common import IMAGE, PARTITIONS, PORT, TOPIC_PREFIX, dump, services, units, version
+from shared.kafka import topic_config
 
 
 def compose() -> str:
@@ -17,14 +18,15 @@ def compose() -> str:
         "GONGKAI_LOG_FORMAT": "json",
     }
     topics = [f"{TOPIC_PREFIX}.{s}.events" for s in services()] + [f"{TOPIC_PREFIX}.dlq"]
-    # `$$`: compose's escape for a literal `$` (the shell's loop variable).
-    create = (
-        "set -e; for topic in "
-        + " ".join(topics)
-        + "; do /opt/kafka/bin/kafka-topics.sh --bootstrap-server kafka:9092 --create"
-        f" --if-not-exists --topic $$topic --partitions {PARTITIONS['dev']}"
-        " --replication-factor 1; done"
-    )
+    commands = []
+    for topic in topics:
+        configs = "".join(f" --config {k}={v}" for k, v in topic_config(topic).items())
+        commands.append(
+            "/opt/kafka/bin/kafka-topics.sh --bootstrap-server kafka:9092 --create"
+            f" --if-not-exists --topic {topic} --partitions {PARTITIONS['dev']}"
+            f" --replication-factor 1{configs}"
+        )
+    create = "set -e; " + "; ".join(commands)
     doc: dict[str, Any] = {
         "name": "gongkai",
         "services": {

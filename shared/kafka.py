@@ -48,6 +48,19 @@ def dlq_for(prefix: str = DEFAULT_PREFIX) -> str:
     return f"{prefix}.dlq"
 
 
+#: Services whose topic every process reads whole at start-up (reference data such as the
+#: working-day calendars). Their topics are compacted, keyed by stream: the latest event of
+#: each stream stays forever, whatever the retention of ordinary event topics.
+COMPACTED_SERVICES = ("platform",)
+
+
+def topic_config(topic: str) -> dict[str, str]:
+    """Kafka configuration of a topic: compacted for reference topics, else the defaults."""
+    if any(topic.endswith(f".{service}.events") for service in COMPACTED_SERVICES):
+        return {"cleanup.policy": "compact"}
+    return {}
+
+
 async def ensure_topics(
     bootstrap: str, topics: Sequence[str], partitions: int = DEFAULT_PARTITIONS
 ) -> None:
@@ -59,7 +72,15 @@ async def ensure_topics(
         if missing:
             with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(
-                    [NewTopic(t, num_partitions=partitions, replication_factor=1) for t in missing]
+                    [
+                        NewTopic(
+                            t,
+                            num_partitions=partitions,
+                            replication_factor=1,
+                            topic_configs=topic_config(t),
+                        )
+                        for t in missing
+                    ]
                 )
     finally:
         await admin.close()

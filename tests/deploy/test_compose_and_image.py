@@ -69,11 +69,22 @@ def test_every_container_has_a_health_check_and_start_order() -> None:
 
 def test_topic_creation_covers_every_service_topic_and_the_dlq() -> None:
     script = " ".join(SERVICES["kafka-topics"]["command"])
-    loop = re.search(r"for topic in ([^;]+); do (.*); done", script)
-    assert loop and "--create --if-not-exists --topic $$topic" in loop.group(2)
+    created = dict(
+        re.findall(
+            r"--create --if-not-exists --topic (\S+) [^;]*?((?:--config \S+ ?)*)(?:;|$)", script
+        )
+    )
     prefix = {_env(s)["GONGKAI_TOPIC_PREFIX"] for s in APP.values()}.pop()
     expected = {topic_for(service, prefix) for _, service in units()} | {dlq_for(prefix)}
-    assert set(loop.group(1).split()) == expected
+    assert set(created) == expected
+
+
+def test_reference_topics_are_compacted_so_calendars_outlive_retention() -> None:
+    """Every process reads the platform topic whole: it must keep each stream's latest event."""
+    script = " ".join(SERVICES["kafka-topics"]["command"])
+    prefix = {_env(s)["GONGKAI_TOPIC_PREFIX"] for s in APP.values()}.pop()
+    platform = re.search(rf"--topic {re.escape(topic_for('platform', prefix))} [^;]*", script)
+    assert platform and "--config cleanup.policy=compact" in platform.group(0)
 
 
 def test_dockerfile_is_multi_stage_and_runs_as_non_root() -> None:
