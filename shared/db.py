@@ -56,19 +56,21 @@ class _SqliteTx:
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self._conn = conn
 
+    # Each call below is ONE hop to aiosqlite's thread (execute_fetchall runs, fetches and
+    # closes the cursor there); hops, not SQLite, dominate small statements.
+
     async def execute(self, sql: str, *args: Any) -> None:
-        await self._conn.execute(_sqlite_sql(sql), args)
+        await self._conn.execute_fetchall(_sqlite_sql(sql), args)
 
     async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         await self._conn.executemany(_sqlite_sql(sql), rows)
 
     async def fetch(self, sql: str, *args: Any) -> list[Row]:
-        async with self._conn.execute(_sqlite_sql(sql), args) as cur:
-            return list(await cur.fetchall())  # type: ignore[arg-type]
+        return list(await self._conn.execute_fetchall(_sqlite_sql(sql), args))  # type: ignore[arg-type]
 
     async def fetchrow(self, sql: str, *args: Any) -> Row | None:
-        async with self._conn.execute(_sqlite_sql(sql), args) as cur:
-            return await cur.fetchone()  # type: ignore[return-value]
+        rows = await self.fetch(sql, *args)
+        return rows[0] if rows else None
 
     async def fetchval(self, sql: str, *args: Any) -> Any:
         row = await self.fetchrow(sql, *args)
@@ -111,14 +113,15 @@ class SqliteDatabase:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[_SqliteTx]:
         async with self._write_lock:
-            await self._writer.execute("BEGIN IMMEDIATE")
+            tx = _SqliteTx(self._writer)
+            await tx.execute("BEGIN IMMEDIATE")
             try:
-                yield _SqliteTx(self._writer)
+                yield tx
             except BaseException:
-                await self._writer.execute("ROLLBACK")
+                await tx.execute("ROLLBACK")
                 raise
             else:
-                await self._writer.execute("COMMIT")
+                await tx.execute("COMMIT")
 
     async def fetch(self, sql: str, *args: Any) -> list[Row]:
         return await _SqliteTx(self._reader).fetch(sql, *args)

@@ -292,33 +292,37 @@ class SqlEventStore:
         return [by_id[e.event_id] for w in writes for e in w.events]
 
     async def _append_sqlite(self, writes: Sequence[StreamWrite]) -> list[RecordedEvent]:
+        """Three statements whatever the batch: one check, one multi-row insert, commit."""
         ids = [str(e.event_id) for w in writes for e in w.events]
+        streams = [w.stream_id for w in writes]
+        id_marks = ", ".join(f"${i}" for i in range(1, len(ids) + 1))
+        versions = ", ".join(
+            f"(SELECT COALESCE(MAX(version), 0) FROM events WHERE stream_id = ${len(ids) + i})"
+            for i in range(1, len(streams) + 1)
+        )
         async with self.db.transaction() as tx:
-            marks = ", ".join(f"${i}" for i in range(1, len(ids) + 1))
-            found = await tx.fetch(
-                f"SELECT {_COLUMNS} FROM events WHERE event_id IN ({marks})", *ids
+            row = await tx.fetchrow(
+                f"SELECT (SELECT COUNT(*) FROM events WHERE event_id IN ({id_marks})), {versions}",
+                *ids,
+                *streams,
             )
+            assert row is not None
+            found, currents = row[0], list(row)[1:]
             if found:
-                if len(found) != len(ids):
+                if found != len(ids):
                     raise _partial_duplicate()
-                by_id = {str(r["event_id"]): _record(r) for r in found}
+                stored = await tx.fetch(
+                    f"SELECT {_COLUMNS} FROM events WHERE event_id IN ({id_marks})", *ids
+                )
+                by_id = {str(r["event_id"]): _record(r) for r in stored}
                 return [by_id[i] for i in ids]
             recorded_at = datetime.now(UTC).isoformat()
-            records = []
-            for write in writes:
-                current = await tx.fetchval(
-                    "SELECT COALESCE(MAX(version), 0) FROM events WHERE stream_id = $1",
-                    write.stream_id,
-                )
+            values: list[Any] = []
+            for write, current in zip(writes, currents, strict=True):
                 if write.expected_version is not None and current != write.expected_version:
                     raise version_conflict(write.stream_id, write.expected_version, current)
                 for version, e in enumerate(write.events, start=current + 1):
-                    inserted = await tx.fetchrow(
-                        f"""INSERT INTO events (event_id, stream_id, stream_type, version, type,
-                                schema_version, tenant, actor, correlation_id, causation_id,
-                                occurred_at, recorded_at, payload)
-                            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-                            RETURNING {_COLUMNS}""",
+                    values += [
                         str(e.event_id),
                         write.stream_id,
                         write.stream_type,
@@ -332,10 +336,23 @@ class SqlEventStore:
                         e.occurred_at.isoformat(),
                         recorded_at,
                         canonical_json(e.payload).decode(),
-                    )
-                    assert inserted is not None
-                    records.append(_record(inserted))
-            return records
+                    ]
+            width, inserted = 13, []
+            # SQLite allows 32,766 parameters per statement: insert at most 1,000 rows at once.
+            for offset in range(0, len(values), 1000 * width):
+                chunk = values[offset : offset + 1000 * width]
+                rows_sql = ", ".join(
+                    "(" + ", ".join(f"${r * width + c + 1}" for c in range(width)) + ")"
+                    for r in range(len(chunk) // width)
+                )
+                inserted += await tx.fetch(
+                    f"""INSERT INTO events (event_id, stream_id, stream_type, version, type,
+                            schema_version, tenant, actor, correlation_id, causation_id,
+                            occurred_at, recorded_at, payload)
+                        VALUES {rows_sql} RETURNING {_COLUMNS}""",
+                    *chunk,
+                )
+        return sorted((_record(r) for r in inserted), key=lambda r: r.position)
 
     @property
     def _lock_key(self) -> str:

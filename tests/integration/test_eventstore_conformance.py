@@ -145,3 +145,14 @@ async def test_tailing_subscriber_sees_every_event_once_in_order_under_concurren
     assert len(ids) == total
     assert seen == sorted(seen)
     assert len(set(seen)) == total
+
+
+async def test_a_batch_larger_than_one_statement_allows_is_appended_whole(
+    store: SqlEventStore,
+) -> None:
+    """3,000 events in one append (SQLite caps a statement at 32,766 parameters)."""
+    events = tuple(event(n=i) for i in range(3000))
+    recorded = await store.append([write("gazette-2026", *events, expected=0)])
+    assert [r.version for r in recorded] == list(range(1, 3001))
+    assert [r.payload["n"] for r in recorded] == list(range(3000))
+    assert await store.stream_version("gazette-2026") == 3000
