@@ -256,6 +256,7 @@ def build_router(runtime: Any, current_principal: Any) -> APIRouter:
 
     @router.get("", summary="申请台账 List requests: queue, due soon, overdue, search")
     async def list_requests(
+        request: Request,
         caller: Caller,
         tenant: str | None = None,
         status: str | None = None,
@@ -269,6 +270,13 @@ def build_router(runtime: Any, current_principal: Any) -> APIRouter:
     ) -> dict[str, Any]:
         f = filters(caller, tenant, status, queue, due, q, applicant_id_document, applicant_kind)
         items, nxt = await queries.page(runtime.views, f, limit, cursor)
+        if items and queries.sees_applicant(caller):
+            await runtime.handlers.record_applicant_read(
+                caller,
+                [r["request_id"] for r in items],
+                "GET /v1/requests",
+                correlation_id(request),
+            )
         return {"items": [queries.view(r, caller) for r in items], "next_cursor": nxt}
 
     @router.get("/export.csv", summary="导出台账 CSV export (no applicant identity)")
@@ -297,7 +305,7 @@ def build_router(runtime: Any, current_principal: Any) -> APIRouter:
         return Response(report.render(body, format), media_type=f"{media}; charset=utf-8")
 
     @router.get("/{request_id}", summary="申请详情 One request")
-    async def get_request(request_id: UUID, caller: Caller) -> JSONResponse:
+    async def get_request(request_id: UUID, request: Request, caller: Caller) -> JSONResponse:
         row = await runtime.views.fetchrow(
             "SELECT * FROM app_ledger WHERE request_id = $1", str(request_id)
         )
@@ -308,6 +316,13 @@ def build_router(runtime: Any, current_principal: Any) -> APIRouter:
                 field="request_id",
                 message_zh=f"未找到申请 {request_id}",
                 message_en=f"request {request_id} not found",
+            )
+        if queries.sees_applicant(caller):
+            await runtime.handlers.record_applicant_read(
+                caller,
+                [row["request_id"]],
+                "GET /v1/requests/{request_id}",
+                correlation_id(request),
             )
         return JSONResponse(queries.view(row, caller), headers={"ETag": f'"{row["version"]}"'})
 

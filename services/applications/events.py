@@ -125,3 +125,20 @@ class RequestAssigned(DomainEvent):
     request_id: UUID
     handler: str = Field(description="承办人 id")
     previous_handler: str | None = None
+
+
+@registry.register
+class ApplicantDataRead(DomainEvent):
+    """Someone was shown applicants' identity (personal data): who, whose, where.
+
+    Recorded by the API whenever a response carries applicant details, so the audit
+    chain can answer "who read whose data, when, through which endpoint" (issue: audit).
+    Holds references only, never the data itself.
+    """
+
+    event_type = "ApplicantDataRead"
+    stream_type = "personal-data-access"
+
+    request_ids: list[UUID] = Field(min_length=1)
+    endpoint: str
+    fields: list[str]

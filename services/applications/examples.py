@@ -13,6 +13,7 @@ from uuid import UUID
 
 from services.applications import lifecycle_events as le
 from services.applications import reviews as rv
+from services.applications.events import ApplicantDataRead
 from shared.registry import DomainEvent
 
 REQUEST = UUID("01936f0e-7c1b-7000-8000-0000000000a1")
@@ -90,6 +91,9 @@ def _examples() -> dict[str, Callable[[], DomainEvent]]:
             delivered_on=date(2026, 3, 13),
         ),
         "RequestArchived": lambda: le.RequestArchived(request_id=r, archived_on=date(2026, 3, 20)),
+        "ApplicantDataRead": lambda: ApplicantDataRead(
+            request_ids=[r], endpoint="GET /v1/requests/{request_id}", fields=["applicant"]
+        ),
         "RequestWithdrawnByApplicant": lambda: le.RequestWithdrawnByApplicant(
             request_id=r, withdrawn_on=date(2026, 2, 20), note="申请人来电撤回"
         ),

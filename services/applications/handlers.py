@@ -12,7 +12,7 @@ from uuid import UUID
 
 from services.applications import clock, domain, lifecycle_handlers, reviews
 from services.applications.commands import AssignRequest, RegisterRequest
-from services.applications.events import RegistrationNumberIssued, registry
+from services.applications.events import ApplicantDataRead, RegistrationNumberIssued, registry
 from shared.envelope import Actor, NewEvent, RecordedEvent, StreamWrite, new_id
 from shared.errors import ConcurrencyConflict, NotFound
 from shared.eventstore import EventStore
@@ -70,6 +70,34 @@ class ApplicationsHandlers:
         """Run one lifecycle command (lifecycle_handlers.COMMANDS) on a request."""
         return await lifecycle_handlers.execute(
             self, name, request_id, cmd, principal, correlation_id, expected_version, sub_id
+        )
+
+    async def record_applicant_read(
+        self,
+        principal: Principal,
+        request_ids: list[str],
+        endpoint: str,
+        correlation_id: UUID,
+    ) -> None:
+        """Record that `principal` was shown these requests' applicant identity."""
+        event = ApplicantDataRead(
+            request_ids=[UUID(i) for i in request_ids], endpoint=endpoint, fields=["applicant"]
+        )
+        await self.store.append(
+            [
+                StreamWrite(
+                    stream_id=f"personal-data-access-{principal.sub}",
+                    stream_type=event.stream_type,
+                    events=(
+                        to_new_event(
+                            event,
+                            str(principal.org),
+                            actor_of(principal, _acting_role(principal)),
+                            correlation_id,
+                        ),
+                    ),
+                )
+            ]
         )
 
     async def clock_of(self, request_id: UUID, principal: Principal) -> dict[str, Any]:

@@ -113,8 +113,12 @@ async def every(views: Any, f: Filters) -> list[Row]:
     )
 
 
+def sees_applicant(caller: Principal) -> bool:
+    """Applicant identity is shown only to the roles that handle requests."""
+    return any(role in caller.roles for role in HANDLING_ROLES)
+
+
 def view(row: Row, caller: Principal) -> dict[str, Any]:
-    sees_applicant = any(role in caller.roles for role in HANDLING_ROLES)
     return {
         "request_id": row["request_id"],
         "tenant": row["tenant"],
@@ -123,7 +127,7 @@ def view(row: Row, caller: Principal) -> dict[str, Any]:
         "channel": row["channel"],
         "applicant_kind": row["applicant_kind"],
         "organization_kind": row["organization_kind"],
-        "applicant": orjson.loads(row["applicant"]) if sees_applicant else None,
+        "applicant": orjson.loads(row["applicant"]) if sees_applicant(caller) else None,
         "description": row["description"],
         "requested_form": row["requested_form"],
         "delivery_channel": row["delivery_channel"],
