@@ -31,7 +31,7 @@ cleanup() { if [[ $started == 1 ]]; then bash deploy/infra.sh down || true; fi; 
 trap cleanup EXIT
 
 set +e
-$BIN/pytest -q -rs --durations=10 -p no:cacheprovider "$@"
+$BIN/pytest -q -rfEs --durations=10 -p no:cacheprovider "$@"
 status=$?
 set -e
 if [[ $status == 5 ]]; then
