@@ -141,6 +141,15 @@ async def _drop_database(url: str, name: str) -> None:
 def suite(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[SuiteHandle]:
+    yield from run_suite(request, tmp_path_factory)
+
+
+def run_suite(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[SuiteHandle]:
+    """Start the suite in `request.param` mode; a module whose assertions need a district
+    no other test touched (e.g. exact scores) overrides `suite` with a module-scoped
+    fixture that yields from this."""
     logs = tmp_path_factory.mktemp(f"suite-{request.param}")
     env = {
         **os.environ,

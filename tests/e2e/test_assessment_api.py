@@ -6,20 +6,31 @@ module: 苏店镇 for requests, 韩店镇 for the task ledger, 荫城镇 for hig
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import yaml
 
 from shared.identity import Role
-from tests.e2e.conftest import SuiteHandle
+from tests.e2e.conftest import SuiteHandle, run_suite
 from tests.e2e.factories import registration, today
 
 DEMO = Path(__file__).parents[2] / "deploy" / "demo" / "assessment-scheme-2026.yaml"
 DISTRICT = "shangdang"
 SUDIAN, HANDIAN, YINCHENG = "shangdang/sudian", "shangdang/handian", "shangdang/yincheng"
+
+
+@pytest.fixture(scope="module", params=["embedded", "distributed"])
+def suite(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[SuiteHandle]:
+    """A fresh district for this module: the assertions are exact scores of townships,
+    which other tests' overdue requests would otherwise move."""
+    yield from run_suite(request, tmp_path_factory)
 
 
 def scheme_body(**changes: Any) -> dict[str, Any]:
