@@ -169,7 +169,13 @@ EOF
 }
 
 cluster_id() {  # 16 random bytes, url-safe base64 without padding: 22 chars
-    head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n'
+    # Never starting with '-': the storage tool would read such an id as an option
+    # (seen in CI: "argument --cluster-id/-t: expected one argument"), 1 time in 64.
+    local id
+    while :; do
+        id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')
+        [[ $id == -* ]] || { printf '%s\n' "$id"; return; }
+    done
 }
 
 wait_ready() {  # $1 = pid

@@ -270,10 +270,14 @@ class Deployment:
         )
 
     def read_model(self, api: Process) -> list[str]:
-        """Every request id GET /v1/requests lists (all pages), duplicates kept."""
+        """Every request id GET /v1/requests lists (all pages), duplicates kept.
+
+        Read as an auditor: a handler is shown applicants, and each such read is itself
+        recorded as an event (ApplicantDataRead), which would keep the store moving.
+        """
         ids: list[str] = []
         cursor: str | None = None
-        headers = {"Authorization": f"Bearer {token()}"}
+        headers = {"Authorization": f"Bearer {token('liu-min', 'shangdang', Role.AUDITOR)}"}
         with httpx.Client(base_url=api.url, headers=headers, timeout=10) as client:
             while True:
                 params: dict[str, Any] = {"limit": 200}
@@ -300,9 +304,9 @@ class Deployment:
             if supervise:
                 self.restart_crashed()
             try:
-                stored, events = self.stored_requests()
                 listed = self.read_model(api)
-                inbox = self.inbox_size()
+                inbox = self.inbox_size()  # before the store: inbox ⊆ store at every instant
+                stored, events = self.stored_requests()
             except Exception as exc:  # a server still coming back
                 last = f"{type(exc).__name__}: {exc}"
                 time.sleep(0.25)
