@@ -12,10 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
+from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from shared.envelope import RecordedEvent
+from shared.envelope import Actor, NewEvent, RecordedEvent
 from shared.errors import ValidationFailed
 
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
@@ -128,3 +129,18 @@ class EventRegistry:
 def payload_of(event: DomainEvent) -> dict[str, Any]:
     """The JSON-ready payload of a domain event."""
     return event.model_dump(mode="json")
+
+
+def to_new_event(
+    event: DomainEvent, tenant: str, actor: Actor, correlation_id: UUID | None = None
+) -> NewEvent:
+    """Wrap a domain event in the envelope a store appends (a fresh correlation id if none)."""
+    extra = {"correlation_id": correlation_id} if correlation_id is not None else {}
+    return NewEvent(
+        type=event.event_type,
+        schema_version=event.schema_version,
+        tenant=tenant,
+        actor=actor,
+        payload=payload_of(event),
+        **extra,
+    )

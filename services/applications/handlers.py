@@ -13,12 +13,12 @@ from uuid import UUID
 from services.applications import clock, domain, lifecycle_handlers, reviews
 from services.applications.commands import AssignRequest, RegisterRequest
 from services.applications.events import ApplicantDataRead, RegistrationNumberIssued, registry
-from shared.envelope import Actor, NewEvent, RecordedEvent, StreamWrite, new_id
+from shared.envelope import Actor, RecordedEvent, StreamWrite, new_id
 from shared.errors import ConcurrencyConflict, NotFound
 from shared.eventstore import EventStore
 from shared.eventstore import version_conflict as _version_conflict
 from shared.identity import Principal, Role, authorize, within_scope
-from shared.registry import DomainEvent, payload_of
+from shared.registry import to_new_event
 from shared.tenancy import OrgTree
 from shared.workdays import WorkdayCalendar, local_date
 
@@ -36,17 +36,6 @@ def register_stream(tenant: str, year: int) -> str:
 
 def actor_of(principal: Principal, role: Role) -> Actor:
     return Actor(id=principal.sub, kind=principal.kind, role=role.value)
-
-
-def to_new_event(event: DomainEvent, tenant: str, actor: Actor, correlation_id: UUID) -> NewEvent:
-    return NewEvent(
-        type=event.event_type,
-        schema_version=event.schema_version,
-        tenant=tenant,
-        actor=actor,
-        correlation_id=correlation_id,
-        payload=payload_of(event),
-    )
 
 
 @dataclass

@@ -22,7 +22,6 @@ from shared.errors import DomainRuleViolated, Forbidden, NotFound
 from shared.eventstore import EventStore
 from shared.eventstore import version_conflict as _version_conflict
 from shared.identity import Principal, Role, authorize, require_write
-from shared.registry import DomainEvent, payload_of
 from shared.tenancy import OrgTree, is_within
 from shared.workdays import WorkdayCalendar
 
@@ -49,18 +48,6 @@ def policy_stream(document_id: UUID) -> str:
 def actor_of(principal: Principal) -> Actor:
     role = next(iter(sorted(principal.roles)))
     return Actor(id=principal.sub, kind=principal.kind, role=role.value)
-
-
-def new_event(e: DomainEvent, tenant: str, actor: Actor, correlation_id: UUID | None) -> NewEvent:
-    extra = {"correlation_id": correlation_id} if correlation_id else {}
-    return NewEvent(
-        type=e.event_type,
-        schema_version=e.schema_version,
-        tenant=tenant,
-        actor=actor,
-        payload=payload_of(e),
-        **extra,
-    )
 
 
 def not_interpretable(document_id: UUID) -> NotFound:

@@ -22,15 +22,15 @@ from services.interpretation.handler_base import (
     REVIEW_ROLES,
     actor_of,
     interpretation_stream,
-    new_event,
     obligation_stream,
 )
 from services.interpretation.obligation_handlers import ObligationHandlers
 from shared.envelope import NewEvent, RecordedEvent, new_id
 from shared.identity import Principal, authorize, require_not_same_person
+from shared.registry import to_new_event
 from shared.workdays import local_date
 
-__all__ = ["InterpretationHandlers", "new_event", "obligation_stream"]
+__all__ = ["InterpretationHandlers", "obligation_stream"]
 
 
 class InterpretationHandlers(ObligationHandlers):
@@ -66,7 +66,7 @@ class InterpretationHandlers(ObligationHandlers):
                 interpretation_stream(interpretation_id),
                 "interpretation",
                 0,
-                [new_event(event, obligation.owner_unit, actor_of(principal), correlation_id)],
+                [to_new_event(event, obligation.owner_unit, actor_of(principal), correlation_id)],
             )
         )
         return recorded, report.as_dict()
@@ -95,7 +95,7 @@ class InterpretationHandlers(ObligationHandlers):
                 stream,
                 "interpretation",
                 version,
-                [new_event(event, state.unit, actor_of(principal), correlation_id)],
+                [to_new_event(event, state.unit, actor_of(principal), correlation_id)],
             )
         )
         return recorded, report.as_dict()
@@ -120,7 +120,7 @@ class InterpretationHandlers(ObligationHandlers):
                 stream,
                 "interpretation",
                 version,
-                [new_event(event, state.unit, actor_of(principal), correlation_id)],
+                [to_new_event(event, state.unit, actor_of(principal), correlation_id)],
             )
         )
 
@@ -158,7 +158,7 @@ class InterpretationHandlers(ObligationHandlers):
                 stream,
                 "interpretation",
                 version,
-                [new_event(published, state.unit, actor, correlation_id)],
+                [to_new_event(published, state.unit, actor, correlation_id)],
             )
         ]
         if follow_on is not None:
@@ -167,7 +167,7 @@ class InterpretationHandlers(ObligationHandlers):
                     obligation_stream(state.document_id),
                     "obligation",
                     obligation.version,
-                    [new_event(follow_on, obligation.owner_unit, actor, correlation_id)],
+                    [to_new_event(follow_on, obligation.owner_unit, actor, correlation_id)],
                 )
             )
         return await self._append(*writes)

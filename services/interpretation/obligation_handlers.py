@@ -18,13 +18,13 @@ from services.interpretation.handler_base import (
     REGISTER_ROLES,
     HandlersBase,
     actor_of,
-    new_event,
     obligation_stream,
     policy_stream,
 )
 from shared.envelope import Actor, RecordedEvent, new_id
 from shared.errors import ConcurrencyConflict, DomainRuleViolated
 from shared.identity import Principal, authorize
+from shared.registry import to_new_event
 from shared.workdays import local_date
 
 
@@ -43,7 +43,7 @@ class ObligationHandlers(HandlersBase):
                     obligation_stream(policy.document_id),
                     "obligation",
                     0,
-                    [new_event(event, policy.lead_unit, actor, None)],
+                    [to_new_event(event, policy.lead_unit, actor, None)],
                 )
             )
         except ConcurrencyConflict:
@@ -108,13 +108,13 @@ class ObligationHandlers(HandlersBase):
                     policy_stream(document_id),
                     "policy",
                     0,
-                    [new_event(registered, cmd.lead_unit, actor, correlation_id)],
+                    [to_new_event(registered, cmd.lead_unit, actor, correlation_id)],
                 ),
                 (
                     obligation_stream(document_id),
                     "obligation",
                     0,
-                    [new_event(required, cmd.lead_unit, actor, correlation_id)],
+                    [to_new_event(required, cmd.lead_unit, actor, correlation_id)],
                 ),
             )
         except ConcurrencyConflict:
@@ -144,7 +144,7 @@ class ObligationHandlers(HandlersBase):
                 stream,
                 "obligation",
                 version,
-                [new_event(event, state.owner_unit, actor_of(principal), correlation_id)],
+                [to_new_event(event, state.owner_unit, actor_of(principal), correlation_id)],
             )
         )
 
@@ -168,6 +168,6 @@ class ObligationHandlers(HandlersBase):
                 obligation_stream(document_id),
                 "obligation",
                 state.version,
-                [new_event(event, state.owner_unit, actor_of(principal), correlation_id)],
+                [to_new_event(event, state.owner_unit, actor_of(principal), correlation_id)],
             )
         )

@@ -29,12 +29,11 @@ from services.interpretation.domain import PolicyFacts
 from services.interpretation.events import PolicySource
 from services.interpretation.handlers import (
     InterpretationHandlers,
-    new_event,
     obligation_stream,
 )
 from shared.envelope import Actor, StreamWrite
 from shared.errors import ConcurrencyConflict
-from shared.registry import DomainEvent
+from shared.registry import DomainEvent, to_new_event
 from shared.workdays import local_date
 
 log = structlog.get_logger("gongkai.interpretation.scheduler")
@@ -52,7 +51,7 @@ async def append_one(
                     stream_id=obligation_stream(state.document_id),
                     stream_type="obligation",
                     expected_version=state.version,
-                    events=(new_event(event, state.owner_unit, SCHEDULER_ACTOR, None),),
+                    events=(to_new_event(event, state.owner_unit, SCHEDULER_ACTOR, None),),
                 )
             ]
         )

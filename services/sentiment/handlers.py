@@ -30,12 +30,12 @@ from services.sentiment.events import (
 )
 from services.sentiment.grouping import Candidate, best_match, signature
 from shared.db import Database
-from shared.envelope import Actor, NewEvent, RecordedEvent, StreamWrite, new_id
+from shared.envelope import Actor, RecordedEvent, StreamWrite, new_id
 from shared.errors import ConcurrencyConflict, NotFound, ValidationFailed
 from shared.eventstore import EventStore
 from shared.eventstore import version_conflict as _version_conflict
 from shared.identity import Principal, Role, authorize
-from shared.registry import DomainEvent, payload_of
+from shared.registry import DomainEvent, to_new_event
 from shared.tenancy import OrgTree
 from shared.workdays import WorkdayCalendar
 
@@ -81,17 +81,6 @@ def utc_text(instant: datetime) -> str:
 
 def hash_code(code: str) -> str:
     return hashlib.sha256(code.encode()).hexdigest()
-
-
-def to_new_event(event: DomainEvent, tenant: str, actor: Actor, correlation_id: UUID) -> NewEvent:
-    return NewEvent(
-        type=event.event_type,
-        schema_version=event.schema_version,
-        tenant=tenant,
-        actor=actor,
-        correlation_id=correlation_id,
-        payload=payload_of(event),
-    )
 
 
 def actor_of(principal: Principal) -> Actor:
