@@ -40,6 +40,7 @@ from shared.logging import configure_logging
 from shared.projections import ProjectionRunner
 from shared.service import ALL_SERVICES, ServiceDefinition, discover, sources_of
 from shared.settings import Settings
+from shared.streams import run_stream_processor
 from shared.tenancy import OrgTree, load_org_tree
 
 log = structlog.get_logger("gongkai.app")
@@ -192,6 +193,13 @@ class Suite:
                 await relay.setup()
                 self._supervise(lambda r=relay: r.run(self._stop), f"relay-{runtime.name}")
                 continue
+            for i, processor in enumerate(runtime.definition.stream_processors):
+                name = f"stream-{runtime.name}-{i}"
+
+                def run(p: Any = processor, rt: ServiceRuntime = runtime) -> Awaitable[None]:
+                    return run_stream_processor(lambda: p(rt, self), self._stop)
+
+                self._supervise(run, name)
             projections = list(runtime.definition.projections())
             if not projections:
                 continue
@@ -207,6 +215,7 @@ class Suite:
                 group=f"{prefix}.{runtime.name}.projections",
                 dlq=dlq_for(prefix),
                 routes=routes,
+                session_timeout_ms=s.kafka_session_timeout_ms,
             )
             self._supervise(lambda w=worker: w.run(self._stop), f"worker-{runtime.name}")
 

@@ -36,6 +36,10 @@ class ServiceDefinition:
     build_handlers: Callable[[Any, Any], Any] | None = None
     #: Long-running jobs of the service (schedulers): (runtime, suite, stop event) -> coroutine
     background: Sequence[Callable[[Any, Any, Any], Any]] = ()
+    #: Stateful stream processors run by `gongkai worker <name>` (distributed mode):
+    #: (runtime, suite) -> a freshly built shared.streams.StreamHandle (a faust app). The
+    #: worker runs each under a watchdog and rebuilds it after a crash or a hang.
+    stream_processors: Sequence[Callable[[Any, Any], Any]] = ()
     #: Adds the service's own `gongkai` subcommands: (argparse subparsers) -> None. Each
     #: subparser sets `func=callable(args) -> int`.
     add_commands: Callable[[Any], None] | None = None

@@ -25,7 +25,7 @@ import faust
 
 from services.sentiment.hotspots import Hotspot, HotspotRules, Observation, detect
 from shared.kafka import DEFAULT_PREFIX
-from shared.streams import create_stream_app, decode, events_topic
+from shared.streams import create_stream_app, dead_letter, decode, events_topic
 
 Announce = Callable[[Hotspot], Awaitable[None]]
 
@@ -45,7 +45,13 @@ class HotspotApp:
     windows: Any
     announced: Any
     seen: int = 0
+    dead_lettered: int = 0
     detected: list[Hotspot] = field(default_factory=list)
+
+    @property
+    def progress(self) -> int:
+        """Input events handled (the watchdog of shared.streams.run_stream_processor)."""
+        return self.seen
 
 
 def build_hotspot_app(
@@ -73,8 +79,13 @@ def build_hotspot_app(
     @app.agent(events_topic(app, "sentiment", prefix))
     async def watch(stream):  # type: ignore[no-untyped-def]
         async for value in stream:
-            event = decode(value)
             hot.seen += 1
+            try:
+                event = decode(value)
+            except Exception as exc:  # poison: to the dead-letter topic, and go on
+                hot.dead_lettered += 1
+                await dead_letter(app, prefix, value, exc, consumer=app_id)
+                continue
             if event.type != "MessageClassified":
                 continue
             p = event.payload
@@ -101,3 +112,25 @@ def build_hotspot_app(
                     await announce(spot)
 
     return hot
+
+
+def hotspot_processor(runtime: Any, suite: Any) -> HotspotApp:
+    """The agent as `gongkai worker sentiment` runs it (ServiceDefinition.stream_processors).
+
+    It announces into the service's own store; the polling job in `gongkai serve
+    sentiment` may announce the same bucket too, and the expected version 0 of the bucket's
+    stream keeps that to one HotspotDetected.
+    """
+    from services.sentiment.jobs import announce_hotspot
+
+    settings = suite.settings
+
+    async def announce(spot: Hotspot) -> None:
+        await announce_hotspot(runtime.store, spot)
+
+    return build_hotspot_app(
+        settings.kafka_bootstrap,
+        prefix=settings.topic_prefix,
+        announce=announce,
+        datadir=str(Path(settings.var_dir) / "sentiment" / "faust"),
+    )
