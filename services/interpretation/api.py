@@ -44,7 +44,7 @@ def accepted(events: list[RecordedEvent], quality: dict[str, Any] | None) -> dic
             body |= {"document_id": p["document_id"], "obligation_version": e.version}
         if e.type == "InterpretationRequired":
             body |= {k: p[k] for k in ("owner_unit", "due", "latest_due", "due_provisional")}
-        elif e.type == "FollowUpRequested":
+        elif e.type in ("FollowUpRequested", "FollowUpCasesAdded"):
             body |= {k: p[k] for k in ("follow_up_id", "stage", "case_ids", "due")}
         elif e.type == "InterpretationPublished":
             body |= {k: p[k] for k in ("published_at", "forms", "channels", "stage", "quality")}

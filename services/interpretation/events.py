@@ -221,6 +221,23 @@ class FollowUpRequested(DomainEvent):
 
 
 @registry.register
+class FollowUpCasesAdded(DomainEvent):
+    """More misreading cases join a follow-up stage that is not yet interpreted: one stage
+    answers them all (the sentiment service's PolicyMisreadingReported, 方案§五(一))."""
+
+    event_type = "FollowUpCasesAdded"
+    stream_type = "obligation"
+
+    document_id: UUID
+    follow_up_id: UUID
+    stage: int = Field(ge=2)
+    case_ids: list[str] = Field(min_length=1, description="the cases added (not those before)")
+    reason: str
+    requested_by: str
+    due: date = Field(description="the stage's due date, unchanged")
+
+
+@registry.register
 class FollowUpFulfilled(DomainEvent):
     event_type = "FollowUpFulfilled"
     stream_type = "obligation"

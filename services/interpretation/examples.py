@@ -98,6 +98,15 @@ EXAMPLES: dict[str, Callable[[], DomainEvent]] = {
         requested_by="sentiment-service",
         due=date(2026, 10, 15),
     ),
+    "interpretation/FollowUpCasesAdded.v1": lambda: ev.FollowUpCasesAdded(
+        document_id=DOC,
+        follow_up_id=FOLLOW,
+        stage=2,
+        case_ids=["01936f0e-7c1b-7000-8000-0000000000c2"],
+        reason="误读政策（舆情案件）：群众误以为改厕补助须先垫付",
+        requested_by="liu-yang",
+        due=date(2026, 10, 15),
+    ),
     "interpretation/FollowUpFulfilled.v1": lambda: ev.FollowUpFulfilled(
         document_id=DOC,
         follow_up_id=FOLLOW,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from uuid import UUID
 
 from services.interpretation import domain
@@ -26,6 +28,27 @@ from shared.errors import ConcurrencyConflict, DomainRuleViolated
 from shared.identity import Principal, authorize
 from shared.registry import to_new_event
 from shared.workdays import local_date
+
+#: The follow-up stage's reason is at most this long (the command's limit).
+MAX_REASON_CHARS = 2000
+SCHEDULER = Actor(id="interpretation-scheduler", kind="service", role="service")
+
+
+@dataclass(frozen=True)
+class MisreadingReport:
+    """A case the sentiment service linked to a misread policy (its PolicyMisreadingReported)."""
+
+    case_id: str
+    misreading: str
+    reported_by: str
+    correlation_id: UUID | None = None
+
+
+def misreading_reason(reports: Sequence[MisreadingReport]) -> str:
+    """One reason for a stage from the cases' misreadings: 误读政策（舆情案件 …）：…"""
+    parts = [f"误读政策（舆情案件 {r.case_id}）：{r.misreading}" for r in reports]
+    reason = "；".join(parts)
+    return reason if len(reason) <= MAX_REASON_CHARS else reason[: MAX_REASON_CHARS - 1] + "…"
 
 
 class ObligationHandlers(HandlersBase):
@@ -147,6 +170,37 @@ class ObligationHandlers(HandlersBase):
                 [to_new_event(event, state.owner_unit, actor_of(principal), correlation_id)],
             )
         )
+
+    async def follow_up_from_cases(
+        self, document_id: UUID, reports: Sequence[MisreadingReport]
+    ) -> RecordedEvent | None:
+        """The scheduler's step for misreading cases (the sentiment service's events): the same
+        follow-up as POST /obligations/{id}/follow-ups, decided on the obligation's own stream
+        and appended with its version, so a redelivered report or a second scheduler never
+        opens a stage twice."""
+        if not reports:
+            return None
+        state = await self.obligation(document_id)
+        event = domain.follow_up_for_cases(
+            state,
+            new_id(),
+            [r.case_id for r in reports],
+            misreading_reason(reports),
+            reports[0].reported_by,
+            local_date(self.clock()),
+            self.calendar(),
+            self.deadlines,
+        )
+        if event is None:
+            return None
+        new_event = to_new_event(event, state.owner_unit, SCHEDULER, reports[0].correlation_id)
+        try:
+            (recorded,) = await self._append(
+                (obligation_stream(document_id), "obligation", state.version, [new_event])
+            )
+        except ConcurrencyConflict:
+            return None  # the obligation changed meanwhile: decide again next tick
+        return recorded
 
     async def request_follow_up(
         self, document_id: UUID, cmd: RequestFollowUp, principal: Principal, correlation_id: UUID

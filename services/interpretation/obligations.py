@@ -14,6 +14,7 @@ from datetime import date
 from uuid import UUID
 
 from services.interpretation.events import (
+    FollowUpCasesAdded,
     FollowUpFulfilled,
     FollowUpRequested,
     InterpretationDeadlineMissed,
@@ -151,6 +152,16 @@ def evolve_obligation(state: ObligationState, event: DomainEvent) -> ObligationS
     if isinstance(event, FollowUpRequested):
         item = FollowUp(event.follow_up_id, event.stage, tuple(event.case_ids), event.due)
         return replace(s, follow_ups=(*s.follow_ups, item))
+    if isinstance(event, FollowUpCasesAdded):
+        return replace(
+            s,
+            follow_ups=tuple(
+                replace(f, case_ids=(*f.case_ids, *event.case_ids))
+                if f.follow_up_id == event.follow_up_id
+                else f
+                for f in s.follow_ups
+            ),
+        )
     if isinstance(event, FollowUpFulfilled):
         return replace(
             s,
@@ -224,6 +235,44 @@ def request_follow_up(
         reason=reason,
         requested_by=requested_by,
         due=calendar.add_workdays(today, rules.follow_up_working_days).due,
+    )
+
+
+def follow_up_for_cases(
+    state: ObligationState,
+    new_follow_up_id: UUID,
+    case_ids: Sequence[str],
+    reason: str,
+    requested_by: str,
+    today: date,
+    calendar: WorkdayCalendar,
+    rules: DeadlineRules,
+) -> FollowUpRequested | FollowUpCasesAdded | None:
+    """Misreading cases reported by the sentiment service (方案§五(一): 对误解误读及时解读回应).
+
+    Idempotent: cases any stage already answers are left out, and None is returned when
+    none is new (a redelivered report opens nothing). New cases join the stage that is
+    requested but not yet interpreted; otherwise they open the next stage. A withdrawn
+    policy takes none (None)."""
+    if state.status not in ("open", "fulfilled") or state.document_id is None:
+        return None
+    known = {case for f in state.follow_ups for case in f.case_ids}
+    new = sorted(set(case_ids) - known)
+    if not new:
+        return None
+    pending = next((f for f in state.follow_ups if f.fulfilled_by is None), None)
+    if pending is not None:
+        return FollowUpCasesAdded(
+            document_id=state.document_id,
+            follow_up_id=pending.follow_up_id,
+            stage=pending.stage,
+            case_ids=new,
+            reason=reason,
+            requested_by=requested_by,
+            due=pending.due,
+        )
+    return request_follow_up(
+        state, new_follow_up_id, new, reason, requested_by, today, calendar, rules
     )
 
 

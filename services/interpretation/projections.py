@@ -5,6 +5,10 @@
   were withdrawn. Fed by the catalog's DocumentPublished / DocumentWithdrawn (read as a
   tolerant reader: only the fields used here, so catalog may add fields freely) and by
   this service's PolicyRegistered (the manual path).
+- MisreadingInbox (sources: sentiment and this service): the cases the sentiment service
+  linked to a misread policy (PolicyMisreadingReported), pending until a follow-up stage
+  names them (this service's FollowUpRequested / FollowUpCasesAdded). The scheduler opens
+  the follow-ups from it. Upserted from either side, so arrival order does not matter.
 - InterpretationLedger (this service): one row per obligation, one per interpretation.
   Each table is written only by the events of its own stream type, so the ledger does not
   depend on the order of different streams (Kafka keeps per-stream order only).
@@ -125,6 +129,61 @@ class PolicyInbox:
             v["source"],
             v["revision"],
         )
+
+
+class MisreadingInbox:
+    name = "interpretation.misreading_inbox.v1"
+    sources = ("sentiment", "interpretation")
+    tables: Sequence[str] = ("itp_misreadings",)
+    schema: Sequence[str] = (
+        """CREATE TABLE IF NOT EXISTS itp_misreadings (
+            case_id TEXT NOT NULL,
+            document_id TEXT NOT NULL,
+            township TEXT,
+            misreading TEXT,
+            reported_by TEXT,
+            reported_at TEXT,
+            correlation_id TEXT,
+            status TEXT NOT NULL,
+            follow_up_id TEXT,
+            PRIMARY KEY (case_id, document_id)
+        )""",
+        "CREATE INDEX IF NOT EXISTS itp_misreadings_status ON itp_misreadings (status)",
+    )
+
+    async def apply(self, tx: Tx, event: RecordedEvent) -> None:
+        p = event.payload
+        if event.type == "PolicyMisreadingReported" and event.stream_type == "opinion-case":
+            # Tolerant reader of the sentiment event: only the fields used here.
+            await tx.execute(
+                """INSERT INTO itp_misreadings (case_id, document_id, township, misreading,
+                       reported_by, reported_at, correlation_id, status)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending')
+                   ON CONFLICT (case_id, document_id) DO UPDATE SET township = excluded.township,
+                       misreading = excluded.misreading, reported_by = excluded.reported_by,
+                       reported_at = excluded.reported_at,
+                       correlation_id = excluded.correlation_id""",
+                str(p["case_id"]),
+                str(p["document_id"]),
+                event.tenant,
+                str(p["misreading"]),
+                str(p["reported_by"]),
+                _at(event),
+                str(event.correlation_id),
+            )
+        elif event.type in ("FollowUpRequested", "FollowUpCasesAdded") and (
+            event.stream_type == "obligation"
+        ):
+            for case_id in p["case_ids"]:
+                await tx.execute(
+                    """INSERT INTO itp_misreadings (case_id, document_id, status, follow_up_id)
+                       VALUES ($1, $2, 'opened', $3)
+                       ON CONFLICT (case_id, document_id) DO UPDATE SET status = 'opened',
+                           follow_up_id = excluded.follow_up_id""",
+                    str(case_id),
+                    str(p["document_id"]),
+                    str(p["follow_up_id"]),
+                )
 
 
 class InterpretationLedger:
@@ -249,9 +308,13 @@ class InterpretationLedger:
             changes["missed"] = True
         elif isinstance(e, ev.ObligationCancelled):
             changes |= {"status": "cancelled", "cancel_reason": e.reason}
-        elif isinstance(e, ev.FollowUpRequested | ev.FollowUpFulfilled):
+        elif isinstance(e, ev.FollowUpRequested | ev.FollowUpCasesAdded | ev.FollowUpFulfilled):
             items = orjson.loads(row["follow_ups"])
-            if isinstance(e, ev.FollowUpRequested):
+            if isinstance(e, ev.FollowUpCasesAdded):
+                for item in items:
+                    if item["follow_up_id"] == str(e.follow_up_id):
+                        item["case_ids"] = [*item["case_ids"], *e.case_ids]
+            elif isinstance(e, ev.FollowUpRequested):
                 items.append(
                     {
                         "follow_up_id": str(e.follow_up_id),

@@ -6,7 +6,9 @@ Each tick, with `today` from the injectable clock:
    restart or a second scheduler never opens one twice;
 2. cancels open obligations whose policy was withdrawn;
 3. records InterpretationDeadlineMissed once for every open obligation past its latest
-   due date (DOMAIN.md §3: at the latest 3 working days after the policy).
+   due date (DOMAIN.md §3: at the latest 3 working days after the policy);
+4. opens (or joins) a follow-up stage for the misreading cases the sentiment service
+   reported (方案§五(一): 对误解误读及时解读回应), once the policy's obligation is open.
 The candidates come from the read models; each decision is taken again on the
 obligation's own stream and appended with its version, so a stale read model can
 delay an event by a tick but never duplicate it.
@@ -31,6 +33,7 @@ from services.interpretation.handlers import (
     InterpretationHandlers,
     obligation_stream,
 )
+from services.interpretation.obligation_handlers import MisreadingReport
 from shared.envelope import Actor, StreamWrite
 from shared.errors import ConcurrencyConflict
 from shared.registry import DomainEvent, to_new_event
@@ -103,6 +106,31 @@ async def tick(h: InterpretationHandlers, today: date) -> int:
         missed = domain.deadline_missed(state, today)
         if missed is not None:
             written += await append_one(h, state, missed)
+    return written + await follow_up_misreadings(h)
+
+
+async def follow_up_misreadings(h: InterpretationHandlers) -> int:
+    """Pending misreading cases, by policy, in one follow-up per policy and tick."""
+    rows = await h.views.fetch(
+        """SELECT m.* FROM itp_misreadings m
+           JOIN itp_obligations o ON o.document_id = m.document_id
+           WHERE m.status = 'pending' AND o.status IN ('open', 'fulfilled')
+           ORDER BY m.reported_at, m.case_id LIMIT 500"""
+    )
+    by_policy: dict[str, list[MisreadingReport]] = {}
+    for row in rows:
+        by_policy.setdefault(row["document_id"], []).append(
+            MisreadingReport(
+                case_id=row["case_id"],
+                misreading=row["misreading"] or "",
+                reported_by=row["reported_by"] or "sentiment",
+                correlation_id=UUID(row["correlation_id"]) if row["correlation_id"] else None,
+            )
+        )
+    written = 0
+    for document_id, reports in by_policy.items():
+        if await h.follow_up_from_cases(UUID(document_id), reports) is not None:
+            written += 1
     return written
 
 

@@ -17,7 +17,11 @@ from services.interpretation.cli import add_commands
 from services.interpretation.domain import DeadlineRules
 from services.interpretation.events import registry
 from services.interpretation.handlers import InterpretationHandlers
-from services.interpretation.projections import InterpretationLedger, PolicyInbox
+from services.interpretation.projections import (
+    InterpretationLedger,
+    MisreadingInbox,
+    PolicyInbox,
+)
 from services.interpretation.quality import QualityRules
 from services.interpretation.schedule import run_scheduler
 from shared.service import ServiceDefinition
@@ -57,7 +61,7 @@ def _handlers(runtime: Any, suite: Any) -> InterpretationHandlers:
 SERVICE = ServiceDefinition(
     name="interpretation",
     registry=registry,
-    projections=lambda: [PolicyInbox(), InterpretationLedger()],
+    projections=lambda: [PolicyInbox(), InterpretationLedger(), MisreadingInbox()],
     build_router=build_routers,
     build_handlers=_handlers,
     background=(run_scheduler,),

@@ -16,6 +16,7 @@ from services.sentiment import commands as c
 from services.sentiment.api_public import add_public_routes
 from services.sentiment.classifier import default_classifier
 from services.sentiment.importer import ParsedRow, RowError, parse_csv, parse_jsonl
+from services.sentiment.policies import links, suggestions
 from shared.db import Row
 from shared.errors import ConcurrencyConflict, GongkaiError, NotFound, ValidationFailed
 from shared.http import IdempotencyKey, IfMatch, correlation_id, expected_version, stale_if_match
@@ -196,8 +197,66 @@ def build_router(runtime: Any, current_principal: Any) -> APIRouter:
                 for s in steps
             ],
             "message_ids": [m["message_id"] for m in messages],
+            "policy_links": await links(runtime.views, str(case_id)),
         }
         return JSONResponse(body, headers={"ETag": f'"{row["version"]}"'})
+
+    @router.get(
+        "/opinion-cases/{case_id}/policy-suggestions",
+        summary="误读政策：可能涉及的政策 Policies the case may be about, with the reasons",
+    )
+    async def policy_suggestions(case_id: UUID, caller: Caller) -> dict[str, Any]:
+        row = await runtime.views.fetchrow(
+            "SELECT tenant FROM sent_cases WHERE case_id = $1", str(case_id)
+        )
+        if row is None or not within_scope(caller, row["tenant"]):
+            raise _not_found("case", case_id)
+        return await suggestions(runtime.views, str(case_id), row["tenant"])
+
+    @router.post(
+        "/opinion-cases/{case_id}/policy-link",
+        summary="误读政策：关联政策并请求跟踪解读 Link a misread policy (asks for a follow-up "
+        "interpretation)",
+    )
+    async def policy_link(
+        case_id: UUID,
+        cmd: c.LinkPolicy,
+        request: Request,
+        caller: Caller,
+        key: IdempotencyKey = None,
+        if_match: IfMatch = None,
+    ) -> JSONResponse:
+        expected = expected_version(if_match)
+
+        async def run() -> tuple[int, Any]:
+            try:
+                event = await runtime.handlers.link_policy(
+                    case_id, cmd, caller, correlation_id(request), expected
+                )
+            except ConcurrencyConflict as err:
+                if expected is not None:
+                    raise stale_if_match(err) from err
+                raise
+            p = event.payload
+            return 200, {
+                "case_id": str(case_id),
+                "event_type": event.type,
+                "version": event.version,
+                "event_id": str(event.event_id),
+                "document_id": p["document_id"],
+                "policy_title": p["policy_title"],
+                "classified_misreading": p["classified_misreading"],
+                "match_score": p["match_score"],
+                "match_reasons": p["match_reasons"],
+            }
+
+        response = await runtime.idempotency.run(
+            caller, key, {"path": f"{case_id}/policy-link", **cmd.model_dump(mode="json")}, run
+        )
+        body = orjson.loads(response.body)
+        if isinstance(body, dict) and "version" in body:
+            response.headers["ETag"] = f'"{body["version"]}"'
+        return response
 
     for step, (model, summary) in STEP_COMMANDS.items():
         _add_step_route(router, runtime, Caller, step, model, summary)

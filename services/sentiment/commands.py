@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Literal
+from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -111,3 +112,12 @@ class ReopenCase(BaseModel):
     model_config = _STRICT
 
     reason: str = Field(min_length=2, max_length=1000)
+
+
+class LinkPolicy(BaseModel):
+    """误读政策: link the case to the misread policy and ask for a follow-up interpretation."""
+
+    model_config = _STRICT
+
+    document_id: UUID = Field(description="the catalog's published document")
+    misreading: str = Field(min_length=4, max_length=2000, description="what was misread")

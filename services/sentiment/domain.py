@@ -40,6 +40,7 @@ from services.sentiment.events import (
     CaseResultPublished,
     CaseReturned,
     MessageKind,
+    PolicyMisreadingReported,
     Source,
 )
 from shared.errors import DomainRuleViolated, ValidationFailed
@@ -110,6 +111,8 @@ class CaseState:
     published: bool = False
     escalation_level: int = 0
     messages: tuple[UUID, ...] = ()
+    #: Policies the case was linked to as misread (误读政策).
+    policies: tuple[UUID, ...] = ()
 
 
 def evolve(state: CaseState, event: DomainEvent) -> CaseState:
@@ -154,6 +157,8 @@ def evolve(state: CaseState, event: DomainEvent) -> CaseState:
         )
     if isinstance(event, CaseEscalated):
         return replace(s, escalation_level=event.level)
+    if isinstance(event, PolicyMisreadingReported):
+        return replace(s, policies=(*s.policies, event.document_id))
     return s
 
 
@@ -280,4 +285,86 @@ def escalation(state: CaseState, now: datetime) -> CaseEscalated | None:
         level=level,
         escalated_to=ESCALATION_TARGETS[level],
         overdue_since=state.response_due,
+    )
+
+
+#: A misreading may be linked while the case is open or answered, not once it is closed.
+MISREADING_STATUSES = (*OPEN_STATUSES, "responded", "dissatisfied")
+
+
+@dataclass(frozen=True)
+class PolicyFacts:
+    """The published policy as the sentiment service knows it (from catalog events)."""
+
+    document_id: UUID
+    title: str
+    document_number: str | None
+    township: str
+    withdrawn: bool
+    #: The policy is the case's township's, or of a level above it (the district's).
+    in_scope: bool = True
+
+
+def report_misreading(
+    state: CaseState,
+    policy: PolicyFacts | None,
+    document_id: UUID,
+    misreading: str,
+    reported_by: str,
+    classified_misreading: bool,
+    match: tuple[float, tuple[str, ...]] | None,
+) -> PolicyMisreadingReported:
+    """误读政策 (方案§17, §五(一)): link the case to the misread policy, once per policy.
+
+    `policy` is None when no published policy with that id is known (never published, not
+    a policy, or not arrived yet from the catalog)."""
+    case_id = _require(state, MISREADING_STATUSES, "关联误读政策", "linked to a policy")
+    if policy is None:
+        raise _invalid(
+            "policy_link.document_unknown",
+            "document_id",
+            f"未找到已公开的政策文件 {document_id}"
+            "（规范性文件、政策性文件、实施方案或标记需解读的文件）",
+            f"no published policy {document_id} is known (normative, policy, implementation "
+            "plan, or flagged for interpretation)",
+        )
+    if not policy.in_scope:
+        raise _invalid(
+            "policy_link.outside_township",
+            "document_id",
+            f"政策文件属于 {policy.township}，与本案件所在镇无关",
+            f"the policy belongs to {policy.township}, not to the case's township or above it",
+        )
+    if policy.withdrawn:
+        raise _invalid(
+            "policy_link.document_withdrawn",
+            "document_id",
+            "该政策文件已撤销，不再解读",
+            "the policy was withdrawn; it is no longer interpreted",
+        )
+    if document_id in state.policies:
+        raise _refuse(
+            "policy_link.duplicate",
+            "该案件已关联此政策",
+            "the case is already linked to this policy",
+            "document_id",
+        )
+    if len(misreading.strip()) < 4:
+        raise _invalid(
+            "policy_link.misreading_empty",
+            "misreading",
+            "请写明群众误读了什么（至少 4 个字）",
+            "say what was misread (at least 4 characters)",
+        )
+    return PolicyMisreadingReported(
+        case_id=case_id,
+        document_id=document_id,
+        policy_title=policy.title,
+        document_number=policy.document_number,
+        policy_township=policy.township,
+        misreading=misreading.strip(),
+        reported_by=reported_by,
+        classified_misreading=classified_misreading,
+        match_score=match[0] if match else None,
+        match_reasons=list(match[1]) if match else [],
     )

@@ -305,3 +305,28 @@ class HotspotDetected(DomainEvent):
     message_count: int
     negative_intensity: float
     crossed: list[str] = Field(description="count / negative_intensity")
+
+
+@registry.register
+class PolicyMisreadingReported(DomainEvent):
+    """误读政策: the case is about a published policy the citizens misread; the opinion officer
+    links it to the catalog's document and asks the interpretation service for a follow-up
+    interpretation (方案§17, §五(一): 对误解误读及时解读回应). Interpretation consumes it."""
+
+    event_type = "PolicyMisreadingReported"
+    stream_type = "opinion-case"
+
+    case_id: UUID
+    document_id: UUID = Field(description="the catalog's published document")
+    policy_title: str
+    document_number: str | None = None
+    policy_township: str = Field(description="org path of the policy's township (or district)")
+    misreading: str = Field(max_length=2000, description="what the citizens misread")
+    reported_by: str
+    classified_misreading: bool = Field(
+        description="the classifier had put a message of the case in the class 误读政策"
+    )
+    match_score: float | None = Field(
+        default=None, description="the suggestion's score for this policy (None: not suggested)"
+    )
+    match_reasons: list[str] = Field(default_factory=list)

@@ -101,4 +101,16 @@ EXAMPLES: dict[str, Callable[[], DomainEvent]] = {
         negative_intensity=3.4,
         crossed=["count", "negative_intensity"],
     ),
+    "sentiment/PolicyMisreadingReported.v1": lambda: e.PolicyMisreadingReported(
+        case_id=CASE,
+        document_id=UUID("01936f0e-7c1b-7000-8000-0000000000d1"),
+        policy_title="苏店镇人民政府关于印发《苏店镇农村人居环境整治长效管护办法》的通知",
+        document_number="苏政发〔2026〕12号",
+        policy_township="shangdang/sudian",
+        misreading="群众误以为保洁员经费由村民按每户每月八百元分摊，文件规定由镇财政补助",
+        reported_by="liu-yang",
+        classified_misreading=True,
+        match_score=1.0,
+        match_reasons=["文号：苏政发〔2026〕12号"],
+    ),
 }

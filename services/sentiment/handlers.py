@@ -18,7 +18,7 @@ import orjson
 
 from services.sentiment import domain
 from services.sentiment.classifier import Classifier
-from services.sentiment.commands import ReceiveMessage
+from services.sentiment.commands import LinkPolicy, ReceiveMessage
 from services.sentiment.deadlines import SHANGHAI, DeadlineRules, case_deadlines
 from services.sentiment.events import (
     CaseOpened,
@@ -29,6 +29,8 @@ from services.sentiment.events import (
     registry,
 )
 from services.sentiment.grouping import Candidate, best_match, signature
+from services.sentiment.policies import case_texts, policy_facts, related
+from services.sentiment.policy_match import PolicyRef, match_one
 from shared.db import Database
 from shared.envelope import Actor, RecordedEvent, StreamWrite, new_id
 from shared.errors import ConcurrencyConflict, NotFound, ValidationFailed
@@ -58,6 +60,7 @@ STEP_ROLES: dict[str, tuple[Role, ...]] = {
     "publish": (Role.OPINION_OFFICER,),
     "follow-up": (Role.OPINION_OFFICER,),
     "reopen": (Role.OPINION_OFFICER, Role.LEADER_IN_CHARGE, Role.PRINCIPAL_LEADER),
+    "policy-link": (Role.OPINION_OFFICER, Role.LEADER_IN_CHARGE, Role.PRINCIPAL_LEADER),
 }
 UNIT_STEPS = frozenset({"accept", "return", "request-extension", "respond"})
 MESSAGE_NAMESPACE = UUID("6f1d3c1e-8a7b-4f0e-9c55-5e6e7a1d2b01")
@@ -304,6 +307,60 @@ class SentimentHandlers:
             event = domain.reopen(state, cmd.reason, now)
         else:  # pragma: no cover - the router only mounts known steps
             raise KeyError(step)
+        (recorded,) = await self.store.append(
+            [
+                StreamWrite(
+                    stream_id=case_stream(case_id),
+                    stream_type=event.stream_type,
+                    expected_version=state.version,
+                    events=(to_new_event(event, tenant, actor_of(principal), correlation_id),),
+                )
+            ]
+        )
+        return recorded
+
+    async def link_policy(
+        self,
+        case_id: UUID,
+        cmd: LinkPolicy,
+        principal: Principal,
+        correlation_id: UUID,
+        expected_version: int | None,
+    ) -> RecordedEvent:
+        """误读政策 (方案§17, §五(一)): link the case to the misread policy. The interpretation
+        service consumes the event and opens the follow-up interpretation."""
+        state, tenant = await self._load(case_id)
+        authorize(principal, tenant, *STEP_ROLES["policy-link"])
+        if expected_version is not None and expected_version != state.version:
+            raise _version_conflict(case_stream(case_id), expected_version, state.version)
+        row = await policy_facts(self.views, str(cmd.document_id))
+        facts = None
+        if row is not None:
+            facts = domain.PolicyFacts(
+                document_id=cmd.document_id,
+                title=row["title"],
+                document_number=row["document_number"],
+                township=row["township"],
+                withdrawn=bool(row["withdrawn"]),
+                in_scope=related(row["township"], tenant),
+            )
+        text, classified, _ = await case_texts(self.views, str(case_id))
+        match = None
+        if row is not None:
+            ref = PolicyRef(
+                row["document_id"], row["title"], row["document_number"], row["policy_text"]
+            )
+            found = match_one(text, ref)
+            match = (found.score, found.reasons)
+        event = domain.report_misreading(
+            state,
+            facts,
+            cmd.document_id,
+            cmd.misreading,
+            principal.sub,
+            classified,
+            match,
+        )
         (recorded,) = await self.store.append(
             [
                 StreamWrite(

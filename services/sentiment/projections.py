@@ -60,6 +60,7 @@ STEP_NAMES = {
     "CaseFollowedUp": "回访",
     "CaseReopened": "重办",
     "CaseEscalated": "超期升级",
+    "PolicyMisreadingReported": "误读政策·请求跟踪解读",
 }
 
 

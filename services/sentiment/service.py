@@ -11,7 +11,9 @@ from services.sentiment.cli import add_commands
 from services.sentiment.events import registry
 from services.sentiment.handlers import SentimentHandlers
 from services.sentiment.jobs import escalation_job, hotspot_job
+from services.sentiment.policies import PolicyCatalog, PolicyLinks
 from services.sentiment.projections import OpinionLedger
+from services.sentiment.stream import hotspot_processor
 from shared.service import ServiceDefinition
 
 #: A district's own trained model, if deployed (`gongkai sentiment train --out <this>`).
@@ -41,9 +43,10 @@ def _handlers(runtime: Any, suite: Any) -> SentimentHandlers:
 SERVICE = ServiceDefinition(
     name="sentiment",
     registry=registry,
-    projections=lambda: [OpinionLedger()],
+    projections=lambda: [OpinionLedger(), PolicyCatalog(), PolicyLinks()],
     build_router=build_router,
     build_handlers=_handlers,
     background=(escalation_job, hotspot_job),
+    stream_processors=(hotspot_processor,),
     add_commands=add_commands,
 )

@@ -23,7 +23,11 @@ from services.interpretation import domain, queries, samples
 from services.interpretation.commands import DraftInterpretation, RegisterPolicy, Review
 from services.interpretation.domain import DeadlineRules
 from services.interpretation.handlers import InterpretationHandlers
-from services.interpretation.projections import InterpretationLedger, PolicyInbox
+from services.interpretation.projections import (
+    InterpretationLedger,
+    MisreadingInbox,
+    PolicyInbox,
+)
 from services.interpretation.quality import QualityRules
 from services.interpretation.schedule import append_one, tick
 from shared.db import Database, SqliteDatabase
@@ -79,11 +83,12 @@ async def world(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
         deadlines=DeadlineRules(),
         quality=QualityRules(),
     )
-    inbox, ledger = PolicyInbox(), InterpretationLedger()
+    inbox, ledger, misreadings = PolicyInbox(), InterpretationLedger(), MisreadingInbox()
     runners = [
         ProjectionRunner(inbox, cat, views, checkpoint_name=inbox.name + "@catalog"),
         ProjectionRunner(inbox, store, views),
         ProjectionRunner(ledger, store, views),
+        ProjectionRunner(misreadings, store, views),
     ]
     for runner in runners:
         await runner.setup()
