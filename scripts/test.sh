@@ -29,6 +29,14 @@ if [[ -z "${GONGKAI_TEST_DATABASE_URL:-}" || -z "${GONGKAI_TEST_KAFKA_BOOTSTRAP:
 fi
 cleanup() { if [[ $started == 1 ]]; then bash deploy/infra.sh down || true; fi; }
 trap cleanup EXIT
+# The live scoreboard page is tested in Debian's chromium (deploy/chromium.sh installs it).
+if ! bash deploy/chromium.sh; then
+  if [[ $in_ci == 1 ]]; then
+    echo "test.sh: CI=true and chromium could not be installed (deploy/chromium.sh)" >&2
+    exit 1
+  fi
+  echo "test.sh: chromium could not be installed; the browser test will be SKIPPED" >&2
+fi
 
 set +e
 $BIN/pytest -q -rfEs --durations=10 -p no:cacheprovider "$@"

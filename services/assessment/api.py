@@ -7,17 +7,27 @@ objects and command models the routes close over, not strings.
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Annotated, Any
+from urllib.parse import parse_qs
 from uuid import UUID
 
+import jwt
 import orjson
 import yaml
-from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import (
+    HTMLResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
 
-from services.assessment import ledger_view, queries
+from services.assessment import board, ledger_view, queries
 from services.assessment.commands import (
     AddTask,
+    ClosePeriod,
     CompleteTask,
     HoldSession,
     PlanSession,
@@ -26,9 +36,9 @@ from services.assessment.commands import (
 from services.assessment.handlers import source_text_of
 from services.assessment.scheme import Level, Scheme, scheme_id
 from shared.envelope import RecordedEvent
-from shared.errors import ConcurrencyConflict, NotFound, ValidationFailed
+from shared.errors import ConcurrencyConflict, NotFound, Unauthenticated, ValidationFailed
 from shared.http import IdempotencyKey, IfMatch, correlation_id, expected_version, stale_if_match
-from shared.identity import Principal, require_org, within_scope
+from shared.identity import Principal, require_org, verify_token, within_scope
 from shared.workdays import local_date
 
 PREFIX = "/v1/assessment"
@@ -56,6 +66,22 @@ def _no_scheme(sid: str) -> NotFound:
 def build_router(runtime: Any, current_principal: Any) -> APIRouter:
     router = APIRouter(prefix=PREFIX, tags=["assessment 考核"])
     Caller = Annotated[Principal, Depends(current_principal)]
+
+    def secret(request: Request) -> str:
+        return str(request.app.state.token_secret)
+
+    def viewer(
+        request: Request, authorization: Annotated[str | None, Header()] = None
+    ) -> Principal:
+        """Read-only routes the live page uses: the bearer token, or the board's view cookie
+        (a browser's EventSource cannot send Authorization; docs/assessment.md)."""
+        cookie = request.cookies.get(board.COOKIE)
+        if authorization or not cookie:
+            principal: Principal = current_principal(request, authorization)
+            return principal
+        return board.verify_view_token(cookie, secret(request), datetime.now(UTC))
+
+    Viewer = Annotated[Principal, Depends(viewer)]
 
     def orgs() -> Any:
         return runtime.handlers.orgs
@@ -122,12 +148,8 @@ def build_router(runtime: Any, current_principal: Any) -> APIRouter:
         return {"items": await queries.schemes(runtime.views, year)}
 
     # ------------------------------------------------------------------ scores
-    @router.get("/scoreboard", summary="排名 Ranking of townships (or of a township's units)")
-    async def scoreboard(
-        caller: Caller,
-        year: Annotated[int, Query(ge=2008, le=2100)],
-        level: Level = Level.township,
-        owner: str | None = None,
+    async def ranking(
+        caller: Principal, year: int, level: Level, owner: str | None
     ) -> dict[str, Any]:
         owner_path = owner_for(level, None, owner)
         found = await scheme_or_404(year, level, owner_path)
@@ -146,16 +168,21 @@ def build_router(runtime: Any, current_principal: Any) -> APIRouter:
             "scheme_id": found.scheme_id,
             "title": found.title,
             "pass_line": found.pass_line,
+            "owner": owner_path,
             "items": rows,
         }
 
-    @router.get("/scores", summary="得分明细 One subject's card: indicators and causing events")
-    async def score_of(
-        caller: Caller,
-        subject: str,
+    @router.get("/scoreboard", summary="排名 Ranking of townships (or of a township's units)")
+    async def scoreboard(
+        caller: Viewer,
         year: Annotated[int, Query(ge=2008, le=2100)],
         level: Level = Level.township,
         owner: str | None = None,
+    ) -> dict[str, Any]:
+        return await ranking(caller, year, level, owner)
+
+    async def card_of(
+        caller: Principal, subject: str, year: int, level: Level, owner: str | None
     ) -> dict[str, Any]:
         owner_path = owner_for(level, subject, owner)
         if subject not in orgs() or not visible(caller, owner_path, subject):
@@ -168,6 +195,16 @@ def build_router(runtime: Any, current_principal: Any) -> APIRouter:
         found = await scheme_or_404(year, level, owner_path)
         card = await queries.card(runtime.views, found, subject)
         return {"name": orgs().get(subject).name, "pass_line": found.pass_line, **card.as_dict()}
+
+    @router.get("/scores", summary="得分明细 One subject's card: indicators and causing events")
+    async def score_of(
+        caller: Viewer,
+        subject: str,
+        year: Annotated[int, Query(ge=2008, le=2100)],
+        level: Level = Level.township,
+        owner: str | None = None,
+    ) -> dict[str, Any]:
+        return await card_of(caller, subject, year, level, owner)
 
     @router.get("/changes", summary="今日变化 ScoreChanged entries (of a day, or after a seq)")
     async def list_changes(
@@ -187,16 +224,22 @@ def build_router(runtime: Any, current_principal: Any) -> APIRouter:
 
     @router.get("/changes/stream", summary="实时推送 Server-Sent Events of ScoreChanged")
     async def stream_changes(
-        caller: Caller,
+        caller: Viewer,
         after: Annotated[int, Query(ge=0)] = 0,
         seconds: Annotated[float, Query(gt=0, le=300)] = 30,
+        last_event_id: Annotated[str | None, Header()] = None,
     ) -> StreamingResponse:
-        """Each ScoreChanged row as an SSE `score-changed` event; `id` is its seq (resume)."""
+        """Each ScoreChanged row as an SSE `score-changed` event; `id` is its seq (resume).
+
+        A reconnecting EventSource sends `Last-Event-ID`; the stream resumes after it."""
+        start = after
+        if last_event_id and last_event_id.strip().isdigit():
+            start = max(after, int(last_event_id.strip()))
 
         async def events() -> AsyncIterator[bytes]:
-            last = after
+            last = start
             until = time.monotonic() + seconds
-            yield b": scoreboard stream\n\n"
+            yield b": scoreboard stream\nretry: 1000\n\n"
             while time.monotonic() < until:
                 items, _ = await queries.changes(
                     runtime.views, day=None, after=last, limit=200, cursor=None
@@ -211,6 +254,54 @@ def build_router(runtime: Any, current_principal: Any) -> APIRouter:
                     await asyncio.sleep(0.3)
 
         return StreamingResponse(events(), media_type="text/event-stream")
+
+    # ------------------------------------------------------------------ periods
+    @router.post(
+        "/periods/close", status_code=201, summary="关闭考核周期 Close a period: freeze its scores"
+    )
+    async def close_period(
+        cmd: ClosePeriod, request: Request, caller: Caller, key: IdempotencyKey = None
+    ) -> JSONResponse:
+        async def act() -> RecordedEvent:
+            result: RecordedEvent = await runtime.handlers.close_period(
+                cmd, caller, correlation_id(request)
+            )
+            return result
+
+        fingerprint = {"close": cmd.model_dump(mode="json")}
+        return await run_idempotent(caller, key, fingerprint, act)
+
+    @router.get("/periods", summary="已关闭的考核周期 Closed periods of a scheme")
+    async def list_periods(
+        caller: Caller,
+        year: Annotated[int, Query(ge=2008, le=2100)],
+        level: Level = Level.township,
+        owner: str | None = None,
+    ) -> dict[str, Any]:
+        found = await scheme_or_404(year, level, owner_for(level, None, owner))
+        items = await queries.periods(runtime.views, found.scheme_id)
+        return {"scheme_id": found.scheme_id, "items": items}
+
+    @router.get("/periods/{period}", summary="周期快照 The frozen scoreboard of a closed period")
+    async def period_snapshot(
+        period: str,
+        caller: Caller,
+        year: Annotated[int, Query(ge=2008, le=2100)],
+        level: Level = Level.township,
+        owner: str | None = None,
+    ) -> dict[str, Any]:
+        owner_path = owner_for(level, None, owner)
+        found = await scheme_or_404(year, level, owner_path)
+        frozen = await queries.period(runtime.views, found.scheme_id, period)
+        if frozen is None:
+            raise NotFound(
+                rule="period.not_found",
+                field="period",
+                message_zh=f"考核周期 {period} 未关闭或不存在",
+                message_en=f"no closed period {period} of {found.scheme_id}",
+            )
+        frozen["items"] = [r for r in frozen["items"] if visible(caller, owner_path, r["subject"])]
+        return frozen
 
     # ------------------------------------------------------------------ task ledger
     @router.post("/tasks", status_code=201, summary="新增工作台账事项 Add a task ledger item")
@@ -305,5 +396,124 @@ def build_router(runtime: Any, current_principal: Any) -> APIRouter:
             return result
 
         return await run_idempotent(caller, key, {"highlight": cmd.model_dump(mode="json")}, act)
+
+    # ------------------------------------------------------------------ live page
+    def html(text: str, status: int = 200) -> HTMLResponse:
+        return HTMLResponse(text, status_code=status, headers=board.HTML_HEADERS)
+
+    def page_caller(request: Request) -> Principal | HTMLResponse:
+        """The view cookie's principal, or the sign-in page (which comes back here)."""
+        here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        cookie = request.cookies.get(board.COOKIE)
+        if not cookie:
+            return html(board.login_page(here))
+        try:
+            return board.verify_view_token(cookie, secret(request), datetime.now(UTC))
+        except Unauthenticated as err:
+            return html(board.login_page(here, f"{err.message_zh} {err.message_en}"), 401)
+
+    def default_year(year: int | None) -> int:
+        return year if year is not None else local_date(runtime.handlers.clock()).year
+
+    @router.get(
+        "/board",
+        response_class=HTMLResponse,
+        summary="实时排名页面 Live scoreboard page (HTML, Server-Sent Events)",
+    )
+    async def board_view(
+        request: Request,
+        year: Annotated[int | None, Query(ge=2008, le=2100)] = None,
+        level: Level = Level.township,
+        owner: str | None = None,
+    ) -> Response:
+        caller = page_caller(request)
+        if isinstance(caller, Response):
+            return caller
+        after = await queries.latest_seq(runtime.views)  # before the cards: nothing missed
+        try:
+            data = await ranking(caller, default_year(year), level, owner)
+        except NotFound as err:
+            text = f"{err.message_zh} / {err.message_en}"
+            return html(board.message_page("实时排名 Live scoreboard", text), 404)
+        query = board.board_query(default_year(year), level.value, data["owner"])
+        return html(board.board_page(data, query, after, datetime.now(UTC)))
+
+    @router.get(
+        "/board/subject",
+        response_class=HTMLResponse,
+        summary="得分明细页面 A subject's breakdown with the events behind each deduction",
+    )
+    async def board_subject(
+        request: Request,
+        subject: str,
+        year: Annotated[int | None, Query(ge=2008, le=2100)] = None,
+        level: Level = Level.township,
+        owner: str | None = None,
+    ) -> Response:
+        caller = page_caller(request)
+        if isinstance(caller, Response):
+            return caller
+        the_year = default_year(year)
+        data = await card_of(caller, subject, the_year, level, owner)
+        owner_path = owner_for(level, subject, owner)
+        events = await queries.finding_events(runtime.views, the_year, subject)
+        query = board.board_query(the_year, level.value, owner_path)
+        return html(board.breakdown_page(data, data["name"], query, events))
+
+    @router.get("/board/board.js", include_in_schema=False)
+    async def board_script() -> Response:
+        return Response(
+            board.SCRIPT,
+            media_type="text/javascript; charset=utf-8",
+            headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache"},
+        )
+
+    @router.post(
+        "/board/login",
+        summary="看板登录 Exchange a bearer token (form body or header) for a view cookie",
+        response_class=RedirectResponse,
+        status_code=303,
+    )
+    async def board_login(
+        request: Request, authorization: Annotated[str | None, Header()] = None
+    ) -> Response:
+        form = parse_qs((await request.body()).decode("utf-8", errors="replace"))
+        token = (form.get("token") or [""])[0].strip()
+        next_url = board.safe_next((form.get("next") or [""])[0])
+        if not token and authorization and authorization.lower().startswith("bearer "):
+            token = authorization[7:].strip()
+        if not token:
+            raise Unauthenticated(
+                rule="token.missing",
+                field="token",
+                message_zh="缺少身份令牌（表单字段 token 或 Authorization: Bearer …）",
+                message_en="missing bearer token (form field token or Authorization: Bearer …)",
+            )
+        now = datetime.now(UTC)
+        try:
+            principal = verify_token(token, secret(request), now)
+        except Unauthenticated as err:
+            if "token" in form:
+                return html(board.login_page(next_url, f"{err.message_zh} {err.message_en}"), 401)
+            raise
+        expires = int(jwt.decode(token, options={"verify_signature": False})["exp"])
+        view = board.issue_view_token(principal, secret(request), now, expires)
+        response = RedirectResponse(next_url, status_code=303)
+        response.set_cookie(
+            board.COOKIE,
+            view,
+            max_age=max(1, min(board.VIEW_SECONDS, expires - int(now.timestamp()))),
+            path=board.COOKIE_PATH,
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+        )
+        return response
+
+    @router.post("/board/logout", summary="看板退出 Drop the view cookie", status_code=303)
+    async def board_logout() -> Response:
+        response = RedirectResponse(board.BOARD_PATH, status_code=303)
+        response.delete_cookie(board.COOKIE, path=board.COOKIE_PATH)
+        return response
 
     return router

@@ -6,6 +6,8 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.assessment.scheme import Level
+
 
 class _Command(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -46,3 +48,14 @@ class RecognizeHighlight(_Command):
     title: str = Field(min_length=2, max_length=300)
     basis: str = Field(min_length=2, max_length=1000, description="认定依据")
     recognized_on: date | None = None
+
+
+class ClosePeriod(_Command):
+    """考核周期关闭: freeze the scoreboard of one period of a scheme (periods.py)."""
+
+    year: int = Field(ge=2008, le=2100)
+    level: Level = Level.township
+    owner: str | None = Field(default=None, max_length=200, description="方案发布机关；默认区")
+    period: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$", description="如 2026-H1")
+    starts_on: date
+    ends_on: date

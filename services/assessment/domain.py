@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from services.assessment.scheme import Level, Scheme, cents
+from services.assessment.scheme import Level, RateRule, Scheme, cents
 from services.assessment.signals import Finding
 
 
@@ -118,6 +118,29 @@ def _listed(signal: str, cases: dict[str, dict[str, set[str]]]) -> tuple[Case, .
     return tuple(Case(signal, case, tuple(sorted(ids))) for case, ids in sorted(found.items()))
 
 
+def rate_shortfall(
+    weight: int, rate: RateRule, cases: dict[str, dict[str, set[str]]]
+) -> tuple[int, tuple[Case, ...]]:
+    """达标率 (方案§15: 多样化解读率、多渠道发布率 ≥ 90%): the hundredths lost below the
+    target and the cases that missed (each with the events of its base signal).
+
+    rate = |hits ∩ base| / |base|; kept = weight × rate / target, rounded down, at most the
+    weight; no base case: nothing to rate, nothing lost. Integer arithmetic only."""
+    base = cases.get(rate.of, {})
+    if not base:
+        return 0, ()
+    hit = cases.get(rate.hits, {})
+    met = sum(1 for case in base if case in hit)
+    target = round(rate.target * 100)  # whole percent
+    kept = min(weight, (weight * met * 100) // (len(base) * target))
+    missed = tuple(
+        Case(rate.of, case, tuple(sorted(ids)))
+        for case, ids in sorted(base.items())
+        if case not in hit
+    )
+    return weight - kept, missed
+
+
 def score(scheme: Scheme, subject: str, findings: Iterable[Finding]) -> ScoreCard:
     """The card of `subject` under `scheme` from the findings (others are ignored)."""
     relevant = [
@@ -134,6 +157,10 @@ def score(scheme: Scheme, subject: str, findings: Iterable[Finding]) -> ScoreCar
             rule_cases = _listed(rule.signal, cases)
             raw += cents(rule.points) * len(rule_cases)
             listed.extend(rule_cases)
+        if indicator.rate is not None:
+            shortfall, missed = rate_shortfall(weight, indicator.rate, cases)
+            raw += shortfall
+            listed.extend(missed)
         points = weight - min(raw, weight)  # the cap: never below zero on one indicator
         total += points
         lines.append(

@@ -9,8 +9,9 @@ from __future__ import annotations
 from datetime import date
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from services.assessment import events_v1
 from services.assessment.scheme import BonusRule, Indicator, Level, Veto
 from shared.registry import DomainEvent, EventRegistry
 
@@ -19,9 +20,12 @@ registry = EventRegistry(service="assessment")
 
 @registry.register
 class SchemePublished(DomainEvent):
-    """考核方案 set in advance for one year and level (方案§20). A later version replaces it."""
+    """考核方案 set in advance for one year and level (方案§20). A later version replaces it.
+
+    v2: an indicator may carry a rate rule (达标率, e.g. 多样化解读率); v1 had none."""
 
     event_type = "SchemePublished"
+    schema_version = 2
     stream_type = "assessment-scheme"
 
     scheme_id: str = Field(description="<year>:<level>:<owner>")
@@ -36,6 +40,9 @@ class SchemePublished(DomainEvent):
     bonuses: list[BonusRule]
     vetoes: list[Veto]
     source_sha256: str = Field(description="sha256 of the YAML text it was published from")
+
+
+registry.register_historic(events_v1.SchemePublished, events_v1.scheme_published_v1_to_v2)
 
 
 @registry.register
@@ -127,3 +134,60 @@ class HighlightProjectRecognized(DomainEvent):
     title: str
     recognized_on: date
     basis: str
+
+
+class SnapshotCase(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    signal: str
+    case: str
+    event_ids: list[str]
+
+
+class SnapshotLine(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    key: str
+    name: str
+    kind: str = Field(description="indicator | bonus")
+    weight: float
+    points: float
+    raw: float
+    cases: list[SnapshotCase]
+
+
+class SnapshotRow(BaseModel):
+    """One subject of a frozen scoreboard: its rank and its whole card."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    rank: int = Field(ge=1)
+    subject: str
+    name: str
+    total: float
+    bonus: float
+    passed: bool
+    vetoed: list[str]
+    lines: list[SnapshotLine]
+
+
+@registry.register
+class PeriodClosed(DomainEvent):
+    """考核周期关闭: the scoreboard of a period frozen (scores, ranks, breakdown).
+
+    `frozen_event_ids` are the events whose findings the period holds; they no longer count
+    on the live cards, and every later event counts in the next period (periods.py)."""
+
+    event_type = "PeriodClosed"
+    stream_type = "assessment-period"
+
+    scheme_id: str = Field(description="<year>:<level>:<owner>")
+    year: int
+    level: Level
+    owner: str
+    period: str = Field(description="周期代码，如 2026-H1")
+    starts_on: date
+    ends_on: date
+    closed_on: date
+    frozen_event_ids: list[str]
+    snapshot: list[SnapshotRow]

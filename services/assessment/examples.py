@@ -10,7 +10,10 @@ from uuid import UUID
 import yaml
 
 from services.assessment import events as ev
+from services.assessment import events_v1
+from services.assessment.periods import snapshot
 from services.assessment.scheme import parse_scheme
+from services.assessment.signals import Finding
 from shared.registry import DomainEvent
 
 DEMO = Path(__file__).parents[2] / "deploy" / "demo" / "assessment-scheme-2026.yaml"
@@ -27,8 +30,53 @@ def scheme_published() -> DomainEvent:
     )
 
 
+def period_closed() -> DomainEvent:
+    """The first half of 2026 closed: 荫城镇 leads with a highlight, 韩店镇 lost 2 points
+    on its task ledger (the snapshot lists two of the townships for brevity)."""
+    scheme = parse_scheme(yaml.safe_load(DEMO.read_text(encoding="utf-8")))
+    highlight = Finding(
+        "highlight.recognized",
+        str(PROJECT),
+        "shangdang/yincheng",
+        date(2026, 3, 18),
+        "01936f0e-7c1b-7000-8000-0000000000d1",
+        "HighlightProjectRecognized",
+    )
+    overdue = Finding(
+        "ledger.task_overdue",
+        str(TASK),
+        HANDIAN,
+        date(2026, 4, 1),
+        "01936f0e-7c1b-7000-8000-0000000000d2",
+        "TaskOverdue",
+    )
+    names = {"shangdang/yincheng": "荫城镇", HANDIAN: "韩店镇"}
+    rows = snapshot(scheme, ["shangdang/yincheng", HANDIAN], names, [highlight, overdue])
+    return ev.PeriodClosed(
+        scheme_id=scheme.scheme_id,
+        year=2026,
+        level=scheme.level,
+        owner=scheme.owner,
+        period="2026-H1",
+        starts_on=date(2026, 1, 1),
+        ends_on=date(2026, 6, 30),
+        closed_on=date(2026, 7, 3),
+        frozen_event_ids=[highlight.event_id, overdue.event_id],
+        snapshot=rows,  # type: ignore[arg-type]
+    )
+
+
 EXAMPLES: dict[str, Callable[[], DomainEvent]] = {
-    "assessment/SchemePublished.v1": scheme_published,
+    "assessment/SchemePublished.v1": lambda: events_v1.SchemePublished(
+        **{
+            **scheme_published().model_dump(),
+            "indicators": [
+                {k: v for k, v in i.items() if k != "rate"}
+                for i in scheme_published().model_dump()["indicators"]
+            ],
+        }
+    ),
+    "assessment/SchemePublished.v2": scheme_published,
     "assessment/TaskAdded.v1": lambda: ev.TaskAdded(
         task_id=TASK,
         org=HANDIAN,
@@ -59,4 +107,5 @@ EXAMPLES: dict[str, Callable[[], DomainEvent]] = {
         recognized_on=date(2026, 9, 18),
         basis="区政务公开领导组办公室认定",
     ),
+    "assessment/PeriodClosed.v1": period_closed,
 }

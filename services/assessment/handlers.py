@@ -14,12 +14,15 @@ import orjson
 from services.assessment import ledger
 from services.assessment.events import (
     HighlightProjectRecognized,
+    PeriodClosed,
     SchemePublished,
     TaskAdded,
     TrainingSessionPlanned,
     registry,
 )
-from services.assessment.scheme import Level, Scheme, parse_scheme
+from services.assessment.periods import Period, check_close, frozen_by, snapshot
+from services.assessment.projections import findings_in, scheme_from_payload
+from services.assessment.scheme import Level, Scheme, parse_scheme, scheme_id
 from shared.envelope import Actor, NewEvent, RecordedEvent, StreamWrite, new_id
 from shared.errors import NotFound, ValidationFailed
 from shared.eventstore import EventStore
@@ -41,6 +44,20 @@ SCHEME_ROLES = (Role.DISTRICT_ASSESSOR, Role.OPENNESS_OFFICE_HEAD, Role.PRINCIPA
 
 def scheme_stream(s: Scheme) -> str:
     return f"assessment-scheme-{s.year}-{s.level.value}-{s.owner}"
+
+
+def period_stream(year: int, level: Level, owner: str) -> str:
+    return f"assessment-period-{year}-{level.value}-{owner}"
+
+
+def subjects_of(orgs: OrgTree, level: Level, owner: str) -> tuple[list[str], dict[str, str]]:
+    """Who a scheme ranks, with display names: the townships, or a township's units and
+    its own offices (镇本级)."""
+    names = {str(u.path): u.name for u in orgs}
+    if level is Level.township:
+        return [str(t.path) for t in orgs.townships()], names
+    names[owner] = f"{names.get(owner, owner)}（镇本级）"
+    return [owner, *(str(u.path) for u in orgs.units_of(owner))], names
 
 
 def task_stream(task_id: UUID) -> str:
@@ -146,6 +163,69 @@ class AssessmentHandlers:
                     "by a township"
                 ),
             )
+
+    # ------------------------------------------------------------------ periods
+    async def close_period(
+        self, cmd: Any, principal: Principal, correlation_id: UUID
+    ) -> RecordedEvent:
+        """Freeze a period's scoreboard (periods.py); the period stream's version orders
+        concurrent closes (the second is a version conflict, nothing written)."""
+        level: Level = cmd.level
+        owner = cmd.owner or str(self.orgs.district.path)
+        if owner not in self.orgs:
+            raise ValidationFailed(
+                rule="scheme.unknown_owner",
+                field="owner",
+                message_zh=f"发布机关 {owner} 不在组织机构中",
+                message_en=f"owner {owner} is not in the org tree",
+            )
+        if level is Level.township:
+            authorize(principal, owner, Role.DISTRICT_ASSESSOR)
+        else:
+            authorize(principal, owner, *SCHEME_ROLES)
+        sid = scheme_id(cmd.year, level.value, owner)
+        published = await self.store.read_stream(
+            f"assessment-scheme-{cmd.year}-{level.value}-{owner}"
+        )
+        if not published:
+            raise NotFound(
+                rule="scheme.not_found",
+                field="year",
+                message_zh=f"尚未发布考核方案 {sid}",
+                message_en=f"no published scheme {sid}",
+            )
+        scheme = scheme_from_payload(dict(published[-1].payload))
+        stream = period_stream(cmd.year, level, owner)
+        history = await self.store.read_stream(stream)
+        closed = [
+            Period(
+                str(e.payload["period"]),
+                date.fromisoformat(str(e.payload["starts_on"])),
+                date.fromisoformat(str(e.payload["ends_on"])),
+            )
+            for e in history
+        ]
+        check_close(cmd.year, Period(cmd.period, cmd.starts_on, cmd.ends_on), closed, self.today())
+        already = [i for e in history for i in e.payload["frozen_event_ids"]]
+        findings = await findings_in(self.views, scheme.year, scheme.owner)
+        frozen = frozen_by(scheme, findings, cmd.ends_on, already)
+        subjects, names = subjects_of(self.orgs, level, owner)
+        event = PeriodClosed(
+            scheme_id=sid,
+            year=cmd.year,
+            level=level,
+            owner=owner,
+            period=cmd.period,
+            starts_on=cmd.starts_on,
+            ends_on=cmd.ends_on,
+            closed_on=self.today(),
+            frozen_event_ids=sorted({f.event_id for f in frozen}),
+            snapshot=snapshot(scheme, subjects, names, frozen),  # type: ignore[arg-type]
+        )
+        acting = (Role.DISTRICT_ASSESSOR,) if level is Level.township else SCHEME_ROLES
+        return await self._append(
+            stream, len(history), event, owner, _acting(principal, acting), correlation_id
+        )
 
     # ------------------------------------------------------------------ task ledger
     async def add_task(self, cmd: Any, principal: Principal, correlation_id: UUID) -> RecordedEvent:

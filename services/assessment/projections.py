@@ -84,6 +84,23 @@ SCHEMA: Sequence[str] = (
         value BIGINT NOT NULL
     )""",
     "INSERT INTO assess_sequence (name, value) VALUES ('changes', 0) ON CONFLICT DO NOTHING",
+    # Period close (periods.py): the events a closed period holds no longer count live.
+    """CREATE TABLE IF NOT EXISTS assess_frozen (
+        scheme_id TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        period TEXT NOT NULL,
+        PRIMARY KEY (scheme_id, event_id)
+    )""",
+    """CREATE TABLE IF NOT EXISTS assess_periods (
+        scheme_id TEXT NOT NULL,
+        period TEXT NOT NULL,
+        starts_on TEXT NOT NULL,
+        ends_on TEXT NOT NULL,
+        closed_on TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        snapshot TEXT NOT NULL,
+        PRIMARY KEY (scheme_id, period)
+    )""",
 )
 
 
@@ -107,12 +124,15 @@ def finding_of(row: Any) -> Finding:
     )
 
 
-async def findings_in(tx: Tx, year: int, scope: str) -> list[Finding]:
-    rows = await tx.fetch(
-        f"SELECT * FROM assess_findings WHERE year = $1 AND {scope_clause('org', 2)}",
-        year,
-        *scope_args(scope),
-    )
+async def findings_in(tx: Tx, year: int, scope: str, live_for: str | None = None) -> list[Finding]:
+    """The findings of a year in an org subtree; with `live_for` (a scheme id), without
+    those of events a closed period of that scheme froze."""
+    sql = f"SELECT * FROM assess_findings WHERE year = $1 AND {scope_clause('org', 2)}"
+    args: list[Any] = [year, *scope_args(scope)]
+    if live_for is not None:
+        sql += " AND event_id NOT IN (SELECT event_id FROM assess_frozen WHERE scheme_id = $4)"
+        args.append(live_for)
+    rows = await tx.fetch(sql, *args)
     return [finding_of(r) for r in rows]
 
 
@@ -134,12 +154,17 @@ class Scoreboard:
         "assess_cards",
         "assess_changes",
         "assess_sequence",
+        "assess_frozen",
+        "assess_periods",
     )
     schema: Sequence[str] = SCHEMA
 
     async def apply(self, tx: Tx, event: RecordedEvent) -> None:
         if event.type == "SchemePublished":
             await self._scheme(tx, event)
+            return
+        if event.type == "PeriodClosed":
+            await self._period(tx, event)
             return
         source = Source(
             str(event.event_id), event.type, event.tenant, event.occurred_at, event.payload
@@ -203,13 +228,47 @@ class Scoreboard:
             str(event.event_id),
             body,
         )
-        findings = await findings_in(tx, scheme.year, scheme.owner)
+        findings = await findings_in(tx, scheme.year, scheme.owner, scheme.scheme_id)
         subjects = {subject_of(scheme, f.org) for f in findings}
         rows = await tx.fetch(
             "SELECT subject FROM assess_cards WHERE scheme_id = $1", scheme.scheme_id
         )
         subjects |= {r["subject"] for r in rows}
         for subject in sorted(s for s in subjects if s is not None):
+            await self._rescore(tx, scheme, subject, event, findings)
+
+    async def _period(self, tx: Tx, event: RecordedEvent) -> None:
+        """Freeze the period's events and rescore the live cards without them."""
+        p = event.payload
+        sid = str(p["scheme_id"])
+        for event_id in p["frozen_event_ids"]:
+            await tx.execute(
+                "INSERT INTO assess_frozen (scheme_id, event_id, period) VALUES ($1, $2, $3) "
+                "ON CONFLICT DO NOTHING",
+                sid,
+                event_id,
+                p["period"],
+            )
+        await tx.execute(
+            """INSERT INTO assess_periods
+               (scheme_id, period, starts_on, ends_on, closed_on, event_id, snapshot)
+               VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING""",
+            sid,
+            p["period"],
+            str(p["starts_on"]),
+            str(p["ends_on"]),
+            str(p["closed_on"]),
+            str(event.event_id),
+            orjson.dumps(p["snapshot"]).decode(),
+        )
+        row = await tx.fetchrow("SELECT body FROM assess_schemes WHERE scheme_id = $1", sid)
+        if row is None:
+            return  # the scheme arrives later and is scored without the frozen events
+        scheme = scheme_from_row(row["body"])
+        findings = await findings_in(tx, scheme.year, scheme.owner, sid)
+        rows = await tx.fetch("SELECT subject FROM assess_cards WHERE scheme_id = $1", sid)
+        subjects = {r["subject"] for r in rows} | {s["subject"] for s in p["snapshot"]}
+        for subject in sorted(subjects):
             await self._rescore(tx, scheme, subject, event, findings)
 
     async def _rescore(
@@ -221,7 +280,7 @@ class Scoreboard:
         findings: list[Finding] | None = None,
     ) -> None:
         if findings is None:
-            findings = await findings_in(tx, scheme.year, subject)
+            findings = await findings_in(tx, scheme.year, subject, scheme.scheme_id)
         card = score(scheme, subject, findings)
         before = await stored_card(tx, scheme.scheme_id, subject)
         moved = changes(before, card)

@@ -10,7 +10,7 @@ from services.assessment.domain import Case, Line, ScoreCard, baseline
 from services.assessment.projections import scheme_from_row
 from services.assessment.scheme import Scheme
 from shared.db import Database
-from shared.pagination import decode_cursor, encode_cursor
+from shared.pagination import decode_cursor, encode_cursor, scope_args, scope_clause
 
 
 def card_from_json(text: str) -> ScoreCard:
@@ -137,3 +137,61 @@ async def changes(
     items = [change_row(r) for r in rows[:limit]]
     nxt = encode_cursor(items[-1]["seq"]) if len(rows) > limit and items else None
     return items, nxt
+
+
+async def latest_seq(views: Database) -> int:
+    """The seq of the last ScoreChanged row (0 if none): a page rendered after reading it
+    misses no change (the stream resumes after it)."""
+    value = await views.fetchval("SELECT COALESCE(MAX(seq), 0) FROM assess_changes")
+    return int(value or 0)
+
+
+async def finding_events(views: Database, year: int, subject: str) -> dict[str, dict[str, str]]:
+    """Event id → its type and the day of the fact, for the findings charged to `subject`."""
+    rows = await views.fetch(
+        "SELECT event_id, event_type, on_date, org FROM assess_findings "
+        f"WHERE year = $1 AND {scope_clause('org', 2)}",
+        year,
+        *scope_args(subject),
+    )
+    return {
+        r["event_id"]: {"event_type": r["event_type"], "on": r["on_date"], "org": r["org"]}
+        for r in rows
+    }
+
+
+async def periods(views: Database, scheme_id: str) -> list[dict[str, Any]]:
+    """The closed periods of a scheme, in order."""
+    rows = await views.fetch(
+        "SELECT period, starts_on, ends_on, closed_on, event_id FROM assess_periods "
+        "WHERE scheme_id = $1 ORDER BY ends_on",
+        scheme_id,
+    )
+    return [
+        {
+            "period": r["period"],
+            "starts_on": r["starts_on"],
+            "ends_on": r["ends_on"],
+            "closed_on": r["closed_on"],
+            "event_id": r["event_id"],
+        }
+        for r in rows
+    ]
+
+
+async def period(views: Database, scheme_id: str, key: str) -> dict[str, Any] | None:
+    """One closed period with its frozen snapshot (ranked rows with their cards)."""
+    row = await views.fetchrow(
+        "SELECT * FROM assess_periods WHERE scheme_id = $1 AND period = $2", scheme_id, key
+    )
+    if row is None:
+        return None
+    return {
+        "scheme_id": scheme_id,
+        "period": row["period"],
+        "starts_on": row["starts_on"],
+        "ends_on": row["ends_on"],
+        "closed_on": row["closed_on"],
+        "event_id": row["event_id"],
+        "items": orjson.loads(row["snapshot"]),
+    }

@@ -44,14 +44,28 @@ class DeductionRule(_Frozen):
     name: str = Field(min_length=1, max_length=200)
 
 
+class RateRule(_Frozen):
+    """达标率 (e.g. 多样化解读率 ≥ 90%, 方案§15): of the cases of `of`, the share that are
+    also cases of `hits`. At or above `target` the indicator keeps its weight; below, it
+    keeps weight × rate / target (rounded down to 0.01). No case of `of`: nothing to rate."""
+
+    of: str = Field(min_length=1, max_length=80, description="分母：事项来源")
+    hits: str = Field(min_length=1, max_length=80, description="分子：事项来源")
+    target: float = Field(gt=0, le=1, description="目标比率，如 0.9")
+    name: str = Field(min_length=1, max_length=200)
+
+
 class Indicator(_Frozen):
-    """指标: a weight and the deductions taken from it (never more than the weight)."""
+    """指标: a weight and the deductions taken from it (never more than the weight).
+
+    v2: an optional rate rule (达标率); its shortfall is deducted with the cases."""
 
     key: str = Field(pattern=r"^[a-z][a-z0-9_]{0,59}$")
     name: str = Field(min_length=1, max_length=200)
     weight: float = Field(gt=0, le=1000)
     basis: str | None = Field(default=None, max_length=500, description="依据，如 条例第二十六条")
     deductions: list[DeductionRule] = Field(default_factory=list, max_length=50)
+    rate: RateRule | None = None
 
 
 class BonusRule(_Frozen):
@@ -168,6 +182,8 @@ def check_scheme(scheme: Scheme) -> None:
                     f"indicator {indicator.key} deducts {rule.points:g} per case, more than "
                     f"its weight {indicator.weight:g}",
                 )
+        if indicator.rate is not None:
+            _check_rate(indicator.rate, f"indicators[{index}].rate")
     for index, bonus in enumerate(scheme.bonuses):
         _check_signal(bonus.signal, f"bonuses[{index}].signal")
     for index, veto in enumerate(scheme.vetoes):
@@ -192,6 +208,25 @@ def _check_points(scheme: Scheme) -> None:
                 f"{where} 的分值最多保留两位小数",
                 f"{where} must have at most two decimal places",
             )
+
+
+def _check_rate(rate: RateRule, where: str) -> None:
+    _check_signal(rate.of, f"{where}.of")
+    _check_signal(rate.hits, f"{where}.hits")
+    if rate.of == rate.hits:
+        raise _refuse(
+            "scheme.rate_of_itself",
+            f"{where}.hits",
+            "达标率的分子与分母不能是同一事项来源",
+            "a rate's hits and its base cannot be the same signal",
+        )
+    if abs(rate.target * 100 - round(rate.target * 100)) > 1e-6:
+        raise _refuse(
+            "scheme.points_precision",
+            f"{where}.target",
+            f"{where}.target 须为整百分比（如 0.9）",
+            f"{where}.target must be a whole percentage (such as 0.9)",
+        )
 
 
 def _check_signal(signal: str, where: str) -> None:

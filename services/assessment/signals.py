@@ -33,6 +33,9 @@ KNOWN_SIGNALS: Mapping[str, str] = {
     "request.reply_overdue": "依申请公开逾期未答复（条例第三十三条）",
     "request.decision_corrected": "依申请公开答复被复议或诉讼纠正",
     "interpretation.not_synchronous": "政策文件与解读未同步公开（三同步，方案§15）",
+    "interpretation.published": "已发布解读的政策（解读率的基数，方案§15）",
+    "interpretation.diversified": "解读含至少一种非文字形式（多样化解读率，方案§15、§五(二)）",
+    "interpretation.multichannel": "解读在至少两个渠道发布（多渠道发布率，方案§15、§五(二)）",
     "opinion.response_late": "舆情或群众留言未按期回应（方案§17）",
     "annual_report.late": "年度报告逾期或未发布（条例第四十九、五十条）",
     "annual_report.copied": "年度报告照搬照抄",
@@ -145,6 +148,28 @@ def _interpretation_late(s: Source) -> list[Finding]:
     return [_finding(s, "interpretation.not_synchronous", case, org, on)]
 
 
+def _interpretation_published(s: Source) -> list[Finding]:
+    """三同步 lateness, and the two rates of 方案§15 (DOMAIN.md §3, our definitions): a
+    policy is interpreted in diverse forms when one of its published interpretations has a
+    form other than plain text (图解, 访谈, 动漫, 短视频, 问答…), and on multiple channels when
+    one of them went out on at least two channels. The case is the policy document."""
+    found = _interpretation_late(s)
+    document = s.payload.get("document_id")
+    if document in (None, ""):
+        return found
+    case = str(document)
+    org = _org(s, "unit", "owner_unit", "drafting_unit", "org")
+    on = _on(s, "published_at", "published_on")
+    found.append(_finding(s, "interpretation.published", case, org, on))
+    forms = s.payload.get("forms")
+    if isinstance(forms, list) and any(isinstance(f, str) and f != "text" for f in forms):
+        found.append(_finding(s, "interpretation.diversified", case, org, on))
+    channels = s.payload.get("channels")
+    if isinstance(channels, list) and len({c for c in channels if isinstance(c, str)}) >= 2:
+        found.append(_finding(s, "interpretation.multichannel", case, org, on))
+    return found
+
+
 def _case_responded(s: Source) -> list[Finding]:
     if s.payload.get("on_time") is not False:
         return []
@@ -213,7 +238,7 @@ CLASSIFIERS: Mapping[str, Classifier] = {
     "AnnualReportCopied": _simple("annual_report.copied", ("report_id", "year")),
     # interpretation (issue #5)
     "ObligationFulfilled": _interpretation_late,
-    "InterpretationPublished": _interpretation_late,
+    "InterpretationPublished": _interpretation_published,
     "InterpretationOverdue": _simple(
         "interpretation.not_synchronous", ("policy_document_id", "document_id", "obligation_id")
     ),

@@ -79,7 +79,7 @@ def test_scheme_is_published_once_and_listed(suite: SuiteHandle) -> None:
         return [i for i in items if i["scheme_id"] == scheme_id]
 
     (found,) = suite.eventually(listed)
-    assert found["pass_line"] == 60 and len(found["indicators"]) == 8
+    assert found["pass_line"] == 60 and len(found["indicators"]) == 10
 
 
 def test_bad_schemes_and_wrong_callers_are_refused_and_nothing_is_written(

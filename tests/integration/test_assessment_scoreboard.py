@@ -23,7 +23,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.assessment.domain import score
+from services.assessment import queries
+from services.assessment.domain import baseline, score
+from services.assessment.periods import snapshot
 from services.assessment.projections import Scoreboard
 from services.assessment.queries import card_from_json
 from services.assessment.scheme import parse_scheme
@@ -220,3 +222,72 @@ async def test_a_republished_scheme_rescores_and_explains_the_move(tmp_path: Pat
         assert isinstance(UUID(orjson.loads(rows[0]["caused_by"])[0]), UUID)
     finally:
         await db.close()
+
+
+# ---------------------------------------------------------------- period close (issue #7)
+
+
+def period_event(frozen: list[RecordedEvent], position: int) -> RecordedEvent:
+    """PeriodClosed freezing `frozen` (its snapshot as the handler would compute it)."""
+    findings = [
+        f
+        for e in frozen
+        for f in classify(Source(str(e.event_id), e.type, e.tenant, e.occurred_at, e.payload))
+    ]
+    subjects = sorted({f.org for f in findings})
+    payload = {
+        "scheme_id": SCHEME.scheme_id,
+        "year": 2026,
+        "level": "township",
+        "owner": "shangdang",
+        "period": "2026-H1",
+        "starts_on": "2026-01-01",
+        "ends_on": "2026-06-30",
+        "closed_on": "2026-07-02",
+        "frozen_event_ids": sorted({str(e.event_id) for e in frozen}),
+        "snapshot": snapshot(SCHEME, subjects, {}, findings),
+    }
+    return recorded("assessment-period-2026", 1, position, "PeriodClosed", "shangdang", payload)
+
+
+async def check_with_close(db: Database, rnd: random.Random, size: int) -> None:
+    """A close freezing a random part of the log, delivered anywhere (and twice): the live
+    cards are those of the events it did not freeze, whatever the order (DOMAIN.md §5)."""
+    await setup_projection(db, Scoreboard())
+    streams = history(rnd, size)
+    everything = [e for s in streams for e in s]
+    frozen = [e for e in everything if rnd.random() < 0.5]
+    close = period_event(frozen, 20_000)
+    delivered = interleave(rnd, streams)
+    for extra in (scheme_event(10_000), close, close):
+        delivered.insert(rnd.randrange(len(delivered) + 1), extra)
+    await apply_all(db, delivered)
+    live = await cards(db)
+    frozen_ids = {e.event_id for e in frozen}
+    expected = expected_cards([e for e in everything if e.event_id not in frozen_ids])
+    subjects = set(expected_cards(everything)) | set(live)
+    for subject in subjects:
+        want = expected.get(subject, baseline(SCHEME, subject))
+        assert live.get(subject, baseline(SCHEME, subject)) == want
+    stored = await queries.period(db, SCHEME.scheme_id, "2026-H1")
+    assert stored is not None and stored["items"] == close.payload["snapshot"]
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 2**32 - 1), st.integers(0, 20))
+async def test_a_closed_period_leaves_the_live_cards_of_the_rest_in_any_order_sqlite(
+    seed: int, size: int
+) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        db = await SqliteDatabase.open(Path(folder) / "views.db")
+        try:
+            await check_with_close(db, random.Random(seed), size)
+        finally:
+            await db.close()
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+async def test_a_closed_period_leaves_the_live_cards_of_the_rest_on_postgres(
+    pg_views: Database, seed: int
+) -> None:
+    await check_with_close(pg_views, random.Random(seed), 15)

@@ -66,7 +66,7 @@ def test_overdue_replies_stop_at_the_indicator_weight__art33() -> None:
 
 def test_policy_without_its_interpretation_deducts_four__fangan15() -> None:
     card = score(demo_scheme(), SUDIAN, [finding("interpretation.not_synchronous", "p1")])
-    assert line(card, "interpretation").points == 1100
+    assert line(card, "interpretation").points == 500
 
 
 def test_decision_corrected_on_review_three_and_leak_six__art51() -> None:
