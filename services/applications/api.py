@@ -8,10 +8,10 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import orjson
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from services.applications import queries, report, reviews
+from services.applications import annual, queries, report, reviews, suggestions
 from services.applications.commands import AssignRequest, EndConsultation, RegisterRequest
 from services.applications.handlers import annual_report_of
 from services.applications.handlers import decide_review as decide_review_of
@@ -334,6 +334,63 @@ def build_router(runtime: Any, current_principal: Any) -> APIRouter:
     @router.get("/{request_id}/history", summary="办理记录 What happened, from the events")
     async def get_history(request_id: UUID, caller: Caller) -> dict[str, Any]:
         return {"items": await runtime.handlers.history(request_id, caller)}
+
+    @router.get(
+        "/{request_id}/suggestions",
+        summary="已主动公开的文件 Published documents matching the request (Art. 36(一))",
+    )
+    async def get_suggestions(
+        request_id: UUID, caller: Caller, limit: Annotated[int, Query(ge=1, le=20)] = 5
+    ) -> dict[str, Any]:
+        return await suggestions.suggest(runtime.handlers, request_id, caller, limit)
+
+    outer = APIRouter()
+    outer.include_router(router)
+    outer.include_router(build_annual_router(runtime, current_principal))
+    return outer
+
+
+def build_annual_router(runtime: Any, current_principal: Any) -> APIRouter:
+    """The whole annual report (条例 Art. 50), under /v1/annual-reports."""
+    router = APIRouter(prefix="/v1/annual-reports", tags=["annual report 年度报告"])
+    Caller = Annotated[Principal, Depends(current_principal)]
+    Year = Annotated[int, Path(ge=2008, le=2100)]
+
+    @router.get("/{year}", summary="政府信息公开工作年度报告 The whole annual report (一–六)")
+    async def get_annual_report(
+        year: Year,
+        caller: Caller,
+        tenant: str | None = None,
+        format: Annotated[str, Query(pattern="^(json|csv|html)$")] = "json",
+    ) -> Response:
+        body = await annual.full_report(runtime.handlers, tenant or str(caller.org), year, caller)
+        if format == "json":
+            return JSONResponse(body)
+        media = "text/csv" if format == "csv" else "text/html"
+        return Response(annual.render(body, format), media_type=f"{media}; charset=utf-8")
+
+    @router.post(
+        "/{year}/texts",
+        status_code=201,
+        summary="撰写年度报告文字部分 Record the office's text of 一, 五 or 六",
+    )
+    async def record_text(
+        year: Year,
+        cmd: annual.RecordAnnualReportText,
+        request: Request,
+        caller: Caller,
+        key: IdempotencyKey = None,
+    ) -> JSONResponse:
+        async def run() -> tuple[int, Any]:
+            h = runtime.handlers
+            e = await annual.record_text(
+                h, year, cmd, caller, correlation_id(request), local_date(h.clock())
+            )
+            return 201, {**e.payload, "version": e.version, "type": e.type}
+
+        fingerprint = {"command": "annual-text", "year": year, **cmd.model_dump(mode="json")}
+        response: JSONResponse = await runtime.idempotency.run(caller, key, fingerprint, run)
+        return response
 
     return router
 

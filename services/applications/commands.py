@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Annotated
+from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -109,6 +110,10 @@ class Reply(_Command):
     location: str | None = Field(default=None, max_length=1000, description="获取途径/链接")
     right_agency: str | None = Field(default=None, max_length=200, description="负责公开的机关")
     note: str | None = Field(default=None, max_length=2000)
+    public_document_id: UUID | None = Field(
+        default=None,
+        description="已主动公开：主动公开目录中的文件（GET /v1/requests/{id}/suggestions）",
+    )
     replied_on: date
 
 

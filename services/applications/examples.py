@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import date
 from uuid import UUID
 
+from services.applications import annual as an
 from services.applications import lifecycle_events as le
 from services.applications import reviews as rv
 from services.applications.events import ApplicantDataRead
@@ -19,6 +20,7 @@ from shared.registry import DomainEvent
 REQUEST = UUID("01936f0e-7c1b-7000-8000-0000000000a1")
 CONSULTATION = UUID("01936f0e-7c1b-7000-8000-0000000000c1")
 CASE = UUID("01936f0e-7c1b-7000-8000-0000000000d1")
+DOCUMENT = UUID("01936f0e-7c1b-7000-8000-0000000000e1")
 
 
 def _examples() -> dict[str, Callable[[], DomainEvent]]:
@@ -74,7 +76,7 @@ def _examples() -> dict[str, Callable[[], DomainEvent]]:
         "FeeLapsed": lambda: le.FeeLapsed(
             request_id=r, pay_by=date(2026, 3, 24), lapsed_on=date(2026, 3, 25)
         ),
-        "RequestReplied": lambda: le.RequestReplied(
+        "RequestReplied": lambda: le.RequestRepliedV1(
             request_id=r,
             reply_type=le.ReplyType.partial,
             withholding_reason=le.WithholdingReason.third_party_rights,
@@ -135,6 +137,28 @@ def _examples() -> dict[str, Callable[[], DomainEvent]]:
     }
 
 
+def _later_versions() -> dict[str, Callable[[], DomainEvent]]:
+    return {
+        "applications/RequestReplied.v2": lambda: le.RequestReplied(
+            request_id=REQUEST,
+            reply_type=le.ReplyType.already_public,
+            location="苏店镇2026年农村低保资金发放情况公示：/v1/public/catalog/documents/"
+            "01936f0e-7c1b-7000-8000-0000000000e1",
+            public_document_id=DOCUMENT,
+            replied_on=date(2026, 2, 24),
+            report_row="三(一)",
+        ),
+        "applications/AnnualReportTextRecorded.v1": lambda: an.AnnualReportTextRecorded(
+            tenant="shangdang/sudian",
+            year=2026,
+            section=an.TextSection.problems,
+            text="部分栏目更新不及时；下一步将建立栏目更新提醒机制。",
+            recorded_by="wang.fang",
+        ),
+    }
+
+
 EXAMPLES: dict[str, Callable[[], DomainEvent]] = {
-    f"applications/{name}.v1": make for name, make in _examples().items()
+    **{f"applications/{name}.v1": make for name, make in _examples().items()},
+    **_later_versions(),
 }

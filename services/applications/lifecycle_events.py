@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
+from typing import Any
 from uuid import UUID
 
 from pydantic import Field
@@ -200,8 +201,7 @@ class FeeLapsed(DomainEvent):
     lapsed_on: date
 
 
-@registry.register
-class RequestReplied(DomainEvent):
+class RequestRepliedV1(DomainEvent):
     """答复 with its type and, where the law needs it, the reason (Arts. 36–39)."""
 
     event_type = "RequestReplied"
@@ -216,6 +216,39 @@ class RequestReplied(DomainEvent):
     note: str | None = None
     replied_on: date
     report_row: str = Field(description="年度报告第三部分的行，如 三(三)4")
+
+
+@registry.register
+class RequestReplied(DomainEvent):
+    """答复 with its type and, where the law needs it, the reason (Arts. 36–39).
+
+    v2: `public_document_id`, the catalog document a reply 已主动公开 (Art. 36(一)) points
+    the applicant to; v1 replies read as None.
+    """
+
+    event_type = "RequestReplied"
+    schema_version = 2
+    stream_type = "request"
+
+    request_id: UUID
+    reply_type: ReplyType
+    withholding_reason: WithholdingReason | None = None
+    legal_basis: str | None = None
+    location: str | None = None
+    right_agency: str | None = None
+    note: str | None = None
+    public_document_id: UUID | None = Field(
+        default=None, description="已主动公开的文件（主动公开目录中的文件标识）"
+    )
+    replied_on: date
+    report_row: str = Field(description="年度报告第三部分的行，如 三(三)4")
+
+
+def _replied_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    return {**payload, "public_document_id": None}
+
+
+registry.register_historic(RequestRepliedV1, _replied_v1_to_v2)
 
 
 @registry.register

@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from services.applications import commands as c
 from services.applications import lifecycle
 from services.applications.lifecycle_events import FeeMode
+from services.applications.replies import PublicDocument
 from services.applications.state import RequestState
 from shared.envelope import RecordedEvent, StreamWrite, new_id
 from shared.eventstore import version_conflict
@@ -40,6 +41,7 @@ class Context:
     new_id: UUID
     sub_id: UUID | None = None
     monthly_ordinal: int = 1
+    published: PublicDocument | None = None
 
 
 Decide = Callable[[RequestState, Any, Context], DomainEvent]
@@ -103,7 +105,7 @@ COMMANDS: dict[str, Spec] = {
     "reply": Spec(
         c.Reply,
         HANDLING,
-        lambda s, cmd, x: lifecycle.reply(s, cmd, x.today),
+        lambda s, cmd, x: lifecycle.reply(s, cmd, x.today, x.published),
         "答复 Reply (Arts. 36–39)",
     ),
     "deliveries": Spec(
@@ -193,6 +195,11 @@ async def execute(
     ordinal = 1
     if name == "fee-notice" and cmd.mode is FeeMode.per_request and h.views is not None:
         ordinal = await monthly_ordinal(h.views, request_id)
+    published = None
+    if name == "reply" and cmd.public_document_id is not None and h.views is not None:
+        from services.applications.suggestions import public_document
+
+        published = await public_document(h, cmd.public_document_id, tenant)
     ctx = Context(
         principal=principal,
         today=local_date(h.clock()),
@@ -200,6 +207,7 @@ async def execute(
         new_id=new_id(),
         sub_id=sub_id,
         monthly_ordinal=ordinal,
+        published=published,
     )
     event = spec.decide(state, cmd, ctx)
     role = next((r for r in spec.roles if r in principal.roles), spec.roles[0])

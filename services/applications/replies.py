@@ -5,7 +5,9 @@ Rows: 国办公开办函〔2021〕30号 section 三, as listed in DOMAIN.md §2.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
+from uuid import UUID
 
 from services.applications import clock
 from services.applications.commands import AskExcessiveReasons, Reply, SetLaterReplyDate
@@ -81,7 +83,41 @@ def report_row(cmd: Reply) -> str:
     return REPORT_ROW[cmd.reply_type]
 
 
-def reply(state: RequestState, cmd: Reply, today: date) -> RequestReplied:
+@dataclass(frozen=True)
+class PublicDocument:
+    """A document of the township's proactive catalog, published and in force."""
+
+    document_id: UUID
+    title: str
+    link: str
+
+
+def _with_document(cmd: Reply, published: PublicDocument | None) -> Reply:
+    """Art. 36(一): a reply 已主动公开 may name the catalog document; its link is the way."""
+    if cmd.public_document_id is None:
+        return cmd
+    if cmd.reply_type is not ReplyType.already_public:
+        raise invalid(
+            "reply.document_not_applicable",
+            "public_document_id",
+            "只有“已主动公开”的答复可以指向主动公开的文件（条例第三十六条第一项）",
+            "only a reply of type already_public points to a published document (Art. 36(1))",
+        )
+    if published is None or published.document_id != cmd.public_document_id:
+        raise invalid(
+            "reply.document_not_public",
+            "public_document_id",
+            "该文件不在本机关主动公开目录中（未发布、已撤稿或已废止）",
+            "no such document is published, in force, in this township's catalog",
+        )
+    if cmd.location:
+        return cmd
+    return cmd.model_copy(update={"location": f"{published.title}：{published.link}"})
+
+
+def reply(
+    state: RequestState, cmd: Reply, today: date, published: PublicDocument | None = None
+) -> RequestReplied:
     rid = open_request(state)
     running(state, "reply_type")
     if state.open_consultations:
@@ -104,6 +140,7 @@ def reply(state: RequestState, cmd: Reply, today: date) -> RequestReplied:
         )
     assert state.clock_start is not None
     check_day(cmd.replied_on, "replied_on", today, state.received_on)
+    cmd = _with_document(cmd, published)
     row = report_row(cmd)
     return RequestReplied(
         request_id=rid,
@@ -113,6 +150,7 @@ def reply(state: RequestState, cmd: Reply, today: date) -> RequestReplied:
         location=cmd.location,
         right_agency=cmd.right_agency,
         note=cmd.note,
+        public_document_id=cmd.public_document_id,
         replied_on=cmd.replied_on,
         report_row=row,
     )

@@ -191,6 +191,15 @@ def to_csv(report: dict[str, Any]) -> str:
 
 
 def to_html(report: dict[str, Any]) -> str:
+    title = f"{html.escape(report['tenant'])} {report['year']} 年度政府信息公开工作年度报告"
+    return (
+        f'<!doctype html><html lang="zh"><meta charset="utf-8"><title>{title}</title>'
+        f"<h1>{title}</h1><h2>{report['section']}</h2>{table_html(report)}</html>"
+    )
+
+
+def table_html(report: dict[str, Any]) -> str:
+    """Section 三 as one HTML table with the template's two header rows."""
     cols = report["columns"]
     head = (
         f'<tr><th rowspan="2"></th><th rowspan="2">{cols[0]["label"]}</th>'
@@ -206,12 +215,7 @@ def to_html(report: dict[str, Any]) -> str:
             else (f'<td colspan="{len(cols)}"></td>')
         )
         body.append(f"<tr><th>{html.escape(row['label'])}</th>{cells}</tr>")
-    title = f"{html.escape(report['tenant'])} {report['year']} 年度政府信息公开工作年度报告"
-    return (
-        f'<!doctype html><html lang="zh"><meta charset="utf-8"><title>{title}</title>'
-        f"<h1>{title}</h1><h2>{report['section']}</h2>"
-        f'<table border="1">{head}{"".join(body)}</table></html>'
-    )
+    return f'<table border="1">{head}{"".join(body)}</table>'
 
 
 async def read_log(store: Any) -> list[RecordedEvent]:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from services.applications import annual as _annual  # noqa: F401  (registers its event)
 from services.applications.api import build_router
 from services.applications.cli import add_commands
 from services.applications.events import registry
 from services.applications.handlers import ApplicationsHandlers
 from services.applications.projections import RequestLedger
+from services.applications.publications import PublishedDocuments
 from services.applications.schedule import run_scheduler
 from shared.service import ServiceDefinition
 
@@ -26,7 +28,7 @@ def _handlers(runtime: Any, suite: Any) -> ApplicationsHandlers:
 SERVICE = ServiceDefinition(
     name="applications",
     registry=registry,
-    projections=lambda: [RequestLedger()],
+    projections=lambda: [RequestLedger(), PublishedDocuments()],
     build_router=build_router,
     build_handlers=_handlers,
     background=(run_scheduler,),

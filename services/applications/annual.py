@@ -1,0 +1,449 @@
+"""The whole annual report (政府信息公开工作年度报告; 条例 Arts. 49–50) of a tenant and year.
+
+Template 国办公开办函〔2021〕30号 (DOMAIN.md §2), six parts:
+
+- 一、总体情况 — a summary generated from the numbers of 二, 三, 四 and the fees, followed
+  by the text the openness office records (`AnnualReportTextRecorded`, section overview).
+- 二、主动公开政府信息情况 — 规章 and 行政规范性文件 (本年制发 / 本年废止 / 现行有效) from
+  this service's read model of the catalog's events (publications.PublishedDocuments;
+  docs/decisions.md: no call to the catalog, no read of its tables). 行政许可 / 行政处罚 /
+  行政强制 decisions and 行政事业性收费 have no source in the suite: null, marked so.
+- 三、收到和处理政府信息公开申请情况 — report.py, from this service's event log.
+- 四、政府信息公开行政复议、行政诉讼情况 — reviews.py, from the log.
+- 五、存在的主要问题及改进情况 — the office's text (section problems).
+- 六、其他需要报告的事项 — the information-processing fees collected in the year
+  (国办函〔2020〕109号 asks for them in the annual report), from FeePaid events, followed by
+  the office's text (section other).
+
+Pure except for `full_report` and `record_text` (load -> decide -> append).
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+from collections.abc import Iterable, Mapping
+from datetime import date
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.applications import report
+from services.applications.events import registry
+from services.applications.lifecycle_events import FeePaid
+from shared.envelope import RecordedEvent, StreamWrite
+from shared.errors import ValidationFailed
+from shared.identity import Principal, Role, authorize
+from shared.registry import DomainEvent, to_new_event
+
+
+class TextSection(StrEnum):
+    overview = "overview"  # 一、总体情况
+    problems = "problems"  # 五、存在的主要问题及改进情况
+    other = "other"  # 六、其他需要报告的事项
+
+
+@registry.register
+class AnnualReportTextRecorded(DomainEvent):
+    """The openness office's own text for one part of the annual report (latest wins)."""
+
+    event_type = "AnnualReportTextRecorded"
+    stream_type = "annual-report"
+
+    tenant: str
+    year: int = Field(ge=2008, le=2100)
+    section: TextSection
+    text: str = Field(min_length=1, max_length=20_000)
+    recorded_by: str
+
+
+class RecordAnnualReportText(BaseModel):
+    """撰写年度报告的文字部分: 一 总体情况 / 五 存在的主要问题及改进情况 / 六 其他需要报告的事项."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tenant: str | None = Field(default=None, description="org path; defaults to the caller's org")
+    section: TextSection
+    text: str = Field(min_length=1, max_length=20_000)
+
+
+TITLES = {
+    "一": "一、总体情况",
+    "二": "二、主动公开政府信息情况",
+    "三": "三、收到和处理政府信息公开申请情况",
+    "四": "四、政府信息公开行政复议、行政诉讼情况",
+    "五": "五、存在的主要问题及改进情况",
+    "六": "六、其他需要报告的事项",
+}
+#: Section 二's document kinds, as the catalog labels them (services/catalog/reports.py).
+DOCUMENT_KINDS = (("regulation", "规章"), ("normative", "行政规范性文件"))
+#: Section 二's rows that no service of the suite records.
+UNSOURCED_ROWS = (
+    ("licensing", "行政许可", "本年处理决定数量"),
+    ("penalty", "行政处罚", "本年处理决定数量"),
+    ("enforcement", "行政强制", "本年处理决定数量"),
+    ("fees", "行政事业性收费", "本年收费金额（万元）"),
+)
+NOT_RECORDED = "本系统无此项数据来源，由公开办按实际情况填报（见第一部分或第六部分文字）"
+
+
+def stream_of(tenant: str, year: int) -> str:
+    return f"annual-report-{tenant}-{year}"
+
+
+def within(tenant: str, scope: str) -> bool:
+    return tenant == scope or tenant.startswith(scope + "/")
+
+
+# --- section 二 -----------------------------------------------------------------------
+
+
+def section_two(rows: Iterable[Mapping[str, Any]], year: int) -> dict[str, Any]:
+    """规章 / 行政规范性文件: made (issued in the year), repealed in the year, in force at its end.
+
+    `rows`: published documents (kind, issue_date, repealed_on, withdrawn), as the catalog's
+    own section-二 endpoint counts them: a withdrawn document does not count at all.
+    """
+    end = date(year, 12, 31).isoformat()
+    counts = {k: {"made": 0, "repealed": 0, "in_force": 0} for k, _ in DOCUMENT_KINDS}
+    for row in rows:
+        if row["kind"] not in counts or row["withdrawn"]:
+            continue
+        c = counts[row["kind"]]
+        issued, repealed = str(row["issue_date"]), row["repealed_on"]
+        if issued.startswith(f"{year}-"):
+            c["made"] += 1
+        if repealed and str(repealed).startswith(f"{year}-"):
+            c["repealed"] += 1
+        if issued <= end and (repealed is None or str(repealed) > end):
+            c["in_force"] += 1
+    return {
+        "section": TITLES["二"],
+        "documents": [
+            {
+                "kind": kind,
+                "label": label,
+                "made_this_year": counts[kind]["made"],
+                "repealed_this_year": counts[kind]["repealed"],
+                "in_force": counts[kind]["in_force"],
+            }
+            for kind, label in DOCUMENT_KINDS
+        ],
+        "other_rows": [
+            {"key": key, "label": label, "measure": measure, "value": None, "note": NOT_RECORDED}
+            for key, label, measure in UNSOURCED_ROWS
+        ],
+        "source": "catalog events (DocumentPublished / DocumentWithdrawn / DocumentRepealed)",
+    }
+
+
+# --- the office's texts and the fees ----------------------------------------------------
+
+
+def texts_of(events: Iterable[RecordedEvent], tenant: str, year: int) -> dict[str, str]:
+    """The latest text per section recorded for exactly this tenant and year."""
+    found: dict[str, str] = {}
+    for event in events:
+        if event.stream_type != "annual-report" or event.type != "AnnualReportTextRecorded":
+            continue
+        e = registry.decode(event)
+        assert isinstance(e, AnnualReportTextRecorded)
+        if e.tenant == tenant and e.year == year:
+            found[e.section.value] = e.text
+    return found
+
+
+def fees_of(events: Iterable[RecordedEvent], tenant: str, year: int) -> dict[str, int]:
+    """信息处理费 paid in the year (国办函〔2020〕109号), per request stream of the scope."""
+    count, total = 0, 0
+    for event in events:
+        if event.type != "FeePaid" or event.stream_type != "request":
+            continue
+        if not within(event.tenant, tenant):
+            continue
+        e = registry.decode(event)
+        if isinstance(e, FeePaid) and e.paid_on.year == year:
+            count += 1
+            total += e.amount_yuan
+    return {"requests": count, "amount_yuan": total}
+
+
+def _value(three: dict[str, Any], key: str) -> int:
+    for row in three["rows"]:
+        if row["key"] == key:
+            return int(row["values"]["total"])
+    return 0
+
+
+def overview(
+    name: str,
+    year: int,
+    two: dict[str, Any],
+    three: dict[str, Any],
+    four: dict[str, Any],
+    fees: dict[str, int],
+) -> str:
+    """一、总体情况, generated from the numbers (the office adds its own text after it)."""
+    docs = {d["kind"]: d for d in two["documents"]}
+    reg, norm = docs["regulation"], docs["normative"]
+    cases = {g["key"]: g["values"]["total"] for g in four["groups"]}
+    litigation = sum(v for k, v in cases.items() if k != "review")
+    return (
+        f"{year}年，{name}主动公开规章{reg['made_this_year']}件、行政规范性文件"
+        f"{norm['made_this_year']}件，废止规章{reg['repealed_this_year']}件、行政规范性文件"
+        f"{norm['repealed_this_year']}件，年末现行有效规章{reg['in_force']}件、行政规范性文件"
+        f"{norm['in_force']}件。本年新收政府信息公开申请{_value(three, '一')}件，"
+        f"上年结转{_value(three, '二')}件，本年办结{_value(three, '三(七)')}件"
+        f"（其中予以公开{_value(three, '三(一)')}件、部分公开{_value(three, '三(二)')}件），"
+        f"结转下年度继续办理{_value(three, '四')}件。"
+        f"涉及政府信息公开的行政复议{cases.get('review', 0)}件、行政诉讼{litigation}件。"
+        f"收取信息处理费{fees['requests']}件，共{fees['amount_yuan']}元。"
+    )
+
+
+def compose(
+    *,
+    tenant: str,
+    name: str,
+    year: int,
+    three_and_four: dict[str, Any],
+    two: dict[str, Any],
+    texts: Mapping[str, str],
+    fees: dict[str, int],
+) -> dict[str, Any]:
+    """The report document: six parts in template order, and the check of part 三."""
+    three = {k: v for k, v in three_and_four.items() if k not in ("section_four",)}
+    four = three_and_four["section_four"]
+    summary = overview(name, year, two, three, four, fees)
+    fee_line = (
+        f"依据《政府信息公开信息处理费管理办法》（国办函〔2020〕109号），本年度收取信息处理费"
+        f"{fees['requests']}件，共{fees['amount_yuan']}元。"
+    )
+    return {
+        "tenant": tenant,
+        "year": year,
+        "title": f"{name}{year}年政府信息公开工作年度报告",
+        "format": "国办公开办函〔2021〕30号",
+        "sections": [
+            {
+                "key": "一",
+                "title": TITLES["一"],
+                "generated": summary,
+                "text": texts.get("overview"),
+            },
+            {"key": "二", "title": TITLES["二"], **two},
+            {"key": "三", "title": TITLES["三"], **three},
+            {"key": "四", "title": TITLES["四"], **four},
+            {
+                "key": "五",
+                "title": TITLES["五"],
+                "generated": None,
+                "text": texts.get("problems"),
+            },
+            {
+                "key": "六",
+                "title": TITLES["六"],
+                "generated": fee_line,
+                "text": texts.get("other"),
+                "fees": fees,
+            },
+        ],
+        "missing_texts": [
+            TITLES[k]
+            for k, s in (("一", "overview"), ("五", "problems"), ("六", "other"))
+            if not texts.get(s)
+        ],
+        "check": three_and_four["check"],
+    }
+
+
+def section(doc: dict[str, Any], key: str) -> dict[str, Any]:
+    return next(s for s in doc["sections"] if s["key"] == key)
+
+
+# --- rendering ---------------------------------------------------------------------------
+
+
+def _prose(s: dict[str, Any]) -> list[str]:
+    return [p for p in (s.get("generated"), s.get("text")) if p]
+
+
+def to_csv(doc: dict[str, Any]) -> str:
+    out = io.StringIO()
+    w = csv.writer(out)
+    w.writerow([doc["title"]])
+    two, three, four = section(doc, "二"), section(doc, "三"), section(doc, "四")
+    for key in ("一",):
+        s = section(doc, key)
+        w.writerow([s["title"]])
+        for p in _prose(s) or ["（未填写）"]:
+            w.writerow([p])
+    w.writerow([two["title"]])
+    w.writerow(["信息内容", "本年制发件数", "本年废止件数", "现行有效件数"])
+    for d in two["documents"]:
+        w.writerow([d["label"], d["made_this_year"], d["repealed_this_year"], d["in_force"]])
+    for r in two["other_rows"]:
+        w.writerow([r["label"], r["measure"], "", r["note"]])
+    w.writerow([three["title"]])
+    section_three_csv = report.to_csv({**three, "section_four": None})
+    for line in csv.reader(io.StringIO(section_three_csv)):
+        w.writerow(line)
+    w.writerow([four["title"], *[c["label"] for c in four["columns"]]])
+    for g in four["groups"]:
+        w.writerow([g["label"], *[g["values"][c["key"]] for c in four["columns"]]])
+    for key in ("五", "六"):
+        s = section(doc, key)
+        w.writerow([s["title"]])
+        for p in _prose(s) or ["（未填写）"]:
+            w.writerow([p])
+    return out.getvalue()
+
+
+def to_html(doc: dict[str, Any]) -> str:
+    e = html.escape
+    parts = [
+        f'<!doctype html><html lang="zh"><meta charset="utf-8"><title>{e(doc["title"])}</title>',
+        f"<h1>{e(doc['title'])}</h1>",
+    ]
+
+    def prose(s: dict[str, Any]) -> None:
+        parts.append(f"<h2>{e(s['title'])}</h2>")
+        for p in _prose(s) or ["（未填写）"]:
+            parts.append(f"<p>{e(p)}</p>")
+
+    prose(section(doc, "一"))
+    two = section(doc, "二")
+    parts.append(f'<h2>{e(two["title"])}</h2><table border="1">')
+    parts.append(
+        "<tr><th>信息内容</th><th>本年制发件数</th><th>本年废止件数</th><th>现行有效件数</th></tr>"
+    )
+    for d in two["documents"]:
+        parts.append(
+            f"<tr><th>{e(d['label'])}</th><td>{d['made_this_year']}</td>"
+            f"<td>{d['repealed_this_year']}</td><td>{d['in_force']}</td></tr>"
+        )
+    for r in two["other_rows"]:
+        parts.append(
+            f'<tr><th>{e(r["label"])}</th><td colspan="3">{e(r["measure"])}：'
+            f"{e(r['note'])}</td></tr>"
+        )
+    parts.append("</table>")
+    three = section(doc, "三")
+    parts.append(f"<h2>{e(three['title'])}</h2>{report.table_html(three)}")
+    four = section(doc, "四")
+    parts.append(f'<h2>{e(four["title"])}</h2><table border="1"><tr><th></th>')
+    parts.append("".join(f"<th>{e(c['label'])}</th>" for c in four["columns"]) + "</tr>")
+    for g in four["groups"]:
+        cells = "".join(f"<td>{g['values'][c['key']]}</td>" for c in four["columns"])
+        parts.append(f"<tr><th>{e(g['label'])}</th>{cells}</tr>")
+    parts.append("</table>")
+    prose(section(doc, "五"))
+    prose(section(doc, "六"))
+    parts.append("</html>")
+    return "".join(parts)
+
+
+def render(doc: dict[str, Any], fmt: str) -> str:
+    if fmt == "csv":
+        return to_csv(doc)
+    if fmt == "html":
+        return to_html(doc)
+    import orjson
+
+    return orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode()
+
+
+# --- reading and recording -----------------------------------------------------------------
+
+
+async def publication_rows(views: Any) -> list[Any]:
+    rows: list[Any] = await views.fetch(
+        "SELECT tenant, kind, issue_date, repealed_on, withdrawn FROM app_publications "
+        "WHERE kind IN ('regulation', 'normative')"
+    )
+    return rows
+
+
+def build(
+    *,
+    events: list[RecordedEvent],
+    publications: Iterable[Mapping[str, Any]],
+    tenant: str,
+    name: str,
+    year: int,
+    township_paths: list[str],
+) -> dict[str, Any]:
+    """The whole report of `tenant` (a township, or the district summing its townships)."""
+    three_and_four = report.build(events, tenant, year, township_paths)
+    two = section_two([r for r in publications if within(str(r["tenant"]), tenant)], year)
+    return compose(
+        tenant=tenant,
+        name=name,
+        year=year,
+        three_and_four=three_and_four,
+        two=two,
+        texts=texts_of(events, tenant, year),
+        fees=fees_of(events, tenant, year),
+    )
+
+
+async def full_report(h: Any, tenant: str, year: int, principal: Principal) -> dict[str, Any]:
+    authorize(principal, tenant, write=False)
+    unit = h.orgs.get(tenant)
+    events = await report.read_log(h.store)
+    return build(
+        events=events,
+        publications=await publication_rows(h.views),
+        tenant=tenant,
+        name=str(unit.name),
+        year=year,
+        township_paths=[str(t.path) for t in h.orgs.townships()],
+    )
+
+
+async def record_text(
+    h: Any,
+    year: int,
+    cmd: RecordAnnualReportText,
+    principal: Principal,
+    correlation_id: UUID,
+    today: date,
+) -> RecordedEvent:
+    """The openness-office head writes one text part of the report (条例 Art. 50)."""
+    from services.applications.handlers import actor_of
+
+    tenant = cmd.tenant or str(principal.org)
+    authorize(principal, tenant, Role.OPENNESS_OFFICE_HEAD)
+    h.orgs.get(tenant)
+    if year > today.year:
+        raise ValidationFailed(
+            rule="date.in_future",
+            field="year",
+            message_zh=f"不能撰写 {year} 年的年度报告：该年度尚未开始",
+            message_en=f"the year {year} has not begun",
+        )
+    event = AnnualReportTextRecorded(
+        tenant=tenant, year=year, section=cmd.section, text=cmd.text, recorded_by=principal.sub
+    )
+    recorded: RecordedEvent
+    (recorded,) = await h.store.append(
+        [
+            StreamWrite(
+                stream_id=stream_of(tenant, year),
+                stream_type=event.stream_type,
+                expected_version=None,
+                events=(
+                    to_new_event(
+                        event,
+                        tenant,
+                        actor_of(principal, Role.OPENNESS_OFFICE_HEAD),
+                        correlation_id,
+                    ),
+                ),
+            )
+        ]
+    )
+    return recorded

@@ -1,0 +1,149 @@
+"""The whole annual report 一–六 (条例 Arts. 49–50; 国办公开办函〔2021〕30号; DOMAIN.md §2
+"Annual report"; 国办函〔2020〕109号 for the fees): section 二 from the catalog's publications,
+三/四 from this service's log, the office's texts, the fees."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+from typing import Any
+
+from services.applications import annual, report
+from services.applications.lifecycle_events import FeePaid
+from shared.envelope import new_id
+from tests.unit.test_applications_report import TOWNSHIPS, Log, generate
+
+SUDIAN = "shangdang/sudian"
+
+
+def doc(tenant: str, kind: str, issued: str, repealed: str | None = None, withdrawn: bool = False):
+    return {
+        "tenant": tenant,
+        "kind": kind,
+        "issue_date": issued,
+        "repealed_on": repealed,
+        "withdrawn": withdrawn,
+    }
+
+
+PUBLICATIONS = [
+    doc(f"{SUDIAN}/party-office", "normative", "2026-03-01"),
+    doc(f"{SUDIAN}/finance", "normative", "2026-05-10", repealed="2026-11-30"),
+    doc(f"{SUDIAN}/finance", "normative", "2024-01-05"),
+    doc(f"{SUDIAN}/finance", "normative", "2025-02-01", repealed="2027-01-10"),
+    doc(f"{SUDIAN}/party-office", "normative", "2026-06-01", withdrawn=True),
+    doc(SUDIAN, "regulation", "2026-07-01"),
+    doc(SUDIAN, "notice", "2026-07-01"),
+    doc(f"{SUDIAN}/finance", "normative", "2027-01-03"),
+    doc("shangdang/handian/party-office", "normative", "2026-04-01"),
+]
+
+
+def test_section_two_counts_made_repealed_and_in_force_without_withdrawn__art50() -> None:
+    two = annual.section_two([p for p in PUBLICATIONS if annual.within(p["tenant"], SUDIAN)], 2026)
+    rows = {d["kind"]: d for d in two["documents"]}
+    # made in 2026: 03-01, 05-10 (the withdrawn 06-01 does not count; 2027's neither).
+    assert (rows["normative"]["made_this_year"], rows["normative"]["repealed_this_year"]) == (2, 1)
+    # in force at 2026-12-31: 03-01, 2024-01-05, 2025-02-01 (repealed only in 2027).
+    assert rows["normative"]["in_force"] == 3
+    assert (rows["regulation"]["made_this_year"], rows["regulation"]["in_force"]) == (1, 1)
+    assert [r["label"] for r in two["other_rows"]] == [
+        "行政许可",
+        "行政处罚",
+        "行政强制",
+        "行政事业性收费",
+    ]
+    assert all(r["value"] is None and r["note"] for r in two["other_rows"])
+
+
+def with_fees_and_texts(log: Log) -> None:
+    paid = [(SUDIAN, date(2026, 3, 2), 100), (SUDIAN, date(2026, 9, 1), 40)]
+    paid += [(SUDIAN, date(2025, 12, 30), 200), ("shangdang/handian", date(2026, 4, 1), 10)]
+    for tenant, on, amount in paid:
+        rid = new_id()
+        event = FeePaid(request_id=rid, amount_yuan=amount, paid_on=on, reply_due=on)
+        log.record(f"request-{rid}", tenant, 9, event)
+    texts = [
+        (SUDIAN, 2026, "problems", "初稿"),
+        (SUDIAN, 2026, "problems", "部分栏目更新不及时；将建立提醒机制。"),
+        (SUDIAN, 2025, "other", "上年的文字"),
+        ("shangdang/handian", 2026, "overview", "韩店镇的文字"),
+    ]
+    for i, (tenant, year, section, text) in enumerate(texts, start=1):
+        event = annual.AnnualReportTextRecorded(
+            tenant=tenant, year=year, section=section, text=text, recorded_by="guo-xinxin"
+        )
+        log.record(annual.stream_of(tenant, year), tenant, i, event)
+
+
+def full(log: Log, tenant: str = SUDIAN) -> dict[str, Any]:
+    return annual.build(
+        events=log.events,
+        publications=PUBLICATIONS,
+        tenant=tenant,
+        name="苏店镇",
+        year=2026,
+        township_paths=list(TOWNSHIPS),
+    )
+
+
+def test_the_whole_report_has_the_six_parts_in_template_order_and_part_three_balances__art50() -> (
+    None
+):
+    log, _ = generate(300, seed=7)
+    with_fees_and_texts(log)
+    body = full(log)
+    assert body["title"] == "苏店镇2026年政府信息公开工作年度报告"
+    assert [s["title"] for s in body["sections"]] == list(annual.TITLES.values())
+    three = annual.section(body, "三")
+    alone = report.build(log.events, SUDIAN, 2026, list(TOWNSHIPS))
+    assert three["rows"] == alone["rows"] and all(body["check"].values())
+    assert annual.section(body, "四")["groups"] == alone["section_four"]["groups"]
+    values = {r["key"]: r["values"]["total"] for r in three["rows"] if r["key"]}
+    summary = annual.section(body, "一")["generated"]
+    assert f"本年新收政府信息公开申请{values['一']}件" in summary
+    assert f"结转下年度继续办理{values['四']}件" in summary
+    assert "主动公开规章1件、行政规范性文件2件" in summary
+
+
+def test_the_office_texts_are_the_latest_of_the_tenant_and_year_and_the_fees_are_the_years() -> (
+    None
+):
+    log, _ = generate(20, seed=3)
+    with_fees_and_texts(log)
+    body = full(log)
+    assert annual.section(body, "五")["text"] == "部分栏目更新不及时；将建立提醒机制。"
+    assert annual.section(body, "一")["text"] is None
+    assert annual.section(body, "六")["text"] is None  # 2025's text is not 2026's
+    assert body["missing_texts"] == ["一、总体情况", "六、其他需要报告的事项"]
+    six = annual.section(body, "六")
+    assert six["fees"] == {"requests": 2, "amount_yuan": 140}
+    assert "收取信息处理费2件，共140元" in six["generated"]
+    district = full(log, "shangdang")
+    assert annual.section(district, "六")["fees"] == {"requests": 3, "amount_yuan": 150}
+    assert annual.section(district, "一")["text"] is None  # the townships' texts stay theirs
+
+
+def test_csv_and_html_carry_every_part() -> None:
+    log, _ = generate(30, seed=11)
+    with_fees_and_texts(log)
+    body = full(log)
+    table = list(csv.reader(io.StringIO(annual.render(body, "csv"))))
+    firsts = [row[0] for row in table if row]
+    for title in annual.TITLES.values():
+        assert title in firsts
+    assert [
+        "行",
+        "自然人",
+        "商业企业",
+        "科研机构",
+        "社会公益组织",
+        "法律服务机构",
+        "其他",
+        "总计",
+    ] in table
+    assert ["行政规范性文件", "2", "1", "3"] in table
+    page = annual.render(body, "html")
+    assert all(f"<h2>{t}</h2>" in page for t in annual.TITLES.values())
+    assert page.count("<table") == 3 and "部分栏目更新不及时" in page
