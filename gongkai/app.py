@@ -35,12 +35,19 @@ from shared.http import (
     install_request_context,
     metrics_response,
 )
-from shared.kafka import KafkaProjectionWorker, Relay, dlq_for, follow_topic, topic_for
+from shared.kafka import (
+    KafkaProjectionWorker,
+    Relay,
+    dlq_for,
+    ensure_topics,
+    follow_topic,
+    topic_for,
+)
 from shared.logging import configure_logging
 from shared.projections import ProjectionRunner
 from shared.service import ALL_SERVICES, ServiceDefinition, discover, sources_of
 from shared.settings import Settings
-from shared.streams import run_stream_processor
+from shared.streams import build_projection_app, run_stream_processor, setup_projection_app
 from shared.tenancy import OrgTree, load_org_tree
 
 log = structlog.get_logger("gongkai.app")
@@ -200,7 +207,11 @@ class Suite:
                     return run_stream_processor(lambda: p(rt, self), self._stop)
 
                 self._supervise(run, name)
-            projections = list(runtime.definition.projections())
+            every = list(runtime.definition.projections())
+            streamed = [p for p in every if p.name in runtime.definition.streamed]
+            projections = [p for p in every if p.name not in runtime.definition.streamed]
+            if streamed:
+                await self._start_streamed(runtime, streamed)
             if not projections:
                 continue
             routes = {
@@ -218,6 +229,35 @@ class Suite:
                 session_timeout_ms=s.kafka_session_timeout_ms,
             )
             self._supervise(lambda w=worker: w.run(self._stop), f"worker-{runtime.name}")
+
+    async def _start_streamed(self, runtime: ServiceRuntime, projections: list[Any]) -> None:
+        """Projections a distributed worker runs in a faust app (ServiceDefinition.streamed)."""
+        s = self.settings
+        assert s.kafka_bootstrap
+        prefix = s.topic_prefix
+        routes = {
+            p.name: {topic_for(src, prefix) for src in self.sources(runtime.name, p)}
+            for p in projections
+        }
+        topics = sorted(set().union(*routes.values()))
+        await ensure_topics(s.kafka_bootstrap, topics)
+        await setup_projection_app(runtime.views, projections)
+        datadir = str(s.var_dir / runtime.name / "faust")
+
+        def build() -> Any:
+            assert s.kafka_bootstrap
+            return build_projection_app(
+                projections,
+                runtime.views,
+                s.kafka_bootstrap,
+                topics,
+                app_id=f"{runtime.name}-streamed",
+                prefix=prefix,
+                routes=routes,
+                datadir=datadir,
+            )
+
+        self._supervise(lambda: run_stream_processor(build, self._stop), f"streamed-{runtime.name}")
 
     async def stop(self) -> None:
         self._stop.set()

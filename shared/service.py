@@ -40,6 +40,11 @@ class ServiceDefinition:
     #: (runtime, suite) -> a freshly built shared.streams.StreamHandle (a faust app). The
     #: worker runs each under a watchdog and rebuilds it after a crash or a hang.
     stream_processors: Sequence[Callable[[Any, Any], Any]] = ()
+    #: Names of projections that a distributed worker feeds from a faust app
+    #: (shared.streams.build_projection_app: offsets in a changelog-backed table, the inbox
+    #: in the read model) instead of the consumer worker. Embedded mode runs them like the
+    #: others.
+    streamed: frozenset[str] = frozenset()
     #: Adds the service's own `gongkai` subcommands: (argparse subparsers) -> None. Each
     #: subparser sets `func=callable(args) -> int`.
     add_commands: Callable[[Any], None] | None = None

@@ -13,13 +13,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 import faust
+import structlog
 
+from shared.db import Database
 from shared.envelope import RecordedEvent
-from shared.kafka import DEFAULT_PREFIX, dlq_for, topic_for
+from shared.kafka import CONSUMER_TABLES, DEFAULT_PARTITIONS, DEFAULT_PREFIX, dlq_for, topic_for
+from shared.projections import Projection, is_poison, park
+
+log = structlog.get_logger("gongkai.streams")
 
 
 def create_stream_app(
@@ -30,18 +37,20 @@ def create_stream_app(
     store: str = "memory://",
     **conf: Any,
 ) -> faust.App:
-    """A faust app on our broker; web server off (the service's FastAPI serves health)."""
-    return faust.App(
-        f"{prefix}.{app_id}",
-        broker=f"kafka://{bootstrap}",
-        store=store,
-        web_enabled=False,
-        topic_partitions=3,
-        topic_replication_factor=1,
-        key_serializer="raw",
-        value_serializer="raw",
-        **conf,
-    )
+    """A faust app on our broker; web server off (the service's FastAPI serves health).
+
+    `conf` overrides the defaults, e.g. `topic_partitions` to match the service topics
+    (a table's changelog must have as many partitions as its source topic).
+    """
+    settings: dict[str, Any] = {
+        "web_enabled": False,
+        "topic_partitions": DEFAULT_PARTITIONS,
+        "topic_replication_factor": 1,
+        "key_serializer": "raw",
+        "value_serializer": "raw",
+    }
+    settings.update(conf)
+    return faust.App(f"{prefix}.{app_id}", broker=f"kafka://{bootstrap}", store=store, **settings)
 
 
 def events_topic(app: faust.App, service: str, prefix: str = DEFAULT_PREFIX) -> faust.TopicT:
@@ -145,3 +154,114 @@ async def run_stream_processor(
     finally:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(app.stop(), timeout=60)
+
+
+@dataclass
+class ProjectionApp:
+    """Read-model projections fed by a faust agent (see `build_projection_app`)."""
+
+    app: faust.App
+    offsets: Any
+    applied: int = 0
+    skipped: int = 0
+    dead_lettered: int = 0
+
+    @property
+    def progress(self) -> int:
+        return self.applied + self.skipped + self.dead_lettered
+
+
+INBOX_CLAIM = """INSERT INTO consumer_inbox (consumer, event_id) VALUES ($1, $2)
+                 ON CONFLICT (consumer, event_id) DO NOTHING RETURNING event_id"""
+
+
+def build_projection_app(
+    projections: Sequence[Projection],
+    db: Database,
+    bootstrap: str,
+    topics: Sequence[str],
+    *,
+    app_id: str,
+    prefix: str = DEFAULT_PREFIX,
+    routes: Mapping[str, Collection[str]] | None = None,
+    partitions: int = DEFAULT_PARTITIONS,
+    datadir: str | None = None,
+    retry_limit: float = 10.0,
+    **settings: Any,
+) -> ProjectionApp:
+    """A faust app applying `projections` to `db` from `topics`, each event once.
+
+    State that survives a restart, in two places:
+    - the faust table `<app_id>-offsets` (changelog-backed, recovered from Kafka): per input
+      partition, the next offset already applied, so messages read again after a restart
+      (faust commits every few seconds) are skipped without touching the database;
+    - the `consumer_inbox` rows written in the read model's own transaction: an event the
+      relay published twice (at a new offset) is applied once.
+    A message that is not an event, and an event a projection refuses (shared.projections.
+    is_poison), go to the dead-letter topic and the agent goes on; an infrastructure error
+    (database down) is retried with backoff, holding the partition, until it passes — the
+    watchdog rebuilds the app if that takes longer than its limit.
+    """
+    conf: dict[str, Any] = {"datadir": datadir} if datadir else {}
+    conf.update(settings)
+    if datadir:
+        Path(datadir).parent.mkdir(parents=True, exist_ok=True)  # faust makes only the leaf
+    app = create_stream_app(app_id, bootstrap, prefix=prefix, topic_partitions=partitions, **conf)
+    offsets = app.Table(f"{app_id}-offsets", default=None, partitions=partitions)
+    handle = ProjectionApp(app, offsets)
+    consumer = f"{prefix}.{app_id}"
+    wanted = {
+        p.name: set(routes.get(p.name, topics)) if routes else set(topics) for p in projections
+    }
+
+    async def apply(event: RecordedEvent, topic: str) -> bool:
+        async with db.transaction() as tx:
+            if await tx.fetchval(INBOX_CLAIM, consumer, str(event.event_id)) is None:
+                return False
+            for projection in projections:
+                if topic in wanted[projection.name]:
+                    await projection.apply(tx, event)
+        return True
+
+    @app.agent(app.topic(*topics, key_type=bytes, value_type=bytes))
+    async def project(stream):  # type: ignore[no-untyped-def]
+        async for item in stream.events():
+            message = item.message
+            key = f"{message.topic}|{message.partition}"
+            done = offsets.get(key)
+            if done is not None and message.offset < done:
+                handle.skipped += 1
+                continue
+            try:
+                event = decode(item.value)
+            except Exception as exc:
+                handle.dead_lettered += 1
+                await dead_letter(app, prefix, item.value, exc, consumer=consumer)
+                offsets[key] = message.offset + 1
+                continue
+            delay = 0.2
+            while True:
+                try:
+                    fresh = await apply(event, message.topic)
+                    break
+                except Exception as exc:
+                    if is_poison(exc):
+                        handle.dead_lettered += 1
+                        async with db.transaction() as tx:
+                            await park(tx, consumer, event, f"{type(exc).__name__}: {exc}")
+                        await dead_letter(app, prefix, item.value, exc, consumer=consumer)
+                        fresh = False
+                        break
+                    log.warning("stream.retry", app=app_id, error=repr(exc), delay=delay)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, retry_limit)
+            handle.applied += int(fresh)
+            handle.skipped += int(not fresh)
+            offsets[key] = message.offset + 1
+
+    return handle
+
+
+async def setup_projection_app(db: Database, projections: Sequence[Projection]) -> None:
+    """The read-model tables, the kernel's dead_letters and the consumer inbox."""
+    await db.execute_script([*CONSUMER_TABLES, *(s for p in projections for s in p.schema)])

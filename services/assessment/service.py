@@ -24,6 +24,8 @@ SERVICE = ServiceDefinition(
     name="assessment",
     registry=registry,
     projections=lambda: [Scoreboard(), TaskLedger()],
+    # Distributed scoring is a faust-streaming app over every service topic (issue #7).
+    streamed=frozenset({Scoreboard.name}),
     build_router=build_router,
     build_handlers=_handlers,
     background=(ensure_read_model, run_scheduler),
