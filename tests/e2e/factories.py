@@ -37,3 +37,18 @@ def registration(**overrides: Any) -> dict[str, Any]:
         else:
             body[key] = value
     return body
+
+
+def days_ago(days: int) -> str:
+    """An ISO date `days` calendar days before today (Asia/Shanghai)."""
+    return (today() - timedelta(days=days)).isoformat()
+
+
+def citizen_message(text: str, **overrides: Any) -> dict[str, Any]:
+    """A message left on the township's 政民互动 board by a resident of 苏店镇."""
+    body: dict[str, Any] = {
+        "source": "message_board",
+        "text": text,
+        "citizen": {"name": "李桂兰", "phone": "13700002222"},
+    }
+    return body | overrides

@@ -3,7 +3,8 @@ restarted (issue #9, "fault tests"). Only the fault tests' own servers are touch
 (harness.OwnInfra), never the shared ones.
 
 Each test ends with the harness's invariants (nothing acknowledged lost, every stored
-request listed once, every stored event applied once) and records how long healing took.
+request listed once, every stored event applied once, every stored event chained once by
+the audit worker and the chain verifies) and records how long healing took.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ def test_broker_stopped_and_restarted_under_load_loses_nothing(
     """Requests keep being accepted while the broker is down (they are in the store); the
     relay publishes them once it is back, and the worker applies each once."""
     api, _ = deployment.start("serve", "worker")
+    deployment.start_audit()
     load = Load(api, 50, pause=0.05)
     load.start()
     _wait_for(lambda: len(load.acknowledged) >= 15)
@@ -44,12 +46,14 @@ def test_broker_stopped_and_restarted_under_load_loses_nothing(
     load.join(timeout=150)
     assert not load.errors, load.errors
     healed = deployment.converge(api, load.acknowledged, timeout=120)
+    chain = deployment.check_chain()
     healing(
         fault="Kafka broker stop + start",
         broker_down_seconds=round(restarted - stopped, 1),
         seconds_from_broker_back=round(healed - restarted, 1),
         requests=len(load.acknowledged),
         accepted_while_broker_down=accepted_while_down,
+        chain=chain,
     )
 
 
@@ -57,11 +61,13 @@ def test_postgres_restarted_under_load_loses_nothing(deployment: Deployment, hea
     """While the database is down the API answers 5xx and the client retries with the same
     Idempotency-Key; afterwards the relay and the worker resume from their checkpoints.
 
-    A relay or worker task whose connection broke dies (`task.crashed`) and the kernel does
-    not restart it, so the test's supervisor restarts such processes, as a Kubernetes
-    liveness probe or systemd would (reported as processes_restarted_by_supervisor).
+    A relay or worker task whose connection broke is restarted by the kernel's supervision
+    with backoff; should a task die for good (`task.crashed`) or a process exit, the test's
+    supervisor restarts the process, as a Kubernetes liveness probe or systemd would
+    (reported as processes_restarted_by_supervisor).
     """
     api, _ = deployment.start("serve", "worker")
+    deployment.start_audit()
     load = Load(api, 50, pause=0.05)
     load.start()
     _wait_for(lambda: len(load.acknowledged) >= 15)
@@ -73,6 +79,7 @@ def test_postgres_restarted_under_load_loses_nothing(deployment: Deployment, hea
     load.join(timeout=150)
     assert not load.errors, load.errors
     healed = deployment.converge(api, load.acknowledged, timeout=120, supervise=True)
+    chain = deployment.check_chain()
     healing(
         fault="PostgreSQL restart",
         processes_restarted_by_supervisor=sum(p.restarts for p in deployment.processes),
@@ -81,4 +88,5 @@ def test_postgres_restarted_under_load_loses_nothing(deployment: Deployment, hea
         requests=len(load.acknowledged),
         unknown_outcome=load.unknown,
         client_retries=load.retries,
+        chain=chain,
     )

@@ -3,9 +3,10 @@ and two workers of one consumer group (issue #9, "fault tests" and "scale-out").
 
 Each test drives real `gongkai serve` / `gongkai worker` processes on the fault tests' own
 Kafka broker and PostgreSQL server through HTTP, and ends with the harness's invariants:
-nothing acknowledged is lost, the read model lists every stored request exactly once, and
+nothing acknowledged is lost, the read model lists every stored request exactly once,
 every stored event was applied exactly once (ARCHITECTURE: at-least-once delivery, the
-consumer inbox dedupes by event id).
+consumer inbox dedupes by event id), and the audit worker's hash chain holds every stored
+event exactly once and verifies (docs/audit.md; `gongkai audit verify`, `completeness`).
 """
 
 from __future__ import annotations
@@ -35,25 +36,32 @@ def _wait_for(probe, timeout: float = 60.0, step: float = 0.05) -> None:  # type
 def test_worker_killed_mid_stream_resumes_without_loss_or_double_count(
     deployment: Deployment, healing
 ) -> None:  # type: ignore[no-untyped-def]
+    """Both consumers die mid-stream: the applications projection worker and the audit
+    worker (which chains every topic); each resumes from the offsets stored with its
+    read model, and neither the ledger nor the chain misses or repeats an event."""
     api, worker = deployment.start("serve", "worker")
+    audit = deployment.start_audit()
     load = Load(api, 60)
     load.start()
-    # Mid-stream: the worker has applied part of the load and more keeps arriving.
-    _wait_for(lambda: deployment.inbox_size() >= 30)
+    # Mid-stream: both workers have handled part of the load and more keeps arriving.
+    _wait_for(lambda: deployment.inbox_size() >= 30 and deployment.chained()[1] >= 30)
     deployment.kill9(worker)
+    deployment.kill9(audit)
     killed = time.monotonic()
     time.sleep(1.0)  # events keep arriving while no worker runs
-    deployment.launch(worker)
+    deployment.launch(worker, audit)
     restarted = time.monotonic()
     load.join(timeout=120)
     assert not load.errors, load.errors
     assert len(load.acknowledged) == 60
     healed = deployment.converge(api, load.acknowledged)
+    chain = deployment.check_chain()
     healing(
-        fault="worker kill -9",
+        fault="worker kill -9 (applications projections + audit chain)",
         seconds_from_kill=round(healed - killed, 1),
         seconds_from_restart=round(healed - restarted, 1),
         requests=len(load.acknowledged),
+        chain=chain,
     )
 
 
@@ -61,6 +69,7 @@ def test_serve_killed_mid_publish_republishes_and_the_inbox_dedupes(
     deployment: Deployment, healing
 ) -> None:  # type: ignore[no-untyped-def]
     api, _ = deployment.start("serve", "worker")
+    deployment.start_audit()
     load = Load(api, 60)
     load.start()
     # Mid-publish: some events are in the store and not yet all relayed.
@@ -73,6 +82,7 @@ def test_serve_killed_mid_publish_republishes_and_the_inbox_dedupes(
     assert not load.errors, load.errors
     assert len(load.acknowledged) + load.unknown == 60
     healed = deployment.converge(api, load.acknowledged)
+    chain = deployment.check_chain()
     healing(
         fault="serve (API + relay) kill -9",
         seconds_from_kill=round(healed - killed, 1),
@@ -80,42 +90,71 @@ def test_serve_killed_mid_publish_republishes_and_the_inbox_dedupes(
         requests=len(load.acknowledged),
         unknown_outcome=load.unknown,
         client_retries=load.retries,
+        chain=chain,
     )
 
 
 def test_poison_messages_go_to_the_dlq_and_the_worker_goes_on(
     deployment: Deployment, healing
 ) -> None:  # type: ignore[no-untyped-def]
+    """Two messages no relay wrote land on the applications topic: bytes that are no event,
+    and a well-formed envelope whose payload the registry refuses (a forgery: its event id
+    is in no store). The projection worker parks and dead-letters both and goes on; the
+    audit worker dead-letters the bytes and chains the envelope as received, and the
+    completeness check names it as "chained but not in store" while every stored event is
+    chained once and the chain verifies."""
     api, _ = deployment.start("serve", "worker")
+    deployment.start_audit()
     before = Load(api, 10)
     before.run()
     deployment.converge(api, before.acknowledged)
     injected = time.monotonic()
-    asyncio.run(_inject_poison(deployment))
+    forged = asyncio.run(_inject_poison(deployment))
     after = Load(api, 10)
     after.run()
     # The two poison messages are not events of the store: the inbox holds the decodable one.
-    healed = _converge_with_poison(deployment, api, before.acknowledged | after.acknowledged)
+    healed = _converge_with_poison(
+        deployment, api, before.acknowledged | after.acknowledged, forged
+    )
     parked, dlq = asyncio.run(_dead_letters(deployment))
     assert parked == 1, "the undecodable-payload event is parked in dead_letters"
-    assert len(dlq) == 2 and all(r.startswith(("undecodable", "applications.")) for r in dlq), dlq
-    healing(fault="poison messages", seconds_to_apply_later_events=round(healed - injected, 1))
+    mine = dlq[deployment.group]
+    assert len(mine) == 2 and all(r.startswith(("undecodable", "applications.")) for r in mine), dlq
+    audit_group = f"{deployment.prefix}.audit.projections"
+    assert [r.split(":")[0] for r in dlq[audit_group]] == ["undecodable"], dlq
+    chain = deployment.check_chain(foreign={forged})
+    healing(
+        fault="poison messages",
+        seconds_to_apply_later_events=round(healed - injected, 1),
+        chain=chain,
+    )
 
 
-def _converge_with_poison(deployment: Deployment, api, acknowledged: set[str]) -> float:  # type: ignore[no-untyped-def]
+def _converge_with_poison(  # type: ignore[no-untyped-def]
+    deployment: Deployment, api, acknowledged: set[str], forged: str
+) -> float:
     deadline = time.monotonic() + 60
     while True:
+        chained, links = deployment.chained()
         stored, events = deployment.stored_requests()
+        event_ids = deployment.stored_event_ids()
         listed = deployment.read_model(api)
         assert len(listed) == len(set(listed))
-        if set(listed) == stored and deployment.inbox_size() == events + 1:
+        assert links == len(chained), "an event is chained twice"
+        assert chained <= event_ids | {forged}, chained - event_ids
+        if (
+            set(listed) == stored
+            and deployment.inbox_size() == events + 1
+            and chained == event_ids | {forged}
+        ):
             assert acknowledged <= stored
             return time.monotonic()
         assert time.monotonic() < deadline, "later events not applied after the poison"
         time.sleep(0.2)
 
 
-async def _inject_poison(deployment: Deployment) -> None:
+async def _inject_poison(deployment: Deployment) -> str:
+    """Publish the two poison messages; return the forged envelope's event id."""
     from shared.eventstore import open_postgres_store
 
     store = await open_postgres_store(deployment.database_url, schema="applications", listen=False)
@@ -139,9 +178,11 @@ async def _inject_poison(deployment: Deployment) -> None:
         )
     finally:
         await producer.stop()
+    return str(broken.event_id)
 
 
-async def _dead_letters(deployment: Deployment) -> tuple[int, list[str]]:
+async def _dead_letters(deployment: Deployment) -> tuple[int, dict[str, list[str]]]:
+    """Rows parked by the applications worker, and the DLQ's reasons per consumer group."""
     import asyncpg
 
     conn = await asyncpg.connect(deployment.database_url)
@@ -158,9 +199,12 @@ async def _dead_letters(deployment: Deployment) -> tuple[int, list[str]]:
     await consumer.start()
     try:
         batches = await consumer.getmany(timeout_ms=5000)
-        reasons = [
-            dict(m.headers)["dlq.reason"].decode() for records in batches.values() for m in records
-        ]
+        reasons: dict[str, list[str]] = {}
+        for records in batches.values():
+            for m in records:
+                headers = dict(m.headers)
+                group = headers["dlq.consumer"].decode()
+                reasons.setdefault(group, []).append(headers["dlq.reason"].decode())
     finally:
         await consumer.stop()
     return parked, reasons
@@ -172,16 +216,19 @@ def test_two_workers_of_one_group_share_the_partitions_and_apply_each_event_once
     """Scale-out (issue #9): the group splits the partitions between the two workers, and the
     inbox keeps a rebalance's overlap from applying an event twice.
 
-    A worker whose offset commit meets a partition revoked mid-batch crashes
-    (`IllegalStateError`, kernel finding in docs/deployment.md); the supervisor restarts it,
-    as an orchestrator would, and the count is reported.
+    An offset commit that meets a partition revoked mid-batch is skipped (the database's
+    offsets rule); should a worker still die, the test's supervisor restarts it, as an
+    orchestrator would, and the count is reported (0 in the recorded runs). The audit
+    worker chains the same events once whatever the rebalances.
     """
     asyncio.run(ensure_topics(deployment.infra.bootstrap, [deployment.topic], partitions=6))
     api, first, second = deployment.start("serve", "worker", "worker")
+    deployment.start_audit()
     started = time.monotonic()
     load = Load(api, 80)
     load.run()
     healed = deployment.converge(api, load.acknowledged, supervise=True)
+    chain = deployment.check_chain()
     members = _settled_members(deployment)
     a, b = members.values()
     assert a and b and not (a & b), f"partitions not shared: {members}"
@@ -191,6 +238,7 @@ def test_two_workers_of_one_group_share_the_partitions_and_apply_each_event_once
         seconds_for_80_requests=round(healed - started, 1),
         assignment=sorted(sorted(v) for v in members.values()),
         worker_restarts_by_supervisor=first.restarts + second.restarts,
+        chain=chain,
     )
 
 
