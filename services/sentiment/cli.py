@@ -116,49 +116,6 @@ def _row_json(command: dict[str, Any]) -> dict[str, Any]:
     return command
 
 
-def _stream_hotspots(args: argparse.Namespace) -> int:
-    """Distributed mode: the faust hotspot agent, announcing into the sentiment store."""
-    import asyncio
-    import signal
-
-    from services.sentiment.jobs import announce_hotspot
-    from services.sentiment.stream import build_hotspot_app
-    from shared.eventstore import open_postgres_store
-    from shared.settings import Settings
-
-    settings = Settings()
-    if not settings.database_url or not settings.kafka_bootstrap:
-        print("error: needs GONGKAI_DATABASE_URL and GONGKAI_KAFKA_BOOTSTRAP", file=sys.stderr)
-        return 2
-
-    async def go() -> None:
-        assert settings.database_url and settings.kafka_bootstrap
-        store = await open_postgres_store(settings.database_url, schema="sentiment")
-
-        async def announce(spot: Any) -> None:
-            await announce_hotspot(store, spot)
-
-        hot = build_hotspot_app(
-            settings.kafka_bootstrap,
-            prefix=settings.topic_prefix,
-            announce=announce,
-            datadir=str(settings.var_dir / "sentiment" / "faust"),
-        )
-        stop = asyncio.Event()
-        await hot.app.start()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):  # after start: faust sets its own
-            loop.add_signal_handler(sig, stop.set)
-        try:
-            await stop.wait()
-        finally:
-            await hot.app.stop()
-            await store.close()
-
-    asyncio.run(go())
-    return 0
-
-
 def add_commands(subparsers: Any) -> None:
     p = subparsers.add_parser("sentiment", help="舆情回应: classifier and import")
     sub = p.add_subparsers(dest="sentiment_command", required=True)
@@ -192,8 +149,3 @@ def add_commands(subparsers: Any) -> None:
     imp.add_argument("--format", choices=["csv", "jsonl"])
     imp.add_argument("--chunk", type=int, default=200)
     imp.set_defaults(func=_import)
-
-    stream = sub.add_parser(
-        "stream-hotspots", help="distributed: the faust hotspot agent (changelog-backed windows)"
-    )
-    stream.set_defaults(func=_stream_hotspots)
