@@ -36,6 +36,7 @@ from shared.http import (
     metrics_response,
 )
 from shared.kafka import (
+    DEFAULT_PARTITIONS,
     KafkaProjectionWorker,
     Relay,
     dlq_for,
@@ -47,7 +48,12 @@ from shared.logging import configure_logging
 from shared.projections import ProjectionRunner
 from shared.service import ALL_SERVICES, ServiceDefinition, discover, sources_of
 from shared.settings import Settings
-from shared.streams import build_projection_app, run_stream_processor, setup_projection_app
+from shared.streams import (
+    build_projection_app,
+    partitions_of,
+    run_stream_processor,
+    setup_projection_app,
+)
 from shared.tenancy import OrgTree, load_org_tree
 
 log = structlog.get_logger("gongkai.app")
@@ -67,6 +73,9 @@ class ServiceRuntime:
     views: Database = field(init=False)
     idempotency: Idempotency = field(init=False)
     handlers: Any = None
+    #: Partitions of the service's topic, read from the broker by a distributed worker
+    #: (its faust apps' tables must match them).
+    partitions: int = DEFAULT_PARTITIONS
 
     @property
     def name(self) -> str:
@@ -200,6 +209,9 @@ class Suite:
                 await relay.setup()
                 self._supervise(lambda r=relay: r.run(self._stop), f"relay-{runtime.name}")
                 continue
+            if runtime.definition.stream_processors:
+                await ensure_topics(bootstrap, [topic_for(runtime.name, prefix)])
+                runtime.partitions = await partitions_of(bootstrap, topic_for(runtime.name, prefix))
             for i, processor in enumerate(runtime.definition.stream_processors):
                 name = f"stream-{runtime.name}-{i}"
 
@@ -241,6 +253,7 @@ class Suite:
         }
         topics = sorted(set().union(*routes.values()))
         await ensure_topics(s.kafka_bootstrap, topics)
+        partitions = await partitions_of(s.kafka_bootstrap, topics[0])
         await setup_projection_app(runtime.views, projections)
         datadir = str(s.var_dir / runtime.name / "faust")
 
@@ -254,6 +267,7 @@ class Suite:
                 app_id=f"{runtime.name}-streamed",
                 prefix=prefix,
                 routes=routes,
+                partitions=partitions,
                 datadir=datadir,
             )
 

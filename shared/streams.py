@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 import faust
 import structlog
+from aiokafka.admin import AIOKafkaAdminClient
 
 from shared.db import Database
 from shared.envelope import RecordedEvent
@@ -51,6 +52,17 @@ def create_stream_app(
     }
     settings.update(conf)
     return faust.App(f"{prefix}.{app_id}", broker=f"kafka://{bootstrap}", store=store, **settings)
+
+
+async def partitions_of(bootstrap: str, topic: str) -> int:
+    """How many partitions `topic` has (faust tables must match their source topic's)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        (described,) = await admin.describe_topics([topic])
+        return len(described["partitions"])
+    finally:
+        await admin.close()
 
 
 def events_topic(app: faust.App, service: str, prefix: str = DEFAULT_PREFIX) -> faust.TopicT:

@@ -24,7 +24,7 @@ from typing import Any
 import faust
 
 from services.sentiment.hotspots import Hotspot, HotspotRules, Observation, detect
-from shared.kafka import DEFAULT_PREFIX
+from shared.kafka import DEFAULT_PARTITIONS, DEFAULT_PREFIX
 from shared.streams import create_stream_app, dead_letter, decode, events_topic
 
 Announce = Callable[[Hotspot], Awaitable[None]]
@@ -63,17 +63,19 @@ def build_hotspot_app(
     app_id: str = "sentiment-hotspots",
     store: str = "memory://",
     datadir: str | None = None,
+    partitions: int = DEFAULT_PARTITIONS,
     **settings: Any,
 ) -> HotspotApp:
     """`settings` go to faust (e.g. broker_session_timeout for a faster rejoin)."""
     r = rules or HotspotRules()
     conf: dict[str, Any] = {"datadir": datadir} if datadir else {}
+    conf["topic_partitions"] = partitions  # tables match the input topic's partitions
     conf.update(settings)
     if datadir:
         Path(datadir).parent.mkdir(parents=True, exist_ok=True)  # faust makes only the leaf
     app = create_stream_app(app_id, bootstrap, prefix=prefix, store=store, **conf)
-    windows = app.Table("sentiment-hotspot-windows", default=None, partitions=3)
-    announced = app.Table("sentiment-hotspot-announced", default=None, partitions=3)
+    windows = app.Table("sentiment-hotspot-windows", default=None, partitions=partitions)
+    announced = app.Table("sentiment-hotspot-announced", default=None, partitions=partitions)
     hot = HotspotApp(app, windows, announced)
 
     @app.agent(events_topic(app, "sentiment", prefix))
@@ -133,4 +135,5 @@ def hotspot_processor(runtime: Any, suite: Any) -> HotspotApp:
         prefix=settings.topic_prefix,
         announce=announce,
         datadir=str(Path(settings.var_dir) / "sentiment" / "faust"),
+        partitions=runtime.partitions,
     )

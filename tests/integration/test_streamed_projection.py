@@ -22,6 +22,7 @@ from shared.kafka import Relay, dlq_for, ensure_topics, topic_for
 from shared.streams import (
     ProjectionApp,
     build_projection_app,
+    partitions_of,
     run_stream_processor,
     setup_projection_app,
 )
@@ -55,7 +56,11 @@ async def test_streamed_projection_applies_each_event_once_across_a_restart_and_
         finally:
             await relay.stop()
 
-    await ensure_topics(kafka_bootstrap, [topic, dlq_for(prefix)])
+    # Six partitions, as a deployment may size them: the app's table follows the topic.
+    await ensure_topics(kafka_bootstrap, [topic], partitions=6)
+    await ensure_topics(kafka_bootstrap, [dlq_for(prefix)])
+    partitions = await partitions_of(kafka_bootstrap, topic)
+    assert partitions == 6
     await relay_all()
     handles: list[ProjectionApp] = []
 
@@ -68,6 +73,7 @@ async def test_streamed_projection_applies_each_event_once_across_a_restart_and_
                 [topic],
                 app_id="tally",
                 prefix=prefix,
+                partitions=partitions,
                 datadir=str(tmp_path / "faust"),
                 broker_session_timeout=10.0,
                 broker_heartbeat_interval=1.0,
