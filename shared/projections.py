@@ -11,14 +11,22 @@ in `dead_letters` with the reason and the runner goes on: one poison event does
 not stop a township's ledger. Parked events are listed by operators and can be
 replayed once fixed (Axon's sequenced DLQ: later events of the same stream are
 parked behind it, so a stream's events are never applied out of order).
+
+A projection may also offer `apply_batch(tx, events)`: the same effect as `apply` on
+each event in order, folded in memory and written in a few statements (the request
+ledger does; issue #10 replay). The runner then applies a chunk with no savepoint per
+event. If the batch meets a poison event, the whole transaction is rolled back and the
+chunk is applied again event by event in a new one, so exactly the events `apply` would
+park are parked. `apply_batch` must keep no state beyond its transaction.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import traceback
-from collections.abc import Sequence
+from collections.abc import AsyncGenerator, Sequence
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -78,6 +86,10 @@ class Projection(Protocol):
     async def apply(self, tx: Tx, event: RecordedEvent) -> None: ...
 
 
+class BatchProjection(Projection, Protocol):
+    async def apply_batch(self, tx: Tx, events: Sequence[RecordedEvent]) -> None: ...
+
+
 async def setup_projection(db: Database, projection: Projection) -> None:
     await db.execute_script([*KERNEL_TABLES, *projection.schema])
 
@@ -133,6 +145,89 @@ async def apply_or_park(
     return True
 
 
+async def save_checkpoint(tx: Tx, name: str, position: int) -> None:
+    await tx.execute(
+        """INSERT INTO projection_checkpoints (name, position, updated_at)
+           VALUES ($1, $2, $3)
+           ON CONFLICT (name) DO UPDATE SET position = excluded.position,
+               updated_at = excluded.updated_at""",
+        name,
+        position,
+        datetime.now(UTC).isoformat(),
+    )
+
+
+async def apply_chunk(
+    db: Database, projection: Projection, events: Sequence[RecordedEvent], consumer: str
+) -> int:
+    """Apply `events` and move `consumer`'s checkpoint past them, in one transaction.
+
+    Returns how many events were applied (the others were parked). With `apply_batch`,
+    one call for the chunk; on a poison event, the chunk again event by event.
+    """
+    apply_batch = getattr(projection, "apply_batch", None)
+    if apply_batch is not None:
+        try:
+            async with db.transaction() as tx:
+                blocked = await parked_streams(tx, consumer)
+                ready = []
+                for event in events:
+                    if event.stream_id in blocked:
+                        await park(tx, consumer, event, "an earlier event of this stream is parked")
+                    else:
+                        ready.append(event)
+                if ready:
+                    await apply_batch(tx, ready)
+                await save_checkpoint(tx, consumer, events[-1].position)
+            return len(ready)
+        except Exception as exc:
+            if not is_poison(exc):
+                raise
+            log.info(
+                "projection.batch_fallback", projection=projection.name, error=type(exc).__name__
+            )
+    applied = 0
+    async with db.transaction() as tx:
+        blocked = await parked_streams(tx, consumer)
+        for event in events:
+            if await apply_or_park(tx, projection, event, blocked, consumer):
+                applied += 1
+        await save_checkpoint(tx, consumer, events[-1].position)
+    return applied
+
+
+async def pages(
+    source: EventStore, after: int, batch: int, *, prefetch: bool = True
+) -> AsyncGenerator[list[RecordedEvent], None]:
+    """The log after `after` in pages of `batch` (keyset by position), until a short page.
+
+    With `prefetch`, the next page is read while the caller applies this one (the read
+    and the writes use different connections on both engines).
+    """
+    pending: asyncio.Task[list[RecordedEvent]] | None = None
+    position = after
+    try:
+        while True:
+            if pending is not None:
+                events = await pending
+                pending = None
+            else:
+                events = await source.read_all(position, batch)
+            if not events:
+                return
+            position = events[-1].position
+            if prefetch and len(events) == batch:
+                pending = asyncio.ensure_future(source.read_all(position, batch))
+            yield events
+            if len(events) < batch:
+                return
+    finally:
+        if pending is not None:
+            pending.cancel()
+            with contextlib.suppress(BaseException):
+                await pending
+
+
 class ProjectionRunner:
     """Feeds one projection from one event store's log (embedded mode, rebuilds, replays)."""
 
@@ -162,32 +257,21 @@ class ProjectionRunner:
     async def run_once(self, batch: int = 500, until: int | None = None) -> int:
         """Apply the events available now (up to `until`, if given); return how many were read."""
         total = 0
-        while True:
-            position = await self.checkpoint()
-            if until is not None and position >= until:
-                return total
-            events = await self.source.read_all(position, batch)
-            if until is not None:
-                events = [e for e in events if e.position <= until]
-            if not events:
-                return total
-            await self._apply_batch(events)
-            total += len(events)
+        position = await self.checkpoint()
+        if until is not None and position >= until:
+            return total
+        async with contextlib.aclosing(pages(self.source, position, batch)) as log:
+            async for page in log:
+                events = page if until is None else [e for e in page if e.position <= until]
+                if events:
+                    await self._apply_batch(events)
+                    total += len(events)
+                if len(events) < len(page):
+                    break
+        return total
 
     async def _apply_batch(self, events: Sequence[RecordedEvent]) -> None:
-        async with self.db.transaction() as tx:
-            blocked = await parked_streams(tx, self.name)
-            for event in events:
-                await apply_or_park(tx, self.projection, event, blocked, self.name)
-            await tx.execute(
-                """INSERT INTO projection_checkpoints (name, position, updated_at)
-                   VALUES ($1, $2, $3)
-                   ON CONFLICT (name) DO UPDATE SET position = excluded.position,
-                       updated_at = excluded.updated_at""",
-                self.name,
-                events[-1].position,
-                datetime.now(UTC).isoformat(),
-            )
+        await apply_chunk(self.db, self.projection, events, self.name)
 
     async def run_forever(self, stop: asyncio.Event, idle_wait: float = 1.0) -> None:
         while not stop.is_set():

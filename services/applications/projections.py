@@ -12,7 +12,7 @@ once (its checkpoint, and in distributed mode its consumer group, are already at
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC
 from typing import Any
 
@@ -122,82 +122,246 @@ class RequestLedger:
         )
 
     async def _insert(self, tx: Tx, event: RecordedEvent, e: RequestRegistered) -> None:
-        a = e.applicant
+        row = _registered_row(event, e)
         await tx.execute(
-            """INSERT INTO app_ledger (request_id, tenant, number, year, sequence, status,
-                   channel, applicant_kind, organization_kind, applicant, applicant_key,
-                   description, requested_form, delivery_channel, submitted_on, received_on,
-                   correction_notice_due, reply_due, due_provisional, reply_deadline, handler,
-                   awaiting_correction, correction_due, awaiting_payment, fee_yuan,
-                   open_consultations, extended, conclusion, concluded_on, reply_type,
-                   report_row, archived, deadline_approaching, deadline_missed, registered_at,
-                   version)
-               VALUES ($1, $2, $3, $4, $5, 'registered', $6, $7, $8, $9, $10, $11, $12, $13,
-                   $14, $15, $16, $17, $18, $19, NULL, FALSE, NULL, FALSE, NULL, 0, FALSE,
-                   NULL, NULL, NULL, NULL, FALSE, FALSE, FALSE, $20, $21)
-               ON CONFLICT (request_id) DO NOTHING""",
-            str(e.request_id),
-            event.tenant,
-            e.number,
-            e.year,
-            e.sequence,
-            e.channel.value,
-            a.kind.value,
-            a.organization_kind.value if a.organization_kind else None,
-            orjson.dumps(a.model_dump(mode="json")).decode(),
-            applicant_key(a.kind.value, a.id_document),
-            e.description,
-            e.requested_form.value,
-            e.delivery_channel.value,
-            e.submitted_on.isoformat(),
-            e.received_on.isoformat(),
-            e.correction_notice_due.isoformat(),
-            e.reply_due.isoformat(),
-            e.reply_deadline.provisional,
-            orjson.dumps(e.reply_deadline.model_dump(mode="json")).decode(),
-            event.recorded_at.astimezone(UTC).isoformat(),
-            event.version,
+            f"INSERT INTO app_ledger ({_COLUMN_LIST}) VALUES ({_MARKS})"
+            " ON CONFLICT (request_id) DO NOTHING",
+            *(row[c] for c in _COLUMNS),
         )
+
+    async def apply_batch(self, tx: Tx, events: Sequence[RecordedEvent]) -> None:
+        """What `apply` does to each event in order, folded in memory, written in bulk.
+
+        The rows the chunk touches are read once, every event is folded into them with the
+        same `_changes`/`ledger_status` as `apply`, and the result is written with one
+        INSERT per new row and one UPDATE per changed row, each an executemany (one round
+        trip on PostgreSQL). A rebuild of the ledger is all this path (issue #10 item 4);
+        tests/integration/test_request_ledger_batch.py checks it equals `apply`.
+        """
+        decoded: list[tuple[RecordedEvent, str, object]] = []
+        for event in events:
+            if event.stream_type == "request" and registry.knows(event.type):
+                decoded.append((event, event.stream_id[8:], registry.decode(event)))
+        if not decoded:
+            return
+        rows: dict[str, dict[str, Any]] = {}
+        ids = list(
+            {rid for _, rid, _ in decoded}
+            | {str(e.request_id) for _, _, e in decoded if isinstance(e, RequestRegistered)}
+        )
+        for offset in range(0, len(ids), 500):
+            part = ids[offset : offset + 500]
+            marks = ", ".join(f"${i}" for i in range(1, len(part) + 1))
+            for found in await tx.fetch(
+                f"SELECT {_COLUMN_LIST} FROM app_ledger WHERE request_id IN ({marks})", *part
+            ):
+                rows[found["request_id"]] = dict(found)
+        stored = set(rows)
+        changed: set[str] = set()
+        for event, rid, e in decoded:
+            if isinstance(e, RequestRegistered):
+                rid = str(e.request_id)  # the key `apply` inserts under
+                if rid not in rows:
+                    rows[rid] = _registered_row(event, e)
+                    changed.add(rid)
+                continue
+            row = rows.get(rid)
+            if row is None or row["version"] >= event.version:
+                continue  # replayed
+            changes = _changes(e, row)
+            row.update(changes)
+            row["status"] = ledger_status(row)
+            row["version"] = event.version
+            changed.add(rid)
+        fresh = [rows[rid] for rid in changed if rid not in stored]
+        if fresh:
+            await tx.executemany(
+                f"INSERT INTO app_ledger ({_COLUMN_LIST}) VALUES ({_MARKS})",
+                [tuple(r[c] for c in _COLUMNS) for r in fresh],
+            )
+        updated = [rows[rid] for rid in changed if rid in stored]
+        if updated:
+            await tx.executemany(
+                _UPDATE, [(*(r[c] for c in _MUTABLE), r["request_id"]) for r in updated]
+            )
+
+
+def _registered_row(event: RecordedEvent, e: RequestRegistered) -> dict[str, Any]:
+    """The ledger row a RequestRegistered creates."""
+    a = e.applicant
+    return {
+        "request_id": str(e.request_id),
+        "tenant": event.tenant,
+        "number": e.number,
+        "year": e.year,
+        "sequence": e.sequence,
+        "status": "registered",
+        "channel": e.channel.value,
+        "applicant_kind": a.kind.value,
+        "organization_kind": a.organization_kind.value if a.organization_kind else None,
+        "applicant": orjson.dumps(a.model_dump(mode="json")).decode(),
+        "applicant_key": applicant_key(a.kind.value, a.id_document),
+        "description": e.description,
+        "requested_form": e.requested_form.value,
+        "delivery_channel": e.delivery_channel.value,
+        "submitted_on": e.submitted_on.isoformat(),
+        "received_on": e.received_on.isoformat(),
+        "correction_notice_due": e.correction_notice_due.isoformat(),
+        "reply_due": e.reply_due.isoformat(),
+        "due_provisional": e.reply_deadline.provisional,
+        "reply_deadline": orjson.dumps(e.reply_deadline.model_dump(mode="json")).decode(),
+        "handler": None,
+        "awaiting_correction": False,
+        "correction_due": None,
+        "awaiting_payment": False,
+        "fee_yuan": None,
+        "open_consultations": 0,
+        "extended": False,
+        "conclusion": None,
+        "concluded_on": None,
+        "reply_type": None,
+        "report_row": None,
+        "archived": False,
+        "deadline_approaching": False,
+        "deadline_missed": False,
+        "registered_at": event.recorded_at.astimezone(UTC).isoformat(),
+        "version": event.version,
+    }
+
+
+_COLUMNS = (
+    "request_id",
+    "tenant",
+    "number",
+    "year",
+    "sequence",
+    "status",
+    "channel",
+    "applicant_kind",
+    "organization_kind",
+    "applicant",
+    "applicant_key",
+    "description",
+    "requested_form",
+    "delivery_channel",
+    "submitted_on",
+    "received_on",
+    "correction_notice_due",
+    "reply_due",
+    "due_provisional",
+    "reply_deadline",
+    "handler",
+    "awaiting_correction",
+    "correction_due",
+    "awaiting_payment",
+    "fee_yuan",
+    "open_consultations",
+    "extended",
+    "conclusion",
+    "concluded_on",
+    "reply_type",
+    "report_row",
+    "archived",
+    "deadline_approaching",
+    "deadline_missed",
+    "registered_at",
+    "version",
+)
+_COLUMN_LIST = ", ".join(_COLUMNS)
+_MARKS = ", ".join(f"${i}" for i in range(1, len(_COLUMNS) + 1))
+#: What a lifecycle event may change (everything `_changes` sets, status and version).
+_MUTABLE = (
+    "status",
+    "reply_due",
+    "due_provisional",
+    "handler",
+    "awaiting_correction",
+    "correction_due",
+    "awaiting_payment",
+    "fee_yuan",
+    "open_consultations",
+    "extended",
+    "conclusion",
+    "concluded_on",
+    "reply_type",
+    "report_row",
+    "archived",
+    "deadline_approaching",
+    "deadline_missed",
+    "version",
+)
+_UPDATE = (
+    "UPDATE app_ledger SET "
+    + ", ".join(f"{c} = ${i}" for i, c in enumerate(_MUTABLE, start=1))
+    + f" WHERE request_id = ${len(_MUTABLE) + 1}"
+)
 
 
 def _changes(e: object, row: dict[str, Any]) -> dict[str, Any]:
-    changes: dict[str, Any] = {}
-    if isinstance(e, _DUE_SETTERS):
-        changes["reply_due"] = e.reply_due.isoformat()
-    if isinstance(e, RequestAssigned):
-        changes["handler"] = e.handler
-    elif isinstance(e, le.CorrectionRequested):
-        changes |= {"awaiting_correction": True, "correction_due": e.correction_due.isoformat()}
-    elif isinstance(e, le.CorrectionReceived):
-        changes["awaiting_correction"] = False
-    elif isinstance(e, le.ConsultationStarted):
-        changes["open_consultations"] = int(row["open_consultations"]) + 1
-    elif isinstance(e, le.ConsultationEnded):
-        changes["open_consultations"] = max(0, int(row["open_consultations"]) - 1)
-    elif isinstance(e, le.ExtensionGranted):
-        changes["extended"] = True
-    elif isinstance(e, le.FeeNoticeIssued):
-        changes |= {"awaiting_payment": True, "fee_yuan": e.amount_yuan}
-    elif isinstance(e, le.FeePaid):
-        changes["awaiting_payment"] = False
-    elif isinstance(e, le.CorrectionLapsed):
-        changes |= _concluded("abandoned", e.lapsed_on.isoformat(), "三(六)1")
-    elif isinstance(e, le.FeeLapsed):
-        changes |= _concluded("fee_lapsed", e.lapsed_on.isoformat(), "三(六)2")
-    elif isinstance(e, le.RequestWithdrawnByApplicant):
-        changes |= _concluded("withdrawn", e.withdrawn_on.isoformat(), "三(六)3")
-    elif isinstance(e, le.RequestReplied):
-        changes |= _concluded("replied", e.replied_on.isoformat(), e.report_row)
-        changes["reply_type"] = e.reply_type.value
-    elif isinstance(e, le.RequestArchived):
-        changes["archived"] = True
-    elif isinstance(e, le.ReplyDueRecomputed):
-        changes["due_provisional"] = e.provisional
-    elif isinstance(e, le.DeadlineApproaching):
-        changes["deadline_approaching"] = True
-    elif isinstance(e, le.DeadlineMissed):
-        changes["deadline_missed"] = True
+    """The columns event `e` changes in `row` (status and version aside)."""
+    due, rule = _rule_for(type(e))
+    changes: dict[str, Any] = {"reply_due": e.reply_due.isoformat()} if due else {}  # type: ignore[attr-defined]
+    if rule is not None:
+        changes |= rule(e, row)
     return changes
+
+
+Rule = Callable[[Any, dict[str, Any]], dict[str, Any]]
+
+#: In order: the first class an event is an instance of gives its rule.
+_RULES: tuple[tuple[type, Rule], ...] = (
+    (RequestAssigned, lambda e, row: {"handler": e.handler}),
+    (
+        le.CorrectionRequested,
+        lambda e, row: {
+            "awaiting_correction": True,
+            "correction_due": e.correction_due.isoformat(),
+        },
+    ),
+    (le.CorrectionReceived, lambda e, row: {"awaiting_correction": False}),
+    (
+        le.ConsultationStarted,
+        lambda e, row: {"open_consultations": int(row["open_consultations"]) + 1},
+    ),
+    (
+        le.ConsultationEnded,
+        lambda e, row: {"open_consultations": max(0, int(row["open_consultations"]) - 1)},
+    ),
+    (le.ExtensionGranted, lambda e, row: {"extended": True}),
+    (le.FeeNoticeIssued, lambda e, row: {"awaiting_payment": True, "fee_yuan": e.amount_yuan}),
+    (le.FeePaid, lambda e, row: {"awaiting_payment": False}),
+    (
+        le.CorrectionLapsed,
+        lambda e, row: _concluded("abandoned", e.lapsed_on.isoformat(), "三(六)1"),
+    ),
+    (le.FeeLapsed, lambda e, row: _concluded("fee_lapsed", e.lapsed_on.isoformat(), "三(六)2")),
+    (
+        le.RequestWithdrawnByApplicant,
+        lambda e, row: _concluded("withdrawn", e.withdrawn_on.isoformat(), "三(六)3"),
+    ),
+    (
+        le.RequestReplied,
+        lambda e, row: (
+            _concluded("replied", e.replied_on.isoformat(), e.report_row)
+            | {"reply_type": e.reply_type.value}
+        ),
+    ),
+    (le.RequestArchived, lambda e, row: {"archived": True}),
+    (le.ReplyDueRecomputed, lambda e, row: {"due_provisional": e.provisional}),
+    (le.DeadlineApproaching, lambda e, row: {"deadline_approaching": True}),
+    (le.DeadlineMissed, lambda e, row: {"deadline_missed": True}),
+)
+_RESOLVED: dict[type, tuple[bool, Rule | None]] = {}
+
+
+def _rule_for(kind: type) -> tuple[bool, Rule | None]:
+    """Whether `kind` sets reply_due, and its rule; resolved once per event class."""
+    hit = _RESOLVED.get(kind)
+    if hit is None:
+        due = issubclass(kind, _DUE_SETTERS)
+        rule = next((f for cls, f in _RULES if issubclass(kind, cls)), None)
+        hit = _RESOLVED[kind] = (due, rule)
+    return hit
 
 
 def _concluded(conclusion: str, on: str, row: str) -> dict[str, Any]:
