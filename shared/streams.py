@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+import weakref
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,11 +22,12 @@ from typing import Any, Protocol
 import faust
 import structlog
 from aiokafka.admin import AIOKafkaAdminClient
+from faust.streams import _current_event
 
-from shared.db import Database
+from shared.db import Database, Tx
 from shared.envelope import RecordedEvent
 from shared.kafka import CONSUMER_TABLES, DEFAULT_PARTITIONS, DEFAULT_PREFIX, dlq_for, topic_for
-from shared.projections import Projection, is_poison, park
+from shared.projections import Projection, is_poison, park, parked_streams
 
 log = structlog.get_logger("gongkai.streams")
 
@@ -198,10 +200,16 @@ def build_projection_app(
     routes: Mapping[str, Collection[str]] | None = None,
     partitions: int = DEFAULT_PARTITIONS,
     datadir: str | None = None,
+    batch: int = 500,
+    within: float = 0.05,
     retry_limit: float = 10.0,
     **settings: Any,
 ) -> ProjectionApp:
     """A faust app applying `projections` to `db` from `topics`, each event once.
+
+    Messages are taken in batches (up to `batch`, or what arrived within `within` seconds)
+    and a batch is applied in one transaction, through `apply_batch` where a projection has
+    it (the scoreboard rescores each touched card once per batch).
 
     State that survives a restart, in two places:
     - the faust table `<app_id>-offsets` (changelog-backed, recovered from Kafka): per input
@@ -210,9 +218,11 @@ def build_projection_app(
     - the `consumer_inbox` rows written in the read model's own transaction: an event the
       relay published twice (at a new offset) is applied once.
     A message that is not an event, and an event a projection refuses (shared.projections.
-    is_poison), go to the dead-letter topic and the agent goes on; an infrastructure error
-    (database down) is retried with backoff, holding the partition, until it passes — the
-    watchdog rebuilds the app if that takes longer than its limit.
+    is_poison), go to the dead-letter topic and the agent goes on (a batch with a refused
+    event is rolled back and applied again event by event, so exactly that event is
+    parked, and later events of its stream with it, as in the consumer worker); an
+    infrastructure error (database down) is retried with backoff, holding the partitions —
+    the watchdog rebuilds the app if that takes longer than its limit.
     """
     conf: dict[str, Any] = {"datadir": datadir} if datadir else {}
     conf.update(settings)
@@ -225,53 +235,110 @@ def build_projection_app(
     wanted = {
         p.name: set(routes.get(p.name, topics)) if routes else set(topics) for p in projections
     }
+    Item = tuple[Any, RecordedEvent]  # (faust event, decoded event)
 
-    async def apply(event: RecordedEvent, topic: str) -> bool:
-        async with db.transaction() as tx:
-            if await tx.fetchval(INBOX_CLAIM, consumer, str(event.event_id)) is None:
-                return False
-            for projection in projections:
-                if topic in wanted[projection.name]:
+    async def apply_to(tx: Tx, topic_events: Sequence[tuple[str, RecordedEvent]]) -> None:
+        for projection in projections:
+            mine = [e for topic, e in topic_events if topic in wanted[projection.name]]
+            if not mine:
+                continue
+            apply_batch = getattr(projection, "apply_batch", None)
+            if apply_batch is not None:
+                await apply_batch(tx, mine)
+            else:
+                for event in mine:
                     await projection.apply(tx, event)
-        return True
+
+    async def together(items: Sequence[Item]) -> tuple[int, int]:
+        """(applied, duplicates) in one transaction; a poison event raises."""
+        async with db.transaction() as tx:
+            blocked = await parked_streams(tx, consumer)
+            if any(e.stream_id in blocked for _, e in items):
+                raise _Careful
+            fresh = [
+                (item.message.topic, e)
+                for item, e in items
+                if await tx.fetchval(INBOX_CLAIM, consumer, str(e.event_id)) is not None
+            ]
+            await apply_to(tx, fresh)
+        return len(fresh), len(items) - len(fresh)
+
+    async def carefully(item: Any, event: RecordedEvent) -> str:
+        """One event on its own: applied, duplicate or dead (parked and dead-lettered)."""
+        try:
+            async with db.transaction() as tx:
+                if event.stream_id in await parked_streams(tx, consumer):
+                    raise _Careful("an earlier event of this stream is parked")
+                if await tx.fetchval(INBOX_CLAIM, consumer, str(event.event_id)) is None:
+                    return "duplicate"
+                await apply_to(tx, [(item.message.topic, event)])
+            return "applied"
+        except Exception as exc:
+            if not (isinstance(exc, _Careful) or is_poison(exc)):
+                raise
+            reason = str(exc) if isinstance(exc, _Careful) else f"{type(exc).__name__}: {exc}"
+            async with db.transaction() as tx:
+                await park(tx, consumer, event, reason)
+            await dead_letter(app, prefix, item.value, exc, consumer=consumer)
+            return "dead"
+
+    async def apply(items: Sequence[Item]) -> None:
+        if len(items) > 1:
+            try:
+                applied, duplicates = await together(items)
+                handle.applied += applied
+                handle.skipped += duplicates
+                return
+            except Exception as exc:
+                if not (isinstance(exc, _Careful) or is_poison(exc)):
+                    raise
+        for item, event in items:
+            outcome = await carefully(item, event)
+            handle.applied += outcome == "applied"
+            handle.skipped += outcome == "duplicate"
+            handle.dead_lettered += outcome == "dead"
+
+    def remember(item: Any) -> None:
+        """Record the partition's next offset in the table, as of that message."""
+        message = item.message
+        token = _current_event.set(weakref.ref(item))  # the table writes to its partition
+        try:
+            offsets[f"{message.topic}|{message.partition}"] = message.offset + 1
+        finally:
+            _current_event.reset(token)
 
     @app.agent(app.topic(*topics, key_type=bytes, value_type=bytes))
     async def project(stream):  # type: ignore[no-untyped-def]
-        async for item in stream.events():
-            message = item.message
-            key = f"{message.topic}|{message.partition}"
-            done = offsets.get(key)
-            if done is not None and message.offset < done:
-                handle.skipped += 1
-                continue
-            try:
-                event = decode(item.value)
-            except Exception as exc:
-                handle.dead_lettered += 1
-                await dead_letter(app, prefix, item.value, exc, consumer=consumer)
-                offsets[key] = message.offset + 1
-                continue
-            delay = 0.2
-            while True:
+        async for taken in stream.take_events(batch, within=within):
+            items: list[Item] = []
+            for item in taken:
+                message = item.message
+                done = offsets.get(f"{message.topic}|{message.partition}")
+                if done is not None and message.offset < done:
+                    handle.skipped += 1
+                    continue
                 try:
-                    fresh = await apply(event, message.topic)
+                    items.append((item, decode(item.value)))
+                except Exception as exc:
+                    handle.dead_lettered += 1
+                    await dead_letter(app, prefix, item.value, exc, consumer=consumer)
+            delay = 0.2
+            while items:
+                try:
+                    await apply(items)
                     break
                 except Exception as exc:
-                    if is_poison(exc):
-                        handle.dead_lettered += 1
-                        async with db.transaction() as tx:
-                            await park(tx, consumer, event, f"{type(exc).__name__}: {exc}")
-                        await dead_letter(app, prefix, item.value, exc, consumer=consumer)
-                        fresh = False
-                        break
                     log.warning("stream.retry", app=app_id, error=repr(exc), delay=delay)
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, retry_limit)
-            handle.applied += int(fresh)
-            handle.skipped += int(not fresh)
-            offsets[key] = message.offset + 1
+            for item in taken:
+                remember(item)
 
     return handle
+
+
+class _Careful(Exception):
+    """The batch needs the event-by-event path (a parked stream)."""
 
 
 async def setup_projection_app(db: Database, projections: Sequence[Projection]) -> None:

@@ -160,12 +160,48 @@ class Scoreboard:
     schema: Sequence[str] = SCHEMA
 
     async def apply(self, tx: Tx, event: RecordedEvent) -> None:
-        if event.type == "SchemePublished":
-            await self._scheme(tx, event)
-            return
-        if event.type == "PeriodClosed":
-            await self._period(tx, event)
-            return
+        await self.apply_batch(tx, [event])
+
+    async def apply_batch(self, tx: Tx, events: Sequence[RecordedEvent]) -> None:
+        """The same cards as applying one by one; each touched card is rescored once.
+
+        Rescoring reads every finding of the subject's year, so doing it once per
+        (scheme, subject) and batch instead of once per event is what keeps the scorer
+        ahead of a busy district (bench/scoreboard.py). A scheme or a period close in the
+        batch first rescores what came before it. The ScoreChanged rows of a batch name
+        the batch's events behind each line.
+        """
+        touched: dict[tuple[str, str], tuple[Scheme, list[RecordedEvent]]] = {}
+        schemes: dict[int, list[Scheme]] = {}
+        for event in events:
+            if event.type in ("SchemePublished", "PeriodClosed"):
+                await self._rescore_touched(tx, touched)
+                touched.clear()
+                schemes.clear()
+                if event.type == "SchemePublished":
+                    await self._scheme(tx, event)
+                else:
+                    await self._period(tx, event)
+                continue
+            fresh = await self._record(tx, event)
+            for year in sorted({f.on.year for f in fresh}):
+                if year not in schemes:
+                    schemes[year] = await self._schemes_of(tx, year)
+                for scheme in schemes[year]:
+                    subjects = {subject_of(scheme, f.org) for f in fresh if f.on.year == year}
+                    for subject in sorted(s for s in subjects if s is not None):
+                        _, causes = touched.setdefault((scheme.scheme_id, subject), (scheme, []))
+                        causes.append(event)
+        await self._rescore_touched(tx, touched)
+
+    async def _rescore_touched(
+        self, tx: Tx, touched: dict[tuple[str, str], tuple[Scheme, list[RecordedEvent]]]
+    ) -> None:
+        for (_, subject), (scheme, causes) in sorted(touched.items()):
+            await self._rescore(tx, scheme, subject, causes)
+
+    async def _record(self, tx: Tx, event: RecordedEvent) -> list[Finding]:
+        """Store the event's findings not stored yet; return those."""
         source = Source(
             str(event.event_id), event.type, event.tenant, event.occurred_at, event.payload
         )
@@ -193,13 +229,7 @@ class Scoreboard:
                 finding.on.year,
             )
             fresh.append(finding)
-        if not fresh:
-            return
-        for year in sorted({f.on.year for f in fresh}):
-            for scheme in await self._schemes_of(tx, year):
-                subjects = {subject_of(scheme, f.org) for f in fresh if f.on.year == year}
-                for subject in sorted(s for s in subjects if s is not None):
-                    await self._rescore(tx, scheme, subject, event)
+        return fresh
 
     async def _schemes_of(self, tx: Tx, year: int) -> list[Scheme]:
         rows = await tx.fetch(
@@ -235,7 +265,7 @@ class Scoreboard:
         )
         subjects |= {r["subject"] for r in rows}
         for subject in sorted(s for s in subjects if s is not None):
-            await self._rescore(tx, scheme, subject, event, findings)
+            await self._rescore(tx, scheme, subject, [event], findings)
 
     async def _period(self, tx: Tx, event: RecordedEvent) -> None:
         """Freeze the period's events and rescore the live cards without them."""
@@ -269,16 +299,18 @@ class Scoreboard:
         rows = await tx.fetch("SELECT subject FROM assess_cards WHERE scheme_id = $1", sid)
         subjects = {r["subject"] for r in rows} | {s["subject"] for s in p["snapshot"]}
         for subject in sorted(subjects):
-            await self._rescore(tx, scheme, subject, event, findings)
+            await self._rescore(tx, scheme, subject, [event], findings)
 
     async def _rescore(
         self,
         tx: Tx,
         scheme: Scheme,
         subject: str,
-        cause: RecordedEvent,
+        causes: Sequence[RecordedEvent],
         findings: list[Finding] | None = None,
     ) -> None:
+        """Rescore one card; `causes` are the events that touched it (the last one dates it)."""
+        cause = causes[-1]
         if findings is None:
             findings = await findings_in(tx, scheme.year, subject, scheme.scheme_id)
         card = score(scheme, subject, findings)
@@ -301,8 +333,10 @@ class Scoreboard:
         if not moved:
             return
         day = cause.recorded_at.astimezone(SHANGHAI).date().isoformat()
-        causes = _causes(card, cause)
+        behind = _causes(card, causes)
+        types = {str(e.event_id): e.type for e in causes}
         for change in moved:
+            caused_by = behind.get(change.key, [str(cause.event_id)])
             seq = await tx.fetchval(
                 "UPDATE assess_sequence SET value = value + 1 "
                 "WHERE name = 'changes' RETURNING value"
@@ -319,18 +353,20 @@ class Scoreboard:
                 change.key,
                 change.delta,
                 card.total,
-                orjson.dumps(causes.get(change.key, [str(cause.event_id)])).decode(),
-                cause.type,
+                orjson.dumps(caused_by).decode(),
+                types.get(caused_by[0], cause.type),
                 day,
                 recorded,
             )
 
 
-def _causes(card: ScoreCard, cause: RecordedEvent) -> dict[str, list[str]]:
-    """Per line: the causing event if it is behind the line, else (a scheme) every event."""
-    cause_id = str(cause.event_id)
+def _causes(card: ScoreCard, causes: Sequence[RecordedEvent]) -> dict[str, list[str]]:
+    """Per line: the causing events behind the line, else (a scheme, a close) the last cause
+    and every event behind the line."""
+    cause_ids = [str(e.event_id) for e in causes]
     found: dict[str, list[str]] = {}
     for line in card.lines:
         ids = sorted({i for c in line.cases for i in c.event_ids})
-        found[line.key] = [cause_id] if cause_id in ids else [cause_id, *ids]
+        hits = [i for i in dict.fromkeys(cause_ids) if i in ids]
+        found[line.key] = hits or [cause_ids[-1], *ids]
     return found
