@@ -8,6 +8,7 @@ BOOLEAN, `INSERT ... ON CONFLICT`), so one projection runs on both engines.
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -48,7 +49,9 @@ class Database(Protocol):
 # --- SQLite -------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=4096)
 def _sqlite_sql(sql: str) -> str:
+    """`$n` placeholders as SQLite's `?n` (cached: the same statements come again and again)."""
     return _PLACEHOLDER.sub(r"?\1", sql)
 
 

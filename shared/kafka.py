@@ -17,11 +17,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import struct
 import traceback
 from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -29,7 +32,7 @@ from aiokafka.errors import CommitFailedError, IllegalStateError, TopicAlreadyEx
 from aiokafka.structs import ConsumerRecord
 
 from shared.db import Database, Tx
-from shared.envelope import RecordedEvent
+from shared.envelope import JSON_OPTIONS, RecordedEvent
 from shared.eventstore import EventStore
 from shared.projections import KERNEL_TABLES, Projection, is_poison, park, parked_streams
 
@@ -37,6 +40,11 @@ log = structlog.get_logger("gongkai.kafka")
 
 DEFAULT_PREFIX = "gongkai"
 DEFAULT_PARTITIONS = 3
+#: How long a silent consumer stays in its group (GONGKAI_KAFKA_SESSION_TIMEOUT_MS).
+DEFAULT_SESSION_TIMEOUT_MS = 30_000
+#: Bytes per record batch of the relay (aiokafka's default is 16 KiB, ~12 events of ~1.3 KB):
+#: 128 KiB batches halve the produce requests' cost (bench/kafka.py); brokers take 1 MiB.
+RELAY_BATCH_BYTES = 128 * 1024
 
 
 def topic_for(service: str, prefix: str = DEFAULT_PREFIX) -> str:
@@ -84,6 +92,86 @@ async def ensure_topics(
                 )
     finally:
         await admin.close()
+
+
+@functools.lru_cache(maxsize=65_536)
+def murmur2(key: bytes) -> int:
+    """Kafka's murmur2 of a key (Java client `Utils.murmur2`, aiokafka's DefaultPartitioner).
+
+    The same function as aiokafka's, with the 4-byte words unpacked at once rather than
+    byte by byte (~4× faster; tests/unit/test_kafka_relay.py compares them); cached,
+    as a stream's events share their key.
+    """
+    m, length = 0x5BD1E995, len(key)
+    h = 0x9747B28C ^ length
+    words = length // 4
+    for k in struct.unpack_from(f"<{words}I", key):
+        k = (k * m) & 0xFFFFFFFF
+        k = ((k ^ (k >> 24)) * m) & 0xFFFFFFFF
+        h = ((h * m) & 0xFFFFFFFF) ^ k
+    tail = key[words * 4 :]
+    if len(tail) >= 3:
+        h ^= tail[2] << 16
+    if len(tail) >= 2:
+        h ^= tail[1] << 8
+    if tail:
+        h = ((h ^ tail[0]) * m) & 0xFFFFFFFF
+    h = ((h ^ (h >> 13)) * m) & 0xFFFFFFFF
+    return h ^ (h >> 15)
+
+
+def partition_of(key: bytes, partitions: Sequence[int]) -> int:
+    """The partition aiokafka's default partitioner picks for `key` (`partitions` sorted)."""
+    return partitions[(murmur2(key) & 0x7FFFFFFF) % len(partitions)]
+
+
+_WIRE_FIELDS = frozenset(
+    "event_id stream_id stream_type version position type schema_version tenant actor "
+    "correlation_id causation_id occurred_at recorded_at payload".split()
+)
+#: False if RecordedEvent gained or lost a field: then wire_of is to_wire itself.
+_FAST_WIRE = frozenset(RecordedEvent.model_fields) == _WIRE_FIELDS
+
+
+def wire_of(event: RecordedEvent) -> bytes:
+    """`event.to_wire()`, byte for byte, without pydantic's model_dump (~8× faster).
+
+    orjson writes UUIDs, aware datetimes (`Z` for UTC) and JSON-native payloads exactly as
+    pydantic's JSON mode does; anything else (a naive datetime, a payload value orjson
+    does not know, a changed envelope) takes `to_wire()`. tests/unit/test_kafka_relay.py
+    compares the two.
+    """
+    if not _FAST_WIRE or event.occurred_at.tzinfo is None or event.recorded_at.tzinfo is None:
+        return event.to_wire()
+    actor = event.actor
+    try:
+        return orjson.dumps(
+            {
+                # str(): asyncpg hands out its own UUID subclass, which orjson refuses
+                "event_id": str(event.event_id),
+                "stream_id": event.stream_id,
+                "stream_type": event.stream_type,
+                "version": event.version,
+                "position": event.position,
+                "type": event.type,
+                "schema_version": event.schema_version,
+                "tenant": event.tenant,
+                "actor": {"id": actor.id, "kind": actor.kind, "role": actor.role}
+                if frozenset(type(actor).model_fields) == _ACTOR_FIELDS
+                else actor.model_dump(mode="json"),
+                "correlation_id": str(event.correlation_id),
+                "causation_id": None if event.causation_id is None else str(event.causation_id),
+                "occurred_at": event.occurred_at,
+                "recorded_at": event.recorded_at,
+                "payload": event.payload,
+            },
+            option=JSON_OPTIONS,
+        )
+    except TypeError:
+        return event.to_wire()
+
+
+_ACTOR_FIELDS = frozenset({"id", "kind", "role"})
 
 
 def headers_of(event: RecordedEvent) -> list[tuple[str, bytes]]:
@@ -146,7 +234,11 @@ class Relay:
 
     async def start(self) -> None:
         self.producer = AIOKafkaProducer(
-            bootstrap_servers=self.bootstrap, enable_idempotence=True, acks="all", linger_ms=2
+            bootstrap_servers=self.bootstrap,
+            enable_idempotence=True,
+            acks="all",
+            linger_ms=2,
+            max_batch_size=RELAY_BATCH_BYTES,
         )
         await self.producer.start()
 
@@ -156,25 +248,78 @@ class Relay:
             self.producer = None
 
     async def publish_available(self) -> int:
-        """Publish every stored event after the checkpoint; return how many were sent."""
+        """Publish every stored event after the checkpoint; return how many were sent.
+
+        Pipelined: batch k+1 is read while batch k is encoded, and queued while batch k
+        waits for the broker's acknowledgements (acks=all); the checkpoint moves to the end
+        of batch k only once all of batch k is acknowledged, so it never passes an
+        unacknowledged event, and batches are queued in position order.
+        """
         assert self.producer is not None
         sent = 0
         position = await self.checkpoint()
-        while events := await self.store.read_all(position, self.batch):
-            pending = [
-                await self.producer.send(
-                    self.topic,
-                    value=event.to_wire(),
-                    key=event.stream_id.encode(),
-                    headers=headers_of(event),
-                )
-                for event in events
-            ]
-            await asyncio.gather(*pending)  # acknowledged by the broker (acks=all)
-            position = events[-1].position
-            await self._save(position)
-            sent += len(events)
+        in_flight: tuple[list[asyncio.Future[Any]], int] | None = None
+        reading = asyncio.ensure_future(self.store.read_all(position, self.batch))
+        try:
+            while events := await reading:
+                position = events[-1].position
+                # the database reads batch k+1 while this process encodes batch k
+                reading = asyncio.ensure_future(self.store.read_all(position, self.batch))
+                queued = await self._send(events)
+                if in_flight is not None:
+                    await self._acknowledged(*in_flight)
+                in_flight = (queued, position)
+                sent += len(events)
+            if in_flight is not None:
+                await self._acknowledged(*in_flight)
+        finally:
+            if not reading.done():
+                reading.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await reading
         return sent
+
+    async def _acknowledged(self, queued: list[asyncio.Future[Any]], position: int) -> None:
+        await asyncio.gather(*queued)
+        await self._save(position)
+
+    async def _send(self, events: Sequence[RecordedEvent]) -> list[asyncio.Future[Any]]:
+        """Queue `events` in position order, a record batch per partition; return the
+        futures of the broker's acknowledgements.
+
+        The partition is the one `producer.send` would pick (the default murmur2
+        partitioner over the sorted partitions), so a stream stays in its partition, and
+        batches of one partition are queued in order: per-key order is kept. Building the
+        batches here instead of one `send` per event is ~2.5× faster on aiokafka.
+        """
+        producer = self.producer
+        assert producer is not None
+        partitions = sorted(await producer.partitions_for(self.topic))
+        batches: dict[int, Any] = {}
+        pending: list[asyncio.Future[Any]] = []
+        for event in events:
+            key = event.stream_id.encode()
+            partition = partition_of(key, partitions)
+            value, headers = wire_of(event), headers_of(event)
+            batch = batches.get(partition)
+            if batch is None:
+                batch = batches[partition] = producer.create_batch()
+            if batch.append(key=key, value=value, timestamp=None, headers=headers) is not None:
+                continue
+            # the batch is full: queue it, then start the next one with this event
+            pending.append(await producer.send_batch(batch, self.topic, partition=partition))
+            batch = batches[partition] = producer.create_batch()
+            if batch.append(key=key, value=value, timestamp=None, headers=headers) is None:
+                # larger than a batch: on its own, after the batches queued before it
+                del batches[partition]
+                pending.append(
+                    await producer.send(
+                        self.topic, value=value, key=key, partition=partition, headers=headers
+                    )
+                )
+        for partition, batch in batches.items():
+            pending.append(await producer.send_batch(batch, self.topic, partition=partition))
+        return pending
 
     async def run(self, stop: asyncio.Event, idle_wait: float = 1.0) -> None:
         await self.start()
@@ -203,6 +348,14 @@ CONSUMER_TABLES = [
 ]
 
 
+#: Event ids per inbox statement (well under SQLite's and PostgreSQL's parameter limits).
+_CHUNK = 500
+
+
+class _Careful(Exception):
+    """The fetch needs the careful path (a dead letter, a parked stream, a poison event)."""
+
+
 class _SeekToStoredOffsets(ConsumerRebalanceListener):  # type: ignore[misc]
     def __init__(self, worker: KafkaProjectionWorker) -> None:
         self.worker = worker
@@ -225,8 +378,14 @@ class KafkaProjectionWorker:
         group: str,
         dlq: str = dlq_for(),
         routes: Mapping[str, Collection[str]] | None = None,
+        session_timeout_ms: int = DEFAULT_SESSION_TIMEOUT_MS,
     ) -> None:
-        """`routes` maps a projection's name to the topics it applies (default: all)."""
+        """`routes` maps a projection's name to the topics it applies (default: all).
+
+        `session_timeout_ms`: how long the group waits for a silent member before it moves
+        its partitions (docs/decisions.md item 17; GONGKAI_KAFKA_SESSION_TIMEOUT_MS).
+        """
+        self.session_timeout_ms = session_timeout_ms
         self.dlq = dlq
         self.projections = list(projections)
         self.db = db
@@ -270,8 +429,8 @@ class KafkaProjectionWorker:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             # A busy event loop (scoring, many topics) must not look like a dead member.
-            session_timeout_ms=30_000,
-            heartbeat_interval_ms=3_000,
+            session_timeout_ms=self.session_timeout_ms,
+            heartbeat_interval_ms=max(100, min(3_000, self.session_timeout_ms // 3)),
         )
         self.consumer.subscribe(self.topics, listener=_SeekToStoredOffsets(self))
         await self.consumer.start()
@@ -285,39 +444,124 @@ class KafkaProjectionWorker:
             self.producer = None
 
     async def poll_once(self, timeout_ms: int = 500) -> int:
-        """Handle one fetched batch; return how many messages it held."""
+        """Handle one fetched batch; return how many messages it held.
+
+        Fast path: the whole fetch (every partition) in ONE transaction, the inbox read and
+        written with one statement each, the events applied without a savepoint each, the
+        offsets stored. It needs no side effect outside the transaction, so a fetch holding
+        an undecodable message, an event of a parked stream, or an event a projection
+        refuses (poison) is rolled back whole and handled again by the careful path: one
+        transaction per partition, a savepoint per event, dead letters. Either way the read
+        model, the inbox and the offsets commit together.
+        """
         assert self.consumer is not None
-        batches = await self.consumer.getmany(timeout_ms=timeout_ms, max_records=500)
-        handled = 0
-        for tp, messages in batches.items():
-            async with self.db.transaction() as tx:
-                blocked = await parked_streams(tx, self.group)
-                for message in messages:
-                    await self._handle(tx, message, blocked)
-                await tx.execute(
-                    """INSERT INTO consumer_offsets (consumer, topic, partition, next_offset)
-                       VALUES ($1, $2, $3, $4)
-                       ON CONFLICT (consumer, topic, partition)
-                       DO UPDATE SET next_offset = CASE
-                           WHEN excluded.next_offset > consumer_offsets.next_offset
-                           THEN excluded.next_offset ELSE consumer_offsets.next_offset END""",
-                    self.group,
-                    tp.topic,
-                    tp.partition,
-                    messages[-1].offset + 1,
-                )
-            # Kafka's own committed offsets are informational (lag tools); the database rules.
-            # A commit refused during a rebalance is harmless: the next owner seeks to the
-            # offsets stored with the read model.
-            if tp in self.consumer.assignment():  # revoked mid-batch: nothing to commit
+        fetched = await self.consumer.getmany(timeout_ms=timeout_ms, max_records=500)
+        batches = {tp: messages for tp, messages in fetched.items() if messages}
+        if not batches:
+            return 0
+        try:
+            applied = await self._fast(batches)
+        except _Careful:
+            for tp, messages in batches.items():
+                await self._careful(tp, messages)
+        else:
+            self.applied += applied
+        await self._commit({tp: messages[-1].offset + 1 for tp, messages in batches.items()})
+        return sum(len(messages) for messages in batches.values())
+
+    async def _fast(self, batches: Mapping[Any, Sequence[ConsumerRecord[Any, Any]]]) -> int:
+        decoded: list[tuple[str, RecordedEvent]] = []
+        for messages in batches.values():
+            for message in messages:
                 try:
-                    await self.consumer.commit({tp: messages[-1].offset + 1})
-                except (CommitFailedError, IllegalStateError) as exc:
-                    log.warning(
-                        "kafka.commit_skipped", partition=tp.partition, error=type(exc).__name__
-                    )
-            handled += len(messages)
-        return handled
+                    decoded.append((message.topic, RecordedEvent.from_wire(message.value)))
+                except Exception as exc:
+                    raise _Careful from exc
+        async with self.db.transaction() as tx:
+            blocked = await parked_streams(tx, self.group)
+            if any(event.stream_id in blocked for _, event in decoded):
+                raise _Careful
+            seen = await self._seen(tx, [str(event.event_id) for _, event in decoded])
+            fresh: list[tuple[str, RecordedEvent]] = []
+            for topic, event in decoded:
+                event_id = str(event.event_id)
+                if event_id not in seen:  # else a relay re-publication: already applied
+                    seen.add(event_id)
+                    fresh.append((topic, event))
+            await self._remember(tx, [str(event.event_id) for _, event in fresh])
+            for topic, event in fresh:
+                for projection in self.projections:
+                    wanted = self.routes.get(projection.name)
+                    if wanted is not None and topic not in wanted:
+                        continue
+                    try:
+                        await projection.apply(tx, event)
+                    except Exception as exc:
+                        if not is_poison(exc):
+                            raise
+                        raise _Careful from exc  # roll back; the careful path parks it
+            for tp, messages in batches.items():
+                await self._store_offset(tx, tp, messages[-1].offset + 1)
+        return len(fresh)
+
+    async def _seen(self, tx: Tx, event_ids: Sequence[str]) -> set[str]:
+        seen: set[str] = set()
+        for i in range(0, len(event_ids), _CHUNK):
+            chunk = event_ids[i : i + _CHUNK]
+            marks = ", ".join(f"${n}" for n in range(2, len(chunk) + 2))
+            rows = await tx.fetch(
+                "SELECT event_id FROM consumer_inbox "
+                f"WHERE consumer = $1 AND event_id IN ({marks})",
+                self.group,
+                *chunk,
+            )
+            seen.update(str(r["event_id"]) for r in rows)
+        return seen
+
+    async def _remember(self, tx: Tx, event_ids: Sequence[str]) -> None:
+        for i in range(0, len(event_ids), _CHUNK):
+            chunk = event_ids[i : i + _CHUNK]
+            values = ", ".join(f"($1, ${n})" for n in range(2, len(chunk) + 2))
+            await tx.execute(
+                f"INSERT INTO consumer_inbox (consumer, event_id) VALUES {values}",
+                self.group,
+                *chunk,
+            )
+
+    async def _store_offset(self, tx: Tx, tp: Any, next_offset: int) -> None:
+        await tx.execute(
+            """INSERT INTO consumer_offsets (consumer, topic, partition, next_offset)
+               VALUES ($1, $2, $3, $4)
+               ON CONFLICT (consumer, topic, partition)
+               DO UPDATE SET next_offset = CASE
+                   WHEN excluded.next_offset > consumer_offsets.next_offset
+                   THEN excluded.next_offset ELSE consumer_offsets.next_offset END""",
+            self.group,
+            tp.topic,
+            tp.partition,
+            next_offset,
+        )
+
+    async def _careful(self, tp: Any, messages: Sequence[ConsumerRecord[Any, Any]]) -> None:
+        async with self.db.transaction() as tx:
+            blocked = await parked_streams(tx, self.group)
+            for message in messages:
+                await self._handle(tx, message, blocked)
+            await self._store_offset(tx, tp, messages[-1].offset + 1)
+
+    async def _commit(self, offsets: Mapping[Any, int]) -> None:
+        # Kafka's own committed offsets are informational (lag tools); the database rules.
+        # A commit refused during a rebalance is harmless: the next owner seeks to the
+        # offsets stored with the read model.
+        assert self.consumer is not None
+        assigned = self.consumer.assignment()
+        owned = {tp: offset for tp, offset in offsets.items() if tp in assigned}
+        if not owned:  # revoked mid-batch: nothing to commit
+            return
+        try:
+            await self.consumer.commit(owned)
+        except (CommitFailedError, IllegalStateError) as exc:
+            log.warning("kafka.commit_skipped", error=type(exc).__name__)
 
     async def _handle(self, tx: Tx, message: ConsumerRecord[Any, Any], blocked: set[str]) -> None:
         try:

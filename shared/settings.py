@@ -37,6 +37,14 @@ class Settings(BaseSettings):
     log_level: str = "info"
     log_format: str = Field(default="json", description="json or console")
     projection_idle_wait: float = 0.5
+    kafka_session_timeout_ms: int = Field(
+        default=30_000,
+        ge=6_000,
+        le=1_800_000,
+        description="Kafka consumer session timeout of projection workers (ms): longer "
+        "survives a busy event loop, shorter hands a dead worker's partitions over sooner "
+        "(within the broker's group.min/max.session.timeout.ms: 6 s to 30 min by default)",
+    )
 
     @property
     def distributed(self) -> bool:

@@ -1,0 +1,116 @@
+"""What every bench of issue #10 shares: the machine header, percentiles, the URLs.
+
+Benches print the machine they ran on (CPU, cores, memory, load, versions) and measure
+their peer or limit in the same run; this module gives them one header and one way to
+find PostgreSQL and Kafka (flag, then GONGKAI_BENCH_*, then GONGKAI_TEST_*).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import platform
+import statistics
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+
+def cpu_model() -> str:
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown"
+
+
+def memory() -> str:
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+    return "unknown"
+
+
+def load() -> str:
+    with contextlib.suppress(OSError):
+        return " / ".join(f"{x:.2f}" for x in os.getloadavg())
+    return "unknown"
+
+
+def version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def database_url(flag: str | None) -> str | None:
+    return (
+        flag
+        or os.environ.get("GONGKAI_BENCH_DATABASE_URL")
+        or os.environ.get("GONGKAI_TEST_DATABASE_URL")
+    )
+
+
+def kafka_bootstrap(flag: str | None) -> str | None:
+    return (
+        flag
+        or os.environ.get("GONGKAI_BENCH_KAFKA_BOOTSTRAP")
+        or os.environ.get("GONGKAI_TEST_KAFKA_BOOTSTRAP")
+    )
+
+
+async def machine(url: str | None, packages: Sequence[str] = ()) -> dict[str, Any]:
+    info: dict[str, Any] = {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "cpu": cpu_model(),
+        "cores": os.cpu_count(),
+        "memory": memory(),
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "packages": {p: version(p) for p in ("asyncpg", "aiokafka", *packages)},
+        "load_start": load(),
+    }
+    if url:
+        conn = await asyncpg.connect(url)
+        try:
+            info["postgres"] = await conn.fetchval("SELECT version()")
+            info["postgres_fsync"] = await conn.fetchval("SHOW fsync")
+            info["postgres_synchronous_commit"] = await conn.fetchval("SHOW synchronous_commit")
+        finally:
+            await conn.close()
+    return info
+
+
+def print_machine(info: dict[str, Any], extra: dict[str, str] | None = None) -> None:
+    print(f"date        {info['date']}")
+    print(f"cpu         {info['cpu']} — {info['cores']} cores, {info['memory']} memory")
+    print(f"os          {info['os']}")
+    packages = ", ".join(f"{k} {v}" for k, v in info["packages"].items())
+    print(f"python      {info['python']}; {packages}")
+    if info.get("postgres"):
+        print(
+            f"postgres    {info['postgres'].split(' on ')[0]}; fsync={info['postgres_fsync']}, "
+            f"synchronous_commit={info['postgres_synchronous_commit']}"
+        )
+    for key, value in (extra or {}).items():
+        print(f"{key:<11} {value}")
+    print(f"load avg    {info['load_start']} at start (1/5/15 min)")
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The q-th percentile (0–100), nearest-rank on the sorted values."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))
+    return ordered[rank]
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values) if values else float("nan")

@@ -1,0 +1,451 @@
+"""End to end: command accepted over HTTP → visible in another service's query (issue #10
+item 3).
+
+    python -m bench.e2e [--mode distributed|embedded|both] [--rate R] [--seconds S]
+                        [--steps 100,200,300,...] [--step-seconds S]
+                        [--database-url URL] [--bootstrap HOST:PORT] [--json OUT]
+
+Starts the suite as `make up` / tests/e2e/conftest.py do — distributed: `gongkai serve X`
+and `gongkai worker X` for every service, on a fresh PostgreSQL database and topics of
+their own on the Kafka broker; embedded: one `gongkai run` on SQLite — then drives an
+open-loop load of `POST /v1/requests` (依申请公开 registrations, the e2e factory's
+payload, four townships in turn) at R commands/s for S seconds.
+
+A command counts from its 201 (accepted: the events are committed in the applications
+store) until the audit service's `GET /v1/audit/trail` lists its RequestRegistered
+(relay → Kafka → audit worker → hash chain → query; embedded: the in-process runner).
+So that the probe stays cheap, the commands of each 200 ms window carry their own actor
+(a clerk id per window, a bearer token each), and one poller per open window asks the
+trail for that actor's records from 1 s before the newest it saw, every 50 ms: latencies are
+known to ±25 ms. At most 128 POSTs are in flight; when the suite answers slower than
+that allows, sends go late ("send late p99"). After the fixed-rate run, the rate steps
+up (`--steps`) until p99 reaches 500 ms, a command fails or is not seen, or sends fall
+500 ms behind; the highest rate that passed is reported. A run whose sends fall 10 s
+behind stops sending (saturated) and says so.
+
+The load generator and the pollers (httpx) run in this process on the same machine: on
+2 cores they take CPU from the suite, which the report states. A script, never a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+
+from bench.common import (
+    database_url,
+    kafka_bootstrap,
+    load,
+    machine,
+    median,
+    percentile,
+    print_machine,
+)
+from gongkai.app import DEFINITIONS
+from shared.identity import Principal, Role, issue_token
+
+SECRET = "bench-secret-" + "x" * 40
+GONGKAI = str(Path(sys.executable).parent / "gongkai")
+TOWNSHIPS = ("shangdang/sudian", "shangdang/handian", "shangdang/yincheng", "shangdang/xihuo")
+WINDOW = 0.2  # seconds of commands sharing one actor
+#: POSTs in flight at most: beyond it the generator waits (the send goes late and the step
+#: fails as unsustained) instead of queueing thousands in httpx, whose pool scan per
+#: queued request would eat the CPU the suite needs.
+IN_FLIGHT = 128
+#: A run stops sending once sends fall this far (s) behind schedule, and says so.
+GIVE_UP = 10.0
+POLL = 0.05
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def token(sub: str, org: str, role: Role) -> str:
+    principal = Principal(sub=sub, org=org, roles=frozenset({role}), kind="user")
+    return issue_token(principal, SECRET, timedelta(hours=2), datetime.now(UTC))
+
+
+# --- the suite -----------------------------------------------------------------------------
+
+
+@dataclass
+class Suite:
+    mode: str
+    urls: dict[str, str] = field(default_factory=dict)
+    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+
+def _wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{url} exited early:\n{log.read_text()[-3000:]}")
+        try:
+            if httpx.get(url + "/ready", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} not ready after {timeout}s:\n{log.read_text()[-3000:]}")
+
+
+def _start(cmd: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("wb") as out:
+        return subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
+
+
+async def _admin(url: str, sql: str) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@contextmanager
+def running_suite(mode: str, url: str | None, bootstrap: str | None) -> Iterator[Suite]:
+    logs = Path(tempfile.mkdtemp(prefix=f"gkbench-e2e-{mode}-"))
+    env = {
+        **os.environ,
+        "GONGKAI_TOKEN_SECRET": SECRET,
+        "GONGKAI_LOG_LEVEL": "warning",
+    }
+    env.pop("GONGKAI_DATABASE_URL", None)
+    env.pop("GONGKAI_KAFKA_BOOTSTRAP", None)
+    suite = Suite(mode)
+    name = f"bench_{uuid.uuid4().hex[:10]}"
+    try:
+        if mode == "embedded":
+            env["GONGKAI_VAR_DIR"] = str(logs / "var")
+            port = free_port()
+            log = logs / "run.log"
+            proc = _start([GONGKAI, "run", "--no-demo-data", "--port", str(port)], env, log)
+            suite.processes.append(proc)
+            _wait_ready(f"http://127.0.0.1:{port}", proc, log)
+            suite.urls = dict.fromkeys(DEFINITIONS, f"http://127.0.0.1:{port}")
+        else:
+            assert url and bootstrap
+            asyncio.run(_admin(url, f"CREATE DATABASE {name}"))
+            env["GONGKAI_DATABASE_URL"] = url.rsplit("/", 1)[0] + "/" + name
+            env["GONGKAI_KAFKA_BOOTSTRAP"] = bootstrap
+            env["GONGKAI_TOPIC_PREFIX"] = name.replace("_", "-")
+            env["GONGKAI_VAR_DIR"] = str(logs / "var")  # local state (stream apps' data)
+            for service, definition in DEFINITIONS.items():
+                roles = ["serve"] + (["worker"] if list(definition.projections()) else [])
+                for role in roles:
+                    port = free_port()
+                    if role == "serve":
+                        suite.urls[service] = f"http://127.0.0.1:{port}"
+                    log = logs / f"{role}-{service}.log"
+                    proc = _start([GONGKAI, role, service, "--port", str(port)], env, log)
+                    suite.processes.append(proc)
+                    _wait_ready(f"http://127.0.0.1:{port}", proc, log)
+        yield suite
+    finally:
+        for p in suite.processes:
+            p.terminate()
+        for p in suite.processes:
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        if mode == "distributed" and url:
+            asyncio.run(_admin(url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+
+
+# --- the load ------------------------------------------------------------------------------
+
+
+def registration(tenant: str, n: int) -> dict[str, Any]:
+    """tests/e2e/factories.registration: a request handed in at the counter yesterday."""
+    day = (datetime.now(UTC) + timedelta(hours=8)).date() - timedelta(days=1)
+    return {
+        "tenant": tenant,
+        "channel": "in_person",
+        "submitted_on": day.isoformat(),
+        "applicant": {
+            "kind": "natural_person",
+            "name": "王秀英",
+            "id_document": "居民身份证 140421199001011234",
+            "phone": "13812345678",
+            "address": "长治市上党区苏店镇苏店村",
+        },
+        "description": f"申请公开2025年度惠民惠农财政补贴资金发放名单及标准（第{n}件）",
+        "requested_form": "paper",
+        "delivery_channel": "post",
+    }
+
+
+@dataclass
+class Step:
+    rate: float
+    seconds: float
+    accepted: dict[str, float] = field(default_factory=dict)  # request id → accepted at
+    visible: dict[str, float] = field(default_factory=dict)
+    failed: dict[str, int] = field(default_factory=dict)  # status/error → count
+    sent: int = 0
+    saturated: bool = False
+    behind: list[float] = field(default_factory=list)
+    response_ms: list[float] = field(default_factory=list)
+
+    def latencies(self) -> list[float]:
+        return [(self.visible[r] - t) * 1000 for r, t in self.accepted.items() if r in self.visible]
+
+    def summary(self) -> dict[str, Any]:
+        lat = self.latencies()
+        return {
+            "rate": self.rate,
+            "seconds": self.seconds,
+            "sent": self.sent,
+            "saturated": self.saturated,
+            "accepted": len(self.accepted),
+            "failed": dict(self.failed),
+            "visible": len(self.visible),
+            "median ms": median(lat),
+            "p99 ms": percentile(lat, 99),
+            "max ms": max(lat) if lat else float("nan"),
+            "POST median ms": median(self.response_ms),
+            "POST p99 ms": percentile(self.response_ms, 99),
+            "send late p99 ms": percentile([b * 1000 for b in self.behind], 99),
+        }
+
+
+class Window:
+    """The commands of one 200 ms slice: one clerk, one poller."""
+
+    def __init__(self, run_id: str, index: int, tenant: str) -> None:
+        self.actor = f"bench-{run_id}-{index}"
+        self.tenant = tenant
+        self.token = token(self.actor, tenant, Role.REQUEST_HANDLER)
+        self.expected: set[str] = set()
+        self.in_flight = 0
+        self.closed = False
+
+    def done(self, visible: dict[str, float]) -> bool:
+        return self.closed and not self.in_flight and self.expected <= visible.keys()
+
+
+async def drive(suite: Suite, step: Step, run_id: str, auditor: str) -> None:
+    limits = httpx.Limits(max_connections=IN_FLIGHT, max_keepalive_connections=IN_FLIGHT)
+    slots = asyncio.Semaphore(IN_FLIGHT)
+    async with (
+        httpx.AsyncClient(base_url=suite.urls["applications"], timeout=30, limits=limits) as app,
+        httpx.AsyncClient(base_url=suite.urls["audit"], timeout=30) as audit,
+    ):
+        tasks: set[asyncio.Task[None]] = set()
+        pollers: list[asyncio.Task[None]] = []
+
+        def spawn(coro: Any, into: set[asyncio.Task[None]] | None = None) -> asyncio.Task[None]:
+            task = asyncio.create_task(coro)
+            if into is not None:
+                into.add(task)
+                task.add_done_callback(into.discard)
+            return task
+
+        async def post(window: Window, n: int, due: float) -> None:
+            try:
+                await send(window, n, due)
+            finally:
+                window.in_flight -= 1
+                slots.release()
+
+        async def send(window: Window, n: int, due: float) -> None:
+            body = registration(window.tenant, n)
+            sent = time.monotonic()
+            step.behind.append(sent - due)
+            try:
+                r = await app.post(
+                    "/v1/requests", json=body, headers={"Authorization": f"Bearer {window.token}"}
+                )
+            except httpx.HTTPError as exc:
+                key = type(exc).__name__
+                step.failed[key] = step.failed.get(key, 0) + 1
+                return
+            now = time.monotonic()
+            step.response_ms.append((now - sent) * 1000)
+            if r.status_code != 201:
+                key = f"{r.status_code} {r.json().get('rule', '') if r.content else ''}"
+                step.failed[key] = step.failed.get(key, 0) + 1
+                return
+            request_id = r.json()["request_id"]
+            step.accepted[request_id] = now
+            window.expected.add(request_id)
+
+        async def watch(window: Window) -> None:
+            since: str | None = None
+            deadline = None
+            while True:
+                params = {"actor": window.actor}
+                if since:  # recorded_at is not quite in chain order: look 1 s back
+                    params["from"] = (
+                        datetime.fromisoformat(since) - timedelta(seconds=1)
+                    ).isoformat()
+                try:
+                    r = await audit.get(
+                        "/v1/audit/trail",
+                        params=params,
+                        headers={"Authorization": f"Bearer {auditor}"},
+                    )
+                    now = time.monotonic()
+                    for line in r.text.splitlines():
+                        record = json.loads(line)
+                        event = record["event"]
+                        since = max(since or "", event["recorded_at"])
+                        if event["type"] == "RequestRegistered":
+                            step.visible.setdefault(event["payload"]["request_id"], now)
+                except (httpx.HTTPError, ValueError, KeyError):
+                    pass
+                if window.done(step.visible):
+                    return
+                if window.closed and not window.in_flight:
+                    deadline = deadline or time.monotonic() + 30
+                    if time.monotonic() > deadline:
+                        return
+                await asyncio.sleep(POLL)
+
+        start = time.monotonic() + 0.2
+        count = int(step.rate * step.seconds)
+        window: Window | None = None
+        for i in range(count):
+            due = start + i / step.rate
+            index = int((due - start) / WINDOW)
+            if window is None or window.actor != f"bench-{run_id}-{index}":
+                if window is not None:
+                    window.closed = True
+                window = Window(run_id, index, TOWNSHIPS[index % len(TOWNSHIPS)])
+                pollers.append(spawn(watch(window)))
+            delay = due - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            await slots.acquire()
+            if time.monotonic() - due > GIVE_UP:  # saturated: the rate cannot be held
+                slots.release()
+                step.saturated = True
+                break
+            step.sent += 1
+            window.in_flight += 1  # before the task runs, so its poller waits for it
+            spawn(post(window, i, due), tasks)
+        while tasks:
+            await asyncio.gather(*list(tasks))
+        if window is not None:
+            window.closed = True
+        await asyncio.gather(*pollers)
+
+
+def measure(suite: Suite, rate: float, seconds: float, auditor: str) -> Step:
+    step = Step(rate, seconds)
+    asyncio.run(drive(suite, step, uuid.uuid4().hex[:6], auditor))
+    print(f"  {suite.mode} {rate:.0f}/s: {step.summary()}", file=sys.stderr)
+    return step
+
+
+def warm_up(suite: Suite, auditor: str) -> None:
+    """A few commands first: connections, caches and the consumer groups settle."""
+    measure(suite, 10, 3, auditor)
+
+
+def bench_mode(mode: str, args: argparse.Namespace, url: str | None, bootstrap: str | None):
+    auditor = token("zhao-shenji", "shangdang", Role.AUDITOR)
+    results: dict[str, Any] = {"mode": mode}
+    t0 = time.monotonic()
+    with running_suite(mode, url, bootstrap) as suite:
+        results["start-up s"] = time.monotonic() - t0
+        warm_up(suite, auditor)
+        results["fixed"] = measure(suite, args.rate, args.seconds, auditor).summary()
+        steps = []
+        best = None
+        for rate in args.steps:
+            s = measure(suite, rate, args.step_seconds, auditor).summary()
+            steps.append(s)
+            ok = s["p99 ms"] < 500 and not s["failed"] and s["visible"] == s["accepted"]
+            ok = ok and s["send late p99 ms"] < 500 and not s["saturated"]
+            if not ok:
+                break
+            best = rate
+        results["steps"] = steps
+        results["highest rate with p99 < 500 ms"] = best
+    return results
+
+
+def show(results: list[dict[str, Any]]) -> None:
+    print()
+    print("command accepted (201) → visible in GET /v1/audit/trail of the audit service")
+    cols = (
+        f"  {'':<26}{'rate/s':>7}{'sent':>7}{'201':>7}{'failed':>8}{'seen':>7}"
+        f"{'median ms':>11}{'p99 ms':>9}{'max ms':>9}{'POST p50':>10}{'POST p99':>10}"
+    )
+    print(cols)
+    for r in results:
+        rows = [("fixed rate", r["fixed"])] + [("step", s) for s in r["steps"]]
+        for label, s in rows:
+            failed = sum(s["failed"].values())
+            print(
+                f"  {r['mode'] + ' ' + label:<26}{s['rate']:>7,.0f}{s['sent']:>7,}"
+                f"{s['accepted']:>7,}{failed:>8,}{s['visible']:>7,}{s['median ms']:>11,.0f}"
+                f"{s['p99 ms']:>9,.0f}{s['max ms']:>9,.0f}{s['POST median ms']:>10,.0f}"
+                f"{s['POST p99 ms']:>10,.0f}"
+            )
+            if s["failed"]:
+                print(f"  {'':<26}failures: {s['failed']}")
+            if s["saturated"]:
+                print(
+                    f"  {'':<26}saturated: sends fell {GIVE_UP:.0f} s behind, sending stopped "
+                    f"after {s['sent']:,} of {int(s['rate'] * s['seconds']):,}"
+                )
+        best = r["highest rate with p99 < 500 ms"]
+        print(
+            f"  {r['mode']}: highest stepped rate with p99 < 500 ms: "
+            f"{'none of the steps' if best is None else f'{best:,.0f}/s'}"
+            f" (start-up {r['start-up s']:.0f} s)"
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--mode", choices=("embedded", "distributed", "both"), default="both")
+    parser.add_argument("--rate", type=float, default=200.0)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--steps", default="10,20,30,50,100,150,200,300")
+    parser.add_argument("--step-seconds", type=float, default=10.0)
+    parser.add_argument("--database-url")
+    parser.add_argument("--bootstrap")
+    parser.add_argument("--json")
+    args = parser.parse_args(argv)
+    args.steps = [float(x) for x in args.steps.split(",") if x]
+    url, bootstrap = database_url(args.database_url), kafka_bootstrap(args.bootstrap)
+    modes = ["distributed", "embedded"] if args.mode == "both" else [args.mode]
+    if "distributed" in modes and not (url and bootstrap):
+        print("distributed mode needs PostgreSQL and Kafka (--database-url, --bootstrap)")
+        return 2
+    info = asyncio.run(machine(url, ("httpx", "uvicorn", "fastapi")))
+    print_machine(info, {"suite": f"{len(DEFINITIONS)} services; load generator in this process"})
+    results = [bench_mode(mode, args, url, bootstrap) for mode in modes]
+    show(results)
+    print(f"load avg    {load()} at end")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"machine": info, "results": results}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
