@@ -45,8 +45,10 @@ def suite(
     yield from run_suite(request, tmp_path_factory)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def browser() -> Iterator[Any]:
+    """A fresh browser per test: cookies ignore ports, so a view cookie from the embedded
+    suite's test would otherwise sign the browser in on the distributed suite's page."""
     if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
         message = f"{CHROMIUM} or {CHROMEDRIVER} missing: run deploy/chromium.sh"
         if IN_CI:
