@@ -209,21 +209,23 @@ class Suite:
                 await relay.setup()
                 self._supervise(lambda r=relay: r.run(self._stop), f"relay-{runtime.name}")
                 continue
-            if runtime.definition.stream_processors:
-                await ensure_topics(bootstrap, [topic_for(runtime.name, prefix)])
-                runtime.partitions = await partitions_of(bootstrap, topic_for(runtime.name, prefix))
             for i, processor in enumerate(runtime.definition.stream_processors):
-                name = f"stream-{runtime.name}-{i}"
 
-                def run(p: Any = processor, rt: ServiceRuntime = runtime) -> Awaitable[None]:
-                    return run_stream_processor(lambda: p(rt, self), self._stop)
+                async def run(p: Any = processor, rt: ServiceRuntime = runtime) -> None:
+                    topic = topic_for(rt.name, prefix)
+                    await ensure_topics(bootstrap, [topic])  # inside: a broker down at start
+                    rt.partitions = await partitions_of(bootstrap, topic)  # is retried
+                    await run_stream_processor(lambda: p(rt, self), self._stop)
 
-                self._supervise(run, name)
+                self._supervise(run, f"stream-{runtime.name}-{i}")
             every = list(runtime.definition.projections())
             streamed = [p for p in every if p.name in runtime.definition.streamed]
             projections = [p for p in every if p.name not in runtime.definition.streamed]
             if streamed:
-                await self._start_streamed(runtime, streamed)
+                self._supervise(
+                    lambda rt=runtime, ps=streamed: self._run_streamed(rt, ps),
+                    f"streamed-{runtime.name}",
+                )
             if not projections:
                 continue
             routes = {
@@ -242,27 +244,27 @@ class Suite:
             )
             self._supervise(lambda w=worker: w.run(self._stop), f"worker-{runtime.name}")
 
-    async def _start_streamed(self, runtime: ServiceRuntime, projections: list[Any]) -> None:
-        """Projections a distributed worker runs in a faust app (ServiceDefinition.streamed)."""
+    async def _run_streamed(self, runtime: ServiceRuntime, projections: list[Any]) -> None:
+        """Projections a distributed worker feeds from a faust app (ServiceDefinition.streamed);
+        supervised from the start, so a broker or database down at start is retried."""
         s = self.settings
         assert s.kafka_bootstrap
-        prefix = s.topic_prefix
+        bootstrap, prefix = s.kafka_bootstrap, s.topic_prefix
         routes = {
             p.name: {topic_for(src, prefix) for src in self.sources(runtime.name, p)}
             for p in projections
         }
         topics = sorted(set().union(*routes.values()))
-        await ensure_topics(s.kafka_bootstrap, topics)
-        partitions = await partitions_of(s.kafka_bootstrap, topics[0])
+        await ensure_topics(bootstrap, topics)
+        partitions = await partitions_of(bootstrap, topics[0])
         await setup_projection_app(runtime.views, projections)
         datadir = str(s.var_dir / runtime.name / "faust")
 
         def build() -> Any:
-            assert s.kafka_bootstrap
             return build_projection_app(
                 projections,
                 runtime.views,
-                s.kafka_bootstrap,
+                bootstrap,
                 topics,
                 app_id=f"{runtime.name}-streamed",
                 prefix=prefix,
@@ -271,7 +273,7 @@ class Suite:
                 datadir=datadir,
             )
 
-        self._supervise(lambda: run_stream_processor(build, self._stop), f"streamed-{runtime.name}")
+        await run_stream_processor(build, self._stop)
 
     async def stop(self) -> None:
         self._stop.set()
