@@ -9,7 +9,7 @@
 #
 # Estimated on the 2-vCPU VM from the benches' own runs (the whole script has not been
 # timed end to end yet): eventstore ≈2½–4½ min, kafka ≈1½ min, e2e ≈5 min, scoreboard
-# ≈3 min, audit ≈1 min, classifier < 1 min, replay (100k events) ≈3–4 min. --quick
+# ≈3 min, audit ≈1 min, classifier < 1 min, replay (50k events) ≈2 min. --quick
 # roughly halves each.
 #
 # 1. Starts real PostgreSQL and Kafka with deploy/infra.sh unless their addresses are
@@ -95,11 +95,11 @@ if [[ $quick == 1 ]]; then
 else
   run eventstore "${pg[@]}"
   [[ $have_kafka == 1 ]] && run kafka --events 10000 --repeats 2
-  e2e=(--seconds 15 --steps "10,20,30,50,100,200" --step-seconds 8)
+  e2e=(--seconds 15 --steps "10,20,50,100,200" --step-seconds 8)
   if [[ $have_kafka == 1 ]]; then run e2e "${e2e[@]}"; else run e2e --mode embedded "${e2e[@]}"; fi
-  # 100k events here (≈3–4 min); the 1M-event figures of docs/performance.md come from
+  # 50k events here (≈2 min); the 1M-event figures of docs/performance.md come from
   # `python -m bench.replay --events 1000000 --sizes 10000,100000` (≈11 min on its own).
-  run replay --events 100000 --sizes 10000 "${pg[@]}"
+  run replay --events 50000 --sizes 10000 "${pg[@]}"
   if [[ $have_kafka == 1 ]]; then
     run scoreboard --seconds 15 --settle 15
   else
