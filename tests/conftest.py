@@ -62,6 +62,27 @@ def pg_schema(pg_url: str) -> Iterator[str]:
         pool.submit(asyncio.run, _drop_schemas(pg_url, schema)).result()
 
 
+async def _admin(url: str, sql: str) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+def pg_database_url(pg_url: str) -> Iterator[str]:
+    """The URL of a fresh PostgreSQL database for one test (for a process started with
+    GONGKAI_DATABASE_URL, which uses its own schemas); dropped afterwards."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, _admin(pg_url, f"CREATE DATABASE {name}")).result()
+    yield pg_url.rsplit("/", 1)[0] + "/" + name
+    with ThreadPoolExecutor(1) as pool:
+        drop = _admin(pg_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        pool.submit(asyncio.run, drop).result()
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark tests by folder (unit, integration, e2e, contract) and by the real parts they use.

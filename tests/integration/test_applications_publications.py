@@ -13,8 +13,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import asyncpg
-
 from services.applications.annual import AnnualReportTextRecorded, stream_of
 from services.applications.publications import PublishedDocuments
 from services.catalog.examples import history
@@ -142,35 +140,17 @@ def test_read_model_and_full_report_on_sqlite(tmp_path: Path) -> None:
     assert_full_report({"GONGKAI_VAR_DIR": str(tmp_path)})
 
 
-def test_read_model_and_full_report_on_postgresql(pg_url: str) -> None:
-    name = f"cli_{uuid.uuid4().hex[:10]}"
-    db_url = pg_url.rsplit("/", 1)[0] + "/" + name
-
-    async def create() -> None:
-        conn = await asyncpg.connect(pg_url)
-        try:
-            await conn.execute(f"CREATE DATABASE {name}")
-        finally:
-            await conn.close()
-        store = await open_postgres_store(db_url, schema="applications", listen=False)
+def test_read_model_and_full_report_on_postgresql(pg_database_url: str) -> None:
+    async def fill() -> None:
+        store = await open_postgres_store(pg_database_url, schema="applications", listen=False)
         try:
             await fill_applications(store)
             await check_read_model(store.db)
         finally:
             await store.close()
 
-    async def drop() -> None:
-        conn = await asyncpg.connect(pg_url)
-        try:
-            await conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        finally:
-            await conn.close()
-
-    asyncio.run(create())
-    try:
-        assert_full_report({"GONGKAI_DATABASE_URL": db_url})
-    finally:
-        asyncio.run(drop())
+    asyncio.run(fill())
+    assert_full_report({"GONGKAI_DATABASE_URL": pg_database_url})
 
 
 def test_without_the_read_model_yet_the_full_report_counts_no_documents(tmp_path: Path) -> None:

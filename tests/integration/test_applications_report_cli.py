@@ -10,11 +10,8 @@ import json
 import os
 import subprocess
 import sys
-import uuid
 from datetime import date
 from pathlib import Path
-
-import asyncpg
 
 from services.applications import lifecycle
 from services.applications.commands import RegisterRequest, Reply
@@ -143,31 +140,13 @@ def test_report_annual_on_the_embedded_sqlite_store(tmp_path: Path) -> None:
     _assert_report(env)
 
 
-def test_report_annual_on_postgresql(pg_url: str) -> None:
-    name = f"cli_{uuid.uuid4().hex[:10]}"
-    db_url = pg_url.rsplit("/", 1)[0] + "/" + name
-
-    async def create() -> None:
-        conn = await asyncpg.connect(pg_url)
-        try:
-            await conn.execute(f"CREATE DATABASE {name}")
-        finally:
-            await conn.close()
-        store = await open_postgres_store(db_url, schema="applications", listen=False)
+def test_report_annual_on_postgresql(pg_database_url: str) -> None:
+    async def fill() -> None:
+        store = await open_postgres_store(pg_database_url, schema="applications", listen=False)
         try:
             await _fill(store)
         finally:
             await store.close()
 
-    async def drop() -> None:
-        conn = await asyncpg.connect(pg_url)
-        try:
-            await conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        finally:
-            await conn.close()
-
-    asyncio.run(create())
-    try:
-        _assert_report({"GONGKAI_DATABASE_URL": db_url})
-    finally:
-        asyncio.run(drop())
+    asyncio.run(fill())
+    _assert_report({"GONGKAI_DATABASE_URL": pg_database_url})
