@@ -109,13 +109,13 @@ async def input_lag(app: faust.App) -> int:
     """
     consumer = app.consumer
     committed = getattr(consumer, "_committed_offset", {})
-    lag = 0
-    for tp in consumer.assignment():
-        if tp.topic.endswith("-changelog"):
-            continue
-        highwater = consumer.highwater(tp) or 0
-        lag += max(0, highwater - (committed.get(tp) or 0))
-    return lag
+    inputs = [tp for tp in consumer.assignment() if not tp.topic.endswith("-changelog")]
+    if not inputs:
+        return 0
+    # Asked of the broker, not the last fetch: a partition the app stopped fetching has no
+    # fresh high-water mark of its own, and that is exactly the hang to catch.
+    highwaters = await consumer.highwaters(*inputs)
+    return sum(max(0, (highwaters.get(tp) or 0) - (committed.get(tp) or 0)) for tp in inputs)
 
 
 async def run_stream_processor(
