@@ -269,27 +269,17 @@ _COLUMNS = (
 )
 _COLUMN_LIST = ", ".join(_COLUMNS)
 _MARKS = ", ".join(f"${i}" for i in range(1, len(_COLUMNS) + 1))
-#: What a lifecycle event may change (everything `_changes` sets, status and version).
-_MUTABLE = (
-    "status",
-    "reply_due",
-    "due_provisional",
-    "handler",
-    "awaiting_correction",
-    "correction_due",
-    "awaiting_payment",
-    "fee_yuan",
-    "open_consultations",
-    "extended",
-    "conclusion",
-    "concluded_on",
-    "reply_type",
-    "report_row",
-    "archived",
-    "deadline_approaching",
-    "deadline_missed",
-    "version",
-)
+#: What registration sets once and no lifecycle event changes; the rest (everything
+#: `_changes` sets, status and version) is `_MUTABLE`.
+_FIXED = frozenset(
+    {
+        "request_id", "tenant", "number", "year", "sequence", "channel", "applicant_kind",
+        "organization_kind", "applicant", "applicant_key", "description", "requested_form",
+        "delivery_channel", "submitted_on", "received_on", "correction_notice_due",
+        "reply_deadline", "registered_at",
+    }
+)  # fmt: skip
+_MUTABLE = tuple(c for c in _COLUMNS if c not in _FIXED)
 _UPDATE = (
     "UPDATE app_ledger SET "
     + ", ".join(f"{c} = ${i}" for i, c in enumerate(_MUTABLE, start=1))
