@@ -110,11 +110,14 @@ _PYDANTIC_ZH: dict[str, str] = {
     "date_from_datetime_parsing": "应为日期 (YYYY-MM-DD)",
     "date_parsing": "应为日期 (YYYY-MM-DD)",
     "date_type": "应为日期 (YYYY-MM-DD)",
+    "datetime_type": "应为时间 (ISO 8601)",
+    "datetime_parsing": "应为时间 (ISO 8601)",
     "uuid_parsing": "应为 UUID",
     "bool_parsing": "应为布尔值",
     "greater_than_equal": "数值过小",
     "less_than_equal": "数值过大",
     "model_type": "应为对象",
+    "model_attributes_type": "应为对象",
     "dict_type": "应为对象",
     "list_type": "应为数组",
     "value_error": "取值无效",
@@ -167,7 +170,9 @@ async def _on_validation_error(request: Request, exc: RequestValidationError) ->
 async def _on_gongkai_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, GongkaiError)
     if exc.status in (401, 403):
-        log.warning("http.denied", status=exc.status, rule=exc.rule, path=request.url.path)
+        principal = getattr(request.state, "principal", None)
+        who = {"actor": principal.sub, "org": principal.org} if principal else {}
+        log.warning("http.denied", status=exc.status, rule=exc.rule, path=request.url.path, **who)
     return problem_from_error(exc, request)
 
 
@@ -209,7 +214,13 @@ def install_problem_handlers(app: FastAPI) -> None:
 
 
 class BodyLimitMiddleware:
-    """Refuse bodies over `max_bytes` with 413, by Content-Length or while streaming."""
+    """Refuse bodies over `max_bytes` with 413, by Content-Length or, for a chunked upload
+    that declares none, by the bytes received.
+
+    A chunked body is buffered here (it is at most `max_bytes`) and handed on whole: an
+    error raised from inside the app's `receive` would be caught by FastAPI's body parser
+    and answered as a 400, never as the 413 it is.
+    """
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -221,24 +232,32 @@ class BodyLimitMiddleware:
             return
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(scope, receive, send)
+        if declared is not None and declared.isdigit():
+            # The server holds the body to its declared length (h11), so within the limit
+            # it passes through as it streams.
+            if int(declared) > self.max_bytes:
+                await self._refuse(scope, receive, send)
+            else:
+                await self.app(scope, receive, send)
             return
+        buffered: list[Message] = []
         seen = 0
-
-        async def limited() -> Message:
-            nonlocal seen
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    raise _TooLarge
-            return message
+            buffered.append(message)
+            if message["type"] != "http.request":
+                break  # the client went away: let the app see it
+            seen += len(message.get("body", b""))
+            if seen > self.max_bytes:
+                await self._refuse(scope, receive, send)
+                return
+            if not message.get("more_body", False):
+                break
 
-        try:
-            await self.app(scope, limited, send)
-        except _TooLarge:
-            await self._refuse(scope, receive, send)
+        async def replay() -> Message:
+            return buffered.pop(0) if buffered else await receive()
+
+        await self.app(scope, replay, send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = problem(
@@ -251,10 +270,6 @@ class BodyLimitMiddleware:
             field="body",
         )
         await response(scope, receive, send)
-
-
-class _TooLarge(Exception):
-    pass
 
 
 class Metrics:
@@ -336,7 +351,10 @@ def bearer_principal(secret_of: Callable[[Request], str]) -> Callable[..., Princ
                 message_en="missing bearer token (Authorization: Bearer …)",
             )
         principal = verify_token(authorization[7:].strip(), secret_of(request), datetime.now(UTC))
-        structlog.contextvars.bind_contextvars(actor=principal.sub)
+        # Bound on the request itself too: a sync dependency runs in a worker thread,
+        # whose context variables never reach the error handler's log line.
+        request.state.principal = principal
+        structlog.contextvars.bind_contextvars(actor=principal.sub, org=principal.org)
         return principal
 
     return dependency

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 from uuid import UUID
 
@@ -18,6 +17,7 @@ from services.applications.lifecycle_events import (
     ReplyType,
     WithholdingReason,
 )
+from shared.fields import Day
 
 
 class RegisterRequest(BaseModel):
@@ -29,9 +29,9 @@ class RegisterRequest(BaseModel):
         default=None, description="受理机关 org path; defaults to the caller's org"
     )
     channel: Channel
-    submitted_on: date = Field(description="申请人提交之日")
-    signed_on: date | None = Field(default=None, description="挂号信签收之日 (registered_mail)")
-    confirmed_on: date | None = Field(
+    submitted_on: Day = Field(description="申请人提交之日")
+    signed_on: Day | None = Field(default=None, description="挂号信签收之日 (registered_mail)")
+    confirmed_on: Day | None = Field(
         default=None, description="双方确认之日 (ordinary_mail, online, fax)"
     )
     applicant: Applicant
@@ -58,25 +58,25 @@ class RequestCorrection(_Command):
     defects: list[Annotated[str, Field(min_length=2, max_length=500)]] = Field(
         min_length=1, max_length=50, description="需补正的全部事项"
     )
-    notified_on: date
+    notified_on: Day
     correction_period_days: int = Field(
         default=15, ge=1, le=60, description="补正期限（工作日），默认 15 [ours]"
     )
 
 
 class ReceiveCorrection(_Command):
-    corrected_on: date
+    corrected_on: Day
     late_reason: str | None = Field(default=None, max_length=1000, description="逾期补正的正当理由")
 
 
 class StartConsultation(_Command):
     party_kind: PartyKind
     party: str = Field(min_length=2, max_length=200, description="第三方或机关名称")
-    started_on: date
+    started_on: Day
 
 
 class EndConsultation(_Command):
-    ended_on: date
+    ended_on: Day
     outcome: ConsultationOutcome
 
 
@@ -85,7 +85,7 @@ class GrantExtension(_Command):
 
     working_days: int = Field(ge=1, le=20)
     reason: str = Field(min_length=2, max_length=1000)
-    applicant_notified_on: date
+    applicant_notified_on: Day
 
 
 class IssueFeeNotice(_Command):
@@ -93,12 +93,12 @@ class IssueFeeNotice(_Command):
 
     mode: FeeMode
     pages: int | None = Field(default=None, ge=1, le=1_000_000)
-    notified_on: date
+    notified_on: Day
 
 
 class PayFee(_Command):
     amount_yuan: int = Field(ge=1)
-    paid_on: date
+    paid_on: Day
 
 
 class Reply(_Command):
@@ -114,7 +114,7 @@ class Reply(_Command):
         default=None,
         description="已主动公开：主动公开目录中的文件（GET /v1/requests/{id}/suggestions）",
     )
-    replied_on: date
+    replied_on: Day
 
 
 class RecordDelivery(_Command):
@@ -124,28 +124,28 @@ class RecordDelivery(_Command):
     channel: DeliveryChannel
     evidence_kind: EvidenceKind
     evidence_ref: str = Field(min_length=2, max_length=500, description="回执号、邮件或短信记录")
-    delivered_on: date
+    delivered_on: Day
 
 
 class Archive(_Command):
-    archived_on: date
+    archived_on: Day
 
 
 class Withdraw(_Command):
-    withdrawn_on: date
+    withdrawn_on: Day
     note: str | None = Field(default=None, max_length=1000)
 
 
 class AskExcessiveReasons(_Command):
     """Art. 35: ask the applicant why so many requests are needed."""
 
-    asked_on: date
+    asked_on: Day
     note: str = Field(min_length=2, max_length=1000, description="告知内容")
 
 
 class SetLaterReplyDate(_Command):
     """Art. 35: a reasonable but excessive request gets a stated later reply date."""
 
-    reply_due: date
+    reply_due: Day
     reason: str = Field(min_length=2, max_length=1000)
-    applicant_notified_on: date
+    applicant_notified_on: Day

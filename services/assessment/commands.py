@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.assessment.scheme import Level
+from shared.fields import Day
 
 
 class _Command(BaseModel):
@@ -19,12 +18,12 @@ class AddTask(_Command):
     org: str = Field(min_length=1, max_length=200, description="责任单位 org path")
     owner: str = Field(min_length=1, max_length=100, description="责任人 person id")
     title: str = Field(min_length=2, max_length=300)
-    due_on: date
+    due_on: Day
     basis: str | None = Field(default=None, max_length=200, description="方案条目")
 
 
 class CompleteTask(_Command):
-    completed_on: date
+    completed_on: Day
     evidence: str = Field(min_length=2, max_length=1000, description="完成佐证")
 
 
@@ -33,11 +32,11 @@ class PlanSession(_Command):
 
     org: str = Field(min_length=1, max_length=200)
     topic: str = Field(min_length=2, max_length=300)
-    planned_on: date
+    planned_on: Day
 
 
 class HoldSession(_Command):
-    held_on: date
+    held_on: Day
     attendees: int = Field(ge=1, le=100_000)
 
 
@@ -47,7 +46,7 @@ class RecognizeHighlight(_Command):
     org: str = Field(min_length=1, max_length=200)
     title: str = Field(min_length=2, max_length=300)
     basis: str = Field(min_length=2, max_length=1000, description="认定依据")
-    recognized_on: date | None = None
+    recognized_on: Day | None = None
 
 
 class ClosePeriod(_Command):
@@ -57,5 +56,5 @@ class ClosePeriod(_Command):
     level: Level = Level.township
     owner: str | None = Field(default=None, max_length=200, description="方案发布机关；默认区")
     period: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$", description="如 2026-H1")
-    starts_on: date
-    ends_on: date
+    starts_on: Day
+    ends_on: Day

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -15,6 +14,7 @@ from services.catalog.events import (
     PublicationChannel,
     ReviewStage,
 )
+from shared.fields import Day
 
 _STRICT = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -108,7 +108,7 @@ class WithdrawDocument(BaseModel):
 class RepealDocument(BaseModel):
     model_config = _STRICT
 
-    repealed_on: date
+    repealed_on: Day
     reason: str = Field(min_length=2, max_length=2000)
 
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.interpretation.events import InterpretationContent
+from shared.fields import Day
 
 _STRICT = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -28,7 +28,7 @@ class RegisterPolicy(BaseModel):
     )
     needs_interpretation: bool = Field(default=False, description="拟稿人标记需解读")
     text: str = Field(min_length=20, max_length=200_000, description="政策全文（查重依据）")
-    published_on: date
+    published_on: Day
 
 
 class Delegate(BaseModel):

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.sentiment.events import MAX_TEXT_CHARS, Citizen, MessageKind
+from shared.fields import Moment
 
 _STRICT = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -24,7 +24,7 @@ class ReceiveMessage(BaseModel):
     external_id: str | None = Field(default=None, max_length=100)
     title: str | None = Field(default=None, max_length=200)
     text: str = Field(description=f"留言内容, 1..{MAX_TEXT_CHARS} characters")
-    received_at: datetime | None = Field(default=None, description="default: now")
+    received_at: Moment | None = Field(default=None, description="default: now")
     citizen: Citizen | None = None
     location: str | None = Field(default=None, max_length=200)
 
@@ -59,7 +59,7 @@ class RequestExtension(BaseModel):
     model_config = _STRICT
 
     reason: str = Field(min_length=2, max_length=1000)
-    requested_due: datetime
+    requested_due: Moment
 
 
 class DecideExtension(BaseModel):

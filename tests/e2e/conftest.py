@@ -13,6 +13,7 @@ key) and never assume an empty ledger.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import socket
 import subprocess
@@ -78,6 +79,15 @@ class SuiteHandle:
         """The service's store head (GET /ready): proves whether a command wrote events."""
         with self.client(service=service) as c:
             return int(c.get("/ready").json()["checks"][service]["head_position"])
+
+    def log_records(self, service: str = "applications") -> list[dict[str, Any]]:
+        """The JSON log lines of the process serving `service`'s API (warning and up)."""
+        path = self.logs / ("run.log" if self.mode == "embedded" else f"serve-{service}.log")
+        records = []
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.startswith("{"):
+                records.append(json.loads(line))
+        return records
 
     def eventually(self, probe: Callable[[], Any], timeout: float = 20.0) -> Any:
         """Poll `probe` until it returns a truthy value (projections are asynchronous)."""

@@ -7,6 +7,8 @@ and "Bad input".
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
@@ -219,6 +221,10 @@ def test_malformed_json_is_400(suite: SuiteHandle) -> None:
         ({"channel": None}, "channel", "schema.missing"),
         ({"channel": "carrier_pigeon"}, "channel", "schema.enum"),
         ({"submitted_on": "昨天"}, "submitted_on", "schema.date_from_datetime_parsing"),
+        # A number is not a date: lax parsing would read it as seconds since 1970.
+        ({"submitted_on": 1764201600}, "submitted_on", "schema.date_type"),
+        ({"description": 123}, "description", "schema.string_type"),
+        ({"applicant": "王秀英"}, "applicant", "schema.model_attributes_type"),
         ({"applicant": {"kind": "natural_person"}}, "applicant.name", "schema.missing"),
         ({"description": "x" * 5001}, "description", "schema.string_too_long"),
         ({"unexpected": 1}, "unexpected", "schema.extra_forbidden"),
@@ -271,6 +277,61 @@ def test_oversize_body_is_413(suite: SuiteHandle) -> None:
     big = registration(description="公" * 600_000)  # ~1.8 MB of UTF-8, over the 1 MiB limit
     p = _refused(suite, handler(suite), lambda c: c.post("/v1/requests", json=big))
     assert (p["_status"], p["rule"]) == (413, "body.too_large")
+
+
+def test_oversize_body_without_content_length_is_413_while_streaming(
+    suite: SuiteHandle,
+) -> None:
+    """A chunked upload declares no length: the limit is enforced on the bytes received."""
+
+    def chunks() -> Iterator[bytes]:
+        yield b'{"channel": "in_person", "description": "'
+        for _ in range(40):
+            yield ("公" * 10_000).encode()  # 30 kB a chunk, 1.2 MB in all
+        yield b'"}'
+
+    p = _refused(
+        suite,
+        handler(suite),
+        lambda c: c.post(
+            "/v1/requests", content=chunks(), headers={"content-type": "application/json"}
+        ),
+    )
+    assert (p["_status"], p["rule"], p["field"]) == (413, "body.too_large", "body")
+
+
+def test_denials_are_logged_with_rule_actor_and_correlation_id(suite: SuiteHandle) -> None:
+    """401 and 403 are answered and logged (ARCHITECTURE.md: every denial is logged); the
+    caller's correlation id comes back in the response and is in the log line."""
+    forbidden, anonymous = str(uuid.uuid4()), str(uuid.uuid4())
+    with suite.client(handler(suite)) as c:
+        r = c.post(
+            "/v1/requests",
+            json=registration(tenant=HANDIAN),
+            headers={"X-Correlation-ID": forbidden},
+        )
+    assert (r.status_code, r.headers["X-Correlation-ID"]) == (403, forbidden)
+    with suite.client() as c:
+        r = c.get("/v1/requests", headers={"X-Correlation-ID": anonymous})
+    assert (r.status_code, r.headers["X-Correlation-ID"]) == (401, anonymous)
+
+    def denials() -> dict[str, dict[str, Any]]:
+        found = {
+            rec.get("correlation_id"): rec
+            for rec in suite.log_records()
+            if rec.get("event") == "http.denied"
+        }
+        return found if {forbidden, anonymous} <= found.keys() else {}
+
+    found = suite.eventually(denials, timeout=10)
+    assert found[forbidden]["status"] == 403
+    assert found[forbidden]["rule"] == "org.outside_subtree"
+    assert (found[forbidden]["actor"], found[forbidden]["org"]) == (
+        "wang-tietong",
+        "shangdang/sudian",
+    )
+    assert (found[anonymous]["status"], found[anonymous]["rule"]) == (401, "token.missing")
+    assert "actor" not in found[anonymous]
 
 
 def test_missing_or_forged_token_is_401(suite: SuiteHandle) -> None:

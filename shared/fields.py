@@ -1,0 +1,36 @@
+"""Field types that API commands share.
+
+Pydantic's lax mode reads a JSON number as a date or a moment (seconds since 1970), so a
+client that sends `"submitted_on": 1764201600` would register a request received on
+2025-11-27 without any error. A statutory clock must never start from a guess: command
+dates and moments are accepted as ISO 8601 text only (JSON has no date type), and any
+other JSON type is refused with `schema.date_type` / `schema.datetime_type`.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator
+from pydantic_core import PydanticCustomError
+
+
+def _iso_text_only(kind: str, python_type: type) -> BeforeValidator:
+    def check(value: Any) -> Any:
+        if isinstance(value, str | python_type):
+            return value
+        raise PydanticCustomError(
+            f"{kind}_type",
+            f"Input should be an ISO 8601 {kind} string"
+            + (" (YYYY-MM-DD)" if kind == "date" else " (YYYY-MM-DDTHH:MM:SS+08:00)"),
+        )
+
+    return BeforeValidator(check)
+
+
+Day = Annotated[date, _iso_text_only("date", date)]
+"""A calendar day in a command: `"2026-11-27"`, never a number."""
+
+Moment = Annotated[datetime, _iso_text_only("datetime", datetime)]
+"""An instant in a command: ISO 8601 text, never a number."""
