@@ -34,3 +34,13 @@ Day = Annotated[date, _iso_text_only("date", date)]
 
 Moment = Annotated[datetime, _iso_text_only("datetime", datetime)]
 """An instant in a command: ISO 8601 text, never a number."""
+
+
+#: `Field(json_schema_extra=PERSONAL)`: the field holds personal data of an applicant or a
+#: citizen (an identity, a contact, their own words). The mark travels into contracts/ as
+#: `"personal": true` for a later crypto-shredding step (docs/audit.md).
+PERSONAL: dict[str, Any] = {"personal": True}
+
+#: `Field(json_schema_extra=NOT_PERSONAL)`: reviewed, and not personal although its name
+#: suggests it (an indicator's `name`, a document's `body`): `"personal": false`.
+NOT_PERSONAL: dict[str, Any] = {"personal": False}

@@ -36,6 +36,7 @@ from services.applications.events import registry
 from services.applications.lifecycle_events import FeePaid
 from shared.envelope import RecordedEvent, StreamWrite
 from shared.errors import ValidationFailed
+from shared.fields import NOT_PERSONAL
 from shared.identity import Principal, Role, authorize
 from shared.registry import DomainEvent, to_new_event
 
@@ -56,7 +57,7 @@ class AnnualReportTextRecorded(DomainEvent):
     tenant: str
     year: int = Field(ge=2008, le=2100)
     section: TextSection
-    text: str = Field(min_length=1, max_length=20_000)
+    text: str = Field(min_length=1, max_length=20_000, json_schema_extra=NOT_PERSONAL)
     recorded_by: str
 
 
@@ -67,7 +68,7 @@ class RecordAnnualReportText(BaseModel):
 
     tenant: str | None = Field(default=None, description="org path; defaults to the caller's org")
     section: TextSection
-    text: str = Field(min_length=1, max_length=20_000)
+    text: str = Field(min_length=1, max_length=20_000, json_schema_extra=NOT_PERSONAL)
 
 
 TITLES = {

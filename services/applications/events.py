@@ -8,6 +8,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.fields import PERSONAL
 from shared.registry import DomainEvent, EventRegistry
 
 registry = EventRegistry(service="applications")
@@ -59,12 +60,17 @@ class Applicant(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     kind: ApplicantKind
-    name: str = Field(min_length=1, max_length=100)
+    name: str = Field(min_length=1, max_length=100, json_schema_extra=PERSONAL)
     organization_kind: OrganizationKind | None = None
-    id_document: str = Field(min_length=1, max_length=100, description="身份证明 (证件类型及号码)")
-    phone: str = Field(min_length=5, max_length=30)
-    email: str | None = Field(default=None, max_length=200)
-    address: str | None = Field(default=None, max_length=300)
+    id_document: str = Field(
+        min_length=1,
+        max_length=100,
+        description="身份证明 (证件类型及号码)",
+        json_schema_extra=PERSONAL,
+    )
+    phone: str = Field(min_length=5, max_length=30, json_schema_extra=PERSONAL)
+    email: str | None = Field(default=None, max_length=200, json_schema_extra=PERSONAL)
+    address: str | None = Field(default=None, max_length=300, json_schema_extra=PERSONAL)
 
 
 class DeadlineBasis(BaseModel):
@@ -93,7 +99,7 @@ class RequestRegistered(DomainEvent):
     channel: Channel
     submitted_on: date
     received_on: date = Field(description="收到申请之日 (Art. 31)")
-    applicant: Applicant
+    applicant: Applicant = Field(json_schema_extra=PERSONAL)
     description: str
     requested_form: RequestedForm
     delivery_channel: DeliveryChannel

@@ -14,6 +14,7 @@ from uuid import UUID
 from pydantic import Field
 
 from services.applications.events import registry
+from shared.fields import NOT_PERSONAL
 from shared.registry import DomainEvent
 
 
@@ -211,7 +212,7 @@ class RequestRepliedV1(DomainEvent):
     reply_type: ReplyType
     withholding_reason: WithholdingReason | None = None
     legal_basis: str | None = None
-    location: str | None = None
+    location: str | None = Field(default=None, json_schema_extra=NOT_PERSONAL)
     right_agency: str | None = None
     note: str | None = None
     replied_on: date
@@ -234,7 +235,7 @@ class RequestReplied(DomainEvent):
     reply_type: ReplyType
     withholding_reason: WithholdingReason | None = None
     legal_basis: str | None = None
-    location: str | None = None
+    location: str | None = Field(default=None, json_schema_extra=NOT_PERSONAL)
     right_agency: str | None = None
     note: str | None = None
     public_document_id: UUID | None = Field(

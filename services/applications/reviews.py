@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.applications.events import registry
 from shared.envelope import RecordedEvent
 from shared.errors import DomainRuleViolated, ValidationFailed
+from shared.fields import NOT_PERSONAL
 from shared.registry import DomainEvent
 
 
@@ -47,7 +48,7 @@ class ReviewCaseOpened(DomainEvent):
     request_id: UUID
     kind: CaseKind
     filed_on: date
-    body: str = Field(description="复议机关或人民法院")
+    body: str = Field(description="复议机关或人民法院", json_schema_extra=NOT_PERSONAL)
 
 
 @registry.register

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.assessment import events_v1
 from services.assessment.scheme import BonusRule, Indicator, Level, Veto
+from shared.fields import NOT_PERSONAL
 from shared.registry import DomainEvent, EventRegistry
 
 registry = EventRegistry(service="assessment")
@@ -148,7 +149,7 @@ class SnapshotLine(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     key: str
-    name: str
+    name: str = Field(json_schema_extra=NOT_PERSONAL)
     kind: str = Field(description="indicator | bonus")
     weight: float
     points: float
@@ -163,7 +164,7 @@ class SnapshotRow(BaseModel):
 
     rank: int = Field(ge=1)
     subject: str
-    name: str
+    name: str = Field(json_schema_extra=NOT_PERSONAL)
     total: float
     bonus: float
     passed: bool

@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.assessment.scheme import BonusRule, DeductionRule, Level, Veto
+from shared.fields import NOT_PERSONAL
 from shared.registry import DomainEvent
 
 
@@ -21,7 +22,7 @@ class Indicator(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     key: str = Field(pattern=r"^[a-z][a-z0-9_]{0,59}$")
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=200, json_schema_extra=NOT_PERSONAL)
     weight: float = Field(gt=0, le=1000)
     basis: str | None = Field(default=None, max_length=500, description="依据，如 条例第二十六条")
     deductions: list[DeductionRule] = Field(default_factory=list, max_length=50)

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from services.assessment.signals import KNOWN_SIGNALS
 from shared.errors import ValidationFailed
+from shared.fields import NOT_PERSONAL
 
 #: 60 分及格 (DOMAIN.md §5: below 60 fails) [local, default].
 DEFAULT_PASS_LINE = 60.0
@@ -41,7 +42,7 @@ class DeductionRule(_Frozen):
 
     signal: str = Field(min_length=1, max_length=80)
     points: float = Field(gt=0, le=1000, description="每起扣分")
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=200, json_schema_extra=NOT_PERSONAL)
 
 
 class RateRule(_Frozen):
@@ -52,7 +53,7 @@ class RateRule(_Frozen):
     of: str = Field(min_length=1, max_length=80, description="分母：事项来源")
     hits: str = Field(min_length=1, max_length=80, description="分子：事项来源")
     target: float = Field(gt=0, le=1, description="目标比率，如 0.9")
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=200, json_schema_extra=NOT_PERSONAL)
 
 
 class Indicator(_Frozen):
@@ -61,7 +62,7 @@ class Indicator(_Frozen):
     v2: an optional rate rule (达标率); its shortfall is deducted with the cases."""
 
     key: str = Field(pattern=r"^[a-z][a-z0-9_]{0,59}$")
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=200, json_schema_extra=NOT_PERSONAL)
     weight: float = Field(gt=0, le=1000)
     basis: str | None = Field(default=None, max_length=500, description="依据，如 条例第二十六条")
     deductions: list[DeductionRule] = Field(default_factory=list, max_length=50)
@@ -72,7 +73,7 @@ class BonusRule(_Frozen):
     """加分项 (方案§21 亮点工程): points per case, the sum capped by the scheme's bonus cap."""
 
     key: str = Field(pattern=r"^[a-z][a-z0-9_]{0,59}$")
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=200, json_schema_extra=NOT_PERSONAL)
     signal: str = Field(min_length=1, max_length=80)
     points: float = Field(gt=0, le=1000)
 
@@ -81,7 +82,7 @@ class Veto(_Frozen):
     """一票否决: one case makes the subject fail, whatever its points."""
 
     key: str = Field(pattern=r"^[a-z][a-z0-9_]{0,59}$")
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=200, json_schema_extra=NOT_PERSONAL)
     signal: str = Field(min_length=1, max_length=80)
 
 

@@ -234,12 +234,15 @@ def _personal(args: argparse.Namespace) -> int:
     from services.audit.personal import personal_fields
 
     fields = personal_fields({n: d.registry for n, d in discover().items()})
+    label = {True: "personal    ", False: "not personal", None: "UNDECIDED   "}
     for f in fields:
-        mark = "marked  " if f.marked else "UNMARKED"
-        print(f"{mark} {f.service}/{f.event_type}.v{f.schema_version}  {f.path}")
-    unmarked = sum(not f.marked for f in fields)
-    print(f"{len(fields) - unmarked} marked, {unmarked} likely personal but unmarked")
-    return 0
+        print(f"{label[f.personal]} {f.service}/{f.event_type}.v{f.schema_version}  {f.path}")
+    counts = {mark: sum(f.personal is mark for f in fields) for mark in (True, False, None)}
+    print(
+        f"{counts[True]} personal, {counts[False]} reviewed as not personal, "
+        f"{counts[None]} likely personal but undecided"
+    )
+    return 1 if counts[None] else 0
 
 
 def add_commands(sub: Any) -> None:

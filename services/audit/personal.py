@@ -1,10 +1,11 @@
 """Personal fields in event schemas, for a later crypto-shredding step (docs/audit.md).
 
-A service marks a personal field in its event model with
-`Field(..., json_schema_extra={"personal": True})`; the mark travels into contracts/
-(the JSON Schemas) where any consumer can read it. `personal_fields()` lists the marked
-fields of every registered event, and the likely-personal fields nobody marked yet (by
-name), so an operator can see the gap before erasure work starts.
+A service marks a field of its event model `Field(..., json_schema_extra=PERSONAL)` or,
+where the name misleads, `NOT_PERSONAL` (shared/fields.py); the mark travels into
+contracts/ (the JSON Schemas) as `"personal": true|false`, where any consumer can read it.
+`personal_fields()` lists every marked field of every registered event and the
+likely-personal fields nobody decided on yet (by name), so the inventory is complete
+before erasure work starts; a unit test keeps the second list empty.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ LIKELY_PERSONAL = frozenset(
         "message_text",
         "content",
         "body",
+        "text",
+        "location",
     }
 )
 
@@ -42,17 +45,22 @@ class PersonalField:
     event_type: str
     schema_version: int
     path: str
-    marked: bool
+    #: True: personal; False: reviewed, not personal; None: nobody decided yet.
+    personal: bool | None
+
+    @property
+    def marked(self) -> bool:
+        return self.personal is not None
 
 
 def _walk(
     schema: Mapping[str, Any], defs: Mapping[str, Any], prefix: str, seen: frozenset[str]
-) -> Iterator[tuple[str, bool]]:
+) -> Iterator[tuple[str, bool | None]]:
     for name, prop in schema.get("properties", {}).items():
         path = f"{prefix}{name}"
-        marked = bool(prop.get("personal"))
-        if marked or name in LIKELY_PERSONAL:
-            yield path, marked
+        mark = prop.get("personal")
+        if mark is not None or name in LIKELY_PERSONAL:
+            yield path, None if mark is None else bool(mark)
         refs = [prop.get("$ref")] + [p.get("$ref") for p in prop.get("anyOf", [])]
         items = prop.get("items", {})
         refs.append(items.get("$ref") if isinstance(items, dict) else None)
@@ -67,8 +75,8 @@ def personal_fields(registries: Mapping[str, EventRegistry]) -> list[PersonalFie
     for service, registry in sorted(registries.items()):
         for model in registry.models():
             schema = model.model_json_schema()
-            for path, marked in _walk(schema, schema.get("$defs", {}), "", frozenset()):
+            for path, mark in _walk(schema, schema.get("$defs", {}), "", frozenset()):
                 found.append(
-                    PersonalField(service, model.event_type, model.schema_version, path, marked)
+                    PersonalField(service, model.event_type, model.schema_version, path, mark)
                 )
     return found

@@ -13,6 +13,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.fields import NOT_PERSONAL
 from shared.registry import DomainEvent, EventRegistry
 
 registry = EventRegistry(service="catalog")
@@ -102,7 +103,7 @@ class DocumentContent(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     title: str = Field(min_length=2, max_length=300)
-    body: str = Field(min_length=1, max_length=200_000)
+    body: str = Field(min_length=1, max_length=200_000, json_schema_extra=NOT_PERSONAL)
     attachments_text: list[str] = Field(default_factory=list, max_length=50)
     document_number: str | None = Field(default=None, max_length=100, description="文号")
     issue_date: date = Field(description="成文日期; Art. 26 counts 20 working days from it")
@@ -148,7 +149,7 @@ class DocumentDrafted(DomainEvent):
     drafting_unit_name: str
     township: str
     drafter: str
-    content: DocumentContent
+    content: DocumentContent = Field(json_schema_extra=NOT_PERSONAL)
 
 
 @registry.register
@@ -160,7 +161,7 @@ class DocumentRevised(DomainEvent):
 
     document_id: UUID
     revision: int = Field(ge=2)
-    content: DocumentContent
+    content: DocumentContent = Field(json_schema_extra=NOT_PERSONAL)
     reason: str | None = None
     is_update: bool = Field(description="已发布文件的更新（需重新三审后发布）")
     changed_on: date
@@ -291,7 +292,7 @@ class DocumentPublished(DomainEvent):
     document_number: str | None
     issue_date: date
     column: str
-    content: DocumentContent
+    content: DocumentContent = Field(json_schema_extra=NOT_PERSONAL)
     content_hash: str = Field(description="sha256 of the canonical content (provable version)")
     attribute: DisclosureAttribute
     needs_interpretation: bool
@@ -374,7 +375,7 @@ class ColumnConfigured(DomainEvent):
 
     township: str
     code: str
-    name: str
+    name: str = Field(json_schema_extra=NOT_PERSONAL)
     dynamic: bool
     max_age_days: int = Field(ge=1, le=3660)
 
@@ -391,7 +392,7 @@ class ColumnStale(DomainEvent):
 
     township: str
     column: str
-    name: str
+    name: str = Field(json_schema_extra=NOT_PERSONAL)
     dynamic: bool
     max_age_days: int
     last_published_on: date
@@ -408,7 +409,7 @@ class ColumnEmpty(DomainEvent):
 
     township: str
     column: str
-    name: str
+    name: str = Field(json_schema_extra=NOT_PERSONAL)
     noticed_on: date
 
 

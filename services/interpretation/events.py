@@ -19,6 +19,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.interpretation.quality import Part
+from shared.fields import NOT_PERSONAL
 from shared.registry import DomainEvent, EventRegistry
 
 registry = EventRegistry(service="interpretation")
@@ -76,7 +77,7 @@ class SectionItem(BaseModel):
 
     part: Part | None = Field(default=None, description="对应的必备要素；常见问题等可为空")
     heading: str = Field(min_length=1, max_length=200)
-    text: str = Field(max_length=50_000)
+    text: str = Field(max_length=50_000, json_schema_extra=NOT_PERSONAL)
 
 
 class InterpretationContent(BaseModel):
@@ -123,7 +124,7 @@ class PolicyRegistered(DomainEvent):
     document_number: str | None = None
     kind: str
     flagged: bool
-    text: str
+    text: str = Field(json_schema_extra=NOT_PERSONAL)
     published_on: date
     registered_by: str
 
@@ -267,7 +268,7 @@ class InterpretationDrafted(DomainEvent):
     document_id: UUID
     unit: str
     drafter: str
-    content: InterpretationContent
+    content: InterpretationContent = Field(json_schema_extra=NOT_PERSONAL)
     follow_up: FollowUpLink | None = None
     quality: QualitySummary
 
@@ -280,7 +281,7 @@ class InterpretationRevised(DomainEvent):
     interpretation_id: UUID
     revision: int = Field(ge=2)
     reviser: str
-    content: InterpretationContent
+    content: InterpretationContent = Field(json_schema_extra=NOT_PERSONAL)
     quality: QualitySummary
 
 

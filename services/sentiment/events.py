@@ -12,6 +12,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.fields import NOT_PERSONAL, PERSONAL
 from shared.registry import DomainEvent, EventRegistry
 
 registry = EventRegistry(service="sentiment")
@@ -44,8 +45,8 @@ class Citizen(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    name: str | None = Field(default=None, max_length=100)
-    phone: str | None = Field(default=None, max_length=30)
+    name: str | None = Field(default=None, max_length=100, json_schema_extra=PERSONAL)
+    phone: str | None = Field(default=None, max_length=30, json_schema_extra=PERSONAL)
 
 
 class Tag(BaseModel):
@@ -60,7 +61,10 @@ class Deadline(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    name: str = Field(description="response / authoritative_information / press_conference")
+    name: str = Field(
+        description="response / authoritative_information / press_conference",
+        json_schema_extra=NOT_PERSONAL,
+    )
     due_at: datetime
     rule: str = Field(description="e.g. 国办发〔2016〕61号: 48 小时")
     provisional: bool = False
@@ -77,11 +81,12 @@ class MessageReceived(DomainEvent):
     source: Source
     kind: MessageKind
     external_id: str | None = Field(default=None, description="来源系统编号，如 12345 工单号")
-    title: str | None = None
-    text: str = Field(max_length=MAX_TEXT_CHARS)
+    # The citizen's own words and whereabouts: personal, whoever they name.
+    title: str | None = Field(default=None, json_schema_extra=PERSONAL)
+    text: str = Field(max_length=MAX_TEXT_CHARS, json_schema_extra=PERSONAL)
     received_at: datetime
-    citizen: Citizen | None = None
-    location: str | None = None
+    citizen: Citizen | None = Field(default=None, json_schema_extra=PERSONAL)
+    location: str | None = Field(default=None, json_schema_extra=PERSONAL)
     dedup_key: str = Field(description="sha256 of source, external id or text: re-import guard")
     tracking_code_hash: str | None = Field(
         default=None, description="sha256 of the citizen's status code (the code is not stored)"

@@ -240,6 +240,37 @@ def test_a_changed_published_schema_is_reported(tmp_root: Path) -> None:
     ]
 
 
+def test_marking_a_published_field_personal_is_no_new_shape_but_other_edits_are(
+    tmp_root: Path,
+) -> None:
+    """A `"personal"` mark (docs/audit.md) is an annotation: RequestRegistered v1 was
+    published before its applicant fields were marked, and its digest still matches. Any
+    other edit of the published text, a description included, is a changed schema."""
+    key = "applications/RequestRegistered.v1"
+    path = tmp_root / "contracts/events" / f"{key}.json"
+    text = path.read_text(encoding="utf-8")
+    assert '"personal": true' in text
+    published_file = tmp_root / contracts.PUBLISHED_FILE
+    published = json.loads(published_file.read_text(encoding="utf-8"))
+
+    def unmarked(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {k: unmarked(v) for k, v in node.items() if k != "personal"}
+        return [unmarked(v) for v in node] if isinstance(node, list) else node
+
+    as_published = contracts.render_json(unmarked(json.loads(text)))
+    assert published[key] == contracts.schema_digest(as_published)
+    assert contracts.check(tmp_root) == []
+
+    edited = json.loads(as_published)
+    edited["properties"]["applicant"]["description"] = "申请人"
+    published[key] = contracts.schema_digest(contracts.render_json(edited))
+    published_file.write_text(json.dumps(published), encoding="utf-8")
+    assert contracts.check(tmp_root) == [
+        f"published schema {key} changed: add schema_version 2 with an upcaster instead"
+    ]
+
+
 def test_a_removed_published_schema_is_reported(tmp_root: Path) -> None:
     published_file = tmp_root / contracts.PUBLISHED_FILE
     published = json.loads(published_file.read_text(encoding="utf-8"))

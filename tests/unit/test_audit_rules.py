@@ -108,7 +108,37 @@ def test_personal_fields_are_found_marked_or_by_their_name() -> None:
 
         text: str = Field(json_schema_extra={"personal": True})
         contact: Contact
+        name: str = Field(json_schema_extra={"personal": False})  # e.g. a column's name
         channel: str
 
-    found = {(f.path, f.marked) for f in personal_fields({"test": registry})}
-    assert found == {("text", True), ("contact", False), ("contact.phone", False)}
+    found = {(f.path, f.personal) for f in personal_fields({"test": registry})}
+    assert found == {
+        ("text", True),
+        ("name", False),
+        ("contact", None),
+        ("contact.phone", None),
+    }
+
+
+def test_every_likely_personal_field_of_every_event_is_decided() -> None:
+    """The inventory a crypto-shredding step needs (issue #8, docs/audit.md): every field
+    whose name suggests personal data is marked personal or reviewed as not personal."""
+    from services.audit.personal import personal_fields
+    from shared.service import discover
+
+    fields = personal_fields({n: d.registry for n, d in discover().items()})
+    undecided = [f"{f.service}/{f.event_type}.v{f.schema_version} {f.path}" for f in fields]
+    undecided = [u for u, f in zip(undecided, fields, strict=True) if f.personal is None]
+    assert undecided == []
+    personal = {(f.event_type, f.path) for f in fields if f.personal}
+    assert {
+        ("RequestRegistered", "applicant.name"),
+        ("RequestRegistered", "applicant.id_document"),
+        ("RequestRegistered", "applicant.phone"),
+        ("RequestRegistered", "applicant.email"),
+        ("RequestRegistered", "applicant.address"),
+        ("MessageReceived", "citizen.name"),
+        ("MessageReceived", "citizen.phone"),
+        ("MessageReceived", "text"),
+        ("PersonalDataRead", "subject_ref"),
+    } <= personal
