@@ -16,7 +16,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from shared.envelope import Actor, NewEvent, RecordedEvent
+from shared.envelope import Actor, NewEvent, RecordedEvent, StreamWrite
 from shared.errors import ValidationFailed
 
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
@@ -143,4 +143,17 @@ def to_new_event(
         actor=actor,
         payload=payload_of(event),
         **extra,
+    )
+
+
+def access_write(
+    event: DomainEvent, tenant: str, actor: Actor, correlation_id: UUID | None = None
+) -> StreamWrite:
+    """The append that records a read of personal data (an access event: who read whose
+    data, through which endpoint; references only), on the reader's own access stream
+    `personal-data-access-<reader>`, which the audit chain records like any other."""
+    return StreamWrite(
+        stream_id=f"personal-data-access-{actor.id}",
+        stream_type=event.stream_type,
+        events=(to_new_event(event, tenant, actor, correlation_id),),
     )

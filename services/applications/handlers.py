@@ -18,7 +18,7 @@ from shared.errors import ConcurrencyConflict, NotFound
 from shared.eventstore import EventStore
 from shared.eventstore import version_conflict as _version_conflict
 from shared.identity import Principal, Role, authorize, within_scope
-from shared.registry import to_new_event
+from shared.registry import access_write, to_new_event
 from shared.tenancy import OrgTree
 from shared.workdays import WorkdayCalendar, local_date
 
@@ -72,22 +72,8 @@ class ApplicationsHandlers:
         event = ApplicantDataRead(
             request_ids=[UUID(i) for i in request_ids], endpoint=endpoint, fields=["applicant"]
         )
-        await self.store.append(
-            [
-                StreamWrite(
-                    stream_id=f"personal-data-access-{principal.sub}",
-                    stream_type=event.stream_type,
-                    events=(
-                        to_new_event(
-                            event,
-                            str(principal.org),
-                            actor_of(principal, _acting_role(principal)),
-                            correlation_id,
-                        ),
-                    ),
-                )
-            ]
-        )
+        actor = actor_of(principal, _acting_role(principal))
+        await self.store.append([access_write(event, str(principal.org), actor, correlation_id)])
 
     async def clock_of(self, request_id: UUID, principal: Principal) -> dict[str, Any]:
         """The reply clock as of today, with its explanation (clock.py), for one request."""

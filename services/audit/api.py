@@ -14,8 +14,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.audit import chain, trail
 from services.audit.handlers import checkpoint_record, read_checkpoints
+from services.audit.personal import personal_events
 from shared.http import correlation_id
 from shared.identity import Principal, Role, require_org, require_role, require_write
+from shared.service import discover
 
 
 class AccessRecord(BaseModel):
@@ -34,9 +36,19 @@ class AccessRecord(BaseModel):
 def build_router(runtime: Any, current_principal: Any) -> APIRouter:
     router = APIRouter(prefix="/v1/audit", tags=["audit 审计"])
     Caller = Annotated[Principal, Depends(current_principal)]
+    marked: dict[tuple[str, str], list[str]] = {}
+
+    def personal_in(record: dict[str, Any]) -> list[str]:
+        if not marked:
+            marked.update(personal_events({n: d.registry for n, d in discover().items()}))
+        event = record["event"]
+        if event["stream_type"] == "personal-data-access":
+            return []  # an access event holds references to personal data, not the data
+        return [f"{event['type']}.{p}" for p in marked.get((record["service"], event["type"]), [])]
 
     @router.get("/trail", summary="审计轨迹 Export the chained events (auditors only)")
     async def get_trail(
+        request: Request,
         caller: Caller,
         stream: str | None = None,
         actor: str | None = None,
@@ -52,13 +64,26 @@ def build_router(runtime: Any, current_principal: Any) -> APIRouter:
         query.validate()
 
         async def body() -> AsyncIterator[bytes]:
+            shown: set[str] = set()
             if format == "csv":
                 yield trail.csv_header().encode()
             async for record in trail.rows(runtime.views, query):
+                shown.update(personal_in(record))
                 if format == "csv":
                     yield trail.csv_lines([record]).encode()
                 else:
                     yield trail.jsonl_line(record)
+            if shown:
+                # The export showed applicants' or citizens' data: who read it is recorded
+                # like any other read of personal data (the query names whose).
+                await runtime.handlers.record_access(
+                    caller.sub,
+                    tenant=str(caller.org),
+                    subject_ref=f"trail?{request.url.query}"[:300],
+                    service="audit",
+                    endpoint="GET /v1/audit/trail",
+                    fields=sorted(shown),
+                )
 
         media = "text/csv; charset=utf-8" if format == "csv" else "application/x-ndjson"
         return StreamingResponse(body(), media_type=media)

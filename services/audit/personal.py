@@ -80,3 +80,13 @@ def personal_fields(registries: Mapping[str, EventRegistry]) -> list[PersonalFie
                     PersonalField(service, model.event_type, model.schema_version, path, mark)
                 )
     return found
+
+
+def personal_events(registries: Mapping[str, EventRegistry]) -> dict[tuple[str, str], list[str]]:
+    """(service, event type) -> its fields marked personal, in any schema version: what a
+    trail export of such an event shows (recorded as an access event, api.py)."""
+    found: dict[tuple[str, str], set[str]] = {}
+    for f in personal_fields(registries):
+        if f.personal:
+            found.setdefault((f.service, f.event_type), set()).add(f.path)
+    return {key: sorted(paths) for key, paths in found.items()}

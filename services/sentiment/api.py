@@ -120,6 +120,7 @@ def build_router(runtime: Any, current_principal: Any) -> APIRouter:
 
     @router.get("/messages", summary="留言列表 List messages (cursor pagination)")
     async def list_messages(
+        request: Request,
         caller: Caller,
         tenant: str | None = None,
         case_id: str | None = None,
@@ -133,7 +134,7 @@ def build_router(runtime: Any, current_principal: Any) -> APIRouter:
         if case_id:
             args.append(case_id)
             sql.append(f"AND case_id = ${len(args)}")
-        return await _page(
+        page = await _page(
             runtime,
             sql,
             args,
@@ -143,15 +144,20 @@ def build_router(runtime: Any, current_principal: Any) -> APIRouter:
             cursor,
             lambda r: _message_view(r, caller),
         )
+        await _record_citizen_read(runtime, request, caller, page["items"], "GET /v1/messages")
+        return page
 
     @router.get("/messages/{message_id}", summary="留言详情 One message")
-    async def get_message(message_id: UUID, caller: Caller) -> dict[str, Any]:
+    async def get_message(message_id: UUID, request: Request, caller: Caller) -> dict[str, Any]:
         row = await runtime.views.fetchrow(
             "SELECT * FROM sent_messages WHERE message_id = $1", str(message_id)
         )
         if row is None or not within_scope(caller, row["tenant"]):
             raise _not_found("message", message_id)
-        return _message_view(row, caller)
+        view = _message_view(row, caller)
+        endpoint = "GET /v1/messages/{message_id}"
+        await _record_citizen_read(runtime, request, caller, [view], endpoint)
+        return view
 
     @router.get("/opinion-cases", summary="舆情台账 The case ledger (cursor pagination)")
     async def list_cases(
@@ -359,6 +365,15 @@ async def _page(
     page = rows[:limit]
     next_cursor = encode_cursor(page[-1][order], page[-1][id_col]) if len(rows) > limit else None
     return {"items": [view(r) for r in page], "next_cursor": next_cursor}
+
+
+async def _record_citizen_read(
+    runtime: Any, request: Request, caller: Principal, views: list[dict[str, Any]], endpoint: str
+) -> None:
+    """A response that shows citizens' identity is itself recorded (issue #8: access events)."""
+    shown = [str(v["message_id"]) for v in views if v["citizen"] is not None]
+    if shown:
+        await runtime.handlers.record_citizen_read(caller, shown, endpoint, correlation_id(request))
 
 
 def _digest(body: bytes) -> str:

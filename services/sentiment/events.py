@@ -313,6 +313,23 @@ class HotspotDetected(DomainEvent):
 
 
 @registry.register
+class CitizenDataRead(DomainEvent):
+    """Someone was shown citizens' identity and contact (personal data): who, whose, where.
+
+    Recorded by the API whenever a response carries a message's `citizen`, so the audit
+    chain answers "who read whose data, when, through which endpoint" (issue #8). Holds
+    references only, never the data itself.
+    """
+
+    event_type = "CitizenDataRead"
+    stream_type = "personal-data-access"
+
+    message_ids: list[UUID] = Field(min_length=1)
+    endpoint: str
+    fields: list[str]
+
+
+@registry.register
 class PolicyMisreadingReported(DomainEvent):
     """误读政策: the case is about a published policy the citizens misread; the opinion officer
     links it to the catalog's document and asks the interpretation service for a follow-up

@@ -101,6 +101,9 @@ EXAMPLES: dict[str, Callable[[], DomainEvent]] = {
         negative_intensity=3.4,
         crossed=["count", "negative_intensity"],
     ),
+    "sentiment/CitizenDataRead.v1": lambda: e.CitizenDataRead(
+        message_ids=[MESSAGE], endpoint="GET /v1/messages/{message_id}", fields=["citizen"]
+    ),
     "sentiment/PolicyMisreadingReported.v1": lambda: e.PolicyMisreadingReported(
         case_id=CASE,
         document_id=UUID("01936f0e-7c1b-7000-8000-0000000000d1"),

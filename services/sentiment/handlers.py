@@ -22,6 +22,7 @@ from services.sentiment.commands import LinkPolicy, ReceiveMessage
 from services.sentiment.deadlines import SHANGHAI, DeadlineRules, case_deadlines
 from services.sentiment.events import (
     CaseOpened,
+    CitizenDataRead,
     MessageClassified,
     MessageLinkedToCase,
     MessageReceived,
@@ -37,7 +38,7 @@ from shared.errors import ConcurrencyConflict, NotFound, ValidationFailed
 from shared.eventstore import EventStore
 from shared.eventstore import version_conflict as _version_conflict
 from shared.identity import Principal, Role, authorize
-from shared.registry import DomainEvent, to_new_event
+from shared.registry import DomainEvent, access_write, to_new_event
 from shared.tenancy import OrgTree
 from shared.workdays import WorkdayCalendar
 
@@ -104,6 +105,16 @@ class SentimentHandlers:
     clock: Callable[[], datetime]
     classifier: Classifier
     rules: DeadlineRules = field(default_factory=DeadlineRules)
+
+    async def record_citizen_read(
+        self, principal: Principal, message_ids: list[str], endpoint: str, correlation_id: UUID
+    ) -> None:
+        """Record that `principal` was shown these messages' citizen identity and contact."""
+        event = CitizenDataRead(
+            message_ids=[UUID(i) for i in message_ids], endpoint=endpoint, fields=["citizen"]
+        )
+        write = access_write(event, str(principal.org), actor_of(principal), correlation_id)
+        await self.store.append([write])
 
     async def receive(
         self, cmd: ReceiveMessage, principal: Principal, correlation_id: UUID
