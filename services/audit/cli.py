@@ -47,16 +47,36 @@ async def _verify(args: argparse.Namespace) -> int:
             (int(e.payload["seq"]), str(e.payload["head_hash"]))
             for e in await read_checkpoints(store)
         ]
-        result = await chain.verify(db, from_seq=args.from_seq, checkpoints=marks)
+        held = _exported_marks(args.checkpoint_file) if args.checkpoint_file else []
+        result = await chain.verify(db, from_seq=args.from_seq, checkpoints=marks + held)
+    outside = f" ({len(held)} from {args.checkpoint_file})" if args.checkpoint_file else ""
     print(
         f"verified {result.verified} links in {result.seconds:.2f} s "
         f"({result.rate:,.0f} events/s); head seq {result.head_seq} {result.head_hash}; "
-        f"{len(marks)} checkpoints checked"
+        f"{len(marks) + len(held)} checkpoints checked{outside}"
     )
     if result.broken is not None:
         print(f"BROKEN at {result.broken.describe()}", file=sys.stderr)
         return 1
     return 0
+
+
+def _exported_marks(path: Path) -> list[tuple[int, str]]:
+    """(seq, head_hash) of each line of a file `audit checkpoints --export` wrote.
+
+    The file is the copy held outside the system: a chain rewritten consistently from some
+    seq on, checkpoint events included, still breaks at the first exported mark after it.
+    """
+    marks = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = orjson.loads(line)
+            marks.append((int(record["seq"]), str(record["head_hash"])))
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as err:
+            raise SystemExit(f"{path}:{number}: not an exported checkpoint ({err})") from None
+    return marks
 
 
 async def _checkpoints(args: argparse.Namespace) -> int:
@@ -251,6 +271,12 @@ def add_commands(sub: Any) -> None:
 
     verify = cmds.add_parser("verify", help="walk the hash chain; exit 1 at a broken link")
     verify.add_argument("--from", dest="from_seq", type=int, default=1, help="first seq")
+    verify.add_argument(
+        "--checkpoints",
+        dest="checkpoint_file",
+        type=Path,
+        help="an exported (and signed) checkpoints file: every one must match the chain",
+    )
     verify.set_defaults(func=lambda a: _run(_verify(a)))
 
     marks = cmds.add_parser("checkpoints", help="list or export chain checkpoints")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -22,11 +21,6 @@ from shared.identity import Principal, Role, require_role, require_write
 from shared.registry import payload_of
 
 log = structlog.get_logger("gongkai.audit")
-
-#: Checkpoint every N chained events or every T minutes (if the chain grew), whichever first.
-CHECKPOINT_EVERY = int(os.environ.get("GONGKAI_AUDIT_CHECKPOINT_EVERY", "1000"))
-CHECKPOINT_MINUTES = float(os.environ.get("GONGKAI_AUDIT_CHECKPOINT_MINUTES", "60"))
-CHECKPOINT_POLL_SECONDS = float(os.environ.get("GONGKAI_AUDIT_CHECKPOINT_POLL", "5"))
 
 
 def checkpoint_record(event: RecordedEvent) -> dict[str, Any]:
@@ -57,6 +51,12 @@ class AuditHandlers:
     views: Database
     clock: Callable[[], datetime]
     district: str
+    #: A checkpoint every this many chained events, or every `checkpoint_minutes` when the
+    #: chain grew (GONGKAI_AUDIT_CHECKPOINT_EVERY / _MINUTES, read by service.py).
+    checkpoint_every: int = 1000
+    checkpoint_minutes: float = 60.0
+    #: How often the job asks `checkpoint_if_due` (GONGKAI_AUDIT_CHECKPOINT_POLL).
+    poll_seconds: float = 5.0
 
     async def checkpoint(
         self, reason: str, caller: Principal | None = None, correlation: UUID | None = None
@@ -107,10 +107,10 @@ class AuditHandlers:
         last_seq = 0 if last is None else int(last.payload["seq"])
         if seq <= last_seq:
             return None
-        if seq - last_seq >= CHECKPOINT_EVERY:
+        if seq - last_seq >= self.checkpoint_every:
             return await self.checkpoint("every_n")
         since = None if last is None else self.clock() - last.recorded_at
-        if since is None or since >= timedelta(minutes=CHECKPOINT_MINUTES):
+        if since is None or since >= timedelta(minutes=self.checkpoint_minutes):
             return await self.checkpoint("interval")
         return None
 
@@ -160,4 +160,4 @@ async def checkpoint_job(runtime: Any, suite: Any, stop: asyncio.Event) -> None:
         except Exception as exc:  # a transient database error must not end the job
             log.warning("audit.checkpoint_failed", error=type(exc).__name__)
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), CHECKPOINT_POLL_SECONDS)
+            await asyncio.wait_for(stop.wait(), handlers.poll_seconds)

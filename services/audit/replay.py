@@ -26,7 +26,8 @@ from shared.eventstore import EventStore
 from shared.projections import KERNEL_TABLES, Projection, apply_chunk, pages, setup_projection
 from shared.service import ALL_SERVICES, discover, sources_of
 
-Progress = Callable[[str, int, float], None]
+#: (label, events so far, events in the logs to replay, events/s)
+Progress = Callable[[str, int, int, float], None]
 
 
 @dataclass(frozen=True)
@@ -78,8 +79,17 @@ class ReplayResult:
         return self.events / self.seconds if self.seconds > 0 else float(self.events)
 
 
-def print_progress(label: str, events: int, rate: float) -> None:
-    print(f"\r{label}: {events} events, {rate:,.0f} events/s", end="", file=sys.stderr, flush=True)
+def progress_line(label: str, events: int, total: int, rate: float, width: int = 30) -> str:
+    """`label [#########.....]  62%  12,400/20,000 events  8,123 events/s`; the total is
+    the logs' length, so an as-of replay that stops early ends below 100 %."""
+    share = min(events / total, 1.0) if total else 1.0
+    filled = round(share * width)
+    bar = "#" * filled + "." * (width - filled)
+    return f"{label} [{bar}] {share:4.0%}  {events:,}/{total:,} events  {rate:,.0f} events/s"
+
+
+def print_progress(label: str, events: int, total: int, rate: float) -> None:
+    print(f"\r{progress_line(label, events, total, rate)}", end="", file=sys.stderr, flush=True)
 
 
 async def reset(db: Database, target: Target) -> None:
@@ -143,6 +153,9 @@ async def _replay_sources(
     result: ReplayResult,
     started: float,
 ) -> None:
+    total = 0
+    if progress is not None:
+        total = sum([await stores[source].head_position() for source in target.sources])
     for source in target.sources:
         name = target.checkpoint_name(source)
         async with contextlib.aclosing(pages(stores[source], 0, batch)) as log:
@@ -157,7 +170,8 @@ async def _replay_sources(
                     result.checkpoints[name] = events[-1].position
                     if progress is not None:
                         elapsed = time.perf_counter() - started
-                        progress(name, result.events, result.events / elapsed if elapsed else 0.0)
+                        rate = result.events / elapsed if elapsed else 0.0
+                        progress(name, result.events, total, rate)
                 if len(events) < len(page):
                     break
 
@@ -250,8 +264,7 @@ def swap_sqlite(target: Target, live_path: Path, shadow_path: Path) -> None:
                 conn.execute(f"DELETE FROM main.{table}")
                 conn.execute(f"INSERT INTO main.{table} ({cols}) SELECT {cols} FROM shadow.{table}")
             for name in _checkpoint_names(target):
-                for kernel in ("projection_checkpoints", "dead_letters"):
-                    column = "name" if kernel == "projection_checkpoints" else "consumer"
+                for kernel, column in _KERNEL_ROWS:
                     conn.execute(f"DELETE FROM main.{kernel} WHERE {column} = ?", (name,))
                     conn.execute(
                         f"INSERT INTO main.{kernel} "
@@ -266,6 +279,11 @@ def swap_sqlite(target: Target, live_path: Path, shadow_path: Path) -> None:
         conn.close()
 
 
+#: The kernel's rows of a projection that move with its tables: its checkpoints and its
+#: parked (dead-lettered) events, keyed by the column naming the consumer.
+_KERNEL_ROWS = (("projection_checkpoints", "name"), ("dead_letters", "consumer"))
+
+
 async def swap_postgres(target: Target, live: PostgresDatabase, shadow_schema: str) -> None:
     """One transaction: drop each live table, move the shadow's into the live schema."""
     schema = live.schema
@@ -275,9 +293,10 @@ async def swap_postgres(target: Target, live: PostgresDatabase, shadow_schema: s
             await tx.execute(f"DROP TABLE {schema}.{table} CASCADE")
             await tx.execute(f"ALTER TABLE {shadow_schema}.{table} SET SCHEMA {schema}")
         for name in _checkpoint_names(target):
-            await tx.execute(f"DELETE FROM {schema}.projection_checkpoints WHERE name = $1", name)
-            await tx.execute(
-                f"""INSERT INTO {schema}.projection_checkpoints
-                    SELECT * FROM {shadow_schema}.projection_checkpoints WHERE name = $1""",
-                name,
-            )
+            for kernel, column in _KERNEL_ROWS:
+                await tx.execute(f"DELETE FROM {schema}.{kernel} WHERE {column} = $1", name)
+                await tx.execute(
+                    f"""INSERT INTO {schema}.{kernel}
+                        SELECT * FROM {shadow_schema}.{kernel} WHERE {column} = $1""",
+                    name,
+                )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from services.audit.api import build_router
@@ -29,6 +30,9 @@ def _handlers(runtime: Any, suite: Any) -> AuditHandlers:
         views=runtime.views,
         clock=suite.clock,
         district=str(suite.orgs.district.path),
+        checkpoint_every=int(os.environ.get("GONGKAI_AUDIT_CHECKPOINT_EVERY", "1000")),
+        checkpoint_minutes=float(os.environ.get("GONGKAI_AUDIT_CHECKPOINT_MINUTES", "60")),
+        poll_seconds=float(os.environ.get("GONGKAI_AUDIT_CHECKPOINT_POLL", "5")),
     )
 
 

@@ -103,6 +103,44 @@ def test_checkpoints_export_holds_the_statement_to_sign(suite: SuiteHandle, tmp_
     assert marks[-1]["statement"].startswith(f"gongkai audit chain seq={marks[-1]['seq']} ")
 
 
+def test_verify_checks_an_exported_checkpoints_file_and_names_a_mark_that_differs(
+    suite: SuiteHandle, tmp_path: Path
+) -> None:
+    """The exported, signed checkpoints are the copy outside the system (issue #8): verify
+    checks each against the chain; one that no longer matches is a broken link."""
+    register(suite)
+    complete(suite)
+    held = tmp_path / "signed.jsonl"
+    assert gongkai(suite, "audit", "checkpoints", "--now", "--export", str(held)).returncode == 0
+    lines = held.read_text().splitlines()
+    done = gongkai(suite, "audit", "verify", "--checkpoints", str(held))
+    assert done.returncode == 0, done.stderr
+    assert f"({len(lines)} from {held})" in done.stdout
+
+    last = orjson.loads(lines[-1])
+    forged = {**last, "head_hash": "0" * 64}  # as if the chain had been rewritten since
+    held.write_text("\n".join([*lines[:-1], orjson.dumps(forged).decode()]) + "\n")
+    done = gongkai(suite, "audit", "verify", "--checkpoints", str(held))
+    assert done.returncode == 1
+    assert f"BROKEN at seq {last['seq']}" in done.stderr and "checkpoint" in done.stderr
+
+    held.write_text("not json\n")
+    done = gongkai(suite, "audit", "verify", "--checkpoints", str(held))
+    assert done.returncode != 0 and f"{held}:1: not an exported checkpoint" in done.stderr
+
+
+def test_verify_from_a_later_link_walks_only_the_rest(suite: SuiteHandle) -> None:
+    register(suite)
+    complete(suite)
+    whole = gongkai(suite, "audit", "verify")
+    head = int(whole.stdout.split("head seq ")[1].split()[0])
+    assert head >= 2
+    done = gongkai(suite, "audit", "verify", "--from", str(head))
+    assert done.returncode == 0, done.stderr
+    now = int(done.stdout.split("head seq ")[1].split()[0])  # the chain may have grown since
+    assert done.stdout.startswith(f"verified {now - head + 1} links")
+
+
 def test_replay_into_shadow_matches_live_and_as_of_the_past_is_empty(suite: SuiteHandle) -> None:
     register(suite)
     name = next(p.name for p in discover()["applications"].projections())
@@ -121,6 +159,33 @@ def test_replay_into_shadow_matches_live_and_as_of_the_past_is_empty(suite: Suit
     differs = gongkai(suite, "replay", "diff", name)
     assert differs.returncode == 1
     assert "only_live" in differs.stdout
+
+
+def test_replay_with_swap_puts_the_rebuilt_ledger_live_and_it_lists_every_request(
+    suite: SuiteHandle,
+) -> None:
+    """`gongkai replay … --swap` against the running suite: the rebuilt ledger goes live in one
+    transaction, the API lists what it listed before, and live equals a fresh rebuild."""
+    body = register(suite)
+    name = next(p.name for p in discover()["applications"].projections())
+    token = suite.token("wang-tietong", SUDIAN, Role.REQUEST_HANDLER)
+
+    def listed() -> set[str]:
+        with suite.client(token) as c:
+            page = c.get("/v1/requests", params={"limit": 200}).json()
+        return {item["request_id"] for item in page["items"]}
+
+    suite.eventually(lambda: body["request_id"] in listed())
+    before = listed()
+    done = gongkai(suite, "replay", name, "--swap")
+    assert done.returncode == 0, done.stderr
+    assert f"swapped: live {name} now holds the shadow's rows" in done.stdout
+    assert "100%" in done.stderr  # the progress bar reached the end of the log
+    assert listed() == before
+    again = gongkai(suite, "replay", name)
+    assert again.returncode == 0, again.stderr
+    same = gongkai(suite, "replay", "diff", name)
+    assert same.returncode == 0 and "0 differences" in same.stdout, same.stdout
 
 
 def test_the_chain_cannot_be_replayed(suite: SuiteHandle) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ import pytest
 
 from services.audit import chain
 from services.audit.chain import ChainRecorder
+from services.audit.handlers import AuditHandlers
 from shared.db import Database, SqliteDatabase
 from shared.envelope import Actor, NewEvent, StreamWrite
 from shared.eventstore import SqlEventStore, open_postgres_store, open_sqlite_store
@@ -197,3 +199,53 @@ async def test_postgres_service_role_without_update_privilege_cannot_change_rows
             await admin.close()
     finally:
         await store.close()
+
+
+async def test_checkpoints_are_taken_every_n_links_or_after_t_minutes_if_the_chain_grew(
+    engine: Engine,
+) -> None:
+    """ChainCheckpointed every N chained events, or every T minutes when the chain grew
+    (issue #8), never for a chain that did not grow. The checkpoint events are appended
+    to the same store here, so the chain records them too (as in the suite)."""
+    now = [datetime.now(UTC)]
+    handlers = AuditHandlers(
+        store=engine.store,
+        views=engine.views,
+        clock=lambda: now[0],
+        district="shangdang",
+        checkpoint_every=4,
+        checkpoint_minutes=60,
+    )
+    await chain.setup_chain(engine.views)
+    assert await handlers.checkpoint_if_due() is None  # an empty chain: nothing to sign
+
+    runner = ProjectionRunner(
+        ChainRecorder("applications"), engine.store, engine.views, checkpoint_name="c"
+    )
+    await runner.setup()
+
+    async def grow(first: int, n: int) -> int:
+        for i in range(first, first + n):
+            await register(engine.store, i)
+        await runner.run_once()
+        return (await chain.head(engine.views))[0]
+
+    assert await grow(1, 2) == 2
+    first = await handlers.checkpoint_if_due()
+    assert first is not None  # the first one is due at once
+    assert (first.payload["seq"], first.payload["reason"]) == (2, "interval")
+    assert await handlers.checkpoint_if_due() is None  # the chain did not grow
+
+    assert await grow(3, 3) == 6  # the checkpoint event itself and three registrations
+    every_n = await handlers.checkpoint_if_due()
+    assert every_n is not None
+    assert (every_n.payload["seq"], every_n.payload["reason"]) == (6, "every_n")
+
+    assert await grow(6, 1) == 8  # grew by 2 < 4, and only just checkpointed
+    assert await handlers.checkpoint_if_due() is None
+    now[0] += timedelta(minutes=61)
+    late = await handlers.checkpoint_if_due()
+    assert late is not None
+    assert (late.payload["seq"], late.payload["reason"]) == (8, "interval")
+    (seq, head_hash) = await chain.head(engine.views)
+    assert late.payload["head_hash"] == head_hash and seq == 8

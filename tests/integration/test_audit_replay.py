@@ -18,7 +18,7 @@ from services.audit import replay
 from shared.db import Database, PostgresDatabase, SqliteDatabase, Tx
 from shared.envelope import Actor, NewEvent, RecordedEvent, StreamWrite
 from shared.eventstore import SqlEventStore, open_postgres_store, open_sqlite_store
-from shared.projections import ProjectionRunner
+from shared.projections import ProjectionRunner, setup_projection
 
 CLERK = Actor(id="li-guifang", role="request_handler")
 
@@ -114,12 +114,15 @@ async def test_a_full_replay_matches_live_row_by_row(setup: Setup) -> None:
     for n in range(1, 6):
         await register(setup.store, "shangdang/sudian" if n % 2 else "shangdang/handian", n)
     await live_runner(setup)
-    seen: list[int] = []
+    seen: list[tuple[int, int]] = []
     result = await replay.replay(
-        TARGET, {"test": setup.store}, setup.shadow, progress=lambda _name, n, _rate: seen.append(n)
+        TARGET,
+        {"test": setup.store},
+        setup.shadow,
+        progress=lambda _name, n, total, _rate: seen.append((n, total)),
     )
     assert (result.events, result.applied) == (5, 5)
-    assert seen and seen[-1] == 5
+    assert seen and seen[-1] == (5, 5)  # the bar reaches 100 %
     assert await rows(setup.shadow) == await rows(setup.live)
     assert await replay.diff(TARGET, setup.live, setup.shadow) == []
 
@@ -160,3 +163,30 @@ async def test_swap_replaces_live_atomically_and_live_catches_up_from_the_instan
 async def test_an_unknown_projection_is_refused_with_the_known_names() -> None:
     with pytest.raises(Exception, match=r"replay\.unknown_projection"):
         replay.find("no.such.projection")
+
+
+async def test_swap_moves_the_parked_events_with_the_tables_on_both_engines(setup: Setup) -> None:
+    """An event the projection refuses is parked in the shadow too; after the swap live holds
+    the shadow's dead letters of the projection, as it holds its rows and checkpoints."""
+    await register(setup.store, "shangdang/sudian", 1)
+    poison = NewEvent(
+        type="RequestRegistered", tenant="shangdang/sudian", actor=CLERK, payload={"no": "number"}
+    )
+    [parked] = await setup.store.append(
+        [StreamWrite(stream_id="request-poison", stream_type="request", events=(poison,))]
+    )
+    await register(setup.store, "shangdang/sudian", 2)
+    name = TARGET.checkpoint_name("test")
+
+    async def dead(db: Database) -> list[str]:
+        found = await db.fetch("SELECT event_id FROM dead_letters WHERE consumer = $1", name)
+        return [str(r["event_id"]) for r in found]
+
+    await setup_projection(setup.live, TARGET.projection)  # live exists, never fed
+    assert await dead(setup.live) == []
+    result = await replay.replay(TARGET, {"test": setup.store}, setup.shadow)
+    assert (result.events, result.applied) == (3, 2)
+    assert await dead(setup.shadow) == [str(parked.event_id)]
+    await setup.swap(TARGET)
+    assert await dead(setup.live) == [str(parked.event_id)]
+    assert await rows(setup.live) == [("shangdang/sudian", 2, "〔2026〕2号")]

@@ -142,3 +142,14 @@ def test_every_likely_personal_field_of_every_event_is_decided() -> None:
         ("MessageReceived", "text"),
         ("PersonalDataRead", "subject_ref"),
     } <= personal
+
+
+def test_the_replay_progress_bar_shows_share_count_and_rate() -> None:
+    from services.audit.replay import progress_line
+
+    line = progress_line("applications.request_ledger", 12_400, 20_000, 8123.4, width=10)
+    assert line == (
+        "applications.request_ledger [######....]  62%  12,400/20,000 events  8,123 events/s"
+    )
+    assert "[##########] 100%" in progress_line("x", 7, 5, 1.0, width=10)  # never past full
+    assert "[##########] 100%" in progress_line("x", 0, 0, 0.0, width=10)  # an empty log
