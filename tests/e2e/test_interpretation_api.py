@@ -265,6 +265,63 @@ def test_delegation_is_explicit_recorded_and_hands_the_obligation_over(suite: Su
     assert suite.head_position("interpretation") == head
 
 
+def test_after_delegation_the_old_units_draft_is_not_published__shei_qicao_shei_jiedu(
+    suite: SuiteHandle,
+) -> None:
+    """Audit gap 1: a draft approved in the party office, then the obligation delegated to
+    the finance office; neither the party office nor a township leader above both units can
+    carry the old draft through, and nothing is written."""
+    document_id = published_policy(suite)
+    old_draft = drafted_and_approved(suite, document_id, samples.GOOD_SECTIONS)
+    handover = {"to_unit": FINANCE, "reason": "补助资金部分由财政所统一解读"}
+    r = post(suite, "zhang-wei", f"/obligations/{document_id}/delegate", handover)
+    assert r.status_code == 200, r.text
+    before = suite.head_position("interpretation")
+    problem = refused(
+        suite,
+        post(suite, "zhang-wei", f"/interpretations/{old_draft}/publish"),
+        403,
+        "obligation.not_owner",
+        before,
+    )
+    assert problem["details"]["owner_unit"] == FINANCE
+    refused(
+        suite,
+        post(suite, "zhang-wei", f"/interpretations/{old_draft}/review", {"approve": True}),
+        403,
+        "obligation.not_owner",
+        before,
+    )
+    revision = {"content": samples.interpretation_body(samples.GOOD_SECTIONS)}
+    refused(
+        suite,
+        post(suite, "li-na", f"/interpretations/{old_draft}/revise", revision),
+        403,
+        "obligation.not_owner",
+        before,
+    )
+    problem = refused(
+        suite,
+        post(suite, "guo-xinxin", f"/interpretations/{old_draft}/publish"),
+        403,
+        "interpretation.owner_changed",
+        before,
+    )
+    assert problem["field"] == "interpretation_id"
+    assert problem["details"] == {"draft_unit": PARTY_OFFICE, "owner_unit": FINANCE}
+    obligation = get(suite, "guo-xinxin", f"/obligations/{document_id}").json()
+    assert obligation["status"] == "open"  # no ObligationFulfilled either
+
+    r = draft(suite, document_id, samples.GOOD_SECTIONS, "chen-jing")
+    assert r.status_code == 201, r.text
+    own = r.json()["interpretation_id"]
+    r = post(suite, "wang-fang", f"/interpretations/{own}/review", {"approve": True})
+    assert r.status_code == 200, r.text
+    r = post(suite, "wang-fang", f"/interpretations/{own}/publish")
+    assert r.status_code == 200, r.text
+    assert r.json()["events"] == ["InterpretationPublished", "ObligationFulfilled"]
+
+
 def test_a_policy_registered_by_hand_past_its_deadline_is_reported_overdue(
     suite: SuiteHandle,
 ) -> None:

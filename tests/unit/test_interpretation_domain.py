@@ -20,7 +20,7 @@ from services.interpretation.events import (
 )
 from services.interpretation.quality import QualityRules
 from shared.envelope import new_id
-from shared.errors import DomainRuleViolated, ValidationFailed
+from shared.errors import DomainRuleViolated, Forbidden, ValidationFailed
 from shared.registry import DomainEvent
 from shared.workdays import WorkdayCalendar
 
@@ -196,8 +196,11 @@ def publish(
     )
 
 
-def approve(state: domain.InterpretationState) -> domain.InterpretationState:
-    return domain.evolve_interpretation(state, domain.review(state, "zhao-lei", True, None))
+def approve(
+    state: domain.InterpretationState, obligation: domain.ObligationState
+) -> domain.InterpretationState:
+    event = domain.review(state, obligation, "zhao-lei", True, None)
+    return domain.evolve_interpretation(state, event)
 
 
 def test_publishing_needs_an_approved_revision__xian_shen_hou_fa() -> None:
@@ -212,18 +215,43 @@ def test_a_rejection_needs_comments_and_a_revision_needs_review_again() -> None:
     obligation, _ = opened()
     state = drafted(obligation)
     with pytest.raises(ValidationFailed):
-        domain.review(state, "zhao-lei", False, " ")
-    state = approve(state)
-    revised = domain.revise(state, "yang-fan", content(), _summary())
+        domain.review(state, obligation, "zhao-lei", False, " ")
+    state = approve(state, obligation)
+    revised = domain.revise(state, obligation, "yang-fan", content(), _summary())
     state = domain.evolve_interpretation(state, revised)
     assert state.status == "draft" and state.revision == 2
     with pytest.raises(DomainRuleViolated):
         publish(state, obligation)
 
 
+def test_the_delegating_units_draft_is_refused_after_delegation__shei_qicao_shei_jiedu() -> None:
+    """Delegation moves the right to interpret: the old owner's draft stays where it was."""
+    obligation, _ = opened()
+    state = approve(drafted(obligation), obligation)
+    delegated = domain.delegate(obligation, "shangdang/sudian/finance", "补助资金由财政所解读", "z")
+    obligation = domain.evolve_obligation(obligation, delegated)
+    refusals = (
+        lambda: publish(state, obligation),
+        lambda: domain.review(state, obligation, "zhao-lei", True, None),
+        lambda: domain.revise(state, obligation, "yang-fan", content(), _summary()),
+    )
+    for attempt in refusals:
+        with pytest.raises(Forbidden) as err:
+            attempt()
+        assert err.value.rule == "interpretation.owner_changed"
+        assert err.value.details == {
+            "draft_unit": UNIT,
+            "owner_unit": "shangdang/sudian/finance",
+        }
+    # Delegated back, the draft is the owner's again.
+    back = domain.delegate(obligation, UNIT, "财政所退回农业综合服务中心解读", "z")
+    published, _ = publish(state, domain.evolve_obligation(obligation, back))
+    assert published.unit == UNIT
+
+
 def test_a_copied_interpretation_is_refused_at_publication_with_the_measured_values() -> None:
     obligation, _ = opened()
-    state = approve(drafted(obligation, samples.COPIED_SECTIONS))
+    state = approve(drafted(obligation, samples.COPIED_SECTIONS), obligation)
     with pytest.raises(ValidationFailed) as err:
         publish(state, obligation)
     assert err.value.rule == "interpretation.quality_gate"
@@ -235,7 +263,7 @@ def test_a_copied_interpretation_is_refused_at_publication_with_the_measured_val
 
 def test_the_first_publication_fulfils_the_obligation_synchronously() -> None:
     obligation, _ = opened()
-    published, fulfilled = publish(approve(drafted(obligation)), obligation)
+    published, fulfilled = publish(approve(drafted(obligation), obligation), obligation)
     assert published.stage == 1 and [f.value for f in published.forms] == ["text", "graphic"]
     assert isinstance(fulfilled, ObligationFulfilled)
     assert fulfilled.synchronous and fulfilled.on_time
@@ -243,14 +271,14 @@ def test_the_first_publication_fulfils_the_obligation_synchronously() -> None:
 
 def test_publication_after_the_make_up_saturday_is_late() -> None:
     obligation, _ = opened()
-    _, fulfilled = publish(approve(drafted(obligation)), obligation, date(2026, 10, 12))
+    _, fulfilled = publish(approve(drafted(obligation), obligation), obligation, date(2026, 10, 12))
     assert isinstance(fulfilled, ObligationFulfilled)
     assert not fulfilled.synchronous and not fulfilled.on_time
 
 
 def test_publication_on_the_latest_due_date_is_on_time_but_not_synchronous() -> None:
     obligation, _ = opened()
-    _, fulfilled = publish(approve(drafted(obligation)), obligation, date(2026, 10, 10))
+    _, fulfilled = publish(approve(drafted(obligation), obligation), obligation, date(2026, 10, 10))
     assert isinstance(fulfilled, ObligationFulfilled)
     assert fulfilled.on_time and not fulfilled.synchronous
 
@@ -268,7 +296,7 @@ def test_a_follow_up_interpretation_carries_its_stage_and_cases_and_fulfils_the_
         RULES,
     )
     obligation = domain.evolve_obligation(obligation, request)
-    state = approve(drafted(obligation, follow_up_id=request.follow_up_id))
+    state = approve(drafted(obligation, follow_up_id=request.follow_up_id), obligation)
     published, follow_on = publish(state, obligation)
     assert published.stage == 2 and published.case_ids == ["case-7"]
     assert isinstance(follow_on, FollowUpFulfilled)
@@ -284,13 +312,13 @@ def test_an_unknown_follow_up_is_refused() -> None:
 
 def test_a_published_interpretation_cannot_be_revised_or_reviewed() -> None:
     obligation, _ = opened()
-    state = approve(drafted(obligation))
+    state = approve(drafted(obligation), obligation)
     published, _ = publish(state, obligation)
     state = domain.evolve_interpretation(state, published)
     with pytest.raises(DomainRuleViolated):
-        domain.revise(state, "yang-fan", content(), _summary())
+        domain.revise(state, obligation, "yang-fan", content(), _summary())
     with pytest.raises(DomainRuleViolated):
-        domain.review(state, "zhao-lei", True, None)
+        domain.review(state, obligation, "zhao-lei", True, None)
 
 
 def test_media_forms_need_their_media_and_targeted_push_needs_its_groups__fang_an_5_2() -> None:
