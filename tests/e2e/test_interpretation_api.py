@@ -51,11 +51,21 @@ def get(suite: SuiteHandle, person: str, path: str, **params: Any) -> Any:
         return c.get(BASE + path, params=params)
 
 
-def refused(suite: SuiteHandle, response: Any, status: int, rule: str, before: int) -> Any:
-    """A refusal: problem+json naming the rule, and no event written."""
+def refused(
+    suite: SuiteHandle,
+    response: Any,
+    status: int,
+    rule: str,
+    before: int,
+    field: str | None = None,
+) -> Any:
+    """A refusal: problem+json naming the rule (and the field, when given), no event written."""
     assert response.status_code == status, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
     assert response.json()["rule"] == rule, response.json()
+    if field is not None:
+        assert response.json()["field"] == field, response.json()
+    assert response.json()["message_zh"] and response.json()["message_en"]
     assert suite.head_position("interpretation") == before
     return response.json()
 
@@ -213,13 +223,54 @@ def test_other_units_other_townships_and_auditors_are_refused_without_an_event(
         "auditor.read_only",
         before,
     )
-    bad_form = samples.interpretation_body(samples.GOOD_SECTIONS, forms=[{"form": "poster"}])
-    r = post(suite, "li-na", "/interpretations", {"document_id": document_id, "content": bad_form})
-    assert r.status_code == 422 and suite.head_position("interpretation") == before
     unknown = "01900000-0000-7000-8000-000000000000"
     refused(
         suite, draft(suite, unknown, samples.GOOD_SECTIONS), 404, "policy.not_published", before
     )
+
+
+def test_an_unknown_form_or_channel_is_refused_naming_the_field__fang_an_5_2(
+    suite: SuiteHandle,
+) -> None:
+    """方案§五(二) names the forms and channels; anything else is refused by the schema."""
+    document_id = published_policy(suite)
+    before = suite.head_position("interpretation")
+    cases = (
+        ({"forms": [{"form": "text"}, {"form": "poster"}]}, "content.forms.1.form"),
+        ({"channels": ["radio"]}, "content.channels.0"),
+        ({"channels": ["website", "wechat"]}, "content.channels.1"),
+    )
+    for change, field in cases:
+        body = samples.interpretation_body(samples.GOOD_SECTIONS, **change)
+        for path in ("/interpretations", "/quality-check"):
+            r = post(suite, "li-na", path, {"document_id": document_id, "content": body})
+            problem = refused(suite, r, 422, "schema.enum", before, field)
+            assert "取值不在允许范围内" in problem["message_zh"]
+
+
+def test_a_catalog_document_not_yet_published_is_not_interpreted(suite: SuiteHandle) -> None:
+    """A real 实施方案 still in the catalog's review (drafted, not published): no obligation
+    is open, so drafting its interpretation is refused and nothing is written."""
+    desk = Desk(suite)
+    document_id = desk.draft(
+        title=samples.POLICY_TITLE,
+        body=samples.POLICY_TEXT,
+        attachments_text=[],
+        kind="implementation_plan",
+    )
+    desk.decide_attribute(document_id)
+    assert desk.get(desk.drafter, desk.doc(document_id)).status_code == 200  # it exists
+    before = suite.head_position("interpretation")
+    problem = refused(
+        suite,
+        draft(suite, document_id, samples.GOOD_SECTIONS),
+        404,
+        "policy.not_published",
+        before,
+        "document_id",
+    )
+    assert document_id in problem["message_en"]
+    assert get(suite, "zhang-wei", f"/obligations/{document_id}").status_code == 404
 
 
 def test_delegation_is_explicit_recorded_and_hands_the_obligation_over(suite: SuiteHandle) -> None:
