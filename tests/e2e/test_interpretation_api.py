@@ -151,6 +151,7 @@ def test_a_good_interpretation_is_published_and_policy_and_interpretation_list_e
         one = public.get(f"/v1/public/interpretation/interpretations/{interpretation_id}").json()
         assert one["policy"]["document_id"] == document_id
         assert one["policy"]["url"] == f"/v1/public/catalog/documents/{document_id}"
+        assert one["policy"]["source"] == "catalog"
         assert [f["form"] for f in one["forms"]] == ["text", "graphic"]
 
     day = get(suite, "zhang-wei", f"/obligations/{document_id}").json()["published_on"]
@@ -405,6 +406,42 @@ def test_a_policy_registered_by_hand_past_its_deadline_is_reported_overdue(
     assert document_id in [o["document_id"] for o in overdue]
     rates = get(suite, "zhang-wei", "/rates", year=published_on[:4]).json()
     assert document_id in [o["document_id"] for o in rates["overdue"]]
+
+
+def test_a_policy_registered_by_hand_links_no_catalog_page__shuangxiang_guanlian(
+    suite: SuiteHandle,
+) -> None:
+    """Audit gap 3: the public views link the catalog's page only for a catalog policy; a
+    policy published outside the system has none (the catalog would answer 404)."""
+    r = post(
+        suite,
+        "zhang-wei",
+        "/policies",
+        {
+            "lead_unit": PARTY_OFFICE,
+            "title": samples.POLICY_TITLE,
+            "document_number": samples.POLICY_NUMBER,
+            "kind": "implementation_plan",
+            "text": samples.POLICY_TEXT,
+            "published_on": today().isoformat(),
+        },
+    )
+    assert r.status_code == 201, r.text
+    document_id = r.json()["document_id"]
+    interpretation_id = drafted_and_approved(suite, document_id, samples.GOOD_SECTIONS)
+    r = post(suite, "zhang-wei", f"/interpretations/{interpretation_id}/publish")
+    assert r.status_code == 200, r.text
+    with suite.client(service="interpretation") as public:
+
+        def listed() -> Any:
+            body = public.get(f"/v1/public/interpretation/policies/{document_id}").json()
+            return body if body.get("interpretations") else None
+
+        policy = suite.eventually(listed)
+        assert policy["source"] == "manual" and policy["url"] is None
+        one = public.get(f"/v1/public/interpretation/interpretations/{interpretation_id}")
+        assert one.json()["policy"]["source"] == "manual"
+        assert one.json()["policy"]["url"] is None
 
 
 def test_misreading_opens_a_follow_up_stage_linked_to_the_cases__fang_an_5_1(
