@@ -2,7 +2,8 @@
 
 Thresholds are read here, at composition (never in the domain), from the environment:
 GONGKAI_INTERPRETATION_TARGET_DAYS (default 0: the same day as the policy),
-GONGKAI_INTERPRETATION_LIMIT_DAYS (default 3 working days) and
+GONGKAI_INTERPRETATION_LIMIT_DAYS (default 3 working days, at most 20),
+GONGKAI_INTERPRETATION_FOLLOW_UP_DAYS (default 3: a follow-up stage's working days) and
 GONGKAI_INTERPRETATION_MAX_CONTAINMENT (default 0.5), _NGRAM (6), _MIN_CHARS (300),
 _MIN_PART_CHARS (40), _MIN_REASON_CHARS (4: a part waived as not applicable needs a reason).
 """
@@ -35,6 +36,7 @@ def rules_from_env() -> tuple[DeadlineRules, QualityRules]:
     deadlines = DeadlineRules(
         target_working_days=int(_env("TARGET_DAYS", "0")),
         limit_working_days=int(_env("LIMIT_DAYS", "3")),
+        follow_up_working_days=int(_env("FOLLOW_UP_DAYS", "3")),
     )
     quality = QualityRules(
         ngram=int(_env("NGRAM", "6")),

@@ -18,6 +18,7 @@ from services.interpretation.events import (
     PolicySource,
     Trigger,
 )
+from services.interpretation.obligations import MAX_WORKING_DAYS
 from services.interpretation.quality import QualityRules
 from shared.envelope import new_id
 from shared.errors import DomainRuleViolated, Forbidden, ValidationFailed
@@ -100,6 +101,45 @@ def test_the_deadline_is_configurable_and_provisional_without_the_years_calendar
     assert required.due_provisional  # 2027 not yet published (DOMAIN.md §6)
     with pytest.raises(ValueError):
         DeadlineRules(target_working_days=4, limit_working_days=3)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"limit_working_days": 30},  # a typo for 3: beyond 条例 Art. 26's own 20 days
+        {"limit_working_days": MAX_WORKING_DAYS + 1},
+        {"target_working_days": -1},
+        {"follow_up_working_days": -1},
+        {"follow_up_working_days": 30},
+    ],
+)
+def test_deadlines_beyond_the_sane_bound_are_refused_at_configuration__sanshi_tongbu(
+    values: dict[str, int],
+) -> None:
+    """Audit gap 7: DOMAIN.md §3 makes 3 working days the configurable default; a local
+    practice may allow longer, but never past the 20 working days the policy itself has."""
+    with pytest.raises(ValueError, match="<= 20"):
+        DeadlineRules(**values)
+
+
+def test_a_longer_local_limit_is_accepted_and_recorded_on_the_obligation() -> None:
+    rules = DeadlineRules(limit_working_days=MAX_WORKING_DAYS, follow_up_working_days=5)
+    required = domain.open_obligation(policy(), CAL, rules)
+    assert required is not None and required.limit_working_days == MAX_WORKING_DAYS
+
+
+def test_the_deadlines_are_read_from_settings_at_composition(monkeypatch: Any) -> None:
+    from services.interpretation.service import rules_from_env
+
+    monkeypatch.setenv("GONGKAI_INTERPRETATION_LIMIT_DAYS", "5")
+    monkeypatch.setenv("GONGKAI_INTERPRETATION_FOLLOW_UP_DAYS", "2")
+    monkeypatch.setenv("GONGKAI_INTERPRETATION_MIN_REASON_CHARS", "6")
+    deadlines, quality = rules_from_env()
+    assert (deadlines.limit_working_days, deadlines.follow_up_working_days) == (5, 2)
+    assert quality.min_part_reason_chars == 6
+    monkeypatch.setenv("GONGKAI_INTERPRETATION_LIMIT_DAYS", "30")
+    with pytest.raises(ValueError):
+        rules_from_env()
 
 
 def test_whoever_drafts_interprets_and_joint_documents_go_to_the_lead_unit() -> None:
