@@ -296,12 +296,16 @@ def build_public_router(runtime: Any) -> APIRouter:
         return row
 
     def policy_link(row: Any) -> dict[str, Any]:
+        # Only the catalog serves the policy's own page; a policy registered by hand was
+        # published outside the system, so there is no page to link to (url is null).
+        from_catalog = row["source"] == "catalog"
         return {
             "document_id": row["document_id"],
             "title": row["title"],
             "document_number": row["document_number"],
             "published_on": row["published_on"],
-            "url": f"/v1/public/catalog/documents/{row['document_id']}",
+            "source": row["source"],
+            "url": f"/v1/public/catalog/documents/{row['document_id']}" if from_catalog else None,
         }
 
     @router.get("/policies/{document_id}", summary="政策及其解读 A policy and its interpretations")

@@ -43,7 +43,7 @@ from services.interpretation.obligations import (
     trigger_of,
 )
 from services.interpretation.quality import Part, QualityReport, QualityRules, Section, assess
-from shared.errors import DomainRuleViolated, ValidationFailed
+from shared.errors import DomainRuleViolated, Forbidden, ValidationFailed
 from shared.registry import DomainEvent
 
 __all__ = [
@@ -66,6 +66,7 @@ __all__ = [
     "open_obligation",
     "publish",
     "request_follow_up",
+    "require_current_owner",
     "review",
     "revise",
     "sections_of",
@@ -210,6 +211,27 @@ def draft(
     )
 
 
+def require_current_owner(state: InterpretationState, obligation: ObligationState) -> None:
+    """谁起草、谁解读 after a delegation: a draft written by the unit that owned the
+    obligation then is not revised, reviewed or published once another unit owns it (the
+    handler authorizes the caller against the current owner; this refuses the draft itself,
+    so even a caller above both units cannot carry the old draft through)."""
+    if state.unit != obligation.owner_unit:
+        raise Forbidden(
+            rule="interpretation.owner_changed",
+            field="interpretation_id",
+            message_zh=(
+                f"该解读稿由 {state.unit} 起草，但解读任务已委托给 {obligation.owner_unit}；"
+                "原稿不能再修改、审核或发布，应由受托单位起草解读"
+            ),
+            message_en=(
+                f"this draft was written by {state.unit}, but the obligation now belongs to "
+                f"{obligation.owner_unit}; the delegated unit drafts its own interpretation"
+            ),
+            details={"draft_unit": state.unit, "owner_unit": obligation.owner_unit},
+        )
+
+
 def _not_published(state: InterpretationState) -> None:
     if state.status == "published":
         raise DomainRuleViolated(
@@ -221,9 +243,14 @@ def _not_published(state: InterpretationState) -> None:
 
 
 def revise(
-    state: InterpretationState, reviser: str, content: InterpretationContent, q: QualitySummary
+    state: InterpretationState,
+    obligation: ObligationState,
+    reviser: str,
+    content: InterpretationContent,
+    q: QualitySummary,
 ) -> InterpretationRevised:
     _not_published(state)
+    require_current_owner(state, obligation)
     check_content(content)
     assert state.interpretation_id is not None
     return InterpretationRevised(
@@ -236,9 +263,14 @@ def revise(
 
 
 def review(
-    state: InterpretationState, reviewer: str, approve: bool, comment: str | None
+    state: InterpretationState,
+    obligation: ObligationState,
+    reviewer: str,
+    approve: bool,
+    comment: str | None,
 ) -> InterpretationApproved | InterpretationRejected:
     _not_published(state)
+    require_current_owner(state, obligation)
     assert state.interpretation_id is not None
     if approve:
         return InterpretationApproved(
@@ -275,6 +307,7 @@ def publish(
     """先审后发, and only past the quality gate; fulfils the obligation (or the follow-up)."""
     _not_published(state)
     require_live(obligation)
+    require_current_owner(state, obligation)
     if state.status != "approved":
         raise DomainRuleViolated(
             rule="interpretation.not_approved",

@@ -82,6 +82,12 @@ class HandlersBase:
             raise not_interpretable(document_id)
         return state
 
+    async def obligation_of(self, state: domain.InterpretationState) -> ObligationState:
+        """The obligation an interpretation answers: its current owner is who may act on the
+        interpretation (a delegation after drafting moves that right; issue #5 audit)."""
+        assert state.document_id is not None
+        return await self.obligation(state.document_id)
+
     async def interpretation(self, interpretation_id: UUID) -> domain.InterpretationState:
         state = domain.InterpretationState()
         for e in await self.store.read_stream(interpretation_stream(interpretation_id)):

@@ -80,7 +80,8 @@ class InterpretationHandlers(ObligationHandlers):
         expected: int | None,
     ) -> tuple[list[RecordedEvent], dict[str, Any]]:
         state = await self.interpretation(interpretation_id)
-        self.require_owner(principal, state.unit, *DRAFTING_ROLES)
+        obligation = await self.obligation_of(state)
+        self.require_owner(principal, obligation.owner_unit, *DRAFTING_ROLES)
         stream = interpretation_stream(interpretation_id)
         version = self._precondition(stream, expected, state.version)
         assert state.document_id is not None
@@ -88,7 +89,7 @@ class InterpretationHandlers(ObligationHandlers):
             cmd.content, await self.policy_text(state.document_id), self.quality
         )
         event = domain.revise(
-            state, principal.sub, cmd.content, domain.summary(report, self.quality)
+            state, obligation, principal.sub, cmd.content, domain.summary(report, self.quality)
         )
         recorded = await self._append(
             (
@@ -109,12 +110,13 @@ class InterpretationHandlers(ObligationHandlers):
         expected: int | None,
     ) -> list[RecordedEvent]:
         state = await self.interpretation(interpretation_id)
-        self.require_owner(principal, state.unit, *REVIEW_ROLES)
+        obligation = await self.obligation_of(state)
+        self.require_owner(principal, obligation.owner_unit, *REVIEW_ROLES)
         for author in sorted(state.authors):
             require_not_same_person(principal, author, "drafting")
         stream = interpretation_stream(interpretation_id)
         version = self._precondition(stream, expected, state.version)
-        event = domain.review(state, principal.sub, cmd.approve, cmd.comment)
+        event = domain.review(state, obligation, principal.sub, cmd.approve, cmd.comment)
         return await self._append(
             (
                 stream,
@@ -132,11 +134,11 @@ class InterpretationHandlers(ObligationHandlers):
         expected: int | None,
     ) -> list[RecordedEvent]:
         state = await self.interpretation(interpretation_id)
-        self.require_owner(principal, state.unit, *PUBLISH_ROLES)
+        obligation = await self.obligation_of(state)
+        self.require_owner(principal, obligation.owner_unit, *PUBLISH_ROLES)
         stream = interpretation_stream(interpretation_id)
         version = self._precondition(stream, expected, state.version)
         assert state.document_id is not None and state.content is not None
-        obligation = await self.obligation(state.document_id)
         await self.refuse_withdrawn(state.document_id)
         report = domain.check_quality(
             state.content, await self.policy_text(state.document_id), self.quality

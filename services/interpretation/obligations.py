@@ -34,17 +34,37 @@ from shared.workdays import WorkdayCalendar
 INTERPRETED_KINDS = frozenset({"normative", "policy", "implementation_plan"})
 
 
+#: The most working days a deployment may allow [ours]: 条例 Art. 26 gives the policy itself
+#: 20 working days to be published; an interpretation due later than that can no longer be
+#: "published together" (三同步) by any local reading (docs/decisions.md, item 28).
+MAX_WORKING_DAYS = 20
+
+
 @dataclass(frozen=True)
 class DeadlineRules:
-    """三同步 [local: 郑州; configurable]: same day as the policy, at the latest N working days."""
+    """三同步 [local: 郑州; configurable]: same day as the policy, at the latest N working days.
+
+    The defaults are DOMAIN.md §3's (0 and 3). A place whose practice allows longer may raise
+    the limit up to MAX_WORKING_DAYS; each InterpretationRequired records the values used.
+    """
 
     target_working_days: int = 0
     limit_working_days: int = 3
     follow_up_working_days: int = 3  # [ours] a follow-up stage is due like a first one
 
     def __post_init__(self) -> None:
-        if not 0 <= self.target_working_days <= self.limit_working_days:
-            raise ValueError("need 0 <= target_working_days <= limit_working_days")
+        if not 0 <= self.target_working_days <= self.limit_working_days <= MAX_WORKING_DAYS:
+            raise ValueError(
+                "need 0 <= target_working_days <= limit_working_days <= "
+                f"{MAX_WORKING_DAYS} (DOMAIN.md §3: same day, at the latest 3 working days by "
+                f"default); got target {self.target_working_days}, "
+                f"limit {self.limit_working_days}"
+            )
+        if not 0 <= self.follow_up_working_days <= MAX_WORKING_DAYS:
+            raise ValueError(
+                f"need 0 <= follow_up_working_days <= {MAX_WORKING_DAYS}; "
+                f"got {self.follow_up_working_days}"
+            )
 
 
 @dataclass(frozen=True)

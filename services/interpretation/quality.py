@@ -10,7 +10,8 @@ Three checks, each with a measured value a drafter can act on:
   Lines without sentence punctuation and at most `HEADING_MAX_CHARS` long are headings;
   what is left is the explanatory text, counted per part and in total.
 - required parts: 背景依据, 目标任务, 主要内容, 重要举措, 新旧政策差异 — each covered by a
-  section, or marked not applicable with a reason (e.g. a first policy has no old one).
+  section, or marked not applicable with a reason (e.g. a first policy has no old one) of
+  at least `min_part_reason_chars` letters or digits: a blank waiver is no waiver.
 
 Normalisation: NFKC and case folding; every character that is not a letter or a digit
 separates segments, and n-grams never span a separator. So changing punctuation or
@@ -62,6 +63,9 @@ class QualityRules:
     max_containment: float = 0.5
     min_explanatory_chars: int = 300
     min_part_chars: int = 40
+    #: A part marked not applicable needs a reason of at least this many letters or digits
+    #: ("首次出台，无旧政策可比"); a blank or token reason leaves the part missing.
+    min_part_reason_chars: int = 4
     passages_shown: int = 3
 
 
@@ -255,27 +259,51 @@ def check_title_only(sections: Sequence[Section], rules: QualityRules) -> Check:
 # ------------------------------------------------------------------ required parts
 
 
-def check_parts(sections: Sequence[Section], not_applicable: Mapping[Part, str]) -> Check:
+def reason_chars(reason: str) -> int:
+    """Letters and digits of a not-applicable reason (punctuation and spaces explain nothing)."""
+    return sum(ch.isalnum() for ch in unicodedata.normalize("NFKC", reason))
+
+
+def check_parts(
+    sections: Sequence[Section], not_applicable: Mapping[Part, str], rules: QualityRules
+) -> Check:
     covered = {s.part for s in sections if s.part is not None and s.text.strip()}
-    waived = {p: r for p, r in not_applicable.items() if p not in covered}
+    claimed = {p: r for p, r in not_applicable.items() if p not in covered}
+    waived = {p: r for p, r in claimed.items() if reason_chars(r) >= rules.min_part_reason_chars}
+    unexplained = [p for p in Part if p in claimed and p not in waived]
     missing = [p for p in Part if p not in covered and p not in waived]
     measured = {
         "covered": [p.value for p in Part if p in covered],
         "not_applicable": {p.value: r for p, r in waived.items()},
         "missing": [p.value for p in missing],
+        "waived_without_reason": [p.value for p in unexplained],
+        "min_part_reason_chars": rules.min_part_reason_chars,
     }
     if not missing:
         return Check("parts", True, measured, "要素齐全", "every part covered or waived")
     labels = "、".join(p.label_zh for p in missing)
-    return Check(
-        "parts",
-        False,
-        measured,
+    unexplained_zh = "、".join(p.label_zh for p in unexplained)
+    zh = (
         f"缺少必备要素：{labels}。请补写这些部分，或在 not_applicable 中说明不适用的理由"
-        "（如首次出台的政策没有新旧差异）。",
-        f"missing parts: {', '.join(p.value for p in missing)}; write them or give the "
-        "reason each does not apply (not_applicable)",
+        "（如首次出台的政策没有新旧差异）"
+        + (
+            f"；“{unexplained_zh}”标为不适用，但理由不足 {rules.min_part_reason_chars} 字"
+            if unexplained
+            else ""
+        )
+        + "。"
     )
+    en = (
+        f"missing parts: {', '.join(p.value for p in missing)}; write them or give the "
+        "reason each does not apply (not_applicable)"
+        + (
+            f"; marked not applicable with a reason under {rules.min_part_reason_chars} "
+            f"letters or digits: {', '.join(p.value for p in unexplained)}"
+            if unexplained
+            else ""
+        )
+    )
+    return Check("parts", False, measured, zh, en)
 
 
 def full_text(sections: Iterable[Section]) -> str:
@@ -294,6 +322,6 @@ def assess(
         checks=(
             check_copy(full_text(sections), policy_text, rules),
             check_title_only(sections, rules),
-            check_parts(sections, not_applicable),
+            check_parts(sections, not_applicable, rules),
         )
     )

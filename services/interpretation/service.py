@@ -2,9 +2,10 @@
 
 Thresholds are read here, at composition (never in the domain), from the environment:
 GONGKAI_INTERPRETATION_TARGET_DAYS (default 0: the same day as the policy),
-GONGKAI_INTERPRETATION_LIMIT_DAYS (default 3 working days) and
+GONGKAI_INTERPRETATION_LIMIT_DAYS (default 3 working days, at most 20),
+GONGKAI_INTERPRETATION_FOLLOW_UP_DAYS (default 3: a follow-up stage's working days) and
 GONGKAI_INTERPRETATION_MAX_CONTAINMENT (default 0.5), _NGRAM (6), _MIN_CHARS (300),
-_MIN_PART_CHARS (40).
+_MIN_PART_CHARS (40), _MIN_REASON_CHARS (4: a part waived as not applicable needs a reason).
 """
 
 from __future__ import annotations
@@ -35,12 +36,14 @@ def rules_from_env() -> tuple[DeadlineRules, QualityRules]:
     deadlines = DeadlineRules(
         target_working_days=int(_env("TARGET_DAYS", "0")),
         limit_working_days=int(_env("LIMIT_DAYS", "3")),
+        follow_up_working_days=int(_env("FOLLOW_UP_DAYS", "3")),
     )
     quality = QualityRules(
         ngram=int(_env("NGRAM", "6")),
         max_containment=float(_env("MAX_CONTAINMENT", "0.5")),
         min_explanatory_chars=int(_env("MIN_CHARS", "300")),
         min_part_chars=int(_env("MIN_PART_CHARS", "40")),
+        min_part_reason_chars=int(_env("MIN_REASON_CHARS", "4")),
     )
     return deadlines, quality
 

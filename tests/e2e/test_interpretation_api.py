@@ -51,11 +51,21 @@ def get(suite: SuiteHandle, person: str, path: str, **params: Any) -> Any:
         return c.get(BASE + path, params=params)
 
 
-def refused(suite: SuiteHandle, response: Any, status: int, rule: str, before: int) -> Any:
-    """A refusal: problem+json naming the rule, and no event written."""
+def refused(
+    suite: SuiteHandle,
+    response: Any,
+    status: int,
+    rule: str,
+    before: int,
+    field: str | None = None,
+) -> Any:
+    """A refusal: problem+json naming the rule (and the field, when given), no event written."""
     assert response.status_code == status, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
     assert response.json()["rule"] == rule, response.json()
+    if field is not None:
+        assert response.json()["field"] == field, response.json()
+    assert response.json()["message_zh"] and response.json()["message_en"]
     assert suite.head_position("interpretation") == before
     return response.json()
 
@@ -141,6 +151,7 @@ def test_a_good_interpretation_is_published_and_policy_and_interpretation_list_e
         one = public.get(f"/v1/public/interpretation/interpretations/{interpretation_id}").json()
         assert one["policy"]["document_id"] == document_id
         assert one["policy"]["url"] == f"/v1/public/catalog/documents/{document_id}"
+        assert one["policy"]["source"] == "catalog"
         assert [f["form"] for f in one["forms"]] == ["text", "graphic"]
 
     day = get(suite, "zhang-wei", f"/obligations/{document_id}").json()["published_on"]
@@ -213,13 +224,54 @@ def test_other_units_other_townships_and_auditors_are_refused_without_an_event(
         "auditor.read_only",
         before,
     )
-    bad_form = samples.interpretation_body(samples.GOOD_SECTIONS, forms=[{"form": "poster"}])
-    r = post(suite, "li-na", "/interpretations", {"document_id": document_id, "content": bad_form})
-    assert r.status_code == 422 and suite.head_position("interpretation") == before
     unknown = "01900000-0000-7000-8000-000000000000"
     refused(
         suite, draft(suite, unknown, samples.GOOD_SECTIONS), 404, "policy.not_published", before
     )
+
+
+def test_an_unknown_form_or_channel_is_refused_naming_the_field__fang_an_5_2(
+    suite: SuiteHandle,
+) -> None:
+    """方案§五(二) names the forms and channels; anything else is refused by the schema."""
+    document_id = published_policy(suite)
+    before = suite.head_position("interpretation")
+    cases = (
+        ({"forms": [{"form": "text"}, {"form": "poster"}]}, "content.forms.1.form"),
+        ({"channels": ["radio"]}, "content.channels.0"),
+        ({"channels": ["website", "wechat"]}, "content.channels.1"),
+    )
+    for change, field in cases:
+        body = samples.interpretation_body(samples.GOOD_SECTIONS, **change)
+        for path in ("/interpretations", "/quality-check"):
+            r = post(suite, "li-na", path, {"document_id": document_id, "content": body})
+            problem = refused(suite, r, 422, "schema.enum", before, field)
+            assert "取值不在允许范围内" in problem["message_zh"]
+
+
+def test_a_catalog_document_not_yet_published_is_not_interpreted(suite: SuiteHandle) -> None:
+    """A real 实施方案 still in the catalog's review (drafted, not published): no obligation
+    is open, so drafting its interpretation is refused and nothing is written."""
+    desk = Desk(suite)
+    document_id = desk.draft(
+        title=samples.POLICY_TITLE,
+        body=samples.POLICY_TEXT,
+        attachments_text=[],
+        kind="implementation_plan",
+    )
+    desk.decide_attribute(document_id)
+    assert desk.get(desk.drafter, desk.doc(document_id)).status_code == 200  # it exists
+    before = suite.head_position("interpretation")
+    problem = refused(
+        suite,
+        draft(suite, document_id, samples.GOOD_SECTIONS),
+        404,
+        "policy.not_published",
+        before,
+        "document_id",
+    )
+    assert document_id in problem["message_en"]
+    assert get(suite, "zhang-wei", f"/obligations/{document_id}").status_code == 404
 
 
 def test_delegation_is_explicit_recorded_and_hands_the_obligation_over(suite: SuiteHandle) -> None:
@@ -265,6 +317,63 @@ def test_delegation_is_explicit_recorded_and_hands_the_obligation_over(suite: Su
     assert suite.head_position("interpretation") == head
 
 
+def test_after_delegation_the_old_units_draft_is_not_published__shei_qicao_shei_jiedu(
+    suite: SuiteHandle,
+) -> None:
+    """Audit gap 1: a draft approved in the party office, then the obligation delegated to
+    the finance office; neither the party office nor a township leader above both units can
+    carry the old draft through, and nothing is written."""
+    document_id = published_policy(suite)
+    old_draft = drafted_and_approved(suite, document_id, samples.GOOD_SECTIONS)
+    handover = {"to_unit": FINANCE, "reason": "补助资金部分由财政所统一解读"}
+    r = post(suite, "zhang-wei", f"/obligations/{document_id}/delegate", handover)
+    assert r.status_code == 200, r.text
+    before = suite.head_position("interpretation")
+    problem = refused(
+        suite,
+        post(suite, "zhang-wei", f"/interpretations/{old_draft}/publish"),
+        403,
+        "obligation.not_owner",
+        before,
+    )
+    assert problem["details"]["owner_unit"] == FINANCE
+    refused(
+        suite,
+        post(suite, "zhang-wei", f"/interpretations/{old_draft}/review", {"approve": True}),
+        403,
+        "obligation.not_owner",
+        before,
+    )
+    revision = {"content": samples.interpretation_body(samples.GOOD_SECTIONS)}
+    refused(
+        suite,
+        post(suite, "li-na", f"/interpretations/{old_draft}/revise", revision),
+        403,
+        "obligation.not_owner",
+        before,
+    )
+    problem = refused(
+        suite,
+        post(suite, "guo-xinxin", f"/interpretations/{old_draft}/publish"),
+        403,
+        "interpretation.owner_changed",
+        before,
+    )
+    assert problem["field"] == "interpretation_id"
+    assert problem["details"] == {"draft_unit": PARTY_OFFICE, "owner_unit": FINANCE}
+    obligation = get(suite, "guo-xinxin", f"/obligations/{document_id}").json()
+    assert obligation["status"] == "open"  # no ObligationFulfilled either
+
+    r = draft(suite, document_id, samples.GOOD_SECTIONS, "chen-jing")
+    assert r.status_code == 201, r.text
+    own = r.json()["interpretation_id"]
+    r = post(suite, "wang-fang", f"/interpretations/{own}/review", {"approve": True})
+    assert r.status_code == 200, r.text
+    r = post(suite, "wang-fang", f"/interpretations/{own}/publish")
+    assert r.status_code == 200, r.text
+    assert r.json()["events"] == ["InterpretationPublished", "ObligationFulfilled"]
+
+
 def test_a_policy_registered_by_hand_past_its_deadline_is_reported_overdue(
     suite: SuiteHandle,
 ) -> None:
@@ -297,6 +406,42 @@ def test_a_policy_registered_by_hand_past_its_deadline_is_reported_overdue(
     assert document_id in [o["document_id"] for o in overdue]
     rates = get(suite, "zhang-wei", "/rates", year=published_on[:4]).json()
     assert document_id in [o["document_id"] for o in rates["overdue"]]
+
+
+def test_a_policy_registered_by_hand_links_no_catalog_page__shuangxiang_guanlian(
+    suite: SuiteHandle,
+) -> None:
+    """Audit gap 3: the public views link the catalog's page only for a catalog policy; a
+    policy published outside the system has none (the catalog would answer 404)."""
+    r = post(
+        suite,
+        "zhang-wei",
+        "/policies",
+        {
+            "lead_unit": PARTY_OFFICE,
+            "title": samples.POLICY_TITLE,
+            "document_number": samples.POLICY_NUMBER,
+            "kind": "implementation_plan",
+            "text": samples.POLICY_TEXT,
+            "published_on": today().isoformat(),
+        },
+    )
+    assert r.status_code == 201, r.text
+    document_id = r.json()["document_id"]
+    interpretation_id = drafted_and_approved(suite, document_id, samples.GOOD_SECTIONS)
+    r = post(suite, "zhang-wei", f"/interpretations/{interpretation_id}/publish")
+    assert r.status_code == 200, r.text
+    with suite.client(service="interpretation") as public:
+
+        def listed() -> Any:
+            body = public.get(f"/v1/public/interpretation/policies/{document_id}").json()
+            return body if body.get("interpretations") else None
+
+        policy = suite.eventually(listed)
+        assert policy["source"] == "manual" and policy["url"] is None
+        one = public.get(f"/v1/public/interpretation/interpretations/{interpretation_id}")
+        assert one.json()["policy"]["source"] == "manual"
+        assert one.json()["policy"]["url"] is None
 
 
 def test_misreading_opens_a_follow_up_stage_linked_to_the_cases__fang_an_5_1(

@@ -19,6 +19,7 @@ from uuid import UUID
 import pytest
 
 from services.catalog import events as catalog
+from services.catalog.state import needs_interpretation as catalog_needs_interpretation
 from services.interpretation import domain, queries, samples
 from services.interpretation.commands import DraftInterpretation, RegisterPolicy, Review
 from services.interpretation.domain import DeadlineRules
@@ -106,7 +107,10 @@ async def world(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
         await conn.close()
 
 
-async def publish_in_catalog(w: World, kind: str = "implementation_plan") -> UUID:
+async def publish_in_catalog(
+    w: World, kind: str = "implementation_plan", flagged: bool = False
+) -> UUID:
+    """A DocumentPublished as the catalog writes it; `flagged` = 拟稿人标记需解读."""
     document_id = new_id()
     content = catalog.DocumentContent(
         title=samples.POLICY_TITLE,
@@ -115,6 +119,7 @@ async def publish_in_catalog(w: World, kind: str = "implementation_plan") -> UUI
         issue_date=date(2026, 9, 25),
         kind=catalog.DocumentKind(kind),
         column="rural-revitalisation",
+        needs_interpretation=flagged,
     )
     event = catalog.DocumentPublished(
         document_id=document_id,
@@ -131,7 +136,7 @@ async def publish_in_catalog(w: World, kind: str = "implementation_plan") -> UUI
         content=content,
         content_hash=hashlib.sha256(samples.POLICY_TEXT.encode()).hexdigest(),
         attribute=catalog.DisclosureAttribute.proactive,
-        needs_interpretation=kind in {"implementation_plan", "normative", "policy"},
+        needs_interpretation=catalog_needs_interpretation(content),
         channels=[catalog.PublicationChannel.website],
         published_at=PUBLISHED_AT,
         publisher="tian-yiming",
@@ -183,6 +188,30 @@ async def test_a_catalog_publication_opens_an_obligation_due_after_national_day(
     assert [(r["document_id"], r["owner_unit"], r["due"], r["latest_due"]) for r in rows] == [
         (str(document_id), UNIT, "2026-09-30", "2026-10-10")
     ]
+
+
+async def test_a_work_news_item_the_drafter_flagged_opens_an_obligation__flagged_trigger(
+    w: World,
+) -> None:
+    """Audit gap 6: DOMAIN.md §3 / issue #5 "and what the drafter flags" — a 工作动态 the
+    catalog publishes with content.needs_interpretation opens an obligation through the
+    catalog event, with trigger "flagged"; the same kind unflagged opens none."""
+    flagged = await publish_in_catalog(w, kind="work_news", flagged=True)
+    await publish_in_catalog(w, kind="work_news")
+    await w.project()
+    inbox = await w.views.fetch("SELECT document_id, kind, flagged, source FROM itp_policies")
+    assert [tuple(r.values()) for r in map(dict, inbox)] == [
+        (str(flagged), "work_news", True, "catalog")
+    ]
+    assert await tick(w.handlers, date(2026, 9, 30)) == 1
+    await w.project()
+    rows = await w.views.fetch("SELECT * FROM itp_obligations")
+    assert [(r["document_id"], r["kind"], r["trigger"], r["source"]) for r in rows] == [
+        (str(flagged), "work_news", "flagged", "catalog")
+    ]
+    (required,) = await w.store.read_stream(f"obligation-{flagged}")
+    assert required.payload["trigger"] == "flagged" and required.payload["owner_unit"] == UNIT
+    assert (await w.handlers.obligation(flagged)).status == "open"
 
 
 async def test_publishing_fulfils_the_obligation_and_the_rates_count_it(w: World) -> None:

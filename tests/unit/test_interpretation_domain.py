@@ -18,9 +18,10 @@ from services.interpretation.events import (
     PolicySource,
     Trigger,
 )
+from services.interpretation.obligations import MAX_WORKING_DAYS
 from services.interpretation.quality import QualityRules
 from shared.envelope import new_id
-from shared.errors import DomainRuleViolated, ValidationFailed
+from shared.errors import DomainRuleViolated, Forbidden, ValidationFailed
 from shared.registry import DomainEvent
 from shared.workdays import WorkdayCalendar
 
@@ -100,6 +101,45 @@ def test_the_deadline_is_configurable_and_provisional_without_the_years_calendar
     assert required.due_provisional  # 2027 not yet published (DOMAIN.md §6)
     with pytest.raises(ValueError):
         DeadlineRules(target_working_days=4, limit_working_days=3)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"limit_working_days": 30},  # a typo for 3: beyond 条例 Art. 26's own 20 days
+        {"limit_working_days": MAX_WORKING_DAYS + 1},
+        {"target_working_days": -1},
+        {"follow_up_working_days": -1},
+        {"follow_up_working_days": 30},
+    ],
+)
+def test_deadlines_beyond_the_sane_bound_are_refused_at_configuration__sanshi_tongbu(
+    values: dict[str, int],
+) -> None:
+    """Audit gap 7: DOMAIN.md §3 makes 3 working days the configurable default; a local
+    practice may allow longer, but never past the 20 working days the policy itself has."""
+    with pytest.raises(ValueError, match="<= 20"):
+        DeadlineRules(**values)
+
+
+def test_a_longer_local_limit_is_accepted_and_recorded_on_the_obligation() -> None:
+    rules = DeadlineRules(limit_working_days=MAX_WORKING_DAYS, follow_up_working_days=5)
+    required = domain.open_obligation(policy(), CAL, rules)
+    assert required is not None and required.limit_working_days == MAX_WORKING_DAYS
+
+
+def test_the_deadlines_are_read_from_settings_at_composition(monkeypatch: Any) -> None:
+    from services.interpretation.service import rules_from_env
+
+    monkeypatch.setenv("GONGKAI_INTERPRETATION_LIMIT_DAYS", "5")
+    monkeypatch.setenv("GONGKAI_INTERPRETATION_FOLLOW_UP_DAYS", "2")
+    monkeypatch.setenv("GONGKAI_INTERPRETATION_MIN_REASON_CHARS", "6")
+    deadlines, quality = rules_from_env()
+    assert (deadlines.limit_working_days, deadlines.follow_up_working_days) == (5, 2)
+    assert quality.min_part_reason_chars == 6
+    monkeypatch.setenv("GONGKAI_INTERPRETATION_LIMIT_DAYS", "30")
+    with pytest.raises(ValueError):
+        rules_from_env()
 
 
 def test_whoever_drafts_interprets_and_joint_documents_go_to_the_lead_unit() -> None:
@@ -196,8 +236,11 @@ def publish(
     )
 
 
-def approve(state: domain.InterpretationState) -> domain.InterpretationState:
-    return domain.evolve_interpretation(state, domain.review(state, "zhao-lei", True, None))
+def approve(
+    state: domain.InterpretationState, obligation: domain.ObligationState
+) -> domain.InterpretationState:
+    event = domain.review(state, obligation, "zhao-lei", True, None)
+    return domain.evolve_interpretation(state, event)
 
 
 def test_publishing_needs_an_approved_revision__xian_shen_hou_fa() -> None:
@@ -212,18 +255,43 @@ def test_a_rejection_needs_comments_and_a_revision_needs_review_again() -> None:
     obligation, _ = opened()
     state = drafted(obligation)
     with pytest.raises(ValidationFailed):
-        domain.review(state, "zhao-lei", False, " ")
-    state = approve(state)
-    revised = domain.revise(state, "yang-fan", content(), _summary())
+        domain.review(state, obligation, "zhao-lei", False, " ")
+    state = approve(state, obligation)
+    revised = domain.revise(state, obligation, "yang-fan", content(), _summary())
     state = domain.evolve_interpretation(state, revised)
     assert state.status == "draft" and state.revision == 2
     with pytest.raises(DomainRuleViolated):
         publish(state, obligation)
 
 
+def test_the_delegating_units_draft_is_refused_after_delegation__shei_qicao_shei_jiedu() -> None:
+    """Delegation moves the right to interpret: the old owner's draft stays where it was."""
+    obligation, _ = opened()
+    state = approve(drafted(obligation), obligation)
+    delegated = domain.delegate(obligation, "shangdang/sudian/finance", "补助资金由财政所解读", "z")
+    obligation = domain.evolve_obligation(obligation, delegated)
+    refusals = (
+        lambda: publish(state, obligation),
+        lambda: domain.review(state, obligation, "zhao-lei", True, None),
+        lambda: domain.revise(state, obligation, "yang-fan", content(), _summary()),
+    )
+    for attempt in refusals:
+        with pytest.raises(Forbidden) as err:
+            attempt()
+        assert err.value.rule == "interpretation.owner_changed"
+        assert err.value.details == {
+            "draft_unit": UNIT,
+            "owner_unit": "shangdang/sudian/finance",
+        }
+    # Delegated back, the draft is the owner's again.
+    back = domain.delegate(obligation, UNIT, "财政所退回农业综合服务中心解读", "z")
+    published, _ = publish(state, domain.evolve_obligation(obligation, back))
+    assert published.unit == UNIT
+
+
 def test_a_copied_interpretation_is_refused_at_publication_with_the_measured_values() -> None:
     obligation, _ = opened()
-    state = approve(drafted(obligation, samples.COPIED_SECTIONS))
+    state = approve(drafted(obligation, samples.COPIED_SECTIONS), obligation)
     with pytest.raises(ValidationFailed) as err:
         publish(state, obligation)
     assert err.value.rule == "interpretation.quality_gate"
@@ -235,7 +303,7 @@ def test_a_copied_interpretation_is_refused_at_publication_with_the_measured_val
 
 def test_the_first_publication_fulfils_the_obligation_synchronously() -> None:
     obligation, _ = opened()
-    published, fulfilled = publish(approve(drafted(obligation)), obligation)
+    published, fulfilled = publish(approve(drafted(obligation), obligation), obligation)
     assert published.stage == 1 and [f.value for f in published.forms] == ["text", "graphic"]
     assert isinstance(fulfilled, ObligationFulfilled)
     assert fulfilled.synchronous and fulfilled.on_time
@@ -243,14 +311,14 @@ def test_the_first_publication_fulfils_the_obligation_synchronously() -> None:
 
 def test_publication_after_the_make_up_saturday_is_late() -> None:
     obligation, _ = opened()
-    _, fulfilled = publish(approve(drafted(obligation)), obligation, date(2026, 10, 12))
+    _, fulfilled = publish(approve(drafted(obligation), obligation), obligation, date(2026, 10, 12))
     assert isinstance(fulfilled, ObligationFulfilled)
     assert not fulfilled.synchronous and not fulfilled.on_time
 
 
 def test_publication_on_the_latest_due_date_is_on_time_but_not_synchronous() -> None:
     obligation, _ = opened()
-    _, fulfilled = publish(approve(drafted(obligation)), obligation, date(2026, 10, 10))
+    _, fulfilled = publish(approve(drafted(obligation), obligation), obligation, date(2026, 10, 10))
     assert isinstance(fulfilled, ObligationFulfilled)
     assert fulfilled.on_time and not fulfilled.synchronous
 
@@ -268,7 +336,7 @@ def test_a_follow_up_interpretation_carries_its_stage_and_cases_and_fulfils_the_
         RULES,
     )
     obligation = domain.evolve_obligation(obligation, request)
-    state = approve(drafted(obligation, follow_up_id=request.follow_up_id))
+    state = approve(drafted(obligation, follow_up_id=request.follow_up_id), obligation)
     published, follow_on = publish(state, obligation)
     assert published.stage == 2 and published.case_ids == ["case-7"]
     assert isinstance(follow_on, FollowUpFulfilled)
@@ -284,13 +352,13 @@ def test_an_unknown_follow_up_is_refused() -> None:
 
 def test_a_published_interpretation_cannot_be_revised_or_reviewed() -> None:
     obligation, _ = opened()
-    state = approve(drafted(obligation))
+    state = approve(drafted(obligation), obligation)
     published, _ = publish(state, obligation)
     state = domain.evolve_interpretation(state, published)
     with pytest.raises(DomainRuleViolated):
-        domain.revise(state, "yang-fan", content(), _summary())
+        domain.revise(state, obligation, "yang-fan", content(), _summary())
     with pytest.raises(DomainRuleViolated):
-        domain.review(state, "zhao-lei", True, None)
+        domain.review(state, obligation, "zhao-lei", True, None)
 
 
 def test_media_forms_need_their_media_and_targeted_push_needs_its_groups__fang_an_5_2() -> None:

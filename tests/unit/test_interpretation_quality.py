@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -152,6 +153,33 @@ def test_a_missing_part_is_refused_unless_a_reason_says_why_it_does_not_apply() 
     waived = check(assess(first_policy, old_new_differences="首次出台，无旧政策可比"), "parts")
     assert waived.passed
     assert waived.measured["not_applicable"] == {"old_new_differences": "首次出台，无旧政策可比"}
+
+
+@pytest.mark.parametrize("reason", ["", "   ", "\n\t", "无", "不适用", "……", "N/A"])
+def test_a_part_waived_without_a_reason_is_still_missing__fang_an_5_1(reason: str) -> None:
+    """Audit gap 2: "not applicable" needs a reason the reviewer can check; a blank or token
+    one is no waiver, and the refusal names the part and the minimum."""
+    first_policy = samples.GOOD_SECTIONS[:4]
+    parts = check(assess(first_policy, old_new_differences=reason), "parts")
+    assert not parts.passed
+    assert parts.measured["missing"] == ["old_new_differences"]
+    assert parts.measured["waived_without_reason"] == ["old_new_differences"]
+    assert parts.measured["not_applicable"] == {}
+    assert parts.measured["min_part_reason_chars"] == RULES.min_part_reason_chars
+    assert "“新旧政策差异”标为不适用，但理由不足 4 字" in parts.message_zh
+    assert "old_new_differences" in parts.message_en
+
+
+def test_the_minimum_reason_length_is_configurable_and_counts_letters_and_digits() -> None:
+    first_policy = sections(samples.GOOD_SECTIONS[:4])
+    waiver = {q.Part.old_new_differences: "首次出台。"}  # 4 letters, 1 punctuation mark
+    assert q.check_parts(first_policy, waiver, RULES).passed
+    strict = q.QualityRules(min_part_reason_chars=5)
+    refused = q.check_parts(first_policy, waiver, strict)
+    assert not refused.passed and refused.measured["waived_without_reason"] == [
+        "old_new_differences"
+    ]
+    assert q.reason_chars(" 首次 出台，2026年 ") == 9
 
 
 def test_heading_lines_do_not_count_as_explanation() -> None:
