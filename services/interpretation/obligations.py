@@ -36,7 +36,7 @@ INTERPRETED_KINDS = frozenset({"normative", "policy", "implementation_plan"})
 
 #: The most working days a deployment may allow [ours]: 条例 Art. 26 gives the policy itself
 #: 20 working days to be published; an interpretation due later than that can no longer be
-#: "published together" (三同步) by any local reading (docs/decisions.md, item 28).
+#: "published together" (三同步) by any local reading (docs/decisions.md, item 30).
 MAX_WORKING_DAYS = 20
 
 
