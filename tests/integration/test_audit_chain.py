@@ -249,3 +249,32 @@ async def test_checkpoints_are_taken_every_n_links_or_after_t_minutes_if_the_cha
     assert (late.payload["seq"], late.payload["reason"]) == (8, "interval")
     (seq, head_hash) = await chain.head(engine.views)
     assert late.payload["head_hash"] == head_hash and seq == 8
+
+
+async def test_a_batch_links_as_one_event_at_a_time_and_skips_what_is_chained(
+    engine: Engine,
+) -> None:
+    """The batched path (ChainRecorder.apply_batch) gives the links `append` gives one by
+    one; an event already chained, or twice in the batch, is left out before seqs are
+    given, so the chain has no gap and no link to a missing hash."""
+    for i in range(1, 8):
+        await register(engine.store, i)
+    events = await engine.store.read_all(0)
+    await chain.setup_chain(engine.views)
+    writer = chain.ChainWriter()
+    async with engine.views.transaction() as tx:
+        for event in events[:3]:
+            assert await writer.append(tx, event, "applications")
+    batch = [events[1], *events[3:], events[4]]  # a re-delivery and an in-batch repeat
+    async with engine.views.transaction() as tx:
+        assert await chain.ChainWriter().append_batch(tx, batch, "applications") == 4
+    rows = await engine.views.fetch("SELECT * FROM audit_chain ORDER BY seq")
+    assert [r["event_id"] for r in rows] == [str(e.event_id) for e in events]
+    prev = chain.GENESIS
+    for seq, (row, event) in enumerate(zip(rows, events, strict=True), start=1):
+        assert (row["seq"], row["prev_hash"]) == (seq, prev)
+        assert row["hash"] == chain.link_hash(prev, event.to_wire())
+        prev = row["hash"]
+    assert (await chain.verify(engine.views)).broken is None
+    async with engine.views.transaction() as tx:  # all of it again: nothing new
+        assert await chain.ChainWriter().append_batch(tx, events, "applications") == 0
