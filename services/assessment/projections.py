@@ -43,7 +43,7 @@ from services.assessment.domain import (
 )
 from services.assessment.scheme import Scheme
 from services.assessment.signals import SHANGHAI, Finding, Source, classify
-from shared.db import Tx
+from shared.db import Database, Tx
 from shared.envelope import RecordedEvent
 from shared.pagination import scope_args, scope_clause
 
@@ -147,7 +147,9 @@ def finding_of(row: Any) -> Finding:
     )
 
 
-async def findings_in(tx: Tx, year: int, scope: str, live_for: str | None = None) -> list[Finding]:
+async def findings_in(
+    tx: Tx | Database, year: int, scope: str, live_for: str | None = None
+) -> list[Finding]:
     """The findings of a year in an org subtree; with `live_for` (a scheme id), without
     those of events a closed period of that scheme froze."""
     sql = f"SELECT * FROM score_findings WHERE year = $1 AND {scope_clause('org', 2)}"
