@@ -215,28 +215,38 @@ class Scoreboard:
         A scheme or a period close in the batch first writes what came before it. The
         ScoreChanged rows of a batch name the batch's events behind each line.
         """
+        segment: list[RecordedEvent] = []
+        for event in events:
+            if event.type not in ("SchemePublished", "PeriodClosed"):
+                segment.append(event)
+                continue
+            await self._segment(tx, segment)
+            segment = []
+            if event.type == "SchemePublished":
+                await self._scheme(tx, event)
+            else:
+                await self._period(tx, event)
+        await self._segment(tx, segment)
+
+    async def _segment(self, tx: Tx, events: Sequence[RecordedEvent]) -> None:
+        """Events with no scheme or close among them, in a few statements: their findings
+        inserted at once, the frozen ones looked up at once, their cases inserted at once;
+        then, in arrival order, what each case not counted before adds to its card."""
+        if not events:
+            return
+        fresh = await self._record(tx, events)
         touched: dict[tuple[str, str], _Touched] = {}
         schemes: dict[int, list[Scheme]] = {}
-        frozen: dict[str, bool] = {}  # scheme id → whether a closed period froze anything
-        for event in events:
-            if event.type in ("SchemePublished", "PeriodClosed"):
-                await self._flush(tx, touched)
-                touched.clear()
-                schemes.clear()
-                frozen.clear()
-                if event.type == "SchemePublished":
-                    await self._scheme(tx, event)
-                else:
-                    await self._period(tx, event)
-                continue
-            fresh = await self._record(tx, event)
-            for year in sorted({f.on.year for f in fresh}):
+        frozen: dict[str, set[str]] = {}  # scheme id → the segment's events it froze
+        pending: list[tuple[_Touched, str, Finding]] = []
+        for event, found in zip(events, fresh, strict=True):
+            for year in sorted({f.on.year for f in found}):
                 if year not in schemes:
                     schemes[year] = await self._schemes_of(tx, year)
                 for scheme in schemes[year]:
                     mine = [
                         (subject, f)
-                        for f in fresh
+                        for f in found
                         if f.on.year == year and (subject := subject_of(scheme, f.org)) is not None
                     ]
                     if not mine:
@@ -244,45 +254,41 @@ class Scoreboard:
                     sid = scheme.scheme_id
                     for subject in sorted({s for s, _ in mine}):
                         touched.setdefault((sid, subject), _Touched(scheme)).causes.append(event)
-                    if await self._is_frozen(tx, sid, str(event.event_id), frozen):
+                    if sid not in frozen:
+                        frozen[sid] = await _frozen_among(tx, sid, events)
+                    if str(event.event_id) in frozen[sid]:
                         continue  # a closed period holds it: it no longer counts live
                     for subject, f in mine:
-                        await self._count(tx, touched[(sid, subject)], subject, f)
+                        entry = touched[(sid, subject)]
+                        entry.behind.append((f.event_id, f.signal, f.case))
+                        pending.append((entry, subject, f))
+        await self._count(tx, pending)
         await self._flush(tx, touched)
 
-    async def _is_frozen(self, tx: Tx, sid: str, event_id: str, cache: dict[str, bool]) -> bool:
-        if sid not in cache:
-            cache[sid] = (
-                await tx.fetchval("SELECT 1 FROM score_frozen WHERE scheme_id = $1 LIMIT 1", sid)
-                is not None
-            )
-        if not cache[sid]:
-            return False
-        found = await tx.fetchval(
-            "SELECT 1 FROM score_frozen WHERE scheme_id = $1 AND event_id = $2", sid, event_id
+    async def _count(self, tx: Tx, pending: list[tuple[_Touched, str, Finding]]) -> None:
+        """Count each finding's case on its card if it is not counted yet (in order: a
+        rate's partner case counts as present only if it was counted before this one)."""
+        rows = [(e.scheme.scheme_id, subject, f.signal, f.case) for e, subject, f in pending]
+        inserted = await _insert_new(
+            tx, "score_cases", ("scheme_id", "subject", "signal", "case_key"), rows, 4
         )
-        return found is not None
-
-    async def _count(self, tx: Tx, touched: _Touched, subject: str, f: Finding) -> None:
-        """Count the finding's case on the card if it is not counted yet."""
-        scheme = touched.scheme
-        touched.behind.append((f.event_id, f.signal, f.case))
-        new = await tx.fetchval(
-            """INSERT INTO score_cases (scheme_id, subject, signal, case_key)
-               VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING 1""",
-            scheme.scheme_id,
-            subject,
-            f.signal,
-            f.case,
-        )
-        if new is None:
-            return
-        present = [
-            other
-            for other in partners(scheme, f.signal)
-            if await _has_case(tx, scheme.scheme_id, subject, other, f.case)
-        ]
-        touched.added = plus(touched.added, counted(scheme, f.signal, present))
+        new_here = set(inserted)
+        counted_here: set[tuple[Any, ...]] = set()
+        for (entry, subject, f), key in zip(pending, rows, strict=True):
+            if key not in inserted:
+                continue  # counted before, or earlier in this segment
+            inserted.discard(key)
+            counted_here.add(key)
+            scheme = entry.scheme
+            present = []
+            for other in partners(scheme, f.signal):
+                partner = (scheme.scheme_id, subject, other, f.case)
+                if partner in counted_here or (
+                    partner not in new_here
+                    and await _has_case(tx, scheme.scheme_id, subject, other, f.case)
+                ):
+                    present.append(other)
+            entry.added = plus(entry.added, counted(scheme, f.signal, present))
 
     async def _flush(self, tx: Tx, touched: dict[tuple[str, str], _Touched]) -> None:
         for (_, subject), entry in sorted(touched.items(), key=lambda kv: kv[0]):
@@ -377,27 +383,29 @@ class Scoreboard:
                 recorded,
             )
 
-    async def _record(self, tx: Tx, event: RecordedEvent) -> list[Finding]:
-        """Store the event's findings not stored yet; return those."""
-        source = Source(
-            str(event.event_id), event.type, event.tenant, event.occurred_at, event.payload
-        )
-        fresh: list[Finding] = []
-        for finding in classify(source):
-            inserted = await tx.fetchval(
-                """INSERT INTO score_findings
-                   (signal, case_key, event_id, event_type, org, on_date, year)
-                   VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING 1""",
-                finding.signal,
-                finding.case,
-                finding.event_id,
-                finding.event_type,
-                finding.org,
-                finding.on.isoformat(),
-                finding.on.year,
-            )
-            if inserted is not None:
-                fresh.append(finding)
+    async def _record(self, tx: Tx, events: Sequence[RecordedEvent]) -> list[list[Finding]]:
+        """Store the events' findings not stored yet; per event, those (a finding repeated
+        in the segment is fresh at its first event only)."""
+        found = [
+            classify(Source(str(e.event_id), e.type, e.tenant, e.occurred_at, e.payload))
+            for e in events
+        ]
+        rows = [
+            (f.signal, f.case, f.event_id, f.event_type, f.org, f.on.isoformat(), f.on.year)
+            for fs in found
+            for f in fs
+        ]
+        columns = ("signal", "case_key", "event_id", "event_type", "org", "on_date", "year")
+        inserted = await _insert_new(tx, "score_findings", columns, rows, 3)
+        fresh: list[list[Finding]] = []
+        for fs in found:
+            mine = []
+            for f in fs:
+                key = (f.signal, f.case, f.event_id)
+                if key in inserted:
+                    inserted.discard(key)
+                    mine.append(f)
+            fresh.append(mine)
         return fresh
 
     async def _schemes_of(self, tx: Tx, year: int) -> list[Scheme]:
@@ -506,6 +514,49 @@ class Scoreboard:
         await self._write(
             tx, card, counts, None if previous is None else previous[0], [cause], caused
         )
+
+
+_CHUNK = 500  # rows per multi-row INSERT (SQLite allows 32,766 parameters)
+
+
+async def _insert_new(
+    tx: Tx, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]], key: int
+) -> set[tuple[Any, ...]]:
+    """INSERT ... ON CONFLICT DO NOTHING of many rows; the keys (the first `key` columns,
+    the primary key) of the rows actually inserted."""
+    inserted: set[tuple[Any, ...]] = set()
+    width = len(columns)
+    for start in range(0, len(rows), _CHUNK):
+        chunk = rows[start : start + _CHUNK]
+        marks = ", ".join(
+            "(" + ", ".join(f"${n * width + c + 1}" for c in range(width)) + ")"
+            for n in range(len(chunk))
+        )
+        found = await tx.fetch(
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES {marks} "
+            f"ON CONFLICT DO NOTHING RETURNING {', '.join(columns[:key])}",
+            *[v for row in chunk for v in row],
+        )
+        inserted |= {tuple(r[c] for c in columns[:key]) for r in found}
+    return inserted
+
+
+async def _frozen_among(tx: Tx, sid: str, events: Sequence[RecordedEvent]) -> set[str]:
+    """Which of these events a closed period of the scheme froze."""
+    if await tx.fetchval("SELECT 1 FROM score_frozen WHERE scheme_id = $1 LIMIT 1", sid) is None:
+        return set()
+    ids = sorted({str(e.event_id) for e in events})
+    frozen: set[str] = set()
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        marks = ", ".join(f"${n + 2}" for n in range(len(chunk)))
+        rows = await tx.fetch(
+            f"SELECT event_id FROM score_frozen WHERE scheme_id = $1 AND event_id IN ({marks})",
+            sid,
+            *chunk,
+        )
+        frozen |= {r["event_id"] for r in rows}
+    return frozen
 
 
 async def _has_case(tx: Tx, sid: str, subject: str, signal: str, case: str) -> bool:
