@@ -12,7 +12,7 @@ case, payloads from the services' contract examples); one in five is an ordinary
 RequestRegistered nobody scores, so the scorer also reads what it ignores.
 
 The clock starts when `append` returns (the event is committed) and stops when a poller
-(every 10 ms) sees the event's finding in `assess_findings`. The finding, the
+(every 10 ms) sees the event's finding in `score_findings`. The finding, the
 rescored card and the change rows commit in one transaction, so that is the moment the
 score is visible to a query.
 
@@ -221,7 +221,7 @@ async def poll(views: Database, run: Run, stop: asyncio.Event) -> None:
             chunk = pending[k : k + 500]
             marks = ", ".join(f"${n}" for n in range(1, len(chunk) + 1))
             rows = await views.fetch(
-                f"SELECT DISTINCT event_id FROM assess_findings WHERE event_id IN ({marks})",
+                f"SELECT DISTINCT event_id FROM score_findings WHERE event_id IN ({marks})",
                 *chunk,
             )
             now = time.monotonic()
@@ -247,7 +247,7 @@ async def scheme_visible(views: Database, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            if await views.fetchval("SELECT count(*) FROM assess_schemes"):
+            if await views.fetchval("SELECT count(*) FROM score_schemes"):
                 return
         except Exception:
             pass  # the table is made by the worker's setup
@@ -431,7 +431,7 @@ def summary(run: Run) -> dict[str, Any]:
 
 def show(rows: list[dict[str, Any]]) -> None:
     print()
-    print("event committed → score visible (assess_findings), open-loop load, 5 townships")
+    print("event committed → score visible (score_findings), open-loop load, 5 townships")
     head = f"  {'':<30}{'target/s':>9}{'commit/s':>10}{'scored':>8}{'seen':>7}"
     head += f"{'median ms':>11}{'p99 ms':>9}{'max ms':>9}{'commit late p99':>17}"
     print(head)

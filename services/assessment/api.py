@@ -193,7 +193,7 @@ def build_router(runtime: Any, current_principal: Any) -> APIRouter:
                 message_en=f"no assessed subject {subject}",
             )
         found = await scheme_or_404(year, level, owner_path)
-        card = await queries.card(runtime.views, found, subject)
+        card = await queries.card(runtime.views, found, subject, cases=True)
         return {"name": orgs().get(subject).name, "pass_line": found.pass_line, **card.as_dict()}
 
     @router.get("/scores", summary="得分明细 One subject's card: indicators and causing events")

@@ -15,8 +15,8 @@ Pure: no I/O.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from services.assessment.scheme import Level, RateRule, Scheme, cents
@@ -118,6 +118,12 @@ def _listed(signal: str, cases: dict[str, dict[str, set[str]]]) -> tuple[Case, .
     return tuple(Case(signal, case, tuple(sorted(ids))) for case, ids in sorted(found.items()))
 
 
+def _kept(weight: int, target: float, base: int, met: int) -> int:
+    """What a rate indicator keeps: weight × rate / target rounded down, at most the weight."""
+    whole = round(target * 100)  # whole percent
+    return min(weight, (weight * met * 100) // (base * whole))
+
+
 def rate_shortfall(
     weight: int, rate: RateRule, cases: dict[str, dict[str, set[str]]]
 ) -> tuple[int, tuple[Case, ...]]:
@@ -131,52 +137,146 @@ def rate_shortfall(
         return 0, ()
     hit = cases.get(rate.hits, {})
     met = sum(1 for case in base if case in hit)
-    target = round(rate.target * 100)  # whole percent
-    kept = min(weight, (weight * met * 100) // (len(base) * target))
     missed = tuple(
         Case(rate.of, case, tuple(sorted(ids)))
         for case, ids in sorted(base.items())
         if case not in hit
     )
-    return weight - kept, missed
+    return weight - _kept(weight, rate.target, len(base), met), missed
 
 
-def score(scheme: Scheme, subject: str, findings: Iterable[Finding]) -> ScoreCard:
-    """The card of `subject` under `scheme` from the findings (others are ignored)."""
-    relevant = [
-        f for f in findings if f.on.year == scheme.year and subject_of(scheme, f.org) == subject
-    ]
-    cases = _cases(relevant)
+# --- tallies: what the points depend on (incremental scoring, docs/decisions.md 31) -------
+#
+# A card's points depend only on counts: the distinct cases of each signal and, per rate
+# indicator, how many of its base cases are also hit. The read model keeps these counts
+# per (scheme, subject) and adds to them as new cases arrive (`counted`); `tally` computes
+# them from the findings, `card_of` turns them into points and `with_cases` lists the
+# cases behind each line. `score` = `with_cases(card_of(tally))`.
+
+Tally = dict[str, int]
+
+
+def met_key(indicator_key: str) -> str:
+    """The tally entry of a rate indicator: its base cases that are also hit."""
+    return f"rate:{indicator_key}"
+
+
+def tally(scheme: Scheme, subject: str, findings: Iterable[Finding]) -> Tally:
+    """The counts of a card from its findings (others are ignored)."""
+    return _tally(scheme, _cases(_relevant(scheme, subject, findings)))
+
+
+def _tally(scheme: Scheme, cases: dict[str, dict[str, set[str]]]) -> Tally:
+    counts: Tally = {signal: len(found) for signal, found in cases.items() if found}
+    for indicator in scheme.indicators:
+        if indicator.rate is not None:
+            base = cases.get(indicator.rate.of, {})
+            hit = cases.get(indicator.rate.hits, {})
+            met = sum(1 for case in base if case in hit)
+            if met:
+                counts[met_key(indicator.key)] = met
+    return counts
+
+
+def partners(scheme: Scheme, signal: str) -> tuple[str, ...]:
+    """The signals whose cases a new case of `signal` must be matched against (rates)."""
+    found: list[str] = []
+    for indicator in scheme.indicators:
+        rate = indicator.rate
+        if rate is not None:
+            if rate.of == signal:
+                found.append(rate.hits)
+            elif rate.hits == signal:
+                found.append(rate.of)
+    return tuple(dict.fromkeys(found))
+
+
+def counted(scheme: Scheme, signal: str, present: Collection[str]) -> Tally:
+    """What a case of `signal` not counted before adds to the tally; `present` are the
+    partner signals (`partners`) that already count the same case."""
+    added: Tally = {signal: 1}
+    for indicator in scheme.indicators:
+        rate = indicator.rate
+        if rate is None:
+            continue
+        if (rate.of == signal and rate.hits in present) or (
+            rate.hits == signal and rate.of in present
+        ):
+            key = met_key(indicator.key)
+            added[key] = added.get(key, 0) + 1
+    return added
+
+
+def plus(counts: Mapping[str, int], added: Mapping[str, int]) -> Tally:
+    out = dict(counts)
+    for key, n in added.items():
+        out[key] = out.get(key, 0) + n
+    return {k: v for k, v in out.items() if v}
+
+
+def card_of(scheme: Scheme, subject: str, counts: Mapping[str, int]) -> ScoreCard:
+    """The card's points from its tally; the lines list no cases (see `with_cases`)."""
     lines: list[Line] = []
     total = 0
     for indicator in scheme.indicators:
         weight = cents(indicator.weight)
-        raw = 0
-        listed: list[Case] = []
-        for rule in indicator.deductions:
-            rule_cases = _listed(rule.signal, cases)
-            raw += cents(rule.points) * len(rule_cases)
-            listed.extend(rule_cases)
-        if indicator.rate is not None:
-            shortfall, missed = rate_shortfall(weight, indicator.rate, cases)
-            raw += shortfall
-            listed.extend(missed)
+        raw = sum(cents(rule.points) * counts.get(rule.signal, 0) for rule in indicator.deductions)
+        rate = indicator.rate
+        if rate is not None and counts.get(rate.of, 0):
+            met = counts.get(met_key(indicator.key), 0)
+            raw += weight - _kept(weight, rate.target, counts[rate.of], met)
         points = weight - min(raw, weight)  # the cap: never below zero on one indicator
         total += points
-        lines.append(
-            Line(indicator.key, indicator.name, "indicator", weight, points, raw, tuple(listed))
-        )
+        lines.append(Line(indicator.key, indicator.name, "indicator", weight, points, raw, ()))
     earned = 0
     for bonus in scheme.bonuses:
-        bonus_cases = _listed(bonus.signal, cases)
-        raw = cents(bonus.points) * len(bonus_cases)
+        raw = cents(bonus.points) * counts.get(bonus.signal, 0)
         earned += raw
-        lines.append(Line(bonus.key, bonus.name, "bonus", raw, raw, raw, bonus_cases))
+        lines.append(Line(bonus.key, bonus.name, "bonus", raw, raw, raw, ()))
     capped = min(earned, cents(scheme.bonus_cap))
     total += capped
-    vetoed = tuple(v.key for v in scheme.vetoes if cases.get(v.signal))
+    vetoed = tuple(v.key for v in scheme.vetoes if counts.get(v.signal, 0))
     passed = not vetoed and total >= cents(scheme.pass_line)
     return ScoreCard(scheme.scheme_id, subject, total, capped, passed, vetoed, tuple(lines))
+
+
+def with_cases(scheme: Scheme, card: ScoreCard, findings: Iterable[Finding]) -> ScoreCard:
+    """The card with the cases behind each line (and their events) from the findings."""
+    cases = _cases(_relevant(scheme, card.subject, findings))
+    listed: dict[str, tuple[Case, ...]] = {}
+    for indicator in scheme.indicators:
+        found: list[Case] = []
+        for rule in indicator.deductions:
+            found.extend(_listed(rule.signal, cases))
+        if indicator.rate is not None:
+            found.extend(rate_shortfall(cents(indicator.weight), indicator.rate, cases)[1])
+        listed[indicator.key] = tuple(found)
+    for bonus in scheme.bonuses:
+        listed[bonus.key] = _listed(bonus.signal, cases)
+    lines = tuple(replace(line, cases=listed.get(line.key, ())) for line in card.lines)
+    return replace(card, lines=lines)
+
+
+def listed_signals(scheme: Scheme, key: str) -> tuple[frozenset[str], RateRule | None]:
+    """What a line lists (`with_cases`): every case of these signals, and for a rate the
+    cases of its base signal that are not hit."""
+    for indicator in scheme.indicators:
+        if indicator.key == key:
+            return frozenset(r.signal for r in indicator.deductions), indicator.rate
+    return frozenset(b.signal for b in scheme.bonuses if b.key == key), None
+
+
+def _relevant(scheme: Scheme, subject: str, findings: Iterable[Finding]) -> list[Finding]:
+    return [
+        f for f in findings if f.on.year == scheme.year and subject_of(scheme, f.org) == subject
+    ]
+
+
+def score(scheme: Scheme, subject: str, findings: Iterable[Finding]) -> ScoreCard:
+    """The card of `subject` under `scheme` from the findings (others are ignored)."""
+    relevant = _relevant(scheme, subject, findings)
+    cases = _cases(relevant)
+    return with_cases(scheme, card_of(scheme, subject, _tally(scheme, cases)), relevant)
 
 
 def changes(before: ScoreCard | None, after: ScoreCard) -> list[Change]:

@@ -5,11 +5,11 @@ mode the Kafka projection worker of `assessment` feeds it from every service top
 scoring is the pure code of signals.py and domain.py in both modes.
 
 Tables:
-- assess_findings: one row per (signal, case, event id). Re-delivery of an event inserts
+- score_findings: one row per (signal, case, event id). Re-delivery of an event inserts
   nothing and changes nothing (at-least-once delivery never double counts).
-- assess_schemes: the current version of each published scheme.
-- assess_cards: the current card of each (scheme, subject), recomputed from the findings.
-- assess_changes: ScoreChanged entries: which line moved by how much, and the ids of the
+- score_schemes: the current version of each published scheme.
+- score_cards: the current card of each (scheme, subject), recomputed from the findings.
+- score_changes: ScoreChanged entries: which line moved by how much, and the ids of the
   events that caused it, so every point traces to the audit log. They are derived rows,
   not events (docs/assessment.md "ScoreChanged is a read model").
 
@@ -20,21 +20,35 @@ the sequence of intermediate ScoreChanged rows depends on arrival order.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 import orjson
 
-from services.assessment.domain import ScoreCard, changes, score, subject_of
+from services.assessment.domain import (
+    ScoreCard,
+    Tally,
+    card_of,
+    changes,
+    counted,
+    listed_signals,
+    partners,
+    plus,
+    score,
+    subject_of,
+    tally,
+    with_cases,
+)
 from services.assessment.scheme import Scheme
 from services.assessment.signals import SHANGHAI, Finding, Source, classify
-from shared.db import Tx
+from shared.db import Database, Tx
 from shared.envelope import RecordedEvent
 from shared.pagination import scope_args, scope_clause
 
 SCHEMA: Sequence[str] = (
-    """CREATE TABLE IF NOT EXISTS assess_findings (
+    """CREATE TABLE IF NOT EXISTS score_findings (
         signal TEXT NOT NULL,
         case_key TEXT NOT NULL,
         event_id TEXT NOT NULL,
@@ -44,8 +58,8 @@ SCHEMA: Sequence[str] = (
         year INTEGER NOT NULL,
         PRIMARY KEY (signal, case_key, event_id)
     )""",
-    "CREATE INDEX IF NOT EXISTS assess_findings_year_org ON assess_findings (year, org)",
-    """CREATE TABLE IF NOT EXISTS assess_schemes (
+    "CREATE INDEX IF NOT EXISTS score_findings_year_org ON score_findings (year, org)",
+    """CREATE TABLE IF NOT EXISTS score_schemes (
         scheme_id TEXT PRIMARY KEY,
         year INTEGER NOT NULL,
         level TEXT NOT NULL,
@@ -54,16 +68,25 @@ SCHEMA: Sequence[str] = (
         event_id TEXT NOT NULL,
         body TEXT NOT NULL
     )""",
-    """CREATE TABLE IF NOT EXISTS assess_cards (
+    """CREATE TABLE IF NOT EXISTS score_cards (
         scheme_id TEXT NOT NULL,
         subject TEXT NOT NULL,
         total INTEGER NOT NULL,
         passed BOOLEAN NOT NULL,
         card TEXT NOT NULL,
+        tally TEXT NOT NULL,
         updated_at TEXT NOT NULL,
         PRIMARY KEY (scheme_id, subject)
     )""",
-    """CREATE TABLE IF NOT EXISTS assess_changes (
+    # The distinct cases each card counts (findings of events no closed period froze).
+    """CREATE TABLE IF NOT EXISTS score_cases (
+        scheme_id TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        signal TEXT NOT NULL,
+        case_key TEXT NOT NULL,
+        PRIMARY KEY (scheme_id, subject, signal, case_key)
+    )""",
+    """CREATE TABLE IF NOT EXISTS score_changes (
         change_id TEXT PRIMARY KEY,
         seq BIGINT NOT NULL,
         scheme_id TEXT NOT NULL,
@@ -76,22 +99,22 @@ SCHEMA: Sequence[str] = (
         day TEXT NOT NULL,
         recorded_at TEXT NOT NULL
     )""",
-    "CREATE INDEX IF NOT EXISTS assess_changes_day ON assess_changes (day, seq)",
-    "CREATE INDEX IF NOT EXISTS assess_changes_seq ON assess_changes (seq)",
+    "CREATE INDEX IF NOT EXISTS score_changes_day ON score_changes (day, seq)",
+    "CREATE INDEX IF NOT EXISTS score_changes_seq ON score_changes (seq)",
     # One counter row: its row lock orders ScoreChanged rows in commit order (live cursors).
-    """CREATE TABLE IF NOT EXISTS assess_sequence (
+    """CREATE TABLE IF NOT EXISTS score_sequence (
         name TEXT PRIMARY KEY,
         value BIGINT NOT NULL
     )""",
-    "INSERT INTO assess_sequence (name, value) VALUES ('changes', 0) ON CONFLICT DO NOTHING",
+    "INSERT INTO score_sequence (name, value) VALUES ('changes', 0) ON CONFLICT DO NOTHING",
     # Period close (periods.py): the events a closed period holds no longer count live.
-    """CREATE TABLE IF NOT EXISTS assess_frozen (
+    """CREATE TABLE IF NOT EXISTS score_frozen (
         scheme_id TEXT NOT NULL,
         event_id TEXT NOT NULL,
         period TEXT NOT NULL,
         PRIMARY KEY (scheme_id, event_id)
     )""",
-    """CREATE TABLE IF NOT EXISTS assess_periods (
+    """CREATE TABLE IF NOT EXISTS score_periods (
         scheme_id TEXT NOT NULL,
         period TEXT NOT NULL,
         starts_on TEXT NOT NULL,
@@ -124,38 +147,62 @@ def finding_of(row: Any) -> Finding:
     )
 
 
-async def findings_in(tx: Tx, year: int, scope: str, live_for: str | None = None) -> list[Finding]:
+async def findings_in(
+    tx: Tx | Database, year: int, scope: str, live_for: str | None = None
+) -> list[Finding]:
     """The findings of a year in an org subtree; with `live_for` (a scheme id), without
     those of events a closed period of that scheme froze."""
-    sql = f"SELECT * FROM assess_findings WHERE year = $1 AND {scope_clause('org', 2)}"
+    sql = f"SELECT * FROM score_findings WHERE year = $1 AND {scope_clause('org', 2)}"
     args: list[Any] = [year, *scope_args(scope)]
     if live_for is not None:
-        sql += " AND event_id NOT IN (SELECT event_id FROM assess_frozen WHERE scheme_id = $4)"
+        sql += " AND event_id NOT IN (SELECT event_id FROM score_frozen WHERE scheme_id = $4)"
         args.append(live_for)
     rows = await tx.fetch(sql, *args)
     return [finding_of(r) for r in rows]
 
 
-async def stored_card(tx: Tx, scheme_id: str, subject: str) -> ScoreCard | None:
+async def stored_card(tx: Tx, scheme_id: str, subject: str) -> tuple[ScoreCard, Tally] | None:
+    """The stored card (points only, no cases) and its tally."""
     from services.assessment.queries import card_from_json
 
     row = await tx.fetchrow(
-        "SELECT card FROM assess_cards WHERE scheme_id = $1 AND subject = $2", scheme_id, subject
+        "SELECT card, tally FROM score_cards WHERE scheme_id = $1 AND subject = $2",
+        scheme_id,
+        subject,
     )
-    return None if row is None else card_from_json(row["card"])
+    return None if row is None else (card_from_json(row["card"]), orjson.loads(row["tally"]))
+
+
+@dataclass
+class _Touched:
+    """One (scheme, subject) a batch touched: the events, the live findings they brought
+    (event id, signal, case) and what the cases not counted before add to the tally."""
+
+    scheme: Scheme
+    causes: list[RecordedEvent] = field(default_factory=list)
+    behind: list[tuple[str, str, str]] = field(default_factory=list)
+    added: Tally = field(default_factory=dict)
 
 
 class Scoreboard:
-    name = "assessment.scoreboard.v1"
+    """v2 (docs/decisions.md 31): incremental cards. Each card keeps its tally (distinct
+    cases per signal, matched cases per rate) and `score_cases` the cases it counts; a new
+    finding adds its case and updates only the counts it touches, so a batch costs the
+    same whatever the year already holds. A scheme (re)publication or a period close
+    recounts the scheme from the findings. The cases behind each line are read from
+    `score_findings` when a card is queried (queries.card)."""
+
+    name = "assessment.scoreboard.v2"
     sources = ("*",)
     tables: Sequence[str] = (
-        "assess_findings",
-        "assess_schemes",
-        "assess_cards",
-        "assess_changes",
-        "assess_sequence",
-        "assess_frozen",
-        "assess_periods",
+        "score_findings",
+        "score_schemes",
+        "score_cards",
+        "score_cases",
+        "score_changes",
+        "score_sequence",
+        "score_frozen",
+        "score_periods",
     )
     schema: Sequence[str] = SCHEMA
 
@@ -163,90 +210,220 @@ class Scoreboard:
         await self.apply_batch(tx, [event])
 
     async def apply_batch(self, tx: Tx, events: Sequence[RecordedEvent]) -> None:
-        """The same cards as applying one by one; each touched card is rescored once.
+        """The same cards as applying one by one; each touched card is written once.
 
-        Rescoring reads every finding of the subject's year, so doing it once per
-        (scheme, subject) and batch instead of once per event is what keeps the scorer
-        ahead of a busy district (bench/scoreboard.py). A scheme or a period close in the
-        batch first rescores what came before it. The ScoreChanged rows of a batch name
-        the batch's events behind each line.
+        A scheme or a period close in the batch first writes what came before it. The
+        ScoreChanged rows of a batch name the batch's events behind each line.
         """
-        touched: dict[tuple[str, str], tuple[Scheme, list[RecordedEvent]]] = {}
-        schemes: dict[int, list[Scheme]] = {}
+        segment: list[RecordedEvent] = []
         for event in events:
-            if event.type in ("SchemePublished", "PeriodClosed"):
-                await self._rescore_touched(tx, touched)
-                touched.clear()
-                schemes.clear()
-                if event.type == "SchemePublished":
-                    await self._scheme(tx, event)
-                else:
-                    await self._period(tx, event)
+            if event.type not in ("SchemePublished", "PeriodClosed"):
+                segment.append(event)
                 continue
-            fresh = await self._record(tx, event)
-            for year in sorted({f.on.year for f in fresh}):
+            await self._segment(tx, segment)
+            segment = []
+            if event.type == "SchemePublished":
+                await self._scheme(tx, event)
+            else:
+                await self._period(tx, event)
+        await self._segment(tx, segment)
+
+    async def _segment(self, tx: Tx, events: Sequence[RecordedEvent]) -> None:
+        """Events with no scheme or close among them, in a few statements: their findings
+        inserted at once, the frozen ones looked up at once, their cases inserted at once;
+        then, in arrival order, what each case not counted before adds to its card."""
+        if not events:
+            return
+        fresh = await self._record(tx, events)
+        touched: dict[tuple[str, str], _Touched] = {}
+        schemes: dict[int, list[Scheme]] = {}
+        frozen: dict[str, set[str]] = {}  # scheme id → the segment's events it froze
+        pending: list[tuple[_Touched, str, Finding]] = []
+        for event, found in zip(events, fresh, strict=True):
+            for year in sorted({f.on.year for f in found}):
                 if year not in schemes:
                     schemes[year] = await self._schemes_of(tx, year)
                 for scheme in schemes[year]:
-                    subjects = {subject_of(scheme, f.org) for f in fresh if f.on.year == year}
-                    for subject in sorted(s for s in subjects if s is not None):
-                        _, causes = touched.setdefault((scheme.scheme_id, subject), (scheme, []))
-                        causes.append(event)
-        await self._rescore_touched(tx, touched)
+                    mine = [
+                        (subject, f)
+                        for f in found
+                        if f.on.year == year and (subject := subject_of(scheme, f.org)) is not None
+                    ]
+                    if not mine:
+                        continue
+                    sid = scheme.scheme_id
+                    for subject in sorted({s for s, _ in mine}):
+                        touched.setdefault((sid, subject), _Touched(scheme)).causes.append(event)
+                    if sid not in frozen:
+                        frozen[sid] = await _frozen_among(tx, sid, events)
+                    if str(event.event_id) in frozen[sid]:
+                        continue  # a closed period holds it: it no longer counts live
+                    for subject, f in mine:
+                        entry = touched[(sid, subject)]
+                        entry.behind.append((f.event_id, f.signal, f.case))
+                        pending.append((entry, subject, f))
+        await self._count(tx, pending)
+        await self._flush(tx, touched)
 
-    async def _rescore_touched(
-        self, tx: Tx, touched: dict[tuple[str, str], tuple[Scheme, list[RecordedEvent]]]
-    ) -> None:
-        for (_, subject), (scheme, causes) in sorted(touched.items()):
-            await self._rescore(tx, scheme, subject, causes)
-
-    async def _record(self, tx: Tx, event: RecordedEvent) -> list[Finding]:
-        """Store the event's findings not stored yet; return those."""
-        source = Source(
-            str(event.event_id), event.type, event.tenant, event.occurred_at, event.payload
+    async def _count(self, tx: Tx, pending: list[tuple[_Touched, str, Finding]]) -> None:
+        """Count each finding's case on its card if it is not counted yet (in order: a
+        rate's partner case counts as present only if it was counted before this one)."""
+        rows = [(e.scheme.scheme_id, subject, f.signal, f.case) for e, subject, f in pending]
+        inserted = await _insert_new(
+            tx, "score_cases", ("scheme_id", "subject", "signal", "case_key"), rows, 4
         )
-        fresh: list[Finding] = []
-        for finding in classify(source):
-            exists = await tx.fetchval(
-                """SELECT 1 FROM assess_findings
-                   WHERE signal = $1 AND case_key = $2 AND event_id = $3""",
-                finding.signal,
-                finding.case,
-                finding.event_id,
+        new_here = set(inserted)
+        counted_here: set[tuple[Any, ...]] = set()
+        for (entry, subject, f), key in zip(pending, rows, strict=True):
+            if key not in inserted:
+                continue  # counted before, or earlier in this segment
+            inserted.discard(key)
+            counted_here.add(key)
+            scheme = entry.scheme
+            present = []
+            for other in partners(scheme, f.signal):
+                partner = (scheme.scheme_id, subject, other, f.case)
+                if partner in counted_here or (
+                    partner not in new_here
+                    and await _has_case(tx, scheme.scheme_id, subject, other, f.case)
+                ):
+                    present.append(other)
+            entry.added = plus(entry.added, counted(scheme, f.signal, present))
+
+    async def _flush(self, tx: Tx, touched: dict[tuple[str, str], _Touched]) -> None:
+        for (_, subject), entry in sorted(touched.items(), key=lambda kv: kv[0]):
+            scheme = entry.scheme
+            found = await stored_card(tx, scheme.scheme_id, subject)
+            before, counts = (None, {}) if found is None else found
+            counts = plus(counts, entry.added)
+            card = card_of(scheme, subject, counts)
+
+            async def caused(
+                key: str, entry: _Touched = entry, card: ScoreCard = card
+            ) -> list[str]:
+                return await self._behind(tx, entry, card, key)
+
+            await self._write(tx, card, counts, before, entry.causes, caused)
+
+    async def _behind(self, tx: Tx, entry: _Touched, card: ScoreCard, key: str) -> list[str]:
+        """The batch's events behind a moved line, in arrival order; if none is (a rate
+        that rose), the last cause and every event behind the line (read from the
+        findings), as a full rescoring names them."""
+        scheme, subject = entry.scheme, card.subject
+        signals, rate = listed_signals(scheme, key)
+        ids: set[str] = set()
+        for event_id, signal, case in entry.behind:
+            if signal in signals:
+                ids.add(event_id)
+            elif rate is not None and signal == rate.of:
+                if not await _has_case(tx, scheme.scheme_id, subject, rate.hits, case):
+                    ids.add(event_id)
+        cause_ids = [str(e.event_id) for e in entry.causes]
+        hits = [i for i in dict.fromkeys(cause_ids) if i in ids]
+        if hits:
+            return hits
+        findings = await findings_in(tx, scheme.year, subject, scheme.scheme_id)
+        full = with_cases(scheme, card, findings)
+        line = next(line for line in full.lines if line.key == key)
+        return [cause_ids[-1], *sorted({i for c in line.cases for i in c.event_ids})]
+
+    async def _write(
+        self,
+        tx: Tx,
+        card: ScoreCard,
+        counts: Tally,
+        before: ScoreCard | None,
+        causes: Sequence[RecordedEvent],
+        caused: Callable[[str], Awaitable[list[str]]],
+    ) -> None:
+        """Store a card; a ScoreChanged row per moved line, naming `caused(line)`;
+        `causes` are the events that touched it (the last one dates it)."""
+        cause = causes[-1]
+        moved = changes(before, card)
+        recorded = cause.recorded_at.isoformat()
+        await tx.execute(
+            """INSERT INTO score_cards (scheme_id, subject, total, passed, card, tally,
+                   updated_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7)
+               ON CONFLICT (scheme_id, subject) DO UPDATE SET total = excluded.total,
+                   passed = excluded.passed, card = excluded.card, tally = excluded.tally,
+                   updated_at = excluded.updated_at""",
+            card.scheme_id,
+            card.subject,
+            card.total,
+            card.passed,
+            orjson.dumps(card.as_dict()).decode(),
+            orjson.dumps(counts, option=orjson.OPT_SORT_KEYS).decode(),
+            recorded,
+        )
+        if not moved:
+            return
+        day = cause.recorded_at.astimezone(SHANGHAI).date().isoformat()
+        types = {str(e.event_id): e.type for e in causes}
+        for change in moved:
+            caused_by = await caused(change.key)
+            seq = await tx.fetchval(
+                "UPDATE score_sequence SET value = value + 1 WHERE name = 'changes' RETURNING value"
             )
-            if exists:
-                continue
             await tx.execute(
-                """INSERT INTO assess_findings
-                   (signal, case_key, event_id, event_type, org, on_date, year)
-                   VALUES ($1, $2, $3, $4, $5, $6, $7)""",
-                finding.signal,
-                finding.case,
-                finding.event_id,
-                finding.event_type,
-                finding.org,
-                finding.on.isoformat(),
-                finding.on.year,
+                """INSERT INTO score_changes (change_id, seq, scheme_id, subject, line,
+                       delta, total_after, caused_by, cause_type, day, recorded_at)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                   ON CONFLICT (change_id) DO NOTHING""",
+                f"{cause.event_id}:{card.scheme_id}:{card.subject}:{change.key}",
+                int(seq),
+                card.scheme_id,
+                card.subject,
+                change.key,
+                change.delta,
+                card.total,
+                orjson.dumps(caused_by).decode(),
+                types.get(caused_by[0], cause.type),
+                day,
+                recorded,
             )
-            fresh.append(finding)
+
+    async def _record(self, tx: Tx, events: Sequence[RecordedEvent]) -> list[list[Finding]]:
+        """Store the events' findings not stored yet; per event, those (a finding repeated
+        in the segment is fresh at its first event only)."""
+        found = [
+            classify(Source(str(e.event_id), e.type, e.tenant, e.occurred_at, e.payload))
+            for e in events
+        ]
+        rows = [
+            (f.signal, f.case, f.event_id, f.event_type, f.org, f.on.isoformat(), f.on.year)
+            for fs in found
+            for f in fs
+        ]
+        columns = ("signal", "case_key", "event_id", "event_type", "org", "on_date", "year")
+        inserted = await _insert_new(tx, "score_findings", columns, rows, 3)
+        fresh: list[list[Finding]] = []
+        for fs in found:
+            mine = []
+            for f in fs:
+                key = (f.signal, f.case, f.event_id)
+                if key in inserted:
+                    inserted.discard(key)
+                    mine.append(f)
+            fresh.append(mine)
         return fresh
 
     async def _schemes_of(self, tx: Tx, year: int) -> list[Scheme]:
         rows = await tx.fetch(
-            "SELECT body FROM assess_schemes WHERE year = $1 ORDER BY scheme_id", year
+            "SELECT body FROM score_schemes WHERE year = $1 ORDER BY scheme_id", year
         )
         return [scheme_from_row(r["body"]) for r in rows]
 
     async def _scheme(self, tx: Tx, event: RecordedEvent) -> None:
         scheme = scheme_from_payload(event.payload)
         current = await tx.fetchval(
-            "SELECT version FROM assess_schemes WHERE scheme_id = $1", scheme.scheme_id
+            "SELECT version FROM score_schemes WHERE scheme_id = $1", scheme.scheme_id
         )
         if current is not None and int(current) >= event.version:
             return  # re-delivery of an older version
         body = orjson.dumps(scheme.model_dump(mode="json")).decode()
         await tx.execute(
-            """INSERT INTO assess_schemes (scheme_id, year, level, owner, version, event_id, body)
+            """INSERT INTO score_schemes (scheme_id, year, level, owner, version, event_id, body)
                VALUES ($1, $2, $3, $4, $5, $6, $7)
                ON CONFLICT (scheme_id) DO UPDATE SET version = excluded.version,
                    event_id = excluded.event_id, body = excluded.body""",
@@ -258,14 +435,13 @@ class Scoreboard:
             str(event.event_id),
             body,
         )
-        findings = await findings_in(tx, scheme.year, scheme.owner, scheme.scheme_id)
-        subjects = {subject_of(scheme, f.org) for f in findings}
+        by_subject = await self._recount(tx, scheme)
         rows = await tx.fetch(
-            "SELECT subject FROM assess_cards WHERE scheme_id = $1", scheme.scheme_id
+            "SELECT subject FROM score_cards WHERE scheme_id = $1", scheme.scheme_id
         )
-        subjects |= {r["subject"] for r in rows}
-        for subject in sorted(s for s in subjects if s is not None):
-            await self._rescore(tx, scheme, subject, [event], findings)
+        subjects = set(by_subject) | {r["subject"] for r in rows}
+        for subject in sorted(subjects):
+            await self._rescore(tx, scheme, subject, event, by_subject.get(subject, []))
 
     async def _period(self, tx: Tx, event: RecordedEvent) -> None:
         """Freeze the period's events and rescore the live cards without them."""
@@ -273,14 +449,14 @@ class Scoreboard:
         sid = str(p["scheme_id"])
         for event_id in p["frozen_event_ids"]:
             await tx.execute(
-                "INSERT INTO assess_frozen (scheme_id, event_id, period) VALUES ($1, $2, $3) "
+                "INSERT INTO score_frozen (scheme_id, event_id, period) VALUES ($1, $2, $3) "
                 "ON CONFLICT DO NOTHING",
                 sid,
                 event_id,
                 p["period"],
             )
         await tx.execute(
-            """INSERT INTO assess_periods
+            """INSERT INTO score_periods
                (scheme_id, period, starts_on, ends_on, closed_on, event_id, snapshot)
                VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING""",
             sid,
@@ -291,73 +467,108 @@ class Scoreboard:
             str(event.event_id),
             orjson.dumps(p["snapshot"]).decode(),
         )
-        row = await tx.fetchrow("SELECT body FROM assess_schemes WHERE scheme_id = $1", sid)
+        row = await tx.fetchrow("SELECT body FROM score_schemes WHERE scheme_id = $1", sid)
         if row is None:
             return  # the scheme arrives later and is scored without the frozen events
         scheme = scheme_from_row(row["body"])
-        findings = await findings_in(tx, scheme.year, scheme.owner, sid)
-        rows = await tx.fetch("SELECT subject FROM assess_cards WHERE scheme_id = $1", sid)
+        by_subject = await self._recount(tx, scheme)
+        rows = await tx.fetch("SELECT subject FROM score_cards WHERE scheme_id = $1", sid)
         subjects = {r["subject"] for r in rows} | {s["subject"] for s in p["snapshot"]}
         for subject in sorted(subjects):
-            await self._rescore(tx, scheme, subject, [event], findings)
+            await self._rescore(tx, scheme, subject, event, by_subject.get(subject, []))
+
+    async def _recount(self, tx: Tx, scheme: Scheme) -> dict[str, list[Finding]]:
+        """The full recomputation: the scheme's counted cases again from the live findings;
+        returns those findings by subject."""
+        findings = await findings_in(tx, scheme.year, scheme.owner, scheme.scheme_id)
+        by_subject: dict[str, list[Finding]] = {}
+        for f in findings:
+            subject = subject_of(scheme, f.org)
+            if subject is not None:
+                by_subject.setdefault(subject, []).append(f)
+        sid = scheme.scheme_id
+        await tx.execute("DELETE FROM score_cases WHERE scheme_id = $1", sid)
+        rows = sorted({(sid, s, f.signal, f.case) for s, fs in by_subject.items() for f in fs})
+        if rows:
+            await tx.executemany(
+                "INSERT INTO score_cases (scheme_id, subject, signal, case_key) "
+                "VALUES ($1, $2, $3, $4)",
+                rows,
+            )
+        return by_subject
 
     async def _rescore(
-        self,
-        tx: Tx,
-        scheme: Scheme,
-        subject: str,
-        causes: Sequence[RecordedEvent],
-        findings: list[Finding] | None = None,
+        self, tx: Tx, scheme: Scheme, subject: str, cause: RecordedEvent, found: list[Finding]
     ) -> None:
-        """Rescore one card; `causes` are the events that touched it (the last one dates it)."""
-        cause = causes[-1]
-        if findings is None:
-            findings = await findings_in(tx, scheme.year, subject, scheme.scheme_id)
-        card = score(scheme, subject, findings)
-        before = await stored_card(tx, scheme.scheme_id, subject)
-        moved = changes(before, card)
-        recorded = cause.recorded_at.isoformat()
-        await tx.execute(
-            """INSERT INTO assess_cards (scheme_id, subject, total, passed, card, updated_at)
-               VALUES ($1, $2, $3, $4, $5, $6)
-               ON CONFLICT (scheme_id, subject) DO UPDATE SET total = excluded.total,
-                   passed = excluded.passed, card = excluded.card,
-                   updated_at = excluded.updated_at""",
-            scheme.scheme_id,
-            subject,
-            card.total,
-            card.passed,
-            orjson.dumps(card.as_dict()).decode(),
-            recorded,
+        """Rescore one card from its findings (a scheme, a close): the rows name the cause
+        and every event behind the line."""
+        full = score(scheme, subject, found)
+        counts = tally(scheme, subject, found)
+        previous = await stored_card(tx, scheme.scheme_id, subject)
+        behind = _causes(full, [cause])
+
+        async def caused(key: str) -> list[str]:
+            return behind.get(key, [str(cause.event_id)])
+
+        card = card_of(scheme, subject, counts)
+        await self._write(
+            tx, card, counts, None if previous is None else previous[0], [cause], caused
         )
-        if not moved:
-            return
-        day = cause.recorded_at.astimezone(SHANGHAI).date().isoformat()
-        behind = _causes(card, causes)
-        types = {str(e.event_id): e.type for e in causes}
-        for change in moved:
-            caused_by = behind.get(change.key, [str(cause.event_id)])
-            seq = await tx.fetchval(
-                "UPDATE assess_sequence SET value = value + 1 "
-                "WHERE name = 'changes' RETURNING value"
-            )
-            await tx.execute(
-                """INSERT INTO assess_changes (change_id, seq, scheme_id, subject, line,
-                       delta, total_after, caused_by, cause_type, day, recorded_at)
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-                   ON CONFLICT (change_id) DO NOTHING""",
-                f"{cause.event_id}:{scheme.scheme_id}:{subject}:{change.key}",
-                int(seq),
-                scheme.scheme_id,
-                subject,
-                change.key,
-                change.delta,
-                card.total,
-                orjson.dumps(caused_by).decode(),
-                types.get(caused_by[0], cause.type),
-                day,
-                recorded,
-            )
+
+
+_CHUNK = 500  # rows per multi-row INSERT (SQLite allows 32,766 parameters)
+
+
+async def _insert_new(
+    tx: Tx, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]], key: int
+) -> set[tuple[Any, ...]]:
+    """INSERT ... ON CONFLICT DO NOTHING of many rows; the keys (the first `key` columns,
+    the primary key) of the rows actually inserted."""
+    inserted: set[tuple[Any, ...]] = set()
+    width = len(columns)
+    for start in range(0, len(rows), _CHUNK):
+        chunk = rows[start : start + _CHUNK]
+        marks = ", ".join(
+            "(" + ", ".join(f"${n * width + c + 1}" for c in range(width)) + ")"
+            for n in range(len(chunk))
+        )
+        found = await tx.fetch(
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES {marks} "
+            f"ON CONFLICT DO NOTHING RETURNING {', '.join(columns[:key])}",
+            *[v for row in chunk for v in row],
+        )
+        inserted |= {tuple(r[c] for c in columns[:key]) for r in found}
+    return inserted
+
+
+async def _frozen_among(tx: Tx, sid: str, events: Sequence[RecordedEvent]) -> set[str]:
+    """Which of these events a closed period of the scheme froze."""
+    if await tx.fetchval("SELECT 1 FROM score_frozen WHERE scheme_id = $1 LIMIT 1", sid) is None:
+        return set()
+    ids = sorted({str(e.event_id) for e in events})
+    frozen: set[str] = set()
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        marks = ", ".join(f"${n + 2}" for n in range(len(chunk)))
+        rows = await tx.fetch(
+            f"SELECT event_id FROM score_frozen WHERE scheme_id = $1 AND event_id IN ({marks})",
+            sid,
+            *chunk,
+        )
+        frozen |= {r["event_id"] for r in rows}
+    return frozen
+
+
+async def _has_case(tx: Tx, sid: str, subject: str, signal: str, case: str) -> bool:
+    found = await tx.fetchval(
+        """SELECT 1 FROM score_cases
+           WHERE scheme_id = $1 AND subject = $2 AND signal = $3 AND case_key = $4""",
+        sid,
+        subject,
+        signal,
+        case,
+    )
+    return found is not None
 
 
 def _causes(card: ScoreCard, causes: Sequence[RecordedEvent]) -> dict[str, list[str]]:

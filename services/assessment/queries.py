@@ -6,8 +6,8 @@ from typing import Any
 
 import orjson
 
-from services.assessment.domain import Case, Line, ScoreCard, baseline
-from services.assessment.projections import scheme_from_row
+from services.assessment.domain import Case, Line, ScoreCard, baseline, with_cases
+from services.assessment.projections import findings_in, scheme_from_row
 from services.assessment.scheme import Scheme
 from shared.db import Database
 from shared.pagination import decode_cursor, encode_cursor, scope_args, scope_clause
@@ -40,17 +40,17 @@ def card_from_json(text: str) -> ScoreCard:
 
 async def scheme(views: Database, scheme_id: str) -> tuple[Scheme, int] | None:
     row = await views.fetchrow(
-        "SELECT body, version FROM assess_schemes WHERE scheme_id = $1", scheme_id
+        "SELECT body, version FROM score_schemes WHERE scheme_id = $1", scheme_id
     )
     return None if row is None else (scheme_from_row(row["body"]), int(row["version"]))
 
 
 async def schemes(views: Database, year: int | None) -> list[dict[str, Any]]:
     if year is None:
-        rows = await views.fetch("SELECT * FROM assess_schemes ORDER BY scheme_id")
+        rows = await views.fetch("SELECT * FROM score_schemes ORDER BY scheme_id")
     else:
         rows = await views.fetch(
-            "SELECT * FROM assess_schemes WHERE year = $1 ORDER BY scheme_id", year
+            "SELECT * FROM score_schemes WHERE year = $1 ORDER BY scheme_id", year
         )
     return [
         {
@@ -63,13 +63,19 @@ async def schemes(views: Database, year: int | None) -> list[dict[str, Any]]:
     ]
 
 
-async def card(views: Database, found: Scheme, subject: str) -> ScoreCard:
+async def card(views: Database, found: Scheme, subject: str, *, cases: bool = False) -> ScoreCard:
+    """A subject's stored card (its points); with `cases`, the cases behind each line and
+    their events, read from the live findings (the card row holds counts only)."""
     row = await views.fetchrow(
-        "SELECT card FROM assess_cards WHERE scheme_id = $1 AND subject = $2",
+        "SELECT card FROM score_cards WHERE scheme_id = $1 AND subject = $2",
         found.scheme_id,
         subject,
     )
-    return baseline(found, subject) if row is None else card_from_json(row["card"])
+    stored = baseline(found, subject) if row is None else card_from_json(row["card"])
+    if not cases or row is None:
+        return stored
+    findings = await findings_in(views, found.year, subject, found.scheme_id)
+    return with_cases(found, stored, findings)
 
 
 def ranked(cards: list[ScoreCard], names: dict[str, str]) -> list[dict[str, Any]]:
@@ -122,13 +128,13 @@ async def changes(
         after = int(after_value)
     if day is None:
         rows = await views.fetch(
-            "SELECT * FROM assess_changes WHERE seq > $1 ORDER BY seq, change_id LIMIT $2",
+            "SELECT * FROM score_changes WHERE seq > $1 ORDER BY seq, change_id LIMIT $2",
             after,
             limit + 1,
         )
     else:
         rows = await views.fetch(
-            """SELECT * FROM assess_changes WHERE day = $1 AND seq > $2
+            """SELECT * FROM score_changes WHERE day = $1 AND seq > $2
                ORDER BY seq, change_id LIMIT $3""",
             day,
             after,
@@ -142,14 +148,14 @@ async def changes(
 async def latest_seq(views: Database) -> int:
     """The seq of the last ScoreChanged row (0 if none): a page rendered after reading it
     misses no change (the stream resumes after it)."""
-    value = await views.fetchval("SELECT COALESCE(MAX(seq), 0) FROM assess_changes")
+    value = await views.fetchval("SELECT COALESCE(MAX(seq), 0) FROM score_changes")
     return int(value or 0)
 
 
 async def finding_events(views: Database, year: int, subject: str) -> dict[str, dict[str, str]]:
     """Event id → its type and the day of the fact, for the findings charged to `subject`."""
     rows = await views.fetch(
-        "SELECT event_id, event_type, on_date, org FROM assess_findings "
+        "SELECT event_id, event_type, on_date, org FROM score_findings "
         f"WHERE year = $1 AND {scope_clause('org', 2)}",
         year,
         *scope_args(subject),
@@ -163,7 +169,7 @@ async def finding_events(views: Database, year: int, subject: str) -> dict[str, 
 async def periods(views: Database, scheme_id: str) -> list[dict[str, Any]]:
     """The closed periods of a scheme, in order."""
     rows = await views.fetch(
-        "SELECT period, starts_on, ends_on, closed_on, event_id FROM assess_periods "
+        "SELECT period, starts_on, ends_on, closed_on, event_id FROM score_periods "
         "WHERE scheme_id = $1 ORDER BY ends_on",
         scheme_id,
     )
@@ -182,7 +188,7 @@ async def periods(views: Database, scheme_id: str) -> list[dict[str, Any]]:
 async def period(views: Database, scheme_id: str, key: str) -> dict[str, Any] | None:
     """One closed period with its frozen snapshot (ranked rows with their cards)."""
     row = await views.fetchrow(
-        "SELECT * FROM assess_periods WHERE scheme_id = $1 AND period = $2", scheme_id, key
+        "SELECT * FROM score_periods WHERE scheme_id = $1 AND period = $2", scheme_id, key
     )
     if row is None:
         return None

@@ -170,7 +170,6 @@ class ChainWriter:
         self._head = (last_seq + 1, digest)
         return True
 
-
     async def append_batch(self, tx: Tx, events: Sequence[RecordedEvent], service: str) -> int:
         """Link `events` in order in one multi-row insert; return how many were new.
 

@@ -27,7 +27,6 @@ from services.assessment import queries
 from services.assessment.domain import baseline, score
 from services.assessment.periods import snapshot
 from services.assessment.projections import Scoreboard
-from services.assessment.queries import card_from_json
 from services.assessment.scheme import parse_scheme
 from services.assessment.signals import Source, classify
 from shared.db import Database, SqliteDatabase
@@ -79,7 +78,8 @@ def history(rnd: random.Random, size: int) -> list[list[RecordedEvent]]:
     position = 1
     for _ in range(size):
         tenant = rnd.choice(TOWNSHIPS)
-        kind = rnd.choice(["request", "document", "case", "highlight", "noise"])
+        kinds = ["request", "document", "case", "highlight", "interpretation", "noise"]
+        kind = rnd.choice(kinds)
         sid = f"{kind}-{uuid4()}"
         if kind == "request":
             events = [("DeadlineMissed", {"request_id": sid, "noticed_on": "2026-03-20"})]
@@ -95,6 +95,19 @@ def history(rnd: random.Random, size: int) -> list[list[RecordedEvent]]:
             events = [
                 ("CaseEscalated", {"case_id": sid, "overdue_since": "2026-03-03T00:00:00+00:00"}),
                 ("CaseResponded", {"case_id": sid, "on_time": False}),
+            ]
+        elif kind == "interpretation":  # the two rate indicators (方案§15)
+            events = [
+                (
+                    "InterpretationPublished",
+                    {
+                        "document_id": f"policy-{rnd.randrange(4)}",
+                        "forms": [rnd.choice(["text", "图解"])],
+                        "channels": rnd.sample(["portal", "wechat", "weibo"], rnd.randint(1, 2)),
+                        "published_at": "2026-03-05T02:00:00+00:00",
+                    },
+                )
+                for _ in range(rnd.randint(1, 2))
             ]
         elif kind == "highlight":
             events = [("HighlightProjectRecognized", {"project_id": sid, "org": tenant})]
@@ -129,12 +142,14 @@ async def apply_all(db: Database, events: list[RecordedEvent]) -> None:
 
 
 async def cards(db: Database) -> dict[str, Any]:
-    rows = await db.fetch("SELECT subject, card FROM assess_cards ORDER BY subject")
-    return {r["subject"]: card_from_json(r["card"]) for r in rows}
+    """The live cards as the API reads them: the stored points with the cases behind each
+    line read from the findings."""
+    rows = await db.fetch("SELECT subject FROM score_cards ORDER BY subject")
+    return {r["subject"]: await queries.card(db, SCHEME, r["subject"], cases=True) for r in rows}
 
 
 async def explained(db: Database) -> dict[tuple[str, str], int]:
-    rows = await db.fetch("SELECT subject, line, delta FROM assess_changes")
+    rows = await db.fetch("SELECT subject, line, delta FROM score_changes")
     sums: dict[tuple[str, str], int] = {}
     for r in rows:
         sums[(r["subject"], r["line"])] = sums.get((r["subject"], r["line"]), 0) + r["delta"]
@@ -212,7 +227,7 @@ async def test_a_republished_scheme_rescores_and_explains_the_move(tmp_path: Pat
         event = recorded("assessment-scheme-2026", 2, 3, "SchemePublished", "shangdang", payload)
         await apply_all(db, [event, event])
         assert (await cards(db))["shangdang/sudian"].total == 9700
-        rows = await db.fetch("SELECT line, delta, caused_by FROM assess_changes ORDER BY seq")
+        rows = await db.fetch("SELECT line, delta, caused_by FROM score_changes ORDER BY seq")
         assert [(r["line"], r["delta"]) for r in rows] == [
             ("proactive_disclosure", -200),
             ("proactive_disclosure", -100),

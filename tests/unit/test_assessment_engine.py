@@ -17,7 +17,18 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.assessment.domain import changes, score, subject_of
+from services.assessment.domain import (
+    Tally,
+    card_of,
+    changes,
+    counted,
+    partners,
+    plus,
+    score,
+    subject_of,
+    tally,
+    with_cases,
+)
 from services.assessment.scheme import Scheme, parse_scheme
 from services.assessment.signals import KNOWN_SIGNALS, Finding
 from shared.errors import ValidationFailed
@@ -256,3 +267,37 @@ def test_the_score_changes_add_up_to_the_difference_of_the_indicator_points(
 
     moved = sum(c.delta for c in changes(before, after) if c.key in indicators)
     assert moved == held(after) - held(before)
+
+
+def incremental(scheme: Scheme, subject: str, found: list[Finding]) -> Tally:
+    """The read model's way (projections.Scoreboard): one finding at a time, a set of the
+    cases already counted, and `counted` for each case not counted before."""
+    counted_cases: set[tuple[str, str]] = set()
+    counts: Tally = {}
+    for f in found:
+        if f.on.year != scheme.year or subject_of(scheme, f.org) != subject:
+            continue
+        if (f.signal, f.case) in counted_cases:
+            continue
+        present = [o for o in partners(scheme, f.signal) if (o, f.case) in counted_cases]
+        counted_cases.add((f.signal, f.case))
+        counts = plus(counts, counted(scheme, f.signal, present))
+    return counts
+
+
+@settings(max_examples=300, deadline=None)
+@given(findings_strategy, st.randoms(use_true_random=False), st.sampled_from([SUDIAN, HANDIAN]))
+def test_incremental_counts_give_the_card_a_full_score_gives(
+    found: list[Finding], rnd: Any, subject: str
+) -> None:
+    """Incremental cards (docs/decisions.md 31): counting cases as they arrive, in any
+    order and with re-deliveries, ends in the tally of the whole set, and the points of
+    that tally with the cases listed from the findings are exactly `score`."""
+    scheme = demo_scheme()
+    delivered = found + [f for f in found if rnd.random() < 0.3]
+    rnd.shuffle(delivered)
+    counts = incremental(scheme, subject, delivered)
+    assert counts == tally(scheme, subject, found)
+    assert with_cases(scheme, card_of(scheme, subject, counts), found) == score(
+        scheme, subject, found
+    )
