@@ -3,7 +3,8 @@
     python -m bench.audit [--events N] [--engine sqlite|postgres|both]
                           [--database-url URL] [--json OUT]
 
-For each engine, in a fresh SQLite directory / a fresh PostgreSQL schema:
+For each engine, in a fresh SQLite directory / a fresh PostgreSQL schema, and in a process
+of its own (so the peak RSS is that engine's):
 1. N events (~600-byte Chinese payload, 50 per stream) are appended to a store
    (batched; not the measured part — bench/eventstore.py measures appends);
 2. chain append: `ChainRecorder` fed by `ProjectionRunner` (1000 events per
@@ -11,18 +12,22 @@ For each engine, in a fresh SQLite directory / a fresh PostgreSQL schema:
 3. verify: `chain.verify` walks and rehashes the whole chain, events/s;
 4. replay: `replay.replay` of a small ledger projection from the log into a
    shadow, events/s (what `gongkai replay` does).
-Peak memory is ru_maxrss of this process (resource.getrusage), after each engine.
-The default (--events 10000) runs in well under two minutes; docs/operations.md
-records the numbers with the command. A script, never a test.
+Limits measured in the same run, on the same rows: SHA-256 linking of the same bytes in
+memory (the chain's CPU floor); a raw `executemany` of the same chain rows into a table
+without guards, 1000 per transaction (the database's floor for append); a raw read of the
+chain with the hash recomputed and compared (verify's floor); on the first 100,000 events.
+Peak memory is ru_maxrss of the engine's process, taken before the limits run. A script,
+never a test.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import json
-import os
 import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -33,6 +38,7 @@ from typing import Any
 
 import asyncpg
 
+from bench.common import database_url, load, machine, print_machine
 from services.audit import chain, replay
 from services.audit.chain import ChainRecorder
 from shared.db import Database, PostgresDatabase, SqliteDatabase, Tx
@@ -43,6 +49,8 @@ from shared.projections import ProjectionRunner
 CLERK = Actor(id="wang-tietong", role="request_handler")
 TOWNSHIPS = ("sudian", "handian", "xiliu", "nanchen", "babi", "dongyang")
 PER_STREAM = 50
+#: The limits run on the first events of the log (a rate per event; they hold the rows).
+LIMIT_SAMPLE = 100_000
 
 
 def payload(n: int) -> dict[str, Any]:
@@ -81,6 +89,19 @@ class Ledger:
             event.payload["number"],
         )
 
+    async def apply_batch(self, tx: Tx, events: Sequence[RecordedEvent]) -> None:
+        """The same rows as `apply` event by event, one upsert per tenant and chunk."""
+        counts: dict[str, tuple[int, str]] = {}
+        for event in events:
+            n, _ = counts.get(event.tenant, (0, ""))
+            counts[event.tenant] = (n + 1, event.payload["number"])
+        await tx.executemany(
+            """INSERT INTO bench_ledger (tenant, requests, last_number) VALUES ($1, $2, $3)
+               ON CONFLICT (tenant) DO UPDATE SET requests = bench_ledger.requests
+                   + excluded.requests, last_number = excluded.last_number""",
+            [(tenant, n, last) for tenant, (n, last) in counts.items()],
+        )
+
 
 async def fill(store: SqlEventStore, events: int) -> float:
     started = time.perf_counter()
@@ -110,6 +131,51 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+async def limits(views: Database, events: list[RecordedEvent]) -> dict[str, float]:
+    """The floors of the same work: hashing alone, raw inserts, raw read + rehash."""
+    bodies = [e.to_wire() for e in events]
+    started = time.perf_counter()
+    prev = chain.GENESIS
+    rows = []
+    for seq, (event, body) in enumerate(zip(events, bodies, strict=True), start=1):
+        digest = hashlib.sha256(bytes.fromhex(prev) + body).hexdigest()
+        rows.append((seq, str(event.event_id), body.decode(), prev, digest))
+        prev = digest
+    hash_s = time.perf_counter() - started
+    await views.execute_script(
+        [
+            """CREATE TABLE IF NOT EXISTS bench_raw_chain (seq BIGINT PRIMARY KEY,
+               event_id TEXT NOT NULL UNIQUE, body TEXT NOT NULL, prev_hash TEXT NOT NULL,
+               hash TEXT NOT NULL)"""
+        ]
+    )
+    started = time.perf_counter()
+    for i in range(0, len(rows), 1000):
+        async with views.transaction() as tx:
+            await tx.executemany(
+                "INSERT INTO bench_raw_chain (seq, event_id, body, prev_hash, hash) "
+                "VALUES ($1, $2, $3, $4, $5)",
+                rows[i : i + 1000],
+            )
+    insert_s = time.perf_counter() - started
+    started = time.perf_counter()
+    after, prev, read = 0, chain.GENESIS, 0
+    while found := await views.fetch(
+        "SELECT seq, body, hash FROM bench_raw_chain WHERE seq > $1 ORDER BY seq LIMIT 5000",
+        after,
+    ):
+        for row in found:
+            digest = hashlib.sha256(bytes.fromhex(prev) + str(row["body"]).encode()).hexdigest()
+            assert digest == row["hash"]
+            prev = digest
+        read += len(found)
+        after = int(found[-1]["seq"])
+    read_s = time.perf_counter() - started
+    assert read == len(events)
+    n = len(events)
+    return {"hash": n / hash_s, "raw_insert": n / insert_s, "raw_read_rehash": n / read_s}
+
+
 async def measure(
     engine: str, store: SqlEventStore, views: Database, shadow: Database, events: int
 ) -> dict[str, Any]:
@@ -123,14 +189,31 @@ async def measure(
     assert verified.broken is None and verified.verified == events, verified
     target = replay.Target("bench", Ledger(), ("bench",))
     replayed = await replay.replay(target, {"bench": store}, shadow)
+    peak = peak_mb()  # before the limits, which hold their sample in memory
+    sample: list[RecordedEvent] = []
+    position = 0
+    while len(sample) < min(events, LIMIT_SAMPLE) and (
+        page := await store.read_all(position, 5000)
+    ):
+        sample.extend(page)
+        position = page[-1].position
+    floor = await limits(views, sample[:LIMIT_SAMPLE])
+    append_rate = chained / append_s
     return {
         "engine": engine,
         "events": events,
         "store_fill_events_per_s": round(events / fill_s),
-        "chain_append_events_per_s": round(chained / append_s),
+        "chain_append_events_per_s": round(append_rate),
         "verify_events_per_s": round(verified.rate),
         "replay_events_per_s": round(replayed.rate),
-        "peak_rss_mb": round(peak_mb(), 1),
+        "limit_hash_events_per_s": round(floor["hash"]),
+        "limit_raw_insert_events_per_s": round(floor["raw_insert"]),
+        "limit_raw_read_rehash_events_per_s": round(floor["raw_read_rehash"]),
+        "ratio_append_raw_insert": round(append_rate / floor["raw_insert"], 2),
+        "ratio_verify_raw_read_rehash": round(verified.rate / floor["raw_read_rehash"], 2),
+        "limit_sample_events": min(events, LIMIT_SAMPLE),
+        "peak_rss_mb": round(peak, 1),
+        "load_end": load(),
     }
 
 
@@ -164,30 +247,56 @@ async def run_postgres(url: str, events: int) -> dict[str, Any]:
             await conn.close()
 
 
+def _child(engine: str, events: int, url: str | None) -> dict[str, Any]:
+    """Run one engine in a process of its own: its ru_maxrss is that engine's peak."""
+    cmd = [sys.executable, "-m", "bench.audit", "--events", str(events), "--engine", engine]
+    cmd += ["--child"] + (["--database-url", url] if url else [])
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"bench.audit {engine} failed:\n{done.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="bench.audit", description=__doc__.split("\n")[0])
     p.add_argument("--events", type=int, default=10_000)
     p.add_argument("--engine", choices=["sqlite", "postgres", "both"], default="both")
-    p.add_argument("--database-url", default=os.environ.get("GONGKAI_TEST_DATABASE_URL"))
+    p.add_argument("--database-url", default=None)
     p.add_argument("--json", help="also write the results here")
+    p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
-    results = []
-    if args.engine in ("sqlite", "both"):
-        results.append(asyncio.run(run_sqlite(args.events)))
-    if args.engine in ("postgres", "both"):
-        if not args.database_url:
-            print("postgres needs --database-url or GONGKAI_TEST_DATABASE_URL", file=sys.stderr)
-            return 2
-        results.append(asyncio.run(run_postgres(args.database_url, args.events)))
-    header = ("engine", "events", "chain append ev/s", "verify ev/s", "replay ev/s", "peak RSS MB")
-    print(" | ".join(header))
+    url = database_url(args.database_url)
+    if args.child:  # one engine, its result as one JSON line
+        run = (
+            run_sqlite(args.events)
+            if args.engine == "sqlite"
+            else run_postgres(url or "", args.events)
+        )
+        print(json.dumps(asyncio.run(run)))
+        return 0
+    engines = ["sqlite", "postgres"] if args.engine == "both" else [args.engine]
+    if "postgres" in engines and not url:
+        print("postgres needs --database-url or GONGKAI_TEST_DATABASE_URL", file=sys.stderr)
+        return 2
+    info = asyncio.run(machine(url if "postgres" in engines else None))
+    print_machine(info)
+    results = [_child(engine, args.events, url) for engine in engines]
+    print(
+        "\nengine   | events    | chain append ev/s (÷ raw insert) | verify ev/s "
+        "(÷ raw read+rehash) | SHA-256 alone | replay ev/s | peak RSS MB"
+    )
     for r in results:
         print(
-            f"{r['engine']} | {r['events']} | {r['chain_append_events_per_s']:,} | "
-            f"{r['verify_events_per_s']:,} | {r['replay_events_per_s']:,} | {r['peak_rss_mb']}"
+            f"{r['engine']:<8} | {r['events']:>9,} | {r['chain_append_events_per_s']:>9,} "
+            f"of {r['limit_raw_insert_events_per_s']:>9,} ({r['ratio_append_raw_insert']:.2f}) | "
+            f"{r['verify_events_per_s']:>9,} of {r['limit_raw_read_rehash_events_per_s']:>9,} "
+            f"({r['ratio_verify_raw_read_rehash']:.2f}) | {r['limit_hash_events_per_s']:>9,} | "
+            f"{r['replay_events_per_s']:>9,} | {r['peak_rss_mb']}"
         )
+    print(f"load avg    {load()} at end")
     if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=2))
+        Path(args.json).write_text(json.dumps({"machine": info, "results": results}, indent=2))
     return 0
 
 
