@@ -148,26 +148,13 @@ class ChainWriter:
         if tx is not self._tx:
             await self._start(tx)
         last_seq, prev = self._head
-        body = event.to_wire()
-        digest = link_hash(prev, body)
+        row = _link(last_seq + 1, event, service, prev)
         inserted = await tx.fetchval(
-            _INSERT + " ON CONFLICT (event_id) DO NOTHING RETURNING seq",
-            last_seq + 1,
-            str(event.event_id),
-            service,
-            event.position,
-            event.stream_id,
-            event.type,
-            event.tenant,
-            event.actor.id,
-            time_key(event.recorded_at),
-            body.decode(),
-            prev,
-            digest,
+            _INSERT + " ON CONFLICT (event_id) DO NOTHING RETURNING seq", *row
         )
         if inserted is None:
             return False
-        self._head = (last_seq + 1, digest)
+        self._head = (last_seq + 1, row[-1])
         return True
 
     async def append_batch(self, tx: Tx, events: Sequence[RecordedEvent], service: str) -> int:
@@ -196,30 +183,32 @@ class ChainWriter:
             if event_id in known:
                 continue
             known.add(event_id)
-            body = event.to_wire()
-            digest = link_hash(prev, body)
             last_seq += 1
-            links.append(
-                (
-                    last_seq,
-                    event_id,
-                    service,
-                    event.position,
-                    event.stream_id,
-                    event.type,
-                    event.tenant,
-                    event.actor.id,
-                    time_key(event.recorded_at),
-                    body.decode(),
-                    prev,
-                    digest,
-                )
-            )
-            prev = digest
+            links.append(_link(last_seq, event, service, prev))
+            prev = links[-1][-1]
         if links:
             await tx.executemany(_INSERT, links)
             self._head = (last_seq, prev)
         return len(links)
+
+
+def _link(seq: int, event: RecordedEvent, service: str, prev: str) -> tuple[Any, ...]:
+    """The row of `_INSERT` that links `event` after `prev`; its hash is the last column."""
+    body = event.to_wire()
+    return (
+        seq,
+        str(event.event_id),
+        service,
+        event.position,
+        event.stream_id,
+        event.type,
+        event.tenant,
+        event.actor.id,
+        time_key(event.recorded_at),
+        body.decode(),
+        prev,
+        link_hash(prev, body),
+    )
 
 
 #: Event ids per look-up of those already chained (SQLite allows 32,766 parameters).
