@@ -166,7 +166,7 @@ _PG_SCHEMA = [
 
 def _parse_time(value: Any) -> datetime:
     if isinstance(value, datetime):
-        return value.astimezone(UTC)
+        return value if value.tzinfo is UTC else value.astimezone(UTC)
     return datetime.fromisoformat(value).astimezone(UTC)
 
 
