@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -26,7 +27,7 @@ import asyncpg
 import orjson
 
 from shared.db import Database, PostgresDatabase, Row, SqliteDatabase
-from shared.envelope import Actor, RecordedEvent, StreamWrite, canonical_json
+from shared.envelope import JSON_OPTIONS, Actor, RecordedEvent, StreamWrite, canonical_json
 from shared.errors import ConcurrencyConflict
 
 
@@ -34,6 +35,7 @@ class EventStore(Protocol):
     async def append(self, writes: Sequence[StreamWrite]) -> list[RecordedEvent]: ...
     async def read_stream(self, stream_id: str, after_version: int = 0) -> list[RecordedEvent]: ...
     async def read_all(self, after_position: int = 0, limit: int = 1000) -> list[RecordedEvent]: ...
+    async def read_all_rows(self, after_position: int = 0, limit: int = 1000) -> list[Row]: ...
     async def stream_version(self, stream_id: str) -> int: ...
     async def head_position(self) -> int: ...
     async def wait_for_events(self, after_position: int, timeout: float) -> None: ...
@@ -164,7 +166,7 @@ _PG_SCHEMA = [
 
 def _parse_time(value: Any) -> datetime:
     if isinstance(value, datetime):
-        return value.astimezone(UTC)
+        return value if value.tzinfo is UTC else value.astimezone(UTC)
     return datetime.fromisoformat(value).astimezone(UTC)
 
 
@@ -260,6 +262,76 @@ def _record(row: Row) -> RecordedEvent:
     _set(event, "__pydantic_extra__", None)
     _set(event, "__pydantic_private__", None)
     return event
+
+
+_ACTOR_WIRE: dict[Any, orjson.Fragment] = {}
+_WIRE_FIELDS = frozenset(
+    "event_id stream_id stream_type version position type schema_version tenant actor "
+    "correlation_id causation_id occurred_at recorded_at payload".split()
+)
+#: False if RecordedEvent gained or lost a field: then wire_of_row is `to_wire()` itself.
+_FAST_WIRE = _EVENT_FIELDS == _WIRE_FIELDS
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def uuid_text(value: Any) -> str:
+    """`str(_uuid(value))`: SQLite already holds that canonical text; PostgreSQL a UUID."""
+    if isinstance(value, str) and _CANONICAL_UUID.fullmatch(value):
+        return value
+    return str(_uuid(value))
+
+
+def _actor_wire(value: Any) -> orjson.Fragment:
+    """The actor's canonical JSON, once per distinct stored value (see `_actor`)."""
+    key = value if isinstance(value, str | bytes) else orjson.dumps(value)
+    wire = _ACTOR_WIRE.get(key)
+    if wire is None:
+        if len(_ACTOR_WIRE) >= _ACTOR_CACHE_MAX:
+            _ACTOR_WIRE.clear()
+        wire = _ACTOR_WIRE[key] = orjson.Fragment(
+            canonical_json(_actor(value).model_dump(mode="json"))
+        )
+    return wire
+
+
+def wire_of_row(row: Row) -> bytes:
+    """`_record(row).to_wire()`, byte for byte, framed from the stored columns.
+
+    For the relay (issue #10 item 2): a stored row goes to Kafka without becoming a
+    RecordedEvent and being encoded again. The envelope's columns are normalised as
+    `_record` does (UUIDs as canonical text, times as aware UTC, the actor validated once
+    per distinct value) and the payload's stored JSON is parsed by orjson only, then the
+    whole is written once with `canonical_json`'s options. orjson writes UUID text, aware
+    UTC datetimes (`Z`) and JSON-native values exactly as pydantic's JSON mode does;
+    anything it refuses (an integer beyond 64 bits), or a changed envelope, takes
+    `_record(row).to_wire()`. tests/unit/test_kafka_relay.py and
+    tests/integration/test_eventstore_conformance.py compare the two on both backends.
+    """
+    if not _FAST_WIRE:
+        return _record(row).to_wire()
+    causation = row["causation_id"]
+    try:
+        return orjson.dumps(
+            {
+                "event_id": uuid_text(row["event_id"]),
+                "stream_id": row["stream_id"],
+                "stream_type": row["stream_type"],
+                "version": row["version"],
+                "position": row["position"],
+                "type": row["type"],
+                "schema_version": row["schema_version"],
+                "tenant": row["tenant"],
+                "actor": _actor_wire(row["actor"]),
+                "correlation_id": uuid_text(row["correlation_id"]),
+                "causation_id": None if causation is None else uuid_text(causation),
+                "occurred_at": _parse_time(row["occurred_at"]),
+                "recorded_at": _parse_time(row["recorded_at"]),
+                "payload": _json(row["payload"]),
+            },
+            option=JSON_OPTIONS,
+        )
+    except TypeError:
+        return _record(row).to_wire()
 
 
 class SqlEventStore:
@@ -417,12 +489,17 @@ class SqlEventStore:
         return [_record(r) for r in rows]
 
     async def read_all(self, after_position: int = 0, limit: int = 1000) -> list[RecordedEvent]:
-        rows = await self.db.fetch(
+        return [_record(r) for r in await self.read_all_rows(after_position, limit)]
+
+    async def read_all_rows(self, after_position: int = 0, limit: int = 1000) -> list[Row]:
+        """`read_all` undecoded: the stored rows (columns `_COLUMNS`, as each driver hands
+        them out: PostgreSQL UUIDs, datetimes and JSONB text; SQLite text) for readers that
+        pass events on rather than use them (the relay: `wire_of_row`)."""
+        return await self.db.fetch(
             f"SELECT {_COLUMNS} FROM events WHERE position > $1 ORDER BY position LIMIT $2",
             after_position,
             limit,
         )
-        return [_record(r) for r in rows]
 
     async def stream_version(self, stream_id: str) -> int:
         value = await self.db.fetchval(

@@ -24,16 +24,15 @@ from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import CommitFailedError, IllegalStateError, TopicAlreadyExistsError
 from aiokafka.structs import ConsumerRecord
 
-from shared.db import Database, Tx
-from shared.envelope import JSON_OPTIONS, RecordedEvent
-from shared.eventstore import EventStore
+from shared.db import Database, Row, Tx
+from shared.envelope import RecordedEvent
+from shared.eventstore import EventStore, uuid_text, wire_of_row
 from shared.projections import KERNEL_TABLES, Projection, is_poison, park, parked_streams
 
 log = structlog.get_logger("gongkai.kafka")
@@ -125,62 +124,23 @@ def partition_of(key: bytes, partitions: Sequence[int]) -> int:
     return partitions[(murmur2(key) & 0x7FFFFFFF) % len(partitions)]
 
 
-_WIRE_FIELDS = frozenset(
-    "event_id stream_id stream_type version position type schema_version tenant actor "
-    "correlation_id causation_id occurred_at recorded_at payload".split()
-)
-#: False if RecordedEvent gained or lost a field: then wire_of is to_wire itself.
-_FAST_WIRE = frozenset(RecordedEvent.model_fields) == _WIRE_FIELDS
-
-
-def wire_of(event: RecordedEvent) -> bytes:
-    """`event.to_wire()`, byte for byte, without pydantic's model_dump (~8× faster).
-
-    orjson writes UUIDs, aware datetimes (`Z` for UTC) and JSON-native payloads exactly as
-    pydantic's JSON mode does; anything else (a naive datetime, a payload value orjson
-    does not know, a changed envelope) takes `to_wire()`. tests/unit/test_kafka_relay.py
-    compares the two.
-    """
-    if not _FAST_WIRE or event.occurred_at.tzinfo is None or event.recorded_at.tzinfo is None:
-        return event.to_wire()
-    actor = event.actor
-    try:
-        return orjson.dumps(
-            {
-                # str(): asyncpg hands out its own UUID subclass, which orjson refuses
-                "event_id": str(event.event_id),
-                "stream_id": event.stream_id,
-                "stream_type": event.stream_type,
-                "version": event.version,
-                "position": event.position,
-                "type": event.type,
-                "schema_version": event.schema_version,
-                "tenant": event.tenant,
-                "actor": {"id": actor.id, "kind": actor.kind, "role": actor.role}
-                if frozenset(type(actor).model_fields) == _ACTOR_FIELDS
-                else actor.model_dump(mode="json"),
-                "correlation_id": str(event.correlation_id),
-                "causation_id": None if event.causation_id is None else str(event.causation_id),
-                "occurred_at": event.occurred_at,
-                "recorded_at": event.recorded_at,
-                "payload": event.payload,
-            },
-            option=JSON_OPTIONS,
-        )
-    except TypeError:
-        return event.to_wire()
-
-
-_ACTOR_FIELDS = frozenset({"id", "kind", "role"})
+def _headers(type_: str, version: int, tenant: str, event_id: str) -> list[tuple[str, bytes]]:
+    return [
+        ("type", type_.encode()),
+        ("schema_version", str(version).encode()),
+        ("tenant", tenant.encode()),
+        ("event_id", event_id.encode()),
+    ]
 
 
 def headers_of(event: RecordedEvent) -> list[tuple[str, bytes]]:
-    return [
-        ("type", event.type.encode()),
-        ("schema_version", str(event.schema_version).encode()),
-        ("tenant", event.tenant.encode()),
-        ("event_id", str(event.event_id).encode()),
-    ]
+    """The headers of an event's message (type, schema version, tenant, event id)."""
+    return _headers(event.type, event.schema_version, event.tenant, str(event.event_id))
+
+
+def headers_of_row(row: Row) -> list[tuple[str, bytes]]:
+    """`headers_of(_record(row))` from a stored row (`SqlEventStore.read_all_rows`)."""
+    return _headers(row["type"], row["schema_version"], row["tenant"], uuid_text(row["event_id"]))
 
 
 RELAY_TABLES = [
@@ -250,6 +210,10 @@ class Relay:
     async def publish_available(self) -> int:
         """Publish every stored event after the checkpoint; return how many were sent.
 
+        The store hands over its rows undecoded (`read_all_rows`) and each message value
+        is framed from them (`wire_of_row`: `RecordedEvent.to_wire()`, byte for byte),
+        so no event becomes a model on its way to the broker.
+
         Pipelined: batch k+1 is read while batch k is encoded, and queued while batch k
         waits for the broker's acknowledgements (acks=all); the checkpoint moves to the end
         of batch k only once all of batch k is acknowledged, so it never passes an
@@ -259,17 +223,17 @@ class Relay:
         sent = 0
         position = await self.checkpoint()
         in_flight: tuple[list[asyncio.Future[Any]], int] | None = None
-        reading = asyncio.ensure_future(self.store.read_all(position, self.batch))
+        reading = asyncio.ensure_future(self.store.read_all_rows(position, self.batch))
         try:
-            while events := await reading:
-                position = events[-1].position
+            while rows := await reading:
+                position = rows[-1]["position"]
                 # the database reads batch k+1 while this process encodes batch k
-                reading = asyncio.ensure_future(self.store.read_all(position, self.batch))
-                queued = await self._send(events)
+                reading = asyncio.ensure_future(self.store.read_all_rows(position, self.batch))
+                queued = await self._send(rows)
                 if in_flight is not None:
                     await self._acknowledged(*in_flight)
                 in_flight = (queued, position)
-                sent += len(events)
+                sent += len(rows)
             if in_flight is not None:
                 await self._acknowledged(*in_flight)
         finally:
@@ -283,24 +247,25 @@ class Relay:
         await asyncio.gather(*queued)
         await self._save(position)
 
-    async def _send(self, events: Sequence[RecordedEvent]) -> list[asyncio.Future[Any]]:
-        """Queue `events` in position order, a record batch per partition; return the
-        futures of the broker's acknowledgements.
+    async def _send(self, rows: Sequence[Row]) -> list[asyncio.Future[Any]]:
+        """Queue the stored events `rows` in position order, a record batch per partition;
+        return the futures of the broker's acknowledgements.
 
-        The partition is the one `producer.send` would pick (the default murmur2
-        partitioner over the sorted partitions), so a stream stays in its partition, and
-        batches of one partition are queued in order: per-key order is kept. Building the
-        batches here instead of one `send` per event is ~2.5× faster on aiokafka.
+        The key is the stream id, the partition the one `producer.send` would pick (the
+        default murmur2 partitioner over the sorted partitions), so a stream stays in its
+        partition, and batches of one partition are queued in order: per-key order is
+        kept. Building the batches here instead of one `send` per event is ~2.5× faster on
+        aiokafka.
         """
         producer = self.producer
         assert producer is not None
         partitions = sorted(await producer.partitions_for(self.topic))
         batches: dict[int, Any] = {}
         pending: list[asyncio.Future[Any]] = []
-        for event in events:
-            key = event.stream_id.encode()
+        for row in rows:
+            key = row["stream_id"].encode()
             partition = partition_of(key, partitions)
-            value, headers = wire_of(event), headers_of(event)
+            value, headers = wire_of_row(row), headers_of_row(row)
             batch = batches.get(partition)
             if batch is None:
                 batch = batches[partition] = producer.create_batch()

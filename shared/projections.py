@@ -116,12 +116,15 @@ async def parked_streams(tx: Tx, consumer: str) -> set[str]:
     return {r["stream_id"] for r in rows}
 
 
+_BEHIND_PARKED = "an earlier event of this stream is parked"
+
+
 async def apply_or_park(
     tx: Tx, projection: Projection, event: RecordedEvent, blocked: set[str], consumer: str
 ) -> bool:
     """Apply one event inside a savepoint; park it (and its stream) if it fails. True if applied."""
     if event.stream_id in blocked:
-        await park(tx, consumer, event, "an earlier event of this stream is parked")
+        await park(tx, consumer, event, _BEHIND_PARKED)
         return False
     await tx.execute("SAVEPOINT apply_event")
     try:
@@ -170,12 +173,12 @@ async def apply_chunk(
         try:
             async with db.transaction() as tx:
                 blocked = await parked_streams(tx, consumer)
-                ready = []
-                for event in events:
-                    if event.stream_id in blocked:
-                        await park(tx, consumer, event, "an earlier event of this stream is parked")
-                    else:
-                        ready.append(event)
+                ready = events  # nothing parked (the usual case): the whole chunk
+                if blocked:
+                    ready = [e for e in events if e.stream_id not in blocked]
+                    for event in events:
+                        if event.stream_id in blocked:
+                            await park(tx, consumer, event, _BEHIND_PARKED)
                 if ready:
                     await apply_batch(tx, ready)
                 await save_checkpoint(tx, consumer, events[-1].position)

@@ -99,9 +99,18 @@ class EventRegistry:
         return payload
 
     def decode(self, event: RecordedEvent) -> DomainEvent:
-        """The typed payload of a recorded event, upcast to the current version."""
-        model = self.model_for(event.type)
-        payload = self.upcast(event.type, event.schema_version, dict(event.payload))
+        """The typed payload of a recorded event, upcast to the current version.
+
+        A payload of the current version is validated as it is: no upcaster runs, so
+        there is nothing to copy (validation does not change its input). An older one is
+        copied first, as upcasters may change the dict they are given.
+        """
+        model = self._current.get(event.type)
+        if model is not None and event.schema_version == model.schema_version:
+            payload = event.payload
+        else:
+            model = self.model_for(event.type)
+            payload = self.upcast(event.type, event.schema_version, dict(event.payload))
         try:
             return model.model_validate(payload)
         except ValidationError as exc:

@@ -12,6 +12,7 @@ once (its checkpoint, and in distributed mode its consumer group, are already at
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Sequence
 from datetime import UTC
 from typing import Any
@@ -122,11 +123,9 @@ class RequestLedger:
         )
 
     async def _insert(self, tx: Tx, event: RecordedEvent, e: RequestRegistered) -> None:
-        row = _registered_row(event, e)
         await tx.execute(
-            f"INSERT INTO app_ledger ({_COLUMN_LIST}) VALUES ({_MARKS})"
-            " ON CONFLICT (request_id) DO NOTHING",
-            *(row[c] for c in _COLUMNS),
+            f"{_INSERT} ON CONFLICT (request_id) DO NOTHING",
+            *_INSERT_VALUES(_registered_row(event, e)),
         )
 
     async def apply_batch(self, tx: Tx, events: Sequence[RecordedEvent]) -> None:
@@ -173,17 +172,12 @@ class RequestLedger:
             row["status"] = ledger_status(row)
             row["version"] = event.version
             changed.add(rid)
-        fresh = [rows[rid] for rid in changed if rid not in stored]
+        fresh = [_INSERT_VALUES(rows[rid]) for rid in changed if rid not in stored]
         if fresh:
-            await tx.executemany(
-                f"INSERT INTO app_ledger ({_COLUMN_LIST}) VALUES ({_MARKS})",
-                [tuple(r[c] for c in _COLUMNS) for r in fresh],
-            )
-        updated = [rows[rid] for rid in changed if rid in stored]
+            await tx.executemany(_INSERT, fresh)
+        updated = [_UPDATE_VALUES(rows[rid]) for rid in changed if rid in stored]
         if updated:
-            await tx.executemany(
-                _UPDATE, [(*(r[c] for c in _MUTABLE), r["request_id"]) for r in updated]
-            )
+            await tx.executemany(_UPDATE, updated)
 
 
 def _registered_row(event: RecordedEvent, e: RequestRegistered) -> dict[str, Any]:
@@ -269,6 +263,7 @@ _COLUMNS = (
 )
 _COLUMN_LIST = ", ".join(_COLUMNS)
 _MARKS = ", ".join(f"${i}" for i in range(1, len(_COLUMNS) + 1))
+_INSERT = f"INSERT INTO app_ledger ({_COLUMN_LIST}) VALUES ({_MARKS})"
 #: What registration sets once and no lifecycle event changes; the rest (everything
 #: `_changes` sets, status and version) is `_MUTABLE`.
 _FIXED = frozenset(
@@ -285,6 +280,9 @@ _UPDATE = (
     + ", ".join(f"{c} = ${i}" for i, c in enumerate(_MUTABLE, start=1))
     + f" WHERE request_id = ${len(_MUTABLE) + 1}"
 )
+#: A row's parameters for the INSERT (every column) and the UPDATE (mutable ones, then key).
+_INSERT_VALUES = operator.itemgetter(*_COLUMNS)
+_UPDATE_VALUES = operator.itemgetter(*_MUTABLE, "request_id")
 
 
 def _changes(e: object, row: dict[str, Any]) -> dict[str, Any]:

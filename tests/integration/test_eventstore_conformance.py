@@ -14,7 +14,13 @@ import pytest
 
 from shared.envelope import Actor, NewEvent, StreamWrite
 from shared.errors import ConcurrencyConflict
-from shared.eventstore import SqlEventStore, open_postgres_store, open_sqlite_store, tail
+from shared.eventstore import (
+    SqlEventStore,
+    open_postgres_store,
+    open_sqlite_store,
+    tail,
+    wire_of_row,
+)
 
 ACTOR = Actor(id="wang-tietong", kind="user", role="request_handler")
 TENANT = "shangdang/sudian"
@@ -101,6 +107,30 @@ async def test_chinese_text_and_large_payloads_round_trip(store: SqlEventStore) 
     assert read.payload == payload
     assert read == recorded[0]
     assert read.actor == ACTOR and read.tenant == TENANT
+
+
+async def test_undecoded_rows_frame_the_same_wire_bytes(store: SqlEventStore) -> None:
+    """`read_all_rows` + `wire_of_row` (the relay's path) give each event's `to_wire()`
+    byte for byte, on the column types this backend really returns."""
+    payloads = [
+        {"标题": "苏店镇政务公开", "数": [1, 2.5, -0.0, 1e20], "空": None, "是": True},
+        {"applicant": {"name": "张三", "email": None}, "z": {"b": [{"y": 1, "x": "乙"}]}},
+        {"quote": '他说"好"\n\t', "emoji": "📄", "long": "应公开尽公开。" * 500},
+    ]
+    first = await store.append([write("req-1", *(event(**p) for p in payloads))])
+    caused = NewEvent(
+        type="RequestAssigned",
+        tenant=TENANT,
+        actor=Actor(id="gongkai", kind="system"),
+        causation_id=first[0].event_id,
+        payload={"handler": "李娜"},
+    )
+    appended = first + await store.append([write("req-2", caused)])
+    rows = await store.read_all_rows(0, 100)
+    assert [r["position"] for r in rows] == [e.position for e in appended]
+    assert [wire_of_row(r) for r in rows] == [e.to_wire() for e in appended]
+    assert [wire_of_row(r) for r in rows] == [e.to_wire() for e in await store.read_all(0, 100)]
+    assert await store.read_all_rows(appended[1].position, 2) == rows[2:4]
 
 
 async def test_stored_events_cannot_be_updated_or_deleted(store: SqlEventStore) -> None:
