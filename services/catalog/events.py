@@ -13,21 +13,13 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.catalog import events_v1
+from services.catalog.content import DocumentContent as DocumentContent
+from services.catalog.content import DocumentKind as DocumentKind
+from services.catalog.content import GazetteEntry as GazetteEntry
 from shared.registry import DomainEvent, EventRegistry
 
 registry = EventRegistry(service="catalog")
-
-
-class DocumentKind(StrEnum):
-    """公文种类. `regulation` and `normative` are the rows of annual-report section 二."""
-
-    regulation = "regulation"  # 规章
-    normative = "normative"  # 行政规范性文件 (规范性文件)
-    policy = "policy"  # 政策性文件
-    implementation_plan = "implementation_plan"  # 实施方案
-    work_news = "work_news"  # 工作动态
-    notice = "notice"  # 通知公告
-    other = "other"  # 其他
 
 
 #: Kinds the interpretation service must interpret (DOMAIN.md §3, 谁起草、谁解读).
@@ -96,22 +88,6 @@ class FindingKind(StrEnum):
     bank_card = "bank_card"  # 银行卡号 (Luhn 校验)
 
 
-class DocumentContent(BaseModel):
-    """One revision of a document's text and metadata."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    title: str = Field(min_length=2, max_length=300)
-    body: str = Field(min_length=1, max_length=200_000)
-    attachments_text: list[str] = Field(default_factory=list, max_length=50)
-    document_number: str | None = Field(default=None, max_length=100, description="文号")
-    issue_date: date = Field(description="成文日期; Art. 26 counts 20 working days from it")
-    kind: DocumentKind
-    column: str = Field(min_length=1, max_length=60, description="目录栏目代码")
-    needs_interpretation: bool = Field(default=False, description="拟稿人标记需解读")
-    sensitive: bool = Field(default=False, description="敏感稿件：终审须由主要领导")
-
-
 class PrivacyFinding(BaseModel):
     """One piece of personal data found in a revision; never the value itself, only a mask."""
 
@@ -153,9 +129,14 @@ class DocumentDrafted(DomainEvent):
 
 @registry.register
 class DocumentRevised(DomainEvent):
-    """A new revision. While published it is an update (reason mandatory) that is reviewed again."""
+    """A new revision. While published it is an update (reason mandatory) that is reviewed again.
+
+    v2: `revised_by`, the person who wrote the revision: a drafting duty, so they may not
+    review it (separation of duties); v1 events read it from their envelope's actor.
+    """
 
     event_type = "DocumentRevised"
+    schema_version = 2
     stream_type = "document"
 
     document_id: UUID
@@ -164,6 +145,10 @@ class DocumentRevised(DomainEvent):
     reason: str | None = None
     is_update: bool = Field(description="已发布文件的更新（需重新三审后发布）")
     changed_on: date
+    revised_by: str | None = Field(description="修订人（拟稿职责）; null only in upcast v1 events")
+
+
+registry.register_historic(events_v1.DocumentRevised, events_v1.document_revised_v1_to_v2)
 
 
 @registry.register
@@ -410,18 +395,6 @@ class ColumnEmpty(DomainEvent):
     column: str
     name: str
     noticed_on: date
-
-
-class GazetteEntry(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    document_id: UUID
-    revision: int
-    title: str
-    document_number: str | None
-    kind: DocumentKind
-    issue_date: date
-    content_hash: str
 
 
 @registry.register

@@ -22,9 +22,11 @@ from services.catalog.events import (
     DisclosureAttribute,
     DocumentContent,
     DocumentKind,
+    DocumentRevised,
     LegalGround,
     PublicationChannel,
     ReviewStage,
+    registry,
 )
 from services.catalog.search import index_terms, query_terms
 from shared.errors import DomainRuleViolated, ValidationFailed
@@ -187,7 +189,8 @@ def test_personal_data_blocks_publication_until_justified_or_redacted__s8() -> N
     assert publish(state).model_dump()["revision"] == 1
     # Or redact: a new revision whose scan finds nothing, and every stage starts over.
     fresh = passed(decided(drafted(body=body)))
-    events = domain.revise(fresh, domain.redacted_content(fresh, None), None, date(2026, 3, 1))
+    redaction = domain.redacted_content(fresh, None)
+    events = domain.revise(fresh, redaction, None, date(2026, 3, 1), reviser="li-na")
     redacted = fold(events, fresh)
     assert redacted.findings == () and redacted.status == "draft"
     assert "11010519491231002X" not in (redacted.content.body if redacted.content else "")
@@ -196,8 +199,11 @@ def test_personal_data_blocks_publication_until_justified_or_redacted__s8() -> N
 def test_update_of_a_published_document_needs_a_reason_and_a_new_review() -> None:
     state = fold([publish(passed(decided(drafted())))], passed(decided(drafted())))
     with pytest.raises(ValidationFailed):
-        domain.revise(state, content(body="修订后的正文。"), None, date(2026, 3, 5))
-    events = domain.revise(state, content(body="修订后的正文。"), "更正补贴标准", date(2026, 3, 5))
+        domain.revise(
+            state, content(body="修订后的正文。"), None, date(2026, 3, 5), reviser="li-na"
+        )
+    new = content(body="修订后的正文。")
+    events = domain.revise(state, new, "更正补贴标准", date(2026, 3, 5), reviser="li-na")
     state = fold(events, state)
     assert state.status == "revising" and state.published_revision == 1
     with pytest.raises(DomainRuleViolated):
@@ -284,3 +290,44 @@ def test_column_check_records_each_episode_once__s4() -> None:
     assert same is None
     fresh = health(work_news, date(2026, 3, 10), 3, today)
     assert health_event("shangdang/sudian", fresh, today, first.model_dump(mode="json")) is None
+
+
+def test_reviser_and_proposer_hold_a_drafting_duty__separation_of_duties() -> None:
+    state = drafted()
+    revised = domain.revise(
+        state, content(body="修订后的正文。"), None, date(2026, 3, 1), reviser="chen-jing"
+    )
+    state = fold(revised, state)
+    assert state.duties["chen-jing"] == frozenset({"drafting"})
+    proposal = ProposeAttribute(attribute=DisclosureAttribute.proactive)
+    state = fold([domain.propose(state, proposal, "wei-na")], state)
+    assert state.duties["wei-na"] == frozenset({"drafting"})
+
+
+def test_revision_v1_upcasts_with_an_unknown_reviser() -> None:
+    v1 = {
+        "document_id": str(DOC),
+        "revision": 2,
+        "content": content().model_dump(mode="json"),
+        "reason": None,
+        "is_update": False,
+        "changed_on": "2026-03-01",
+    }
+    lifted = DocumentRevised.model_validate(registry.upcast("DocumentRevised", 1, v1))
+    assert lifted.revised_by is None and lifted.revision == 2
+
+
+def test_a_fourth_review_of_an_approved_update_is_refused__s18() -> None:
+    state = passed(decided(drafted()))
+    state = fold([publish(state)], state)
+    events = domain.revise(
+        state, content(body="修订后的正文。"), "更正补贴标准", date(2026, 3, 5), reviser="li-na"
+    )
+    state = passed(fold(events, state))
+    assert state.status == "revising" and state.next_stage is None
+    again = RecordReview(
+        stage=ReviewStage.final_review, outcome="pass", proofreading=Proofreading(signed=True)
+    )
+    with pytest.raises(DomainRuleViolated) as err:
+        domain.review(state, again, "tian-yiming")
+    assert err.value.rule == "review.not_in_review"
