@@ -37,8 +37,8 @@ def test_public_api_serves_published_documents_and_never_drafts__s13(suite: Suit
     assert (
         doc["body"].startswith("各村（社区）") and doc["content_hash"] == published["content_hash"]
     )
-    r = public(suite, f"/documents/{draft}")
-    assert r.status_code == 404 and r.json()["rule"] == "public.not_published"
+    before = suite.head_position("catalog")
+    refused(suite, public(suite, f"/documents/{draft}"), 404, "public.not_published", before)
     listed = public(suite, "/documents", township="shangdang/sudian").json()["items"]
     assert document_id in {i["document_id"] for i in listed}
     assert draft not in {i["document_id"] for i in listed}
@@ -69,6 +69,9 @@ def test_feeds_and_search_carry_published_documents_and_drop_withdrawn_ones__s13
     r = desk.post(desk.final, desk.doc(document_id, "/withdraw"), {"reason": "补贴标准有误，撤稿"})
     assert r.status_code == 200, r.text
     suite.eventually(lambda: not visible(suite, document_id))
+    before = suite.head_position("catalog")
+    r = public(suite, f"/documents/{document_id}")
+    refused(suite, r, 404, "public.not_published", before)
     assert f"urn:uuid:{document_id}" not in {
         i["id"] for i in public(suite, "/feed.json").json()["items"]
     }

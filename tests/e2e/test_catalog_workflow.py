@@ -260,6 +260,44 @@ def test_fourth_review_of_an_approved_update_is_refused_not_a_crash__s18(
     assert desk.publish(document_id).status_code == 200
 
 
+def test_pass_without_proofreading_sign_off_is_refused__s18(suite: SuiteHandle) -> None:
+    desk = Desk(suite)
+    document_id = desk.draft()
+    desk.decide_attribute(document_id)
+    before = suite.head_position("catalog")
+    for proofreading in ({"signed": False, "corrections": 2}, None):
+        body: dict[str, Any] = {"stage": "first_review", "outcome": "pass"}
+        if proofreading is not None:
+            body["proofreading"] = proofreading
+        r = desk.post(desk.first, desk.doc(document_id, "/reviews"), body)
+        refused(suite, r, 422, "review.proofreading_required", before)
+        assert r.json()["field"] == "proofreading.signed"
+
+
+def test_rejection_without_comments_is_refused__s18(suite: SuiteHandle) -> None:
+    desk = Desk(suite)
+    document_id = desk.draft()
+    desk.decide_attribute(document_id)
+    before = suite.head_position("catalog")
+    for comments in (None, "  ", "差"):
+        body = {"stage": "first_review", "outcome": "reject", "comments": comments}
+        r = desk.post(desk.first, desk.doc(document_id, "/reviews"), body)
+        refused(suite, r, 422, "review.comments_required", before)
+        assert r.json()["field"] == "comments"
+
+
+def test_withdrawal_without_reason_is_refused__s13(suite: SuiteHandle) -> None:
+    desk = Desk(suite)
+    document_id, _ = desk.published()
+    before = suite.head_position("catalog")
+    r = desk.post(desk.final, desk.doc(document_id, "/withdraw"), {})
+    refused(suite, r, 422, "schema.missing", before)
+    assert r.json()["field"] == "reason"
+    r = desk.post(desk.final, desk.doc(document_id, "/withdraw"), {"reason": "   "})
+    refused(suite, r, 422, "schema.string_too_short", before)
+    assert desk.get(desk.drafter, desk.doc(document_id)).json()["status"] == "published"
+
+
 def test_attribute_other_than_proactive_needs_its_legal_ground__art14_16(
     suite: SuiteHandle,
 ) -> None:
