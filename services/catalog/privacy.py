@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from datetime import date
 
@@ -88,7 +89,7 @@ def mask(raw: str, kind: FindingKind) -> str:
     keep_head, keep_tail = (3, 4) if kind is FindingKind.mobile else (4, 4)
     digit_positions = [i for i, ch in enumerate(raw) if ch.isalnum()]
     hidden = set(digit_positions[keep_head : len(digit_positions) - keep_tail])
-    if kind is FindingKind.mobile and raw.startswith(("+86", "86")):
+    if kind is FindingKind.mobile and unicodedata.normalize("NFKC", raw).startswith(("+86", "86")):
         hidden = set(digit_positions[2 + keep_head : len(digit_positions) - keep_tail])
     return "".join("*" if i in hidden else ch for i, ch in enumerate(raw))
 
@@ -103,17 +104,38 @@ def _digits(raw: str) -> str:
     return "".join(ch for ch in raw if ch.isdigit() or ch in "Xx").upper()
 
 
+def normalize(text: str) -> tuple[str, list[int]]:
+    """NFKC, character by character, with the original index of every normalized character.
+
+    Full-width digits and punctuation (１３９１２３４５６７８, －, the ideographic space)
+    become ASCII, so the patterns see them; positions map back to the original text.
+    """
+    out: list[str] = []
+    origin: list[int] = []
+    for i, ch in enumerate(text):
+        folded = unicodedata.normalize("NFKC", ch) if ord(ch) > 0x7F else ch
+        out.append(folded)
+        origin.extend([i] * len(folded))
+    return "".join(out), origin
+
+
 def scan_text(text: str, field: str, salt: str) -> list[PrivacyFinding]:
-    """Every personal datum in one text. Resident ids win over the patterns they contain."""
+    """Every personal datum in one text. Resident ids win over the patterns they contain.
+
+    Matching runs on the NFKC form (full-width digits count); each finding's span, mask
+    and redaction refer to the original text.
+    """
     found: list[PrivacyFinding] = []
     taken: list[tuple[int, int]] = []
+    folded, origin = normalize(text)
 
     def free(start: int, end: int) -> bool:
         return all(end <= s or start >= e for s, e in taken)
 
-    def add(kind: FindingKind, start: int, end: int, normalized: str) -> None:
+    def add(kind: FindingKind, n_start: int, n_end: int, normalized: str) -> None:
+        start, end = origin[n_start], origin[n_end - 1] + 1
         raw = text[start:end]
-        taken.append((start, end))
+        taken.append((n_start, n_end))
         found.append(
             PrivacyFinding(
                 fingerprint=fingerprint(salt, kind, normalized),
@@ -125,17 +147,17 @@ def scan_text(text: str, field: str, salt: str) -> list[PrivacyFinding]:
             )
         )
 
-    for m in _RESIDENT_ID.finditer(text):
+    for m in _RESIDENT_ID.finditer(folded):
         if is_resident_id(m.group()):
             add(FindingKind.resident_id, m.start(), m.end(), m.group().upper())
-    for m in _LEGACY_ID.finditer(text):
+    for m in _LEGACY_ID.finditer(folded):
         if free(m.start(), m.end()) and is_legacy_resident_id(m.group()):
             add(FindingKind.legacy_resident_id, m.start(), m.end(), m.group())
-    for m in _MOBILE.finditer(text):
+    for m in _MOBILE.finditer(folded):
         if free(m.start(), m.end()):
             digits = _digits(m.group())
             add(FindingKind.mobile, m.start(), m.end(), digits[-11:])
-    for m in _CARD.finditer(text):
+    for m in _CARD.finditer(folded):
         digits = _digits(m.group())
         if free(m.start(), m.end()) and is_bank_card(digits):
             add(FindingKind.bank_card, m.start(), m.end(), digits)
