@@ -18,6 +18,7 @@ from services.catalog import search as catalog_search
 from services.catalog import views
 from services.catalog.events import GazetteEntry
 from services.catalog.gazette import entries_hash
+from services.catalog.interpretations import interpretations_of
 from shared.errors import NotFound, ValidationFailed
 from shared.pagination import decode_cursor, encode_cursor
 
@@ -83,7 +84,8 @@ def build_public_router(runtime: Any) -> APIRouter:
         )
         if row is None:
             raise _not_published(document_id)
-        return views.public_row(row, full=True)
+        linked = await interpretations_of(runtime.views, str(document_id))
+        return views.public_row(row, full=True) | {"interpretations": linked}
 
     async def latest(township: str | None) -> list[Any]:
         clause, args = where(township)

@@ -37,6 +37,7 @@ def test_public_api_serves_published_documents_and_never_drafts__s13(suite: Suit
     assert (
         doc["body"].startswith("各村（社区）") and doc["content_hash"] == published["content_hash"]
     )
+    assert doc["interpretations"] == []  # none published yet (test_interpretation_api.py)
     before = suite.head_position("catalog")
     refused(suite, public(suite, f"/documents/{draft}"), 404, "public.not_published", before)
     listed = public(suite, "/documents", township="shangdang/sudian").json()["items"]

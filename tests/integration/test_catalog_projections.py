@@ -30,9 +30,10 @@ from services.catalog.commands import (
 )
 from services.catalog.events import DocumentContent, ReviewStage
 from services.catalog.handlers import CatalogHandlers
+from services.catalog.interpretations import PublishedInterpretations, interpretations_of
 from services.catalog.projections import DocumentLedger, PublicCatalog
 from shared.db import Database, SqliteDatabase
-from shared.envelope import new_id
+from shared.envelope import Actor, NewEvent, StreamWrite, new_id
 from shared.eventstore import SqlEventStore, open_postgres_store, open_sqlite_store
 from shared.identity import Principal, Role
 from shared.projections import ProjectionRunner
@@ -160,3 +161,54 @@ async def test_concurrent_gazette_issues_get_gapless_unique_numbers__s13(
 
     numbers = await asyncio.gather(*(compile_one(d) for d in docs))
     assert sorted(numbers) == list(range(1, 7))
+
+
+def _interpretation_published(
+    interpretation_id: UUID, document_id: UUID, revision: int, title: str
+) -> NewEvent:
+    """The interpretation service's event as it is on its topic (only what the catalog reads)."""
+    return NewEvent(
+        type="InterpretationPublished",
+        schema_version=1,
+        tenant="shangdang/sudian/party-office",
+        actor=Actor(id="zhang-wei", kind="user", role="section_head"),
+        payload={
+            "interpretation_id": str(interpretation_id),
+            "document_id": str(document_id),
+            "revision": revision,
+            "title": title,
+            "forms": ["text", "graphic"],
+            "stage": 1,
+            "published_at": NOW.isoformat(),
+            "a_field_added_later": True,
+        },
+    )
+
+
+async def test_published_interpretations_link_back_to_their_policy_and_rebuild_equally__s3(
+    backend: tuple[SqlEventStore, Database],
+) -> None:
+    """双向关联 on the catalog side: its own read model of InterpretationPublished."""
+    store, views = backend
+    runner = ProjectionRunner(PublishedInterpretations(), store, views)
+    await runner.setup()
+    doc, interpretation_id = new_id(), new_id()
+    for version, title in ((1, "《实施方案》政策解读"), (2, "《实施方案》政策解读（修订）")):
+        event = _interpretation_published(interpretation_id, doc, version, title)
+        await store.append(
+            [
+                StreamWrite(
+                    stream_id=f"interpretation-{interpretation_id}",
+                    stream_type="interpretation",
+                    expected_version=version - 1,
+                    events=(event,),
+                )
+            ]
+        )
+    await runner.run_once()
+    (link,) = await interpretations_of(views, str(doc))
+    assert link["title"] == "《实施方案》政策解读（修订）" and link["forms"] == ["graphic", "text"]
+    assert link["url"] == f"/v1/public/interpretation/interpretations/{interpretation_id}"
+    await runner.rebuild()
+    assert await interpretations_of(views, str(doc)) == [link]
+    assert await interpretations_of(views, str(new_id())) == []
