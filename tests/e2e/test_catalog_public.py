@@ -9,6 +9,7 @@ a feed.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from datetime import timedelta
 from typing import Any
 
 from tests.e2e.conftest import SuiteHandle
@@ -207,7 +208,7 @@ def test_annual_report_section_two_counts_made_repealed_and_in_force__art50(
     """荫城镇 has no other documents in this module: the counts are exact."""
     desk = Desk.yincheng(suite)
     issued = today().isoformat()
-    desk.published(issue_date=issued, document_number="荫政发〔2026〕1号")
+    made, _ = desk.published(issue_date=issued, document_number="荫政发〔2026〕1号")
     repealed, _ = desk.published(issue_date=issued, document_number="荫政发〔2026〕2号")
     withdrawn, _ = desk.published(issue_date=issued, document_number="荫政发〔2026〕3号")
     r = desk.post(
@@ -217,6 +218,14 @@ def test_annual_report_section_two_counts_made_repealed_and_in_force__art50(
     )
     assert r.status_code == 200, r.text
     r = desk.post(desk.final, desk.doc(withdrawn, "/withdraw"), {"reason": "文号错误，撤稿"})
+    assert r.status_code == 200, r.text
+    # An update still in review does not count: the published revision's kind and date do.
+    old = desk.get(desk.drafter, desk.doc(made)).json()["content"]
+    last_year = (today() - timedelta(days=400)).isoformat()
+    update = {**old, "kind": "policy", "issue_date": last_year}
+    r = desk.post(
+        desk.drafter, desk.doc(made, "/revisions"), {"content": update, "reason": "改为政策性文件"}
+    )
     assert r.status_code == 200, r.text
 
     def report() -> dict[str, Any] | None:
