@@ -298,6 +298,23 @@ def test_withdrawal_without_reason_is_refused__s13(suite: SuiteHandle) -> None:
     assert desk.get(desk.drafter, desk.doc(document_id)).json()["status"] == "published"
 
 
+def test_sensitive_document_final_review_is_the_principal_leaders_alone__s18(
+    suite: SuiteHandle,
+) -> None:
+    desk = Desk(suite)
+    document_id = desk.draft(sensitive=True, title="苏店镇关于信访积案化解工作的实施意见")
+    desk.decide_attribute(document_id)
+    assert desk.review(desk.first, document_id, "first_review").status_code == 200
+    assert desk.review(desk.second, document_id, "second_review").status_code == 200
+    before = suite.head_position("catalog")
+    r = desk.review("guo-xinxin", document_id, "final_review")  # 分管领导: not enough
+    refused(suite, r, 403, "role.missing", before)
+    assert desk.review("tian-yiming", document_id, "final_review").status_code == 200
+    assert desk.publish(document_id).status_code == 200
+    doc = desk.get(desk.drafter, desk.doc(document_id)).json()
+    assert doc["reviews"]["final_review"]["reviewer"] == "tian-yiming"
+
+
 def test_attribute_other_than_proactive_needs_its_legal_ground__art14_16(
     suite: SuiteHandle,
 ) -> None:
