@@ -399,9 +399,15 @@ class ColumnEmpty(DomainEvent):
 
 @registry.register
 class GazetteIssuePublished(DomainEvent):
-    """政府公报: issue `number` of a year; the stream version is the number (no gaps)."""
+    """政府公报: issue `number` of a year; the stream version is the number (no gaps).
+
+    v2: the hash covers the township, year, number, title, entries and the previous issue's
+    hash (`previous_hash`), so the issues of a year form a chain (gazette.issue_hash);
+    upcast v1 issues keep their entries-only hash (`hash_version` 1).
+    """
 
     event_type = "GazetteIssuePublished"
+    schema_version = 2
     stream_type = "gazette"
 
     issue_id: UUID
@@ -410,5 +416,14 @@ class GazetteIssuePublished(DomainEvent):
     number: int = Field(ge=1)
     title: str
     entries: list[GazetteEntry]
-    content_hash: str = Field(description="sha256 over the entries: tamper-evident")
+    previous_hash: str | None = Field(description="上一期的 content_hash; null for issue 1")
+    content_hash: str = Field(
+        description="sha256 of the issue: township, year, number, title, previous_hash, entries"
+    )
+    hash_version: int = Field(ge=1, le=2, description="1: entries only (v1 issues); 2: issue")
     published_at: datetime
+
+
+registry.register_historic(
+    events_v1.GazetteIssuePublished, events_v1.gazette_issue_published_v1_to_v2
+)

@@ -116,6 +116,7 @@ def history() -> dict[str, DomainEvent]:
         documents=[state],
         already_compiled=frozenset(),
         now=NOW,
+        previous_hash=None,
     )
     found[issue.event_type] = issue
     repeal = RepealDocument(repealed_on=TODAY, reason="已被新规定替代")

@@ -6,6 +6,7 @@ from typing import Any
 
 from services.catalog.api import build_routers
 from services.catalog.events import registry
+from services.catalog.gazette_views import GazetteIssues
 from services.catalog.handlers import CatalogHandlers
 from services.catalog.interpretations import PublishedInterpretations
 from services.catalog.projections import DocumentLedger, PublicCatalog
@@ -22,7 +23,12 @@ def _handlers(runtime: Any, suite: Any) -> CatalogHandlers:
 SERVICE = ServiceDefinition(
     name="catalog",
     registry=registry,
-    projections=lambda: [DocumentLedger(), PublicCatalog(), PublishedInterpretations()],
+    projections=lambda: [
+        DocumentLedger(),
+        PublicCatalog(),
+        GazetteIssues(),
+        PublishedInterpretations(),
+    ],
     build_router=build_routers,
     build_handlers=_handlers,
     background=(deadline_job,),

@@ -196,10 +196,31 @@ def test_gazette_issue_compiles_published_normative_documents_with_a_verified_ha
         return list(public(suite, "/gazette", township="shangdang/sudian").json()["items"])
 
     (row,) = suite.eventually(listed)
-    assert row["hash_verified"] is True
+    assert row["hash_verified"] is True and row["verified"] is True
+    assert row["previous_hash"] is None and row["chain_verified"] is True
     assert {e["document_id"] for e in row["entries"]} == {first, second}
+    assert {e["public_status"] for e in row["entries"]} == {"matches"}
+    before = suite.head_position("catalog")
     r = desk.post(desk.final, "/v1/catalog/gazette-issues", {"document_ids": [first]})
-    assert r.status_code == 409 and r.json()["rule"] == "gazette.already_compiled"
+    refused(suite, r, 409, "gazette.already_compiled", before)
+    # Issue 2 chains to issue 1; withdrawing a compiled document shows in the check.
+    third, _ = desk.published(
+        title="苏店镇农村宅基地管理办法", document_number="苏政发〔2026〕14号"
+    )
+    r = desk.post(desk.final, "/v1/catalog/gazette-issues", {"document_ids": [third]})
+    assert r.status_code == 201, r.text
+    assert r.json()["number"] == 2 and r.json()["previous_hash"] == issue["content_hash"]
+    r = desk.post(desk.final, desk.doc(second, "/withdraw"), {"reason": "文号错误，撤稿"})
+    assert r.status_code == 200, r.text
+
+    def checked() -> dict[str, Any] | None:
+        rows = {i["number"]: i for i in listed()}
+        statuses = {e["document_id"]: e["public_status"] for e in rows[1]["entries"]}
+        return rows if len(rows) == 2 and statuses[second] == "not_public" else None
+
+    rows = suite.eventually(checked)
+    assert rows[2]["chain_verified"] is True and rows[2]["verified"] is True
+    assert rows[1]["verified"] is True  # a withdrawal is not tampering
 
 
 def test_annual_report_section_two_counts_made_repealed_and_in_force__art50(

@@ -29,6 +29,7 @@ from services.catalog.commands import (
     WithdrawDocument,
 )
 from services.catalog.events import DocumentContent, ReviewStage
+from services.catalog.gazette_views import GazetteIssues, verify
 from services.catalog.handlers import CatalogHandlers
 from services.catalog.interpretations import PublishedInterpretations, interpretations_of
 from services.catalog.projections import DocumentLedger, PublicCatalog
@@ -118,7 +119,7 @@ async def snapshot(views: Database) -> dict[str, list[dict[str, Any]]]:
         "catalog_publications": "event_id",
         "catalog_public": "document_id",
         "catalog_search": "term, document_id",
-        "catalog_gazette": "issue_id",
+        "catalog_gazette_issues": "issue_id",
     }
     return {
         t: [dict(r) for r in await views.fetch(f"SELECT * FROM {t} ORDER BY {key}")]
@@ -131,19 +132,40 @@ async def test_rebuild_of_catalog_read_models_equals_live(
 ) -> None:
     store, views = backend
     h = handlers(store)
-    runners = [ProjectionRunner(p, store, views) for p in (DocumentLedger(), PublicCatalog())]
+    projections = (DocumentLedger(), PublicCatalog(), GazetteIssues())
+    runners = [ProjectionRunner(p, store, views) for p in projections]
     for runner in runners:
         await runner.setup()
     docs = [await published(h, n) for n in range(1, 4)]
     await h.withdraw(docs[1], WithdrawDocument(reason="文号重复，撤稿"), GUO, new_id(), None)
     await h.compile_gazette(CompileGazette(document_ids=[str(docs[0])]), GUO, new_id())
+    await h.compile_gazette(CompileGazette(document_ids=[str(docs[2])]), GUO, new_id())
     for runner in runners:
         await runner.run_once()
     live = await snapshot(views)
-    assert len(live["catalog_public"]) == 2 and len(live["catalog_gazette"]) == 1
+    assert len(live["catalog_public"]) == 2 and len(live["catalog_gazette_issues"]) == 2
+    rows = await views.fetch("SELECT * FROM catalog_gazette_issues ORDER BY number")
+    first, second = [await verify(views, r) for r in rows]
+    assert second["previous_hash"] == first["content_hash"]
+    assert first["verified"] and second["verified"] and second["chain_verified"]
+    assert [e["public_status"] for e in first["entries"] + second["entries"]] == ["matches"] * 2
+    # A row changed behind the projection's back no longer verifies, nor does the next link.
+    async with views.transaction() as tx:
+        await tx.execute(
+            "UPDATE catalog_gazette_issues SET content_hash = $1 WHERE number = 1", "0" * 64
+        )
+        await tx.execute(  # and a public text that is not the one compiled
+            "UPDATE catalog_public SET content_hash = $1 WHERE document_id = $2",
+            "f" * 64,
+            str(docs[2]),
+        )
+    rows = await views.fetch("SELECT * FROM catalog_gazette_issues ORDER BY number")
+    first, second = [await verify(views, r) for r in rows]
+    assert first["hash_verified"] is False and second["chain_verified"] is False
+    assert second["entries"][0]["public_status"] == "differs" and not second["verified"]
     assert {r["status"] for r in live["catalog_documents"]} == {"published", "withdrawn"}
     assert await views.fetchval("SELECT COUNT(*) FROM dead_letters") == 0
-    for runner in runners:
+    for runner in runners:  # the rebuild equals the live model, from before the tampering
         await runner.rebuild()
     assert await snapshot(views) == live
 

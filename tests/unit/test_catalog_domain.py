@@ -23,6 +23,7 @@ from services.catalog.events import (
     DocumentContent,
     DocumentKind,
     DocumentRevised,
+    GazetteIssuePublished,
     LegalGround,
     PublicationChannel,
     ReviewStage,
@@ -228,11 +229,58 @@ def test_gazette_hash_covers_each_entry_and_refuses_unpublished_documents__s13()
         documents=[published],
         already_compiled=frozenset(),
         now=NOW,
+        previous_hash=None,
     )
     assert issue.title == "苏店镇人民政府公报 2026年第1期"
-    assert issue.content_hash == gazette.entries_hash(issue.entries)
+    assert issue.previous_hash is None and issue.hash_version == 2
+    assert gazette.hash_of(issue) == issue.content_hash
     tampered = [issue.entries[0].model_copy(update={"title": "篡改"})]
-    assert gazette.entries_hash(tampered) != issue.content_hash
+    assert gazette.hash_of(issue.model_copy(update={"entries": tampered})) != issue.content_hash
+
+
+def test_gazette_hash_covers_number_year_township_and_chains_the_previous_issue__s13() -> None:
+    normative = drafted(kind=DocumentKind.normative, column="rule_of_law")
+    published = fold([publish(passed(decided(normative)))], passed(decided(normative)))
+
+    def issue(number: int, previous: str | None) -> GazetteIssuePublished:
+        return gazette.compile_issue(
+            issue_id=DOC,
+            township="shangdang/sudian",
+            township_name="苏店镇",
+            year=2026,
+            number=number,
+            documents=[published],
+            already_compiled=frozenset(),
+            now=NOW,
+            previous_hash=previous,
+        )
+
+    first = issue(1, None)
+    second = issue(2, first.content_hash)
+    assert second.previous_hash == first.content_hash != second.content_hash
+    for change in ({"number": 3}, {"year": 2025}, {"township": "shangdang/handian"}):
+        assert gazette.hash_of(first.model_copy(update=change)) != first.content_hash
+    # Another first issue in the chain's place breaks the link of the second.
+    assert issue(2, issue(1, "0" * 64).content_hash).content_hash != second.content_hash
+
+
+def test_gazette_issue_v1_upcasts_to_an_unchained_entries_only_hash__s13() -> None:
+    normative = drafted(kind=DocumentKind.normative, column="rule_of_law")
+    published = fold([publish(passed(decided(normative)))], passed(decided(normative)))
+    entries = [gazette.entry_of(published).model_dump(mode="json")]
+    v1 = {
+        "issue_id": str(DOC),
+        "township": "shangdang/sudian",
+        "year": 2026,
+        "number": 1,
+        "title": "苏店镇人民政府公报 2026年第1期",
+        "entries": entries,
+        "content_hash": gazette.entries_hash([gazette.entry_of(published)]),
+        "published_at": NOW.isoformat(),
+    }
+    lifted = GazetteIssuePublished.model_validate(registry.upcast("GazetteIssuePublished", 1, v1))
+    assert lifted.hash_version == 1 and lifted.previous_hash is None
+    assert gazette.hash_of(lifted) == lifted.content_hash
 
 
 def test_seed_columns_and_their_update_rules__s4() -> None:
