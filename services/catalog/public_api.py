@@ -170,19 +170,7 @@ def build_public_router(runtime: Any) -> APIRouter:
                 message_zh="检索词须包含汉字、字母或数字",
                 message_en="the query needs letters, digits or Chinese characters",
             )
-        placeholders = ", ".join(f"${i + 1}" for i in range(len(terms)))
-        args: list[Any] = [*terms, len(terms)]
-        sql = (
-            "SELECT p.* FROM catalog_public p JOIN ("
-            f"SELECT document_id FROM catalog_search WHERE term IN ({placeholders}) "
-            f"GROUP BY document_id HAVING COUNT(DISTINCT term) = ${len(terms) + 1}"
-            ") m ON m.document_id = p.document_id"
-        )
-        if township is not None:
-            args.append(township)
-            sql += f" WHERE p.township = ${len(args)}"
-        args.append(limit)
-        sql += f" ORDER BY p.updated_at DESC LIMIT ${len(args)}"
+        sql, args = catalog_search.search_sql(terms, township, limit)
         rows = await runtime.views.fetch(sql, *args)
         return {
             "query": q,
