@@ -86,6 +86,8 @@ class FindingKind(StrEnum):
     legacy_resident_id = "legacy_resident_id"  # 15 位旧身份证号 (出生日期有效)
     mobile = "mobile"  # 手机号码
     bank_card = "bank_card"  # 银行卡号 (Luhn 校验)
+    email = "email"  # 电子邮箱 (v2 of the privacy events)
+    passport = "passport"  # 中国护照号码 E/G + 8 位, E + 字母 + 7 位 (v2)
 
 
 class PrivacyFinding(BaseModel):
@@ -153,9 +155,13 @@ registry.register_historic(events_v1.DocumentRevised, events_v1.document_revised
 
 @registry.register
 class PrivacyScanCompleted(DomainEvent):
-    """The privacy guard's findings for one revision; `resolved` are earlier ones now gone."""
+    """The privacy guard's findings for one revision; `resolved` are earlier ones now gone.
+
+    v2: findings may be e-mail addresses and passport numbers too.
+    """
 
     event_type = "PrivacyScanCompleted"
+    schema_version = 2
     stream_type = "document"
 
     document_id: UUID
@@ -164,11 +170,18 @@ class PrivacyScanCompleted(DomainEvent):
     resolved_by_redaction: list[str] = Field(default_factory=list)
 
 
+registry.register_historic(events_v1.PrivacyScanCompleted, events_v1.same_payload)
+
+
 @registry.register
 class PrivacyFindingJustified(DomainEvent):
-    """A reviewer decided a finding may be published, and why (e.g. 公示 of a 法人 contact)."""
+    """A reviewer decided a finding may be published, and why (e.g. 公示 of a 法人 contact).
+
+    v2: the finding may be an e-mail address or a passport number too.
+    """
 
     event_type = "PrivacyFindingJustified"
+    schema_version = 2
     stream_type = "document"
 
     document_id: UUID
@@ -176,6 +189,9 @@ class PrivacyFindingJustified(DomainEvent):
     kind: FindingKind
     justification: str
     reviewer: str
+
+
+registry.register_historic(events_v1.PrivacyFindingJustified, events_v1.same_payload)
 
 
 @registry.register
