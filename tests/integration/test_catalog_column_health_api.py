@@ -47,7 +47,7 @@ class Clock:
 def app(tmp_path: Path) -> Iterator[tuple[TestClient, Clock]]:
     clock = Clock()
     settings = Settings(var_dir=tmp_path / "var", token_secret=SECRET, log_level="warning")
-    with TestClient(create_app(settings, services=["catalog"], clock=clock)) as client:
+    with TestClient(create_app(settings, clock=clock)) as client:  # every service, embedded
         yield client, clock
 
 
