@@ -9,7 +9,7 @@
 #
 # Estimated on the 2-vCPU VM from the benches' own runs (the whole script has not been
 # timed end to end yet): eventstore ≈2½–4½ min, kafka ≈1½ min, e2e ≈5 min, scoreboard
-# ≈3 min, audit ≈1 min, classifier < 1 min, replay (50k events) ≈2 min. --quick
+# ≈3 min, audit ≈1 min, catalog_search ≈½ min, classifier < 1 min, replay (50k events) ≈2 min. --quick
 # roughly halves each.
 #
 # 1. Starts real PostgreSQL and Kafka with deploy/infra.sh unless their addresses are
@@ -92,6 +92,7 @@ if [[ $quick == 1 ]]; then
     run scoreboard --mode embedded --seconds 10 --settle 10
   fi
   run audit --events 5000 "${pg[@]}"
+  run catalog_search --documents 300 --queries 20 "${pg[@]}"
 else
   run eventstore "${pg[@]}"
   [[ $have_kafka == 1 ]] && run kafka --events 10000 --repeats 2
@@ -106,6 +107,7 @@ else
     run scoreboard --mode embedded --seconds 15 --settle 15
   fi
   run audit "${pg[@]}"
+  run catalog_search "${pg[@]}"
 fi
 if [[ -f "$messages" ]]; then
   run classifier "$messages"

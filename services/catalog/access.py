@@ -15,7 +15,7 @@ from uuid import UUID
 
 from services.catalog import domain
 from services.catalog.columns import SEED_CODES
-from services.catalog.events import registry
+from services.catalog.events import DocumentRevised, registry
 from shared.envelope import Actor, NewEvent, RecordedEvent, StreamWrite
 from shared.errors import NotFound
 from shared.eventstore import EventStore
@@ -99,7 +99,11 @@ class DocumentAccess:
         events = await self.store.read_stream(document_stream(document_id))
         state = domain.DocumentState()
         for event in events:
-            state = domain.evolve(state, registry.decode(event))
+            decoded = registry.decode(event)
+            if isinstance(decoded, DocumentRevised) and decoded.revised_by is None:
+                # A v1 revision did not name its reviser; the envelope's actor wrote it.
+                decoded = decoded.model_copy(update={"revised_by": event.actor.id})
+            state = domain.evolve(state, decoded)
         return state
 
     async def visible(self, document_id: UUID, principal: Principal) -> domain.DocumentState:

@@ -69,7 +69,8 @@ def accepted(events: list[RecordedEvent]) -> dict[str, Any]:
                 "channels": p["channels"],
             }
         elif e.type == "GazetteIssuePublished":
-            body |= {k: p[k] for k in ("issue_id", "number", "title", "content_hash", "entries")}
+            keys = ("issue_id", "number", "title", "previous_hash", "content_hash", "entries")
+            body |= {k: p.get(k) for k in keys}
     return body
 
 

@@ -147,8 +147,13 @@ def revise(
     reason: str | None,
     today: date,
     columns: frozenset[str] = SEED_CODES,
+    *,
+    reviser: str,
 ) -> list[DomainEvent]:
-    """A new revision: every review stage starts over (先审后发 holds for updates too)."""
+    """A new revision: every review stage starts over (先审后发 holds for updates too).
+
+    The reviser takes a drafting duty, so they can review no level of the document.
+    """
     document_id = require_open(state)
     _check_content(content, columns)
     is_update = state.published_revision is not None
@@ -170,6 +175,7 @@ def revise(
             reason=reason,
             is_update=is_update,
             changed_on=today,
+            revised_by=reviser,
         ),
         PrivacyScanCompleted(
             document_id=document_id,
@@ -322,8 +328,15 @@ def review(state: DocumentState, cmd: RecordReview, reviewer: str) -> DomainEven
             "a draft without a decided disclosure attribute cannot enter review",
         )
     expected = state.next_stage
+    if expected is None:
+        # An update of a published document stays `revising` after its third pass.
+        raise refused(
+            "review.not_in_review",
+            "stage",
+            "三审均已通过，无需再审；请发布或修改后重新送审",
+            "all three levels have passed: publish it, or revise it to review again",
+        )
     if cmd.stage is not expected:
-        assert expected is not None
         raise refused(
             "review.out_of_order",
             "stage",

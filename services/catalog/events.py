@@ -13,22 +13,14 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.catalog import events_v1
+from services.catalog.content import DocumentContent as DocumentContent
+from services.catalog.content import DocumentKind as DocumentKind
+from services.catalog.content import GazetteEntry as GazetteEntry
 from shared.fields import NOT_PERSONAL
 from shared.registry import DomainEvent, EventRegistry
 
 registry = EventRegistry(service="catalog")
-
-
-class DocumentKind(StrEnum):
-    """公文种类. `regulation` and `normative` are the rows of annual-report section 二."""
-
-    regulation = "regulation"  # 规章
-    normative = "normative"  # 行政规范性文件 (规范性文件)
-    policy = "policy"  # 政策性文件
-    implementation_plan = "implementation_plan"  # 实施方案
-    work_news = "work_news"  # 工作动态
-    notice = "notice"  # 通知公告
-    other = "other"  # 其他
 
 
 #: Kinds the interpretation service must interpret (DOMAIN.md §3, 谁起草、谁解读).
@@ -95,22 +87,8 @@ class FindingKind(StrEnum):
     legacy_resident_id = "legacy_resident_id"  # 15 位旧身份证号 (出生日期有效)
     mobile = "mobile"  # 手机号码
     bank_card = "bank_card"  # 银行卡号 (Luhn 校验)
-
-
-class DocumentContent(BaseModel):
-    """One revision of a document's text and metadata."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    title: str = Field(min_length=2, max_length=300)
-    body: str = Field(min_length=1, max_length=200_000, json_schema_extra=NOT_PERSONAL)
-    attachments_text: list[str] = Field(default_factory=list, max_length=50)
-    document_number: str | None = Field(default=None, max_length=100, description="文号")
-    issue_date: date = Field(description="成文日期; Art. 26 counts 20 working days from it")
-    kind: DocumentKind
-    column: str = Field(min_length=1, max_length=60, description="目录栏目代码")
-    needs_interpretation: bool = Field(default=False, description="拟稿人标记需解读")
-    sensitive: bool = Field(default=False, description="敏感稿件：终审须由主要领导")
+    email = "email"  # 电子邮箱 (v2 of the privacy events)
+    passport = "passport"  # 中国护照号码 E/G + 8 位, E + 字母 + 7 位 (v2)
 
 
 class PrivacyFinding(BaseModel):
@@ -154,9 +132,14 @@ class DocumentDrafted(DomainEvent):
 
 @registry.register
 class DocumentRevised(DomainEvent):
-    """A new revision. While published it is an update (reason mandatory) that is reviewed again."""
+    """A new revision. While published it is an update (reason mandatory) that is reviewed again.
+
+    v2: `revised_by`, the person who wrote the revision: a drafting duty, so they may not
+    review it (separation of duties); v1 events read it from their envelope's actor.
+    """
 
     event_type = "DocumentRevised"
+    schema_version = 2
     stream_type = "document"
 
     document_id: UUID
@@ -165,13 +148,21 @@ class DocumentRevised(DomainEvent):
     reason: str | None = None
     is_update: bool = Field(description="已发布文件的更新（需重新三审后发布）")
     changed_on: date
+    revised_by: str | None = Field(description="修订人（拟稿职责）; null only in upcast v1 events")
+
+
+registry.register_historic(events_v1.DocumentRevised, events_v1.document_revised_v1_to_v2)
 
 
 @registry.register
 class PrivacyScanCompleted(DomainEvent):
-    """The privacy guard's findings for one revision; `resolved` are earlier ones now gone."""
+    """The privacy guard's findings for one revision; `resolved` are earlier ones now gone.
+
+    v2: findings may be e-mail addresses and passport numbers too.
+    """
 
     event_type = "PrivacyScanCompleted"
+    schema_version = 2
     stream_type = "document"
 
     document_id: UUID
@@ -180,11 +171,18 @@ class PrivacyScanCompleted(DomainEvent):
     resolved_by_redaction: list[str] = Field(default_factory=list)
 
 
+registry.register_historic(events_v1.PrivacyScanCompleted, events_v1.same_payload)
+
+
 @registry.register
 class PrivacyFindingJustified(DomainEvent):
-    """A reviewer decided a finding may be published, and why (e.g. 公示 of a 法人 contact)."""
+    """A reviewer decided a finding may be published, and why (e.g. 公示 of a 法人 contact).
+
+    v2: the finding may be an e-mail address or a passport number too.
+    """
 
     event_type = "PrivacyFindingJustified"
+    schema_version = 2
     stream_type = "document"
 
     document_id: UUID
@@ -192,6 +190,9 @@ class PrivacyFindingJustified(DomainEvent):
     kind: FindingKind
     justification: str
     reviewer: str
+
+
+registry.register_historic(events_v1.PrivacyFindingJustified, events_v1.same_payload)
 
 
 @registry.register
@@ -413,23 +414,17 @@ class ColumnEmpty(DomainEvent):
     noticed_on: date
 
 
-class GazetteEntry(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    document_id: UUID
-    revision: int
-    title: str
-    document_number: str | None
-    kind: DocumentKind
-    issue_date: date
-    content_hash: str
-
-
 @registry.register
 class GazetteIssuePublished(DomainEvent):
-    """政府公报: issue `number` of a year; the stream version is the number (no gaps)."""
+    """政府公报: issue `number` of a year; the stream version is the number (no gaps).
+
+    v2: the hash covers the township, year, number, title, entries and the previous issue's
+    hash (`previous_hash`), so the issues of a year form a chain (gazette.issue_hash);
+    upcast v1 issues keep their entries-only hash (`hash_version` 1).
+    """
 
     event_type = "GazetteIssuePublished"
+    schema_version = 2
     stream_type = "gazette"
 
     issue_id: UUID
@@ -438,5 +433,14 @@ class GazetteIssuePublished(DomainEvent):
     number: int = Field(ge=1)
     title: str
     entries: list[GazetteEntry]
-    content_hash: str = Field(description="sha256 over the entries: tamper-evident")
+    previous_hash: str | None = Field(description="上一期的 content_hash; null for issue 1")
+    content_hash: str = Field(
+        description="sha256 of the issue: township, year, number, title, previous_hash, entries"
+    )
+    hash_version: int = Field(ge=1, le=2, description="1: entries only (v1 issues); 2: issue")
     published_at: datetime
+
+
+registry.register_historic(
+    events_v1.GazetteIssuePublished, events_v1.gazette_issue_published_v1_to_v2
+)

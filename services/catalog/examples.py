@@ -83,7 +83,8 @@ def history() -> dict[str, DomainEvent]:
     finding = state.findings[0]
     justify = JustifyFinding(fingerprint=finding.fingerprint, justification="本人书面同意公开")
     state = keep(state, domain.justify(state, justify, "zhang-wei"))
-    state = keep(state, *domain.revise(state, _content(body=BODY + "特此公告。"), None, TODAY))
+    revised = _content(body=BODY + "特此公告。")
+    state = keep(state, *domain.revise(state, revised, None, TODAY, reviser="li-na"))
     proposal = ProposeAttribute(attribute="proactive")
     state = keep(state, domain.propose(state, proposal, "li-na"))
     state = keep(state, domain.check(state, CheckAttribute(agrees=True), "wang-tietong"))
@@ -115,6 +116,7 @@ def history() -> dict[str, DomainEvent]:
         documents=[state],
         already_compiled=frozenset(),
         now=NOW,
+        previous_hash=None,
     )
     found[issue.event_type] = issue
     repeal = RepealDocument(repealed_on=TODAY, reason="已被新规定替代")
@@ -155,11 +157,20 @@ def history() -> dict[str, DomainEvent]:
     return found
 
 
-def _example(event_type: str) -> Callable[[], DomainEvent]:
-    return lambda: history()[event_type]
+def _example(model: type[DomainEvent]) -> Callable[[], DomainEvent]:
+    """The current event of the history, or a historic version cut from it."""
+
+    def build() -> DomainEvent:
+        event = history()[model.event_type]
+        if event.schema_version == model.schema_version:
+            return event
+        fields = event.model_dump(include=set(model.model_fields))
+        return model.model_validate(fields)
+
+    return build
 
 
 EXAMPLES: dict[str, Callable[[], DomainEvent]] = {
-    f"catalog/{model.event_type}.v{model.schema_version}": _example(model.event_type)
+    f"catalog/{model.event_type}.v{model.schema_version}": _example(model)
     for model in registry.models()
 }

@@ -1,8 +1,10 @@
 """政府公报 (方案§13): numbered issues of published normative documents, tamper-evident.
 
-Pure: the handler passes the documents' current states. The issue's hash covers every
-entry, and each entry carries the content hash of the revision it compiles, so anyone
-holding the published texts can recompute and compare.
+Pure: the handler passes the documents' current states and the previous issue's hash.
+The issue's hash covers the township, year, number, title, every entry and the previous
+issue's hash, so the issues of a year form a chain: changing, removing or renumbering an
+issue breaks the next one's link. Each entry carries the content hash of the revision it
+compiles, so anyone holding the published texts can recompute and compare.
 """
 
 from __future__ import annotations
@@ -22,9 +24,49 @@ def issue_title(township_name: str, year: int, number: int) -> str:
     return f"{township_name}人民政府公报 {year}年第{number}期"
 
 
+#: The hash_version new issues carry (1 was entries only, GazetteIssuePublished v1).
+HASH_VERSION = 2
+
+
 def entries_hash(entries: Sequence[GazetteEntry]) -> str:
+    """The v1 hash: the entries only."""
     payload = [e.model_dump(mode="json") for e in entries]
     return hashlib.sha256(canonical_json(payload)).hexdigest()
+
+
+def issue_hash(
+    *,
+    township: str,
+    year: int,
+    number: int,
+    title: str,
+    previous_hash: str | None,
+    entries: Sequence[GazetteEntry],
+) -> str:
+    """The v2 hash: everything that identifies the issue, chained to the one before."""
+    payload = {
+        "township": township,
+        "year": year,
+        "number": number,
+        "title": title,
+        "previous_hash": previous_hash,
+        "entries": [e.model_dump(mode="json") for e in entries],
+    }
+    return hashlib.sha256(canonical_json(payload)).hexdigest()
+
+
+def hash_of(issue: GazetteIssuePublished) -> str:
+    """Recompute an issue's hash the way its hash_version says it was made."""
+    if issue.hash_version == 1:
+        return entries_hash(issue.entries)
+    return issue_hash(
+        township=issue.township,
+        year=issue.year,
+        number=issue.number,
+        title=issue.title,
+        previous_hash=issue.previous_hash,
+        entries=issue.entries,
+    )
 
 
 def entry_of(state: DocumentState) -> GazetteEntry:
@@ -79,6 +121,7 @@ def compile_issue(
     documents: Sequence[DocumentState],
     already_compiled: frozenset[UUID],
     now: datetime,
+    previous_hash: str | None,
 ) -> GazetteIssuePublished:
     entries = [entry_of(d) for d in documents]
     for entry in entries:
@@ -97,13 +140,23 @@ def compile_issue(
             message_en="a document is listed twice",
         )
     entries.sort(key=lambda e: (e.issue_date, e.title))
+    title = issue_title(township_name, year, number)
     return GazetteIssuePublished(
         issue_id=issue_id,
         township=township,
         year=year,
         number=number,
-        title=issue_title(township_name, year, number),
+        title=title,
         entries=entries,
-        content_hash=entries_hash(entries),
+        previous_hash=previous_hash,
+        content_hash=issue_hash(
+            township=township,
+            year=year,
+            number=number,
+            title=title,
+            previous_hash=previous_hash,
+            entries=entries,
+        ),
+        hash_version=HASH_VERSION,
         published_at=now,
     )

@@ -126,6 +126,7 @@ class CatalogHandlers(DocumentSteps):
             compiled = frozenset(
                 UUID(str(e["document_id"])) for ev in earlier for e in ev.payload["entries"]
             )
+            previous = str(earlier[-1].payload["content_hash"]) if earlier else None
             issue = gazette.compile_issue(
                 issue_id=new_id(),
                 township=township,
@@ -135,6 +136,7 @@ class CatalogHandlers(DocumentSteps):
                 documents=documents,
                 already_compiled=compiled,
                 now=now,
+                previous_hash=previous,
             )
             try:
                 (recorded,) = await self.store.append(

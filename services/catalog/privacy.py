@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from datetime import date
 
@@ -22,6 +23,17 @@ _RESIDENT_ID = re.compile(r"(?<![0-9A-Za-z])[1-9]\d{16}[0-9Xx](?![0-9A-Za-z])")
 _LEGACY_ID = re.compile(r"(?<![0-9A-Za-z])[1-9]\d{14}(?![0-9A-Za-z])")
 _MOBILE = re.compile(r"(?<![0-9A-Za-z])(?:\+?86[- ]?)?1[3-9]\d[- ]?\d{4}[- ]?\d{4}(?![0-9A-Za-z])")
 _CARD = re.compile(r"(?<![0-9A-Za-z])\d(?:[ -]?\d){15,18}(?![0-9A-Za-z])")
+_EMAIL = re.compile(
+    r"(?<![0-9A-Za-z._%+-])[A-Za-z0-9][A-Za-z0-9._%+-]*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*"
+    r"\.[A-Za-z]{2,}(?![A-Za-z0-9])"
+)
+#: 中华人民共和国普通护照: E + 8 digits or E + a letter (not I, O) + 7 digits (since 2012),
+#: G + 8 digits (before). Official passports (D, S, P …) are the state's, not personal.
+#: Only after the word 护照 / passport (within PASSPORT_CONTEXT characters): the bare shape
+#: is also that of codes such as G20190312.
+_PASSPORT = re.compile(r"(?<![0-9A-Za-z])(?:[EG]\d{8}|E[A-HJ-NP-Z]\d{7})(?![0-9A-Za-z])")
+_PASSPORT_WORD = re.compile(r"护照|passport", re.IGNORECASE)
+PASSPORT_CONTEXT = 40
 
 
 def resident_id_check_digit(first17: str) -> str:
@@ -85,10 +97,20 @@ def is_bank_card(digits: str) -> bool:
 
 def mask(raw: str, kind: FindingKind) -> str:
     """Hide the middle digits, keep the length (so a redaction keeps every other offset)."""
-    keep_head, keep_tail = (3, 4) if kind is FindingKind.mobile else (4, 4)
+    if kind is FindingKind.email:
+        # Keep the first character (if the name is longer than two) and the domain.
+        folded = "".join(unicodedata.normalize("NFKC", ch) for ch in raw)
+        shape = folded if len(folded) == len(raw) else raw
+        at = shape.index("@") if "@" in shape else len(raw)
+        keep = 1 if at > 2 else 0
+        return raw[:keep] + "*" * (at - keep) + raw[at:]
+    keep_head, keep_tail = {
+        FindingKind.mobile: (3, 4),
+        FindingKind.passport: (1, 2),
+    }.get(kind, (4, 4))
     digit_positions = [i for i, ch in enumerate(raw) if ch.isalnum()]
     hidden = set(digit_positions[keep_head : len(digit_positions) - keep_tail])
-    if kind is FindingKind.mobile and raw.startswith(("+86", "86")):
+    if kind is FindingKind.mobile and unicodedata.normalize("NFKC", raw).startswith(("+86", "86")):
         hidden = set(digit_positions[2 + keep_head : len(digit_positions) - keep_tail])
     return "".join("*" if i in hidden else ch for i, ch in enumerate(raw))
 
@@ -103,17 +125,38 @@ def _digits(raw: str) -> str:
     return "".join(ch for ch in raw if ch.isdigit() or ch in "Xx").upper()
 
 
+def normalize(text: str) -> tuple[str, list[int]]:
+    """NFKC, character by character, with the original index of every normalized character.
+
+    Full-width digits and punctuation (１３９１２３４５６７８, －, the ideographic space)
+    become ASCII, so the patterns see them; positions map back to the original text.
+    """
+    out: list[str] = []
+    origin: list[int] = []
+    for i, ch in enumerate(text):
+        folded = unicodedata.normalize("NFKC", ch) if ord(ch) > 0x7F else ch
+        out.append(folded)
+        origin.extend([i] * len(folded))
+    return "".join(out), origin
+
+
 def scan_text(text: str, field: str, salt: str) -> list[PrivacyFinding]:
-    """Every personal datum in one text. Resident ids win over the patterns they contain."""
+    """Every personal datum in one text. Resident ids win over the patterns they contain.
+
+    Matching runs on the NFKC form (full-width digits count); each finding's span, mask
+    and redaction refer to the original text.
+    """
     found: list[PrivacyFinding] = []
     taken: list[tuple[int, int]] = []
+    folded, origin = normalize(text)
 
     def free(start: int, end: int) -> bool:
         return all(end <= s or start >= e for s, e in taken)
 
-    def add(kind: FindingKind, start: int, end: int, normalized: str) -> None:
+    def add(kind: FindingKind, n_start: int, n_end: int, normalized: str) -> None:
+        start, end = origin[n_start], origin[n_end - 1] + 1
         raw = text[start:end]
-        taken.append((start, end))
+        taken.append((n_start, n_end))
         found.append(
             PrivacyFinding(
                 fingerprint=fingerprint(salt, kind, normalized),
@@ -125,20 +168,26 @@ def scan_text(text: str, field: str, salt: str) -> list[PrivacyFinding]:
             )
         )
 
-    for m in _RESIDENT_ID.finditer(text):
-        if is_resident_id(m.group()):
+    for m in _EMAIL.finditer(folded):  # first: a mailbox name may be a phone number
+        add(FindingKind.email, m.start(), m.end(), m.group().lower())
+    for m in _RESIDENT_ID.finditer(folded):
+        if free(m.start(), m.end()) and is_resident_id(m.group()):
             add(FindingKind.resident_id, m.start(), m.end(), m.group().upper())
-    for m in _LEGACY_ID.finditer(text):
+    for m in _LEGACY_ID.finditer(folded):
         if free(m.start(), m.end()) and is_legacy_resident_id(m.group()):
             add(FindingKind.legacy_resident_id, m.start(), m.end(), m.group())
-    for m in _MOBILE.finditer(text):
+    for m in _MOBILE.finditer(folded):
         if free(m.start(), m.end()):
             digits = _digits(m.group())
             add(FindingKind.mobile, m.start(), m.end(), digits[-11:])
-    for m in _CARD.finditer(text):
+    for m in _CARD.finditer(folded):
         digits = _digits(m.group())
         if free(m.start(), m.end()) and is_bank_card(digits):
             add(FindingKind.bank_card, m.start(), m.end(), digits)
+    for m in _PASSPORT.finditer(folded):
+        context = folded[max(0, m.start() - PASSPORT_CONTEXT) : m.start()]
+        if free(m.start(), m.end()) and _PASSPORT_WORD.search(context):
+            add(FindingKind.passport, m.start(), m.end(), m.group().upper())
     return sorted(found, key=lambda f: f.start)
 
 

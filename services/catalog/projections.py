@@ -1,5 +1,5 @@
 """Read models of 主动公开: the document list, the publication ledger, the public catalog
-with its search index, the gazette and the column settings.
+with its search index and the column settings (the gazette: gazette_views.py).
 
 Every table is keyed by one stream's data, so per-stream order (all Kafka guarantees) is
 enough. The public tables hold only what is published: a withdrawal deletes the rows.
@@ -21,7 +21,6 @@ from services.catalog.events import (
     DocumentRepealed,
     DocumentRevised,
     DocumentWithdrawn,
-    GazetteIssuePublished,
     PrivacyScanCompleted,
     ReviewStagePassed,
     ReviewStageRejected,
@@ -279,13 +278,15 @@ class DocumentLedger:
 
 
 class PublicCatalog:
-    """What the public sees (published, not withdrawn), its search index, gazette, columns."""
+    """What the public sees (published, not withdrawn), its search index and the columns.
+
+    The gazette has its own read model (gazette_views.py).
+    """
 
     name = "catalog.public_catalog"
     tables: Sequence[str] = (
         "catalog_public",
         "catalog_search",
-        "catalog_gazette",
         "catalog_columns",
     )
     schema: Sequence[str] = (
@@ -296,17 +297,6 @@ class PublicCatalog:
             PRIMARY KEY (term, document_id)
         )""",
         "CREATE INDEX IF NOT EXISTS catalog_search_document ON catalog_search (document_id)",
-        """CREATE TABLE IF NOT EXISTS catalog_gazette (
-            issue_id TEXT PRIMARY KEY,
-            township TEXT NOT NULL,
-            year INTEGER NOT NULL,
-            number INTEGER NOT NULL,
-            title TEXT NOT NULL,
-            published_at TEXT NOT NULL,
-            content_hash TEXT NOT NULL,
-            entries TEXT NOT NULL,
-            UNIQUE (township, year, number)
-        )""",
         """CREATE TABLE IF NOT EXISTS catalog_columns (
             township TEXT NOT NULL,
             code TEXT NOT NULL,
@@ -336,20 +326,6 @@ class PublicCatalog:
                 "UPDATE catalog_public SET repealed_on = $1 WHERE document_id = $2",
                 e.repealed_on.isoformat(),
                 str(e.document_id),
-            )
-        elif isinstance(e, GazetteIssuePublished):
-            await tx.execute(
-                """INSERT INTO catalog_gazette (issue_id, township, year, number, title,
-                       published_at, content_hash, entries)
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (issue_id) DO NOTHING""",
-                str(e.issue_id),
-                e.township,
-                e.year,
-                e.number,
-                e.title,
-                e.published_at.astimezone(UTC).isoformat(),
-                e.content_hash,
-                orjson.dumps([x.model_dump(mode="json") for x in e.entries]).decode(),
             )
         elif isinstance(e, ColumnConfigured):
             await tx.execute(

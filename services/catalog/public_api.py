@@ -16,8 +16,8 @@ from fastapi.responses import Response
 
 from services.catalog import search as catalog_search
 from services.catalog import views
-from services.catalog.events import GazetteEntry
-from services.catalog.gazette import entries_hash
+from services.catalog.gazette_views import verify
+from services.catalog.interpretations import interpretations_of
 from shared.errors import NotFound, ValidationFailed
 from shared.pagination import decode_cursor, encode_cursor
 
@@ -83,7 +83,8 @@ def build_public_router(runtime: Any) -> APIRouter:
         )
         if row is None:
             raise _not_published(document_id)
-        return views.public_row(row, full=True)
+        linked = await interpretations_of(runtime.views, str(document_id))
+        return views.public_row(row, full=True) | {"interpretations": linked}
 
     async def latest(township: str | None) -> list[Any]:
         clause, args = where(township)
@@ -169,19 +170,7 @@ def build_public_router(runtime: Any) -> APIRouter:
                 message_zh="检索词须包含汉字、字母或数字",
                 message_en="the query needs letters, digits or Chinese characters",
             )
-        placeholders = ", ".join(f"${i + 1}" for i in range(len(terms)))
-        args: list[Any] = [*terms, len(terms)]
-        sql = (
-            "SELECT p.* FROM catalog_public p JOIN ("
-            f"SELECT document_id FROM catalog_search WHERE term IN ({placeholders}) "
-            f"GROUP BY document_id HAVING COUNT(DISTINCT term) = ${len(terms) + 1}"
-            ") m ON m.document_id = p.document_id"
-        )
-        if township is not None:
-            args.append(township)
-            sql += f" WHERE p.township = ${len(args)}"
-        args.append(limit)
-        sql += f" ORDER BY p.updated_at DESC LIMIT ${len(args)}"
+        sql, args = catalog_search.search_sql(terms, township, limit)
         rows = await runtime.views.fetch(sql, *args)
         return {
             "query": q,
@@ -196,15 +185,17 @@ def build_public_router(runtime: Any) -> APIRouter:
     async def gazette_issues(township: str | None = None) -> dict[str, Any]:
         clause, args = where(township)
         rows = await runtime.views.fetch(
-            f"SELECT * FROM catalog_gazette WHERE {clause} ORDER BY year DESC, number DESC",
+            f"SELECT * FROM catalog_gazette_issues WHERE {clause} ORDER BY year DESC, number DESC",
             *args,
         )
-        return {"items": [_issue(r) for r in rows]}
+        return {"items": [await verify(runtime.views, r) for r in rows]}
 
-    @router.get("/gazette/{issue_id}", summary="公报一期 One issue, with its hash verified")
+    @router.get(
+        "/gazette/{issue_id}", summary="公报一期 One issue, its hash, chain and texts checked"
+    )
     async def gazette_issue(issue_id: UUID) -> dict[str, Any]:
         row = await runtime.views.fetchrow(
-            "SELECT * FROM catalog_gazette WHERE issue_id = $1", str(issue_id)
+            "SELECT * FROM catalog_gazette_issues WHERE issue_id = $1", str(issue_id)
         )
         if row is None:
             raise NotFound(
@@ -213,21 +204,6 @@ def build_public_router(runtime: Any) -> APIRouter:
                 message_zh=f"未找到公报 {issue_id}",
                 message_en=f"gazette issue {issue_id} not found",
             )
-        return _issue(row)
+        return await verify(runtime.views, row)
 
     return router
-
-
-def _issue(row: Any) -> dict[str, Any]:
-    entries = [GazetteEntry.model_validate(e) for e in orjson.loads(row["entries"])]
-    return {
-        "issue_id": row["issue_id"],
-        "township": row["township"],
-        "year": row["year"],
-        "number": row["number"],
-        "title": row["title"],
-        "published_at": row["published_at"],
-        "content_hash": row["content_hash"],
-        "hash_verified": entries_hash(entries) == row["content_hash"],
-        "entries": [e.model_dump(mode="json") for e in entries],
-    }

@@ -170,11 +170,15 @@ def add_report_routes(router: APIRouter, runtime: Any, current_principal: Any) -
         tenant: str | None = None,
     ) -> dict[str, Any]:
         scope = scope_of(runtime, caller, tenant)
+        # Kind and issue date of the latest *published* revision (the ledger row of its
+        # publication), not of a newer revision still in review.
         rows = await runtime.views.fetch(
-            "SELECT kind, issue_date, repealed_on, status FROM catalog_documents WHERE "
-            + scope_clause("tenant", 1)
-            + " AND kind IN ('regulation', 'normative') AND first_published_at IS NOT NULL"
-            " AND status <> 'withdrawn'",
+            "SELECT p.kind, p.issue_date, d.repealed_on FROM catalog_publications p "
+            "JOIN catalog_documents d ON d.document_id = p.document_id WHERE "
+            + scope_clause("p.tenant", 1)
+            + " AND d.status <> 'withdrawn' AND p.kind IN ('regulation', 'normative')"
+            " AND p.revision = (SELECT MAX(q.revision) FROM catalog_publications q"
+            " WHERE q.document_id = p.document_id)",
             *scope_args(scope),
         )
         end = date(year, 12, 31).isoformat()

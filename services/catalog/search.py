@@ -10,6 +10,7 @@ terms (pairs for Chinese runs of two or more characters). The index is a plain
 from __future__ import annotations
 
 import re
+from typing import Any
 
 _RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[0-9A-Za-z]+")
 MAX_QUERY_TERMS = 32
@@ -60,3 +61,21 @@ def snippet(text: str, query: str, width: int = 40) -> str:
         + text[start : at + width * 2]
         + ("…" if at + width * 2 < len(text) else "")
     )
+
+
+def search_sql(terms: list[str], township: str | None, limit: int) -> tuple[str, list[Any]]:
+    """The public search: published documents holding every term, newest first."""
+    placeholders = ", ".join(f"${i + 1}" for i in range(len(terms)))
+    args: list[Any] = [*terms, len(terms)]
+    sql = (
+        "SELECT p.* FROM catalog_public p JOIN ("
+        f"SELECT document_id FROM catalog_search WHERE term IN ({placeholders}) "
+        f"GROUP BY document_id HAVING COUNT(DISTINCT term) = ${len(terms) + 1}"
+        ") m ON m.document_id = p.document_id"
+    )
+    if township is not None:
+        args.append(township)
+        sql += f" WHERE p.township = ${len(args)}"
+    args.append(limit)
+    sql += f" ORDER BY p.updated_at DESC LIMIT ${len(args)}"
+    return sql, args

@@ -6,7 +6,9 @@ from typing import Any
 
 from services.catalog.api import build_routers
 from services.catalog.events import registry
+from services.catalog.gazette_views import GazetteIssues
 from services.catalog.handlers import CatalogHandlers
+from services.catalog.interpretations import PublishedInterpretations
 from services.catalog.projections import DocumentLedger, PublicCatalog
 from services.catalog.scheduler import deadline_job
 from shared.service import ServiceDefinition
@@ -21,7 +23,12 @@ def _handlers(runtime: Any, suite: Any) -> CatalogHandlers:
 SERVICE = ServiceDefinition(
     name="catalog",
     registry=registry,
-    projections=lambda: [DocumentLedger(), PublicCatalog()],
+    projections=lambda: [
+        DocumentLedger(),
+        PublicCatalog(),
+        GazetteIssues(),
+        PublishedInterpretations(),
+    ],
     build_router=build_routers,
     build_handlers=_handlers,
     background=(deadline_job,),

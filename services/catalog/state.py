@@ -174,6 +174,8 @@ def evolve(state: DocumentState, event: DomainEvent) -> DocumentState:
             passed={},
             update_reason=event.reason if event.is_update else s.update_reason,
             changed_on=event.changed_on if event.is_update else s.changed_on,
+            # Whoever wrote a revision drafted it: they may not review it [ours].
+            duties=_with_duty(s, event.revised_by, "drafting") if event.revised_by else s.duties,
         )
     if isinstance(event, PrivacyScanCompleted):
         return replace(s, findings=tuple(event.findings))
@@ -181,7 +183,13 @@ def evolve(state: DocumentState, event: DomainEvent) -> DocumentState:
         return replace(s, justified=s.justified | {event.fingerprint})
     if isinstance(event, DisclosureAttributeProposed):
         proposal = Attribute(event.attribute, event.legal_ground, event.reason, event.proposer)
-        return replace(s, proposal=proposal, checked=False, attribute=None)
+        return replace(
+            s,
+            proposal=proposal,
+            checked=False,
+            attribute=None,
+            duties=_with_duty(s, event.proposer, "drafting"),  # the drafter proposes (方案§19)
+        )
     if isinstance(event, DisclosureAttributeChecked):
         return replace(s, checked=True)
     if isinstance(event, DisclosureAttributeDetermined):

@@ -55,7 +55,9 @@ class DocumentSteps(DocumentAccess):
             correlation,
             expected,
             lambda s: (Role.DRAFTER,),
-            lambda s: domain.revise(s, cmd.content, cmd.reason, today, columns),
+            lambda s: domain.revise(
+                s, cmd.content, cmd.reason, today, columns, reviser=principal.sub
+            ),
             self._separate(principal, "drafting"),
         )
 
@@ -73,7 +75,8 @@ class DocumentSteps(DocumentAccess):
         def decide(s: domain.DocumentState) -> Sequence[DomainEvent]:
             content = domain.redacted_content(s, fingerprints)
             reason = REDACTION_REASON if s.published_revision is not None else None
-            return domain.revise(s, content, reason, today, frozenset({content.column}))
+            columns = frozenset({content.column})
+            return domain.revise(s, content, reason, today, columns, reviser=principal.sub)
 
         return await self._act(
             document_id,

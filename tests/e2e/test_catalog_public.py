@@ -9,6 +9,7 @@ a feed.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from datetime import timedelta
 from typing import Any
 
 from tests.e2e.conftest import SuiteHandle
@@ -37,8 +38,9 @@ def test_public_api_serves_published_documents_and_never_drafts__s13(suite: Suit
     assert (
         doc["body"].startswith("各村（社区）") and doc["content_hash"] == published["content_hash"]
     )
-    r = public(suite, f"/documents/{draft}")
-    assert r.status_code == 404 and r.json()["rule"] == "public.not_published"
+    assert doc["interpretations"] == []  # none published yet (test_interpretation_api.py)
+    before = suite.head_position("catalog")
+    refused(suite, public(suite, f"/documents/{draft}"), 404, "public.not_published", before)
     listed = public(suite, "/documents", township="shangdang/sudian").json()["items"]
     assert document_id in {i["document_id"] for i in listed}
     assert draft not in {i["document_id"] for i in listed}
@@ -69,6 +71,9 @@ def test_feeds_and_search_carry_published_documents_and_drop_withdrawn_ones__s13
     r = desk.post(desk.final, desk.doc(document_id, "/withdraw"), {"reason": "补贴标准有误，撤稿"})
     assert r.status_code == 200, r.text
     suite.eventually(lambda: not visible(suite, document_id))
+    before = suite.head_position("catalog")
+    r = public(suite, f"/documents/{document_id}")
+    refused(suite, r, 404, "public.not_published", before)
     assert f"urn:uuid:{document_id}" not in {
         i["id"] for i in public(suite, "/feed.json").json()["items"]
     }
@@ -191,10 +196,31 @@ def test_gazette_issue_compiles_published_normative_documents_with_a_verified_ha
         return list(public(suite, "/gazette", township="shangdang/sudian").json()["items"])
 
     (row,) = suite.eventually(listed)
-    assert row["hash_verified"] is True
+    assert row["hash_verified"] is True and row["verified"] is True
+    assert row["previous_hash"] is None and row["chain_verified"] is True
     assert {e["document_id"] for e in row["entries"]} == {first, second}
+    assert {e["public_status"] for e in row["entries"]} == {"matches"}
+    before = suite.head_position("catalog")
     r = desk.post(desk.final, "/v1/catalog/gazette-issues", {"document_ids": [first]})
-    assert r.status_code == 409 and r.json()["rule"] == "gazette.already_compiled"
+    refused(suite, r, 409, "gazette.already_compiled", before)
+    # Issue 2 chains to issue 1; withdrawing a compiled document shows in the check.
+    third, _ = desk.published(
+        title="苏店镇农村宅基地管理办法", document_number="苏政发〔2026〕14号"
+    )
+    r = desk.post(desk.final, "/v1/catalog/gazette-issues", {"document_ids": [third]})
+    assert r.status_code == 201, r.text
+    assert r.json()["number"] == 2 and r.json()["previous_hash"] == issue["content_hash"]
+    r = desk.post(desk.final, desk.doc(second, "/withdraw"), {"reason": "文号错误，撤稿"})
+    assert r.status_code == 200, r.text
+
+    def checked() -> dict[str, Any] | None:
+        rows = {i["number"]: i for i in listed()}
+        statuses = {e["document_id"]: e["public_status"] for e in rows[1]["entries"]}
+        return rows if len(rows) == 2 and statuses[second] == "not_public" else None
+
+    rows = suite.eventually(checked)
+    assert rows[2]["chain_verified"] is True and rows[2]["verified"] is True
+    assert rows[1]["verified"] is True  # a withdrawal is not tampering
 
 
 def test_annual_report_section_two_counts_made_repealed_and_in_force__art50(
@@ -203,7 +229,7 @@ def test_annual_report_section_two_counts_made_repealed_and_in_force__art50(
     """荫城镇 has no other documents in this module: the counts are exact."""
     desk = Desk.yincheng(suite)
     issued = today().isoformat()
-    desk.published(issue_date=issued, document_number="荫政发〔2026〕1号")
+    made, _ = desk.published(issue_date=issued, document_number="荫政发〔2026〕1号")
     repealed, _ = desk.published(issue_date=issued, document_number="荫政发〔2026〕2号")
     withdrawn, _ = desk.published(issue_date=issued, document_number="荫政发〔2026〕3号")
     r = desk.post(
@@ -213,6 +239,14 @@ def test_annual_report_section_two_counts_made_repealed_and_in_force__art50(
     )
     assert r.status_code == 200, r.text
     r = desk.post(desk.final, desk.doc(withdrawn, "/withdraw"), {"reason": "文号错误，撤稿"})
+    assert r.status_code == 200, r.text
+    # An update still in review does not count: the published revision's kind and date do.
+    old = desk.get(desk.drafter, desk.doc(made)).json()["content"]
+    last_year = (today() - timedelta(days=400)).isoformat()
+    update = {**old, "kind": "policy", "issue_date": last_year}
+    r = desk.post(
+        desk.drafter, desk.doc(made, "/revisions"), {"content": update, "reason": "改为政策性文件"}
+    )
     assert r.status_code == 200, r.text
 
     def report() -> dict[str, Any] | None:

@@ -206,8 +206,8 @@ def test_publish_without_all_three_stages_is_refused_and_writes_nothing__s18(
 def test_reviewer_may_not_review_own_draft_nor_hold_two_stages__separation_of_duties(
     suite: SuiteHandle,
 ) -> None:
-    desk = Desk(suite)
-    document_id = desk.draft(drafter="chen-jing")
+    desk = Desk(suite, drafter="chen-jing", first="li-na")  # the drafter proposes the attribute
+    document_id = desk.draft()
     desk.decide_attribute(document_id)
     before = suite.head_position("catalog")
     r = desk.review("chen-jing", document_id, "first_review")
@@ -224,6 +224,95 @@ def test_reviewer_may_not_review_own_draft_nor_hold_two_stages__separation_of_du
     # And a stage needs its role: a drafter cannot 复审.
     r = desk.review("chen-jing", document_id, "second_review")
     refused(suite, r, 403, "role.missing", before + 1)
+
+
+def test_reviser_of_a_draft_may_not_review_it__separation_of_duties(suite: SuiteHandle) -> None:
+    desk = Desk(suite)
+    document_id = desk.draft()
+    revised = content(body=content()["body"] + "\n四、各村须于每月五日前报送上月管护台账。")
+    r = desk.post("chen-jing", desk.doc(document_id, "/revisions"), {"content": revised})
+    assert r.status_code == 200, r.text
+    history = desk.get(desk.drafter, desk.doc(document_id, "/revisions")).json()["items"]
+    assert [h["by"] for h in history] == ["li-na", "chen-jing"]
+    desk.decide_attribute(document_id)
+    before = suite.head_position("catalog")
+    r = desk.review("chen-jing", document_id, "first_review")
+    refused(suite, r, 403, "duty.same_person", before)
+
+
+def test_fourth_review_of_an_approved_update_is_refused_not_a_crash__s18(
+    suite: SuiteHandle,
+) -> None:
+    desk = Desk(suite)
+    document_id, _ = desk.published()
+    old = desk.get(desk.drafter, desk.doc(document_id)).json()["content"]
+    new = {**old, "body": old["body"].replace("八百元", "九百元")}
+    r = desk.post(
+        desk.drafter,
+        desk.doc(document_id, "/revisions"),
+        {"content": new, "reason": "调整保洁员补助标准"},
+    )
+    assert r.status_code == 200, r.text
+    desk.three_reviews(document_id)
+    before = suite.head_position("catalog")
+    r = desk.review("tian-yiming", document_id, "final_review")
+    refused(suite, r, 409, "review.not_in_review", before)
+    assert desk.publish(document_id).status_code == 200
+
+
+def test_pass_without_proofreading_sign_off_is_refused__s18(suite: SuiteHandle) -> None:
+    desk = Desk(suite)
+    document_id = desk.draft()
+    desk.decide_attribute(document_id)
+    before = suite.head_position("catalog")
+    for proofreading in ({"signed": False, "corrections": 2}, None):
+        body: dict[str, Any] = {"stage": "first_review", "outcome": "pass"}
+        if proofreading is not None:
+            body["proofreading"] = proofreading
+        r = desk.post(desk.first, desk.doc(document_id, "/reviews"), body)
+        refused(suite, r, 422, "review.proofreading_required", before)
+        assert r.json()["field"] == "proofreading.signed"
+
+
+def test_rejection_without_comments_is_refused__s18(suite: SuiteHandle) -> None:
+    desk = Desk(suite)
+    document_id = desk.draft()
+    desk.decide_attribute(document_id)
+    before = suite.head_position("catalog")
+    for comments in (None, "  ", "差"):
+        body = {"stage": "first_review", "outcome": "reject", "comments": comments}
+        r = desk.post(desk.first, desk.doc(document_id, "/reviews"), body)
+        refused(suite, r, 422, "review.comments_required", before)
+        assert r.json()["field"] == "comments"
+
+
+def test_withdrawal_without_reason_is_refused__s13(suite: SuiteHandle) -> None:
+    desk = Desk(suite)
+    document_id, _ = desk.published()
+    before = suite.head_position("catalog")
+    r = desk.post(desk.final, desk.doc(document_id, "/withdraw"), {})
+    refused(suite, r, 422, "schema.missing", before)
+    assert r.json()["field"] == "reason"
+    r = desk.post(desk.final, desk.doc(document_id, "/withdraw"), {"reason": "   "})
+    refused(suite, r, 422, "schema.string_too_short", before)
+    assert desk.get(desk.drafter, desk.doc(document_id)).json()["status"] == "published"
+
+
+def test_sensitive_document_final_review_is_the_principal_leaders_alone__s18(
+    suite: SuiteHandle,
+) -> None:
+    desk = Desk(suite)
+    document_id = desk.draft(sensitive=True, title="苏店镇关于信访积案化解工作的实施意见")
+    desk.decide_attribute(document_id)
+    assert desk.review(desk.first, document_id, "first_review").status_code == 200
+    assert desk.review(desk.second, document_id, "second_review").status_code == 200
+    before = suite.head_position("catalog")
+    r = desk.review("guo-xinxin", document_id, "final_review")  # 分管领导: not enough
+    refused(suite, r, 403, "role.missing", before)
+    assert desk.review("tian-yiming", document_id, "final_review").status_code == 200
+    assert desk.publish(document_id).status_code == 200
+    doc = desk.get(desk.drafter, desk.doc(document_id)).json()
+    assert doc["reviews"]["final_review"]["reviewer"] == "tian-yiming"
 
 
 def test_attribute_other_than_proactive_needs_its_legal_ground__art14_16(

@@ -154,6 +154,19 @@ def test_a_good_interpretation_is_published_and_policy_and_interpretation_list_e
         assert one["policy"]["source"] == "catalog"
         assert [f["form"] for f in one["forms"]] == ["text", "graphic"]
 
+    # 双向关联: the catalog's own public view of the policy lists it too (its read model, fed
+    # by InterpretationPublished: the catalog never reads the interpretation tables).
+    with suite.client(service="catalog") as catalog:
+
+        def linked() -> Any:
+            body = catalog.get(f"/v1/public/catalog/documents/{document_id}").json()
+            return body if body.get("interpretations") else None
+
+        (link,) = suite.eventually(linked)["interpretations"]
+        assert link["interpretation_id"] == interpretation_id and link["stage"] == 1
+        assert link["url"] == f"/v1/public/interpretation/interpretations/{interpretation_id}"
+        assert link["forms"] == ["graphic", "text"] and link["title"] == one["title"]
+
     day = get(suite, "zhang-wei", f"/obligations/{document_id}").json()["published_on"]
     rates = get(
         suite, "guo-xinxin", "/rates", tenant="shangdang/sudian", year=day[:4], since=day, until=day

@@ -29,10 +29,12 @@ from services.catalog.commands import (
     WithdrawDocument,
 )
 from services.catalog.events import DocumentContent, ReviewStage
+from services.catalog.gazette_views import GazetteIssues, verify
 from services.catalog.handlers import CatalogHandlers
+from services.catalog.interpretations import PublishedInterpretations, interpretations_of
 from services.catalog.projections import DocumentLedger, PublicCatalog
 from shared.db import Database, SqliteDatabase
-from shared.envelope import new_id
+from shared.envelope import Actor, NewEvent, StreamWrite, new_id
 from shared.eventstore import SqlEventStore, open_postgres_store, open_sqlite_store
 from shared.identity import Principal, Role
 from shared.projections import ProjectionRunner
@@ -117,7 +119,7 @@ async def snapshot(views: Database) -> dict[str, list[dict[str, Any]]]:
         "catalog_publications": "event_id",
         "catalog_public": "document_id",
         "catalog_search": "term, document_id",
-        "catalog_gazette": "issue_id",
+        "catalog_gazette_issues": "issue_id",
     }
     return {
         t: [dict(r) for r in await views.fetch(f"SELECT * FROM {t} ORDER BY {key}")]
@@ -130,19 +132,40 @@ async def test_rebuild_of_catalog_read_models_equals_live(
 ) -> None:
     store, views = backend
     h = handlers(store)
-    runners = [ProjectionRunner(p, store, views) for p in (DocumentLedger(), PublicCatalog())]
+    projections = (DocumentLedger(), PublicCatalog(), GazetteIssues())
+    runners = [ProjectionRunner(p, store, views) for p in projections]
     for runner in runners:
         await runner.setup()
     docs = [await published(h, n) for n in range(1, 4)]
     await h.withdraw(docs[1], WithdrawDocument(reason="文号重复，撤稿"), GUO, new_id(), None)
     await h.compile_gazette(CompileGazette(document_ids=[str(docs[0])]), GUO, new_id())
+    await h.compile_gazette(CompileGazette(document_ids=[str(docs[2])]), GUO, new_id())
     for runner in runners:
         await runner.run_once()
     live = await snapshot(views)
-    assert len(live["catalog_public"]) == 2 and len(live["catalog_gazette"]) == 1
+    assert len(live["catalog_public"]) == 2 and len(live["catalog_gazette_issues"]) == 2
+    rows = await views.fetch("SELECT * FROM catalog_gazette_issues ORDER BY number")
+    first, second = [await verify(views, r) for r in rows]
+    assert second["previous_hash"] == first["content_hash"]
+    assert first["verified"] and second["verified"] and second["chain_verified"]
+    assert [e["public_status"] for e in first["entries"] + second["entries"]] == ["matches"] * 2
+    # A row changed behind the projection's back no longer verifies, nor does the next link.
+    async with views.transaction() as tx:
+        await tx.execute(
+            "UPDATE catalog_gazette_issues SET content_hash = $1 WHERE number = 1", "0" * 64
+        )
+        await tx.execute(  # and a public text that is not the one compiled
+            "UPDATE catalog_public SET content_hash = $1 WHERE document_id = $2",
+            "f" * 64,
+            str(docs[2]),
+        )
+    rows = await views.fetch("SELECT * FROM catalog_gazette_issues ORDER BY number")
+    first, second = [await verify(views, r) for r in rows]
+    assert first["hash_verified"] is False and second["chain_verified"] is False
+    assert second["entries"][0]["public_status"] == "differs" and not second["verified"]
     assert {r["status"] for r in live["catalog_documents"]} == {"published", "withdrawn"}
     assert await views.fetchval("SELECT COUNT(*) FROM dead_letters") == 0
-    for runner in runners:
+    for runner in runners:  # the rebuild equals the live model, from before the tampering
         await runner.rebuild()
     assert await snapshot(views) == live
 
@@ -160,3 +183,54 @@ async def test_concurrent_gazette_issues_get_gapless_unique_numbers__s13(
 
     numbers = await asyncio.gather(*(compile_one(d) for d in docs))
     assert sorted(numbers) == list(range(1, 7))
+
+
+def _interpretation_published(
+    interpretation_id: UUID, document_id: UUID, revision: int, title: str
+) -> NewEvent:
+    """The interpretation service's event as it is on its topic (only what the catalog reads)."""
+    return NewEvent(
+        type="InterpretationPublished",
+        schema_version=1,
+        tenant="shangdang/sudian/party-office",
+        actor=Actor(id="zhang-wei", kind="user", role="section_head"),
+        payload={
+            "interpretation_id": str(interpretation_id),
+            "document_id": str(document_id),
+            "revision": revision,
+            "title": title,
+            "forms": ["text", "graphic"],
+            "stage": 1,
+            "published_at": NOW.isoformat(),
+            "a_field_added_later": True,
+        },
+    )
+
+
+async def test_published_interpretations_link_back_to_their_policy_and_rebuild_equally__s3(
+    backend: tuple[SqlEventStore, Database],
+) -> None:
+    """双向关联 on the catalog side: its own read model of InterpretationPublished."""
+    store, views = backend
+    runner = ProjectionRunner(PublishedInterpretations(), store, views)
+    await runner.setup()
+    doc, interpretation_id = new_id(), new_id()
+    for version, title in ((1, "《实施方案》政策解读"), (2, "《实施方案》政策解读（修订）")):
+        event = _interpretation_published(interpretation_id, doc, version, title)
+        await store.append(
+            [
+                StreamWrite(
+                    stream_id=f"interpretation-{interpretation_id}",
+                    stream_type="interpretation",
+                    expected_version=version - 1,
+                    events=(event,),
+                )
+            ]
+        )
+    await runner.run_once()
+    (link,) = await interpretations_of(views, str(doc))
+    assert link["title"] == "《实施方案》政策解读（修订）" and link["forms"] == ["graphic", "text"]
+    assert link["url"] == f"/v1/public/interpretation/interpretations/{interpretation_id}"
+    await runner.rebuild()
+    assert await interpretations_of(views, str(doc)) == [link]
+    assert await interpretations_of(views, str(new_id())) == []

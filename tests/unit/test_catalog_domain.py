@@ -22,9 +22,12 @@ from services.catalog.events import (
     DisclosureAttribute,
     DocumentContent,
     DocumentKind,
+    DocumentRevised,
+    GazetteIssuePublished,
     LegalGround,
     PublicationChannel,
     ReviewStage,
+    registry,
 )
 from services.catalog.search import index_terms, query_terms
 from shared.errors import DomainRuleViolated, ValidationFailed
@@ -187,7 +190,8 @@ def test_personal_data_blocks_publication_until_justified_or_redacted__s8() -> N
     assert publish(state).model_dump()["revision"] == 1
     # Or redact: a new revision whose scan finds nothing, and every stage starts over.
     fresh = passed(decided(drafted(body=body)))
-    events = domain.revise(fresh, domain.redacted_content(fresh, None), None, date(2026, 3, 1))
+    redaction = domain.redacted_content(fresh, None)
+    events = domain.revise(fresh, redaction, None, date(2026, 3, 1), reviser="li-na")
     redacted = fold(events, fresh)
     assert redacted.findings == () and redacted.status == "draft"
     assert "11010519491231002X" not in (redacted.content.body if redacted.content else "")
@@ -196,8 +200,11 @@ def test_personal_data_blocks_publication_until_justified_or_redacted__s8() -> N
 def test_update_of_a_published_document_needs_a_reason_and_a_new_review() -> None:
     state = fold([publish(passed(decided(drafted())))], passed(decided(drafted())))
     with pytest.raises(ValidationFailed):
-        domain.revise(state, content(body="修订后的正文。"), None, date(2026, 3, 5))
-    events = domain.revise(state, content(body="修订后的正文。"), "更正补贴标准", date(2026, 3, 5))
+        domain.revise(
+            state, content(body="修订后的正文。"), None, date(2026, 3, 5), reviser="li-na"
+        )
+    new = content(body="修订后的正文。")
+    events = domain.revise(state, new, "更正补贴标准", date(2026, 3, 5), reviser="li-na")
     state = fold(events, state)
     assert state.status == "revising" and state.published_revision == 1
     with pytest.raises(DomainRuleViolated):
@@ -222,11 +229,58 @@ def test_gazette_hash_covers_each_entry_and_refuses_unpublished_documents__s13()
         documents=[published],
         already_compiled=frozenset(),
         now=NOW,
+        previous_hash=None,
     )
     assert issue.title == "苏店镇人民政府公报 2026年第1期"
-    assert issue.content_hash == gazette.entries_hash(issue.entries)
+    assert issue.previous_hash is None and issue.hash_version == 2
+    assert gazette.hash_of(issue) == issue.content_hash
     tampered = [issue.entries[0].model_copy(update={"title": "篡改"})]
-    assert gazette.entries_hash(tampered) != issue.content_hash
+    assert gazette.hash_of(issue.model_copy(update={"entries": tampered})) != issue.content_hash
+
+
+def test_gazette_hash_covers_number_year_township_and_chains_the_previous_issue__s13() -> None:
+    normative = drafted(kind=DocumentKind.normative, column="rule_of_law")
+    published = fold([publish(passed(decided(normative)))], passed(decided(normative)))
+
+    def issue(number: int, previous: str | None) -> GazetteIssuePublished:
+        return gazette.compile_issue(
+            issue_id=DOC,
+            township="shangdang/sudian",
+            township_name="苏店镇",
+            year=2026,
+            number=number,
+            documents=[published],
+            already_compiled=frozenset(),
+            now=NOW,
+            previous_hash=previous,
+        )
+
+    first = issue(1, None)
+    second = issue(2, first.content_hash)
+    assert second.previous_hash == first.content_hash != second.content_hash
+    for change in ({"number": 3}, {"year": 2025}, {"township": "shangdang/handian"}):
+        assert gazette.hash_of(first.model_copy(update=change)) != first.content_hash
+    # Another first issue in the chain's place breaks the link of the second.
+    assert issue(2, issue(1, "0" * 64).content_hash).content_hash != second.content_hash
+
+
+def test_gazette_issue_v1_upcasts_to_an_unchained_entries_only_hash__s13() -> None:
+    normative = drafted(kind=DocumentKind.normative, column="rule_of_law")
+    published = fold([publish(passed(decided(normative)))], passed(decided(normative)))
+    entries = [gazette.entry_of(published).model_dump(mode="json")]
+    v1 = {
+        "issue_id": str(DOC),
+        "township": "shangdang/sudian",
+        "year": 2026,
+        "number": 1,
+        "title": "苏店镇人民政府公报 2026年第1期",
+        "entries": entries,
+        "content_hash": gazette.entries_hash([gazette.entry_of(published)]),
+        "published_at": NOW.isoformat(),
+    }
+    lifted = GazetteIssuePublished.model_validate(registry.upcast("GazetteIssuePublished", 1, v1))
+    assert lifted.hash_version == 1 and lifted.previous_hash is None
+    assert gazette.hash_of(lifted) == lifted.content_hash
 
 
 def test_seed_columns_and_their_update_rules__s4() -> None:
@@ -284,3 +338,44 @@ def test_column_check_records_each_episode_once__s4() -> None:
     assert same is None
     fresh = health(work_news, date(2026, 3, 10), 3, today)
     assert health_event("shangdang/sudian", fresh, today, first.model_dump(mode="json")) is None
+
+
+def test_reviser_and_proposer_hold_a_drafting_duty__separation_of_duties() -> None:
+    state = drafted()
+    revised = domain.revise(
+        state, content(body="修订后的正文。"), None, date(2026, 3, 1), reviser="chen-jing"
+    )
+    state = fold(revised, state)
+    assert state.duties["chen-jing"] == frozenset({"drafting"})
+    proposal = ProposeAttribute(attribute=DisclosureAttribute.proactive)
+    state = fold([domain.propose(state, proposal, "wei-na")], state)
+    assert state.duties["wei-na"] == frozenset({"drafting"})
+
+
+def test_revision_v1_upcasts_with_an_unknown_reviser() -> None:
+    v1 = {
+        "document_id": str(DOC),
+        "revision": 2,
+        "content": content().model_dump(mode="json"),
+        "reason": None,
+        "is_update": False,
+        "changed_on": "2026-03-01",
+    }
+    lifted = DocumentRevised.model_validate(registry.upcast("DocumentRevised", 1, v1))
+    assert lifted.revised_by is None and lifted.revision == 2
+
+
+def test_a_fourth_review_of_an_approved_update_is_refused__s18() -> None:
+    state = passed(decided(drafted()))
+    state = fold([publish(state)], state)
+    events = domain.revise(
+        state, content(body="修订后的正文。"), "更正补贴标准", date(2026, 3, 5), reviser="li-na"
+    )
+    state = passed(fold(events, state))
+    assert state.status == "revising" and state.next_stage is None
+    again = RecordReview(
+        stage=ReviewStage.final_review, outcome="pass", proofreading=Proofreading(signed=True)
+    )
+    with pytest.raises(DomainRuleViolated) as err:
+        domain.review(state, again, "tian-yiming")
+    assert err.value.rule == "review.not_in_review"

@@ -123,3 +123,65 @@ def test_fingerprint_is_stable_per_document_and_differs_between_documents() -> N
     (b,) = scan_text("另起一段。" + text, "attachments_text[0]", salt="doc-1")
     (c,) = scan_text(text, "body", salt="doc-2")
     assert a.fingerprint == b.fingerprint != c.fingerprint
+
+
+def _full_width(text: str) -> str:
+    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in text)
+
+
+@given(resident_ids(), bank_cards())
+def test_full_width_digits_are_found_and_redacted_in_place__s8(number: str, card: str) -> None:
+    wide_id, wide_card = _full_width(number), _full_width(card)
+    text = f"电话１３９１２３４５６７８，身份证号{wide_id}，卡号{wide_card}。"
+    findings = scan_text(text, "body", salt="doc")
+    assert [f.kind for f in findings] == [
+        FindingKind.mobile,
+        FindingKind.resident_id,
+        FindingKind.bank_card,
+    ]
+    assert [text[f.start : f.end] for f in findings] == [
+        "１３９１２３４５６７８",
+        wide_id,
+        wide_card,
+    ]
+    # The same number in either width is the same datum (one fingerprint, one justification).
+    narrow = scan_text(f"电话13912345678，身份证号{number}，卡号{card}。", "body", salt="doc")
+    assert [f.fingerprint for f in findings] == [f.fingerprint for f in narrow]
+    masked = redact(text, findings)
+    assert len(masked) == len(text) and masked.startswith("电话１３９****５６７８，")
+    assert scan_text(masked, "body", salt="doc") == []
+
+
+def test_full_width_plus86_and_hyphens_are_one_mobile_number__s8() -> None:
+    text = "联系人手机：＋８６ １３８－３４５６－７８９０。"
+    (finding,) = scan_text(text, "body", salt="doc")
+    assert finding.kind is FindingKind.mobile
+    assert text[finding.start : finding.end] == "＋８６ １３８－３４５６－７８９０"
+    assert finding.masked == "＋８６ １３８－****－７８９０"
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "masked"),
+    [
+        ("联系邮箱：zhangsan.1985@163.com。", "zhangsan.1985@163.com", "z************@163.com"),
+        ("邮箱13912345678@qq.com。", "13912345678@qq.com", "1**********@qq.com"),
+        ("邮箱 ａｂ＠ｘ．ｃｎ", "ａｂ＠ｘ．ｃｎ", "**＠ｘ．ｃｎ"),
+    ],
+)
+def test_email_addresses_are_personal_data_and_a_mailbox_number_is_one_finding__s8(
+    text: str, value: str, masked: str
+) -> None:
+    (finding,) = scan_text(text, "body", salt="doc")
+    assert finding.kind is FindingKind.email
+    assert text[finding.start : finding.end] == value and finding.masked == masked
+    assert scan_text(redact(text, [finding]), "body", salt="doc") == []
+
+
+def test_passport_numbers_are_found_after_the_word_passport__s8() -> None:
+    text = "申请人护照号码E12345678，同行人护照EA1234567、G87654321。"
+    findings = scan_text(text, "body", salt="doc")
+    assert [f.kind for f in findings] == [FindingKind.passport] * 3
+    assert [f.masked for f in findings] == ["E******78", "E******67", "G******21"]
+    assert scan_text(redact(text, findings), "body", salt="doc") == []
+    # The bare shape is also that of codes and dates: not without the word.
+    assert scan_text("项目编号G20190312，合同号E20260301。", "body", salt="doc") == []
