@@ -805,7 +805,7 @@ def main() -> None:
     parser.add_argument("--engine", choices=("sqlite", "postgres", "both"), default="both")
     parser.add_argument(
         "--projections",
-        default="applications.request_ledger,assessment.scoreboard.v1",
+        default="applications.request_ledger,assessment.scoreboard.v2",
         help="projections to replay (default: every replayable one applications events feed)",
     )
     parser.add_argument(

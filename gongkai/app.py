@@ -107,6 +107,20 @@ class Suite:
         names = sources_of(projection, service)
         return list(SERVICES) if ALL_SERVICES in names else list(names)
 
+    def _embedded_sources(self, service: str, projection: Any) -> list[str]:
+        """The logs an embedded projection reads: `*` means every service this suite runs;
+        a named service it does not run is a start-up error, not an empty read model."""
+        if ALL_SERVICES in sources_of(projection, service):
+            return [name for name in self.sources(service, projection) if name in self.runtimes]
+        missing = [name for name in self.sources(service, projection) if name not in self.runtimes]
+        if missing:
+            raise RuntimeError(
+                f"projection {projection.name} of {service} reads the log of "
+                f"{', '.join(missing)}, which this embedded suite does not run: start "
+                f"{', '.join(missing)} too"
+            )
+        return self.sources(service, projection)
+
     async def _open(self, runtime: ServiceRuntime) -> None:
         s = self.settings
         if s.database_url:
@@ -170,7 +184,7 @@ class Suite:
         wait = self.settings.projection_idle_wait
         for runtime in self.runtimes.values():
             for projection in runtime.definition.projections():
-                for source in self.sources(runtime.name, projection):
+                for source in self._embedded_sources(runtime.name, projection):
                     name = (
                         projection.name if source == runtime.name else f"{projection.name}@{source}"
                     )

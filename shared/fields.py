@@ -2,9 +2,11 @@
 
 Pydantic's lax mode reads a JSON number as a date or a moment (seconds since 1970), so a
 client that sends `"submitted_on": 1764201600` would register a request received on
-2025-11-27 without any error. A statutory clock must never start from a guess: command
-dates and moments are accepted as ISO 8601 text only (JSON has no date type), and any
-other JSON type is refused with `schema.date_type` / `schema.datetime_type`.
+2025-11-27 without any error, and so would the text `"1764201600"`. A statutory clock
+must never start from a guess: command dates and moments are accepted as ISO 8601 text
+only (JSON has no date type); any other JSON type is refused with `schema.date_type` /
+`schema.datetime_type`, any other text with `schema.date_parsing` /
+`schema.datetime_parsing`.
 """
 
 from __future__ import annotations
@@ -16,15 +18,24 @@ from pydantic import BeforeValidator
 from pydantic_core import PydanticCustomError
 
 
-def _iso_text_only(kind: str, python_type: type) -> BeforeValidator:
+def _iso_text_only(kind: str, python_type: type[date]) -> BeforeValidator:
+    shape = "YYYY-MM-DD" if kind == "date" else "YYYY-MM-DDTHH:MM:SS+08:00"
+
     def check(value: Any) -> Any:
-        if isinstance(value, str | python_type):
+        if isinstance(value, python_type):
             return value
-        raise PydanticCustomError(
-            f"{kind}_type",
-            f"Input should be an ISO 8601 {kind} string"
-            + (" (YYYY-MM-DD)" if kind == "date" else " (YYYY-MM-DDTHH:MM:SS+08:00)"),
-        )
+        if not isinstance(value, str):
+            raise PydanticCustomError(
+                f"{kind}_type", f"Input should be an ISO 8601 {kind} string ({shape})"
+            )
+        try:
+            # Lax parsing would also read "1764201600" (text of a number) as a date.
+            python_type.fromisoformat(value.strip())
+        except ValueError:
+            raise PydanticCustomError(
+                f"{kind}_parsing", f"Input should be an ISO 8601 {kind} ({shape})"
+            ) from None
+        return value
 
     return BeforeValidator(check)
 

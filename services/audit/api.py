@@ -4,6 +4,7 @@ No `from __future__ import annotations` here: FastAPI must see the real dependen
 objects the router closes over, not strings.
 """
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -65,25 +66,30 @@ def build_router(runtime: Any, current_principal: Any) -> APIRouter:
 
         async def body() -> AsyncIterator[bytes]:
             shown: set[str] = set()
-            if format == "csv":
-                yield trail.csv_header().encode()
-            async for record in trail.rows(runtime.views, query):
-                shown.update(personal_in(record))
+            try:
                 if format == "csv":
-                    yield trail.csv_lines([record]).encode()
-                else:
-                    yield trail.jsonl_line(record)
-            if shown:
-                # The export showed applicants' or citizens' data: who read it is recorded
-                # like any other read of personal data (the query names whose).
-                await runtime.handlers.record_access(
-                    caller.sub,
-                    tenant=str(caller.org),
-                    subject_ref=f"trail?{request.url.query}"[:300],
-                    service="audit",
-                    endpoint="GET /v1/audit/trail",
-                    fields=sorted(shown),
-                )
+                    yield trail.csv_header().encode()
+                async for record in trail.rows(runtime.views, query):
+                    shown.update(personal_in(record))
+                    if format == "csv":
+                        yield trail.csv_lines([record]).encode()
+                    else:
+                        yield trail.jsonl_line(record)
+            finally:
+                if shown:
+                    # The export showed applicants' or citizens' data: who read it is
+                    # recorded like any other read of personal data (the query names whose),
+                    # also when the client left half way (shielded from its cancellation).
+                    await asyncio.shield(
+                        runtime.handlers.record_access(
+                            caller.sub,
+                            tenant=str(caller.org),
+                            subject_ref=f"trail?{request.url.query}"[:300],
+                            service="audit",
+                            endpoint="GET /v1/audit/trail",
+                            fields=sorted(shown),
+                        )
+                    )
 
         media = "text/csv; charset=utf-8" if format == "csv" else "application/x-ndjson"
         return StreamingResponse(body(), media_type=media)

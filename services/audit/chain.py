@@ -158,11 +158,11 @@ class ChainWriter:
         return True
 
     async def append_batch(self, tx: Tx, events: Sequence[RecordedEvent], service: str) -> int:
-        """Link `events` in order in one multi-row insert; return how many were new.
+        """Link `events` in order in one `executemany`; return how many were new.
 
         The same links as `append` one by one: events already chained (or twice in the
         batch) are left out *before* seqs and hashes are given, because a skipped row
-        inside a multi-row insert would leave a seq gap and a link to a missing hash. The
+        inside a batched insert would leave a seq gap and a link to a missing hash. The
         chain lock (PostgreSQL) or the single writer (SQLite) keeps anyone else from
         chaining an id between the look-up and the insert.
         """
@@ -245,7 +245,7 @@ class ChainRecorder:
         await self._writer.append(tx, event, self.service)
 
     async def apply_batch(self, tx: Tx, events: Sequence[RecordedEvent]) -> None:
-        """The chunk in one insert (issue #8 bench: a savepoint and an INSERT per event
+        """The chunk in one `executemany` (issue #8 bench: a savepoint and an INSERT per event
         chained ~1k events/s). Keeps no state past `tx`: the writer re-reads the head in
         every new transaction."""
         await self._guard(tx)

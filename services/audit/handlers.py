@@ -18,7 +18,7 @@ from shared.db import Database
 from shared.envelope import SYSTEM_ACTOR, Actor, NewEvent, RecordedEvent, StreamWrite, new_id
 from shared.eventstore import SqlEventStore
 from shared.identity import Principal, Role, require_role, require_write
-from shared.registry import payload_of
+from shared.registry import access_write, payload_of
 
 log = structlog.get_logger("gongkai.audit")
 
@@ -131,22 +131,8 @@ class AuditHandlers:
         payload = PersonalDataRead(
             subject_ref=subject_ref, source_service=service, endpoint=endpoint, fields=fields
         )
-        event = NewEvent(
-            type=PersonalDataRead.event_type,
-            tenant=tenant,
-            actor=Actor(id=reader, kind="user", role=None),
-            occurred_at=self.clock(),
-            payload=payload_of(payload),
-        )
-        [recorded] = await self.store.append(
-            [
-                StreamWrite(
-                    stream_id=f"access-{reader}",
-                    stream_type="personal-data-access",
-                    events=(event,),
-                )
-            ]
-        )
+        write = access_write(payload, tenant, Actor(id=reader, kind="user", role=None))
+        [recorded] = await self.store.append([write])
         return recorded
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.audit.api import build_router
 from services.audit.chain import ChainRecorder
@@ -30,10 +32,18 @@ def _handlers(runtime: Any, suite: Any) -> AuditHandlers:
         views=runtime.views,
         clock=suite.clock,
         district=str(suite.orgs.district.path),
-        checkpoint_every=int(os.environ.get("GONGKAI_AUDIT_CHECKPOINT_EVERY", "1000")),
-        checkpoint_minutes=float(os.environ.get("GONGKAI_AUDIT_CHECKPOINT_MINUTES", "60")),
-        poll_seconds=float(os.environ.get("GONGKAI_AUDIT_CHECKPOINT_POLL", "5")),
+        **AuditSettings().model_dump(),
     )
+
+
+class AuditSettings(BaseSettings):
+    """The checkpoint job's rhythm (docs/operations.md), read when the suite starts."""
+
+    model_config = SettingsConfigDict(env_prefix="GONGKAI_AUDIT_", extra="ignore")
+
+    checkpoint_every: int = Field(default=1000, gt=0, description="chained events")
+    checkpoint_minutes: float = Field(default=60.0, gt=0)
+    poll_seconds: float = Field(default=5.0, gt=0, validation_alias="GONGKAI_AUDIT_CHECKPOINT_POLL")
 
 
 SERVICE = ServiceDefinition(

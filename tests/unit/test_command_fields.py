@@ -40,10 +40,20 @@ def test_a_number_or_other_json_type_is_not_a_day(value: object) -> None:
     assert "ISO 8601" in error["msg"]
 
 
+@pytest.mark.parametrize("text", ["1764201600", "昨天", "2026-13-01", "11/27/2026"])
+def test_text_that_is_not_an_iso_date_is_refused(text: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        _Command.model_validate({"on": text})
+    assert [e["type"] for e in caught.value.errors()] == ["date_parsing"]
+
+
 def test_a_number_is_not_a_moment() -> None:
     with pytest.raises(ValidationError) as caught:
         _Command.model_validate({"on": "2026-02-10", "at": 1764201600})
     assert [e["type"] for e in caught.value.errors()] == ["datetime_type"]
+    with pytest.raises(ValidationError) as caught:
+        _Command.model_validate({"on": "2026-02-10", "at": "1764201600"})
+    assert [e["type"] for e in caught.value.errors()] == ["datetime_parsing"]
 
 
 def test_the_json_schema_still_says_an_iso_date() -> None:

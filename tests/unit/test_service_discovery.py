@@ -31,3 +31,23 @@ def test_a_package_without_service_py_is_skipped_but_a_broken_one_fails(
     sys.modules.pop("fakesvc.draft.service", None)
     with pytest.raises(ModuleNotFoundError, match="not_a_real_module_xyz"):
         discover("fakesvc")
+
+
+def test_an_embedded_suite_without_a_projections_source_refuses_to_start() -> None:
+    """The catalog's public page lists interpretations from the interpretation service's
+    log: an embedded suite running the catalog alone says so at start-up instead of dying
+    with a KeyError (or serving an empty list); `*` projections read what the suite runs."""
+    from gongkai.app import Suite
+    from shared.settings import Settings
+
+    suite = Suite(settings=Settings(), role="embedded", services=["catalog", "assessment"])
+    catalog = {p.name: p for p in suite.runtimes["catalog"].definition.projections()}
+    with pytest.raises(RuntimeError, match="reads the log of interpretation"):
+        suite._embedded_sources("catalog", catalog["catalog.published_interpretations.v1"])
+    assert suite._embedded_sources("catalog", catalog["catalog.document_ledger"]) == ["catalog"]
+    scorer = next(
+        p
+        for p in suite.runtimes["assessment"].definition.projections()
+        if p.name.startswith("assessment.scoreboard")
+    )
+    assert sorted(suite._embedded_sources("assessment", scorer)) == ["assessment", "catalog"]
