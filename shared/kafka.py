@@ -30,7 +30,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import CommitFailedError, IllegalStateError, TopicAlreadyExistsError
 from aiokafka.structs import ConsumerRecord
 
-from shared.db import Database, Row, Tx
+from shared.db import Database, Row, Tx, fetch_in
 from shared.envelope import RecordedEvent
 from shared.eventstore import EventStore, uuid_text, wire_of_row
 from shared.projections import KERNEL_TABLES, Projection, is_poison, park, parked_streams
@@ -470,18 +470,13 @@ class KafkaProjectionWorker:
         return len(fresh)
 
     async def _seen(self, tx: Tx, event_ids: Sequence[str]) -> set[str]:
-        seen: set[str] = set()
-        for i in range(0, len(event_ids), _CHUNK):
-            chunk = event_ids[i : i + _CHUNK]
-            marks = ", ".join(f"${n}" for n in range(2, len(chunk) + 2))
-            rows = await tx.fetch(
-                "SELECT event_id FROM consumer_inbox "
-                f"WHERE consumer = $1 AND event_id IN ({marks})",
-                self.group,
-                *chunk,
-            )
-            seen.update(str(r["event_id"]) for r in rows)
-        return seen
+        rows = await fetch_in(
+            tx,
+            "SELECT event_id FROM consumer_inbox WHERE consumer = $1 AND event_id IN ({values})",
+            event_ids,
+            self.group,
+        )
+        return {str(r["event_id"]) for r in rows}
 
     async def _remember(self, tx: Tx, event_ids: Sequence[str]) -> None:
         for i in range(0, len(event_ids), _CHUNK):

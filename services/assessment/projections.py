@@ -43,7 +43,7 @@ from services.assessment.domain import (
 )
 from services.assessment.scheme import Scheme
 from services.assessment.signals import SHANGHAI, Finding, Source, classify
-from shared.db import Database, Tx
+from shared.db import Database, Tx, fetch_in
 from shared.envelope import RecordedEvent
 from shared.pagination import scope_args, scope_clause
 
@@ -545,18 +545,13 @@ async def _frozen_among(tx: Tx, sid: str, events: Sequence[RecordedEvent]) -> se
     """Which of these events a closed period of the scheme froze."""
     if await tx.fetchval("SELECT 1 FROM score_frozen WHERE scheme_id = $1 LIMIT 1", sid) is None:
         return set()
-    ids = sorted({str(e.event_id) for e in events})
-    frozen: set[str] = set()
-    for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start : start + _CHUNK]
-        marks = ", ".join(f"${n + 2}" for n in range(len(chunk)))
-        rows = await tx.fetch(
-            f"SELECT event_id FROM score_frozen WHERE scheme_id = $1 AND event_id IN ({marks})",
-            sid,
-            *chunk,
-        )
-        frozen |= {r["event_id"] for r in rows}
-    return frozen
+    rows = await fetch_in(
+        tx,
+        "SELECT event_id FROM score_frozen WHERE scheme_id = $1 AND event_id IN ({values})",
+        sorted({str(e.event_id) for e in events}),
+        sid,
+    )
+    return {str(r["event_id"]) for r in rows}
 
 
 async def _has_case(tx: Tx, sid: str, subject: str, signal: str, case: str) -> bool:

@@ -26,7 +26,7 @@ from typing import Any
 
 import orjson
 
-from shared.db import Database, Tx
+from shared.db import Database, Tx, fetch_in
 from shared.envelope import RecordedEvent
 
 GENESIS = "0" * 64
@@ -169,14 +169,10 @@ class ChainWriter:
         if tx is not self._tx:
             await self._start(tx)
         ids = [str(e.event_id) for e in events]
-        known: set[str] = set()
-        for start in range(0, len(ids), _LOOKUP_CHUNK):
-            chunk = ids[start : start + _LOOKUP_CHUNK]
-            marks = ", ".join(f"${i}" for i in range(1, len(chunk) + 1))
-            rows = await tx.fetch(
-                f"SELECT event_id FROM audit_chain WHERE event_id IN ({marks})", *chunk
-            )
-            known.update(str(r["event_id"]) for r in rows)
+        rows = await fetch_in(
+            tx, "SELECT event_id FROM audit_chain WHERE event_id IN ({values})", ids
+        )
+        known = {str(r["event_id"]) for r in rows}
         last_seq, prev = self._head
         links: list[tuple[Any, ...]] = []
         for event, event_id in zip(events, ids, strict=True):
@@ -209,10 +205,6 @@ def _link(seq: int, event: RecordedEvent, service: str, prev: str) -> tuple[Any,
         prev,
         link_hash(prev, body),
     )
-
-
-#: Event ids per look-up of those already chained (SQLite allows 32,766 parameters).
-_LOOKUP_CHUNK = 1000
 
 
 async def append(tx: Tx, event: RecordedEvent, service: str) -> bool:
