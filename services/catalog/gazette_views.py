@@ -21,7 +21,7 @@ import orjson
 
 from services.catalog import gazette
 from services.catalog.events import GazetteEntry, GazetteIssuePublished, registry
-from shared.db import Tx
+from shared.db import Tx, fetch_in
 from shared.envelope import RecordedEvent
 
 
@@ -84,7 +84,42 @@ def _issue_of(row: Any) -> GazetteIssuePublished:
 
 async def verify(views: Any, row: Any) -> dict[str, Any]:
     """One issue as the public sees it, with each integrity check and its outcome."""
-    issue = _issue_of(row)
+    (checked,) = await verify_all(views, [row])
+    return checked
+
+
+async def verify_all(views: Any, rows: Sequence[Any]) -> list[dict[str, Any]]:
+    """The public check of many issues in a fixed number of queries: the list endpoint is
+    unauthenticated, so its cost must not grow with issues × entries round trips."""
+    issues = [_issue_of(r) for r in rows]
+    hashes = {(i.township, i.year, i.number): i.content_hash for i in issues}
+    for i in issues:  # a previous issue not among the rows (one issue asked for)
+        key = (i.township, i.year, i.number - 1)
+        if i.hash_version != 1 and i.number > 1 and key not in hashes:
+            hashes[key] = await views.fetchval(
+                "SELECT content_hash FROM catalog_gazette_issues "
+                "WHERE township = $1 AND year = $2 AND number = $3",
+                *key,
+            )
+    documents = sorted({str(e.document_id) for i in issues for e in i.entries})
+    public = {
+        str(r["document_id"]): r
+        for r in await fetch_in(
+            views,
+            "SELECT document_id, revision, content_hash FROM catalog_public "
+            "WHERE document_id IN ({values})",
+            documents,
+        )
+    }
+    return [_checked(row, issue, hashes, public) for row, issue in zip(rows, issues, strict=True)]
+
+
+def _checked(
+    row: Any,
+    issue: GazetteIssuePublished,
+    hashes: dict[tuple[str, int, int], str | None],
+    public: dict[str, Any],
+) -> dict[str, Any]:
     hash_verified = gazette.hash_of(issue) == issue.content_hash
     chain_verified: bool | None
     if issue.hash_version == 1:
@@ -92,26 +127,17 @@ async def verify(views: Any, row: Any) -> dict[str, Any]:
     elif issue.number == 1:
         chain_verified = issue.previous_hash is None
     else:
-        previous = await views.fetchval(
-            "SELECT content_hash FROM catalog_gazette_issues "
-            "WHERE township = $1 AND year = $2 AND number = $3",
-            issue.township,
-            issue.year,
-            issue.number - 1,
-        )
+        previous = hashes.get((issue.township, issue.year, issue.number - 1))
         chain_verified = previous is not None and previous == issue.previous_hash
     entries = []
     for entry in issue.entries:
-        public = await views.fetchrow(
-            "SELECT revision, content_hash FROM catalog_public WHERE document_id = $1",
-            str(entry.document_id),
-        )
-        if public is None:
+        text = public.get(str(entry.document_id))
+        if text is None:
             status = "not_public"  # withdrawn since
-        elif public["revision"] != entry.revision:
+        elif text["revision"] != entry.revision:
             status = "superseded"  # updated since; the compiled revision is in its history
         else:
-            status = "matches" if public["content_hash"] == entry.content_hash else "differs"
+            status = "matches" if text["content_hash"] == entry.content_hash else "differs"
         entries.append({**entry.model_dump(mode="json"), "public_status": status})
     return {
         "issue_id": str(issue.issue_id),

@@ -16,7 +16,7 @@ from fastapi.responses import Response
 
 from services.catalog import search as catalog_search
 from services.catalog import views
-from services.catalog.gazette_views import verify
+from services.catalog.gazette_views import verify, verify_all
 from services.catalog.interpretations import interpretations_of
 from shared.errors import NotFound, ValidationFailed
 from shared.pagination import decode_cursor, encode_cursor
@@ -188,7 +188,7 @@ def build_public_router(runtime: Any) -> APIRouter:
             f"SELECT * FROM catalog_gazette_issues WHERE {clause} ORDER BY year DESC, number DESC",
             *args,
         )
-        return {"items": [await verify(runtime.views, r) for r in rows]}
+        return {"items": await verify_all(runtime.views, rows)}
 
     @router.get(
         "/gazette/{issue_id}", summary="公报一期 One issue, its hash, chain and texts checked"
