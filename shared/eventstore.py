@@ -17,18 +17,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
-from uuid import UUID, SafeUUID
 
 import asyncpg
-import orjson
 
 from shared.db import Database, PostgresDatabase, Row, SqliteDatabase
-from shared.envelope import JSON_OPTIONS, Actor, RecordedEvent, StreamWrite, canonical_json
+from shared.envelope import RecordedEvent, StreamWrite, canonical_json
 from shared.errors import ConcurrencyConflict
+from shared.rows import record_of
 
 
 class EventStore(Protocol):
@@ -164,35 +162,6 @@ _PG_SCHEMA = [
 ]
 
 
-def _parse_time(value: Any) -> datetime:
-    if isinstance(value, datetime):
-        return value if value.tzinfo is UTC else value.astimezone(UTC)
-    return datetime.fromisoformat(value).astimezone(UTC)
-
-
-def _json(value: Any) -> Any:
-    return orjson.loads(value) if isinstance(value, str | bytes) else value
-
-
-_SAFE_UNKNOWN = SafeUUID.unknown
-
-
-def _uuid(value: Any) -> UUID:
-    """A UUID from a stored value; the canonical text SQLite holds is parsed in one step."""
-    if isinstance(value, UUID):
-        return value
-    if isinstance(value, str) and len(value) == 36:
-        parsed = UUID.__new__(UUID)
-        object.__setattr__(parsed, "int", int(value.replace("-", ""), 16))
-        object.__setattr__(parsed, "is_safe", _SAFE_UNKNOWN)
-        return parsed
-    return UUID(str(value))
-
-
-def _optional_uuid(value: Any) -> UUID | None:
-    return None if value is None else _uuid(value)
-
-
 def version_conflict(stream_id: str, expected: int, current: int) -> ConcurrencyConflict:
     return ConcurrencyConflict(
         rule="stream.version_mismatch",
@@ -210,128 +179,6 @@ def _partial_duplicate() -> ConcurrencyConflict:
         message_zh="批次中部分事件已存在，整批拒绝",
         message_en="some events of the batch are already stored; batch refused",
     )
-
-
-#: Actors repeat (a few clerks and service accounts write most events): one validated,
-#: frozen Actor per distinct stored value instead of one pydantic validation per row.
-_ACTORS: dict[Any, Actor] = {}
-_ACTOR_CACHE_MAX = 10_000
-_EVENT_FIELDS = frozenset(RecordedEvent.model_fields)
-_new_record = RecordedEvent.__new__
-_set = object.__setattr__
-
-
-def _actor(value: Any) -> Actor:
-    key = value if isinstance(value, str | bytes) else orjson.dumps(value)
-    actor = _ACTORS.get(key)
-    if actor is None:
-        if len(_ACTORS) >= _ACTOR_CACHE_MAX:
-            _ACTORS.clear()
-        actor = _ACTORS[key] = Actor.model_validate(_json(value))
-    return actor
-
-
-def _record(row: Row) -> RecordedEvent:
-    """A stored row as a RecordedEvent, without re-validating what the store validated.
-
-    What `RecordedEvent.model_construct` does, minus its per-field bookkeeping: decoding
-    was most of the cost of a catch-up read and of a replay (issue #10, bench/replay.py).
-    """
-    event = _new_record(RecordedEvent)
-    _set(
-        event,
-        "__dict__",
-        {
-            "event_id": _uuid(row["event_id"]),
-            "stream_id": row["stream_id"],
-            "stream_type": row["stream_type"],
-            "version": row["version"],
-            "position": row["position"],
-            "type": row["type"],
-            "schema_version": row["schema_version"],
-            "tenant": row["tenant"],
-            "actor": _actor(row["actor"]),
-            "correlation_id": _uuid(row["correlation_id"]),
-            "causation_id": _optional_uuid(row["causation_id"]),
-            "occurred_at": _parse_time(row["occurred_at"]),
-            "recorded_at": _parse_time(row["recorded_at"]),
-            "payload": _json(row["payload"]),
-        },
-    )
-    _set(event, "__pydantic_fields_set__", set(_EVENT_FIELDS))
-    _set(event, "__pydantic_extra__", None)
-    _set(event, "__pydantic_private__", None)
-    return event
-
-
-_ACTOR_WIRE: dict[Any, orjson.Fragment] = {}
-_WIRE_FIELDS = frozenset(
-    "event_id stream_id stream_type version position type schema_version tenant actor "
-    "correlation_id causation_id occurred_at recorded_at payload".split()
-)
-#: False if RecordedEvent gained or lost a field: then wire_of_row is `to_wire()` itself.
-_FAST_WIRE = _EVENT_FIELDS == _WIRE_FIELDS
-_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-
-
-def uuid_text(value: Any) -> str:
-    """`str(_uuid(value))`: SQLite already holds that canonical text; PostgreSQL a UUID."""
-    if isinstance(value, str) and _CANONICAL_UUID.fullmatch(value):
-        return value
-    return str(_uuid(value))
-
-
-def _actor_wire(value: Any) -> orjson.Fragment:
-    """The actor's canonical JSON, once per distinct stored value (see `_actor`)."""
-    key = value if isinstance(value, str | bytes) else orjson.dumps(value)
-    wire = _ACTOR_WIRE.get(key)
-    if wire is None:
-        if len(_ACTOR_WIRE) >= _ACTOR_CACHE_MAX:
-            _ACTOR_WIRE.clear()
-        wire = _ACTOR_WIRE[key] = orjson.Fragment(
-            canonical_json(_actor(value).model_dump(mode="json"))
-        )
-    return wire
-
-
-def wire_of_row(row: Row) -> bytes:
-    """`_record(row).to_wire()`, byte for byte, framed from the stored columns.
-
-    For the relay (issue #10 item 2): a stored row goes to Kafka without becoming a
-    RecordedEvent and being encoded again. The envelope's columns are normalised as
-    `_record` does (UUIDs as canonical text, times as aware UTC, the actor validated once
-    per distinct value) and the payload's stored JSON is parsed by orjson only, then the
-    whole is written once with `canonical_json`'s options. orjson writes UUID text, aware
-    UTC datetimes (`Z`) and JSON-native values exactly as pydantic's JSON mode does;
-    anything it refuses (an integer beyond 64 bits), or a changed envelope, takes
-    `_record(row).to_wire()`. tests/unit/test_kafka_relay.py and
-    tests/integration/test_eventstore_conformance.py compare the two on both backends.
-    """
-    if not _FAST_WIRE:
-        return _record(row).to_wire()
-    causation = row["causation_id"]
-    try:
-        return orjson.dumps(
-            {
-                "event_id": uuid_text(row["event_id"]),
-                "stream_id": row["stream_id"],
-                "stream_type": row["stream_type"],
-                "version": row["version"],
-                "position": row["position"],
-                "type": row["type"],
-                "schema_version": row["schema_version"],
-                "tenant": row["tenant"],
-                "actor": _actor_wire(row["actor"]),
-                "correlation_id": uuid_text(row["correlation_id"]),
-                "causation_id": None if causation is None else uuid_text(causation),
-                "occurred_at": _parse_time(row["occurred_at"]),
-                "recorded_at": _parse_time(row["recorded_at"]),
-                "payload": _json(row["payload"]),
-            },
-            option=JSON_OPTIONS,
-        )
-    except TypeError:
-        return _record(row).to_wire()
 
 
 class SqlEventStore:
@@ -404,7 +251,7 @@ class SqlEventStore:
             if exc.sqlstate == "GK002":
                 raise _partial_duplicate() from None
             raise
-        by_id = {r["event_id"]: _record(r) for r in result}
+        by_id = {r["event_id"]: record_of(r) for r in result}
         return [by_id[e.event_id] for w in writes for e in w.events]
 
     async def _append_sqlite(self, writes: Sequence[StreamWrite]) -> list[RecordedEvent]:
@@ -430,7 +277,7 @@ class SqlEventStore:
                 stored = await tx.fetch(
                     f"SELECT {_COLUMNS} FROM events WHERE event_id IN ({id_marks})", *ids
                 )
-                by_id = {str(r["event_id"]): _record(r) for r in stored}
+                by_id = {str(r["event_id"]): record_of(r) for r in stored}
                 return [by_id[i] for i in ids]
             recorded_at = datetime.now(UTC).isoformat()
             values: list[Any] = []
@@ -468,7 +315,7 @@ class SqlEventStore:
                         VALUES {rows_sql} RETURNING {_COLUMNS}""",
                     *chunk,
                 )
-        return sorted((_record(r) for r in inserted), key=lambda r: r.position)
+        return sorted((record_of(r) for r in inserted), key=lambda r: r.position)
 
     @property
     def _lock_key(self) -> str:
@@ -486,10 +333,10 @@ class SqlEventStore:
             stream_id,
             after_version,
         )
-        return [_record(r) for r in rows]
+        return [record_of(r) for r in rows]
 
     async def read_all(self, after_position: int = 0, limit: int = 1000) -> list[RecordedEvent]:
-        return [_record(r) for r in await self.read_all_rows(after_position, limit)]
+        return [record_of(r) for r in await self.read_all_rows(after_position, limit)]
 
     async def read_all_rows(self, after_position: int = 0, limit: int = 1000) -> list[Row]:
         """`read_all` undecoded: the stored rows (columns `_COLUMNS`, as each driver hands

@@ -32,8 +32,9 @@ from aiokafka.structs import ConsumerRecord
 
 from shared.db import Database, Row, Tx, fetch_in
 from shared.envelope import RecordedEvent
-from shared.eventstore import EventStore, uuid_text, wire_of_row
+from shared.eventstore import EventStore
 from shared.projections import KERNEL_TABLES, Projection, is_poison, park, parked_streams
+from shared.rows import uuid_text, wire_of_row
 
 log = structlog.get_logger("gongkai.kafka")
 

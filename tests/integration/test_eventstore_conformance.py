@@ -14,13 +14,8 @@ import pytest
 
 from shared.envelope import Actor, NewEvent, StreamWrite
 from shared.errors import ConcurrencyConflict
-from shared.eventstore import (
-    SqlEventStore,
-    open_postgres_store,
-    open_sqlite_store,
-    tail,
-    wire_of_row,
-)
+from shared.eventstore import SqlEventStore, open_postgres_store, open_sqlite_store, tail
+from shared.rows import wire_of_row
 
 ACTOR = Actor(id="wang-tietong", kind="user", role="request_handler")
 TENANT = "shangdang/sudian"

@@ -16,10 +16,11 @@ from aiokafka.partitioner import murmur2 as aiokafka_murmur2
 from asyncpg.pgproto.pgproto import UUID as PgUUID
 
 from services.applications.events import Channel
-from shared import eventstore
+from shared import rows
 from shared.envelope import canonical_json
-from shared.eventstore import _record, wire_of_row
 from shared.kafka import headers_of, headers_of_row, murmur2, partition_of
+from shared.rows import record_of as _record
+from shared.rows import wire_of_row
 
 pytestmark = pytest.mark.unit
 
@@ -130,5 +131,5 @@ def test_a_changed_envelope_falls_back_to_to_wire(monkeypatch: pytest.MonkeyPatc
     """If RecordedEvent gains or loses a field, the framing is `to_wire()` itself."""
     row = _row('{"标题": "苏店镇"}', postgres=True, when=datetime(2026, 3, 1, tzinfo=UTC))
     fast = wire_of_row(row)
-    monkeypatch.setattr(eventstore, "_FAST_WIRE", False)
+    monkeypatch.setattr(rows, "_FAST_WIRE", False)
     assert wire_of_row(row) == fast == _record(row).to_wire()
