@@ -21,8 +21,8 @@ from services.assessment.events import (
     registry,
 )
 from services.assessment.periods import Period, check_close, frozen_by, snapshot
-from services.assessment.projections import findings_in, scheme_from_payload
 from services.assessment.scheme import Level, Scheme, parse_scheme, scheme_id
+from services.assessment.score_store import findings_in, scheme_from_payload
 from shared.envelope import Actor, NewEvent, RecordedEvent, StreamWrite, new_id
 from shared.errors import NotFound, ValidationFailed
 from shared.eventstore import EventStore

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
 import orjson
@@ -42,135 +41,19 @@ from services.assessment.domain import (
     with_cases,
 )
 from services.assessment.scheme import Scheme
-from services.assessment.signals import SHANGHAI, Finding, Source, classify
-from shared.db import Database, Tx, fetch_in
-from shared.envelope import RecordedEvent
-from shared.pagination import scope_args, scope_clause
-
-SCHEMA: Sequence[str] = (
-    """CREATE TABLE IF NOT EXISTS score_findings (
-        signal TEXT NOT NULL,
-        case_key TEXT NOT NULL,
-        event_id TEXT NOT NULL,
-        event_type TEXT NOT NULL,
-        org TEXT NOT NULL,
-        on_date TEXT NOT NULL,
-        year INTEGER NOT NULL,
-        PRIMARY KEY (signal, case_key, event_id)
-    )""",
-    "CREATE INDEX IF NOT EXISTS score_findings_year_org ON score_findings (year, org)",
-    """CREATE TABLE IF NOT EXISTS score_schemes (
-        scheme_id TEXT PRIMARY KEY,
-        year INTEGER NOT NULL,
-        level TEXT NOT NULL,
-        owner TEXT NOT NULL,
-        version INTEGER NOT NULL,
-        event_id TEXT NOT NULL,
-        body TEXT NOT NULL
-    )""",
-    """CREATE TABLE IF NOT EXISTS score_cards (
-        scheme_id TEXT NOT NULL,
-        subject TEXT NOT NULL,
-        total INTEGER NOT NULL,
-        passed BOOLEAN NOT NULL,
-        card TEXT NOT NULL,
-        tally TEXT NOT NULL,
-        updated_at TEXT NOT NULL,
-        PRIMARY KEY (scheme_id, subject)
-    )""",
-    # The distinct cases each card counts (findings of events no closed period froze).
-    """CREATE TABLE IF NOT EXISTS score_cases (
-        scheme_id TEXT NOT NULL,
-        subject TEXT NOT NULL,
-        signal TEXT NOT NULL,
-        case_key TEXT NOT NULL,
-        PRIMARY KEY (scheme_id, subject, signal, case_key)
-    )""",
-    """CREATE TABLE IF NOT EXISTS score_changes (
-        change_id TEXT PRIMARY KEY,
-        seq BIGINT NOT NULL,
-        scheme_id TEXT NOT NULL,
-        subject TEXT NOT NULL,
-        line TEXT NOT NULL,
-        delta INTEGER NOT NULL,
-        total_after INTEGER NOT NULL,
-        caused_by TEXT NOT NULL,
-        cause_type TEXT NOT NULL,
-        day TEXT NOT NULL,
-        recorded_at TEXT NOT NULL
-    )""",
-    "CREATE INDEX IF NOT EXISTS score_changes_day ON score_changes (day, seq)",
-    "CREATE INDEX IF NOT EXISTS score_changes_seq ON score_changes (seq)",
-    # One counter row: its row lock orders ScoreChanged rows in commit order (live cursors).
-    """CREATE TABLE IF NOT EXISTS score_sequence (
-        name TEXT PRIMARY KEY,
-        value BIGINT NOT NULL
-    )""",
-    "INSERT INTO score_sequence (name, value) VALUES ('changes', 0) ON CONFLICT DO NOTHING",
-    # Period close (periods.py): the events a closed period holds no longer count live.
-    """CREATE TABLE IF NOT EXISTS score_frozen (
-        scheme_id TEXT NOT NULL,
-        event_id TEXT NOT NULL,
-        period TEXT NOT NULL,
-        PRIMARY KEY (scheme_id, event_id)
-    )""",
-    """CREATE TABLE IF NOT EXISTS score_periods (
-        scheme_id TEXT NOT NULL,
-        period TEXT NOT NULL,
-        starts_on TEXT NOT NULL,
-        ends_on TEXT NOT NULL,
-        closed_on TEXT NOT NULL,
-        event_id TEXT NOT NULL,
-        snapshot TEXT NOT NULL,
-        PRIMARY KEY (scheme_id, period)
-    )""",
+from services.assessment.score_store import (
+    SCHEMA,
+    findings_in,
+    frozen_among,
+    has_case,
+    insert_new,
+    scheme_from_payload,
+    scheme_from_row,
+    stored_card,
 )
-
-
-def scheme_from_row(body: str) -> Scheme:
-    return Scheme.model_validate(orjson.loads(body))
-
-
-def scheme_from_payload(payload: dict[str, Any]) -> Scheme:
-    fields = {k: v for k, v in payload.items() if k not in ("scheme_id", "source_sha256")}
-    return Scheme.model_validate(fields)
-
-
-def finding_of(row: Any) -> Finding:
-    return Finding(
-        row["signal"],
-        row["case_key"],
-        row["org"],
-        date.fromisoformat(row["on_date"]),
-        row["event_id"],
-        row["event_type"],
-    )
-
-
-async def findings_in(
-    tx: Tx | Database, year: int, scope: str, live_for: str | None = None
-) -> list[Finding]:
-    """The findings of a year in an org subtree; with `live_for` (a scheme id), without
-    those of events a closed period of that scheme froze."""
-    sql = f"SELECT * FROM score_findings WHERE year = $1 AND {scope_clause('org', 2)}"
-    args: list[Any] = [year, *scope_args(scope)]
-    if live_for is not None:
-        sql += " AND event_id NOT IN (SELECT event_id FROM score_frozen WHERE scheme_id = $4)"
-        args.append(live_for)
-    rows = await tx.fetch(sql, *args)
-    return [finding_of(r) for r in rows]
-
-
-async def stored_card(tx: Tx, scheme_id: str, subject: str) -> tuple[ScoreCard, Tally] | None:
-    """The stored card (points only, no cases) and its tally."""
-    from services.assessment.queries import card_from_json
-
-    row = await tx.fetchrow(
-        "SELECT card, tally FROM score_cards WHERE scheme_id = $1 AND subject = $2",
-        scheme_id,
-        subject,
-    )
-    return None if row is None else (card_from_json(row["card"]), orjson.loads(row["tally"]))
+from services.assessment.signals import SHANGHAI, Finding, Source, classify
+from shared.db import Tx
+from shared.envelope import RecordedEvent
 
 
 @dataclass
@@ -255,7 +138,7 @@ class Scoreboard:
                     for subject in sorted({s for s, _ in mine}):
                         touched.setdefault((sid, subject), _Touched(scheme)).causes.append(event)
                     if sid not in frozen:
-                        frozen[sid] = await _frozen_among(tx, sid, events)
+                        frozen[sid] = await frozen_among(tx, sid, events)
                     if str(event.event_id) in frozen[sid]:
                         continue  # a closed period holds it: it no longer counts live
                     for subject, f in mine:
@@ -269,7 +152,7 @@ class Scoreboard:
         """Count each finding's case on its card if it is not counted yet (in order: a
         rate's partner case counts as present only if it was counted before this one)."""
         rows = [(e.scheme.scheme_id, subject, f.signal, f.case) for e, subject, f in pending]
-        inserted = await _insert_new(
+        inserted = await insert_new(
             tx, "score_cases", ("scheme_id", "subject", "signal", "case_key"), rows, 4
         )
         new_here = set(inserted)
@@ -285,7 +168,7 @@ class Scoreboard:
                 partner = (scheme.scheme_id, subject, other, f.case)
                 if partner in counted_here or (
                     partner not in new_here
-                    and await _has_case(tx, scheme.scheme_id, subject, other, f.case)
+                    and await has_case(tx, scheme.scheme_id, subject, other, f.case)
                 ):
                     present.append(other)
             entry.added = plus(entry.added, counted(scheme, f.signal, present))
@@ -316,7 +199,7 @@ class Scoreboard:
             if signal in signals:
                 ids.add(event_id)
             elif rate is not None and signal == rate.of:
-                if not await _has_case(tx, scheme.scheme_id, subject, rate.hits, case):
+                if not await has_case(tx, scheme.scheme_id, subject, rate.hits, case):
                     ids.add(event_id)
         cause_ids = [str(e.event_id) for e in entry.causes]
         hits = [i for i in dict.fromkeys(cause_ids) if i in ids]
@@ -396,7 +279,7 @@ class Scoreboard:
             for f in fs
         ]
         columns = ("signal", "case_key", "event_id", "event_type", "org", "on_date", "year")
-        inserted = await _insert_new(tx, "score_findings", columns, rows, 3)
+        inserted = await insert_new(tx, "score_findings", columns, rows, 3)
         fresh: list[list[Finding]] = []
         for fs in found:
             mine = []
@@ -514,56 +397,6 @@ class Scoreboard:
         await self._write(
             tx, card, counts, None if previous is None else previous[0], [cause], caused
         )
-
-
-_CHUNK = 500  # rows per multi-row INSERT (SQLite allows 32,766 parameters)
-
-
-async def _insert_new(
-    tx: Tx, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]], key: int
-) -> set[tuple[Any, ...]]:
-    """INSERT ... ON CONFLICT DO NOTHING of many rows; the keys (the first `key` columns,
-    the primary key) of the rows actually inserted."""
-    inserted: set[tuple[Any, ...]] = set()
-    width = len(columns)
-    for start in range(0, len(rows), _CHUNK):
-        chunk = rows[start : start + _CHUNK]
-        marks = ", ".join(
-            "(" + ", ".join(f"${n * width + c + 1}" for c in range(width)) + ")"
-            for n in range(len(chunk))
-        )
-        found = await tx.fetch(
-            f"INSERT INTO {table} ({', '.join(columns)}) VALUES {marks} "
-            f"ON CONFLICT DO NOTHING RETURNING {', '.join(columns[:key])}",
-            *[v for row in chunk for v in row],
-        )
-        inserted |= {tuple(r[c] for c in columns[:key]) for r in found}
-    return inserted
-
-
-async def _frozen_among(tx: Tx, sid: str, events: Sequence[RecordedEvent]) -> set[str]:
-    """Which of these events a closed period of the scheme froze."""
-    if await tx.fetchval("SELECT 1 FROM score_frozen WHERE scheme_id = $1 LIMIT 1", sid) is None:
-        return set()
-    rows = await fetch_in(
-        tx,
-        "SELECT event_id FROM score_frozen WHERE scheme_id = $1 AND event_id IN ({values})",
-        sorted({str(e.event_id) for e in events}),
-        sid,
-    )
-    return {str(r["event_id"]) for r in rows}
-
-
-async def _has_case(tx: Tx, sid: str, subject: str, signal: str, case: str) -> bool:
-    found = await tx.fetchval(
-        """SELECT 1 FROM score_cases
-           WHERE scheme_id = $1 AND subject = $2 AND signal = $3 AND case_key = $4""",
-        sid,
-        subject,
-        signal,
-        case,
-    )
-    return found is not None
 
 
 def _causes(card: ScoreCard, causes: Sequence[RecordedEvent]) -> dict[str, list[str]]:

@@ -6,36 +6,11 @@ from typing import Any
 
 import orjson
 
-from services.assessment.domain import Case, Line, ScoreCard, baseline, with_cases
-from services.assessment.projections import findings_in, scheme_from_row
+from services.assessment.domain import ScoreCard, baseline, with_cases
 from services.assessment.scheme import Scheme
+from services.assessment.score_store import card_from_json, findings_in, scheme_from_row
 from shared.db import Database
 from shared.pagination import decode_cursor, encode_cursor, scope_args, scope_clause
-
-
-def card_from_json(text: str) -> ScoreCard:
-    data = orjson.loads(text)
-    lines = tuple(
-        Line(
-            key=line["key"],
-            name=line["name"],
-            kind=line["kind"],
-            weight=round(line["weight"] * 100),
-            points=round(line["points"] * 100),
-            raw=round(line["raw"] * 100),
-            cases=tuple(Case(c["signal"], c["case"], tuple(c["event_ids"])) for c in line["cases"]),
-        )
-        for line in data["lines"]
-    )
-    return ScoreCard(
-        scheme_id=data["scheme_id"],
-        subject=data["subject"],
-        total=round(data["total"] * 100),
-        bonus=round(data["bonus"] * 100),
-        passed=data["passed"],
-        vetoed=tuple(data["vetoed"]),
-        lines=lines,
-    )
 
 
 async def scheme(views: Database, scheme_id: str) -> tuple[Scheme, int] | None:
