@@ -32,10 +32,10 @@ done
 started=0
 url="${GONGKAI_BENCH_DATABASE_URL:-${GONGKAI_TEST_DATABASE_URL:-}}"
 bootstrap="${GONGKAI_BENCH_KAFKA_BOOTSTRAP:-${GONGKAI_TEST_KAFKA_BOOTSTRAP:-}}"
-if [[ ( -z "$url" || -z "$bootstrap" ) && -f var/infra/env ]]; then
+if [[ ( -z "$url" || -z "$bootstrap" ) && -f "${GONGKAI_INFRA_DIR:-var/infra}/env" ]]; then
   # infrastructure already up (deploy/infra.sh up wrote its addresses): use it, leave it up
   # shellcheck disable=SC1091
-  source var/infra/env
+  source "${GONGKAI_INFRA_DIR:-var/infra}/env"
   url="${url:-$GONGKAI_TEST_DATABASE_URL}"
   bootstrap="${bootstrap:-$GONGKAI_TEST_KAFKA_BOOTSTRAP}"
 fi
@@ -43,7 +43,7 @@ if [[ -z "$url" || -z "$bootstrap" ]]; then
   if bash deploy/infra.sh up; then
     started=1
     # shellcheck disable=SC1091
-    source var/infra/env
+    source "${GONGKAI_INFRA_DIR:-var/infra}/env"
     url="$GONGKAI_TEST_DATABASE_URL"
     bootstrap="$GONGKAI_TEST_KAFKA_BOOTSTRAP"
   else

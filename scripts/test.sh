@@ -19,7 +19,7 @@ if [[ -z "${GONGKAI_TEST_DATABASE_URL:-}" || -z "${GONGKAI_TEST_KAFKA_BOOTSTRAP:
   if GONGKAI_PG_FAST=1 bash deploy/infra.sh up; then
     started=1
     # shellcheck disable=SC1091
-    source var/infra/env
+    source "${GONGKAI_INFRA_DIR:-var/infra}/env"
   elif [[ $in_ci == 1 ]]; then
     echo "test.sh: CI=true and deploy/infra.sh could not start PostgreSQL and Kafka" >&2
     exit 1
