@@ -21,8 +21,9 @@ score is visible to a query.
   writer (as `gongkai run` is), idle wait 0.5 s as in the default settings (a runner
   in the same process is woken by the append itself);
 - distributed: PostgreSQL stores (one schema each) with a `Relay` each (LISTEN/NOTIFY
-  wake-up) in this process, as `gongkai serve` has them; the Scoreboard fed by the faust
-  app of `shared.streams.build_projection_app` in a separate process, as `gongkai worker
+  wake-up) in a process of their own, as `gongkai serve` has them beside the API's
+  handlers, not on the load generator's loop; the Scoreboard fed by the faust app of
+  `shared.streams.build_projection_app` in a separate process, as `gongkai worker
   assessment` has it.
 
 The limit printed next to it: the same writer with nothing consuming (commit rate, and
@@ -327,6 +328,37 @@ def _worker_main(url: str, schema: str, bootstrap: str, prefix: str, ready: Any,
     asyncio.run(main())
 
 
+def _relays_main(
+    url: str, schemas: dict[str, str], bootstrap: str, prefix: str, ready: Any, stop: Any
+) -> None:
+    """The five relays in a process of their own, as each `gongkai serve` has its relay
+    beside (not inside) the writer that loads this bench: sharing the writer's event loop,
+    they fell behind with it and counted its lateness as the scorer's."""
+
+    async def main() -> None:
+        stores = {
+            s: await open_postgres_store(url, schema=schemas[s], listen=True) for s in SERVICES
+        }
+        done = asyncio.Event()
+        tasks = []
+        for s, store in stores.items():
+            relay = Relay(store, store.db, bootstrap, topic_for(s, prefix), dlq=f"{prefix}.dlq")
+            await relay.setup()
+            tasks.append(asyncio.create_task(relay.run(done, idle_wait=1.0)))
+        ready.set()
+        try:
+            await asyncio.to_thread(stop.wait)  # a multiprocessing Event: wait in a thread
+        finally:
+            done.set()
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            for store in stores.values():
+                await store.close()
+
+    asyncio.run(main())
+
+
 async def distributed(
     args: argparse.Namespace, url: str, bootstrap: str, planned: list[Planned], run: Run
 ) -> None:
@@ -334,20 +366,21 @@ async def distributed(
     prefix = f"gkbench-score-{tag}"
     schemas = {s: f"gkbench_{tag}_{s}" for s in SERVICES}
     views_schema = f"gkbench_{tag}_views"
-    stores = {s: await open_postgres_store(url, schema=schemas[s], listen=True) for s in SERVICES}
+    stores = {s: await open_postgres_store(url, schema=schemas[s], listen=False) for s in SERVICES}
     stop = asyncio.Event()
     ctx = multiprocessing.get_context("spawn")
     ready, proc_stop = ctx.Event(), ctx.Event()
+    relays_ready = ctx.Event()
     proc = ctx.Process(
         target=_worker_main, args=(url, views_schema, bootstrap, prefix, ready, proc_stop)
     )
-    tasks = []
+    relays = ctx.Process(
+        target=_relays_main, args=(url, schemas, bootstrap, prefix, relays_ready, proc_stop)
+    )
     views: PostgresDatabase | None = None
     try:
-        for s, store in stores.items():
-            relay = Relay(store, store.db, bootstrap, topic_for(s, prefix), dlq=f"{prefix}.dlq")
-            await relay.setup()
-            tasks.append(asyncio.create_task(relay.run(stop, idle_wait=1.0)))
+        relays.start()
+        await asyncio.to_thread(relays_ready.wait, 120)
         proc.start()
         await asyncio.to_thread(ready.wait, 120)
         views = await PostgresDatabase.open(url, views_schema)
@@ -360,13 +393,13 @@ async def distributed(
         await poller
     finally:
         stop.set()
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
         proc_stop.set()
-        await asyncio.to_thread(proc.join, 30)
-        if proc.is_alive():
-            proc.kill()
+        for process in (proc, relays):
+            if process.pid is None:
+                continue  # never started
+            await asyncio.to_thread(process.join, 30)
+            if process.is_alive():
+                process.kill()
         for store in stores.values():
             await store.close()
         if views is not None:
