@@ -140,23 +140,17 @@ def compile_issue(
             message_en="a document is listed twice",
         )
     entries.sort(key=lambda e: (e.issue_date, e.title))
-    title = issue_title(township_name, year, number)
-    return GazetteIssuePublished(
+    unhashed = GazetteIssuePublished(
         issue_id=issue_id,
         township=township,
         year=year,
         number=number,
-        title=title,
+        title=issue_title(township_name, year, number),
         entries=entries,
         previous_hash=previous_hash,
-        content_hash=issue_hash(
-            township=township,
-            year=year,
-            number=number,
-            title=title,
-            previous_hash=previous_hash,
-            entries=entries,
-        ),
+        content_hash="",
         hash_version=HASH_VERSION,
         published_at=now,
     )
+    # The hash is made exactly as the public check remakes it (hash_of), from the issue.
+    return unhashed.model_copy(update={"content_hash": hash_of(unhashed)})
