@@ -42,6 +42,10 @@ class Database(Protocol):
     async def fetch(self, sql: str, *args: Any) -> list[Row]: ...
     async def fetchrow(self, sql: str, *args: Any) -> Row | None: ...
     async def fetchval(self, sql: str, *args: Any) -> Any: ...
+    async def execute(self, sql: str, *args: Any) -> None:
+        """One write statement, committed on its own (PostgreSQL: one round trip)."""
+        ...
+
     async def execute_script(self, statements: Sequence[str]) -> None: ...
     async def close(self) -> None: ...
 
@@ -135,6 +139,10 @@ class SqliteDatabase:
     async def fetchval(self, sql: str, *args: Any) -> Any:
         return await _SqliteTx(self._reader).fetchval(sql, *args)
 
+    async def execute(self, sql: str, *args: Any) -> None:
+        async with self.transaction() as tx:
+            await tx.execute(sql, *args)
+
     async def execute_script(self, statements: Sequence[str]) -> None:
         async with self.transaction() as tx:
             for statement in statements:
@@ -169,6 +177,20 @@ class _PgTx:
         return await self.conn.fetchval(sql, *args)
 
 
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """The pool's reset on release: nothing beyond what asyncpg always does.
+
+    asyncpg's default reset sends `pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET
+    ALL` on every release: one more round trip per statement outside a transaction, a fifth
+    of a serving process's time at 100 commands/s (issue #10 item 3, py-spy). Our pooled
+    connections keep no session state to undo: no SET (search_path is a connect-time
+    server setting, which RESET ALL would keep anyway), only transaction-scoped advisory
+    locks, no cursors outside a transaction, and LISTEN only on the store's own dedicated
+    connection. An open transaction is still rolled back on release (asyncpg does that
+    before calling this).
+    """
+
+
 class PostgresDatabase:
     """An asyncpg pool whose connections use one schema (each service owns one)."""
 
@@ -200,6 +222,7 @@ class PostgresDatabase:
             min_size=min_size,
             max_size=max_size,
             server_settings={"search_path": schema, "application_name": f"gongkai-{schema}"},
+            reset=_keep_session,
         )
         return cls(pool, schema)
 
@@ -216,6 +239,9 @@ class PostgresDatabase:
 
     async def fetchval(self, sql: str, *args: Any) -> Any:
         return await self.pool.fetchval(sql, *args)
+
+    async def execute(self, sql: str, *args: Any) -> None:
+        await self.pool.execute(sql, *args)
 
     async def execute_script(self, statements: Sequence[str]) -> None:
         async with self.pool.acquire() as conn:
