@@ -183,15 +183,15 @@ class Relay:
         return int(value or 0)
 
     async def _save(self, position: int) -> None:
-        async with self.db.transaction() as tx:
-            await tx.execute(
-                """INSERT INTO relay_checkpoints (name, position, updated_at) VALUES ($1, $2, $3)
-                   ON CONFLICT (name) DO UPDATE SET position = excluded.position,
-                       updated_at = excluded.updated_at""",
-                self.topic,
-                position,
-                datetime.now(UTC).isoformat(),
-            )
+        # one statement, committed on its own (one round trip; no BEGIN/COMMIT around it)
+        await self.db.execute(
+            """INSERT INTO relay_checkpoints (name, position, updated_at) VALUES ($1, $2, $3)
+               ON CONFLICT (name) DO UPDATE SET position = excluded.position,
+                   updated_at = excluded.updated_at""",
+            self.topic,
+            position,
+            datetime.now(UTC).isoformat(),
+        )
 
     async def start(self) -> None:
         self.producer = AIOKafkaProducer(
@@ -209,7 +209,13 @@ class Relay:
             self.producer = None
 
     async def publish_available(self) -> int:
-        """Publish every stored event after the checkpoint; return how many were sent.
+        """Publish every stored event after the checkpoint; return how many were sent."""
+        sent, _ = await self.publish_from(await self.checkpoint())
+        return sent
+
+    async def publish_from(self, position: int) -> tuple[int, int]:
+        """Publish every stored event after `position` (the saved checkpoint); return how
+        many were sent and the checkpoint after them.
 
         The store hands over its rows undecoded (`read_all_rows`) and each message value
         is framed from them (`wire_of_row`: `RecordedEvent.to_wire()`, byte for byte),
@@ -218,18 +224,24 @@ class Relay:
         Pipelined: batch k+1 is read while batch k is encoded, and queued while batch k
         waits for the broker's acknowledgements (acks=all); the checkpoint moves to the end
         of batch k only once all of batch k is acknowledged, so it never passes an
-        unacknowledged event, and batches are queued in position order.
+        unacknowledged event, and batches are queued in position order. A short batch is
+        the end of the log: nothing more is read until the store says there is more.
         """
         assert self.producer is not None
         sent = 0
-        position = await self.checkpoint()
         in_flight: tuple[list[asyncio.Future[Any]], int] | None = None
-        reading = asyncio.ensure_future(self.store.read_all_rows(position, self.batch))
+        reading: asyncio.Future[list[Row]] | None = asyncio.ensure_future(
+            self.store.read_all_rows(position, self.batch)
+        )
         try:
-            while rows := await reading:
+            while reading is not None and (rows := await reading):
                 position = rows[-1]["position"]
                 # the database reads batch k+1 while this process encodes batch k
-                reading = asyncio.ensure_future(self.store.read_all_rows(position, self.batch))
+                reading = (
+                    asyncio.ensure_future(self.store.read_all_rows(position, self.batch))
+                    if len(rows) == self.batch
+                    else None
+                )
                 queued = await self._send(rows)
                 if in_flight is not None:
                     await self._acknowledged(*in_flight)
@@ -238,11 +250,11 @@ class Relay:
             if in_flight is not None:
                 await self._acknowledged(*in_flight)
         finally:
-            if not reading.done():
+            if reading is not None and not reading.done():
                 reading.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await reading
-        return sent
+        return sent, position
 
     async def _acknowledged(self, queued: list[asyncio.Future[Any]], position: int) -> None:
         await asyncio.gather(*queued)
@@ -290,9 +302,13 @@ class Relay:
     async def run(self, stop: asyncio.Event, idle_wait: float = 1.0) -> None:
         await self.start()
         try:
+            # The relay is its checkpoint's only writer: read it once, then keep it here
+            # (a round trip per wake-up saved; issue #10 item 3).
+            position = await self.checkpoint()
             while not stop.is_set():
-                if await self.publish_available() == 0:
-                    await self.store.wait_for_events(await self.checkpoint(), idle_wait)
+                sent, position = await self.publish_from(position)
+                if sent == 0:
+                    await self.store.wait_for_events(position, idle_wait)
         finally:
             await self.stop()
 
