@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -45,6 +45,11 @@ class ApplicationsHandlers:
     calendar: Callable[[], WorkdayCalendar]
     clock: Callable[[], datetime]
     views: Any = None
+    #: Per register stream: a lock, so this process's registrations of one township take
+    #: turns instead of conflicting, and the register's version as of this process's last
+    #: append, so a registration is one round trip (the append) instead of two.
+    _turns: dict[str, asyncio.Lock] = field(default_factory=dict, init=False, repr=False)
+    _registers: dict[str, int] = field(default_factory=dict, init=False, repr=False)
 
     async def execute(
         self,
@@ -106,8 +111,11 @@ class ApplicationsHandlers:
 
         The number is the version of the register stream; the register and the
         request are appended in one atomic write, so numbers have no gaps and no
-        duplicates. Concurrent registrations conflict on the register stream and
-        retry with the next number.
+        duplicates. Registrations in this process take turns per register (a lock), and
+        the register's version is remembered from the last append, so the usual
+        registration is one append. Another process registering in the same township
+        (a second replica) makes the append conflict: the version is read again and the
+        registration retried with the next number.
         """
         tenant = cmd.tenant or str(principal.org)
         org = self.orgs.get(tenant)
@@ -117,41 +125,53 @@ class ApplicationsHandlers:
         year = today.year
         request_id = new_id()
         register = register_stream(tenant, year)
-        for attempt in range(NUMBERING_ATTEMPTS):
-            sequence = await self.store.stream_version(register) + 1
-            registered = domain.register(
-                cmd,
-                request_id=request_id,
-                short_name=org.short_name,
-                year=year,
-                sequence=sequence,
-                today=today,
-                calendar=self.calendar(),
-            )
-            issued = RegistrationNumberIssued(
-                year=year, sequence=sequence, number=registered.number, request_id=request_id
-            )
-            try:
-                recorded = await self.store.append(
-                    [
-                        StreamWrite(
-                            stream_id=register,
-                            stream_type=issued.stream_type,
-                            expected_version=sequence - 1,
-                            events=(to_new_event(issued, tenant, actor, correlation_id),),
-                        ),
-                        StreamWrite(
-                            stream_id=request_stream(request_id),
-                            stream_type=registered.stream_type,
-                            expected_version=0,
-                            events=(to_new_event(registered, tenant, actor, correlation_id),),
-                        ),
-                    ]
+        turn = self._turns.get(register)
+        if turn is None:
+            turn = self._turns[register] = asyncio.Lock()
+        async with turn:
+            for attempt in range(NUMBERING_ATTEMPTS):
+                current = self._registers.get(register)
+                if current is None:
+                    current = await self.store.stream_version(register)
+                sequence = current + 1
+                registered = domain.register(
+                    cmd,
+                    request_id=request_id,
+                    short_name=org.short_name,
+                    year=year,
+                    sequence=sequence,
+                    today=today,
+                    calendar=self.calendar(),
                 )
-            except ConcurrencyConflict:
-                await asyncio.sleep(random.uniform(0, 0.002 * (attempt + 1)))
-                continue
-            return recorded[1]
+                issued = RegistrationNumberIssued(
+                    year=year, sequence=sequence, number=registered.number, request_id=request_id
+                )
+                try:
+                    recorded = await self.store.append(
+                        [
+                            StreamWrite(
+                                stream_id=register,
+                                stream_type=issued.stream_type,
+                                expected_version=current,
+                                events=(to_new_event(issued, tenant, actor, correlation_id),),
+                            ),
+                            StreamWrite(
+                                stream_id=request_stream(request_id),
+                                stream_type=registered.stream_type,
+                                expected_version=0,
+                                events=(to_new_event(registered, tenant, actor, correlation_id),),
+                            ),
+                        ]
+                    )
+                except ConcurrencyConflict:
+                    self._registers.pop(register, None)  # another process numbered: read again
+                    await asyncio.sleep(random.uniform(0, 0.002 * (attempt + 1)))
+                    continue
+                except BaseException:
+                    self._registers.pop(register, None)  # committed or not: read again
+                    raise
+                self._registers[register] = sequence
+                return recorded[1]
         raise ConcurrencyConflict(
             rule="register.busy",
             field="tenant",
