@@ -70,14 +70,14 @@ def build_router(runtime: Any, current_principal: Any) -> APIRouter:
     def secret(request: Request) -> str:
         return str(request.app.state.token_secret)
 
-    def viewer(
+    async def viewer(
         request: Request, authorization: Annotated[str | None, Header()] = None
     ) -> Principal:
         """Read-only routes the live page uses: the bearer token, or the board's view cookie
         (a browser's EventSource cannot send Authorization; docs/assessment.md)."""
         cookie = request.cookies.get(board.COOKIE)
         if authorization or not cookie:
-            principal: Principal = current_principal(request, authorization)
+            principal: Principal = await current_principal(request, authorization)
             return principal
         return board.verify_view_token(cookie, secret(request), datetime.now(UTC))
 
