@@ -206,7 +206,12 @@ def test_view_cookie_reads_the_board_and_nothing_else(suite: SuiteHandle) -> Non
 
     with client(suite) as browser_like:
         browser_like.cookies.set("gk_board", view)
-        board = browser_like.get("/v1/assessment/scoreboard", params={"year": year})
+
+        def projected() -> Any:  # the scheme just published is projected asynchronously
+            r = browser_like.get("/v1/assessment/scoreboard", params={"year": year})
+            return None if r.status_code == 404 else r
+
+        board = suite.eventually(projected)
         assert board.status_code == 200 and board.json()["items"]
         missing = browser_like.get("/v1/assessment/board", params={"year": 2030})
         assert missing.status_code == 404 and missing.headers["content-type"].startswith(
