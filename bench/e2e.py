@@ -25,7 +25,7 @@ event (issue #8): polling the `RequestRegistered` records themselves made the pr
 an access event per poll, more events than the load under measurement (docs/performance.md,
 item 3). At most 128 POSTs are in flight; when the suite answers slower than
 that allows, sends go late ("send late p99"). After the fixed-rate run, the rate steps
-up (`--steps`) until p99 reaches 500 ms, a command fails or is not seen, or sends fall
+up (`--steps`) until p99 reaches 500 ms (from the 201 or from the send), a command fails or is not seen, or sends fall
 500 ms behind; the highest rate that passed is reported. A run whose sends fall 10 s
 behind stops sending (saturated) and says so.
 
@@ -402,7 +402,9 @@ def bench_mode(mode: str, args: argparse.Namespace, url: str | None, bootstrap: 
         for rate in args.steps:
             s = measure(suite, rate, args.step_seconds, auditor).summary()
             steps.append(s)
-            ok = s["p99 ms"] < 500 and not s["failed"] and s["visible"] == s["accepted"]
+            # p99 under 500 ms both from the 201 and from the send (the API's queue included)
+            ok = s["p99 ms"] < 500 and s["sent to visible p99 ms"] < 500
+            ok = ok and not s["failed"] and s["visible"] == s["accepted"]
             ok = ok and s["send late p99 ms"] < 500 and not s["saturated"]
             if not ok:
                 break
