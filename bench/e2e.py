@@ -23,11 +23,11 @@ open window asks the trail for that actor's records in the window's register str
 because the trail records every export that shows applicant data as a `PersonalDataRead`
 event (issue #8): polling the `RequestRegistered` records themselves made the probe write
 an access event per poll, more events than the load under measurement (docs/performance.md,
-item 3). At most 128 POSTs are in flight; when the suite answers slower than
-that allows, sends go late ("send late p99"). After the fixed-rate run, the rate steps
-up (`--steps`) until p99 reaches 500 ms (from the 201 or from the send), a command fails or is not seen, or sends fall
-500 ms behind; the highest rate that passed is reported. A run whose sends fall 10 s
-behind stops sending (saturated) and says so.
+item 3). At most 128 POSTs are in flight; when the suite answers slower than that
+allows, sends go late ("send late p99"). After the fixed-rate run, the rate steps up
+(`--steps`) until p99 reaches 500 ms (from the 201 or from the send), a command fails or
+is not seen, or sends fall 500 ms behind; the highest rate that passed is reported. A run
+whose sends fall 10 s behind stops sending (saturated) and says so.
 
 The load generator and the pollers (aiohttp, several times cheaper per request than
 httpx) run in this process on the same machine: on 2 cores they take CPU from the suite,
