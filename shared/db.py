@@ -28,6 +28,14 @@ class Tx(Protocol):
 
     async def execute(self, sql: str, *args: Any) -> None: ...
     async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
+    async def insert_new(
+        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        """Insert `rows` (values in `columns` order) that are not in `table` yet, in bulk:
+        PostgreSQL's binary COPY, SQLite an `executemany`. A row that is there after all
+        fails the statement (a unique violation), as a plain INSERT would."""
+        ...
+
     async def fetch(self, sql: str, *args: Any) -> list[Row]: ...
     async def fetchrow(self, sql: str, *args: Any) -> Row | None: ...
     async def fetchval(self, sql: str, *args: Any) -> Any: ...
@@ -71,6 +79,14 @@ class _SqliteTx:
 
     async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         await self._conn.executemany(_sqlite_sql(sql), rows)
+
+    async def insert_new(
+        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        marks = ", ".join(f"?{i}" for i in range(1, len(columns) + 1))
+        await self._conn.executemany(
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows
+        )
 
     async def fetch(self, sql: str, *args: Any) -> list[Row]:
         return list(await self._conn.execute_fetchall(_sqlite_sql(sql), args))  # type: ignore[arg-type]
@@ -166,6 +182,13 @@ class _PgTx:
 
     async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         await self.conn.executemany(sql, rows)
+
+    async def insert_new(
+        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        # COPY: the server parses no statement per row and the client sends binary values;
+        # a rebuild's fresh read-model rows are most of its writes (issue #10 item 4)
+        await self.conn.copy_records_to_table(table, records=rows, columns=list(columns))
 
     async def fetch(self, sql: str, *args: Any) -> list[Row]:
         return list(await self.conn.fetch(sql, *args))

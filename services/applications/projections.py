@@ -132,10 +132,11 @@ class RequestLedger:
         """What `apply` does to each event in order, folded in memory, written in bulk.
 
         The rows the chunk touches are read once, every event is folded into them with the
-        same `_changes`/`ledger_status` as `apply`, and the result is written with one
-        INSERT per new row and one UPDATE per changed row, each an executemany (one round
-        trip on PostgreSQL). A rebuild of the ledger is all this path (issue #10 item 4);
-        tests/integration/test_request_ledger_batch.py checks it equals `apply`.
+        same `_changes`/`ledger_status` as `apply`, and the result is written with one bulk
+        insert of the new rows (`Tx.insert_new`: COPY on PostgreSQL) and one UPDATE per
+        changed row in an executemany (one round trip on PostgreSQL). A rebuild of the
+        ledger is all this path (issue #10 item 4); tests/integration/
+        test_request_ledger_batch.py checks it equals `apply`.
         """
         decoded: list[tuple[RecordedEvent, str, object]] = []
         for event in events:
@@ -174,7 +175,7 @@ class RequestLedger:
             changed.add(rid)
         fresh = [_INSERT_VALUES(rows[rid]) for rid in changed if rid not in stored]
         if fresh:
-            await tx.executemany(_INSERT, fresh)
+            await tx.insert_new("app_ledger", _COLUMNS, fresh)
         updated = [_UPDATE_VALUES(rows[rid]) for rid in changed if rid in stored]
         if updated:
             await tx.executemany(_UPDATE, updated)
