@@ -699,19 +699,25 @@ async def replay_all(
     for name in names:
         target = rp.find(name)
         shadow = await engine.database(f"shadow_{name.replace('.', '_')}")
+        cpu = time.process_time()
         with RssSampler() as rss:
             result = await rp.replay(target, dict(stores), shadow, batch=chunk)
+        cpu = time.process_time() - cpu  # this process only: the database's CPU is not in it
         out[name] = {
             "events": result.events,
             "seconds": round(result.seconds, 2),
             "events/s": round(result.rate),
             "rss before MiB": round(rss.before / 2**20),
             "rss peak MiB": round(rss.peak / 2**20),
+            "process CPU us/event": round(cpu / max(result.events, 1) * 1e6, 2),
+            "process CPU share of wall": round(cpu / result.seconds, 2) if result.seconds else 0,
         }
         print(
             f"  replay {name}: {result.events:,} events in {result.seconds:.1f} s = "
             f"{result.rate:,.0f} events/s; RSS {rss.before / 2**20:.0f} -> peak "
-            f"{rss.peak / 2**20:.0f} MiB",
+            f"{rss.peak / 2**20:.0f} MiB; this process's CPU "
+            f"{out[name]['process CPU us/event']} µs/event "
+            f"({out[name]['process CPU share of wall']:.0%} of the wall time)",
             flush=True,
         )
     return out
