@@ -117,59 +117,77 @@ _PG_SCHEMA = [
     # One round trip per append: lock, idempotency, version checks, insert, notify.
     # GK001 = version mismatch (message: stream id, detail: "expected,current");
     # GK002 = some but not all event ids already stored.
-    # Returns only what the client lacks: per new event its position, version and
-    # recorded_at, plus the stored payload of the events named in p_echo (those whose
-    # JSON the JSONB round trip changes, see `_jsonb_changes`). If every id is already
-    # stored (an idempotent retry) it writes nothing and returns one row with
-    # already_stored = true; the client then reads the stored rows.
-    # A new name, not `append_events`: CREATE OR REPLACE cannot change a function's
-    # return type, and stores created earlier still hold the old one (now unused).
+    # Streams come once per write (p_count events each, in order), events once each.
+    # Returns one row holding only what the client lacks: the new events' positions and
+    # versions (in the order of p_event_id), their recorded_at, and the stored payloads of
+    # the events named in p_echo (those whose JSON the JSONB round trip changes, see
+    # `_jsonb_changes`). If every id is already stored (an idempotent retry) it writes
+    # nothing and returns already_stored = true; the client then reads the stored rows.
+    # A new name, not `append_events` (which returned whole rows): CREATE OR REPLACE cannot
+    # change a function's return type, and stores created earlier still hold the old one.
     """CREATE OR REPLACE FUNCTION append_events_v2(
-        p_event_id uuid[], p_stream_id text[], p_stream_type text[], p_expected int[],
-        p_type text[], p_schema_version int[], p_tenant text[], p_actor text[],
-        p_correlation_id uuid[], p_causation_id uuid[], p_occurred_at timestamptz[],
-        p_payload text[], p_echo uuid[], p_lock text, p_channel text)
-       RETURNS TABLE(event_position bigint, event_id uuid, event_version int,
-         recorded_at timestamptz, stored_payload jsonb, already_stored boolean)
+        p_stream_id text[], p_stream_type text[], p_expected int[], p_count int[],
+        p_event_id uuid[], p_type text[], p_schema_version int[], p_tenant text[],
+        p_actor text[], p_correlation_id uuid[], p_causation_id uuid[],
+        p_occurred_at timestamptz[], p_payload bytea[], p_echo uuid[], p_lock text,
+        p_channel text,
+        OUT already_stored boolean, OUT positions bigint[], OUT versions int[],
+        OUT recorded_at timestamptz, OUT echoed_ids uuid[], OUT echoed jsonb[])
        LANGUAGE plpgsql AS $body$
        #variable_conflict use_column
        DECLARE
          n int := cardinality(p_event_id);
          v_found int;
-         v_current int := 0;
+         v_current int;
+         v_placed int := 0;
+         v_write int[] := array_fill(0, ARRAY[cardinality(p_event_id)]);
          v_versions int[] := array_fill(0, ARRAY[cardinality(p_event_id)]);
          v_now timestamptz := clock_timestamp();
        BEGIN
          PERFORM pg_advisory_xact_lock(hashtext(p_lock));
          SELECT count(*) INTO v_found FROM events WHERE event_id = ANY(p_event_id);
          IF v_found = n THEN
-           RETURN QUERY SELECT NULL::bigint, NULL::uuid, NULL::int, NULL::timestamptz,
-             NULL::jsonb, true;
+           already_stored := true;
            RETURN;
          ELSIF v_found > 0 THEN
            RAISE EXCEPTION USING ERRCODE = 'GK002', MESSAGE = 'partial duplicate';
          END IF;
-         FOR i IN 1..n LOOP
-           IF i = 1 OR p_stream_id[i] <> p_stream_id[i - 1] THEN
-             SELECT COALESCE(MAX(version), 0) INTO v_current
-               FROM events WHERE stream_id = p_stream_id[i];
-             IF p_expected[i] IS NOT NULL AND p_expected[i] <> v_current THEN
-               RAISE EXCEPTION USING ERRCODE = 'GK001', MESSAGE = p_stream_id[i],
-                 DETAIL = p_expected[i]::text || ',' || v_current::text;
-             END IF;
+         FOR j IN 1..cardinality(p_stream_id) LOOP
+           SELECT COALESCE(MAX(version), 0) INTO v_current
+             FROM events WHERE stream_id = p_stream_id[j];
+           IF p_expected[j] IS NOT NULL AND p_expected[j] <> v_current THEN
+             RAISE EXCEPTION USING ERRCODE = 'GK001', MESSAGE = p_stream_id[j],
+               DETAIL = p_expected[j]::text || ',' || v_current::text;
            END IF;
-           v_current := v_current + 1;
-           v_versions[i] := v_current;
+           FOR k IN 1..p_count[j] LOOP
+             v_placed := v_placed + 1;
+             v_write[v_placed] := j;
+             v_versions[v_placed] := v_current + k;
+           END LOOP;
          END LOOP;
-         RETURN QUERY INSERT INTO events (event_id, stream_id, stream_type, version, type,
-             schema_version, tenant, actor, correlation_id, causation_id, occurred_at,
-             recorded_at, payload)
-           SELECT p_event_id[i], p_stream_id[i], p_stream_type[i], v_versions[i], p_type[i],
-             p_schema_version[i], p_tenant[i], p_actor[i]::jsonb, p_correlation_id[i],
-             p_causation_id[i], p_occurred_at[i], v_now, p_payload[i]::jsonb
-           FROM generate_series(1, n) AS i ORDER BY i
-           RETURNING position, event_id, version, recorded_at,
-             CASE WHEN event_id = ANY(p_echo) THEN payload END, false;
+         IF v_placed <> n THEN
+           RAISE EXCEPTION 'append_events_v2: p_count adds up to %, not %', v_placed, n;
+         END IF;
+         WITH inserted AS (
+           INSERT INTO events (event_id, stream_id, stream_type, version, type,
+               schema_version, tenant, actor, correlation_id, causation_id, occurred_at,
+               recorded_at, payload)
+             SELECT p_event_id[i], p_stream_id[v_write[i]], p_stream_type[v_write[i]],
+               v_versions[i], p_type[i], p_schema_version[i], p_tenant[i], p_actor[i]::jsonb,
+               p_correlation_id[i], p_causation_id[i], p_occurred_at[i], v_now,
+               convert_from(p_payload[i], 'UTF8')::jsonb
+             FROM generate_series(1, n) AS i ORDER BY i
+             RETURNING position, event_id,
+               CASE WHEN event_id = ANY(p_echo) THEN payload END AS stored_payload)
+         SELECT array_agg(inserted.position ORDER BY sent.i),
+           array_agg(inserted.event_id) FILTER (WHERE stored_payload IS NOT NULL),
+           array_agg(stored_payload) FILTER (WHERE stored_payload IS NOT NULL)
+           INTO positions, echoed_ids, echoed
+           FROM inserted JOIN unnest(p_event_id) WITH ORDINALITY AS sent(event_id, i)
+             ON sent.event_id = inserted.event_id;
+         already_stored := false;
+         versions := v_versions;
+         recorded_at := v_now;
          PERFORM pg_notify(p_channel, '');
        END
        $body$""",
@@ -230,7 +248,10 @@ _JSONB_CHANGES = re.compile(rb"[0-9]e\+[0-9]|-0\.0[,\]}]")
 
 def _jsonb_changes(text: bytes) -> bool:
     """Whether the payload `text` may read back from JSONB as another value."""
-    return (b"e+" in text or b"-0.0" in text) and _JSONB_CHANGES.search(text) is not None
+    # One-byte finds (memchr) first: most payloads hold no "+", and many no "-".
+    if text.find(b"+") < 0 and (text.find(b"-") < 0 or text.find(b"-0.0") < 0):
+        return False
+    return _JSONB_CHANGES.search(text) is not None
 
 
 _EVENT_FIELDS = frozenset(RecordedEvent.model_fields)
@@ -273,23 +294,27 @@ class SqlEventStore:
         return records
 
     async def _append_postgres(self, writes: Sequence[StreamWrite]) -> list[RecordedEvent]:
-        """One call of `append_events_v2`; the records are built here from what was sent
-        and the position, version and recorded_at it returns, equal (`==`, and `to_wire`
-        byte for byte) to what `read_stream` and `read_all` return later."""
+        """One call of `append_events_v2` (and a read of the stored rows for a retry).
+
+        The records are built here from what was sent and the positions, versions and
+        recorded_at it returns, equal (`==`, and `to_wire` byte for byte) to what
+        `read_stream` and `read_all` return later (tests/integration/
+        test_eventstore_conformance.py)."""
         pairs = [(w, e) for w in writes for e in w.events]
         ids = [e.event_id for _, e in pairs]
         actors = [_actor_json(e.actor) for _, e in pairs]
         payloads = [canonical_json(e.payload) for _, e in pairs]
         echo = [e.event_id for (_, e), p in zip(pairs, payloads, strict=True) if _jsonb_changes(p)]
         try:
-            result = await self.db.fetch(
-                """SELECT * FROM append_events_v2($1::uuid[], $2::text[], $3::text[], $4::int[],
-                       $5::text[], $6::int[], $7::text[], $8::text[], $9::uuid[], $10::uuid[],
-                       $11::timestamptz[], $12::text[], $13::uuid[], $14, $15)""",
+            result = await self.db.fetchrow(
+                """SELECT * FROM append_events_v2($1::text[], $2::text[], $3::int[], $4::int[],
+                       $5::uuid[], $6::text[], $7::int[], $8::text[], $9::text[], $10::uuid[],
+                       $11::uuid[], $12::timestamptz[], $13::bytea[], $14::uuid[], $15, $16)""",
+                [w.stream_id for w in writes],
+                [w.stream_type for w in writes],
+                [w.expected_version for w in writes],
+                [len(w.events) for w in writes],
                 ids,
-                [w.stream_id for w, _ in pairs],
-                [w.stream_type for w, _ in pairs],
-                [w.expected_version for w, _ in pairs],
                 [e.type for _, e in pairs],
                 [e.schema_version for _, e in pairs],
                 [e.tenant for _, e in pairs],
@@ -297,7 +322,7 @@ class SqlEventStore:
                 [e.correlation_id for _, e in pairs],
                 [e.causation_id for _, e in pairs],
                 [e.occurred_at for _, e in pairs],
-                [p.decode() for p in payloads],
+                payloads,
                 echo,
                 self._lock_key,
                 self._channel,
@@ -309,18 +334,20 @@ class SqlEventStore:
             if exc.sqlstate == "GK002":
                 raise _partial_duplicate() from None
             raise
-        if result[0]["already_stored"]:
+        assert result is not None
+        if result["already_stored"]:
             # An idempotent retry: the stored records, whatever this retry carried.
             stored = await self.db.fetch(
                 f"SELECT {_COLUMNS} FROM events WHERE event_id = ANY($1::uuid[])", ids
             )
             by_id = {r["event_id"]: record_of(r) for r in stored}
             return [by_id[i] for i in ids]
-        new = {r["event_id"]: r for r in result}
+        recorded_at = parse_time(result["recorded_at"])
+        echoed = dict(zip(result["echoed_ids"] or (), result["echoed"] or (), strict=True))
         records = []
-        for (w, e), (_, actor), payload in zip(pairs, actors, payloads, strict=True):
-            row = new[e.event_id]
-            echoed = row["stored_payload"]
+        for (w, e), (_, actor), payload, position, version in zip(
+            pairs, actors, payloads, result["positions"], result["versions"], strict=True
+        ):
             record = _new_record(RecordedEvent)
             _set(
                 record,
@@ -329,8 +356,8 @@ class SqlEventStore:
                     "event_id": e.event_id,
                     "stream_id": w.stream_id,
                     "stream_type": w.stream_type,
-                    "version": row["event_version"],
-                    "position": row["event_position"],
+                    "version": version,
+                    "position": position,
                     "type": e.type,
                     "schema_version": e.schema_version,
                     "tenant": e.tenant,
@@ -338,9 +365,9 @@ class SqlEventStore:
                     "correlation_id": e.correlation_id,
                     "causation_id": e.causation_id,
                     "occurred_at": parse_time(e.occurred_at),
-                    "recorded_at": parse_time(row["recorded_at"]),
+                    "recorded_at": recorded_at,
                     # The JSON as stored, parsed as a read parses it (`record_of`).
-                    "payload": orjson.loads(payload if echoed is None else echoed),
+                    "payload": orjson.loads(echoed.get(e.event_id, payload) if echoed else payload),
                 },
             )
             _set(record, "__pydantic_fields_set__", set(_EVENT_FIELDS))

@@ -82,6 +82,17 @@ async def test_append_is_idempotent_by_event_id(store: SqlEventStore) -> None:
     assert await store.count() == 1
 
 
+async def test_a_batch_of_which_only_some_ids_are_stored_is_refused(
+    store: SqlEventStore,
+) -> None:
+    first = event(n=1)
+    await store.append([write("req-1", first, expected=0)])
+    with pytest.raises(ConcurrencyConflict) as caught:
+        await store.append([write("req-1", first, event(n=2)), write("req-2", event(n=3))])
+    assert caught.value.rule == "append.partial_duplicate"
+    assert await store.count() == 1
+
+
 async def test_read_all_by_global_position_across_streams(store: SqlEventStore) -> None:
     await store.append([write("a", event(n=1))])
     await store.append([write("b", event(n=2))])
