@@ -142,6 +142,7 @@ _PG_SCHEMA = [
          v_placed int := 0;
          v_write int[] := array_fill(0, ARRAY[cardinality(p_event_id)]);
          v_versions int[] := array_fill(0, ARRAY[cardinality(p_event_id)]);
+         v_ids uuid[];
          v_now timestamptz := clock_timestamp();
        BEGIN
          PERFORM pg_advisory_xact_lock(hashtext(p_lock));
@@ -179,12 +180,19 @@ _PG_SCHEMA = [
              FROM generate_series(1, n) AS i ORDER BY i
              RETURNING position, event_id,
                CASE WHEN event_id = ANY(p_echo) THEN payload END AS stored_payload)
-         SELECT array_agg(inserted.position ORDER BY sent.i),
-           array_agg(inserted.event_id) FILTER (WHERE stored_payload IS NOT NULL),
+         SELECT array_agg(position ORDER BY position), array_agg(event_id ORDER BY position),
+           array_agg(event_id) FILTER (WHERE stored_payload IS NOT NULL),
            array_agg(stored_payload) FILTER (WHERE stored_payload IS NOT NULL)
-           INTO positions, echoed_ids, echoed
-           FROM inserted JOIN unnest(p_event_id) WITH ORDINALITY AS sent(event_id, i)
-             ON sent.event_id = inserted.event_id;
+           INTO positions, v_ids, echoed_ids, echoed
+           FROM inserted;
+         IF v_ids <> p_event_id THEN
+           -- Not expected (positions are drawn as the rows come, ORDER BY i), but the
+           -- client pairs positions with events by order: put them in p_event_id's.
+           SELECT array_agg(drawn.position ORDER BY sent.i) INTO positions
+             FROM unnest(positions, v_ids) AS drawn(position, event_id)
+             JOIN unnest(p_event_id) WITH ORDINALITY AS sent(event_id, i)
+               ON sent.event_id = drawn.event_id;
+         END IF;
          already_stored := false;
          versions := v_versions;
          recorded_at := v_now;
