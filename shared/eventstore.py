@@ -118,11 +118,13 @@ _PG_SCHEMA = [
     # GK001 = version mismatch (message: stream id, detail: "expected,current");
     # GK002 = some but not all event ids already stored.
     # Streams come once per write (p_count events each, in order), events once each.
-    # Returns one row holding only what the client lacks: the new events' positions and
-    # versions (in the order of p_event_id), their recorded_at, and the stored payloads of
-    # the events named in p_echo (those whose JSON the JSONB round trip changes, see
-    # `_jsonb_changes`). If every id is already stored (an idempotent retry) it writes
-    # nothing and returns already_stored = true; the client then reads the stored rows.
+    # Returns only what the client lacks: per new event its position and version, the
+    # stored payload if p_echo names it (JSON that the JSONB round trip changes, see
+    # `_jsonb_changes`), and on the first event's row only, recorded_at (the same for all).
+    # No row at all: every id was already stored (an idempotent retry) and nothing was
+    # written; the client then reads the stored rows.
+    # (Rows, not one row of arrays: aggregating the INSERT's RETURNING in a CTE cost
+    # ~80 us per call inside the lock, 15 % of the rate of single appends.)
     # A new name, not `append_events` (which returned whole rows): CREATE OR REPLACE cannot
     # change a function's return type, and stores created earlier still hold the old one.
     """CREATE OR REPLACE FUNCTION append_events_v2(
@@ -130,9 +132,9 @@ _PG_SCHEMA = [
         p_event_id uuid[], p_type text[], p_schema_version int[], p_tenant text[],
         p_actor text[], p_correlation_id uuid[], p_causation_id uuid[],
         p_occurred_at timestamptz[], p_payload bytea[], p_echo uuid[], p_lock text,
-        p_channel text,
-        OUT already_stored boolean, OUT positions bigint[], OUT versions int[],
-        OUT recorded_at timestamptz, OUT echoed_ids uuid[], OUT echoed jsonb[])
+        p_channel text)
+       RETURNS TABLE(event_position bigint, event_id uuid, event_version int,
+         recorded_at timestamptz, stored_payload jsonb)
        LANGUAGE plpgsql AS $body$
        #variable_conflict use_column
        DECLARE
@@ -142,13 +144,11 @@ _PG_SCHEMA = [
          v_placed int := 0;
          v_write int[] := array_fill(0, ARRAY[cardinality(p_event_id)]);
          v_versions int[] := array_fill(0, ARRAY[cardinality(p_event_id)]);
-         v_ids uuid[];
          v_now timestamptz := clock_timestamp();
        BEGIN
          PERFORM pg_advisory_xact_lock(hashtext(p_lock));
          SELECT count(*) INTO v_found FROM events WHERE event_id = ANY(p_event_id);
          IF v_found = n THEN
-           already_stored := true;
            RETURN;
          ELSIF v_found > 0 THEN
            RAISE EXCEPTION USING ERRCODE = 'GK002', MESSAGE = 'partial duplicate';
@@ -169,33 +169,17 @@ _PG_SCHEMA = [
          IF v_placed <> n THEN
            RAISE EXCEPTION 'append_events_v2: p_count adds up to %, not %', v_placed, n;
          END IF;
-         WITH inserted AS (
-           INSERT INTO events (event_id, stream_id, stream_type, version, type,
-               schema_version, tenant, actor, correlation_id, causation_id, occurred_at,
-               recorded_at, payload)
-             SELECT p_event_id[i], p_stream_id[v_write[i]], p_stream_type[v_write[i]],
-               v_versions[i], p_type[i], p_schema_version[i], p_tenant[i], p_actor[i]::jsonb,
-               p_correlation_id[i], p_causation_id[i], p_occurred_at[i], v_now,
-               convert_from(p_payload[i], 'UTF8')::jsonb
-             FROM generate_series(1, n) AS i ORDER BY i
-             RETURNING position, event_id,
-               CASE WHEN event_id = ANY(p_echo) THEN payload END AS stored_payload)
-         SELECT array_agg(position ORDER BY position), array_agg(event_id ORDER BY position),
-           array_agg(event_id) FILTER (WHERE stored_payload IS NOT NULL),
-           array_agg(stored_payload) FILTER (WHERE stored_payload IS NOT NULL)
-           INTO positions, v_ids, echoed_ids, echoed
-           FROM inserted;
-         IF v_ids <> p_event_id THEN
-           -- Not expected (positions are drawn as the rows come, ORDER BY i), but the
-           -- client pairs positions with events by order: put them in p_event_id's.
-           SELECT array_agg(drawn.position ORDER BY sent.i) INTO positions
-             FROM unnest(positions, v_ids) AS drawn(position, event_id)
-             JOIN unnest(p_event_id) WITH ORDINALITY AS sent(event_id, i)
-               ON sent.event_id = drawn.event_id;
-         END IF;
-         already_stored := false;
-         versions := v_versions;
-         recorded_at := v_now;
+         RETURN QUERY INSERT INTO events (event_id, stream_id, stream_type, version, type,
+             schema_version, tenant, actor, correlation_id, causation_id, occurred_at,
+             recorded_at, payload)
+           SELECT p_event_id[i], p_stream_id[v_write[i]], p_stream_type[v_write[i]],
+             v_versions[i], p_type[i], p_schema_version[i], p_tenant[i], p_actor[i]::jsonb,
+             p_correlation_id[i], p_causation_id[i], p_occurred_at[i], v_now,
+             convert_from(p_payload[i], 'UTF8')::jsonb
+           FROM generate_series(1, n) AS i ORDER BY i
+           RETURNING position, event_id, version,
+             CASE WHEN event_id = p_event_id[1] THEN recorded_at END,
+             CASE WHEN event_id = ANY(p_echo) THEN payload END;
          PERFORM pg_notify(p_channel, '');
        END
        $body$""",
@@ -314,7 +298,7 @@ class SqlEventStore:
         payloads = [canonical_json(e.payload) for _, e in pairs]
         echo = [e.event_id for (_, e), p in zip(pairs, payloads, strict=True) if _jsonb_changes(p)]
         try:
-            result = await self.db.fetchrow(
+            result = await self.db.fetch(
                 """SELECT * FROM append_events_v2($1::text[], $2::text[], $3::int[], $4::int[],
                        $5::uuid[], $6::text[], $7::int[], $8::text[], $9::text[], $10::uuid[],
                        $11::uuid[], $12::timestamptz[], $13::bytea[], $14::uuid[], $15, $16)""",
@@ -342,20 +326,20 @@ class SqlEventStore:
             if exc.sqlstate == "GK002":
                 raise _partial_duplicate() from None
             raise
-        assert result is not None
-        if result["already_stored"]:
-            # An idempotent retry: the stored records, whatever this retry carried.
+        if not result:
+            # Every id was already stored (an idempotent retry): the stored records,
+            # whatever this retry carried.
             stored = await self.db.fetch(
                 f"SELECT {_COLUMNS} FROM events WHERE event_id = ANY($1::uuid[])", ids
             )
             by_id = {r["event_id"]: record_of(r) for r in stored}
             return [by_id[i] for i in ids]
-        recorded_at = parse_time(result["recorded_at"])
-        echoed = dict(zip(result["echoed_ids"] or (), result["echoed"] or (), strict=True))
+        new = {r["event_id"]: r for r in result}
+        recorded_at = parse_time(new[ids[0]]["recorded_at"])
         records = []
-        for (w, e), (_, actor), payload, position, version in zip(
-            pairs, actors, payloads, result["positions"], result["versions"], strict=True
-        ):
+        for (w, e), (_, actor), payload in zip(pairs, actors, payloads, strict=True):
+            row = new[e.event_id]
+            echoed = row["stored_payload"]
             record = _new_record(RecordedEvent)
             _set(
                 record,
@@ -364,8 +348,8 @@ class SqlEventStore:
                     "event_id": e.event_id,
                     "stream_id": w.stream_id,
                     "stream_type": w.stream_type,
-                    "version": version,
-                    "position": position,
+                    "version": row["event_version"],
+                    "position": row["event_position"],
                     "type": e.type,
                     "schema_version": e.schema_version,
                     "tenant": e.tenant,
@@ -375,7 +359,7 @@ class SqlEventStore:
                     "occurred_at": parse_time(e.occurred_at),
                     "recorded_at": recorded_at,
                     # The JSON as stored, parsed as a read parses it (`record_of`).
-                    "payload": orjson.loads(echoed.get(e.event_id, payload) if echoed else payload),
+                    "payload": orjson.loads(payload if echoed is None else echoed),
                 },
             )
             _set(record, "__pydantic_fields_set__", set(_EVENT_FIELDS))
