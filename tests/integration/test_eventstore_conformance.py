@@ -82,6 +82,17 @@ async def test_append_is_idempotent_by_event_id(store: SqlEventStore) -> None:
     assert await store.count() == 1
 
 
+async def test_a_batch_of_which_only_some_ids_are_stored_is_refused(
+    store: SqlEventStore,
+) -> None:
+    first = event(n=1)
+    await store.append([write("req-1", first, expected=0)])
+    with pytest.raises(ConcurrencyConflict) as caught:
+        await store.append([write("req-1", first, event(n=2)), write("req-2", event(n=3))])
+    assert caught.value.rule == "append.partial_duplicate"
+    assert await store.count() == 1
+
+
 async def test_read_all_by_global_position_across_streams(store: SqlEventStore) -> None:
     await store.append([write("a", event(n=1))])
     await store.append([write("b", event(n=2))])
@@ -126,6 +137,53 @@ async def test_undecoded_rows_frame_the_same_wire_bytes(store: SqlEventStore) ->
     assert [wire_of_row(r) for r in rows] == [e.to_wire() for e in appended]
     assert [wire_of_row(r) for r in rows] == [e.to_wire() for e in await store.read_all(0, 100)]
     assert await store.read_all_rows(appended[1].position, 2) == rows[2:4]
+
+
+async def test_append_returns_what_a_read_returns_and_a_retry_the_stored_records(
+    store: SqlEventStore,
+) -> None:
+    """The records `append` returns (built by the client on PostgreSQL from what it sent)
+    equal, field by field and `to_wire` byte for byte, what `read_stream` and `read_all`
+    read back; an idempotent re-append returns the stored records, not the retry's."""
+    clerk = Actor(id="李娜", kind="user", role="handler")
+    opened = event("RequestRegistered", 标题="关于苏店镇政务公开的申请 📄", n=1)
+    batch = [
+        write(
+            "req-1",
+            opened,
+            event(
+                "RequestAmended",
+                申请人={"姓名": "张三", "地址": {"镇": "苏店", "邮编": None}, "标签": ["甲", "乙"]},
+                数=[0.1, 2.5, -1.25, 1e-7, 1e300, 1e16, -0.0, 3, 2**63 - 1],
+                note="1e+16, -0.0] 不是数",
+            ),
+            expected=0,
+        ),
+        write(
+            "req-2",
+            NewEvent(
+                type="RequestAssigned",
+                tenant=TENANT,
+                actor=clerk,
+                causation_id=opened.event_id,
+                payload={"handler": "李娜", "emoji": "🙂👍", "quote": '他说"好"\n\t'},
+            ),
+            NewEvent(type="RequestNoted", tenant=TENANT, actor=clerk, payload={"空": {}}),
+        ),
+    ]
+    recorded = await store.append(batch)
+    read = await store.read_stream("req-1") + await store.read_stream("req-2")
+    assert recorded == read
+    assert [r.to_wire() for r in recorded] == [r.to_wire() for r in read]
+    assert [r.event_id for r in recorded] == [e.event_id for w in batch for e in w.events]
+    assert recorded == await store.read_all(0, 100)
+    assert recorded[2].causation_id == opened.event_id and recorded[2].actor == clerk
+
+    again = await store.append(batch)
+    assert again == read and [r.to_wire() for r in again] == [r.to_wire() for r in read]
+    changed = write("req-1", opened.model_copy(update={"payload": {"n": 2}}), expected=0)
+    assert await store.append([changed]) == read[:1]
+    assert await store.count() == 4
 
 
 async def test_stored_events_cannot_be_updated_or_deleted(store: SqlEventStore) -> None:
