@@ -28,7 +28,7 @@ import orjson
 from shared.db import Database, PostgresDatabase, Row, SqliteDatabase
 from shared.envelope import Actor, RecordedEvent, StreamWrite, canonical_json
 from shared.errors import ConcurrencyConflict
-from shared.rows import parse_time, record_of
+from shared.rows import new_record, parse_time, record_of
 
 
 class EventStore(Protocol):
@@ -246,11 +246,6 @@ def _jsonb_changes(text: bytes) -> bool:
     return _JSONB_CHANGES.search(text) is not None
 
 
-_EVENT_FIELDS = frozenset(RecordedEvent.model_fields)
-_new_record = RecordedEvent.__new__
-_set = object.__setattr__
-
-
 class SqlEventStore:
     """The append and read logic both engines share; dialect differences are in the SQL."""
 
@@ -340,32 +335,27 @@ class SqlEventStore:
         for (w, e), (_, actor), payload in zip(pairs, actors, payloads, strict=True):
             row = new[e.event_id]
             echoed = row["stored_payload"]
-            record = _new_record(RecordedEvent)
-            _set(
-                record,
-                "__dict__",
-                {
-                    "event_id": e.event_id,
-                    "stream_id": w.stream_id,
-                    "stream_type": w.stream_type,
-                    "version": row["event_version"],
-                    "position": row["event_position"],
-                    "type": e.type,
-                    "schema_version": e.schema_version,
-                    "tenant": e.tenant,
-                    "actor": actor,
-                    "correlation_id": e.correlation_id,
-                    "causation_id": e.causation_id,
-                    "occurred_at": parse_time(e.occurred_at),
-                    "recorded_at": recorded_at,
-                    # The JSON as stored, parsed as a read parses it (`record_of`).
-                    "payload": orjson.loads(payload if echoed is None else echoed),
-                },
+            records.append(
+                new_record(
+                    {
+                        "event_id": e.event_id,
+                        "stream_id": w.stream_id,
+                        "stream_type": w.stream_type,
+                        "version": row["event_version"],
+                        "position": row["event_position"],
+                        "type": e.type,
+                        "schema_version": e.schema_version,
+                        "tenant": e.tenant,
+                        "actor": actor,
+                        "correlation_id": e.correlation_id,
+                        "causation_id": e.causation_id,
+                        "occurred_at": parse_time(e.occurred_at),
+                        "recorded_at": recorded_at,
+                        # The JSON as stored, parsed as a read parses it (`record_of`).
+                        "payload": orjson.loads(payload if echoed is None else echoed),
+                    }
+                )
             )
-            _set(record, "__pydantic_fields_set__", set(_EVENT_FIELDS))
-            _set(record, "__pydantic_extra__", None)
-            _set(record, "__pydantic_private__", None)
-            records.append(record)
         return records
 
     async def _append_sqlite(self, writes: Sequence[StreamWrite]) -> list[RecordedEvent]:

@@ -83,16 +83,24 @@ def _actor_wire(value: Any) -> orjson.Fragment:
     return wire
 
 
-def record_of(row: Row) -> RecordedEvent:
-    """A stored row as a RecordedEvent, without re-validating what the store validated.
+def new_record(fields: dict[str, Any]) -> RecordedEvent:
+    """A RecordedEvent of `fields` (every field, already of its type), not validated again.
 
-    What `RecordedEvent.model_construct` does, minus its per-field bookkeeping: decoding
-    was most of the cost of a catch-up read and of a replay (issue #10, bench/replay.py).
+    What `RecordedEvent.model_construct` does, minus its per-field bookkeeping: for values
+    that come from the store or were validated on their way in (a catch-up read, a replay,
+    an append's result; issue #10, bench/replay.py, bench/eventstore.py).
     """
     event = _new_record(RecordedEvent)
-    _set(
-        event,
-        "__dict__",
+    _set(event, "__dict__", fields)
+    _set(event, "__pydantic_fields_set__", set(_EVENT_FIELDS))
+    _set(event, "__pydantic_extra__", None)
+    _set(event, "__pydantic_private__", None)
+    return event
+
+
+def record_of(row: Row) -> RecordedEvent:
+    """A stored row as a RecordedEvent, without re-validating what the store validated."""
+    return new_record(
         {
             "event_id": _uuid(row["event_id"]),
             "stream_id": row["stream_id"],
@@ -108,12 +116,8 @@ def record_of(row: Row) -> RecordedEvent:
             "occurred_at": parse_time(row["occurred_at"]),
             "recorded_at": parse_time(row["recorded_at"]),
             "payload": _json(row["payload"]),
-        },
+        }
     )
-    _set(event, "__pydantic_fields_set__", set(_EVENT_FIELDS))
-    _set(event, "__pydantic_extra__", None)
-    _set(event, "__pydantic_private__", None)
-    return event
 
 
 _WIRE_FIELDS = frozenset(
