@@ -7,10 +7,10 @@
 #   bash scripts/bench.sh --quick    # smaller sizes, shorter runs
 #   BENCH_OUT=dir bash scripts/bench.sh   # also keep each bench's JSON and report in dir
 #
-# Estimated on the 2-vCPU VM from the benches' own runs (the whole script has not been
-# timed end to end yet): eventstore ≈2½–4½ min, kafka ≈1½ min, e2e ≈5 min, scoreboard
-# ≈3 min, audit ≈1 min, catalog_search ≈½ min, classifier < 1 min, replay (50k events) ≈2 min. --quick
-# roughly halves each.
+# Timed end to end on the 2-vCPU VM, quiet, 2026-12-05: 336 s for the full set (eventstore
+# 67 s, kafka 15 s, e2e 137 s for both modes, replay 25 s, scoreboard 65 s, audit 4 s,
+# catalog_search 15 s, classifier 8 s); the e2e steps now go on to 400/s until one fails,
+# which adds up to ≈40 s. --quick roughly halves each.
 #
 # 1. Starts real PostgreSQL and Kafka with deploy/infra.sh unless their addresses are
 #    given (GONGKAI_BENCH_DATABASE_URL / GONGKAI_TEST_DATABASE_URL and
@@ -96,7 +96,7 @@ if [[ $quick == 1 ]]; then
 else
   run eventstore "${pg[@]}"
   [[ $have_kafka == 1 ]] && run kafka --events 10000 --repeats 2
-  e2e=(--seconds 15 --steps "10,20,50,100,200" --step-seconds 8)
+  e2e=(--seconds 15 --steps "10,50,100,200,250,300,400" --step-seconds 8)
   if [[ $have_kafka == 1 ]]; then run e2e "${e2e[@]}"; else run e2e --mode embedded "${e2e[@]}"; fi
   # 50k events here (≈2 min); the 1M-event figures of docs/performance.md come from
   # `python -m bench.replay --events 1000000 --sizes 10000,100000` (≈11 min on its own).
