@@ -302,13 +302,13 @@ class Relay:
     async def run(self, stop: asyncio.Event, idle_wait: float = 1.0) -> None:
         await self.start()
         try:
-            # The relay is its checkpoint's only writer: read it once, then keep it here
-            # (a round trip per wake-up saved; issue #10 item 3).
-            position = await self.checkpoint()
             while not stop.is_set():
-                sent, position = await self.publish_from(position)
-                if sent == 0:
-                    await self.store.wait_for_events(position, idle_wait)
+                # The stored checkpoint, read at every wake-up: another replica's relay (a
+                # second `serve` of the service, or the old pod during a rolling update)
+                # may have moved it, or an operator reset it.
+                _, position = await self.publish_from(await self.checkpoint())
+                # publish_from stops at a short batch, the end of the log as it read it
+                await self.store.wait_for_events(position, idle_wait)
         finally:
             await self.stop()
 
