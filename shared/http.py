@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -322,30 +323,33 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        correlation = next(
-            (v.decode("latin-1") for k, v in scope["headers"] if k == b"x-correlation-id"), ""
-        ) or str(new_id())
+        given = next((v for k, v in scope["headers"] if k == b"x-correlation-id"), b"")
+        correlation = given.decode("ascii") if _CORRELATION.fullmatch(given) else str(new_id())
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(correlation_id=correlation)
         scope.setdefault("state", {})["correlation_id"] = correlation  # request.state
-        echoed = (b"x-correlation-id", correlation.encode("latin-1"))
+        echoed = (b"x-correlation-id", correlation.encode("ascii"))
         started = time.perf_counter()
-        status = 500
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
             if message["type"] == "http.response.start":
-                status = message["status"]
                 message["headers"] = [*message.get("headers", ()), echoed]
+                # counted and timed when the response starts, as a client sees it (a
+                # streamed body, such as the board's live changes, may last minutes)
+                route = getattr(scope.get("route"), "path", "unmatched")
+                method = scope["method"]
+                self.metrics.requests.labels(method, route, str(message["status"])).inc()
+                elapsed = time.perf_counter() - started
+                self.metrics.latency.labels(method, route).observe(elapsed)
             await send(message)
 
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            route = getattr(scope.get("route"), "path", "unmatched")
-            method = scope["method"]
-            self.metrics.requests.labels(method, route, str(status)).inc()
-            self.metrics.latency.labels(method, route).observe(time.perf_counter() - started)
+        await self.app(scope, receive, send_with_id)
+
+
+#: A caller's correlation id is taken as given if it is 1-128 visible ASCII characters
+#: (a UUID, a trace id); anything else gets a new one rather than travelling into logs,
+#: events and response headers.
+_CORRELATION = re.compile(rb"[\x21-\x7e]{1,128}")
 
 
 def install_request_context(app: FastAPI, metrics: Metrics) -> None:
