@@ -77,7 +77,8 @@ async def test_two_replicas_registering_at_once_number_one_to_n_each_once(
     store: SqlEventStore,
 ) -> None:
     a, b = replica(store), replica(store)
-    # b numbers first, so a's remembered version is stale from its first registration on
+    # b numbers 1 and remembers it; a reads the register (1) and numbers 2; b then appends
+    # from its stale version 1, conflicts, reads again and numbers 3
     await b.register(command(0), CLERK, NOW_CORRELATION)
     await a.register(command(1), CLERK, NOW_CORRELATION)
     await b.register(command(2), CLERK, NOW_CORRELATION)
