@@ -141,14 +141,15 @@ class RequestLedger:
         decoded: list[tuple[RecordedEvent, str, object]] = []
         for event in events:
             if event.stream_type == "request" and registry.knows(event.type):
-                decoded.append((event, event.stream_id[8:], registry.decode(event)))
+                e = registry.decode(event)
+                # a registration's row goes under its request id (the key `apply` inserts
+                # under), every later event's under its stream's
+                rid = str(e.request_id) if isinstance(e, RequestRegistered) else event.stream_id[8:]
+                decoded.append((event, rid, e))
         if not decoded:
             return
         rows: dict[str, dict[str, Any]] = {}
-        ids = list(
-            {rid for _, rid, _ in decoded}
-            | {str(e.request_id) for _, _, e in decoded if isinstance(e, RequestRegistered)}
-        )
+        ids = list({rid for _, rid, _ in decoded})
         for offset in range(0, len(ids), 500):
             part = ids[offset : offset + 500]
             marks = ", ".join(f"${i}" for i in range(1, len(part) + 1))
@@ -160,7 +161,6 @@ class RequestLedger:
         changed: set[str] = set()
         for event, rid, e in decoded:
             if isinstance(e, RequestRegistered):
-                rid = str(e.request_id)  # the key `apply` inserts under
                 if rid not in rows:
                     rows[rid] = _registered_row(event, e)
                     changed.add(rid)
@@ -182,29 +182,36 @@ class RequestLedger:
 
 
 def _registered_row(event: RecordedEvent, e: RequestRegistered) -> dict[str, Any]:
-    """The ledger row a RequestRegistered creates."""
-    a = e.applicant
+    """The ledger row a RequestRegistered creates.
+
+    From one JSON-mode dump of the event (one pass in pydantic-core): enums as their values,
+    dates as ISO text, the applicant and the deadline as the JSON their own dumps give. A
+    rebuild makes one of these per request (issue #10 item 4).
+    """
+    d = e.model_dump(mode="json")
+    a = d["applicant"]
+    deadline = d["reply_deadline"]
     return {
-        "request_id": str(e.request_id),
+        "request_id": d["request_id"],
         "tenant": event.tenant,
-        "number": e.number,
-        "year": e.year,
-        "sequence": e.sequence,
+        "number": d["number"],
+        "year": d["year"],
+        "sequence": d["sequence"],
         "status": "registered",
-        "channel": e.channel.value,
-        "applicant_kind": a.kind.value,
-        "organization_kind": a.organization_kind.value if a.organization_kind else None,
-        "applicant": orjson.dumps(a.model_dump(mode="json")).decode(),
-        "applicant_key": applicant_key(a.kind.value, a.id_document),
-        "description": e.description,
-        "requested_form": e.requested_form.value,
-        "delivery_channel": e.delivery_channel.value,
-        "submitted_on": e.submitted_on.isoformat(),
-        "received_on": e.received_on.isoformat(),
-        "correction_notice_due": e.correction_notice_due.isoformat(),
-        "reply_due": e.reply_due.isoformat(),
-        "due_provisional": e.reply_deadline.provisional,
-        "reply_deadline": orjson.dumps(e.reply_deadline.model_dump(mode="json")).decode(),
+        "channel": d["channel"],
+        "applicant_kind": a["kind"],
+        "organization_kind": a["organization_kind"],
+        "applicant": orjson.dumps(a).decode(),
+        "applicant_key": applicant_key(a["kind"], a["id_document"]),
+        "description": d["description"],
+        "requested_form": d["requested_form"],
+        "delivery_channel": d["delivery_channel"],
+        "submitted_on": d["submitted_on"],
+        "received_on": d["received_on"],
+        "correction_notice_due": d["correction_notice_due"],
+        "reply_due": d["reply_due"],
+        "due_provisional": deadline["provisional"],
+        "reply_deadline": orjson.dumps(deadline).decode(),
         "handler": None,
         "awaiting_correction": False,
         "correction_due": None,
