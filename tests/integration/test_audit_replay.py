@@ -190,3 +190,53 @@ async def test_swap_moves_the_parked_events_with_the_tables_on_both_engines(setu
     await setup.swap(TARGET)
     assert await dead(setup.live) == [str(parked.event_id)]
     assert await rows(setup.live) == [("shangdang/sudian", 2, "〔2026〕2号")]
+
+
+class IndexedLedger(TownshipLedger):
+    """The tiny ledger with a plain index and a unique one, noting which exist while the
+    replay applies events."""
+
+    schema = (
+        *TownshipLedger.schema,
+        "CREATE INDEX IF NOT EXISTS township_ledger_number ON township_ledger (last_number)",
+        "CREATE UNIQUE INDEX IF NOT EXISTS township_ledger_one"
+        " ON township_ledger (tenant, requests)",
+    )
+
+    def __init__(self, dialect: str) -> None:
+        self.dialect = dialect
+        self.seen_while_applying: set[str] = set()
+
+    async def apply(self, tx: Tx, event: RecordedEvent) -> None:
+        self.seen_while_applying |= await indexes(tx, self.dialect)
+        await super().apply(tx, event)
+
+
+async def indexes(db: Tx | Database, dialect: str) -> set[str]:
+    if dialect == "postgres":
+        sql = "SELECT indexname AS name FROM pg_indexes WHERE schemaname = current_schema()"
+    else:
+        sql = "SELECT name FROM sqlite_master WHERE type = 'index'"
+    return {r["name"] for r in await db.fetch(sql)} & {
+        "township_ledger_number",
+        "township_ledger_one",
+    }
+
+
+async def test_a_rebuild_builds_plain_indexes_after_the_rows_and_unique_ones_first(
+    setup: Setup,
+) -> None:
+    """Issue #10 item 4: a plain index is built once the rows are in (one sorted build),
+    a unique one is there from the start (applying may rely on it); both exist after."""
+    for n in range(1, 4):
+        await register(setup.store, "shangdang/sudian", n)
+    projection = IndexedLedger(setup.shadow.dialect)
+    target = replay.Target("test", projection, ("test",))
+    result = await replay.replay(target, {"test": setup.store}, setup.shadow)
+    assert result.applied == 3
+    assert projection.seen_while_applying == {"township_ledger_one"}
+    assert await indexes(setup.shadow, setup.shadow.dialect) == {
+        "township_ledger_number",
+        "township_ledger_one",
+    }
+    assert await rows(setup.shadow) == [("shangdang/sudian", 3, "〔2026〕3号")]
