@@ -12,17 +12,21 @@ What it does, per engine, in a fresh SQLite directory / fresh PostgreSQL schemas
    township's register stream), RequestAssigned, sometimes correction, consultation,
    extension, fee and deadline events, then a reply or a withdrawal, delivery and
    archiving; streams interleaved in the log as in a busy office. Every payload is a
-   valid current-schema payload (templates checked by the event models once).
+   valid current-schema payload (templates checked by the event models once). Event,
+   stream and correlation ids are UUIDv7 of the event's own time, as the suite makes
+   them (`new_id`), so the id indexes grow at their right edge as in service.
 2. Flat cost (issue #10 item 7): at each size of --sizes and at --events (median of
    --repeats rounds, after one warm-up round at the first size), with a live
    request-ledger runner caught up: single append (a new request), append to an
    existing stream with its expected version, batched append (100 events), read_stream
    of a stored request, catch-up `read_all` of the last 10,000 events, and the live
-   runner applying 1,000 new lifecycle events of stored requests.
+   runner applying 1,000 new lifecycle events: to open requests (the newest 5,000, as
+   lifecycle events go in service), and again to requests drawn from the whole history.
 3. Replay (item 4): `services/audit/replay.replay` (what `gongkai replay` runs) of each
    projection in --projections from position 0 into a fresh shadow: events/s, and the
    peak resident memory of the process during the replay (sampled every 20 ms from
-   /proc/self/statm) next to the resident memory before it.
+   /proc/self/statm) next to the resident memory before it, and the process's CPU per
+   event with its share of the wall time (the rest is waiting for the database).
 
 The raw limit in the same run: reading the whole log with the driver and no decoding.
 A script, never a test: nothing here asserts a speed. See bench/README.md.
