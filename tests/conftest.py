@@ -12,11 +12,14 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import asyncpg
 import pytest
+
+from shared.db import Database, PostgresDatabase, SqliteDatabase
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
@@ -81,6 +84,19 @@ def pg_database_url(pg_url: str) -> Iterator[str]:
     with ThreadPoolExecutor(1) as pool:
         drop = _admin(pg_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         pool.submit(asyncio.run, drop).result()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
+    """The SQL port on both engines: a fresh SQLite file, or a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        opened: Database = await SqliteDatabase.open(tmp_path / "views.db")
+    else:
+        opened = await PostgresDatabase.open(
+            request.getfixturevalue("pg_url"), request.getfixturevalue("pg_schema")
+        )
+    yield opened
+    await opened.close()
 
 
 @pytest.hookimpl(tryfirst=True)

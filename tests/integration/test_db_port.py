@@ -9,13 +9,11 @@ docs/architecture.md "Projections"). `Database.execute` commits one statement on
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import asyncpg
 import pytest
 
-from shared.db import Database, PostgresDatabase, SqliteDatabase
+from shared.db import Database
 
 TABLE = """CREATE TABLE IF NOT EXISTS ledger_like (
     request_id TEXT PRIMARY KEY,
@@ -31,17 +29,10 @@ ROWS = [
 ]
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
-    if request.param == "sqlite":
-        database: Database = await SqliteDatabase.open(tmp_path / "views.db")
-    else:
-        database = await PostgresDatabase.open(
-            request.getfixturevalue("pg_url"), request.getfixturevalue("pg_schema")
-        )
+@pytest.fixture
+async def db(database: Database) -> Database:
     await database.execute_script([TABLE])
-    yield database
-    await database.close()
+    return database
 
 
 async def test_insert_new_writes_the_rows_as_given(db: Database) -> None:

@@ -7,14 +7,12 @@ the stored response or a 409 while it runs; a failed command frees the key.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.responses import JSONResponse
 
-from shared.db import Database, PostgresDatabase, SqliteDatabase
+from shared.db import Database
 from shared.errors import ConcurrencyConflict, DomainRuleViolated
 from shared.http import Idempotency
 from shared.identity import Principal, Role
@@ -24,16 +22,9 @@ CLERK = Principal(
 )
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
-    if request.param == "sqlite":
-        database: Database = await SqliteDatabase.open(tmp_path / "views.db")
-    else:
-        database = await PostgresDatabase.open(
-            request.getfixturevalue("pg_url"), request.getfixturevalue("pg_schema")
-        )
-    yield database
-    await database.close()
+@pytest.fixture
+def db(database: Database) -> Database:
+    return database
 
 
 async def test_concurrent_first_requests_with_one_key_run_the_command_once(db: Database) -> None:
