@@ -54,6 +54,9 @@ def ledger_status(row: dict[str, Any]) -> str:
 class RequestLedger:
     name = "applications.request_ledger"
     tables: Sequence[str] = ("app_ledger",)
+    #: Its rebuild may build the plain indexes after the rows (services/audit/replay.py):
+    #: applying looks rows up by the primary key only.
+    indexes_after_rebuild = True
     schema: Sequence[str] = (
         """CREATE TABLE IF NOT EXISTS app_ledger (
             request_id TEXT PRIMARY KEY,

@@ -99,9 +99,14 @@ _PLAIN_INDEX = re.compile(r"\s*CREATE\s+INDEX\b", re.IGNORECASE)
 
 
 def deferred_indexes(target: Target) -> list[str]:
-    """The projection's plain indexes, built once the replay has written the rows: one
-    sorted build instead of an entry per row (issue #10 item 4). Unique indexes and
-    constraints stay in place from the start, since applying may rely on them."""
+    """The plain indexes of a projection that declares `indexes_after_rebuild = True`,
+    built once the replay has written the rows: one sorted build instead of an entry per
+    row (issue #10 item 4). Opt-in, because a projection whose `apply` looks rows up by an
+    indexed column would scan its table once per event without the index; unique indexes
+    and constraints always stay in place from the start, since applying may rely on them.
+    """
+    if not getattr(target.projection, "indexes_after_rebuild", False):
+        return []
     return [sql for sql in target.projection.schema if _PLAIN_INDEX.match(sql)]
 
 
