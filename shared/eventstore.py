@@ -26,9 +26,9 @@ import asyncpg
 import orjson
 
 from shared.db import Database, PostgresDatabase, Row, SqliteDatabase
-from shared.envelope import Actor, RecordedEvent, StreamWrite, canonical_json
+from shared.envelope import RecordedEvent, StreamWrite, canonical_json
 from shared.errors import ConcurrencyConflict
-from shared.rows import new_record, parse_time, record_of
+from shared.rows import new_record, parse_time, record_of, stored_actor
 
 
 class EventStore(Protocol):
@@ -205,31 +205,6 @@ def _partial_duplicate() -> ConcurrencyConflict:
     )
 
 
-#: Actors repeat (a few clerks and service accounts write most events): per distinct Actor,
-#: its canonical JSON as stored and the Actor a read decodes from it (`record_of`).
-_ACTOR_JSON: dict[Actor, tuple[str, Actor]] = {}
-_ACTOR_JSON_MAX = 1024
-
-
-def _actor_json(actor: Actor) -> tuple[str, Actor]:
-    """The actor's stored JSON text, and the Actor `read_stream` will return for it."""
-    try:
-        entry = _ACTOR_JSON.get(actor)
-    except TypeError:  # unhashable (built with model_construct): no caching
-        entry = None
-        cacheable = False
-    else:
-        cacheable = True
-    if entry is None:
-        text = canonical_json(actor.model_dump(mode="json")).decode()
-        entry = (text, Actor.model_validate(orjson.loads(text)))
-        if cacheable:
-            if len(_ACTOR_JSON) >= _ACTOR_JSON_MAX:
-                _ACTOR_JSON.clear()
-            _ACTOR_JSON[actor] = entry
-    return entry
-
-
 #: Numbers that JSONB gives back as a different value: JSONB keeps numbers as `numeric`,
 #: which has no -0.0 (it reads back as 0.0) and writes 1e+16 as 10000000000000000 (an int,
 #: where it fits in 64 bits). orjson writes every other float so that it reads back the
@@ -289,7 +264,7 @@ class SqlEventStore:
         test_eventstore_conformance.py)."""
         pairs = [(w, e) for w in writes for e in w.events]
         ids = [e.event_id for _, e in pairs]
-        actors = [_actor_json(e.actor) for _, e in pairs]
+        actors = [stored_actor(e.actor) for _, e in pairs]
         payloads = [canonical_json(e.payload) for _, e in pairs]
         echo = [e.event_id for (_, e), p in zip(pairs, payloads, strict=True) if _jsonb_changes(p)]
         try:
@@ -397,7 +372,7 @@ class SqlEventStore:
                         e.type,
                         e.schema_version,
                         e.tenant,
-                        _actor_json(e.actor)[0],
+                        stored_actor(e.actor)[0],
                         str(e.correlation_id),
                         e.causation_id and str(e.causation_id),
                         e.occurred_at.isoformat(),

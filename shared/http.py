@@ -304,6 +304,12 @@ class Metrics:
         )
 
 
+#: A caller's correlation id is taken as given if it is 1-128 visible ASCII characters
+#: (a UUID, a trace id); anything else gets a new one rather than travelling into logs,
+#: events and response headers.
+_CORRELATION = re.compile(rb"[\x21-\x7e]{1,128}")
+
+
 class RequestContextMiddleware:
     """Per request: the correlation id (the caller's `X-Correlation-ID` or a new one) bound
     into structlog and echoed in the response, and the request's count and latency in the
@@ -344,12 +350,6 @@ class RequestContextMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_id)
-
-
-#: A caller's correlation id is taken as given if it is 1-128 visible ASCII characters
-#: (a UUID, a trace id); anything else gets a new one rather than travelling into logs,
-#: events and response headers.
-_CORRELATION = re.compile(rb"[\x21-\x7e]{1,128}")
 
 
 def install_request_context(app: FastAPI, metrics: Metrics) -> None:

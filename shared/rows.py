@@ -83,6 +83,26 @@ def _actor_wire(value: Any) -> orjson.Fragment:
     return wire
 
 
+#: The other way, for appends: per distinct Actor, its canonical JSON as the store keeps it.
+_ACTOR_TEXT: dict[Actor, str] = {}
+_ACTOR_TEXT_MAX = 1024
+
+
+def stored_actor(actor: Actor) -> tuple[str, Actor]:
+    """The actor's JSON as the store keeps it, and the Actor a read decodes from it (the
+    same `_actor` as `record_of`, so an appended record equals the one read back)."""
+    try:
+        text = _ACTOR_TEXT.get(actor)
+    except TypeError:  # unhashable (built with model_construct): no caching
+        return (text := canonical_json(actor.model_dump(mode="json")).decode()), _actor(text)
+    if text is None:
+        text = canonical_json(actor.model_dump(mode="json")).decode()
+        if len(_ACTOR_TEXT) >= _ACTOR_TEXT_MAX:
+            _ACTOR_TEXT.clear()
+        _ACTOR_TEXT[actor] = text
+    return text, _actor(text)
+
+
 def new_record(fields: dict[str, Any]) -> RecordedEvent:
     """A RecordedEvent of `fields` (every field, already of its type), not validated again.
 

@@ -121,9 +121,7 @@ async def reset(db: Database, target: Target) -> None:
             await tx.execute("DELETE FROM projection_checkpoints WHERE name = $1", name)
             await tx.execute("DELETE FROM dead_letters WHERE consumer = $1", name)
     later = set(deferred_indexes(target))
-    await db.execute_script(
-        [*KERNEL_TABLES, *(sql for sql in target.projection.schema if sql not in later)]
-    )
+    await db.execute_script([sql for sql in target.projection.schema if sql not in later])
 
 
 async def replay(
