@@ -46,6 +46,7 @@ from shared.kafka import (
 )
 from shared.logging import configure_logging
 from shared.projections import ProjectionRunner
+from shared.routes import add_problem_schema, catalogue_router
 from shared.service import ALL_SERVICES, ServiceDefinition, discover, sources_of
 from shared.settings import Settings
 from shared.streams import (
@@ -69,6 +70,8 @@ class ServiceRuntime:
 
     definition: ServiceDefinition
     calendar: CalendarBook
+    clock: Callable[[], datetime]
+    orgs: OrgTree
     store: SqlEventStore = field(init=False)
     views: Database = field(init=False)
     idempotency: Idempotency = field(init=False)
@@ -101,7 +104,9 @@ class Suite:
     def __post_init__(self) -> None:
         self.orgs = load_org_tree(self.settings.org_file)
         for name in self.services:
-            self.runtimes[name] = ServiceRuntime(DEFINITIONS[name], self.calendar)
+            self.runtimes[name] = ServiceRuntime(
+                DEFINITIONS[name], self.calendar, self.clock, self.orgs
+            )
 
     def sources(self, service: str, projection: Any) -> list[str]:
         names = sources_of(projection, service)
@@ -358,6 +363,17 @@ def create_app(
     for runtime in suite.runtimes.values():
         if runtime.definition.build_router is not None:
             app.include_router(runtime.definition.build_router(runtime, principal))
+    tables = [t for rt in suite.runtimes.values() for t in rt.definition.commands]
+    if tables:
+        app.include_router(catalogue_router(tables, principal))
+    plain_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = add_problem_schema(plain_openapi())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
     @app.get("/health", tags=["ops"], summary="Liveness")
     async def health() -> dict[str, str]:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from shared.commands import CommandTable
 from shared.projections import Projection
 from shared.registry import EventRegistry
 
@@ -30,6 +31,9 @@ class ServiceDefinition:
     #: Read models of this service. A projection may carry `sources`, a tuple of service
     #: names whose events it applies (default: this service's own).
     projections: Callable[[], Sequence[Projection]] = field(default=lambda: ())
+    #: The service's command tables (shared/commands.py): the routes generated from them
+    #: and the command catalogue `GET /v1/commands` that clients render forms from.
+    commands: Sequence[CommandTable[Any]] = ()
     #: (runtime, principal dependency) -> fastapi.APIRouter
     build_router: Callable[[Any, Any], Any] | None = None
     #: (runtime, suite) -> the service's application layer, set as `runtime.handlers`

@@ -34,6 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.applications import report
 from services.applications.events import registry
 from services.applications.lifecycle_events import FeePaid
+from shared.commands import actor_of
 from shared.envelope import RecordedEvent, StreamWrite
 from shared.errors import ValidationFailed
 from shared.fields import NOT_PERSONAL
@@ -414,8 +415,6 @@ async def record_text(
     today: date,
 ) -> RecordedEvent:
     """The openness-office head writes one text part of the report (条例 Art. 50)."""
-    from services.applications.handlers import actor_of
-
     tenant = cmd.tenant or str(principal.org)
     authorize(principal, tenant, Role.OPENNESS_OFFICE_HEAD)
     h.orgs.get(tenant)

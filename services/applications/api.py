@@ -7,29 +7,43 @@ dependency objects and command models the routes close over, not strings.
 from typing import Annotated, Any
 from uuid import UUID
 
-import orjson
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from services.applications import annual, queries, report, reviews, suggestions
-from services.applications.commands import AssignRequest, EndConsultation, RegisterRequest
-from services.applications.handlers import annual_report_of
+from services.applications.commands import RegisterRequest
+from services.applications.domain import applicant_key
+from services.applications.handlers import REQUEST_COMMANDS, annual_report_of
 from services.applications.handlers import decide_review as decide_review_of
 from services.applications.handlers import open_review as open_review_of
-from services.applications.lifecycle_handlers import COMMANDS, Spec, applicant_key
 from shared.envelope import RecordedEvent
-from shared.errors import ConcurrencyConflict, Forbidden, NotFound
-from shared.http import (
-    IdempotencyKey,
-    IfMatch,
-    correlation_id,
-    expected_version,
-    stale_if_match,
-)
+from shared.errors import Forbidden, NotFound
+from shared.http import IdempotencyKey, correlation_id
 from shared.identity import Principal, require_org, within_scope
+from shared.routes import COMMAND_RESPONSES, command_router, run_command
 from shared.workdays import local_date
 
 DUE_SOON_WORKING_DAYS = 5
+
+
+def registered(event: RecordedEvent) -> dict[str, Any]:
+    """What registering answers: the number and the statutory dates, at once."""
+    p = event.payload
+    return {
+        "request_id": p["request_id"],
+        "version": event.version,
+        "event_id": str(event.event_id),
+        "type": event.type,
+        "number": p["number"],
+        "received_on": p["received_on"],
+        "correction_notice_due": p["correction_notice_due"],
+        "reply_due": p["reply_due"],
+        "reply_deadline": p["reply_deadline"],
+    }
+
+
+def _location(body: dict[str, Any]) -> str | None:
+    return f"/v1/requests/{body['request_id']}" if "request_id" in body else None
 
 
 def build_router(runtime: Any, current_principal: Any) -> APIRouter:
@@ -37,148 +51,27 @@ def build_router(runtime: Any, current_principal: Any) -> APIRouter:
     router = APIRouter(prefix="/v1/requests", tags=["applications 依申请公开"])
     Caller = Annotated[Principal, Depends(current_principal)]
 
-    def accepted(event: RecordedEvent) -> dict[str, Any]:
-        p = event.payload
-        body = {
-            "request_id": p["request_id"],
-            "version": event.version,
-            "event_id": str(event.event_id),
-            "type": event.type,
-        }
-        if event.type == "RequestRegistered":
-            body |= {
-                "number": p["number"],
-                "received_on": p["received_on"],
-                "correction_notice_due": p["correction_notice_due"],
-                "reply_due": p["reply_due"],
-                "reply_deadline": p["reply_deadline"],
-            }
-        elif event.type == "RequestAssigned":
-            body |= {"handler": p["handler"]}
-        else:
-            body |= {k: v for k, v in p.items() if k != "request_id"}
-        return body
-
     @router.post(
         "",
         status_code=201,
         summary="登记依申请公开申请 Register an information request",
-        responses={409: {"description": "conflict"}, 422: {"description": "invalid"}},
+        responses=COMMAND_RESPONSES,
     )
     async def register(
         cmd: RegisterRequest, request: Request, caller: Caller, key: IdempotencyKey = None
     ) -> JSONResponse:
-        async def run() -> tuple[int, Any]:
+        async def act(expected: int | None) -> tuple[int, dict[str, Any]]:
             event = await runtime.handlers.register(cmd, caller, correlation_id(request))
-            return 201, accepted(event)
-
-        response: JSONResponse = await runtime.idempotency.run(
-            caller, key, cmd.model_dump(mode="json"), run
-        )
-        _locate(response)
-        return response
-
-    async def guarded(
-        name: str,
-        request_id: UUID,
-        body: dict[str, Any],
-        caller: Principal,
-        key: str | None,
-        if_match: str | None,
-        act: Any,
-    ) -> JSONResponse:
-        expected = expected_version(if_match)
-
-        async def run() -> tuple[int, Any]:
-            try:
-                event = await act(expected)
-            except ConcurrencyConflict as err:
-                if expected is not None:
-                    raise stale_if_match(err) from err
-                raise
-            return 200, accepted(event)
-
-        fingerprint = {"command": name, "path": str(request_id), **body}
-        response: JSONResponse = await runtime.idempotency.run(caller, key, fingerprint, run)
-        _locate(response)
-        return response
-
-    @router.post("/{request_id}/assign", summary="指定承办人 Assign a handler")
-    async def assign(
-        request_id: UUID,
-        cmd: AssignRequest,
-        request: Request,
-        caller: Caller,
-        key: IdempotencyKey = None,
-        if_match: IfMatch = None,
-    ) -> JSONResponse:
-        async def act(expected: int | None) -> RecordedEvent:
-            recorded: RecordedEvent = await runtime.handlers.assign(
-                request_id, cmd, caller, correlation_id(request), expected
-            )
-            return recorded
+            return 201, registered(event)
 
         body = cmd.model_dump(mode="json")
-        return await guarded("assign", request_id, body, caller, key, if_match, act)
-
-    def add_command(name: str, spec: Spec) -> None:
-        model = spec.model
-
-        async def endpoint(
-            request_id: UUID,
-            cmd: model,  # type: ignore[valid-type]
-            request: Request,
-            caller: Caller,
-            key: IdempotencyKey = None,
-            if_match: IfMatch = None,
-        ) -> JSONResponse:
-            async def act(expected: int | None) -> RecordedEvent:
-                recorded: RecordedEvent = await runtime.handlers.execute(
-                    name, request_id, cmd, caller, correlation_id(request), expected
-                )
-                return recorded
-
-            body = cmd.model_dump(mode="json")  # type: ignore[attr-defined]
-            return await guarded(name, request_id, body, caller, key, if_match, act)
-
-        endpoint.__name__ = name.replace("-", "_")
-        router.add_api_route(
-            f"/{{request_id}}/{name}", endpoint, methods=["POST"], summary=spec.summary
-        )
-
-    for name, spec in COMMANDS.items():
-        if name != "consultation-end":
-            add_command(name, spec)
-
-    end_spec = COMMANDS["consultation-end"]
-
-    @router.post("/{request_id}/consultations/{consultation_id}/end", summary=end_spec.summary)
-    async def end_consultation(
-        request_id: UUID,
-        consultation_id: UUID,
-        cmd: EndConsultation,
-        request: Request,
-        caller: Caller,
-        key: IdempotencyKey = None,
-        if_match: IfMatch = None,
-    ) -> JSONResponse:
-        async def act(expected: int | None) -> RecordedEvent:
-            recorded: RecordedEvent = await runtime.handlers.execute(
-                "consultation-end",
-                request_id,
-                cmd,
-                caller,
-                correlation_id(request),
-                expected,
-                consultation_id,
-            )
-            return recorded
-
-        body = {"consultation_id": str(consultation_id), **cmd.model_dump(mode="json")}
-        return await guarded("consultation-end", request_id, body, caller, key, if_match, act)
+        return await run_command(runtime.idempotency, caller, key, None, body, act, _location)
 
     @router.post(
-        "/{request_id}/reviews", status_code=201, summary="登记行政复议/诉讼 Record a case"
+        "/{request_id}/reviews",
+        status_code=201,
+        summary="登记行政复议/诉讼 Record a case",
+        responses=COMMAND_RESPONSES,
     )
     async def open_review(
         request_id: UUID,
@@ -187,18 +80,19 @@ def build_router(runtime: Any, current_principal: Any) -> APIRouter:
         caller: Caller,
         key: IdempotencyKey = None,
     ) -> JSONResponse:
-        async def run() -> tuple[int, Any]:
+        async def act(expected: int | None) -> tuple[int, dict[str, Any]]:
             e = await open_review_of(
                 runtime.handlers, request_id, cmd, caller, correlation_id(request)
             )
             return 201, {**e.payload, "version": e.version, "type": e.type}
 
         fingerprint = {"command": "reviews", "path": str(request_id), **cmd.model_dump(mode="json")}
-        response: JSONResponse = await runtime.idempotency.run(caller, key, fingerprint, run)
-        return response
+        return await run_command(runtime.idempotency, caller, key, None, fingerprint, act)
 
     @router.post(
-        "/{request_id}/reviews/{case_id}/decision", summary="复议/诉讼结果 Record the result"
+        "/{request_id}/reviews/{case_id}/decision",
+        summary="复议/诉讼结果 Record the result",
+        responses=COMMAND_RESPONSES,
     )
     async def decide_review(
         request_id: UUID,
@@ -208,7 +102,7 @@ def build_router(runtime: Any, current_principal: Any) -> APIRouter:
         caller: Caller,
         key: IdempotencyKey = None,
     ) -> JSONResponse:
-        async def run() -> tuple[int, Any]:
+        async def act(expected: int | None) -> tuple[int, dict[str, Any]]:
             e = await decide_review_of(
                 runtime.handlers, request_id, case_id, cmd, caller, correlation_id(request)
             )
@@ -216,8 +110,7 @@ def build_router(runtime: Any, current_principal: Any) -> APIRouter:
 
         body = {"command": "decision", "path": f"{request_id}/{case_id}"}
         fingerprint = {**body, **cmd.model_dump(mode="json")}
-        response: JSONResponse = await runtime.idempotency.run(caller, key, fingerprint, run)
-        return response
+        return await run_command(runtime.idempotency, caller, key, None, fingerprint, act)
 
     def filters(
         caller: Principal,
@@ -345,6 +238,7 @@ def build_router(runtime: Any, current_principal: Any) -> APIRouter:
         return await suggestions.suggest(runtime.handlers, request_id, caller, limit)
 
     outer = APIRouter()
+    outer.include_router(command_router(REQUEST_COMMANDS, runtime, current_principal))
     outer.include_router(router)
     outer.include_router(build_annual_router(runtime, current_principal))
     return outer
@@ -381,7 +275,7 @@ def build_annual_router(runtime: Any, current_principal: Any) -> APIRouter:
         caller: Caller,
         key: IdempotencyKey = None,
     ) -> JSONResponse:
-        async def run() -> tuple[int, Any]:
+        async def act(expected: int | None) -> tuple[int, dict[str, Any]]:
             h = runtime.handlers
             e = await annual.record_text(
                 h, year, cmd, caller, correlation_id(request), local_date(h.clock())
@@ -389,14 +283,6 @@ def build_annual_router(runtime: Any, current_principal: Any) -> APIRouter:
             return 201, {**e.payload, "version": e.version, "type": e.type}
 
         fingerprint = {"command": "annual-text", "year": year, **cmd.model_dump(mode="json")}
-        response: JSONResponse = await runtime.idempotency.run(caller, key, fingerprint, run)
-        return response
+        return await run_command(runtime.idempotency, caller, key, None, fingerprint, act)
 
     return router
-
-
-def _locate(response: JSONResponse) -> None:
-    body = orjson.loads(response.body)
-    if isinstance(body, dict) and "request_id" in body:
-        response.headers["Location"] = f"/v1/requests/{body['request_id']}"
-        response.headers["ETag"] = f'"{body["version"]}"'

@@ -6,6 +6,7 @@ registration number and the current state.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date
 from uuid import UUID
 
@@ -25,6 +26,7 @@ __all__ = [
     "CORRECTION_NOTICE_WORKING_DAYS",
     "REPLY_WORKING_DAYS",
     "RequestState",
+    "applicant_key",
     "assign",
     "basis",
     "evolve",
@@ -35,6 +37,12 @@ __all__ = [
 
 REPLY_WORKING_DAYS = 20  # 条例 Art. 33 ¶2
 CORRECTION_NOTICE_WORKING_DAYS = 7  # 条例 Art. 30
+
+
+def applicant_key(kind: str, id_document: str) -> str:
+    """A pseudonymous key of the applicant (fee counter, by-applicant queries), not the data."""
+    normal = "".join(id_document.split()).upper()
+    return hashlib.sha256(f"{kind}|{normal}".encode()).hexdigest()[:32]
 
 
 def registration_number(short_name: str, year: int, sequence: int) -> str:

@@ -1,29 +1,254 @@
-"""Application layer of 依申请公开: load -> decide -> append with the expected version."""
+"""Application layer of 依申请公开: the command table the kernel runs (shared/commands.py),
+and the steps that are not one command on one request: registration (gapless numbers
+across two streams), review cases, and reads that leave an access record.
+
+A lifecycle command is one row of `REQUEST_COMMANDS`: its input model, the roles that may
+give it, the pure decision of lifecycle.py or domain.py it runs, and, where the decision
+needs more than the request's own events, a `prepare` that reads it. The kernel loads,
+hides other townships' requests (404), checks role and If-Match, decides and appends.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from services.applications import clock, domain, lifecycle_handlers, reviews
-from services.applications.commands import AssignRequest, RegisterRequest
+from services.applications import clock, domain, reviews
+from services.applications import commands as c
+from services.applications import lifecycle as life
 from services.applications.events import ApplicantDataRead, RegistrationNumberIssued, registry
-from shared.envelope import Actor, RecordedEvent, StreamWrite, new_id
+from services.applications.lifecycle_events import FeeMode
+from services.applications.state import RequestState
+from services.applications.suggestions import public_document
+from shared.commands import (
+    Aggregate,
+    Command,
+    CommandTable,
+    Context,
+    acting_role,
+    actor_of,
+    load,
+)
+from shared.envelope import RecordedEvent, StreamWrite, new_id
 from shared.errors import ConcurrencyConflict, NotFound
 from shared.eventstore import EventStore
-from shared.eventstore import version_conflict as _version_conflict
 from shared.identity import Principal, Role, authorize, within_scope
 from shared.registry import access_write, to_new_event
 from shared.tenancy import OrgTree
 from shared.workdays import WorkdayCalendar, local_date
 
 HANDLING_ROLES = (Role.REQUEST_HANDLER, Role.OPENNESS_OFFICE_HEAD)
+HEAD = (Role.OPENNESS_OFFICE_HEAD,)
 NUMBERING_ATTEMPTS = 50
+
+REQUESTS: Aggregate[RequestState] = Aggregate(
+    kind="request",
+    id_field="request_id",
+    label_zh="申请",
+    label_en="request",
+    registry=registry,
+    initial=RequestState,
+    evolve=domain.evolve,
+    tenant=lambda state, events: events[0].tenant,
+)
+
+
+async def _assignable(
+    runtime: Any, state: RequestState, cmd: c.AssignRequest, principal: Principal, tenant: str
+) -> Mapping[str, Any]:
+    """The person assigned must be a request handler of the request's agency."""
+    unit, person = runtime.orgs.find_person(cmd.handler)
+    handler = Principal(sub=person.id, org=unit.path, roles=person.roles)
+    authorize(handler, tenant, Role.REQUEST_HANDLER)
+    return {}
+
+
+async def _fee_ordinal(
+    runtime: Any, state: RequestState, cmd: c.IssueFeeNotice, principal: Principal, tenant: str
+) -> Mapping[str, Any]:
+    """Which request of its applicant this one is in its month (国办函〔2020〕109号)."""
+    if cmd.mode is not FeeMode.per_request:
+        return {"ordinal": 1}
+    return {"ordinal": await monthly_ordinal(runtime.views, state.request_id)}
+
+
+async def _published(
+    runtime: Any, state: RequestState, cmd: c.Reply, principal: Principal, tenant: str
+) -> Mapping[str, Any]:
+    """The published document a reply (一) points to, if it is public in the township."""
+    if cmd.public_document_id is None:
+        return {"published": None}
+    return {"published": await public_document(runtime, cmd.public_document_id, tenant)}
+
+
+def _consultation(x: Context) -> UUID:
+    return x.path["consultation_id"]
+
+
+REQUEST_COMMANDS: CommandTable[RequestState] = CommandTable(
+    aggregate=REQUESTS,
+    prefix="/v1/requests",
+    tag="applications 依申请公开",
+    commands=(
+        Command(
+            "assign",
+            c.AssignRequest,
+            "指定承办人",
+            "Assign a handler",
+            HANDLING_ROLES,
+            lambda s, cmd, x: domain.assign(s, cmd),
+            prepare=_assignable,
+        ),
+        Command(
+            "correction-notice",
+            c.RequestCorrection,
+            "补正告知",
+            "Send the correction notice",
+            HANDLING_ROLES,
+            lambda s, cmd, x: life.request_correction(s, cmd, x.today, x.calendar),
+            basis="条例第三十条",
+        ),
+        Command(
+            "correction",
+            c.ReceiveCorrection,
+            "收到补正",
+            "The corrected request arrived; the clock restarts",
+            HANDLING_ROLES,
+            lambda s, cmd, x: life.receive_correction(s, cmd, x.today, x.calendar),
+            basis="条例第三十条",
+        ),
+        Command(
+            "consultations",
+            c.StartConsultation,
+            "征求意见",
+            "Consult a third party or agency; the clock stops",
+            HANDLING_ROLES,
+            lambda s, cmd, x: life.start_consultation(s, cmd, x.today, x.calendar, x.new_id),
+            basis="条例第三十二条、第三十四条",
+        ),
+        Command(
+            "consultation-end",
+            c.EndConsultation,
+            "征求意见结束",
+            "Record the answer; the clock runs again",
+            HANDLING_ROLES,
+            lambda s, cmd, x: life.end_consultation(s, _consultation(x), cmd, x.today, x.calendar),
+            path="/{request_id}/consultations/{consultation_id}/end",
+            basis="条例第三十二条",
+        ),
+        Command(
+            "extension",
+            c.GrantExtension,
+            "延期答复",
+            "Extend once, by the openness-office head",
+            HEAD,
+            lambda s, cmd, x: life.grant_extension(s, cmd, x.today, x.calendar, x.principal.sub),
+            basis="条例第三十三条第二款",
+        ),
+        Command(
+            "fee-notice",
+            c.IssueFeeNotice,
+            "收费通知",
+            "Issue a fee notice",
+            HANDLING_ROLES,
+            lambda s, cmd, x: life.issue_fee_notice(
+                s, cmd, x.today, x.calendar, x.given["ordinal"]
+            ),
+            prepare=_fee_ordinal,
+            basis="条例第四十二条",
+        ),
+        Command(
+            "fee-payment",
+            c.PayFee,
+            "缴费",
+            "Record the payment",
+            HANDLING_ROLES,
+            lambda s, cmd, x: life.pay_fee(s, cmd, x.today, x.calendar),
+        ),
+        Command(
+            "reply",
+            c.Reply,
+            "答复",
+            "Reply",
+            HANDLING_ROLES,
+            lambda s, cmd, x: life.reply(s, cmd, x.today, x.given["published"]),
+            prepare=_published,
+            basis="条例第三十六条至第三十九条",
+        ),
+        Command(
+            "deliveries",
+            c.RecordDelivery,
+            "送达回证",
+            "Record delivery evidence",
+            HANDLING_ROLES,
+            lambda s, cmd, x: life.record_delivery(s, cmd, x.today),
+        ),
+        Command(
+            "archive",
+            c.Archive,
+            "归档",
+            "Archive",
+            HANDLING_ROLES,
+            lambda s, cmd, x: life.archive(s, cmd, x.today),
+            basis="条例第四十五条",
+        ),
+        Command(
+            "excessive-reasons",
+            c.AskExcessiveReasons,
+            "要求说明理由",
+            "Ask for the reasons of an excessive request",
+            HANDLING_ROLES,
+            lambda s, cmd, x: life.ask_excessive_reasons(s, cmd, x.today),
+            basis="条例第三十五条",
+        ),
+        Command(
+            "later-reply-date",
+            c.SetLaterReplyDate,
+            "延后答复",
+            "Set a later reply date for an excessive request",
+            HEAD,
+            lambda s, cmd, x: life.set_later_reply_date(s, cmd, x.today, x.calendar),
+            basis="条例第三十五条",
+        ),
+        Command(
+            "withdraw",
+            c.Withdraw,
+            "撤回申请",
+            "The applicant withdrew the request",
+            HANDLING_ROLES,
+            lambda s, cmd, x: life.withdraw(s, cmd, x.today),
+        ),
+    ),
+)
+
+
+async def monthly_ordinal(views: Any, request_id: UUID) -> int:
+    """Which request of its applicant this one is in its calendar month, at this agency."""
+    row = await views.fetchrow(
+        "SELECT tenant, applicant_key, received_on, sequence, year FROM app_ledger "
+        "WHERE request_id = $1",
+        str(request_id),
+    )
+    if row is None:
+        return 1
+    month = str(row["received_on"])[:7]
+    count = await views.fetchval(
+        "SELECT COUNT(*) FROM app_ledger WHERE tenant = $1 AND applicant_key = $2 "
+        "AND received_on LIKE $3 AND (received_on < $4 OR (received_on = $4 AND "
+        "(year < $5 OR (year = $5 AND sequence <= $6))))",
+        row["tenant"],
+        row["applicant_key"],
+        month + "%",
+        row["received_on"],
+        row["year"],
+        row["sequence"],
+    )
+    return max(1, int(count or 1))
 
 
 def request_stream(request_id: UUID) -> str:
@@ -32,10 +257,6 @@ def request_stream(request_id: UUID) -> str:
 
 def register_stream(tenant: str, year: int) -> str:
     return f"request-register-{tenant}-{year}"
-
-
-def actor_of(principal: Principal, role: Role) -> Actor:
-    return Actor(id=principal.sub, kind=principal.kind, role=role.value)
 
 
 @dataclass
@@ -50,21 +271,6 @@ class ApplicationsHandlers:
     #: append, so a registration is one round trip (the append) instead of two.
     _turns: dict[str, asyncio.Lock] = field(default_factory=dict, init=False, repr=False)
     _registers: dict[str, int] = field(default_factory=dict, init=False, repr=False)
-
-    async def execute(
-        self,
-        name: str,
-        request_id: UUID,
-        cmd: Any,
-        principal: Principal,
-        correlation_id: UUID,
-        expected_version: int | None,
-        sub_id: UUID | None = None,
-    ) -> RecordedEvent:
-        """Run one lifecycle command (lifecycle_handlers.COMMANDS) on a request."""
-        return await lifecycle_handlers.execute(
-            self, name, request_id, cmd, principal, correlation_id, expected_version, sub_id
-        )
 
     async def record_applicant_read(
         self,
@@ -82,9 +288,7 @@ class ApplicationsHandlers:
 
     async def clock_of(self, request_id: UUID, principal: Principal) -> dict[str, Any]:
         """The reply clock as of today, with its explanation (clock.py), for one request."""
-        state, tenant = await self.load(request_id)
-        if not within_scope(principal, tenant):
-            raise _not_found(request_id)
+        state, _tenant, _version = await load(self.store, REQUESTS, request_id, principal)
         view = clock.compute(state, self.calendar(), local_date(self.clock())).as_dict()
         return {"request_id": str(request_id), "status": state.status, **view}
 
@@ -105,7 +309,7 @@ class ApplicationsHandlers:
         ]
 
     async def register(
-        self, cmd: RegisterRequest, principal: Principal, correlation_id: UUID
+        self, cmd: c.RegisterRequest, principal: Principal, correlation_id: UUID
     ) -> RecordedEvent:
         """Register a request with the next number of its tenant's yearly register.
 
@@ -179,68 +383,13 @@ class ApplicationsHandlers:
             message_en="too many concurrent registrations; please retry",
         )
 
-    async def load(self, request_id: UUID) -> tuple[domain.RequestState, str]:
-        events = await self.store.read_stream(request_stream(request_id))
-        if not events:
-            raise _not_found(request_id)
-        state = domain.RequestState()
-        for event in events:
-            state = domain.evolve(state, registry.decode(event))
-        return state, events[0].tenant
-
-    async def assign(
-        self,
-        request_id: UUID,
-        cmd: AssignRequest,
-        principal: Principal,
-        correlation_id: UUID,
-        expected_version: int | None,
-    ) -> RecordedEvent:
-        state, tenant = await self.load(request_id)
-        authorize(principal, tenant, *HANDLING_ROLES)
-        if expected_version is not None and expected_version != state.version:
-            # A precondition is judged before the command itself (RFC 9110 §13.2.2).
-            raise _version_conflict(request_stream(request_id), expected_version, state.version)
-        unit, person = self.orgs.find_person(cmd.handler)
-        authorize_handler = Principal(sub=person.id, org=unit.path, roles=person.roles)
-        authorize(authorize_handler, tenant, Role.REQUEST_HANDLER)
-        event = domain.assign(state, cmd)
-        (recorded,) = await self.store.append(
-            [
-                StreamWrite(
-                    stream_id=request_stream(request_id),
-                    stream_type=event.stream_type,
-                    expected_version=state.version
-                    if expected_version is None
-                    else expected_version,
-                    events=(
-                        to_new_event(
-                            event,
-                            tenant,
-                            actor_of(principal, _acting_role(principal)),
-                            correlation_id,
-                        ),
-                    ),
-                )
-            ]
-        )
-        return recorded
-
 
 def _not_found(request_id: UUID) -> NotFound:
-    return NotFound(
-        rule="request.not_found",
-        field="request_id",
-        message_zh=f"未找到申请 {request_id}",
-        message_en=f"request {request_id} not found",
-    )
+    return REQUESTS.not_found(request_id)
 
 
 def _acting_role(principal: Principal) -> Role:
-    for role in HANDLING_ROLES:
-        if role in principal.roles:
-            return role
-    return next(iter(sorted(principal.roles)))
+    return acting_role(principal, HANDLING_ROLES)
 
 
 async def annual_report_of(
@@ -264,9 +413,7 @@ async def open_review(
     correlation_id: UUID,
 ) -> RecordedEvent:
     """Record a 行政复议 or 行政诉讼 about a request's decision (report section 四)."""
-    state, tenant = await h.load(request_id)
-    if not within_scope(principal, tenant):
-        raise _not_found(request_id)
+    state, tenant, _version = await load(h.store, REQUESTS, request_id, principal)
     authorize(principal, tenant, *HANDLING_ROLES)
     assert state.received_on is not None
     case_id = new_id()

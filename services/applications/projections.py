@@ -20,8 +20,8 @@ from typing import Any
 import orjson
 
 from services.applications import lifecycle_events as le
+from services.applications.domain import applicant_key
 from services.applications.events import RequestAssigned, RequestRegistered, registry
-from services.applications.lifecycle_handlers import applicant_key
 from shared.db import Tx
 from shared.envelope import RecordedEvent
 

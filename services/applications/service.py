@@ -8,7 +8,7 @@ from services.applications import annual as _annual  # noqa: F401  (registers it
 from services.applications.api import build_router
 from services.applications.cli import add_commands
 from services.applications.events import registry
-from services.applications.handlers import ApplicationsHandlers
+from services.applications.handlers import REQUEST_COMMANDS, ApplicationsHandlers
 from services.applications.projections import RequestLedger
 from services.applications.publications import PublishedDocuments
 from services.applications.schedule import run_scheduler
@@ -29,6 +29,7 @@ SERVICE = ServiceDefinition(
     name="applications",
     registry=registry,
     projections=lambda: [RequestLedger(), PublishedDocuments()],
+    commands=(REQUEST_COMMANDS,),
     build_router=build_router,
     build_handlers=_handlers,
     background=(run_scheduler,),

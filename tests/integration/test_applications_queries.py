@@ -9,8 +9,7 @@ from pathlib import Path
 
 from services.applications import lifecycle, queries
 from services.applications.commands import AssignRequest, RegisterRequest, Reply
-from services.applications.domain import assign, evolve, register
-from services.applications.lifecycle_handlers import applicant_key
+from services.applications.domain import applicant_key, assign, evolve, register
 from services.applications.projections import RequestLedger
 from services.applications.state import RequestState
 from shared.db import SqliteDatabase
