@@ -382,3 +382,35 @@ def test_ops_endpoints_answer(suite: SuiteHandle) -> None:
         assert c.get("/ready").json()["ready"] is True
         metrics = c.get("/metrics").text
     assert "gongkai_http_requests_total" in metrics
+
+
+def test_commands_on_another_townships_request_answer_404_not_403(suite: SuiteHandle) -> None:
+    """A 403 naming the owning township would tell an outsider that the request exists and
+    where (issue #21); every command answers as GET does: not found, and writes nothing."""
+    with suite.client(handler(suite)) as c:
+        created = c.post("/v1/requests", json=registration()).json()
+    outsider = handler(suite, HANDIAN)
+    path = f"/v1/requests/{created['request_id']}"
+    day = today().isoformat()
+    for step, body in (
+        ("assign", {"handler": "wang-tietong"}),
+        ("correction-notice", {"defects": ["申请内容不明确"], "notified_on": day}),
+        ("archive", {"archived_on": day}),
+    ):
+        p = _refused(suite, outsider, lambda c, s=step, b=body: c.post(f"{path}/{s}", json=b))
+        assert (p["_status"], p["rule"]) == (404, "request.not_found"), step
+        assert SUDIAN not in p["message_zh"]
+    with suite.client(handler(suite)) as c:
+        assert c.get(path).json()["version"] == created["version"]
+
+
+def test_the_command_catalogue_lists_each_command_with_chinese_labels(suite: SuiteHandle) -> None:
+    """Clients (the workbench) render forms from it: schema, roles and labels, once."""
+    with suite.client(handler(suite)) as c:
+        items = {i["path"]: i for i in c.get("/v1/commands").json()["items"]}
+    extension = items["/v1/requests/{request_id}/extension"]
+    assert (extension["label_zh"], extension["basis"]) == ("延期答复", "条例第三十三条第二款")
+    assert [r["code"] for r in extension["roles"]] == ["openness_office_head"]
+    assert extension["schema"]["type"] == "object"
+    end = items["/v1/requests/{request_id}/consultations/{consultation_id}/end"]
+    assert end["label_zh"] == "征求意见结束"
