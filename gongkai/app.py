@@ -24,13 +24,13 @@ from fastapi.responses import JSONResponse, Response
 
 from services.platform.calendar import CalendarBook
 from shared.db import Database, SqliteDatabase
+from shared.deps import current_principal
 from shared.envelope import utcnow
 from shared.eventstore import SqlEventStore, open_postgres_store, open_sqlite_store, tail
 from shared.http import (
     BodyLimitMiddleware,
     Idempotency,
     Metrics,
-    bearer_principal,
     install_problem_handlers,
     install_request_context,
     metrics_response,
@@ -359,13 +359,15 @@ def create_app(
     install_problem_handlers(app)
     install_request_context(app, metrics)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
-    principal = bearer_principal(lambda request: request.app.state.token_secret)
+    app.state.runtimes = suite.runtimes
     for runtime in suite.runtimes.values():
+        for router in runtime.definition.routers():
+            app.include_router(router)
         if runtime.definition.build_router is not None:
-            app.include_router(runtime.definition.build_router(runtime, principal))
+            app.include_router(runtime.definition.build_router(runtime, current_principal))
     tables = [t for rt in suite.runtimes.values() for t in rt.definition.commands]
     if tables:
-        app.include_router(catalogue_router(tables, principal))
+        app.include_router(catalogue_router(tables))
     plain_openapi = app.openapi
 
     def openapi() -> dict[str, Any]:

@@ -12,14 +12,15 @@ the routes close over, not strings.
 
 import inspect
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Any
 from uuid import UUID
 
 import orjson
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from shared.commands import Command, CommandTable, Deps, catalogue, execute
+from shared.commands import Command, CommandTable, catalogue, execute
+from shared.deps import Caller, runtime_of
 from shared.errors import ConcurrencyConflict
 from shared.http import (
     Idempotency,
@@ -30,6 +31,7 @@ from shared.http import (
     stale_if_match,
 )
 from shared.identity import Principal
+from shared.service import Runtime
 
 #: RFC 9457 problem details as every refusal carries them (shared/http.py `problem`).
 PROBLEM_SCHEMA: dict[str, Any] = {
@@ -60,13 +62,6 @@ COMMAND_RESPONSES: dict[int | str, dict[str, Any]] = {
     412: {"description": "If-Match 版本已过期 stale If-Match", "content": _PROBLEM},
     422: {"description": "输入无效 invalid input, field and rule named", "content": _PROBLEM},
 }
-
-
-class CommandRuntime(Deps, Protocol):
-    """A service runtime as the generated routes use it."""
-
-    @property
-    def idempotency(self) -> Idempotency: ...
 
 
 async def run_command(
@@ -103,18 +98,14 @@ async def run_command(
     return response
 
 
-def command_router(
-    table: CommandTable[Any],
-    runtime: CommandRuntime,
-    current_principal: Callable[..., Awaitable[Principal]],
-    *,
-    skip: Sequence[str] = (),
-) -> APIRouter:
-    """One POST route per command of `table` (except `skip`, routed by hand)."""
+def command_router(table: CommandTable[Any], *, skip: Sequence[str] = ()) -> APIRouter:
+    """One POST route per command of `table` (except `skip`, routed by hand), answered by
+    the runtime of the table's service in the app that receives the request."""
     router = APIRouter(prefix=table.prefix, tags=[table.tag])
+    runtime = runtime_of(table.aggregate.registry.service)
     for command in table.commands:
         if command.name not in skip:
-            _add(router, table, command, runtime, current_principal)
+            _add(router, table, command, runtime)
     return router
 
 
@@ -122,8 +113,7 @@ def _add(
     router: APIRouter,
     table: CommandTable[Any],
     command: Command[Any, Any],
-    runtime: CommandRuntime,
-    current_principal: Callable[..., Awaitable[Principal]],
+    runtime: Callable[[Request], Awaitable[Runtime]],
 ) -> None:
     id_field = table.aggregate.id_field
     sub_ids = command.sub_ids(id_field)
@@ -134,8 +124,8 @@ def _add(
         cmd = kwargs["cmd"]
         caller: Principal = kwargs["caller"]
         request: Request = kwargs["request"]
+        rt: Runtime = kwargs["rt"]
         path = {name: kwargs[name] for name in sub_ids}
-        rt = runtime
 
         async def act(expected: int | None) -> tuple[int, dict[str, Any]]:
             events = await execute(
@@ -170,10 +160,9 @@ def _add(
     parameters += [
         inspect.Parameter("cmd", inspect.Parameter.KEYWORD_ONLY, annotation=command.model),
         inspect.Parameter("request", inspect.Parameter.KEYWORD_ONLY, annotation=Request),
+        inspect.Parameter("caller", inspect.Parameter.KEYWORD_ONLY, annotation=Caller),
         inspect.Parameter(
-            "caller",
-            inspect.Parameter.KEYWORD_ONLY,
-            annotation=Annotated[Principal, Depends(current_principal)],
+            "rt", inspect.Parameter.KEYWORD_ONLY, annotation=Annotated[Any, Depends(runtime)]
         ),
         inspect.Parameter(
             "key", inspect.Parameter.KEYWORD_ONLY, annotation=IdempotencyKey, default=None
@@ -203,10 +192,7 @@ def add_problem_schema(openapi: dict[str, Any]) -> dict[str, Any]:
     return openapi
 
 
-def catalogue_router(
-    tables: Sequence[CommandTable[Any]],
-    current_principal: Callable[..., Awaitable[Principal]],
-) -> APIRouter:
+def catalogue_router(tables: Sequence[CommandTable[Any]]) -> APIRouter:
     """`GET /v1/commands`: the machine-readable command table (forms, menus, labels)."""
     router = APIRouter(prefix="/v1", tags=["commands 命令目录"])
     entries = catalogue(tables)
@@ -216,7 +202,7 @@ def catalogue_router(
         summary="命令目录 Commands: JSON Schema, roles and Chinese labels",
         responses={401: COMMAND_RESPONSES[401]},
     )
-    async def commands(caller: Annotated[Principal, Depends(current_principal)]) -> dict[str, Any]:
+    async def commands(caller: Caller) -> dict[str, Any]:
         return {"items": entries}
 
     return router

@@ -14,14 +14,41 @@ import importlib
 import pkgutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
 
 from shared.commands import CommandTable
+from shared.db import Database
+from shared.eventstore import EventStore
 from shared.projections import Projection
 from shared.registry import EventRegistry
+from shared.tenancy import OrgTree
+from shared.workdays import WorkdayCalendar
+
+if TYPE_CHECKING:
+    from fastapi import APIRouter
+
+    from shared.http import Idempotency
 
 #: `consumes` value meaning "every service" (the audit log, assessment).
 ALL_SERVICES = "*"
+
+
+class Runtime(Protocol):
+    """One service's adapters in a running process, as its routes and jobs see them: the
+    seam between a service and the composition root (gongkai/app.py builds it)."""
+
+    @property
+    def name(self) -> str: ...
+
+    store: EventStore
+    views: Database
+    idempotency: Idempotency
+    clock: Callable[[], datetime]
+    calendar: Callable[[], WorkdayCalendar]
+    orgs: OrgTree
+    #: The service's own application object (built by `build_handlers`), if it has one.
+    handlers: Any
 
 
 @dataclass(frozen=True)
@@ -34,7 +61,10 @@ class ServiceDefinition:
     #: The service's command tables (shared/commands.py): the routes generated from them
     #: and the command catalogue `GET /v1/commands` that clients render forms from.
     commands: Sequence[CommandTable[Any]] = ()
-    #: (runtime, principal dependency) -> fastapi.APIRouter
+    #: The service's HTTP routes: module-level routers whose routes take what they need
+    #: from shared/deps.py (the caller, the runtime).
+    routers: Callable[[], Sequence[APIRouter]] = field(default=lambda: ())
+    #: (runtime, principal dependency) -> fastapi.APIRouter (the older shape: closures)
     build_router: Callable[[Any, Any], Any] | None = None
     #: (runtime, suite) -> the service's application layer, set as `runtime.handlers`
     build_handlers: Callable[[Any, Any], Any] | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from services.applications import annual as _annual  # noqa: F401  (registers its event)
-from services.applications.api import build_router
+from services.applications.api import routers
 from services.applications.cli import add_commands
 from services.applications.events import registry
 from services.applications.handlers import REQUEST_COMMANDS, ApplicationsHandlers
@@ -30,7 +30,7 @@ SERVICE = ServiceDefinition(
     registry=registry,
     projections=lambda: [RequestLedger(), PublishedDocuments()],
     commands=(REQUEST_COMMANDS,),
-    build_router=build_router,
+    routers=routers,
     build_handlers=_handlers,
     background=(run_scheduler,),
     add_commands=add_commands,
