@@ -6,21 +6,25 @@
 - Idempotency-Key on POST (stored responses replayed), If-Match on updates.
 - X-Correlation-ID bound into structlog for every request; /health, /ready, /metrics.
 - Bodies over the configured size are refused with 413 before they are read.
+- Text with control characters (a NUL in any field, query or path) is refused with 422.
+- On a protected route the caller is authenticated before any refusal of the input.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from enum import Enum, EnumMeta
+from typing import Annotated, Any, get_args
 from uuid import UUID
 
 import orjson
 import structlog
-from fastapi import FastAPI, Header, Request
+from fastapi import Depends, FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import (
@@ -31,6 +35,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from pydantic.fields import FieldInfo
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -43,6 +48,7 @@ from shared.errors import (
     Unauthenticated,
     ValidationFailed,
 )
+from shared.fields import EARLIEST_DAY, LATEST_DAY
 from shared.identity import Principal, verify_token
 
 log = structlog.get_logger("gongkai.http")
@@ -64,6 +70,7 @@ def problem(
     instance: str | None = None,
     errors: list[dict[str, Any]] | None = None,
     details: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> JSONResponse:
     body: dict[str, Any] = {
         "type": PROBLEM_BASE + slug,
@@ -81,7 +88,7 @@ def problem(
         body["errors"] = errors
     if details:
         body["details"] = details
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
 def problem_from_error(err: GongkaiError, request: Request | None = None) -> JSONResponse:
@@ -95,6 +102,8 @@ def problem_from_error(err: GongkaiError, request: Request | None = None) -> JSO
         field=err.field,
         instance=str(request.url.path) if request else None,
         details=err.details or None,
+        # RFC 9110 §11.6.1: a 401 names the scheme that would be accepted
+        headers={"WWW-Authenticate": "Bearer"} if err.status == 401 else None,
     )
 
 
@@ -113,6 +122,8 @@ _PYDANTIC_ZH: dict[str, str] = {
     "date_type": "应为日期 (YYYY-MM-DD)",
     "datetime_type": "应为时间 (ISO 8601)",
     "datetime_parsing": "应为时间 (ISO 8601)",
+    "date_range": f"日期应在 {EARLIEST_DAY} 至 {LATEST_DAY} 之间",
+    "datetime_range": f"时间应在 {EARLIEST_DAY} 至 {LATEST_DAY} 之间",
     "uuid_parsing": "应为 UUID",
     "bool_parsing": "应为布尔值",
     "greater_than_equal": "数值过小",
@@ -130,9 +141,72 @@ def _field_path(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or "body"
 
 
+def _inner_types(annotation: Any) -> list[Any]:
+    args = get_args(annotation)
+    return [annotation] if not args else [t for arg in args for t in _inner_types(arg)]
+
+
+def _body_field_info(request: Request, loc: tuple[Any, ...]) -> FieldInfo | None:
+    """The declaration of the body field an error is about (its `title` is its Chinese
+    label, its type may be an enum), or None if the error is not about one."""
+    body_field = getattr(request.scope.get("route"), "body_field", None)
+    if body_field is None or not loc or loc[0] != "body":
+        return None
+    annotation, info = body_field.field_info.annotation, None
+    for part in loc[1:]:
+        if isinstance(part, int):  # an item of a list: its type is the list's argument
+            annotation = next(iter(get_args(annotation)), None)
+            continue
+        declared = [getattr(t, "model_fields", {}) for t in _inner_types(annotation)]
+        fields: list[FieldInfo] = [f[part] for f in declared if part in f]
+        if not fields:
+            return None
+        info = fields[0]
+        annotation = info.annotation
+    return info
+
+
+def _allowed_values(info: FieldInfo | None) -> str | None:
+    """The values an enum field allows, each with its Chinese label where the enum has one."""
+    enums = [t for t in _inner_types(getattr(info, "annotation", None)) if isinstance(t, EnumMeta)]
+    if not enums:
+        return None
+    shown = []
+    member: Enum
+    for member in enums[0]:
+        label = getattr(member, "label_zh", None)
+        shown.append(f"{member.value}（{label}）" if isinstance(label, str) else str(member.value))
+    return "、".join(shown)
+
+
+def _validation_item(request: Request, error: Any) -> dict[str, Any]:
+    kind = str(error.get("type", "value_error"))
+    loc = tuple(error.get("loc", ()))
+    info = _body_field_info(request, loc)
+    message_zh = _PYDANTIC_ZH.get(kind, "取值无效")
+    if kind in ("enum", "literal_error"):
+        allowed = _allowed_values(info) or str((error.get("ctx") or {}).get("expected", ""))
+        if allowed:
+            message_zh = f"{message_zh}，允许的取值：{allowed}"
+    item = {
+        "field": _field_path(loc),
+        "rule": f"schema.{kind}",
+        "message_zh": message_zh,
+        "message_en": str(error.get("msg", "invalid value")),
+    }
+    if info is not None and info.title:
+        item["label_zh"] = info.title
+    return item
+
+
 async def _on_validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
     errors = exc.errors()
     if any(e.get("type") == "json_invalid" for e in errors):
+        # FastAPI parses the body before it resolves the route's dependencies: without
+        # this, a caller with no token would learn how its body reads before being refused.
+        refused = await _authenticate_first(request)
+        if refused is not None:
+            return await _on_gongkai_error(request, refused)
         return problem(
             400,
             "malformed-json",
@@ -143,24 +217,16 @@ async def _on_validation_error(request: Request, exc: RequestValidationError) ->
             field="body",
             instance=str(request.url.path),
         )
-    items = []
-    for e in errors:
-        kind = str(e.get("type", "value_error"))
-        items.append(
-            {
-                "field": _field_path(tuple(e.get("loc", ()))),
-                "rule": f"schema.{kind}",
-                "message_zh": _PYDANTIC_ZH.get(kind, "取值无效"),
-                "message_en": str(e.get("msg", "invalid value")),
-            }
-        )
+    # `field` and `rule` stay machine names; the Chinese message names the field by its
+    # label (`Field(title="申请提交日期")`) where the command declares one.
+    items = [_validation_item(request, e) for e in errors]
     first = items[0]
     return problem(
         422,
         "validation-failed",
         "validation failed",
         rule=first["rule"],
-        message_zh=f"{first['field']}：{first['message_zh']}",
+        message_zh=f"{first.get('label_zh', first['field'])}：{first['message_zh']}",
         message_en=f"{first['field']}: {first['message_en']}",
         field=first["field"],
         instance=str(request.url.path),
@@ -177,8 +243,32 @@ async def _on_gongkai_error(request: Request, exc: Exception) -> JSONResponse:
     return problem_from_error(exc, request)
 
 
+def _methods_at(routes: Any, path: str) -> set[str]:
+    """The methods every route of `routes` (included routers too) serves at `path`."""
+    found: set[str] = set()
+    for route in routes:
+        nested = getattr(route, "original_router", None)
+        if nested is not None:
+            prefix = getattr(getattr(route, "include_context", None), "prefix", "")
+            if path.startswith(prefix):
+                found |= _methods_at(nested.routes, path[len(prefix) :])
+            continue
+        regex, methods = getattr(route, "path_regex", None), getattr(route, "methods", None)
+        if regex is not None and methods and regex.match(path):
+            found |= set(methods)
+    return found
+
+
 async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        # Starlette names only the methods of the first route matching the path; RFC 9110
+        # §10.2.1 wants every method the resource serves (GET and POST /v1/requests are
+        # two routes).
+        methods = _methods_at(request.app.routes, request.url.path)
+        if methods:
+            headers["Allow"] = ", ".join(sorted(methods))
     zh = {404: "未找到该资源", 405: "不支持该请求方法"}.get(exc.status_code, "请求无法处理")
     return problem(
         exc.status_code,
@@ -188,11 +278,16 @@ async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
         message_zh=zh,
         message_en=str(exc.detail),
         instance=str(request.url.path),
+        headers=headers or None,
     )
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("http.unexpected_error", path=request.url.path)
+    return _internal_error(request.url.path)
+
+
+def _internal_error(path: str) -> JSONResponse:
     return problem(
         500,
         "internal",
@@ -200,15 +295,139 @@ async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         rule="internal",
         message_zh="服务器内部错误，已记录",
         message_en="internal error; it has been logged",
-        instance=str(request.url.path),
+        instance=path,
     )
 
 
 def install_problem_handlers(app: FastAPI) -> None:
+    """Every refusal the kernel makes of a request, mapped to problem+json in one place:
+    the exception handlers, and the control-character check that runs before every route's
+    own dependencies (so it also covers routes that take a plain dict)."""
+    app.router.dependencies.append(Depends(refuse_control_characters))
     app.add_exception_handler(RequestValidationError, _on_validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(GongkaiError, _on_gongkai_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
     app.add_exception_handler(Exception, _on_unexpected)
+
+
+# --- input no text may carry --------------------------------------------------------------
+
+#: Characters no field of the suite may hold: the C0 controls but tab, line feed and
+#: carriage return, and DEL (docs/decisions.md). PostgreSQL refuses a NUL in text (a 500
+#: before this check) and SQLite stored it raw; none of them is typed on a keyboard, and
+#: a text with one cannot be shown, printed on a notice or exported. C1 controls (U+0080-
+#: U+009F) are left alone: they are stored and shown harmlessly, and text imported from
+#: older systems carries them.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+#: A lone UTF-16 surrogate (`"\ud800"` in JSON) has no UTF-8 form: neither store can hold it.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+#: The forms such characters can take in a JSON body (raw ones make it malformed JSON):
+#: checked first on the bytes, so a clean body (nearly all) is never decoded twice.
+_JSON_HINTS = (b"\\u00", b"\\ud", b"\\uD", b"\\b", b"\\f", b"\x7f")
+
+
+def _bad_character(text: str) -> str | None:
+    found = _CONTROL.search(text) or _SURROGATE.search(text)
+    return found.group() if found else None
+
+
+def _bad_in_json(value: Any, path: str) -> tuple[str, str] | None:
+    """(field path, character) of the first bad character in a parsed body, keys included."""
+    if isinstance(value, str):
+        char = _bad_character(value)
+        return (path or "body", char) if char else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            char = _bad_character(str(key))
+            if char:  # the key itself: named with the character escaped
+                key = str(key).encode("unicode_escape").decode("ascii")
+            where = f"{path}.{key}" if path else str(key)
+            if char:
+                return where, char
+            found = _bad_in_json(item, where)
+            if found:
+                return found
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _bad_in_json(item, f"{path}.{index}" if path else str(index))
+            if found:
+                return found
+    return None
+
+
+#: The same characters as raw bytes (UTF-8 encodes them as themselves), for bodies that
+#: are not JSON: a CSV or JSON Lines import, a YAML scheme.
+_CONTROL_BYTES = re.compile(b"[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]")
+
+
+def _parsed(text: bytes) -> Any:
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        # orjson refuses lone surrogates, which the stdlib parser (FastAPI's) reads
+        return json.loads(text)
+
+
+def _bad_in_body(body: bytes) -> tuple[str, str] | None:
+    """(field, character) of the first bad character in a body: JSON, JSON Lines (the field
+    prefixed by `line.N`), or any other text (`body.line.N`)."""
+    raw = _CONTROL_BYTES.search(body)
+    if raw is None and not any(hint in body for hint in _JSON_HINTS):
+        return None
+    try:
+        return _bad_in_json(_parsed(body), "")
+    except ValueError:
+        pass
+    for number, line in enumerate(body.splitlines(), start=1):  # JSON Lines
+        try:
+            found = _bad_in_json(_parsed(line), f"line.{number}")
+        except ValueError:
+            continue
+        if found:
+            return found
+    if raw is not None:
+        number = body.count(b"\n", 0, raw.start()) + 1
+        return f"body.line.{number}", raw.group().decode("ascii")
+    return None
+
+
+async def _bad_in_request(request: Request) -> tuple[str, str] | None:
+    for name, value in (*request.path_params.items(), *request.query_params.multi_items()):
+        char = _bad_character(str(name)) or _bad_character(str(value))
+        if char:
+            return str(name), char
+    # The body is read once: FastAPI has read it when the route takes one, and a route
+    # that reads it itself gets it from the same cache.
+    return _bad_in_body(await request.body())
+
+
+async def refuse_control_characters(request: Request) -> None:
+    """Refuse a request whose fields, query or path hold a character no text may hold
+    (`schema.control_character`, `schema.unpaired_surrogate`), naming the field, after
+    authenticating the caller on a protected route. A dependency of every route
+    (install_problem_handlers), run before the route's own."""
+    found = await _bad_in_request(request)
+    if found is None:
+        return
+    refused = await _authenticate_first(request)
+    if refused is not None:
+        raise refused
+    field, char = found
+    code = f"U+{ord(char):04X}"
+    if _SURROGATE.fullmatch(char):
+        raise ValidationFailed(
+            rule="schema.unpaired_surrogate",
+            field=field,
+            message_zh=f"{field}：含有无效字符（孤立的代理项 {code}）",
+            message_en=f"{field}: holds an invalid character (unpaired surrogate {code})",
+        )
+    raise ValidationFailed(
+        rule="schema.control_character",
+        field=field,
+        message_zh=f"{field}：含有不允许的控制字符 {code}（仅允许制表符、换行符和回车符）",
+        message_en=f"{field}: holds the control character {code} (only tab, line feed "
+        "and carriage return are allowed)",
+    )
 
 
 # --- middleware ---------------------------------------------------------------------------
@@ -304,6 +523,45 @@ class Metrics:
         )
 
 
+#: The policy of every HTML page (a report, a table) that does not set its own: nothing
+#: runs, nothing loads from elsewhere, no page frames it (docs/architecture.md "HTTP").
+#: A page that needs more sets its own policy (the board allows its own script).
+HTML_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+#: The interactive API docs (/docs, /redoc) load their scripts and styles from a CDN.
+DOCS_CSP = (
+    "default-src 'none'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
+    "font-src https://fonts.gstatic.com; img-src 'self' data: https://fastapi.tiangolo.com "
+    "https://cdn.redoc.ly; connect-src 'self'; worker-src blob:; base-uri 'none'; "
+    "frame-ancestors 'none'"
+)
+
+
+def _security_headers(
+    scope: Scope, headers: list[tuple[bytes, bytes]]
+) -> list[tuple[bytes, bytes]]:
+    """The headers every response carries, and every HTML page, where the route set none:
+    `X-Content-Type-Options: nosniff` on all (a JSON body is never sniffed into a page),
+    and on HTML a Content-Security-Policy and `Referrer-Policy: no-referrer`."""
+    present = {name.lower() for name, _ in headers}
+    added = []
+    if b"x-content-type-options" not in present:
+        added.append((b"x-content-type-options", b"nosniff"))
+    content_type = next((v for k, v in headers if k.lower() == b"content-type"), b"")
+    if content_type.lower().startswith(b"text/html"):
+        if b"content-security-policy" not in present:
+            app = scope.get("app")
+            docs = {getattr(app, "docs_url", None), getattr(app, "redoc_url", None)}
+            policy = DOCS_CSP if scope.get("path") in docs - {None} else HTML_CSP
+            added.append((b"content-security-policy", policy.encode("ascii")))
+        if b"referrer-policy" not in present:
+            added.append((b"referrer-policy", b"no-referrer"))
+    return [*headers, *added]
+
+
 #: A caller's correlation id is taken as given if it is 1-128 visible ASCII characters
 #: (a UUID, a trace id); anything else gets a new one rather than travelling into logs,
 #: events and response headers.
@@ -312,8 +570,16 @@ _CORRELATION = re.compile(rb"[\x21-\x7e]{1,128}")
 
 class RequestContextMiddleware:
     """Per request: the correlation id (the caller's `X-Correlation-ID` or a new one) bound
-    into structlog and echoed in the response, and the request's count and latency in the
-    metrics.
+    into structlog and echoed in the response, the request's count and latency in the
+    metrics, the security headers of every response (`_security_headers`), and the 500 of
+    an unexpected error.
+
+    The 500 is answered here rather than by Starlette's ServerErrorMiddleware, which sends
+    it and then re-raises the error for the server to log: uvicorn then closes the
+    connection, so the client's next request on its keep-alive connection failed too
+    (issue #21). Here the error is logged once, answered with the correlation id, and not
+    re-raised. An error after the response started still reaches the server, which must
+    close the connection on a half-sent response.
 
     A plain ASGI middleware: Starlette's `BaseHTTPMiddleware` (what `@app.middleware`
     builds) runs the app in a task group of its own and streams the response through a
@@ -336,10 +602,16 @@ class RequestContextMiddleware:
         scope.setdefault("state", {})["correlation_id"] = correlation  # request.state
         echoed = (b"x-correlation-id", correlation.encode("ascii"))
         started = time.perf_counter()
+        responded = False
 
         async def send_with_id(message: Message) -> None:
+            nonlocal responded
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", ()), echoed]
+                responded = True
+                message["headers"] = [
+                    *_security_headers(scope, list(message.get("headers", ()))),
+                    echoed,
+                ]
                 # counted and timed when the response starts, as a client sees it (a
                 # streamed body, such as the board's live changes, may last minutes)
                 route = getattr(scope.get("route"), "path", "unmatched")
@@ -349,7 +621,13 @@ class RequestContextMiddleware:
                 self.metrics.latency.labels(method, route).observe(elapsed)
             await send(message)
 
-        await self.app(scope, receive, send_with_id)
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception:
+            if responded:
+                raise
+            log.exception("http.unexpected_error", path=scope["path"])
+            await _internal_error(scope["path"])(scope, receive, send_with_id)
 
 
 def install_request_context(app: FastAPI, metrics: Metrics) -> None:
@@ -370,6 +648,34 @@ def correlation_id(request: Request) -> UUID:
 
 
 # --- identity -----------------------------------------------------------------------------
+
+#: The attribute that marks the dependency `bearer_principal` builds, so a route's
+#: protection can be found from its dependant (authenticate before refusing input).
+_AUTHENTICATES = "gongkai_authenticates"
+
+
+def _authenticator(dependant: Any) -> Callable[..., Awaitable[Principal]] | None:
+    for sub in getattr(dependant, "dependencies", ()):
+        if getattr(sub.call, _AUTHENTICATES, False):
+            return sub.call  # type: ignore[no-any-return]
+        found = _authenticator(sub)
+        if found is not None:
+            return found
+    return None
+
+
+async def _authenticate_first(request: Request) -> GongkaiError | None:
+    """Why a protected route's caller is refused (no valid token: 401), or None
+    (authenticated, or a route anyone may call)."""
+    route = request.scope.get("route")
+    authenticate = _authenticator(getattr(route, "dependant", None))
+    if authenticate is None:
+        return None
+    try:
+        await authenticate(request, request.headers.get("authorization"))
+    except GongkaiError as error:
+        return error
+    return None
 
 
 def bearer_principal(
@@ -395,6 +701,7 @@ def bearer_principal(
         structlog.contextvars.bind_contextvars(actor=principal.sub, org=principal.org)
         return principal
 
+    setattr(dependency, _AUTHENTICATES, True)
     return dependency
 
 

@@ -40,6 +40,7 @@ from pydantic import (
 )
 
 from shared.errors import ValidationFailed
+from shared.fields import EARLIEST_DAY, LATEST_DAY
 
 __all__ = [
     "FIXED_DATE_HOLIDAYS",
@@ -122,11 +123,15 @@ class YearCalendar(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> YearCalendar:
-        if not MINYEAR <= self.year <= MAXYEAR:
+        if not EARLIEST_DAY.year <= self.year <= LATEST_DAY.year:
+            # the range of every command date (shared/fields.py): a calendar for year 1 or
+            # 9999 is a typo, and one past 2099 could never be used
             raise ValidationFailed(
                 rule="calendar.year_out_of_range",
-                message_zh=f"年份 {self.year} 超出范围",
-                message_en=f"year {self.year} is out of range",
+                message_zh=f"年份 {self.year} 超出范围（{EARLIEST_DAY.year}–{LATEST_DAY.year}）",
+                message_en=(
+                    f"year {self.year} is out of range ({EARLIEST_DAY.year}-{LATEST_DAY.year})"
+                ),
                 field="year",
             )
         if not self.source.strip():

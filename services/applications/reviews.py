@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.applications.events import registry
 from shared.envelope import RecordedEvent
 from shared.errors import DomainRuleViolated, ValidationFailed
-from shared.fields import NOT_PERSONAL
+from shared.fields import NOT_PERSONAL, Day
 from shared.registry import DomainEvent
 
 
@@ -65,7 +65,7 @@ class OpenCase(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     kind: CaseKind
-    filed_on: date
+    filed_on: Day
     body: str = Field(min_length=2, max_length=200)
 
 
@@ -73,7 +73,7 @@ class DecideCase(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     result: CaseResult
-    decided_on: date
+    decided_on: Day
 
 
 @dataclass(frozen=True)

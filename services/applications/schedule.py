@@ -8,6 +8,9 @@ or a handler acting at the same moment never produce a duplicate.
 
 `run_scheduler` is the ServiceDefinition.background job: it folds the store's
 log into request states, then every tick asks `due_events` for each open request.
+One request that cannot be decided (an event that does not fold, a date the calendar
+cannot count from) is logged, counted and skipped (shared/jobs.py): the district's
+other requests still get their alerts (issue #21).
 """
 
 from __future__ import annotations
@@ -33,10 +36,12 @@ from services.applications.lifecycle_events import (
 from services.applications.state import RequestState, evolve
 from shared.envelope import Actor, NewEvent, RecordedEvent, StreamWrite
 from shared.errors import ConcurrencyConflict
+from shared.jobs import ItemFailures
 from shared.registry import DomainEvent, payload_of
 from shared.workdays import WorkdayCalendar, local_date
 
 log = structlog.get_logger("gongkai.applications.scheduler")
+JOB = "applications-scheduler"
 
 APPROACHING_WORKING_DAYS = 5  # [ours] default warning threshold, configurable
 SCHEDULER_ACTOR = Actor(id="applications-scheduler", kind="service", role="service")
@@ -100,21 +105,35 @@ def due_events(
 class Tracked:
     state: RequestState
     tenant: str
+    #: An event of the stream did not fold: the state is unknown, so nothing is decided
+    #: for it (until a restart folds it again with a fixed build).
+    broken: bool = False
 
 
 def is_request_stream(stream_id: str) -> bool:
     return stream_id.startswith("request-") and not stream_id.startswith("request-register-")
 
 
-def fold(tracked: dict[str, Tracked], events: list[RecordedEvent]) -> None:
+def fold(
+    tracked: dict[str, Tracked], events: list[RecordedEvent], failures: ItemFailures | None = None
+) -> None:
     """Fold recorded events into per-stream states (request streams only)."""
+    failures = failures or ItemFailures(JOB)
     for event in events:
         if not is_request_stream(event.stream_id) or not registry.knows(event.type):
             continue
         current = tracked.get(event.stream_id)
         if current is None:
             current = tracked[event.stream_id] = Tracked(RequestState(), event.tenant)
-        current.state = evolve(current.state, registry.decode(event))
+        if current.broken:
+            continue
+        folded = failures.run(
+            event.stream_id, lambda s=current.state, e=event: evolve(s, registry.decode(e))
+        )
+        if folded is None:
+            current.broken = True
+        else:
+            current.state = folded
 
 
 def writes_due(
@@ -123,12 +142,18 @@ def writes_due(
     today: date,
     approaching_days: int = APPROACHING_WORKING_DAYS,
     only: set[str] | None = None,
+    failures: ItemFailures | None = None,
 ) -> list[StreamWrite]:
     """One guarded write per request with due events (`only`: just these streams)."""
+    failures = failures or ItemFailures(JOB)
     writes = []
     for stream_id in tracked if only is None else only & tracked.keys():
         item = tracked[stream_id]
-        events = due_events(item.state, calendar, today, approaching_days)
+        if item.broken:
+            continue
+        events = failures.run(
+            stream_id, lambda s=item.state: due_events(s, calendar, today, approaching_days)
+        )
         if not events:
             continue
         writes.append(
@@ -159,25 +184,32 @@ async def tick(
     today: date,
     approaching_days: int = APPROACHING_WORKING_DAYS,
     full: bool = True,
+    failures: ItemFailures | None = None,
 ) -> tuple[int, int]:
     """Catch up with the log, record what is due; returns (new position, events written).
 
     `full=False` decides only for the requests that changed since the last tick: nothing
     else can have become due unless the day or the calendar changed (then `full=True`).
+    A request that fails is skipped (logged and counted in `failures`).
     """
+    failures = failures or ItemFailures(JOB)
     dirty: set[str] = set()
     while batch := await store.read_all(position, 1000):
-        fold(tracked, batch)
+        fold(tracked, batch, failures)
         dirty.update(e.stream_id for e in batch)
         position = batch[-1].position
     written = 0
     only = None if full else dirty
-    for write in writes_due(tracked, calendar, today, approaching_days, only):
-        try:
-            await store.append([write])
-        except ConcurrencyConflict:
-            continue  # someone acted on the request meanwhile: decide again next tick
-        written += len(write.events)
+    for write in writes_due(tracked, calendar, today, approaching_days, only, failures):
+
+        async def append(w: StreamWrite = write) -> int:
+            try:
+                await store.append([w])
+            except ConcurrencyConflict:
+                return 0  # someone acted on the request meanwhile: decide again next tick
+            return len(w.events)
+
+        written += await failures.run_async(write.stream_id, append) or 0
     return position, written
 
 
@@ -185,6 +217,7 @@ async def run_scheduler(runtime: Any, suite: Any, stop: asyncio.Event) -> None:
     interval = float(os.environ.get("GONGKAI_APPLICATIONS_SCHEDULER_SECONDS", "2"))
     threshold = int(os.environ.get("GONGKAI_DEADLINE_APPROACHING_DAYS", APPROACHING_WORKING_DAYS))
     tracked: dict[str, Tracked] = {}
+    failures = ItemFailures(JOB)
     position = 0
     decided_for: tuple[date, WorkdayCalendar] | None = None  # day and calendar of the last pass
     while not stop.is_set():
@@ -192,7 +225,7 @@ async def run_scheduler(runtime: Any, suite: Any, stop: asyncio.Event) -> None:
             calendar, today = suite.calendar(), local_date(suite.clock())
             full = decided_for is None or decided_for[0] != today or decided_for[1] is not calendar
             position, written = await tick(
-                runtime.store, tracked, position, calendar, today, threshold, full
+                runtime.store, tracked, position, calendar, today, threshold, full, failures
             )
             decided_for = (today, calendar)
             if written:

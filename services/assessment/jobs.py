@@ -3,7 +3,8 @@
 The scheduler notices, once, a task ledger item past its due date (TaskOverdue) and a
 planned training session whose day passed unheld (TrainingSessionMissed) — 方案§20.
 Each notice is decided by the pure functions in ledger.py and appended with the stream's
-version, so a restart or a second scheduler never writes it twice.
+version, so a restart or a second scheduler never writes it twice. An item that fails is
+logged, counted and skipped; the others are still noticed (shared/jobs.py).
 """
 
 from __future__ import annotations
@@ -23,12 +24,14 @@ from services.assessment.ledger_view import TaskLedger
 from services.assessment.projections import Scoreboard
 from shared.envelope import Actor, NewEvent, RecordedEvent, StreamWrite
 from shared.errors import ConcurrencyConflict
+from shared.jobs import ItemFailures
 from shared.projections import setup_projection
 from shared.registry import DomainEvent, payload_of
 from shared.workdays import local_date
 
 log = structlog.get_logger("gongkai.assessment.scheduler")
 SCHEDULER_ACTOR = Actor(id="assessment-scheduler", kind="service", role="service")
+JOB = "assessment-scheduler"
 
 
 @dataclass
@@ -36,6 +39,8 @@ class Tracked:
     tenant: str
     task: ledger.TaskState | None = None
     session: ledger.SessionState | None = None
+    #: an event of the stream did not fold: nothing is decided for it
+    broken: bool = False
 
     @property
     def version(self) -> int:
@@ -43,27 +48,47 @@ class Tracked:
         return state.version if state else 0
 
 
-def fold(tracked: dict[str, Tracked], events: list[RecordedEvent]) -> None:
+def _evolve(item: Tracked, event: RecordedEvent) -> Tracked:
+    decoded = registry.decode(event)
+    if event.stream_type == "assessment-task":
+        item.task = ledger.evolve_task(item.task or ledger.TaskState(), decoded)
+    else:
+        item.session = ledger.evolve_session(item.session or ledger.SessionState(), decoded)
+    return item
+
+
+def fold(
+    tracked: dict[str, Tracked], events: list[RecordedEvent], failures: ItemFailures | None = None
+) -> None:
+    failures = failures or ItemFailures(JOB)
     for event in events:
-        kind = event.stream_type
-        if kind not in ("assessment-task", "assessment-training"):
+        if event.stream_type not in ("assessment-task", "assessment-training"):
             continue
         item = tracked.setdefault(event.stream_id, Tracked(event.tenant))
-        decoded = registry.decode(event)
-        if kind == "assessment-task":
-            item.task = ledger.evolve_task(item.task or ledger.TaskState(), decoded)
-        else:
-            item.session = ledger.evolve_session(item.session or ledger.SessionState(), decoded)
+        if (
+            not item.broken
+            and failures.run(event.stream_id, lambda i=item, e=event: _evolve(i, e)) is None
+        ):
+            item.broken = True
 
 
-def due(tracked: dict[str, Tracked], today: date) -> list[StreamWrite]:
+def _notice(item: Tracked, today: date) -> DomainEvent | None:
+    if item.task is not None:
+        return ledger.notice_overdue_task(item.task, today)
+    if item.session is not None:
+        return ledger.notice_missed_session(item.session, today)
+    return None
+
+
+def due(
+    tracked: dict[str, Tracked], today: date, failures: ItemFailures | None = None
+) -> list[StreamWrite]:
+    failures = failures or ItemFailures(JOB)
     writes = []
     for stream_id, item in tracked.items():
-        event: DomainEvent | None = None
-        if item.task is not None:
-            event = ledger.notice_overdue_task(item.task, today)
-        elif item.session is not None:
-            event = ledger.notice_missed_session(item.session, today)
+        if item.broken:
+            continue
+        event = failures.run(stream_id, lambda i=item: _notice(i, today))
         if event is None:
             continue
         new = NewEvent(
@@ -84,23 +109,36 @@ def due(tracked: dict[str, Tracked], today: date) -> list[StreamWrite]:
     return writes
 
 
-async def tick(store: Any, tracked: dict[str, Tracked], position: int, today: date) -> int:
+async def tick(
+    store: Any,
+    tracked: dict[str, Tracked],
+    position: int,
+    today: date,
+    failures: ItemFailures | None = None,
+) -> int:
+    failures = failures or ItemFailures(JOB)
     while batch := await store.read_all(position, 1000):
-        fold(tracked, batch)
+        fold(tracked, batch, failures)
         position = batch[-1].position
-    for write in due(tracked, today):
-        with contextlib.suppress(ConcurrencyConflict):
-            await store.append([write])
+    for write in due(tracked, today, failures):
+
+        async def append(w: StreamWrite = write) -> None:
+            with contextlib.suppress(ConcurrencyConflict):
+                await store.append([w])
+
+        await failures.run_async(write.stream_id, append)
     return position
 
 
 async def run_scheduler(runtime: Any, suite: Any, stop: asyncio.Event) -> None:
     interval = float(os.environ.get("GONGKAI_ASSESSMENT_SCHEDULER_SECONDS", "2"))
     tracked: dict[str, Tracked] = {}
+    failures = ItemFailures(JOB)
     position = 0
     while not stop.is_set():
         try:
-            position = await tick(runtime.store, tracked, position, local_date(suite.clock()))
+            today = local_date(suite.clock())
+            position = await tick(runtime.store, tracked, position, today, failures)
         except Exception as exc:  # keep the scheduler alive; the next tick retries
             log.error("scheduler.failed", error=type(exc).__name__)
         with contextlib.suppress(TimeoutError):

@@ -5,7 +5,8 @@ publication is flagged on DocumentPublished itself; a document that is never pub
 would leave no trace, so this sweep records PublicationDeadlineMissed once per document
 (assessment deducts for it, DOMAIN.md §5). It runs as the service's background job and on
 demand (POST /v1/catalog/deadline-checks). Safe to repeat and to run in several processes:
-the event is decided from the stream and appended with its expected version.
+the event is decided from the stream and appended with its expected version. A document
+that fails is logged, counted and skipped; the others are still flagged (shared/jobs.py).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from uuid import UUID
 import structlog
 
 from shared.envelope import RecordedEvent, new_id
+from shared.jobs import ItemFailures
 from shared.pagination import scope_args, scope_clause
 from shared.workdays import local_date
 
@@ -27,8 +29,11 @@ log = structlog.get_logger("gongkai.catalog.deadlines")
 SWEEP_INTERVAL_SECONDS = 600.0
 
 
-async def sweep(runtime: Any, scope: str | None = None) -> list[RecordedEvent]:
+async def sweep(
+    runtime: Any, scope: str | None = None, failures: ItemFailures | None = None
+) -> list[RecordedEvent]:
     """Flag every overdue document (in `scope`, if given); returns the events written."""
+    failures = failures or ItemFailures("catalog-deadline-sweep")
     today = local_date(runtime.handlers.clock())
     # 20 working days span at least 20 calendar days: older issue dates are the candidates.
     sql = (
@@ -43,7 +48,11 @@ async def sweep(runtime: Any, scope: str | None = None) -> list[RecordedEvent]:
     flagged = []
     correlation = new_id()
     for row in rows:
-        recorded = await runtime.handlers.flag_overdue(UUID(row["document_id"]), correlation)
+        document_id = row["document_id"]
+        recorded = await failures.run_async(
+            f"document-{document_id}",
+            lambda d=document_id: runtime.handlers.flag_overdue(UUID(d), correlation),
+        )
         if recorded is not None:
             flagged.append(recorded)
     if flagged:
@@ -53,9 +62,10 @@ async def sweep(runtime: Any, scope: str | None = None) -> list[RecordedEvent]:
 
 def deadline_job(runtime: Any, suite: Any, stop: asyncio.Event) -> Coroutine[Any, Any, None]:
     async def run() -> None:
+        failures = ItemFailures("catalog-deadline-sweep")
         while not stop.is_set():
             try:
-                await sweep(runtime)
+                await sweep(runtime, failures=failures)
             except Exception as exc:  # e.g. read model not created yet: try next round
                 log.warning("catalog.deadline_sweep_failed", error=type(exc).__name__)
             with contextlib.suppress(TimeoutError):

@@ -11,7 +11,8 @@ Each tick, with `today` from the injectable clock:
    reported (方案§五(一): 对误解误读及时解读回应), once the policy's obligation is open.
 The candidates come from the read models; each decision is taken again on the
 obligation's own stream and appended with its version, so a stale read model can
-delay an event by a tick but never duplicate it.
+delay an event by a tick but never duplicate it. Each item is isolated (shared/jobs.py):
+one that fails is logged, counted and skipped, and the others are still decided (issue #21).
 """
 
 from __future__ import annotations
@@ -36,11 +37,13 @@ from services.interpretation.handlers import (
 from services.interpretation.obligation_handlers import MisreadingReport
 from shared.envelope import Actor, StreamWrite
 from shared.errors import ConcurrencyConflict
+from shared.jobs import ItemFailures
 from shared.registry import DomainEvent, to_new_event
 from shared.workdays import local_date
 
 log = structlog.get_logger("gongkai.interpretation.scheduler")
 SCHEDULER_ACTOR = Actor(id="interpretation-scheduler", kind="service", role="service")
+JOB = "interpretation-scheduler"
 
 
 async def append_one(
@@ -63,8 +66,9 @@ async def append_one(
     return 1
 
 
-async def tick(h: InterpretationHandlers, today: date) -> int:
-    """One pass; returns the number of events written."""
+async def tick(h: InterpretationHandlers, today: date, failures: ItemFailures | None = None) -> int:
+    """One pass; returns the number of events written (a failing item is skipped)."""
+    failures = failures or ItemFailures(JOB)
     written = 0
     pending = await h.views.fetch(
         """SELECT p.* FROM itp_policies p
@@ -72,45 +76,57 @@ async def tick(h: InterpretationHandlers, today: date) -> int:
            WHERE o.document_id IS NULL AND p.withdrawn = FALSE AND p.source = 'catalog'"""
     )
     for row in pending:
-        facts = PolicyFacts(
-            document_id=UUID(row["document_id"]),
-            township=row["township"],
-            lead_unit=row["lead_unit"],
-            joint_units=tuple(orjson.loads(row["joint_units"])),
-            title=row["title"],
-            document_number=row["document_number"],
-            kind=row["kind"],
-            flagged=bool(row["flagged"]),
-            published_on=date.fromisoformat(row["published_on"]),
-            source=PolicySource.catalog,
-        )
-        if await h.open_from_policy(facts) is not None:
-            written += 1
+
+        async def open_obligation(row: Any = row) -> int:
+            facts = PolicyFacts(
+                document_id=UUID(row["document_id"]),
+                township=row["township"],
+                lead_unit=row["lead_unit"],
+                joint_units=tuple(orjson.loads(row["joint_units"])),
+                title=row["title"],
+                document_number=row["document_number"],
+                kind=row["kind"],
+                flagged=bool(row["flagged"]),
+                published_on=date.fromisoformat(row["published_on"]),
+                source=PolicySource.catalog,
+            )
+            return int(await h.open_from_policy(facts) is not None)
+
+        written += await failures.run_async(f"policy-{row['document_id']}", open_obligation) or 0
     withdrawn = await h.views.fetch(
         """SELECT o.document_id FROM itp_obligations o
            JOIN itp_policies p ON p.document_id = o.document_id
            WHERE p.withdrawn = TRUE AND o.status = 'open'"""
     )
     for row in withdrawn:
-        state = await h.obligation(UUID(row["document_id"]))
-        cancelled = domain.cancel(state, "政策文件已撤销 / the policy was withdrawn")
-        if cancelled is not None:
-            written += await append_one(h, state, cancelled)
+
+        async def cancel(document_id: str = row["document_id"]) -> int:
+            state = await h.obligation(UUID(document_id))
+            cancelled = domain.cancel(state, "政策文件已撤销 / the policy was withdrawn")
+            return 0 if cancelled is None else await append_one(h, state, cancelled)
+
+        written += await failures.run_async(f"obligation-{row['document_id']}", cancel) or 0
     late = await h.views.fetch(
         "SELECT document_id FROM itp_obligations "
         "WHERE status = 'open' AND missed = FALSE AND latest_due < $1",
         today.isoformat(),
     )
     for row in late:
-        state = await h.obligation(UUID(row["document_id"]))
-        missed = domain.deadline_missed(state, today)
-        if missed is not None:
-            written += await append_one(h, state, missed)
-    return written + await follow_up_misreadings(h)
+
+        async def miss(document_id: str = row["document_id"]) -> int:
+            state = await h.obligation(UUID(document_id))
+            missed = domain.deadline_missed(state, today)
+            return 0 if missed is None else await append_one(h, state, missed)
+
+        written += await failures.run_async(f"obligation-{row['document_id']}", miss) or 0
+    return written + await follow_up_misreadings(h, failures)
 
 
-async def follow_up_misreadings(h: InterpretationHandlers) -> int:
+async def follow_up_misreadings(
+    h: InterpretationHandlers, failures: ItemFailures | None = None
+) -> int:
     """Pending misreading cases, by policy, in one follow-up per policy and tick."""
+    failures = failures or ItemFailures(JOB)
     rows = await h.views.fetch(
         """SELECT m.* FROM itp_misreadings m
            JOIN itp_obligations o ON o.document_id = m.document_id
@@ -129,16 +145,20 @@ async def follow_up_misreadings(h: InterpretationHandlers) -> int:
         )
     written = 0
     for document_id, reports in by_policy.items():
-        if await h.follow_up_from_cases(UUID(document_id), reports) is not None:
-            written += 1
+
+        async def follow_up(document_id: str = document_id, reports: Any = reports) -> int:
+            return int(await h.follow_up_from_cases(UUID(document_id), reports) is not None)
+
+        written += await failures.run_async(f"obligation-{document_id}", follow_up) or 0
     return written
 
 
 async def run_scheduler(runtime: Any, suite: Any, stop: asyncio.Event) -> None:
     interval = float(os.environ.get("GONGKAI_INTERPRETATION_SCHEDULER_SECONDS", "1"))
+    failures = ItemFailures(JOB)
     while not stop.is_set():
         try:
-            written = await tick(runtime.handlers, local_date(suite.clock()))
+            written = await tick(runtime.handlers, local_date(suite.clock()), failures)
             if written:
                 log.info("scheduler.recorded", events=written)
         except Exception as exc:  # keep the job alive (e.g. tables not created yet)

@@ -4,7 +4,8 @@ They run in the API process (embedded `gongkai run`, distributed `gongkai serve 
 read the read model and append events. Both are safe with several processes: escalation
 appends with the case's expected version, and a hotspot's stream id names its township,
 topic and window bucket, appended with expected version 0 — a second announcer conflicts
-and stays silent.
+and stays silent. One hotspot that fails to be announced is logged, counted and skipped
+(shared/jobs.py); the escalation's per-case loop lives in handlers.escalate_overdue.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from services.sentiment.handlers import SCHEDULER, to_new_event, utc_text
 from services.sentiment.hotspots import Hotspot, HotspotRules, Observation, detect
 from shared.envelope import StreamWrite, new_id
 from shared.errors import ConcurrencyConflict
+from shared.jobs import ItemFailures
 
 log = logging.getLogger("gongkai.sentiment.jobs")
 INTERVAL_SECONDS = 2.0
@@ -43,7 +45,9 @@ def hotspot_stream(spot: Hotspot) -> str:
     return f"hotspot-{spot.township}-{spot.category}-{spot.bucket}"
 
 
-async def detect_hotspots(runtime: Any, now: datetime, rules: HotspotRules) -> int:
+async def detect_hotspots(
+    runtime: Any, now: datetime, rules: HotspotRules, failures: ItemFailures | None = None
+) -> int:
     rows = await runtime.views.fetch(
         """SELECT tenant, category, received_at, negative_intensity FROM sent_messages
            WHERE received_at > $1 AND received_at <= $2 AND category IS NOT NULL""",
@@ -62,9 +66,13 @@ async def detect_hotspots(runtime: Any, now: datetime, rules: HotspotRules) -> i
                 negative_intensity=float(r["negative_intensity"] or 0.0),
             )
         )
+    failures = failures or ItemFailures("sentiment-hotspots")
     announced = 0
     for spot in detect(observations, now, rules):
-        announced += int(await announce_hotspot(runtime.store, spot))
+        done = await failures.run_async(
+            hotspot_stream(spot), lambda s=spot: announce_hotspot(runtime.store, s)
+        )
+        announced += int(bool(done))
     return announced
 
 
@@ -97,9 +105,10 @@ async def announce_hotspot(store: Any, spot: Hotspot) -> bool:
 
 async def hotspot_job(runtime: Any, suite: Any, stop: asyncio.Event) -> None:
     rules = HotspotRules()
+    failures = ItemFailures("sentiment-hotspots")
 
     async def once() -> None:
         now = suite.clock() if callable(getattr(suite, "clock", None)) else datetime.now(UTC)
-        await detect_hotspots(runtime, now, rules)
+        await detect_hotspots(runtime, now, rules, failures)
 
     await _every(stop, once, "hotspots")

@@ -76,3 +76,20 @@ def test_a_malformed_calendar_is_refused_naming_the_field(suite: SuiteHandle) ->
         refused = c.post("/v1/calendars", json=bad)
     assert refused.status_code == 422
     assert refused.json()["rule"] == "calendar.date_outside_year"
+
+
+def test_a_calendar_for_a_year_outside_2000_to_2099_is_refused__issue21(
+    suite: SuiteHandle,
+) -> None:
+    admin = suite.token("chen-gang", "shangdang", Role.ADMINISTRATOR)
+    with suite.client(admin, platform=True) as c:
+        for year in (1, 2100):
+            refused = c.post(
+                "/v1/calendars",
+                json={**CALENDAR_2027, "year": year, "holidays": [], "makeup_workdays": []},
+            )
+            assert refused.status_code == 422
+            assert (refused.json()["rule"], refused.json()["field"]) == (
+                "calendar.year_out_of_range",
+                "year",
+            )

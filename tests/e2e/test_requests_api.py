@@ -224,6 +224,15 @@ def test_malformed_json_is_400(suite: SuiteHandle) -> None:
         ({"submitted_on": "1764201600"}, "submitted_on", "schema.date_parsing"),
         # A number is not a date: lax parsing would read it as seconds since 1970.
         ({"submitted_on": 1764201600}, "submitted_on", "schema.date_type"),
+        # A date the working-day calendar cannot count from once made the clock answer 500
+        # and the scheduler fail every pass (issue #21): 2000-01-01..2099-12-31 only.
+        ({"submitted_on": "0001-03-01"}, "submitted_on", "schema.date_range"),
+        ({"submitted_on": "9999-12-31"}, "submitted_on", "schema.date_range"),
+        (
+            {"channel": "registered_mail", "signed_on": "0202-03-01"},
+            "signed_on",
+            "schema.date_range",
+        ),
         ({"description": 123}, "description", "schema.string_type"),
         ({"applicant": "王秀英"}, "applicant", "schema.model_attributes_type"),
         ({"applicant": {"kind": "natural_person"}}, "applicant.name", "schema.missing"),

@@ -157,6 +157,20 @@ def test_empty_text_too_long_text_and_unknown_source_are_refused_with_no_event(
     assert "hotline" in unknown["message_en"]
 
 
+def test_a_received_at_outside_2000_to_2099_is_refused_with_no_event__issue21(
+    suite: SuiteHandle,
+) -> None:
+    token = officer(suite)
+    for moment in ("0001-01-01T00:00:00+08:00", "9999-12-31T23:59:59+08:00"):
+        refused = _refused(suite, token, message(received_at=moment))
+        assert (refused["status"], refused["rule"], refused["field"]) == (
+            422,
+            "schema.datetime_range",
+            "received_at",
+        )
+        assert "2000-01-01" in refused["message_en"]
+
+
 def test_message_for_another_township_is_forbidden(suite: SuiteHandle) -> None:
     refused = _refused(suite, officer(suite), message(tenant=HANDIAN))
     assert refused["status"] == 403

@@ -8,14 +8,20 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, date, datetime
+from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
+
+import pytest
+import structlog
 
 from services.applications import schedule
 from services.applications.commands import RegisterRequest
 from services.applications.domain import register
 from services.applications.handlers import request_stream, to_new_event
 from shared.envelope import Actor, StreamWrite, new_id
-from shared.eventstore import open_postgres_store
+from shared.eventstore import SqlEventStore, open_postgres_store, open_sqlite_store
+from shared.jobs import ItemFailures
 from shared.workdays import WorkdayCalendar
 
 CAL = WorkdayCalendar.default()
@@ -143,3 +149,76 @@ async def _background(url: str, schema: str) -> None:
 def test_background_job_uses_the_injected_clock__art33(pg_url: str, pg_schema: str) -> None:
     """ServiceDefinition.background as the suite runs it, with suite.clock fixed on 2026-03-17."""
     asyncio.run(_background(pg_url, pg_schema))
+
+
+async def _open_store(engine: str, request: pytest.FixtureRequest, tmp_path: Path) -> SqlEventStore:
+    if engine == "sqlite":
+        return await open_sqlite_store(str(tmp_path / "events.db"), name="applications")
+    return await open_postgres_store(
+        request.getfixturevalue("pg_url"), schema=request.getfixturevalue("pg_schema"), listen=False
+    )
+
+
+def _registered(rid: Any, received: date) -> StreamWrite:
+    event = register(
+        _command(received),
+        request_id=rid,
+        short_name="苏店",
+        year=2026,
+        sequence=1,
+        today=received,
+        calendar=CAL,
+    )
+    return StreamWrite(
+        stream_id=request_stream(rid),
+        stream_type="request",
+        expected_version=0,
+        events=(to_new_event(event, "shangdang/sudian", ACTOR, new_id()),),
+    )
+
+
+async def _one_bad_request(store: SqlEventStore) -> None:
+    good, bad = new_id(), new_id()
+    await store.append([_registered(good, date(2026, 2, 10))])
+    # Stored before commands refused such dates (issue #21): received on 0001-03-01, so
+    # the clock's working-day lookup fails for this request on every pass.
+    written = _registered(bad, date(2026, 2, 10))
+    (new,) = written.events
+    payload = {**new.payload, "submitted_on": "0001-03-01", "received_on": "0001-03-01"}
+    await store.append(
+        [written.model_copy(update={"events": (new.model_copy(update={"payload": payload}),)})]
+    )
+    failures = ItemFailures("applications-scheduler")
+    tracked: dict[str, schedule.Tracked] = {}
+    position, written_count = await schedule.tick(
+        store, tracked, 0, CAL, date(2026, 3, 17), failures=failures
+    )
+    assert written_count == 1  # the good request's DeadlineMissed
+    assert [e.type for e in await store.read_stream(request_stream(good))] == [
+        "RequestRegistered",
+        "DeadlineMissed",
+    ]
+    assert [e.type for e in await store.read_stream(request_stream(bad))] == ["RequestRegistered"]
+    assert failures.failed == 1 and list(failures.failing) == [request_stream(bad)]
+    # the next pass skips it again and still counts it
+    await schedule.tick(store, tracked, position, CAL, date(2026, 3, 18), failures=failures)
+    assert failures.failed == 2
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgres"])
+def test_one_request_that_cannot_be_decided_does_not_stop_the_others_alerts__issue21_art33(
+    engine: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    async def scenario() -> None:
+        store = await _open_store(engine, request, tmp_path)
+        try:
+            with structlog.testing.capture_logs() as logs:
+                await _one_bad_request(store)
+        finally:
+            await store.close()
+        failed = [entry for entry in logs if entry["event"] == "job.item_failed"]
+        assert len(failed) == 1  # logged once, not on every pass
+        assert failed[0]["job"] == "applications-scheduler" and failed[0]["log_level"] == "error"
+        assert "王秀英" not in str(failed[0])  # no personal data in the log
+
+    asyncio.run(scenario())

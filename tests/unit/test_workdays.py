@@ -399,6 +399,13 @@ def test_default_calendar_is_cheap_to_build__architecture_time() -> None:
         ({"version": 0}, "calendar.version_invalid", "version"),
         ({"source": "  "}, "calendar.source_missing", "source"),
         ({"year": 0, "holidays": [], "makeup_workdays": []}, "calendar.year_out_of_range", "year"),
+        # the range of every command date (issue #21): year 1 or 9999 is a typo
+        ({"year": 1, "holidays": [], "makeup_workdays": []}, "calendar.year_out_of_range", "year"),
+        (
+            {"year": 2100, "holidays": [], "makeup_workdays": []},
+            "calendar.year_out_of_range",
+            "year",
+        ),
     ],
 )
 def test_invalid_year_calendar_is_refused_naming_the_field__domain_s6(

@@ -1,0 +1,88 @@
+"""One item's failure never stops a background job's work for the others (issue #21).
+
+shared/jobs.py isolates each item: the failure is logged (once per item and error, with
+where it failed, never the message, which may quote personal data), counted, skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import pytest
+import structlog
+
+from shared.errors import ValidationFailed
+from shared.jobs import ItemFailures
+
+pytestmark = pytest.mark.unit
+APPLICANT = "王秀英"
+
+
+def _fails_for(bad: str) -> Callable[[str], str]:
+    def work(item: str) -> str:
+        if item == bad:
+            raise ValueError(f"{APPLICANT}: year 0 is out of range")
+        return item.upper()
+
+    return work
+
+
+def test_a_failing_item_is_skipped_and_the_others_done__issue21() -> None:
+    failures = ItemFailures("test-job")
+    work = _fails_for("b")
+    with structlog.testing.capture_logs() as logs:
+        done = [failures.run(item, lambda i=item: work(i)) for item in ("a", "b", "c")]
+    assert done == ["A", None, "C"]
+    assert failures.failed == 1 and failures.failing == {"b": "ValueError"}
+    (entry,) = logs
+    assert (entry["event"], entry["log_level"], entry["job"], entry["item"], entry["error"]) == (
+        "job.item_failed",
+        "error",
+        "test-job",
+        "b",
+        "ValueError",
+    )
+    assert "test_jobs.py" in entry["where"][-1] and APPLICANT not in str(entry)
+
+
+def test_a_repeated_failure_is_counted_but_logged_once_until_it_heals() -> None:
+    failures = ItemFailures("test-job")
+    with structlog.testing.capture_logs() as logs:
+        for _ in range(3):
+            failures.run("b", lambda: 1 / 0)
+        failures.run("b", lambda: "healed")
+        failures.run("b", lambda: 1 / 0)
+    assert failures.failed == 4
+    levels = [(e["event"], e["log_level"]) for e in logs]
+    assert levels == [
+        ("job.item_failed", "error"),
+        ("job.item_failed_again", "debug"),
+        ("job.item_failed_again", "debug"),
+        ("job.item_failed", "error"),  # failing again after it healed is news
+    ]
+
+
+def test_async_work_and_a_domain_error_name_the_rule() -> None:
+    failures = ItemFailures("test-job")
+
+    async def refuse() -> int:
+        raise ValidationFailed(rule="workdays.out_of_range", message_zh="超出", message_en="out")
+
+    async def fine() -> int:
+        return 7
+
+    with structlog.testing.capture_logs() as logs:
+        assert asyncio.run(failures.run_async("x", refuse)) is None
+        assert asyncio.run(failures.run_async("y", fine)) == 7
+    assert logs[0]["rule"] == "workdays.out_of_range"
+
+
+def test_cancellation_is_not_swallowed() -> None:
+    failures = ItemFailures("test-job")
+
+    async def cancelled() -> None:
+        raise asyncio.CancelledError
+
+    with pytest.raises(asyncio.CancelledError):
+        asyncio.run(failures.run_async("x", cancelled))
