@@ -87,6 +87,7 @@ __all__ = [
     "needs_interpretation",
     "propose",
     "publish",
+    "redact",
     "redacted_content",
     "repeal",
     "review",
@@ -96,6 +97,8 @@ __all__ = [
     "text_fields",
     "withdraw",
 ]
+
+REDACTION_REASON = "隐私信息删减"
 
 # --------------------------------------------------------------------------- drafting
 
@@ -217,6 +220,16 @@ def redacted_content(state: DocumentState, fingerprints: frozenset[str] | None) 
             ],
         }
     )
+
+
+def redact(
+    state: DocumentState, fingerprints: frozenset[str] | None, today: date, *, reviser: str
+) -> list[DomainEvent]:
+    """删减: a new revision with the chosen open findings masked, then scanned again; an
+    update of a published document gives the redaction as its reason."""
+    content = redacted_content(state, fingerprints)
+    reason = REDACTION_REASON if state.published_revision is not None else None
+    return revise(state, content, reason, today, frozenset({content.column}), reviser=reviser)
 
 
 # ------------------------------------------------------------- 公开属性认定 (方案§19)

@@ -7,8 +7,10 @@ drafting unit's org path. Gazette issues and column settings belong to the towns
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from enum import StrEnum
+from types import MappingProxyType
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -39,6 +41,20 @@ class DisclosureAttribute(StrEnum):
     withheld = "withheld"  # 不予公开
     redacted = "redacted"  # 删减后公开
 
+    @property
+    def label_zh(self) -> str:
+        return DISCLOSURE_ATTRIBUTE_LABELS_ZH[self]
+
+
+DISCLOSURE_ATTRIBUTE_LABELS_ZH: Mapping[DisclosureAttribute, str] = MappingProxyType(
+    {
+        DisclosureAttribute.proactive: "主动公开",
+        DisclosureAttribute.on_request: "依申请公开",
+        DisclosureAttribute.withheld: "不予公开",
+        DisclosureAttribute.redacted: "删减后公开",
+    }
+)
+
 
 class LegalGround(StrEnum):
     """The exemption a non-proactive attribute rests on (条例 Arts. 14–16)."""
@@ -52,6 +68,24 @@ class LegalGround(StrEnum):
     art16_process_information = "art16_process_information"  # 第十六条第二款 过程性信息
     art16_enforcement_files = "art16_enforcement_files"  # 第十六条第二款 行政执法案卷
 
+    @property
+    def label_zh(self) -> str:
+        return LEGAL_GROUND_LABELS_ZH[self]
+
+
+LEGAL_GROUND_LABELS_ZH: Mapping[LegalGround, str] = MappingProxyType(
+    {
+        LegalGround.art14_state_secret: "国家秘密（条例第十四条）",
+        LegalGround.art14_law_forbids: "法律、行政法规禁止公开（条例第十四条）",
+        LegalGround.art14_security_stability: "危及“三安全一稳定”（条例第十四条）",
+        LegalGround.art15_trade_secret: "商业秘密（条例第十五条）",
+        LegalGround.art15_personal_privacy: "个人隐私（条例第十五条）",
+        LegalGround.art16_internal_affairs: "内部事务信息（条例第十六条第一款）",
+        LegalGround.art16_process_information: "过程性信息（条例第十六条第二款）",
+        LegalGround.art16_enforcement_files: "行政执法案卷（条例第十六条第二款）",
+    }
+)
+
 
 class ReviewStage(StrEnum):
     """三审三校 (方案§18): 初审 / 复审 / 终审, each with its proofreading round."""
@@ -59,6 +93,19 @@ class ReviewStage(StrEnum):
     first_review = "first_review"  # 初审 + 一校
     second_review = "second_review"  # 复审 + 二校
     final_review = "final_review"  # 终审 + 三校
+
+    @property
+    def label_zh(self) -> str:
+        return REVIEW_STAGE_LABELS_ZH[self]
+
+
+REVIEW_STAGE_LABELS_ZH: Mapping[ReviewStage, str] = MappingProxyType(
+    {
+        ReviewStage.first_review: "初审（一校）",
+        ReviewStage.second_review: "复审（二校）",
+        ReviewStage.final_review: "终审（三校）",
+    }
+)
 
 
 class PublicationChannel(StrEnum):
@@ -72,12 +119,43 @@ class PublicationChannel(StrEnum):
     brochure = "brochure"  # 政策宣传册
     briefing = "briefing"  # 宣讲会
 
+    @property
+    def label_zh(self) -> str:
+        return PUBLICATION_CHANNEL_LABELS_ZH[self]
+
+
+PUBLICATION_CHANNEL_LABELS_ZH: Mapping[PublicationChannel, str] = MappingProxyType(
+    {
+        PublicationChannel.website: "政府网站",
+        PublicationChannel.new_media: "政务新媒体",
+        PublicationChannel.bulletin_board: "公告栏",
+        PublicationChannel.e_screen: "电子信息屏",
+        PublicationChannel.reading_point: "公共查阅点",
+        PublicationChannel.brochure: "政策宣传册",
+        PublicationChannel.briefing: "宣讲会",
+    }
+)
+
 
 class ChannelStatus(StrEnum):
     pending = "pending"  # 待发布
     published = "published"  # 已发布
     failed = "failed"  # 发布失败
     removed = "removed"  # 已撤下
+
+    @property
+    def label_zh(self) -> str:
+        return CHANNEL_STATUS_LABELS_ZH[self]
+
+
+CHANNEL_STATUS_LABELS_ZH: Mapping[ChannelStatus, str] = MappingProxyType(
+    {
+        ChannelStatus.pending: "待发布",
+        ChannelStatus.published: "已发布",
+        ChannelStatus.failed: "发布失败",
+        ChannelStatus.removed: "已撤下",
+    }
+)
 
 
 class FindingKind(StrEnum):
@@ -89,6 +167,22 @@ class FindingKind(StrEnum):
     bank_card = "bank_card"  # 银行卡号 (Luhn 校验)
     email = "email"  # 电子邮箱 (v2 of the privacy events)
     passport = "passport"  # 中国护照号码 E/G + 8 位, E + 字母 + 7 位 (v2)
+
+    @property
+    def label_zh(self) -> str:
+        return FINDING_KIND_LABELS_ZH[self]
+
+
+FINDING_KIND_LABELS_ZH: Mapping[FindingKind, str] = MappingProxyType(
+    {
+        FindingKind.resident_id: "居民身份证号",
+        FindingKind.legacy_resident_id: "15位旧身份证号",
+        FindingKind.mobile: "手机号码",
+        FindingKind.bank_card: "银行卡号",
+        FindingKind.email: "电子邮箱",
+        FindingKind.passport: "护照号码",
+    }
+)
 
 
 class PrivacyFinding(BaseModel):

@@ -60,6 +60,43 @@ def _fold(state: domain.DocumentState, *events: DomainEvent) -> domain.DocumentS
     return state
 
 
+def _drafted(content: DocumentContent) -> list[DomainEvent]:
+    return domain.draft(
+        document_id=DOC,
+        township="shangdang/sudian",
+        drafting_unit="shangdang/sudian/party-office",
+        drafting_unit_name="苏店镇党政办公室",
+        drafter="li-na",
+        content=content,
+    )
+
+
+def _township_events() -> list[DomainEvent]:
+    """The Art. 26 flag of a late draft, a column's setting and its health events."""
+    late = _fold(domain.DocumentState(), *_drafted(_content(issue_date=date(2026, 1, 5))))
+    missed = domain.missed_deadline(late, TODAY, CALENDAR)
+    assert missed is not None
+    column = ColumnConfigured(
+        township="shangdang/sudian",
+        code="village_affairs",
+        name="村务公开",
+        dynamic=True,
+        max_age_days=30,
+    )
+    events: list[DomainEvent] = [missed, column]
+    work_news = next(c for c in SEED_COLUMNS if c.code == "work_news")
+    for last in (None, date(2026, 2, 1)):
+        event = health_event(
+            "shangdang/sudian",
+            health(work_news, last, 0 if last is None else 3, TODAY),
+            TODAY,
+            None,
+        )
+        assert event is not None
+        events.append(event)
+    return events
+
+
 def history() -> dict[str, DomainEvent]:
     """One document's life, every catalog event type once (by type name)."""
     found: dict[str, DomainEvent] = {}
@@ -69,17 +106,7 @@ def history() -> dict[str, DomainEvent]:
             found.setdefault(e.event_type, e)
         return _fold(state, *events)
 
-    state = keep(
-        domain.DocumentState(),
-        *domain.draft(
-            document_id=DOC,
-            township="shangdang/sudian",
-            drafting_unit="shangdang/sudian/party-office",
-            drafting_unit_name="苏店镇党政办公室",
-            drafter="li-na",
-            content=_content(),
-        ),
-    )
+    state = keep(domain.DocumentState(), *_drafted(_content()))
     finding = state.findings[0]
     justify = JustifyFinding(fingerprint=finding.fingerprint, justification="本人书面同意公开")
     state = keep(state, domain.justify(state, justify, "zhang-wei"))
@@ -122,37 +149,7 @@ def history() -> dict[str, DomainEvent]:
     repeal = RepealDocument(repealed_on=TODAY, reason="已被新规定替代")
     state = keep(state, domain.repeal(state, repeal, TODAY))
     keep(state, domain.withdraw(state, WithdrawDocument(reason="撤稿重发"), "guo-xinxin"))
-    late = _fold(
-        domain.DocumentState(),
-        *domain.draft(
-            document_id=DOC,
-            township="shangdang/sudian",
-            drafting_unit="shangdang/sudian/party-office",
-            drafting_unit_name="苏店镇党政办公室",
-            drafter="li-na",
-            content=_content(issue_date=date(2026, 1, 5)),
-        ),
-    )
-    missed = domain.missed_deadline(late, TODAY, CALENDAR)
-    assert missed is not None
-    found[missed.event_type] = missed
-    column = ColumnConfigured(
-        township="shangdang/sudian",
-        code="village_affairs",
-        name="村务公开",
-        dynamic=True,
-        max_age_days=30,
-    )
-    found[column.event_type] = column
-    work_news = next(c for c in SEED_COLUMNS if c.code == "work_news")
-    for last in (None, date(2026, 2, 1)):
-        event = health_event(
-            "shangdang/sudian",
-            health(work_news, last, 0 if last is None else 3, TODAY),
-            TODAY,
-            None,
-        )
-        assert event is not None
+    for event in _township_events():
         found[event.event_type] = event
     return found
 

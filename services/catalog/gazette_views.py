@@ -92,7 +92,9 @@ async def verify_all(views: Any, rows: Sequence[Any]) -> list[dict[str, Any]]:
     """The public check of many issues in a fixed number of queries: the list endpoint is
     unauthenticated, so its cost must not grow with issues × entries round trips."""
     issues = [_issue_of(r) for r in rows]
-    hashes = {(i.township, i.year, i.number): i.content_hash for i in issues}
+    hashes: dict[tuple[str, int, int], str | None] = {
+        (i.township, i.year, i.number): i.content_hash for i in issues
+    }
     for i in issues:  # a previous issue not among the rows (one issue asked for)
         key = (i.township, i.year, i.number - 1)
         if i.hash_version != 1 and i.number > 1 and key not in hashes:

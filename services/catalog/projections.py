@@ -29,6 +29,7 @@ from services.catalog.events import (
 from services.catalog.search import index_terms
 from shared.db import Tx
 from shared.envelope import RecordedEvent
+from shared.registry import DomainEvent
 
 _DOCS = """CREATE TABLE IF NOT EXISTS catalog_documents (
     document_id TEXT PRIMARY KEY,
@@ -130,103 +131,13 @@ class DocumentLedger:
         e = registry.decode(event)
         at = _iso(event)
         if isinstance(e, DocumentDrafted):
-            c = e.content
-            await tx.execute(
-                """INSERT INTO catalog_documents (document_id, tenant, township,
-                       drafting_unit_name, title, document_number, kind, column_code, issue_date,
-                       status, revision, drafter, attribute, privacy_findings, reviews, channels,
-                       created_at, updated_at, version)
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'draft', 1, $10, NULL, 0, '{}',
-                       '{}', $11, $11, $12)
-                   ON CONFLICT (document_id) DO NOTHING""",
-                str(e.document_id),
-                event.tenant,
-                e.township,
-                e.drafting_unit_name,
-                c.title,
-                c.document_number,
-                c.kind.value,
-                c.column,
-                c.issue_date.isoformat(),
-                e.drafter,
-                at,
-                event.version,
-            )
+            await self._drafted(tx, event, e, at)
             return
         document_id = str(getattr(e, "document_id", ""))
         if not document_id or event.stream_type != "document":
             await self._other(tx, event)
             return
-        sets: dict[str, object] = {}
-        if isinstance(e, DocumentRevised):
-            c = e.content
-            sets = {
-                "title": c.title,
-                "document_number": c.document_number,
-                "kind": c.kind.value,
-                "column_code": c.column,
-                "issue_date": c.issue_date.isoformat(),
-                "revision": e.revision,
-                "status": "revising" if e.is_update else "draft",
-                "reviews": "{}",
-            }
-        elif isinstance(e, PrivacyScanCompleted):
-            sets = {"privacy_findings": len(e.findings)}
-        elif isinstance(e, DisclosureAttributeDetermined):
-            sets = {"attribute": e.attribute.value}
-        elif isinstance(e, ReviewStagePassed | ReviewStageRejected):
-            row = await tx.fetchrow(
-                "SELECT reviews, status FROM catalog_documents WHERE document_id = $1",
-                document_id,
-            )
-            reviews = orjson.loads(row["reviews"]) if row else {}
-            if isinstance(e, ReviewStageRejected):
-                reviews = {}
-                sets["status"] = "revising" if row and row["status"] == "revising" else "draft"
-            else:
-                reviews[e.stage.value] = e.reviewer
-                if row and row["status"] != "revising":
-                    sets["status"] = "approved" if len(reviews) == 3 else "in_review"
-            sets["reviews"] = orjson.dumps(reviews).decode()
-        elif isinstance(e, DocumentPublished):
-            await self._publication(tx, event, e)
-            channels = {
-                c.value: "published" if c.value == "website" else "pending" for c in e.channels
-            }
-            sets = {
-                "status": "published",
-                "published_at": e.published_at.astimezone(UTC).isoformat(),
-                "published_revision": e.revision,
-                "publication_due": e.publication_due.isoformat(),
-                "late": e.late,
-                "channels": orjson.dumps(channels).decode(),
-            }
-            row = await tx.fetchrow(
-                "SELECT first_published_at FROM catalog_documents WHERE document_id = $1",
-                document_id,
-            )
-            if row is not None and row["first_published_at"] is None:
-                sets["first_published_at"] = sets["published_at"]
-        elif isinstance(e, ChannelStatusRecorded):
-            row = await tx.fetchrow(
-                "SELECT channels FROM catalog_documents WHERE document_id = $1", document_id
-            )
-            channels = orjson.loads(row["channels"]) if row else {}
-            channels[e.channel.value] = e.status.value
-            sets = {"channels": orjson.dumps(channels).decode()}
-        elif isinstance(e, DocumentWithdrawn):
-            row = await tx.fetchrow(
-                "SELECT channels FROM catalog_documents WHERE document_id = $1", document_id
-            )
-            channels = {k: "removed" for k in (orjson.loads(row["channels"]) if row else {})}
-            sets = {
-                "status": "withdrawn",
-                "withdrawn_at": at,
-                "withdraw_reason": e.reason,
-                "channels": orjson.dumps(channels).decode(),
-            }
-        elif isinstance(e, DocumentRepealed):
-            sets = {"repealed_on": e.repealed_on.isoformat()}
+        sets = await self._changes(tx, event, e, document_id, at)
         sets |= {"updated_at": at, "version": event.version}
         names = list(sets)
         assignments = ", ".join(f"{n} = ${i + 1}" for i, n in enumerate(names))
@@ -237,6 +148,117 @@ class DocumentLedger:
             document_id,
             event.version,
         )
+
+    async def _drafted(self, tx: Tx, event: RecordedEvent, e: DocumentDrafted, at: str) -> None:
+        c = e.content
+        await tx.execute(
+            """INSERT INTO catalog_documents (document_id, tenant, township,
+                   drafting_unit_name, title, document_number, kind, column_code, issue_date,
+                   status, revision, drafter, attribute, privacy_findings, reviews, channels,
+                   created_at, updated_at, version)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'draft', 1, $10, NULL, 0, '{}',
+                   '{}', $11, $11, $12)
+               ON CONFLICT (document_id) DO NOTHING""",
+            str(e.document_id),
+            event.tenant,
+            e.township,
+            e.drafting_unit_name,
+            c.title,
+            c.document_number,
+            c.kind.value,
+            c.column,
+            c.issue_date.isoformat(),
+            e.drafter,
+            at,
+            event.version,
+        )
+
+    async def _changes(
+        self, tx: Tx, event: RecordedEvent, e: DomainEvent, document_id: str, at: str
+    ) -> dict[str, object]:
+        """The columns of the document's row that the event changes."""
+        if isinstance(e, DocumentRevised):
+            c = e.content
+            return {
+                "title": c.title,
+                "document_number": c.document_number,
+                "kind": c.kind.value,
+                "column_code": c.column,
+                "issue_date": c.issue_date.isoformat(),
+                "revision": e.revision,
+                "status": "revising" if e.is_update else "draft",
+                "reviews": "{}",
+            }
+        if isinstance(e, PrivacyScanCompleted):
+            return {"privacy_findings": len(e.findings)}
+        if isinstance(e, DisclosureAttributeDetermined):
+            return {"attribute": e.attribute.value}
+        if isinstance(e, ReviewStagePassed | ReviewStageRejected):
+            return await self._reviewed(tx, e, document_id)
+        if isinstance(e, DocumentPublished):
+            return await self._published(tx, event, e, document_id)
+        if isinstance(e, ChannelStatusRecorded):
+            channels = await self._channels(tx, document_id)
+            channels[e.channel.value] = e.status.value
+            return {"channels": orjson.dumps(channels).decode()}
+        if isinstance(e, DocumentWithdrawn):
+            removed = {k: "removed" for k in await self._channels(tx, document_id)}
+            return {
+                "status": "withdrawn",
+                "withdrawn_at": at,
+                "withdraw_reason": e.reason,
+                "channels": orjson.dumps(removed).decode(),
+            }
+        if isinstance(e, DocumentRepealed):
+            return {"repealed_on": e.repealed_on.isoformat()}
+        return {}
+
+    async def _channels(self, tx: Tx, document_id: str) -> dict[str, str]:
+        row = await tx.fetchrow(
+            "SELECT channels FROM catalog_documents WHERE document_id = $1", document_id
+        )
+        channels: dict[str, str] = orjson.loads(row["channels"]) if row else {}
+        return channels
+
+    async def _reviewed(
+        self, tx: Tx, e: ReviewStagePassed | ReviewStageRejected, document_id: str
+    ) -> dict[str, object]:
+        sets: dict[str, object] = {}
+        row = await tx.fetchrow(
+            "SELECT reviews, status FROM catalog_documents WHERE document_id = $1",
+            document_id,
+        )
+        reviews = orjson.loads(row["reviews"]) if row else {}
+        if isinstance(e, ReviewStageRejected):
+            reviews = {}
+            sets["status"] = "revising" if row and row["status"] == "revising" else "draft"
+        else:
+            reviews[e.stage.value] = e.reviewer
+            if row and row["status"] != "revising":
+                sets["status"] = "approved" if len(reviews) == 3 else "in_review"
+        sets["reviews"] = orjson.dumps(reviews).decode()
+        return sets
+
+    async def _published(
+        self, tx: Tx, event: RecordedEvent, e: DocumentPublished, document_id: str
+    ) -> dict[str, object]:
+        await self._publication(tx, event, e)
+        channels = {c.value: "published" if c.value == "website" else "pending" for c in e.channels}
+        sets: dict[str, object] = {
+            "status": "published",
+            "published_at": e.published_at.astimezone(UTC).isoformat(),
+            "published_revision": e.revision,
+            "publication_due": e.publication_due.isoformat(),
+            "late": e.late,
+            "channels": orjson.dumps(channels).decode(),
+        }
+        row = await tx.fetchrow(
+            "SELECT first_published_at FROM catalog_documents WHERE document_id = $1",
+            document_id,
+        )
+        if row is not None and row["first_published_at"] is None:
+            sets["first_published_at"] = sets["published_at"]
+        return sets
 
     async def _publication(self, tx: Tx, event: RecordedEvent, e: DocumentPublished) -> None:
         await tx.execute(

@@ -33,16 +33,64 @@ def _not_published(document_id: UUID | str) -> NotFound:
     )
 
 
+def where(township: str | None, column: str | None = None) -> tuple[str, list[Any]]:
+    clauses, args = ["1 = 1"], []
+    for name, value in (("township", township), ("column_code", column)):
+        if value is not None:
+            args.append(value)
+            clauses.append(f"{name} = ${len(args)}")
+    return " AND ".join(clauses), args
+
+
+def json_feed_item(r: Any) -> dict[str, Any]:
+    """One published document as a JSON Feed 1.1 item."""
+    return {
+        "id": f"urn:uuid:{r['document_id']}",
+        "url": f"/v1/public/catalog/documents/{r['document_id']}",
+        "title": r["title"],
+        "content_text": r["body"],
+        "summary": r["body"][:140],
+        "date_published": r["first_published_at"],
+        "date_modified": r["updated_at"],
+        "authors": [{"name": r["drafting_unit_name"]}],
+        "tags": [r["kind"], r["column_code"]],
+        "_gongkai": {
+            "document_number": r["document_number"],
+            "issue_date": r["issue_date"],
+            "revision": r["revision"],
+            "content_hash": r["content_hash"],
+        },
+    }
+
+
+def atom_entry(r: Any) -> str:
+    """One published document as an Atom 1.0 entry (RFC 4287)."""
+    return (
+        "<entry>"
+        f"<id>urn:uuid:{r['document_id']}</id>"
+        f"<title>{escape(r['title'])}</title>"
+        f'<link href="/v1/public/catalog/documents/{r["document_id"]}"/>'
+        f"<published>{r['first_published_at']}</published>"
+        f"<updated>{r['updated_at']}</updated>"
+        f"<author><name>{escape(r['drafting_unit_name'])}</name></author>"
+        f'<category term="{escape(r["kind"])}"/>'
+        f"<summary>{escape(r['body'][:140])}</summary>"
+        f'<content type="text">{escape(r["body"])}</content>'
+        "</entry>"
+    )
+
+
 def build_public_router(runtime: Any) -> APIRouter:
     router = APIRouter(prefix="/v1/public/catalog", tags=["catalog public 公开查阅"])
+    add_documents(router, runtime)
+    add_feeds(router, runtime)
+    add_search(router, runtime)
+    add_gazette(router, runtime)
+    return router
 
-    def where(township: str | None, column: str | None = None) -> tuple[str, list[Any]]:
-        clauses, args = ["1 = 1"], []
-        for name, value in (("township", township), ("column_code", column)):
-            if value is not None:
-                args.append(value)
-                clauses.append(f"{name} = ${len(args)}")
-        return " AND ".join(clauses), args
+
+def add_documents(router: APIRouter, runtime: Any) -> None:
+    """Published documents: a page of them, and one in full with its interpretations."""
 
     @router.get("/documents", summary="已公开文件 Published documents")
     async def documents(
@@ -86,6 +134,10 @@ def build_public_router(runtime: Any) -> APIRouter:
         linked = await interpretations_of(runtime.views, str(document_id))
         return views.public_row(row, full=True) | {"interpretations": linked}
 
+
+def add_feeds(router: APIRouter, runtime: Any) -> None:
+    """The latest published documents as feeds (掌上公报, 方案§13)."""
+
     async def latest(township: str | None) -> list[Any]:
         clause, args = where(township)
         rows: list[Any] = await runtime.views.fetch(
@@ -104,26 +156,7 @@ def build_public_router(runtime: Any) -> APIRouter:
             "home_page_url": "/v1/public/catalog/documents",
             "feed_url": "/v1/public/catalog/feed.json",
             "language": "zh-CN",
-            "items": [
-                {
-                    "id": f"urn:uuid:{r['document_id']}",
-                    "url": f"/v1/public/catalog/documents/{r['document_id']}",
-                    "title": r["title"],
-                    "content_text": r["body"],
-                    "summary": r["body"][:140],
-                    "date_published": r["first_published_at"],
-                    "date_modified": r["updated_at"],
-                    "authors": [{"name": r["drafting_unit_name"]}],
-                    "tags": [r["kind"], r["column_code"]],
-                    "_gongkai": {
-                        "document_number": r["document_number"],
-                        "issue_date": r["issue_date"],
-                        "revision": r["revision"],
-                        "content_hash": r["content_hash"],
-                    },
-                }
-                for r in rows
-            ],
+            "items": [json_feed_item(r) for r in rows],
         }
         return Response(orjson.dumps(feed), media_type="application/feed+json; charset=utf-8")
 
@@ -131,20 +164,7 @@ def build_public_router(runtime: Any) -> APIRouter:
     async def atom_feed(township: str | None = None) -> Response:
         rows = await latest(township)
         updated = rows[0]["updated_at"] if rows else datetime.now(UTC).isoformat()
-        entries = "".join(
-            "<entry>"
-            f"<id>urn:uuid:{r['document_id']}</id>"
-            f"<title>{escape(r['title'])}</title>"
-            f'<link href="/v1/public/catalog/documents/{r["document_id"]}"/>'
-            f"<published>{r['first_published_at']}</published>"
-            f"<updated>{r['updated_at']}</updated>"
-            f"<author><name>{escape(r['drafting_unit_name'])}</name></author>"
-            f'<category term="{escape(r["kind"])}"/>'
-            f"<summary>{escape(r['body'][:140])}</summary>"
-            f'<content type="text">{escape(r["body"])}</content>'
-            "</entry>"
-            for r in rows
-        )
+        entries = "".join(atom_entry(r) for r in rows)
         xml = (
             '<?xml version="1.0" encoding="utf-8"?>'
             '<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="zh-CN">'
@@ -156,6 +176,8 @@ def build_public_router(runtime: Any) -> APIRouter:
         )
         return Response(xml, media_type="application/atom+xml; charset=utf-8")
 
+
+def add_search(router: APIRouter, runtime: Any) -> None:
     @router.get("/search", summary="全文检索 Full-text search (Chinese bigrams)")
     async def search(
         q: Annotated[str, Query(min_length=1, max_length=200)],
@@ -181,6 +203,10 @@ def build_public_router(runtime: Any) -> APIRouter:
             ],
         }
 
+
+def add_gazette(router: APIRouter, runtime: Any) -> None:
+    """Gazette issues, each with its hash, chain and texts checked."""
+
     @router.get("/gazette", summary="政府公报 Gazette issues")
     async def gazette_issues(township: str | None = None) -> dict[str, Any]:
         clause, args = where(township)
@@ -205,5 +231,3 @@ def build_public_router(runtime: Any) -> APIRouter:
                 message_en=f"gazette issue {issue_id} not found",
             )
         return await verify(runtime.views, row)
-
-    return router

@@ -67,6 +67,15 @@ async def _page(
 
 
 def add_report_routes(router: APIRouter, runtime: Any, current_principal: Any) -> None:
+    """The staff's lists and reports, all read from the projections."""
+    add_lists(router, runtime, current_principal)
+    add_column_report(router, runtime, current_principal)
+    add_overdue(router, runtime, current_principal)
+    add_annual_report(router, runtime, current_principal)
+
+
+def add_lists(router: APIRouter, runtime: Any, current_principal: Any) -> None:
+    """Documents and the publication ledger, a page at a time."""
     Caller = Annotated[Principal, Depends(current_principal)]
 
     @router.get("/documents", summary="文件列表 Documents (cursor pagination)")
@@ -112,6 +121,11 @@ def add_report_routes(router: APIRouter, runtime: Any, current_principal: Any) -
         )
         return {"items": [views.ledger_row(r) for r in rows], "next_cursor": next_cursor}
 
+
+def add_column_report(router: APIRouter, runtime: Any, current_principal: Any) -> None:
+    """栏目 report: every column with its count, last update, stale and empty."""
+    Caller = Annotated[Principal, Depends(current_principal)]
+
     @router.get("/columns", summary="栏目及更新情况 Columns with stale and empty report")
     async def column_report(caller: Caller, township: str | None = None) -> dict[str, Any]:
         scope = scope_of(runtime, caller, township)
@@ -141,6 +155,11 @@ def add_report_routes(router: APIRouter, runtime: Any, current_principal: Any) -
             "stale": [i["code"] for i in items if i["stale"] and not i["empty"]],
         }
 
+
+def add_overdue(router: APIRouter, runtime: Any, current_principal: Any) -> None:
+    """Art. 26: drafts still unpublished twenty working days after their issue date."""
+    Caller = Annotated[Principal, Depends(current_principal)]
+
     @router.get("/overdue", summary="超过二十个工作日未发布 Art. 26 overdue drafts")
     async def overdue(caller: Caller, tenant: str | None = None) -> dict[str, Any]:
         scope = scope_of(runtime, caller, tenant)
@@ -162,6 +181,11 @@ def add_report_routes(router: APIRouter, runtime: Any, current_principal: Any) -
             if today > due.due:
                 items.append({**views.list_row(row), "publication_due": due.due.isoformat()})
         return {"working_days": PUBLICATION_WORKING_DAYS, "items": items}
+
+
+def add_annual_report(router: APIRouter, runtime: Any, current_principal: Any) -> None:
+    """Annual-report section 二 (条例第五十条) from the publication ledger."""
+    Caller = Annotated[Principal, Depends(current_principal)]
 
     @router.get("/annual-report/{year}", summary="年度报告第二部分 Section 二 counts")
     async def annual_report(

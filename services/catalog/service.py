@@ -7,7 +7,7 @@ from typing import Any
 from services.catalog.api import build_routers
 from services.catalog.events import registry
 from services.catalog.gazette_views import GazetteIssues
-from services.catalog.handlers import CatalogHandlers
+from services.catalog.handlers import DOCUMENT_COMMANDS, CatalogHandlers
 from services.catalog.interpretations import PublishedInterpretations
 from services.catalog.projections import DocumentLedger, PublicCatalog
 from services.catalog.scheduler import deadline_job
@@ -29,6 +29,7 @@ SERVICE = ServiceDefinition(
         GazetteIssues(),
         PublishedInterpretations(),
     ],
+    commands=(DOCUMENT_COMMANDS,),
     build_router=build_routers,
     build_handlers=_handlers,
     background=(deadline_job,),

@@ -16,6 +16,7 @@ from typing import Any
 from uuid import UUID
 
 import pytest
+from pydantic import BaseModel
 
 from services.catalog.commands import (
     CheckAttribute,
@@ -30,11 +31,12 @@ from services.catalog.commands import (
 )
 from services.catalog.events import DocumentContent, ReviewStage
 from services.catalog.gazette_views import GazetteIssues, verify
-from services.catalog.handlers import CatalogHandlers
+from services.catalog.handlers import CatalogHandlers, document_commands
 from services.catalog.interpretations import PublishedInterpretations, interpretations_of
 from services.catalog.projections import DocumentLedger, PublicCatalog
+from shared.commands import execute
 from shared.db import Database, SqliteDatabase
-from shared.envelope import Actor, NewEvent, StreamWrite, new_id
+from shared.envelope import Actor, NewEvent, RecordedEvent, StreamWrite, new_id
 from shared.eventstore import SqlEventStore, open_postgres_store, open_sqlite_store
 from shared.identity import Principal, Role
 from shared.projections import ProjectionRunner
@@ -82,6 +84,13 @@ def handlers(store: SqlEventStore) -> CatalogHandlers:
     )
 
 
+async def act(
+    h: CatalogHandlers, name: str, doc: UUID, cmd: BaseModel, who: Principal, corr: UUID
+) -> list[RecordedEvent]:
+    """One step on one document, as the kernel runs it behind the generated route."""
+    return await execute(h, document_commands(h.orgs), name, doc, cmd, who, corr)
+
+
 async def published(h: CatalogHandlers, n: int, kind: str = "normative") -> UUID:
     content = DocumentContent.model_validate(
         {
@@ -97,9 +106,9 @@ async def published(h: CatalogHandlers, n: int, kind: str = "normative") -> UUID
     (drafted, _) = await h.draft(DraftDocument(content=content), LI_NA, corr)
     doc = UUID(drafted.payload["document_id"])
     proposal = ProposeAttribute(attribute="proactive")
-    await h.propose(doc, proposal, LI_NA, corr, None)
-    await h.check(doc, CheckAttribute(agrees=True), WANG_TIETONG, corr, None)
-    await h.determine(doc, DetermineAttribute(attribute="proactive"), GUO, corr, None)
+    await act(h, "propose", doc, proposal, LI_NA, corr)
+    await act(h, "check", doc, CheckAttribute(agrees=True), WANG_TIETONG, corr)
+    await act(h, "determine", doc, DetermineAttribute(attribute="proactive"), GUO, corr)
     for who, stage in (
         (CHEN_JING, "first_review"),
         (ZHANG_WEI, "second_review"),
@@ -108,8 +117,8 @@ async def published(h: CatalogHandlers, n: int, kind: str = "normative") -> UUID
         review = RecordReview(
             stage=ReviewStage(stage), outcome="pass", proofreading=Proofreading(signed=True)
         )
-        await h.review(doc, review, who, corr, None)
-    await h.publish(doc, PublishDocument(channels=["website", "bulletin_board"]), GUO, corr, None)
+        await act(h, "review", doc, review, who, corr)
+    await act(h, "publish", doc, PublishDocument(channels=["website", "bulletin_board"]), GUO, corr)
     return doc
 
 
@@ -137,7 +146,7 @@ async def test_rebuild_of_catalog_read_models_equals_live(
     for runner in runners:
         await runner.setup()
     docs = [await published(h, n) for n in range(1, 4)]
-    await h.withdraw(docs[1], WithdrawDocument(reason="文号重复，撤稿"), GUO, new_id(), None)
+    await act(h, "withdraw", docs[1], WithdrawDocument(reason="文号重复，撤稿"), GUO, new_id())
     await h.compile_gazette(CompileGazette(document_ids=[str(docs[0])]), GUO, new_id())
     await h.compile_gazette(CompileGazette(document_ids=[str(docs[2])]), GUO, new_id())
     for runner in runners:
