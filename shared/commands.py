@@ -37,6 +37,7 @@ from shared.identity import (
     within_scope,
 )
 from shared.registry import DomainEvent, EventRegistry, to_new_event
+from shared.tenancy import OrgTree
 from shared.workdays import WorkdayCalendar, local_date
 
 S = TypeVar("S")
@@ -55,6 +56,9 @@ class Deps(Protocol):
     @property
     def calendar(self) -> Callable[[], WorkdayCalendar]: ...
 
+    @property
+    def orgs(self) -> OrgTree: ...
+
 
 @dataclass(frozen=True)
 class Context:
@@ -67,8 +71,8 @@ class Context:
     calendar: WorkdayCalendar
     #: A fresh id for whatever the command creates (a consultation, a case).
     new_id: UUID
-    #: Ids of sub-entities named in the path, e.g. {"consultation_id": …}.
-    path: Mapping[str, UUID] = field(default_factory=dict)
+    #: What the path names besides the instance, e.g. {"consultation_id": UUID(…)}.
+    path: Mapping[str, Any] = field(default_factory=dict)
     #: What `prepare` read for the decision.
     given: Mapping[str, Any] = field(default_factory=dict)
 
@@ -92,8 +96,9 @@ class Aggregate(Generic[S]):
     evolve: Callable[[S, DomainEvent], S]
     #: The org path that governs the instance: the township (or unit) whose staff may act.
     tenant: Callable[[S, Sequence[RecordedEvent]], str]
-    #: Whether the caller may see the instance; default: the tenant is in their subtree.
-    visible: Callable[[Principal, S, str], bool] | None = None
+    #: Whether the caller may see the instance, given the org tree; default: the tenant is
+    #: in their subtree.
+    visible: Callable[[Principal, S, str, OrgTree], bool] | None = None
     #: Reads a stored event as the domain event `evolve` takes (default: registry.decode);
     #: where an old event lacks what the envelope knows, this fills it in.
     decode: Callable[[RecordedEvent], DomainEvent] | None = None
@@ -139,8 +144,10 @@ class Command(Generic[S, C]):
     #: Reads outside the stream that the decision needs: (deps, state, command, principal,
     #: tenant) -> values put into `Context.given`.
     prepare: Callable[[Any, S, C, Principal, str], Awaitable[Mapping[str, Any]]] | None = None
-    #: Path under the aggregate, default f"/{{id}}/{name}"; may name sub-ids in braces.
+    #: Path under the aggregate, default f"/{{id}}/{name}"; may name more in braces: ids of
+    #: sub-entities (UUIDs) or values typed in `path_types` (an enum, e.g. a channel).
     path: str | None = None
+    path_types: Mapping[str, type] = field(default_factory=dict)
     #: The legal basis, shown beside the label: "条例第三十条".
     basis: str = ""
 
@@ -206,21 +213,21 @@ def actor_of(principal: Principal, role: Role) -> Actor:
 
 
 async def load(
-    store: EventStore, aggregate: Aggregate[S], instance: UUID, principal: Principal
+    deps: Deps, aggregate: Aggregate[S], instance: UUID, principal: Principal
 ) -> tuple[S, str, int]:
     """The folded state, its tenant and version; absent and out of scope look the same."""
-    events = await store.read_stream(aggregate.stream(instance))
+    events = await deps.store.read_stream(aggregate.stream(instance))
     if not events:
         raise aggregate.not_found(instance)
     state = aggregate.fold(events)
     tenant = aggregate.tenant(state, events)
     visible = aggregate.visible or _in_subtree
-    if not visible(principal, state, tenant):
+    if not visible(principal, state, tenant, deps.orgs):
         raise aggregate.not_found(instance)  # no existence leak (decision 5)
     return state, tenant, events[-1].version
 
 
-def _in_subtree(principal: Principal, state: Any, tenant: str) -> bool:
+def _in_subtree(principal: Principal, state: Any, tenant: str, orgs: OrgTree) -> bool:
     return within_scope(principal, tenant)
 
 
@@ -233,12 +240,12 @@ async def execute(
     principal: Principal,
     correlation_id: UUID,
     expected_version: int | None = None,
-    path: Mapping[str, UUID] | None = None,
+    path: Mapping[str, Any] | None = None,
 ) -> list[RecordedEvent]:
     """Load, authorize, decide and append one command; nothing is written on a refusal."""
     command = table[name]
     aggregate = table.aggregate
-    state, tenant, version = await load(deps.store, aggregate, instance, principal)
+    state, tenant, version = await load(deps, aggregate, instance, principal)
     require_write(principal)
     roles = command.roles_for(state, cmd)
     require_role(principal, *roles)
@@ -302,6 +309,10 @@ def catalogue(tables: Sequence[CommandTable[Any]]) -> list[dict[str, Any]]:
                     if static_roles is None
                     else [{"code": r.value, "label_zh": ROLE_LABELS_ZH[r]} for r in static_roles],
                     "roles_depend_on_state": static_roles is None,
+                    "path_params": {
+                        name: command.path_types.get(name, UUID).__name__
+                        for name in command.sub_ids(id_field)
+                    },
                     "schema": command.model.model_json_schema(),
                     "enum_labels_zh": enum_labels(command.model),
                 }

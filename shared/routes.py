@@ -154,7 +154,9 @@ def _add(
         )
 
     parameters = [
-        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=UUID)
+        inspect.Parameter(
+            name, inspect.Parameter.KEYWORD_ONLY, annotation=command.path_types.get(name, UUID)
+        )
         for name in (id_field, *sub_ids)
     ]
     parameters += [

@@ -288,7 +288,7 @@ class ApplicationsHandlers:
 
     async def clock_of(self, request_id: UUID, principal: Principal) -> dict[str, Any]:
         """The reply clock as of today, with its explanation (clock.py), for one request."""
-        state, _tenant, _version = await load(self.store, REQUESTS, request_id, principal)
+        state, _tenant, _version = await load(self, REQUESTS, request_id, principal)
         view = clock.compute(state, self.calendar(), local_date(self.clock())).as_dict()
         return {"request_id": str(request_id), "status": state.status, **view}
 
@@ -413,7 +413,7 @@ async def open_review(
     correlation_id: UUID,
 ) -> RecordedEvent:
     """Record a 行政复议 or 行政诉讼 about a request's decision (report section 四)."""
-    state, tenant, _version = await load(h.store, REQUESTS, request_id, principal)
+    state, tenant, _version = await load(h, REQUESTS, request_id, principal)
     authorize(principal, tenant, *HANDLING_ROLES)
     assert state.received_on is not None
     case_id = new_id()

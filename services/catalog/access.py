@@ -52,17 +52,13 @@ def home(orgs: OrgTree, org: str) -> str:
     return str(township.path if township else orgs.district.path)
 
 
-def township_staff(orgs: OrgTree) -> Callable[[Principal, DocumentState, str], bool]:
+def township_staff(principal: Principal, state: DocumentState, tenant: str, orgs: OrgTree) -> bool:
     """Who sees a document: its subtree, or staff of the same township (units of one
     township review together)."""
-
-    def visible(principal: Principal, state: DocumentState, tenant: str) -> bool:
-        if within_scope(principal, tenant):
-            return True
-        org = str(principal.org)
-        return org in orgs and home(orgs, org) == state.township
-
-    return visible
+    if within_scope(principal, tenant):
+        return True
+    org = str(principal.org)
+    return org in orgs and home(orgs, org) == state.township
 
 
 async def columns_of(store: EventStore, township: str) -> frozenset[str]:

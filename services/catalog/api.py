@@ -17,15 +17,12 @@ from services.catalog.commands import (
     CompileGazette,
     ConfigureColumn,
     DraftDocument,
-    RecordChannelStatus,
 )
-from services.catalog.domain import DocumentState
-from services.catalog.events import PublicationChannel
-from services.catalog.handlers import ChannelStatusOn, accepted, document_commands
+from services.catalog.handlers import DOCUMENT_COMMANDS, DOCUMENTS, accepted
 from services.catalog.public_api import build_public_router
-from shared.commands import Aggregate, CommandTable, acting_role, actor_of, execute, load
+from shared.commands import acting_role, actor_of, load
 from shared.errors import NotFound
-from shared.http import IdempotencyKey, IfMatch, correlation_id
+from shared.http import IdempotencyKey, correlation_id
 from shared.identity import Principal, authorize
 from shared.routes import COMMAND_RESPONSES, command_router, run_command
 
@@ -37,16 +34,12 @@ def _document(body: dict[str, Any]) -> str | None:
 def build_router(runtime: Any, current_principal: Any) -> APIRouter:
     """`runtime` holds .handlers, .views and .idempotency, filled in when the process starts."""
     router = APIRouter(prefix="/v1/catalog", tags=["catalog 主动公开"])
-    documents = document_commands(runtime.orgs)
     add_command_routes(router, runtime, current_principal)
-    add_channel_status(router, runtime, documents, current_principal)
-    add_document_reads(router, runtime, documents.aggregate, current_principal)
+    add_document_reads(router, runtime, current_principal)
     add_checks(router, runtime, current_principal)
     reports.add_report_routes(router, runtime, current_principal)
     root = APIRouter()
-    root.include_router(
-        command_router(documents, runtime, current_principal, skip=("channel-status",))
-    )
+    root.include_router(command_router(DOCUMENT_COMMANDS))
     root.include_router(router)
     return root
 
@@ -102,61 +95,17 @@ def add_command_routes(router: APIRouter, runtime: Any, current_principal: Any) 
         return await run_command(runtime.idempotency, caller, key, None, body, act, _document)
 
 
-def add_channel_status(
-    router: APIRouter,
-    runtime: Any,
-    documents: CommandTable[DocumentState],
-    current_principal: Any,
-) -> None:
-    """A row of the table routed by hand: its path names a channel, not an id."""
-    Caller = Annotated[Principal, Depends(current_principal)]
-
-    @router.post(
-        "/documents/{document_id}/channels/{channel}",
-        summary="渠道发布状态 Record a channel's publication status",
-        responses=COMMAND_RESPONSES,
-    )
-    async def channel_status(
-        document_id: UUID,
-        channel: PublicationChannel,
-        cmd: RecordChannelStatus,
-        request: Request,
-        caller: Caller,
-        key: IdempotencyKey = None,
-        if_match: IfMatch = None,
-    ) -> JSONResponse:
-        on = ChannelStatusOn(channel=channel, **cmd.model_dump())
-
-        async def act(expected: int | None) -> tuple[int, dict[str, Any]]:
-            corr = correlation_id(request)
-            events = await execute(
-                runtime, documents, "channel-status", document_id, on, caller, corr, expected
-            )
-            return 200, accepted(events)
-
-        fingerprint = {"command": "channel-status", "path": f"{document_id}/{channel.value}"}
-        fingerprint |= cmd.model_dump(mode="json")
-        return await run_command(
-            runtime.idempotency, caller, key, if_match, fingerprint, act, _document
-        )
-
-
-def add_document_reads(
-    router: APIRouter,
-    runtime: Any,
-    documents: Aggregate[DocumentState],
-    current_principal: Any,
-) -> None:
+def add_document_reads(router: APIRouter, runtime: Any, current_principal: Any) -> None:
     """One document, its revisions and their diff, as its stream holds them."""
     Caller = Annotated[Principal, Depends(current_principal)]
 
     async def revisions(document_id: UUID, caller: Principal) -> list[dict[str, Any]]:
-        await load(runtime.store, documents, document_id, caller)
-        return views.revisions(await runtime.store.read_stream(documents.stream(document_id)))
+        await load(runtime, DOCUMENTS, document_id, caller)
+        return views.revisions(await runtime.store.read_stream(DOCUMENTS.stream(document_id)))
 
     @router.get("/documents/{document_id}", summary="文件详情 One document (from its stream)")
     async def get_document(document_id: UUID, caller: Caller) -> JSONResponse:
-        state, _tenant, version = await load(runtime.store, documents, document_id, caller)
+        state, _tenant, version = await load(runtime, DOCUMENTS, document_id, caller)
         return JSONResponse(views.document_view(state), headers={"ETag": f'"{version}"'})
 
     @router.get("/documents/{document_id}/revisions", summary="版本历史 Version history")

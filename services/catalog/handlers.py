@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -69,7 +69,6 @@ __all__ = [
     "CatalogHandlers",
     "accepted",
     "column_stream",
-    "document_commands",
     "gazette_stream",
 ]
 
@@ -92,6 +91,7 @@ DOCUMENTS: Aggregate[DocumentState] = Aggregate(
     evolve=domain.evolve,
     # A document's events belong to its drafting unit.
     tenant=lambda state, events: state.drafting_unit,
+    visible=township_staff,
     decode=_decode,
 )
 
@@ -102,12 +102,6 @@ class Redaction(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     fingerprints: list[str] | None = Field(default=None, description="默认删减全部未处理项")
-
-
-class ChannelStatusOn(c.RecordChannelStatus):
-    """A channel's status; the channel is the last segment of the path."""
-
-    channel: PublicationChannel
 
 
 async def _columns(
@@ -223,12 +217,13 @@ DOCUMENT_COMMANDS: CommandTable[DocumentState] = CommandTable(
         ),
         Command(
             "channel-status",
-            ChannelStatusOn,
+            c.RecordChannelStatus,
             "渠道发布状态",
             "Record a channel's publication status",
             PUBLISHING_ROLES,
-            lambda s, cmd, x: domain.channel_status(s, cmd.channel, cmd),
+            lambda s, cmd, x: domain.channel_status(s, x.path["channel"], cmd),
             path="/{document_id}/channels/{channel}",
+            path_types={"channel": PublicationChannel},
             basis="方案§12",
         ),
         Command(
@@ -250,13 +245,6 @@ DOCUMENT_COMMANDS: CommandTable[DocumentState] = CommandTable(
         ),
     ),
 )
-
-
-def document_commands(orgs: OrgTree) -> CommandTable[DocumentState]:
-    """The table as a running service uses it: staff of a document's township see it too
-    (the org tree is the runtime's, so the module-level table cannot hold it)."""
-    aggregate = replace(DOCUMENTS, visible=township_staff(orgs))
-    return replace(DOCUMENT_COMMANDS, aggregate=aggregate)
 
 
 PUBLISHED_KEYS = ("revision", "published_at", "publication_due", "late", "content_hash", "channels")

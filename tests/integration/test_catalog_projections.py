@@ -31,7 +31,7 @@ from services.catalog.commands import (
 )
 from services.catalog.events import DocumentContent, ReviewStage
 from services.catalog.gazette_views import GazetteIssues, verify
-from services.catalog.handlers import CatalogHandlers, document_commands
+from services.catalog.handlers import DOCUMENT_COMMANDS, CatalogHandlers
 from services.catalog.interpretations import PublishedInterpretations, interpretations_of
 from services.catalog.projections import DocumentLedger, PublicCatalog
 from shared.commands import execute
@@ -88,7 +88,7 @@ async def act(
     h: CatalogHandlers, name: str, doc: UUID, cmd: BaseModel, who: Principal, corr: UUID
 ) -> list[RecordedEvent]:
     """One step on one document, as the kernel runs it behind the generated route."""
-    return await execute(h, document_commands(h.orgs), name, doc, cmd, who, corr)
+    return await execute(h, DOCUMENT_COMMANDS, name, doc, cmd, who, corr)
 
 
 async def published(h: CatalogHandlers, n: int, kind: str = "normative") -> UUID:

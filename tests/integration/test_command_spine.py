@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 import pytest
@@ -133,6 +134,7 @@ NOW = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # 10:00 in Beijing, a Monday
 @dataclass
 class Deps:
     store: SqlEventStore
+    orgs: Any = None  # the default visibility (the subtree) needs no tree
 
     def clock(self) -> datetime:
         return NOW
