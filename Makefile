@@ -29,12 +29,12 @@ test-unit: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy --strict shared/ services/*/domain.py
-	$(BIN)/python -m shared.contracts check
+	$(BIN)/mypy --strict shared/ services/*/domain.py gongkai/contracts.py
+	$(BIN)/python -m gongkai.contracts check
 
 ## contracts: regenerate contracts/ (event schemas, AsyncAPI, OpenAPI) from the code
 contracts: $(STAMP)
-	$(BIN)/python -m shared.contracts write
+	$(BIN)/python -m gongkai.contracts write
 
 ## bench: benchmarks with their peers (not tests); PostgreSQL started from deploy/
 bench: $(STAMP)

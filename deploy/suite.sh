@@ -193,7 +193,7 @@ import sys
 
 from gongkai.app import DEFINITIONS
 from gongkai.demo import seed_requests
-from services.platform.calendar import CalendarBook
+from shared.calendar_book import CalendarBook
 from shared.envelope import utcnow
 from shared.eventstore import open_postgres_store
 from shared.settings import Settings

@@ -22,7 +22,7 @@ import structlog
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse, Response
 
-from services.platform.calendar import CalendarBook
+from shared.calendar_book import CalendarBook
 from shared.db import Database, SqliteDatabase
 from shared.deps import current_principal
 from shared.envelope import utcnow

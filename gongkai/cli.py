@@ -115,7 +115,7 @@ async def _published_calendars(settings: Settings) -> list[object]:
 
 
 def _due(args: argparse.Namespace) -> int:
-    from services.platform.calendar import CalendarBook
+    from shared.calendar_book import CalendarBook
     from shared.workdays import format_due
 
     book = CalendarBook()

@@ -4,7 +4,7 @@ Each domain event is a pydantic model subclassing `DomainEvent` with a
 `event_type` and a `schema_version`. A registry maps (type, version) to the
 model. Old events stay readable forever: a stored payload of an older version
 is passed through the chain of upcasters up to the current model before it is
-validated. contracts/ is generated from the registry (shared/contracts.py).
+validated. contracts/ is generated from the registry (gongkai/contracts.py).
 """
 
 from __future__ import annotations

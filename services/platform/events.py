@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from shared.calendar_book import CALENDAR_PUBLISHED
 from shared.registry import DomainEvent, EventRegistry
 from shared.workdays import YearCalendar
 
@@ -15,7 +16,7 @@ class WorkdayCalendarPublished(DomainEvent):
     Deadlines in that year stop being provisional; services recompute them.
     """
 
-    event_type = "WorkdayCalendarPublished"
+    event_type = CALENDAR_PUBLISHED
     stream_type = "workday-calendar"
 
     calendar: YearCalendar

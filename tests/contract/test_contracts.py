@@ -22,6 +22,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 from referencing import Registry, Resource
 
+from gongkai import contracts
 from services.applications.events import (
     Applicant,
     ApplicantKind,
@@ -33,7 +34,7 @@ from services.applications.events import (
     RequestedForm,
     RequestRegistered,
 )
-from shared import contracts, kafka
+from shared import kafka
 from shared.envelope import Actor, RecordedEvent
 from shared.registry import DomainEvent, EventRegistry
 from shared.service import discover
@@ -304,7 +305,7 @@ def test_every_current_schema_is_published() -> None:
     published = contracts.read_published(contracts.REPO_ROOT)
     unpublished = sorted({*event_keys(), contracts.ENVELOPE_KEY} - set(published))
     assert not unpublished, (
-        f"not yet published: {unpublished}; run `python -m shared.contracts write --publish`"
+        f"not yet published: {unpublished}; run `python -m gongkai.contracts write --publish`"
     )
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from jsonschema import Draft202012Validator
 
+from gongkai import contracts
 from services.assessment.events import registry
 from services.assessment.examples import EXAMPLES
-from shared import contracts
 
 
 def test_every_assessment_event_has_an_example() -> None:

@@ -8,9 +8,9 @@ from __future__ import annotations
 import pytest
 from jsonschema import Draft202012Validator
 
+from gongkai import contracts
 from services.catalog.events import registry
 from services.catalog.examples import EXAMPLES, history
-from shared import contracts
 
 
 def test_every_catalog_event_type_has_an_example() -> None:

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from jsonschema import Draft202012Validator
 
+from gongkai import contracts
 from services.interpretation.events import registry
 from services.interpretation.examples import EXAMPLES
-from shared import contracts
 
 
 def test_every_interpretation_event_has_an_example() -> None:

@@ -9,9 +9,9 @@ from __future__ import annotations
 import pytest
 from jsonschema import Draft202012Validator
 
+from gongkai import contracts
 from services.sentiment import events as e
 from services.sentiment.examples import EXAMPLES
-from shared import contracts
 
 
 def test_every_sentiment_event_has_an_example() -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from shared import contracts
+from gongkai import contracts
 from shared.service import ServiceDefinition, discover
 
 

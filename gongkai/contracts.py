@@ -9,8 +9,8 @@ from the code, and when a schema listed in ``published.json`` changed: a
 published version is frozen, a new shape needs a new schema_version and an
 upcaster (ARCHITECTURE.md "Contracts").
 
-    python -m shared.contracts write [--publish]   # regenerate (and freeze)
-    python -m shared.contracts check               # exit 1 with the differences
+    python -m gongkai.contracts write [--publish]   # regenerate (and freeze)
+    python -m gongkai.contracts check               # exit 1 with the differences
 """
 
 from __future__ import annotations
@@ -614,7 +614,7 @@ def check(root: Path) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m shared.contracts", description="Generate or check contracts/."
+        prog="python -m gongkai.contracts", description="Generate or check contracts/."
     )
     parser.add_argument("command", choices=["write", "check"])
     parser.add_argument(
