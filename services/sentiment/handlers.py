@@ -11,39 +11,32 @@ assigned to. The unit's own steps (签收, 退单, 延期申请, 办结) are the
 the township's, so a unit's staff giving one is refused (403 `org.outside_subtree`).
 
 Intake (classify, group, open a case) writes two streams at once and is not one command on
-one case: `SentimentHandlers.receive`. Message texts and citizens' details are never logged.
+one case: `SentimentHandlers.receive` reads and appends, intake.py builds the events.
+Message texts and citizens' details are never logged.
 """
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from uuid import UUID, uuid5
+from uuid import UUID
 
 import orjson
 
 from services.sentiment import commands as c
-from services.sentiment import domain
-from services.sentiment.classifier import Classification, Classifier
-from services.sentiment.deadlines import SHANGHAI, DeadlineRules, case_deadlines
+from services.sentiment import domain, intake
+from services.sentiment.classifier import Classifier
+from services.sentiment.deadlines import DeadlineRules
 from services.sentiment.domain import CaseState
 from services.sentiment.events import (
-    CaseOpened,
     CitizenDataRead,
-    MessageClassified,
-    MessageKind,
-    MessageLinkedToCase,
-    MessageReceived,
     PolicyMisreadingReported,
-    Source,
-    Tag,
     registry,
 )
 from services.sentiment.grouping import Candidate, best_match, signature
+from services.sentiment.intake import Intake, Route, message_stream
 from services.sentiment.policies import case_texts, policy_facts, related
 from services.sentiment.policy_match import PolicyRef, match_one
 from shared.commands import Aggregate, Command, CommandTable, acting_role, actor_of
@@ -52,7 +45,7 @@ from shared.envelope import Actor, RecordedEvent, StreamWrite, new_id
 from shared.errors import ConcurrencyConflict, NotFound, ValidationFailed
 from shared.eventstore import EventStore
 from shared.identity import Principal, Role, authorize, require_org, within_scope
-from shared.registry import DomainEvent, access_write, to_new_event
+from shared.registry import access_write, to_new_event
 from shared.tenancy import OrgTree
 from shared.workdays import WorkdayCalendar
 
@@ -307,14 +300,9 @@ CASE_COMMANDS: CommandTable[CaseState] = CommandTable(
 INTAKE_ROLES = (Role.OPINION_OFFICER, Role.SERVICE)
 #: The roles an intake or a read is recorded under: the first of these the caller holds.
 ACTOR_ROLES = (*INTAKE_ROLES, *CASE_ROLES)
-MESSAGE_NAMESPACE = UUID("6f1d3c1e-8a7b-4f0e-9c55-5e6e7a1d2b01")
 GROUPING_LOOKBACK = timedelta(days=30)
 INTAKE_ATTEMPTS = 3
 SCHEDULER = Actor(id="sentiment-scheduler", kind="system", role=None)
-
-
-def message_stream(message_id: UUID | str) -> str:
-    return f"message-{message_id}"
 
 
 def utc_text(instant: datetime) -> str:
@@ -322,36 +310,8 @@ def utc_text(instant: datetime) -> str:
     return instant.astimezone(UTC).isoformat()
 
 
-def hash_code(code: str) -> str:
-    return hashlib.sha256(code.encode()).hexdigest()
-
-
 def actor(principal: Principal) -> Actor:
     return actor_of(principal, acting_role(principal, ACTOR_ROLES))
-
-
-@dataclass(frozen=True)
-class Intake:
-    """A message as recorded, before it is routed to a case."""
-
-    tenant: str
-    received: MessageReceived
-    classified: MessageClassified
-    result: Classification
-    full_text: str
-    tracking_code: str
-
-
-@dataclass(frozen=True)
-class Route:
-    """Where a message goes: the case, its event and the message's link to it."""
-
-    case_id: UUID
-    linked: MessageLinkedToCase
-    case_event: DomainEvent
-    expected_version: int
-    response_due: datetime | None
-    similarity: float | None
 
 
 @dataclass
@@ -381,18 +341,17 @@ class SentimentHandlers:
         tenant = cmd.tenant or str(principal.org)
         self.orgs.get(tenant)
         authorize(principal, tenant, *INTAKE_ROLES)
-        checked = domain.check_message(cmd)
-        key = domain.dedup_key(tenant, checked[0], cmd.external_id, checked[2])
-        message_id = uuid5(MESSAGE_NAMESPACE, key)
+        checked = intake.check(cmd, tenant)
+        message_id = checked.message_id
         if await self.store.stream_version(message_stream(message_id)):
             return {"message_id": str(message_id), "duplicate": True}
         now = self.clock()
-        intake = self._intake(cmd, tenant, checked, key, now)
+        message = intake.record(cmd, checked, self.classifier, now)
         for attempt in range(INTAKE_ATTEMPTS):
-            route = await self._route(intake, now)
+            route = await self._route(message, now)
             try:
                 await self.store.append(
-                    self._writes(intake, route, actor(principal), correlation_id)
+                    self._writes(message, route, actor(principal), correlation_id)
                 )
                 break
             except ConcurrencyConflict:
@@ -407,115 +366,39 @@ class SentimentHandlers:
             "opened_case": route.similarity is None,
             "similarity": route.similarity,
             "response_due": route.response_due.isoformat() if route.response_due else None,
-            "tracking_code": intake.tracking_code,
-            "classification": intake.result.as_payload(),
+            "tracking_code": message.tracking_code,
+            "classification": message.result.as_payload(),
         }
 
-    def _intake(
-        self,
-        cmd: c.ReceiveMessage,
-        tenant: str,
-        checked: tuple[Source, MessageKind, str],
-        key: str,
-        now: datetime,
-    ) -> Intake:
-        """The message's events: what was received (with its re-import key) and its classes."""
-        source, kind, text = checked
-        received_at = cmd.received_at or now
-        if received_at.tzinfo is None:
-            received_at = received_at.replace(tzinfo=SHANGHAI)
-        message_id = uuid5(MESSAGE_NAMESPACE, key)
-        full_text = f"{cmd.title}\n{text}" if cmd.title else text
-        result = self.classifier.classify(full_text)
-        code = secrets.token_urlsafe(12)
-        received = MessageReceived(
-            message_id=message_id,
-            source=source,
-            kind=kind,
-            external_id=cmd.external_id,
-            title=cmd.title,
-            text=text,
-            received_at=received_at,
-            citizen=cmd.citizen,
-            location=cmd.location,
-            dedup_key=key,
-            tracking_code_hash=hash_code(code),
-        )
-        payload = result.as_payload()
-        classified = MessageClassified(
-            message_id=message_id,
-            **{k: v for k, v in payload.items() if k != "tags"},
-            tags=[Tag(tag=t["tag"], reasons=t["reasons"]) for t in payload["tags"]],
-        )
-        return Intake(tenant, received, classified, result, full_text, code)
-
     def _writes(
-        self, intake: Intake, route: Route, by: Actor, correlation_id: UUID
+        self, message: Intake, route: Route, by: Actor, correlation_id: UUID
     ) -> list[StreamWrite]:
         """The message's stream and its case's, appended at once."""
-        received = intake.received
-        events = (received, intake.classified, route.linked)
+        received = message.received
+        events = (received, message.classified, route.linked)
         return [
             StreamWrite(
                 stream_id=message_stream(received.message_id),
                 stream_type=received.stream_type,
                 expected_version=0,
-                events=tuple(to_new_event(e, intake.tenant, by, correlation_id) for e in events),
+                events=tuple(to_new_event(e, message.tenant, by, correlation_id) for e in events),
             ),
             StreamWrite(
                 stream_id=CASES.stream(route.case_id),
                 stream_type=CASES.kind,
                 expected_version=route.expected_version,
-                events=(to_new_event(route.case_event, intake.tenant, by, correlation_id),),
+                events=(to_new_event(route.case_event, message.tenant, by, correlation_id),),
             ),
         ]
 
-    async def _route(self, intake: Intake, now: datetime) -> Route:
+    async def _route(self, message: Intake, now: datetime) -> Route:
         """Join the open case about the same issue, or open a new one with its clocks."""
-        message_id = intake.received.message_id
-        match = await self._same_issue(intake.tenant, intake.full_text, now)
-        state = await self.load_case(UUID(match[0])) if match is not None else None
-        if match is not None and state is not None and state.case_id is not None:
-            if state.status in domain.OPEN_STATUSES:  # else the read model lags: it closed
-                score = round(match[1], 3)
-                linked = MessageLinkedToCase(
-                    message_id=message_id,
-                    case_id=state.case_id,
-                    similarity=score,
-                    opened_case=False,
-                )
-                added = domain.add_message(state, message_id, score)
-                return Route(state.case_id, linked, added, state.version, state.response_due, score)
-        return self._open(intake, now)
-
-    def _open(self, intake: Intake, now: datetime) -> Route:
-        received, result = intake.received, intake.result
-        case_id = new_id()
-        deadlines, response_due = case_deadlines(
-            source=received.source,
-            kind=received.kind,
-            category=result.topic.category,
-            urgency=result.urgency.level,
-            opened_at=now,
-            calendar=self.calendar(),
-            rules=self.rules,
-        )
-        opened = CaseOpened(
-            case_id=case_id,
-            first_message_id=received.message_id,
-            source=received.source,
-            kind=received.kind,
-            category=result.topic.category,
-            tags=[t.tag for t in result.tags],
-            urgency=result.urgency.level,
-            opened_at=now,
-            deadlines=deadlines,
-            response_due=response_due,
-        )
-        linked = MessageLinkedToCase(
-            message_id=received.message_id, case_id=case_id, similarity=None, opened_case=True
-        )
-        return Route(case_id, linked, opened, 0, response_due, None)
+        match = await self._same_issue(message.tenant, message.full_text, now)
+        if match is not None:
+            joined = intake.join(message, await self.load_case(UUID(match[0])), match[1])
+            if joined is not None:
+                return joined
+        return intake.open_case(message, now, self.calendar(), self.rules)
 
     async def _same_issue(self, tenant: str, text: str, now: datetime) -> tuple[str, float] | None:
         rows = await self.views.fetch(
