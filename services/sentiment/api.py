@@ -15,26 +15,16 @@ from pydantic import BaseModel
 from services.sentiment import commands as c
 from services.sentiment.api_public import add_public_routes
 from services.sentiment.classifier import default_classifier
+from services.sentiment.handlers import CASE_COMMANDS, CASES
 from services.sentiment.importer import ParsedRow, RowError, parse_csv, parse_jsonl
 from services.sentiment.policies import links, suggestions
 from shared.db import Row
-from shared.errors import ConcurrencyConflict, GongkaiError, NotFound, ValidationFailed
-from shared.http import IdempotencyKey, IfMatch, correlation_id, expected_version, stale_if_match
+from shared.errors import GongkaiError, NotFound, ValidationFailed
+from shared.http import IdempotencyKey, correlation_id
 from shared.identity import Principal, Role, require_org, within_scope
 from shared.pagination import decode_cursor, encode_cursor, scope_args, scope_clause
+from shared.routes import COMMAND_RESPONSES, command_router, run_command
 
-STEP_COMMANDS: dict[str, tuple[type[BaseModel], str]] = {
-    "assign": (c.AssignCase, "派单 Dispatch to a unit"),
-    "accept": (c.AcceptCase, "签收 The unit accepts"),
-    "return": (c.ReturnCase, "退单 Return to the dispatcher"),
-    "request-extension": (c.RequestExtension, "延期申请 Request an extension"),
-    "decide-extension": (c.DecideExtension, "延期审批 Decide an extension"),
-    "remind": (c.RemindCase, "催办/督办 Remind or supervise"),
-    "respond": (c.RespondCase, "办结 Respond"),
-    "publish": (c.PublishResult, "公开 Publish the result"),
-    "follow-up": (c.FollowUpCase, "回访 Follow up (satisfaction)"),
-    "reopen": (c.ReopenCase, "重办 Reopen"),
-}
 PERSONAL_ROLES = (Role.OPINION_OFFICER,)
 
 
@@ -43,18 +33,38 @@ class ClassifyText(BaseModel):
 
 
 def build_router(runtime: Any, current_principal: Any) -> APIRouter:
+    """The case steps generated from CASE_COMMANDS; intake, reads and hotspots by hand."""
     router = APIRouter(prefix="/v1", tags=["sentiment 舆情回应"])
-    Caller = Annotated[Principal, Depends(current_principal)]
+    caller = Annotated[Principal, Depends(current_principal)]
+    _add_intake_routes(router, runtime, caller)
+    _add_message_routes(router, runtime, caller)
+    _add_case_routes(router, runtime, caller)
+    _add_hotspot_routes(router, runtime, caller)
+    add_public_routes(router, runtime)
+    outer = APIRouter()
+    outer.include_router(command_router(CASE_COMMANDS, runtime, current_principal))
+    outer.include_router(router)
+    return outer
 
-    @router.post("/messages", status_code=201, summary="登记留言 Receive a message")
+
+def _add_intake_routes(router: APIRouter, runtime: Any, Caller: Any) -> None:
+    @router.post(
+        "/messages",
+        status_code=201,
+        summary="登记留言 Receive a message",
+        responses=COMMAND_RESPONSES,
+    )
     async def receive(
         cmd: c.ReceiveMessage, request: Request, caller: Caller, key: IdempotencyKey = None
     ) -> JSONResponse:
-        async def run() -> tuple[int, Any]:
+        async def act(expected: int | None) -> tuple[int, dict[str, Any]]:
             body = await runtime.handlers.receive(cmd, caller, correlation_id(request))
             return (200 if body["duplicate"] else 201), body
 
-        return await runtime.idempotency.run(caller, key, cmd.model_dump(mode="json"), run)
+        fingerprint = cmd.model_dump(mode="json")
+        return await run_command(
+            runtime.idempotency, caller, key, None, fingerprint, act, _message_location
+        )
 
     @router.post(
         "/messages/import",
@@ -76,36 +86,11 @@ def build_router(runtime: Any, current_principal: Any) -> APIRouter:
         kind = format or ("csv" if "csv" in request.headers.get("content-type", "") else "jsonl")
         rows = parse_csv(body) if kind == "csv" else parse_jsonl(body)
 
-        async def run() -> tuple[int, Any]:
-            report: dict[str, Any] = {"rows": len(rows), "imported": 0, "duplicates": 0}
-            errors: list[dict[str, Any]] = []
-            for row in rows:
-                if isinstance(row, RowError):
-                    errors.append(row.as_dict())
-                    continue
-                assert isinstance(row, ParsedRow)
-                try:
-                    result = await runtime.handlers.receive(
-                        row.command, caller, correlation_id(request)
-                    )
-                except GongkaiError as err:
-                    errors.append(
-                        {
-                            "line": row.line,
-                            "field": err.field,
-                            "rule": err.rule,
-                            "message_en": err.message_en,
-                            "message_zh": err.message_zh,
-                        }
-                    )
-                    continue
-                report["duplicates" if result["duplicate"] else "imported"] += 1
-            report["errors"] = errors
-            return 200, report
+        async def act(expected: int | None) -> tuple[int, dict[str, Any]]:
+            return 200, await _import(runtime, rows, caller, correlation_id(request))
 
-        return await runtime.idempotency.run(
-            caller, key, {"format": kind, "sha": _digest(body)}, run
-        )
+        fingerprint = {"format": kind, "sha": _digest(body)}
+        return await run_command(runtime.idempotency, caller, key, None, fingerprint, act)
 
     @router.post("/messages/classify", summary="试分类 Classify a text without recording it")
     async def classify(cmd: ClassifyText, caller: Caller) -> dict[str, Any]:
@@ -118,6 +103,8 @@ def build_router(runtime: Any, current_principal: Any) -> APIRouter:
             )
         return default_classifier().classify(cmd.text).as_payload()
 
+
+def _add_message_routes(router: APIRouter, runtime: Any, Caller: Any) -> None:
     @router.get("/messages", summary="留言列表 List messages (cursor pagination)")
     async def list_messages(
         request: Request,
@@ -153,12 +140,14 @@ def build_router(runtime: Any, current_principal: Any) -> APIRouter:
             "SELECT * FROM sent_messages WHERE message_id = $1", str(message_id)
         )
         if row is None or not within_scope(caller, row["tenant"]):
-            raise _not_found("message", message_id)
+            raise _message_not_found(message_id)
         view = _message_view(row, caller)
         endpoint = "GET /v1/messages/{message_id}"
         await _record_citizen_read(runtime, request, caller, [view], endpoint)
         return view
 
+
+def _add_case_routes(router: APIRouter, runtime: Any, Caller: Any) -> None:
     @router.get("/opinion-cases", summary="舆情台账 The case ledger (cursor pagination)")
     async def list_cases(
         caller: Caller,
@@ -182,7 +171,7 @@ def build_router(runtime: Any, current_principal: Any) -> APIRouter:
             "SELECT * FROM sent_cases WHERE case_id = $1", str(case_id)
         )
         if row is None or not within_scope(caller, row["tenant"]):
-            raise _not_found("case", case_id)
+            raise CASES.not_found(case_id)
         steps = await runtime.views.fetch(
             "SELECT * FROM sent_case_steps WHERE case_id = $1 ORDER BY version", str(case_id)
         )
@@ -216,57 +205,11 @@ def build_router(runtime: Any, current_principal: Any) -> APIRouter:
             "SELECT tenant FROM sent_cases WHERE case_id = $1", str(case_id)
         )
         if row is None or not within_scope(caller, row["tenant"]):
-            raise _not_found("case", case_id)
+            raise CASES.not_found(case_id)
         return await suggestions(runtime.views, str(case_id), row["tenant"])
 
-    @router.post(
-        "/opinion-cases/{case_id}/policy-link",
-        summary="误读政策：关联政策并请求跟踪解读 Link a misread policy (asks for a follow-up "
-        "interpretation)",
-    )
-    async def policy_link(
-        case_id: UUID,
-        cmd: c.LinkPolicy,
-        request: Request,
-        caller: Caller,
-        key: IdempotencyKey = None,
-        if_match: IfMatch = None,
-    ) -> JSONResponse:
-        expected = expected_version(if_match)
 
-        async def run() -> tuple[int, Any]:
-            try:
-                event = await runtime.handlers.link_policy(
-                    case_id, cmd, caller, correlation_id(request), expected
-                )
-            except ConcurrencyConflict as err:
-                if expected is not None:
-                    raise stale_if_match(err) from err
-                raise
-            p = event.payload
-            return 200, {
-                "case_id": str(case_id),
-                "event_type": event.type,
-                "version": event.version,
-                "event_id": str(event.event_id),
-                "document_id": p["document_id"],
-                "policy_title": p["policy_title"],
-                "classified_misreading": p["classified_misreading"],
-                "match_score": p["match_score"],
-                "match_reasons": p["match_reasons"],
-            }
-
-        response = await runtime.idempotency.run(
-            caller, key, {"path": f"{case_id}/policy-link", **cmd.model_dump(mode="json")}, run
-        )
-        body = orjson.loads(response.body)
-        if isinstance(body, dict) and "version" in body:
-            response.headers["ETag"] = f'"{body["version"]}"'
-        return response
-
-    for step, (model, summary) in STEP_COMMANDS.items():
-        _add_step_route(router, runtime, Caller, step, model, summary)
-
+def _add_hotspot_routes(router: APIRouter, runtime: Any, Caller: Any) -> None:
     @router.get("/hotspots", summary="热点 Hotspots detected")
     async def list_hotspots(caller: Caller, tenant: str | None = None) -> dict[str, Any]:
         scope = tenant or str(caller.org)
@@ -294,54 +237,33 @@ def build_router(runtime: Any, current_principal: Any) -> APIRouter:
             ]
         }
 
-    add_public_routes(router, runtime)
-    return router
 
-
-def _add_step_route(
-    router: APIRouter, runtime: Any, caller_type: Any, step: str, model: Any, summary: str
-) -> None:
-    async def run_step(
-        case_id: UUID,
-        cmd: model,  # type: ignore[valid-type]
-        request: Request,
-        caller: caller_type,  # type: ignore[valid-type]
-        key: IdempotencyKey = None,
-        if_match: IfMatch = None,
-    ) -> JSONResponse:
-        expected = expected_version(if_match)
-
-        async def run() -> tuple[int, Any]:
-            try:
-                event = await runtime.handlers.step(
-                    case_id, step, cmd, caller, correlation_id(request), expected
-                )
-            except ConcurrencyConflict as err:
-                if expected is not None:
-                    raise stale_if_match(err) from err
-                raise
-            return 200, {
-                "case_id": str(case_id),
-                "event_type": event.type,
-                "version": event.version,
-                "event_id": str(event.event_id),
-            }
-
-        response = await runtime.idempotency.run(
-            caller, key, {"path": f"{case_id}/{step}", **cmd.model_dump(mode="json")}, run
-        )
-        body = orjson.loads(response.body)
-        if isinstance(body, dict) and "version" in body:
-            response.headers["ETag"] = f'"{body["version"]}"'
-        return response
-
-    router.add_api_route(
-        f"/opinion-cases/{{case_id}}/{step}",
-        run_step,
-        methods=["POST"],
-        summary=summary,
-        name=f"case_{step.replace('-', '_')}",
-    )
+async def _import(
+    runtime: Any, rows: list[ParsedRow | RowError], caller: Principal, correlation: UUID
+) -> dict[str, Any]:
+    """Receive each good row; a bad row or a refused one is reported by its line."""
+    report: dict[str, Any] = {"rows": len(rows), "imported": 0, "duplicates": 0}
+    errors: list[dict[str, Any]] = []
+    for row in rows:
+        if isinstance(row, RowError):
+            errors.append(row.as_dict())
+            continue
+        try:
+            result = await runtime.handlers.receive(row.command, caller, correlation)
+        except GongkaiError as err:
+            errors.append(
+                {
+                    "line": row.line,
+                    "field": err.field,
+                    "rule": err.rule,
+                    "message_en": err.message_en,
+                    "message_zh": err.message_zh,
+                }
+            )
+            continue
+        report["duplicates" if result["duplicate"] else "imported"] += 1
+    report["errors"] = errors
+    return report
 
 
 async def _page(
@@ -382,14 +304,17 @@ def _digest(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
 
 
-def _not_found(what: str, ident: UUID) -> NotFound:
-    zh = {"message": "留言", "case": "舆情案件"}[what]
+def _message_not_found(message_id: UUID) -> NotFound:
     return NotFound(
-        rule=f"{what}.not_found",
-        field=f"{what}_id",
-        message_zh=f"未找到{zh} {ident}",
-        message_en=f"{what} {ident} not found",
+        rule="message.not_found",
+        field="message_id",
+        message_zh=f"未找到留言 {message_id}",
+        message_en=f"message {message_id} not found",
     )
+
+
+def _message_location(body: dict[str, Any]) -> str | None:
+    return f"/v1/messages/{body['message_id']}" if "message_id" in body else None
 
 
 def _message_view(row: Row, caller: Principal) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from services.sentiment.handlers import hash_code
+from services.sentiment.intake import hash_code
 from shared.errors import NotFound
 
 OPEN311_STATUS = {

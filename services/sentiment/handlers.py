@@ -1,81 +1,308 @@
-"""Application layer of 舆情回应: intake (classify, group, open a case) and the case steps.
+"""Application layer of 舆情回应: the case ledger's command table, and intake.
 
-Load stream -> decide (domain.py, pure) -> append with the expected version. Message texts
-and citizens' details are never logged.
+A work-order step (台账的办理环节) is one row of `CASE_COMMANDS`: its input model, the roles
+that may give it, the pure decision of domain.py it runs and, where the decision needs more
+than the case's own events, a `prepare` that reads it. The kernel (shared/commands.py) loads
+the case, hides it from callers outside its township and its assigned unit (404), checks
+the role and If-Match, decides and appends as the caller.
+
+Who sees a case: the township's staff (and the district's), and the staff of the unit it is
+assigned to. The unit's own steps (签收, 退单, 延期申请, 办结) are theirs; the other steps are
+the township's, so a unit's staff giving one is refused (403 `org.outside_subtree`).
+
+Intake (classify, group, open a case) writes two streams at once and is not one command on
+one case: `SentimentHandlers.receive` reads and appends, intake.py builds the events.
+Message texts and citizens' details are never logged.
 """
 
 from __future__ import annotations
 
-import hashlib
-import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from uuid import UUID, uuid5
+from uuid import UUID
 
 import orjson
 
-from services.sentiment import domain
+from services.sentiment import commands as c
+from services.sentiment import domain, intake
 from services.sentiment.classifier import Classifier
-from services.sentiment.commands import LinkPolicy, ReceiveMessage
-from services.sentiment.deadlines import SHANGHAI, DeadlineRules, case_deadlines
+from services.sentiment.deadlines import DeadlineRules
+from services.sentiment.domain import CaseState
 from services.sentiment.events import (
-    CaseOpened,
     CitizenDataRead,
-    MessageClassified,
-    MessageLinkedToCase,
-    MessageReceived,
-    Tag,
+    PolicyMisreadingReported,
     registry,
 )
 from services.sentiment.grouping import Candidate, best_match, signature
+from services.sentiment.intake import Intake, Route, message_stream
 from services.sentiment.policies import case_texts, policy_facts, related
 from services.sentiment.policy_match import PolicyRef, match_one
+from shared.commands import Aggregate, Command, CommandTable, acting_role, actor_of
 from shared.db import Database
 from shared.envelope import Actor, RecordedEvent, StreamWrite, new_id
 from shared.errors import ConcurrencyConflict, NotFound, ValidationFailed
 from shared.eventstore import EventStore
-from shared.eventstore import version_conflict as _version_conflict
-from shared.identity import Principal, Role, authorize
-from shared.registry import DomainEvent, access_write, to_new_event
+from shared.identity import Principal, Role, authorize, require_org, within_scope
+from shared.registry import access_write, to_new_event
 from shared.tenancy import OrgTree
 from shared.workdays import WorkdayCalendar
 
-INTAKE_ROLES = (Role.OPINION_OFFICER, Role.SERVICE)
+#: Roles in the order an actor is named by: the first of a step's roles the caller holds.
 CASE_ROLES = (
     Role.OPINION_OFFICER,
     Role.SECTION_HEAD,
     Role.LEADER_IN_CHARGE,
     Role.PRINCIPAL_LEADER,
 )
-#: Steps a unit performs may be done by its staff; the rest by the opinion officer or leaders.
-STEP_ROLES: dict[str, tuple[Role, ...]] = {
-    "assign": (Role.OPINION_OFFICER, Role.LEADER_IN_CHARGE, Role.PRINCIPAL_LEADER),
-    "accept": CASE_ROLES,
-    "return": CASE_ROLES,
-    "request-extension": CASE_ROLES,
-    "decide-extension": (Role.LEADER_IN_CHARGE, Role.PRINCIPAL_LEADER, Role.OPINION_OFFICER),
-    "remind": (Role.OPINION_OFFICER, Role.LEADER_IN_CHARGE, Role.PRINCIPAL_LEADER),
-    "respond": CASE_ROLES,
-    "publish": (Role.OPINION_OFFICER,),
-    "follow-up": (Role.OPINION_OFFICER,),
-    "reopen": (Role.OPINION_OFFICER, Role.LEADER_IN_CHARGE, Role.PRINCIPAL_LEADER),
-    "policy-link": (Role.OPINION_OFFICER, Role.LEADER_IN_CHARGE, Role.PRINCIPAL_LEADER),
-}
-UNIT_STEPS = frozenset({"accept", "return", "request-extension", "respond"})
-MESSAGE_NAMESPACE = UUID("6f1d3c1e-8a7b-4f0e-9c55-5e6e7a1d2b01")
+LEADING_ROLES = (Role.OPINION_OFFICER, Role.LEADER_IN_CHARGE, Role.PRINCIPAL_LEADER)
+OFFICER_ONLY = (Role.OPINION_OFFICER,)
+WORK_ORDER = "方案§17（12345工单办理）"
+#: Fields of PolicyMisreadingReported that linking a policy answers with, beside the step's.
+POLICY_LINK_ANSWER = (
+    "document_id",
+    "policy_title",
+    "classified_misreading",
+    "match_score",
+    "match_reasons",
+)
+
+
+def _visible(principal: Principal, state: CaseState, tenant: str) -> bool:
+    """The township's staff, and the staff of the unit the case is assigned to."""
+    if within_scope(principal, tenant):
+        return True
+    return state.unit is not None and within_scope(principal, state.unit)
+
+
+@dataclass(frozen=True)
+class CaseAggregate(Aggregate[CaseState]):
+    """An opinion case; its refusals keep the rule code `case.not_found` clients know."""
+
+    def not_found(self, instance: UUID | str) -> NotFound:
+        return NotFound(
+            rule="case.not_found",
+            field=self.id_field,
+            message_zh=f"未找到{self.label_zh} {instance}",
+            message_en=f"{self.label_en} {instance} not found",
+        )
+
+
+CASES = CaseAggregate(
+    kind="opinion-case",
+    id_field="case_id",
+    label_zh="舆情案件",
+    label_en="opinion case",
+    registry=registry,
+    initial=CaseState,
+    evolve=domain.evolve,
+    tenant=lambda state, events: events[0].tenant,
+    visible=_visible,
+)
+
+
+async def _township_step(
+    deps: Any, state: CaseState, cmd: Any, principal: Principal, tenant: str
+) -> Mapping[str, Any]:
+    """A step that is the township's, not the assigned unit's: its staff only."""
+    require_org(principal, tenant)
+    return {}
+
+
+async def _assignee(
+    deps: Any, state: CaseState, cmd: c.AssignCase, principal: Principal, tenant: str
+) -> Mapping[str, Any]:
+    """派单 goes to a unit inside the case's township, and to an officer the suite knows."""
+    require_org(principal, tenant)
+    unit, officer = cmd.unit, cmd.officer
+    if unit not in deps.orgs or not (unit == tenant or unit.startswith(tenant + "/")):
+        raise ValidationFailed(
+            rule="assign.unit_outside_township",
+            field="unit",
+            message_zh=f"承办单位 {unit} 不在本镇（{tenant}）",
+            message_en=f"unit {unit} is not inside {tenant}",
+        )
+    try:
+        deps.orgs.find_person(officer)
+    except NotFound:
+        raise ValidationFailed(
+            rule="assign.officer_unknown",
+            field="officer",
+            message_zh=f"未知的工作人员 {officer}",
+            message_en=f"unknown officer {officer}",
+        ) from None
+    return {}
+
+
+async def _misread_policy(
+    deps: Any, state: CaseState, cmd: c.LinkPolicy, principal: Principal, tenant: str
+) -> Mapping[str, Any]:
+    """The published policy as sentiment knows it, and how well the case's text matches it."""
+    require_org(principal, tenant)
+    row = await policy_facts(deps.views, str(cmd.document_id))
+    text, classified, _ = await case_texts(deps.views, str(state.case_id))
+    if row is None:
+        return {"policy": None, "classified": classified, "match": None}
+    facts = domain.PolicyFacts(
+        document_id=cmd.document_id,
+        title=row["title"],
+        document_number=row["document_number"],
+        township=row["township"],
+        withdrawn=bool(row["withdrawn"]),
+        in_scope=related(row["township"], tenant),
+    )
+    ref = PolicyRef(row["document_id"], row["title"], row["document_number"], row["policy_text"])
+    found = match_one(text, ref)
+    return {"policy": facts, "classified": classified, "match": (found.score, found.reasons)}
+
+
+def _answer(events: Sequence[RecordedEvent], case_id: UUID) -> dict[str, Any]:
+    """What a step answers: the case's new version and the event; a policy link adds its facts."""
+    last = events[-1]
+    body: dict[str, Any] = {
+        "case_id": str(case_id),
+        "event_type": last.type,
+        "version": last.version,
+        "event_id": str(last.event_id),
+    }
+    if last.type == PolicyMisreadingReported.event_type:
+        body |= {name: last.payload[name] for name in POLICY_LINK_ANSWER}
+    return body
+
+
+CASE_COMMANDS: CommandTable[CaseState] = CommandTable(
+    aggregate=CASES,
+    prefix="/v1/opinion-cases",
+    tag="sentiment 舆情回应",
+    answer=_answer,
+    commands=(
+        Command(
+            "assign",
+            c.AssignCase,
+            "派单",
+            "Dispatch to a unit",
+            LEADING_ROLES,
+            lambda s, cmd, x: domain.assign(s, cmd),
+            prepare=_assignee,
+            basis=WORK_ORDER,
+        ),
+        Command(
+            "accept",
+            c.AcceptCase,
+            "签收",
+            "The unit accepts",
+            CASE_ROLES,
+            lambda s, cmd, x: domain.accept(s),
+            basis=WORK_ORDER,
+        ),
+        Command(
+            "return",
+            c.ReturnCase,
+            "退单",
+            "Return to the dispatcher",
+            CASE_ROLES,
+            lambda s, cmd, x: domain.return_case(s, cmd),
+            basis=WORK_ORDER,
+        ),
+        Command(
+            "request-extension",
+            c.RequestExtension,
+            "延期申请",
+            "Request an extension",
+            CASE_ROLES,
+            lambda s, cmd, x: domain.request_extension(s, cmd),
+            basis=WORK_ORDER,
+        ),
+        Command(
+            "decide-extension",
+            c.DecideExtension,
+            "延期审批",
+            "Decide an extension",
+            LEADING_ROLES,
+            lambda s, cmd, x: domain.decide_extension(s, cmd),
+            prepare=_township_step,
+            basis=WORK_ORDER,
+        ),
+        Command(
+            "remind",
+            c.RemindCase,
+            "催办/督办",
+            "Remind or supervise",
+            LEADING_ROLES,
+            lambda s, cmd, x: domain.remind(s, cmd),
+            prepare=_township_step,
+            basis=WORK_ORDER,
+        ),
+        Command(
+            "respond",
+            c.RespondCase,
+            "办结",
+            "Respond",
+            CASE_ROLES,
+            lambda s, cmd, x: domain.respond(s, cmd, x.now),
+            basis="国办发〔2016〕61号",
+        ),
+        Command(
+            "publish",
+            c.PublishResult,
+            "结果公开",
+            "Publish the result",
+            OFFICER_ONLY,
+            lambda s, cmd, x: domain.publish_result(s, cmd, x.now),
+            prepare=_township_step,
+            basis="方案§17（办理结果公开）",
+        ),
+        Command(
+            "follow-up",
+            c.FollowUpCase,
+            "回访",
+            "Follow up (satisfaction)",
+            OFFICER_ONLY,
+            lambda s, cmd, x: domain.follow_up(s, cmd),
+            prepare=_township_step,
+            basis=WORK_ORDER,
+        ),
+        Command(
+            "reopen",
+            c.ReopenCase,
+            "重办",
+            "Reopen",
+            LEADING_ROLES,
+            lambda s, cmd, x: domain.reopen(s, cmd.reason, x.now),
+            prepare=_township_step,
+            basis=WORK_ORDER,
+        ),
+        Command(
+            "policy-link",
+            c.LinkPolicy,
+            "误读政策·请求跟踪解读",
+            "Link a misread policy (asks for a follow-up interpretation)",
+            LEADING_ROLES,
+            lambda s, cmd, x: domain.report_misreading(
+                s,
+                x.given["policy"],
+                cmd.document_id,
+                cmd.misreading,
+                x.principal.sub,
+                x.given["classified"],
+                x.given["match"],
+            ),
+            prepare=_misread_policy,
+            basis="方案§17、§五(一)",
+        ),
+    ),
+)
+
+
+# --- intake: one message, classified, joined to an open case or opening one -------------
+
+INTAKE_ROLES = (Role.OPINION_OFFICER, Role.SERVICE)
+#: The roles an intake or a read is recorded under: the first of these the caller holds.
+ACTOR_ROLES = (*INTAKE_ROLES, *CASE_ROLES)
 GROUPING_LOOKBACK = timedelta(days=30)
 INTAKE_ATTEMPTS = 3
 SCHEDULER = Actor(id="sentiment-scheduler", kind="system", role=None)
-
-
-def message_stream(message_id: UUID | str) -> str:
-    return f"message-{message_id}"
-
-
-def case_stream(case_id: UUID | str) -> str:
-    return f"opinion-case-{case_id}"
 
 
 def utc_text(instant: datetime) -> str:
@@ -83,17 +310,8 @@ def utc_text(instant: datetime) -> str:
     return instant.astimezone(UTC).isoformat()
 
 
-def hash_code(code: str) -> str:
-    return hashlib.sha256(code.encode()).hexdigest()
-
-
-def actor_of(principal: Principal) -> Actor:
-    role = next(iter(sorted(principal.roles)))
-    for candidate in (*INTAKE_ROLES, *CASE_ROLES):
-        if candidate in principal.roles:
-            role = candidate
-            break
-    return Actor(id=principal.sub, kind=principal.kind, role=role.value)
+def actor(principal: Principal) -> Actor:
+    return actor_of(principal, acting_role(principal, ACTOR_ROLES))
 
 
 @dataclass
@@ -113,73 +331,28 @@ class SentimentHandlers:
         event = CitizenDataRead(
             message_ids=[UUID(i) for i in message_ids], endpoint=endpoint, fields=["citizen"]
         )
-        write = access_write(event, str(principal.org), actor_of(principal), correlation_id)
+        write = access_write(event, str(principal.org), actor(principal), correlation_id)
         await self.store.append([write])
 
     async def receive(
-        self, cmd: ReceiveMessage, principal: Principal, correlation_id: UUID
+        self, cmd: c.ReceiveMessage, principal: Principal, correlation_id: UUID
     ) -> dict[str, Any]:
         """Record, classify and route one message; a re-sent item is reported, not doubled."""
         tenant = cmd.tenant or str(principal.org)
         self.orgs.get(tenant)
         authorize(principal, tenant, *INTAKE_ROLES)
-        source, kind, text = domain.check_message(cmd)
-        now = self.clock()
-        received_at = cmd.received_at or now
-        if received_at.tzinfo is None:
-            received_at = received_at.replace(tzinfo=SHANGHAI)
-        key = domain.dedup_key(tenant, source, cmd.external_id, text)
-        message_id = uuid5(MESSAGE_NAMESPACE, key)
+        checked = intake.check(cmd, tenant)
+        message_id = checked.message_id
         if await self.store.stream_version(message_stream(message_id)):
             return {"message_id": str(message_id), "duplicate": True}
-        full_text = f"{cmd.title}\n{text}" if cmd.title else text
-        result = self.classifier.classify(full_text)
-        code = secrets.token_urlsafe(12)
-        received = MessageReceived(
-            message_id=message_id,
-            source=source,
-            kind=kind,
-            external_id=cmd.external_id,
-            title=cmd.title,
-            text=text,
-            received_at=received_at,
-            citizen=cmd.citizen,
-            location=cmd.location,
-            dedup_key=key,
-            tracking_code_hash=hash_code(code),
-        )
-        payload = result.as_payload()
-        classified = MessageClassified(
-            message_id=message_id,
-            **{k: v for k, v in payload.items() if k != "tags"},
-            tags=[Tag(tag=t["tag"], reasons=t["reasons"]) for t in payload["tags"]],
-        )
-        actor = actor_of(principal)
+        now = self.clock()
+        message = intake.record(cmd, checked, self.classifier, now)
         for attempt in range(INTAKE_ATTEMPTS):
-            match = await self._same_issue(tenant, full_text, now)
-            state = await self.load_case(UUID(match[0])) if match is not None else None
-            if state is not None and state.status not in domain.OPEN_STATUSES:
-                match, state = None, None  # the read model lags: that case closed meanwhile
-            case_id, linked, case_event, response_due = self._route(
-                message_id, match, state, received, result, now
-            )
-            message_write = StreamWrite(
-                stream_id=message_stream(message_id),
-                stream_type=received.stream_type,
-                expected_version=0,
-                events=tuple(
-                    to_new_event(e, tenant, actor, correlation_id)
-                    for e in (received, classified, linked)
-                ),
-            )
-            case_write = StreamWrite(
-                stream_id=case_stream(case_id),
-                stream_type=case_event.stream_type,
-                expected_version=state.version if state is not None else 0,
-                events=(to_new_event(case_event, tenant, actor, correlation_id),),
-            )
+            route = await self._route(message, now)
             try:
-                await self.store.append([message_write, case_write])
+                await self.store.append(
+                    self._writes(message, route, actor(principal), correlation_id)
+                )
                 break
             except ConcurrencyConflict:
                 if await self.store.stream_version(message_stream(message_id)):
@@ -189,57 +362,43 @@ class SentimentHandlers:
         return {
             "message_id": str(message_id),
             "duplicate": False,
-            "case_id": str(case_id),
-            "opened_case": match is None,
-            "similarity": None if match is None else round(match[1], 3),
-            "response_due": response_due.isoformat() if response_due else None,
-            "tracking_code": code,
-            "classification": payload,
+            "case_id": str(route.case_id),
+            "opened_case": route.similarity is None,
+            "similarity": route.similarity,
+            "response_due": route.response_due.isoformat() if route.response_due else None,
+            "tracking_code": message.tracking_code,
+            "classification": message.result.as_payload(),
         }
 
-    def _route(
-        self,
-        message_id: UUID,
-        match: tuple[str, float] | None,
-        state: domain.CaseState | None,
-        received: MessageReceived,
-        result: Any,
-        now: datetime,
-    ) -> tuple[UUID, MessageLinkedToCase, DomainEvent, datetime | None]:
-        """Join the matched open case, or open a new one with its clocks."""
-        if match is not None and state is not None and state.case_id is not None:
-            score = round(match[1], 3)
-            added = domain.add_message(state, message_id, score)
-            linked = MessageLinkedToCase(
-                message_id=message_id, case_id=state.case_id, similarity=score, opened_case=False
-            )
-            return state.case_id, linked, added, state.response_due
-        case_id = new_id()
-        deadlines, response_due = case_deadlines(
-            source=received.source,
-            kind=received.kind,
-            category=result.topic.category,
-            urgency=result.urgency.level,
-            opened_at=now,
-            calendar=self.calendar(),
-            rules=self.rules,
-        )
-        opened = CaseOpened(
-            case_id=case_id,
-            first_message_id=message_id,
-            source=received.source,
-            kind=received.kind,
-            category=result.topic.category,
-            tags=[t.tag for t in result.tags],
-            urgency=result.urgency.level,
-            opened_at=now,
-            deadlines=deadlines,
-            response_due=response_due,
-        )
-        linked = MessageLinkedToCase(
-            message_id=message_id, case_id=case_id, similarity=None, opened_case=True
-        )
-        return case_id, linked, opened, response_due
+    def _writes(
+        self, message: Intake, route: Route, by: Actor, correlation_id: UUID
+    ) -> list[StreamWrite]:
+        """The message's stream and its case's, appended at once."""
+        received = message.received
+        events = (received, message.classified, route.linked)
+        return [
+            StreamWrite(
+                stream_id=message_stream(received.message_id),
+                stream_type=received.stream_type,
+                expected_version=0,
+                events=tuple(to_new_event(e, message.tenant, by, correlation_id) for e in events),
+            ),
+            StreamWrite(
+                stream_id=CASES.stream(route.case_id),
+                stream_type=CASES.kind,
+                expected_version=route.expected_version,
+                events=(to_new_event(route.case_event, message.tenant, by, correlation_id),),
+            ),
+        ]
+
+    async def _route(self, message: Intake, now: datetime) -> Route:
+        """Join the open case about the same issue, or open a new one with its clocks."""
+        match = await self._same_issue(message.tenant, message.full_text, now)
+        if match is not None:
+            joined = intake.join(message, await self.load_case(UUID(match[0])), match[1])
+            if joined is not None:
+                return joined
+        return intake.open_case(message, now, self.calendar(), self.rules)
 
     async def _same_issue(self, tenant: str, text: str, now: datetime) -> tuple[str, float] | None:
         rows = await self.views.fetch(
@@ -258,149 +417,16 @@ class SentimentHandlers:
         )
         return best_match(signature(text), candidates)
 
-    async def load_case(self, case_id: UUID) -> domain.CaseState:
-        state, _ = await self._load(case_id)
+    async def load_case(self, case_id: UUID) -> CaseState:
+        """A case as the system reads it (intake, escalation): no caller, so no scope."""
+        state, _tenant = await self._case(case_id)
         return state
 
-    async def _load(self, case_id: UUID) -> tuple[domain.CaseState, str]:
-        events = await self.store.read_stream(case_stream(case_id))
+    async def _case(self, case_id: UUID) -> tuple[CaseState, str]:
+        events = await self.store.read_stream(CASES.stream(case_id))
         if not events:
-            raise NotFound(
-                rule="case.not_found",
-                field="case_id",
-                message_zh=f"未找到舆情案件 {case_id}",
-                message_en=f"opinion case {case_id} not found",
-            )
-        state = domain.CaseState()
-        for event in events:
-            state = domain.evolve(state, registry.decode(event))
-        return state, events[0].tenant
-
-    async def step(
-        self,
-        case_id: UUID,
-        step: str,
-        cmd: Any,
-        principal: Principal,
-        correlation_id: UUID,
-        expected_version: int | None,
-    ) -> RecordedEvent:
-        """One work-order step (派单, 签收, 退单, 延期, 催办/督办, 办结, 公开, 回访, 重办)."""
-        state, tenant = await self._load(case_id)
-        # A unit's own steps may be done by its staff: the scope is the assigned unit, which
-        # lies inside the township, so township staff keep their access.
-        scope = state.unit if step in UNIT_STEPS and state.unit else tenant
-        authorize(principal, scope, *STEP_ROLES[step])
-        if expected_version is not None and expected_version != state.version:
-            raise _version_conflict(case_stream(case_id), expected_version, state.version)
-        now = self.clock()
-        event: DomainEvent
-        if step == "assign":
-            self._check_assignee(tenant, cmd.unit, cmd.officer)
-            event = domain.assign(state, cmd)
-        elif step == "accept":
-            event = domain.accept(state)
-        elif step == "return":
-            event = domain.return_case(state, cmd)
-        elif step == "request-extension":
-            event = domain.request_extension(state, cmd)
-        elif step == "decide-extension":
-            event = domain.decide_extension(state, cmd)
-        elif step == "remind":
-            event = domain.remind(state, cmd)
-        elif step == "respond":
-            event = domain.respond(state, cmd, now)
-        elif step == "publish":
-            event = domain.publish_result(state, cmd, now)
-        elif step == "follow-up":
-            event = domain.follow_up(state, cmd)
-        elif step == "reopen":
-            event = domain.reopen(state, cmd.reason, now)
-        else:  # pragma: no cover - the router only mounts known steps
-            raise KeyError(step)
-        (recorded,) = await self.store.append(
-            [
-                StreamWrite(
-                    stream_id=case_stream(case_id),
-                    stream_type=event.stream_type,
-                    expected_version=state.version,
-                    events=(to_new_event(event, tenant, actor_of(principal), correlation_id),),
-                )
-            ]
-        )
-        return recorded
-
-    async def link_policy(
-        self,
-        case_id: UUID,
-        cmd: LinkPolicy,
-        principal: Principal,
-        correlation_id: UUID,
-        expected_version: int | None,
-    ) -> RecordedEvent:
-        """误读政策 (方案§17, §五(一)): link the case to the misread policy. The interpretation
-        service consumes the event and opens the follow-up interpretation."""
-        state, tenant = await self._load(case_id)
-        authorize(principal, tenant, *STEP_ROLES["policy-link"])
-        if expected_version is not None and expected_version != state.version:
-            raise _version_conflict(case_stream(case_id), expected_version, state.version)
-        row = await policy_facts(self.views, str(cmd.document_id))
-        facts = None
-        if row is not None:
-            facts = domain.PolicyFacts(
-                document_id=cmd.document_id,
-                title=row["title"],
-                document_number=row["document_number"],
-                township=row["township"],
-                withdrawn=bool(row["withdrawn"]),
-                in_scope=related(row["township"], tenant),
-            )
-        text, classified, _ = await case_texts(self.views, str(case_id))
-        match = None
-        if row is not None:
-            ref = PolicyRef(
-                row["document_id"], row["title"], row["document_number"], row["policy_text"]
-            )
-            found = match_one(text, ref)
-            match = (found.score, found.reasons)
-        event = domain.report_misreading(
-            state,
-            facts,
-            cmd.document_id,
-            cmd.misreading,
-            principal.sub,
-            classified,
-            match,
-        )
-        (recorded,) = await self.store.append(
-            [
-                StreamWrite(
-                    stream_id=case_stream(case_id),
-                    stream_type=event.stream_type,
-                    expected_version=state.version,
-                    events=(to_new_event(event, tenant, actor_of(principal), correlation_id),),
-                )
-            ]
-        )
-        return recorded
-
-    def _check_assignee(self, tenant: str, unit: str, officer: str) -> None:
-        if unit not in self.orgs or not (unit == tenant or unit.startswith(tenant + "/")):
-            raise ValidationFailed(
-                rule="assign.unit_outside_township",
-                field="unit",
-                message_zh=f"承办单位 {unit} 不在本镇（{tenant}）",
-                message_en=f"unit {unit} is not inside {tenant}",
-            )
-        try:
-            self.orgs.find_person(officer)
-        except NotFound:
-            raise ValidationFailed(
-                rule="assign.officer_unknown",
-                field="officer",
-                message_zh=f"未知的工作人员 {officer}",
-                message_en=f"unknown officer {officer}",
-            ) from None
+            raise CASES.not_found(case_id)
+        return CASES.fold(events), events[0].tenant
 
     async def escalate_overdue(self) -> int:
         """Escalate every overdue open case one level (scheduler; idempotent by version)."""
@@ -413,21 +439,18 @@ class SentimentHandlers:
         )
         done = 0
         for row in rows:
-            state, tenant = await self._load(UUID(row["case_id"]))
+            state, tenant = await self._case(UUID(row["case_id"]))
             event = domain.escalation(state, now)
             if event is None:
                 continue
+            write = StreamWrite(
+                stream_id=CASES.stream(row["case_id"]),
+                stream_type=CASES.kind,
+                expected_version=state.version,
+                events=(to_new_event(event, tenant, SCHEDULER, new_id()),),
+            )
             try:
-                await self.store.append(
-                    [
-                        StreamWrite(
-                            stream_id=case_stream(row["case_id"]),
-                            stream_type=event.stream_type,
-                            expected_version=state.version,
-                            events=(to_new_event(event, tenant, SCHEDULER, new_id()),),
-                        )
-                    ]
-                )
+                await self.store.append([write])
                 done += 1
             except ConcurrencyConflict:
                 continue

@@ -9,7 +9,7 @@ from services.sentiment.api import build_router
 from services.sentiment.classifier import Classifier, default_classifier, load_model
 from services.sentiment.cli import add_commands
 from services.sentiment.events import registry
-from services.sentiment.handlers import SentimentHandlers
+from services.sentiment.handlers import CASE_COMMANDS, SentimentHandlers
 from services.sentiment.jobs import escalation_job, hotspot_job
 from services.sentiment.policies import PolicyCatalog, PolicyLinks
 from services.sentiment.projections import OpinionLedger
@@ -44,6 +44,7 @@ SERVICE = ServiceDefinition(
     name="sentiment",
     registry=registry,
     projections=lambda: [OpinionLedger(), PolicyCatalog(), PolicyLinks()],
+    commands=(CASE_COMMANDS,),
     build_router=build_router,
     build_handlers=_handlers,
     background=(escalation_job, hotspot_job),

@@ -138,7 +138,10 @@ def test_reply_to_a_closed_case_is_refused_with_no_event(suite: SuiteHandle) -> 
     assert suite.head_position(SERVICE) == head
 
 
-def test_case_of_another_township_is_forbidden_with_no_event(suite: SuiteHandle) -> None:
+def test_case_of_another_township_is_not_found_with_no_event__issue21(
+    suite: SuiteHandle,
+) -> None:
+    """Outside the caller's subtree looks the same as absent: 404, not 403 (issue #21)."""
     case_id = open_case(suite, "西火镇中学门口早晚接送车辆乱停，堵塞交通。")["case_id"]
     head = suite.head_position(SERVICE)
     sudian_officer = suite.token("liu-yang", SUDIAN, Role.OPINION_OFFICER)
@@ -147,7 +150,7 @@ def test_case_of_another_township_is_forbidden_with_no_event(suite: SuiteHandle)
             f"/v1/opinion-cases/{case_id}/assign",
             json={"unit": "shangdang/sudian/party-office", "officer": "liu-yang"},
         )
-    assert r.status_code == 403, r.text
+    assert r.status_code == 404 and r.json()["rule"] == "case.not_found", r.text
     assert suite.head_position(SERVICE) == head
 
 

@@ -22,14 +22,17 @@ from services.sentiment.commands import (
     AssignCase,
     FollowUpCase,
     ReceiveMessage,
+    RemindCase,
     RespondCase,
 )
-from services.sentiment.handlers import SentimentHandlers
+from services.sentiment.handlers import CASE_COMMANDS, SentimentHandlers
 from services.sentiment.hotspots import HotspotRules
 from services.sentiment.jobs import detect_hotspots
 from services.sentiment.projections import OpinionLedger
+from shared.commands import execute
 from shared.db import Database, SqliteDatabase
 from shared.envelope import new_id
+from shared.errors import Forbidden, NotFound
 from shared.eventstore import SqlEventStore, open_postgres_store, open_sqlite_store
 from shared.identity import Principal, Role
 from shared.projections import ProjectionRunner
@@ -190,6 +193,37 @@ async def test_a_case_closed_behind_a_lagging_read_model_is_not_joined(
         ("follow-up", FollowUpCase(satisfaction="satisfied")),
     ]
     for name, cmd in steps:  # ... and is closed before the projection catches up
-        await handlers.step(case_id, name, cmd, OFFICER, new_id(), None)
+        await execute(handlers, CASE_COMMANDS, name, case_id, cmd, OFFICER, new_id())
     again = await handlers.receive(msg(text + "，至今无人处理"), OFFICER, new_id())
     assert again["opened_case"] is True and again["case_id"] != first["case_id"]
+
+
+async def test_the_assigned_unit_gives_its_own_steps_others_do_not_see_the_case__issue21(
+    backend: tuple[SqlEventStore, Database],
+) -> None:
+    """The unit a case is dispatched to sees it and gives its own steps (签收); the township's
+    steps stay the township's (403 org.outside_subtree); another unit sees nothing (404)."""
+    handlers, _, _ = await setup(backend)
+    unit = f"{SUDIAN}/party-office"
+    opened = await handlers.receive(
+        msg("苏店镇南关路口红绿灯坏了三天，早晚高峰很危险"), OFFICER, new_id()
+    )
+    case_id = UUID(opened["case_id"])
+    assign = AssignCase(unit=unit, officer="zhang-wei")
+    await execute(handlers, CASE_COMMANDS, "assign", case_id, assign, OFFICER, new_id())
+    head = Principal(sub="zhang-wei", org=unit, roles=frozenset({Role.SECTION_HEAD}))
+    (accepted,) = await execute(
+        handlers, CASE_COMMANDS, "accept", case_id, AcceptCase(), head, new_id()
+    )
+    assert accepted.type == "CaseAccepted" and accepted.actor.role == "section_head"
+    unit_leader = Principal(sub="li-na", org=unit, roles=frozenset({Role.LEADER_IN_CHARGE}))
+    with pytest.raises(Forbidden) as refused:
+        await execute(
+            handlers, CASE_COMMANDS, "remind", case_id, RemindCase(), unit_leader, new_id()
+        )
+    assert refused.value.rule == "org.outside_subtree"
+    other = Principal(sub="x", org=f"{SUDIAN}/finance", roles=frozenset({Role.SECTION_HEAD}))
+    with pytest.raises(NotFound) as hidden:
+        await execute(handlers, CASE_COMMANDS, "accept", case_id, AcceptCase(), other, new_id())
+    assert hidden.value.rule == "case.not_found"
+    assert await handlers.store.stream_version(f"opinion-case-{case_id}") == 3  # open, 派单, 签收
