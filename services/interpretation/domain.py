@@ -13,6 +13,7 @@ from datetime import date, datetime
 from uuid import UUID
 
 from services.interpretation.events import (
+    FORM_LABELS_ZH,
     Channel,
     FollowUpFulfilled,
     FollowUpLink,
@@ -73,16 +74,6 @@ __all__ = [
     "summary",
     "trigger_of",
 ]
-
-FORM_LABELS_ZH = {
-    Form.text: "文字",
-    Form.graphic: "图解",
-    Form.media_interview: "媒体采访",
-    Form.leader_online_interview: "领导在线访谈",
-    Form.cartoon: "卡通动漫",
-    Form.short_video: "短视频",
-    Form.qa: "简明问答",
-}
 
 
 # ------------------------------------------------------------------------ interpretation
@@ -163,7 +154,7 @@ def check_content(content: InterpretationContent) -> None:
             raise ValidationFailed(
                 rule="form.media_missing",
                 field=f"content.forms[{i}]",
-                message_zh=f"解读形式“{FORM_LABELS_ZH[item.form]}”须附链接或附件",
+                message_zh=f"解读形式“{item.form.label_zh}”须附链接或附件",
                 message_en=f"form {item.form.value} needs a url or an attachment",
             )
     if Channel.targeted_push in content.channels and not content.target_groups:
