@@ -29,8 +29,10 @@ from services.interpretation.events import (
 )
 from services.interpretation.obligations import (
     INTERPRETED_KINDS,
+    MAX_REASON_CHARS,
     DeadlineRules,
     FollowUp,
+    MisreadingReport,
     ObligationState,
     PolicyFacts,
     cancel,
@@ -38,6 +40,7 @@ from services.interpretation.obligations import (
     delegate,
     evolve_obligation,
     follow_up_for_cases,
+    misreading_reason,
     open_obligation,
     request_follow_up,
     require_live,
@@ -50,9 +53,11 @@ from shared.registry import DomainEvent
 __all__ = [
     "FORM_LABELS_ZH",
     "INTERPRETED_KINDS",
+    "MAX_REASON_CHARS",
     "DeadlineRules",
     "FollowUp",
     "InterpretationState",
+    "MisreadingReport",
     "ObligationState",
     "PolicyFacts",
     "cancel",
@@ -64,6 +69,7 @@ __all__ = [
     "evolve_interpretation",
     "evolve_obligation",
     "follow_up_for_cases",
+    "misreading_reason",
     "open_obligation",
     "publish",
     "request_follow_up",
