@@ -57,25 +57,30 @@ def _location(body: dict[str, Any]) -> str | None:
     return f"{BASE}/obligations/{body['document_id']}" if "document_id" in body else None
 
 
-def build_router(runtime: Any, current_principal: Any) -> APIRouter:
+async def _command(
+    runtime: Any,
+    caller: Principal,
+    key: str | None,
+    if_match: str | None,
+    fingerprint: dict[str, Any],
+    act: Callable[[int | None], Awaitable[Outcome]],
+    status: int = 200,
+) -> JSONResponse:
+    """The kernel's envelope (shared.routes.run_command) around a command routed by hand."""
+
+    async def answer(expected: int | None) -> tuple[int, dict[str, Any]]:
+        events, quality = await act(expected)
+        return status, accepted(events, quality)
+
+    return await run_command(
+        runtime.idempotency, caller, key, if_match, fingerprint, answer, _location
+    )
+
+
+def build_obligation_commands(runtime: Any, current_principal: Any) -> APIRouter:
+    """Registering a policy by hand (two new streams) and asking for a follow-up (201)."""
     router = APIRouter(prefix=BASE, tags=["interpretation 政策解读"])
     Caller = Annotated[Principal, Depends(current_principal)]
-
-    async def command(
-        caller: Principal,
-        key: str | None,
-        if_match: str | None,
-        fingerprint: dict[str, Any],
-        act: Callable[[int | None], Awaitable[Outcome]],
-        status: int = 200,
-    ) -> JSONResponse:
-        async def answer(expected: int | None) -> tuple[int, dict[str, Any]]:
-            events, quality = await act(expected)
-            return status, accepted(events, quality)
-
-        return await run_command(
-            runtime.idempotency, caller, key, if_match, fingerprint, answer, _location
-        )
 
     @router.post(
         "/policies",
@@ -91,7 +96,7 @@ def build_router(runtime: Any, current_principal: Any) -> APIRouter:
                 cmd, caller, correlation_id(request)
             ), None
 
-        return await command(caller, key, None, cmd.model_dump(mode="json"), act, 201)
+        return await _command(runtime, caller, key, None, cmd.model_dump(mode="json"), act, 201)
 
     @router.post(
         "/obligations/{document_id}/follow-ups",
@@ -121,7 +126,15 @@ def build_router(runtime: Any, current_principal: Any) -> APIRouter:
             return events, None
 
         fp = {"command": "follow-ups", "path": str(document_id), **cmd.model_dump(mode="json")}
-        return await command(caller, key, if_match, fp, act, 201)
+        return await _command(runtime, caller, key, if_match, fp, act, 201)
+
+    return router
+
+
+def build_interpretation_commands(runtime: Any, current_principal: Any) -> APIRouter:
+    """Measuring, drafting (a new stream), revising (the whole report) and publishing."""
+    router = APIRouter(prefix=BASE, tags=["interpretation 政策解读"])
+    Caller = Annotated[Principal, Depends(current_principal)]
 
     @router.post("/quality-check", summary="质量自查（不写入） Measure a text against the gate")
     async def quality_check(cmd: QualityCheck, caller: Caller) -> dict[str, Any]:
@@ -141,7 +154,7 @@ def build_router(runtime: Any, current_principal: Any) -> APIRouter:
             events, report = await runtime.handlers.draft(cmd, caller, correlation_id(request))
             return events, report
 
-        return await command(caller, key, None, cmd.model_dump(mode="json"), act, 201)
+        return await _command(runtime, caller, key, None, cmd.model_dump(mode="json"), act, 201)
 
     @router.post(
         "/interpretations/{interpretation_id}/revise",
@@ -164,7 +177,7 @@ def build_router(runtime: Any, current_principal: Any) -> APIRouter:
             return events, report
 
         fp = {"command": "revise", "path": str(interpretation_id), **cmd.model_dump(mode="json")}
-        return await command(caller, key, if_match, fp, act)
+        return await _command(runtime, caller, key, if_match, fp, act)
 
     @router.post(
         "/interpretations/{interpretation_id}/publish",
@@ -183,7 +196,15 @@ def build_router(runtime: Any, current_principal: Any) -> APIRouter:
             return await publish_of(runtime, interpretation_id, caller, corr, expected), None
 
         fp = {"command": "publish", "path": str(interpretation_id)}
-        return await command(caller, key, if_match, fp, act)
+        return await _command(runtime, caller, key, if_match, fp, act)
+
+    return router
+
+
+def build_read_router(runtime: Any, current_principal: Any) -> APIRouter:
+    """The ledger, one obligation, one interpretation and the rates, for staff in scope."""
+    router = APIRouter(prefix=BASE, tags=["interpretation 政策解读"])
+    Caller = Annotated[Principal, Depends(current_principal)]
 
     @router.get("/obligations", summary="解读任务台账 Obligations: open, overdue, by unit")
     async def list_obligations(
@@ -314,6 +335,8 @@ def build_routers(runtime: Any, current_principal: Any) -> APIRouter:
     by_hand = ("follow-ups", "revise", "publish")  # 201; the whole report; two streams
     for table in (OBLIGATION_COMMANDS, INTERPRETATION_COMMANDS):
         router.include_router(command_router(table, runtime, current_principal, skip=by_hand))
-    router.include_router(build_router(runtime, current_principal))
+    router.include_router(build_obligation_commands(runtime, current_principal))
+    router.include_router(build_interpretation_commands(runtime, current_principal))
+    router.include_router(build_read_router(runtime, current_principal))
     router.include_router(build_public_router(runtime))
     return router
