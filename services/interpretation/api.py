@@ -14,45 +14,31 @@ from fastapi.responses import JSONResponse
 
 from services.interpretation import queries
 from services.interpretation.commands import (
-    Delegate,
     DraftInterpretation,
     QualityCheck,
     RegisterPolicy,
     RequestFollowUp,
-    Review,
     ReviseInterpretation,
 )
+from services.interpretation.handlers import (
+    INTERPRETATION_COMMANDS,
+    OBLIGATION_COMMANDS,
+    accepted,
+)
+from services.interpretation.handlers import publish as publish_of
+from services.interpretation.handlers import revise as revise_of
+from shared.commands import execute
 from shared.envelope import RecordedEvent
-from shared.errors import ConcurrencyConflict, NotFound
-from shared.http import IdempotencyKey, IfMatch, correlation_id, expected_version, stale_if_match
+from shared.errors import NotFound
+from shared.http import IdempotencyKey, IfMatch, correlation_id
 from shared.identity import Principal, require_org, within_scope
+from shared.routes import COMMAND_RESPONSES, command_router, run_command
 from shared.workdays import local_date
 
+#: The events a command wrote, and the quality report it measured (drafting, revising).
 Outcome = tuple[list[RecordedEvent], dict[str, Any] | None]
 
-
-def accepted(events: list[RecordedEvent], quality: dict[str, Any] | None) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "events": [e.type for e in events],
-        "event_ids": [str(e.event_id) for e in events],
-    }
-    for e in events:
-        p = e.payload
-        if e.stream_type == "interpretation":
-            body |= {"interpretation_id": p["interpretation_id"], "version": e.version}
-        if e.stream_type == "obligation":
-            body |= {"document_id": p["document_id"], "obligation_version": e.version}
-        if e.type == "InterpretationRequired":
-            body |= {k: p[k] for k in ("owner_unit", "due", "latest_due", "due_provisional")}
-        elif e.type in ("FollowUpRequested", "FollowUpCasesAdded"):
-            body |= {k: p[k] for k in ("follow_up_id", "stage", "case_ids", "due")}
-        elif e.type == "InterpretationPublished":
-            body |= {k: p[k] for k in ("published_at", "forms", "channels", "stage", "quality")}
-        elif e.type == "ObligationFulfilled":
-            body |= {k: p[k] for k in ("synchronous", "on_time")}
-    if quality is not None:
-        body["quality"] = quality
-    return body
+BASE = "/v1/interpretation"
 
 
 def not_found(what: str, ident: Any) -> NotFound:
@@ -64,72 +50,59 @@ def not_found(what: str, ident: Any) -> NotFound:
     )
 
 
-def build_router(runtime: Any, current_principal: Any) -> APIRouter:
-    router = APIRouter(prefix="/v1/interpretation", tags=["interpretation 政策解读"])
+def _location(body: dict[str, Any]) -> str | None:
+    """The instance a command wrote: the interpretation, else the obligation."""
+    if "interpretation_id" in body:
+        return f"{BASE}/interpretations/{body['interpretation_id']}"
+    return f"{BASE}/obligations/{body['document_id']}" if "document_id" in body else None
+
+
+async def _command(
+    runtime: Any,
+    caller: Principal,
+    key: str | None,
+    if_match: str | None,
+    fingerprint: dict[str, Any],
+    act: Callable[[int | None], Awaitable[Outcome]],
+    status: int = 200,
+) -> JSONResponse:
+    """The kernel's envelope (shared.routes.run_command) around a command routed by hand."""
+
+    async def answer(expected: int | None) -> tuple[int, dict[str, Any]]:
+        events, quality = await act(expected)
+        return status, accepted(events, quality)
+
+    return await run_command(
+        runtime.idempotency, caller, key, if_match, fingerprint, answer, _location
+    )
+
+
+def build_obligation_commands(runtime: Any, current_principal: Any) -> APIRouter:
+    """Registering a policy by hand (two new streams) and asking for a follow-up (201)."""
+    router = APIRouter(prefix=BASE, tags=["interpretation 政策解读"])
     Caller = Annotated[Principal, Depends(current_principal)]
 
-    def h() -> Any:
-        return runtime.handlers
-
-    async def command(
-        caller: Principal,
-        key: str | None,
-        if_match: str | None,
-        fingerprint: dict[str, Any],
-        call: Callable[[int | None], Awaitable[Outcome]],
-        status: int = 200,
-    ) -> JSONResponse:
-        expected = expected_version(if_match)
-
-        async def run() -> tuple[int, Any]:
-            try:
-                events, quality = await call(expected)
-            except ConcurrencyConflict as err:
-                if expected is not None:
-                    raise stale_if_match(err) from err
-                raise
-            return status, accepted(events, quality)
-
-        response = await runtime.idempotency.run(caller, key, fingerprint, run)
-        return response
-
-    def plain(events: list[RecordedEvent]) -> Outcome:
-        return events, None
-
     @router.post(
-        "/policies", status_code=201, summary="登记系统外公开的政策 Register a policy by hand"
+        "/policies",
+        status_code=201,
+        summary="登记系统外公开的政策 Register a policy by hand",
+        responses=COMMAND_RESPONSES,
     )
     async def register_policy(
         cmd: RegisterPolicy, request: Request, caller: Caller, key: IdempotencyKey = None
     ) -> JSONResponse:
-        corr = correlation_id(request)
+        async def act(_: int | None) -> Outcome:
+            return await runtime.handlers.register_policy(
+                cmd, caller, correlation_id(request)
+            ), None
 
-        async def call(_: int | None) -> Outcome:
-            return plain(await h().register_policy(cmd, caller, corr))
-
-        return await command(caller, key, None, cmd.model_dump(mode="json"), call, 201)
-
-    @router.post("/obligations/{document_id}/delegate", summary="委托解读 Delegate (recorded)")
-    async def delegate(
-        document_id: UUID,
-        cmd: Delegate,
-        request: Request,
-        caller: Caller,
-        key: IdempotencyKey = None,
-        if_match: IfMatch = None,
-    ) -> JSONResponse:
-        corr = correlation_id(request)
-
-        async def call(expected: int | None) -> Outcome:
-            return plain(await h().delegate(document_id, cmd, caller, corr, expected))
-
-        fp = {"cmd": "delegate", "document_id": str(document_id), **cmd.model_dump(mode="json")}
-        return await command(caller, key, if_match, fp, call)
+        return await _command(runtime, caller, key, None, cmd.model_dump(mode="json"), act, 201)
 
     @router.post(
         "/obligations/{document_id}/follow-ups",
         status_code=201,
         summary="请求分阶段跟踪解读 Request a follow-up stage (sentiment)",
+        responses=COMMAND_RESPONSES,
     )
     async def follow_up(
         document_id: UUID,
@@ -137,33 +110,57 @@ def build_router(runtime: Any, current_principal: Any) -> APIRouter:
         request: Request,
         caller: Caller,
         key: IdempotencyKey = None,
+        if_match: IfMatch = None,
     ) -> JSONResponse:
-        corr = correlation_id(request)
+        async def act(expected: int | None) -> Outcome:
+            events = await execute(
+                runtime,
+                OBLIGATION_COMMANDS,
+                "follow-ups",
+                document_id,
+                cmd,
+                caller,
+                correlation_id(request),
+                expected,
+            )
+            return events, None
 
-        async def call(_: int | None) -> Outcome:
-            return plain(await h().request_follow_up(document_id, cmd, caller, corr))
+        fp = {"command": "follow-ups", "path": str(document_id), **cmd.model_dump(mode="json")}
+        return await _command(runtime, caller, key, if_match, fp, act, 201)
 
-        fp = {"cmd": "follow-up", "document_id": str(document_id), **cmd.model_dump(mode="json")}
-        return await command(caller, key, None, fp, call, 201)
+    return router
+
+
+def build_interpretation_commands(runtime: Any, current_principal: Any) -> APIRouter:
+    """Measuring, drafting (a new stream), revising (the whole report) and publishing."""
+    router = APIRouter(prefix=BASE, tags=["interpretation 政策解读"])
+    Caller = Annotated[Principal, Depends(current_principal)]
 
     @router.post("/quality-check", summary="质量自查（不写入） Measure a text against the gate")
     async def quality_check(cmd: QualityCheck, caller: Caller) -> dict[str, Any]:
-        result: dict[str, Any] = await h().check(cmd, caller)
+        result: dict[str, Any] = await runtime.handlers.check(cmd, caller)
         return result
 
-    @router.post("/interpretations", status_code=201, summary="起草解读 Draft an interpretation")
+    @router.post(
+        "/interpretations",
+        status_code=201,
+        summary="起草解读 Draft an interpretation",
+        responses=COMMAND_RESPONSES,
+    )
     async def draft(
         cmd: DraftInterpretation, request: Request, caller: Caller, key: IdempotencyKey = None
     ) -> JSONResponse:
-        corr = correlation_id(request)
+        async def act(_: int | None) -> Outcome:
+            events, report = await runtime.handlers.draft(cmd, caller, correlation_id(request))
+            return events, report
 
-        async def call(_: int | None) -> Outcome:
-            result: Outcome = await h().draft(cmd, caller, corr)
-            return result
+        return await _command(runtime, caller, key, None, cmd.model_dump(mode="json"), act, 201)
 
-        return await command(caller, key, None, cmd.model_dump(mode="json"), call, 201)
-
-    @router.post("/interpretations/{interpretation_id}/revise", summary="修改 Revise")
+    @router.post(
+        "/interpretations/{interpretation_id}/revise",
+        summary="修改 Revise",
+        responses=COMMAND_RESPONSES,
+    )
     async def revise(
         interpretation_id: UUID,
         cmd: ReviseInterpretation,
@@ -172,35 +169,20 @@ def build_router(runtime: Any, current_principal: Any) -> APIRouter:
         key: IdempotencyKey = None,
         if_match: IfMatch = None,
     ) -> JSONResponse:
-        corr = correlation_id(request)
+        async def act(expected: int | None) -> Outcome:
+            corr = correlation_id(request)
+            events, report = await revise_of(
+                runtime, interpretation_id, cmd, caller, corr, expected
+            )
+            return events, report
 
-        async def call(expected: int | None) -> Outcome:
-            result: Outcome = await h().revise(interpretation_id, cmd, caller, corr, expected)
-            return result
-
-        fp = {"cmd": "revise", "id": str(interpretation_id), **cmd.model_dump(mode="json")}
-        return await command(caller, key, if_match, fp, call)
-
-    @router.post("/interpretations/{interpretation_id}/review", summary="审核 Approve or reject")
-    async def review(
-        interpretation_id: UUID,
-        cmd: Review,
-        request: Request,
-        caller: Caller,
-        key: IdempotencyKey = None,
-        if_match: IfMatch = None,
-    ) -> JSONResponse:
-        corr = correlation_id(request)
-
-        async def call(expected: int | None) -> Outcome:
-            return plain(await h().review(interpretation_id, cmd, caller, corr, expected))
-
-        fp = {"cmd": "review", "id": str(interpretation_id), **cmd.model_dump(mode="json")}
-        return await command(caller, key, if_match, fp, call)
+        fp = {"command": "revise", "path": str(interpretation_id), **cmd.model_dump(mode="json")}
+        return await _command(runtime, caller, key, if_match, fp, act)
 
     @router.post(
         "/interpretations/{interpretation_id}/publish",
         summary="发布（须通过质量检查） Publish past the quality gate",
+        responses=COMMAND_RESPONSES,
     )
     async def publish(
         interpretation_id: UUID,
@@ -209,14 +191,20 @@ def build_router(runtime: Any, current_principal: Any) -> APIRouter:
         key: IdempotencyKey = None,
         if_match: IfMatch = None,
     ) -> JSONResponse:
-        corr = correlation_id(request)
+        async def act(expected: int | None) -> Outcome:
+            corr = correlation_id(request)
+            return await publish_of(runtime, interpretation_id, caller, corr, expected), None
 
-        async def call(expected: int | None) -> Outcome:
-            return plain(await h().publish(interpretation_id, caller, corr, expected))
+        fp = {"command": "publish", "path": str(interpretation_id)}
+        return await _command(runtime, caller, key, if_match, fp, act)
 
-        return await command(
-            caller, key, if_match, {"cmd": "publish", "id": str(interpretation_id)}, call
-        )
+    return router
+
+
+def build_read_router(runtime: Any, current_principal: Any) -> APIRouter:
+    """The ledger, one obligation, one interpretation and the rates, for staff in scope."""
+    router = APIRouter(prefix=BASE, tags=["interpretation 政策解读"])
+    Caller = Annotated[Principal, Depends(current_principal)]
 
     @router.get("/obligations", summary="解读任务台账 Obligations: open, overdue, by unit")
     async def list_obligations(
@@ -229,7 +217,7 @@ def build_router(runtime: Any, current_principal: Any) -> APIRouter:
     ) -> dict[str, Any]:
         scope = tenant or str(caller.org)
         require_org(caller, scope)
-        today = local_date(h().clock()) if overdue else None
+        today = local_date(runtime.handlers.clock()) if overdue else None
         items, nxt = await queries.obligations_page(
             runtime.views, scope, status, today, limit, cursor
         )
@@ -273,7 +261,7 @@ def build_router(runtime: Any, current_principal: Any) -> APIRouter:
         scope = tenant or str(caller.org)
         require_org(caller, scope)
         result: dict[str, Any] = await queries.rates(
-            runtime.views, scope, year, local_date(h().clock()), since, until
+            runtime.views, scope, year, local_date(runtime.handlers.clock()), since, until
         )
         return result
 
@@ -344,6 +332,11 @@ def build_public_router(runtime: Any) -> APIRouter:
 
 def build_routers(runtime: Any, current_principal: Any) -> APIRouter:
     router = APIRouter()
-    router.include_router(build_router(runtime, current_principal))
+    by_hand = ("follow-ups", "revise", "publish")  # 201; the whole report; two streams
+    for table in (OBLIGATION_COMMANDS, INTERPRETATION_COMMANDS):
+        router.include_router(command_router(table, runtime, current_principal, skip=by_hand))
+    router.include_router(build_obligation_commands(runtime, current_principal))
+    router.include_router(build_interpretation_commands(runtime, current_principal))
+    router.include_router(build_read_router(runtime, current_principal))
     router.include_router(build_public_router(runtime))
     return router

@@ -13,6 +13,7 @@ from datetime import date, datetime
 from uuid import UUID
 
 from services.interpretation.events import (
+    FORM_LABELS_ZH,
     Channel,
     FollowUpFulfilled,
     FollowUpLink,
@@ -28,8 +29,10 @@ from services.interpretation.events import (
 )
 from services.interpretation.obligations import (
     INTERPRETED_KINDS,
+    MAX_REASON_CHARS,
     DeadlineRules,
     FollowUp,
+    MisreadingReport,
     ObligationState,
     PolicyFacts,
     cancel,
@@ -37,6 +40,7 @@ from services.interpretation.obligations import (
     delegate,
     evolve_obligation,
     follow_up_for_cases,
+    misreading_reason,
     open_obligation,
     request_follow_up,
     require_live,
@@ -49,9 +53,11 @@ from shared.registry import DomainEvent
 __all__ = [
     "FORM_LABELS_ZH",
     "INTERPRETED_KINDS",
+    "MAX_REASON_CHARS",
     "DeadlineRules",
     "FollowUp",
     "InterpretationState",
+    "MisreadingReport",
     "ObligationState",
     "PolicyFacts",
     "cancel",
@@ -63,6 +69,7 @@ __all__ = [
     "evolve_interpretation",
     "evolve_obligation",
     "follow_up_for_cases",
+    "misreading_reason",
     "open_obligation",
     "publish",
     "request_follow_up",
@@ -73,16 +80,6 @@ __all__ = [
     "summary",
     "trigger_of",
 ]
-
-FORM_LABELS_ZH = {
-    Form.text: "文字",
-    Form.graphic: "图解",
-    Form.media_interview: "媒体采访",
-    Form.leader_online_interview: "领导在线访谈",
-    Form.cartoon: "卡通动漫",
-    Form.short_video: "短视频",
-    Form.qa: "简明问答",
-}
 
 
 # ------------------------------------------------------------------------ interpretation
@@ -163,7 +160,7 @@ def check_content(content: InterpretationContent) -> None:
             raise ValidationFailed(
                 rule="form.media_missing",
                 field=f"content.forms[{i}]",
-                message_zh=f"解读形式“{FORM_LABELS_ZH[item.form]}”须附链接或附件",
+                message_zh=f"解读形式“{item.form.label_zh}”须附链接或附件",
                 message_en=f"form {item.form.value} needs a url or an attachment",
             )
     if Channel.targeted_push in content.channels and not content.target_groups:

@@ -12,6 +12,7 @@ A policy published outside the system is registered by hand (PolicyRegistered, s
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from enum import StrEnum
 from uuid import UUID
@@ -38,6 +39,21 @@ class Form(StrEnum):
     short_video = "short_video"  # 短视频
     qa = "qa"  # 简明问答
 
+    @property
+    def label_zh(self) -> str:
+        return FORM_LABELS_ZH[self]
+
+
+FORM_LABELS_ZH: Mapping[Form, str] = {
+    Form.text: "文字",
+    Form.graphic: "图解",
+    Form.media_interview: "媒体采访",
+    Form.leader_online_interview: "领导在线访谈",
+    Form.cartoon: "卡通动漫",
+    Form.short_video: "短视频",
+    Form.qa: "简明问答",
+}
+
 
 class Channel(StrEnum):
     """发布渠道 (方案§五(二)); `targeted_push` = 政策找人、政策找企业."""
@@ -48,6 +64,19 @@ class Channel(StrEnum):
     television = "television"  # 电视
     targeted_push = "targeted_push"  # 定向推送
 
+    @property
+    def label_zh(self) -> str:
+        return CHANNEL_LABELS_ZH[self]
+
+
+CHANNEL_LABELS_ZH: Mapping[Channel, str] = {
+    Channel.website: "政府网站",
+    Channel.new_media: "政务新媒体",
+    Channel.newspaper: "报纸",
+    Channel.television: "电视",
+    Channel.targeted_push: "定向推送（政策找人、政策找企业）",
+}
+
 
 class Trigger(StrEnum):
     """Why a policy needs an interpretation."""
@@ -55,10 +84,18 @@ class Trigger(StrEnum):
     kind = "kind"  # 规范性文件 / 政策性文件 / 实施方案
     flagged = "flagged"  # 拟稿人标记需解读
 
+    @property
+    def label_zh(self) -> str:
+        return "规范性文件、政策性文件或实施方案" if self is Trigger.kind else "拟稿人标记需解读"
+
 
 class PolicySource(StrEnum):
     catalog = "catalog"  # DocumentPublished of the catalog service
     manual = "manual"  # registered by hand (published outside the system)
+
+    @property
+    def label_zh(self) -> str:
+        return "政务公开目录发布" if self is PolicySource.catalog else "系统外公开，人工登记"
 
 
 class FormItem(BaseModel):

@@ -29,6 +29,9 @@ from shared.errors import DomainRuleViolated, ValidationFailed
 from shared.registry import DomainEvent
 from shared.workdays import WorkdayCalendar
 
+#: The follow-up stage's reason is at most this long (the command's limit).
+MAX_REASON_CHARS = 2000
+
 #: Document kinds that always need an interpretation (DOMAIN.md §3): 规范性文件, 政策性文件,
 #: 实施方案 — the catalog's `normative`, `policy`, `implementation_plan`.
 INTERPRETED_KINDS = frozenset({"normative", "policy", "implementation_plan"})
@@ -316,3 +319,20 @@ def cancel(state: ObligationState, reason: str) -> ObligationCancelled | None:
         return None
     assert state.document_id is not None
     return ObligationCancelled(document_id=state.document_id, reason=reason)
+
+
+@dataclass(frozen=True)
+class MisreadingReport:
+    """A case the sentiment service linked to a misread policy (its PolicyMisreadingReported)."""
+
+    case_id: str
+    misreading: str
+    reported_by: str
+    correlation_id: UUID | None = None
+
+
+def misreading_reason(reports: Sequence[MisreadingReport]) -> str:
+    """One reason for a stage from the cases' misreadings: 误读政策（舆情案件 …）：…"""
+    parts = [f"误读政策（舆情案件 {r.case_id}）：{r.misreading}" for r in reports]
+    reason = "；".join(parts)
+    return reason if len(reason) <= MAX_REASON_CHARS else reason[: MAX_REASON_CHARS - 1] + "…"

@@ -250,33 +250,36 @@ class InterpretationLedger:
         elif event.stream_type == "interpretation":
             await self._interpretation(tx, event, e)
 
+    async def _open(self, tx: Tx, event: RecordedEvent, e: ev.InterpretationRequired) -> None:
+        await tx.execute(
+            """INSERT INTO itp_obligations (document_id, township, owner_unit, drafting_unit,
+                   joint_units, title, document_number, kind, trigger, source, published_on,
+                   year, due, latest_due, due_provisional, status, missed, fulfilled_on,
+                   synchronous, on_time, interpretation_id, delegations, follow_ups,
+                   cancel_reason, version)
+               VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
+                   'open', FALSE, NULL, NULL, NULL, NULL, '[]', '[]', NULL, $15)
+               ON CONFLICT (document_id) DO NOTHING""",
+            str(e.document_id),
+            e.township,
+            e.owner_unit,
+            dumps(e.joint_units),
+            e.title,
+            e.document_number,
+            e.kind,
+            e.trigger.value,
+            e.source.value,
+            e.published_on.isoformat(),
+            e.published_on.year,
+            e.due.isoformat(),
+            e.latest_due.isoformat(),
+            e.due_provisional,
+            event.version,
+        )
+
     async def _obligation(self, tx: Tx, event: RecordedEvent, e: Any) -> None:
         if isinstance(e, ev.InterpretationRequired):
-            await tx.execute(
-                """INSERT INTO itp_obligations (document_id, township, owner_unit, drafting_unit,
-                       joint_units, title, document_number, kind, trigger, source, published_on,
-                       year, due, latest_due, due_provisional, status, missed, fulfilled_on,
-                       synchronous, on_time, interpretation_id, delegations, follow_ups,
-                       cancel_reason, version)
-                   VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
-                       'open', FALSE, NULL, NULL, NULL, NULL, '[]', '[]', NULL, $15)
-                   ON CONFLICT (document_id) DO NOTHING""",
-                str(e.document_id),
-                e.township,
-                e.owner_unit,
-                dumps(e.joint_units),
-                e.title,
-                e.document_number,
-                e.kind,
-                e.trigger.value,
-                e.source.value,
-                e.published_on.isoformat(),
-                e.published_on.year,
-                e.due.isoformat(),
-                e.latest_due.isoformat(),
-                e.due_provisional,
-                event.version,
-            )
+            await self._open(tx, event, e)
             return
         row = await tx.fetchrow(
             "SELECT * FROM itp_obligations WHERE document_id = $1", str(e.document_id)
@@ -309,27 +312,7 @@ class InterpretationLedger:
         elif isinstance(e, ev.ObligationCancelled):
             changes |= {"status": "cancelled", "cancel_reason": e.reason}
         elif isinstance(e, ev.FollowUpRequested | ev.FollowUpCasesAdded | ev.FollowUpFulfilled):
-            items = orjson.loads(row["follow_ups"])
-            if isinstance(e, ev.FollowUpCasesAdded):
-                for item in items:
-                    if item["follow_up_id"] == str(e.follow_up_id):
-                        item["case_ids"] = [*item["case_ids"], *e.case_ids]
-            elif isinstance(e, ev.FollowUpRequested):
-                items.append(
-                    {
-                        "follow_up_id": str(e.follow_up_id),
-                        "stage": e.stage,
-                        "case_ids": e.case_ids,
-                        "reason": e.reason,
-                        "due": e.due.isoformat(),
-                        "interpretation_id": None,
-                    }
-                )
-            else:
-                for item in items:
-                    if item["follow_up_id"] == str(e.follow_up_id):
-                        item["interpretation_id"] = str(e.interpretation_id)
-            changes["follow_ups"] = dumps(items)
+            changes["follow_ups"] = dumps(_follow_ups(orjson.loads(row["follow_ups"]), e))
         columns = sorted(changes)
         sets = ", ".join(f"{c} = ${i}" for i, c in enumerate(columns, start=1))
         await tx.execute(
@@ -401,3 +384,27 @@ class InterpretationLedger:
 
 def _at(event: RecordedEvent) -> str:
     return event.recorded_at.astimezone(UTC).isoformat()
+
+
+def _follow_ups(items: list[dict[str, Any]], e: Any) -> list[dict[str, Any]]:
+    """The follow-up stages of an obligation row after a follow-up event."""
+    if isinstance(e, ev.FollowUpCasesAdded):
+        for item in items:
+            if item["follow_up_id"] == str(e.follow_up_id):
+                item["case_ids"] = [*item["case_ids"], *e.case_ids]
+    elif isinstance(e, ev.FollowUpRequested):
+        items.append(
+            {
+                "follow_up_id": str(e.follow_up_id),
+                "stage": e.stage,
+                "case_ids": e.case_ids,
+                "reason": e.reason,
+                "due": e.due.isoformat(),
+                "interpretation_id": None,
+            }
+        )
+    else:
+        for item in items:
+            if item["follow_up_id"] == str(e.follow_up_id):
+                item["interpretation_id"] = str(e.interpretation_id)
+    return items

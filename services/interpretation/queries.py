@@ -173,36 +173,9 @@ async def rates(
     for row in published:
         forms.setdefault(row["document_id"], set()).update(orjson.loads(row["forms"]))
         channels.setdefault(row["document_id"], set()).update(orjson.loads(row["channels"]))
-    policies = []
-    for o in obligations:
-        doc = o["document_id"]
-        fulfilled = o["status"] == "fulfilled"
-        past_due = o["status"] == "open" and o["latest_due"] < today.isoformat()
-        policies.append(
-            {
-                "document_id": doc,
-                "title": o["title"],
-                "owner_unit": o["owner_unit"],
-                "published_on": o["published_on"],
-                "latest_due": o["latest_due"],
-                "interpreted": doc in forms,
-                "forms": sorted(forms.get(doc, ())),
-                "channels": sorted(channels.get(doc, ())),
-                "diversified": bool(forms.get(doc, set()) - {"text"}),
-                "multichannel": len(channels.get(doc, ())) >= 2,
-                "decided": fulfilled or past_due,
-                "on_time": bool(o["on_time"]) if fulfilled else False,
-                "overdue": past_due,
-            }
-        )
+    policies = [_policy(o, forms, channels, today) for o in obligations]
     interpreted = [p for p in policies if p["interpreted"]]
     decided = [p for p in policies if p["decided"]]
-
-    def listing(items: list[dict[str, Any]], flag: str) -> list[dict[str, Any]]:
-        return [
-            {"document_id": p["document_id"], "title": p["title"], "counted": p[flag]}
-            for p in items
-        ]
 
     return {
         "tenant": scope,
@@ -213,11 +186,11 @@ async def rates(
         "policies_needing_interpretation": len(policies),
         "interpreted": len(interpreted),
         "diversified_rate": _rate(sum(p["diversified"] for p in interpreted), len(interpreted))
-        | {"label_zh": "多样化解读率", "policies": listing(interpreted, "diversified")},
+        | {"label_zh": "多样化解读率", "policies": _listing(interpreted, "diversified")},
         "multichannel_rate": _rate(sum(p["multichannel"] for p in interpreted), len(interpreted))
-        | {"label_zh": "多渠道发布率", "policies": listing(interpreted, "multichannel")},
+        | {"label_zh": "多渠道发布率", "policies": _listing(interpreted, "multichannel")},
         "on_time_rate": _rate(sum(p["on_time"] for p in decided), len(decided))
-        | {"label_zh": "按时解读率", "policies": listing(decided, "on_time")},
+        | {"label_zh": "按时解读率", "policies": _listing(decided, "on_time")},
         "overdue": [
             {
                 "document_id": p["document_id"],
@@ -230,3 +203,33 @@ async def rates(
         ],
         "policies": policies,
     }
+
+
+def _policy(
+    o: Any, forms: dict[str, set[str]], channels: dict[str, set[str]], today: date
+) -> dict[str, Any]:
+    """One policy of the rates: interpreted how, published where, on time or overdue."""
+    doc = o["document_id"]
+    fulfilled = o["status"] == "fulfilled"
+    past_due = o["status"] == "open" and o["latest_due"] < today.isoformat()
+    return {
+        "document_id": doc,
+        "title": o["title"],
+        "owner_unit": o["owner_unit"],
+        "published_on": o["published_on"],
+        "latest_due": o["latest_due"],
+        "interpreted": doc in forms,
+        "forms": sorted(forms.get(doc, ())),
+        "channels": sorted(channels.get(doc, ())),
+        "diversified": bool(forms.get(doc, set()) - {"text"}),
+        "multichannel": len(channels.get(doc, ())) >= 2,
+        "decided": fulfilled or past_due,
+        "on_time": bool(o["on_time"]) if fulfilled else False,
+        "overdue": past_due,
+    }
+
+
+def _listing(items: list[dict[str, Any]], flag: str) -> list[dict[str, Any]]:
+    return [
+        {"document_id": p["document_id"], "title": p["title"], "counted": p[flag]} for p in items
+    ]

@@ -17,7 +17,11 @@ from services.interpretation.api import build_routers
 from services.interpretation.cli import add_commands
 from services.interpretation.domain import DeadlineRules
 from services.interpretation.events import registry
-from services.interpretation.handlers import InterpretationHandlers
+from services.interpretation.handlers import (
+    INTERPRETATION_COMMANDS,
+    OBLIGATION_COMMANDS,
+    InterpretationHandlers,
+)
 from services.interpretation.projections import (
     InterpretationLedger,
     MisreadingInbox,
@@ -65,6 +69,7 @@ SERVICE = ServiceDefinition(
     name="interpretation",
     registry=registry,
     projections=lambda: [PolicyInbox(), InterpretationLedger(), MisreadingInbox()],
+    commands=(OBLIGATION_COMMANDS, INTERPRETATION_COMMANDS),
     build_router=build_routers,
     build_handlers=_handlers,
     background=(run_scheduler,),

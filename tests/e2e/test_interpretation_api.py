@@ -216,18 +216,20 @@ def test_other_units_other_townships_and_auditors_are_refused_without_an_event(
 ) -> None:
     document_id = published_policy(suite)
     before = suite.head_position("interpretation")
+    # Another unit of the township, and another township: the obligation lies outside
+    # their subtree, so it is not found, exactly like an absent one (issue #21: 404, not 403).
     refused(
         suite,
         draft(suite, document_id, samples.GOOD_SECTIONS, "chen-jing"),
-        403,
-        "obligation.not_owner",
+        404,
+        "policy.not_published",
         before,
     )
     refused(
         suite,
         draft(suite, document_id, samples.GOOD_SECTIONS, "wei-na"),
-        403,
-        "obligation.not_owner",
+        404,
+        "policy.not_published",
         before,
     )
     refused(
@@ -308,11 +310,12 @@ def test_delegation_is_explicit_recorded_and_hands_the_obligation_over(suite: Su
     assert body["delegations"][0]["from_unit"] == PARTY_OFFICE
     assert body["delegations"][0]["delegated_by"] == "zhang-wei"
     before = suite.head_position("interpretation")
+    # The obligation now lies outside the party office's subtree (issue #21: 404, not 403).
     refused(
         suite,
         draft(suite, document_id, samples.GOOD_SECTIONS, "li-na"),
-        403,
-        "obligation.not_owner",
+        404,
+        "policy.not_published",
         before,
     )
     body = {

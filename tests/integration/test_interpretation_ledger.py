@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 from uuid import UUID
 
@@ -23,7 +24,11 @@ from services.catalog.state import needs_interpretation as catalog_needs_interpr
 from services.interpretation import domain, queries, samples
 from services.interpretation.commands import DraftInterpretation, RegisterPolicy, Review
 from services.interpretation.domain import DeadlineRules
-from services.interpretation.handlers import InterpretationHandlers
+from services.interpretation.handlers import (
+    INTERPRETATION_COMMANDS,
+    InterpretationHandlers,
+    publish,
+)
 from services.interpretation.projections import (
     InterpretationLedger,
     MisreadingInbox,
@@ -31,8 +36,9 @@ from services.interpretation.projections import (
 )
 from services.interpretation.quality import QualityRules
 from services.interpretation.schedule import append_one, tick
+from shared.commands import execute
 from shared.db import Database, SqliteDatabase
-from shared.envelope import Actor, NewEvent, StreamWrite, new_id
+from shared.envelope import Actor, NewEvent, RecordedEvent, StreamWrite, new_id
 from shared.errors import Forbidden, ValidationFailed
 from shared.eventstore import SqlEventStore, open_postgres_store, open_sqlite_store
 from shared.identity import Principal, Role
@@ -60,6 +66,26 @@ class World:
     async def project(self) -> None:
         for runner in self.runners:
             await runner.run_once()
+
+    @property
+    def runtime(self) -> Any:
+        """What the command tables run on: the store, clock and calendar, and the handlers."""
+        h = self.handlers
+        return SimpleNamespace(store=h.store, clock=h.clock, calendar=h.calendar, handlers=h)
+
+    async def review(
+        self, interpretation_id: UUID, principal: Principal, corr: UUID
+    ) -> list[RecordedEvent]:
+        approve = Review(approve=True)
+        table = INTERPRETATION_COMMANDS
+        return await execute(
+            self.runtime, table, "review", interpretation_id, approve, principal, corr
+        )
+
+    async def publish(
+        self, interpretation_id: UUID, principal: Principal, corr: UUID
+    ) -> list[RecordedEvent]:
+        return await publish(self.runtime, interpretation_id, principal, corr, None)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -226,9 +252,9 @@ async def test_publishing_fulfils_the_obligation_and_the_rates_count_it(w: World
     assert report["passed"]
     interpretation_id = UUID(events[0].payload["interpretation_id"])
     with pytest.raises(Forbidden):  # the drafter does not approve their own text
-        await w.handlers.review(interpretation_id, Review(approve=True), DRAFTER, corr, None)
-    await w.handlers.review(interpretation_id, Review(approve=True), HEAD, corr, None)
-    published = await w.handlers.publish(interpretation_id, HEAD, corr, None)
+        await w.review(interpretation_id, DRAFTER, corr)
+    await w.review(interpretation_id, HEAD, corr)
+    published = await w.publish(interpretation_id, HEAD, corr)
     assert [e.type for e in published] == ["InterpretationPublished", "ObligationFulfilled"]
     await w.project()
     rates = await queries.rates(w.views, "shangdang/sudian", 2026, date(2026, 10, 1))
@@ -258,10 +284,10 @@ async def test_a_copy_is_refused_at_publication_and_writes_nothing(w: World) -> 
     )
     assert not report["passed"]
     interpretation_id = UUID(events[0].payload["interpretation_id"])
-    await w.handlers.review(interpretation_id, Review(approve=True), HEAD, corr, None)
+    await w.review(interpretation_id, HEAD, corr)
     head = await w.store.head_position()
     with pytest.raises(ValidationFailed) as err:
-        await w.handlers.publish(interpretation_id, HEAD, corr, None)
+        await w.publish(interpretation_id, HEAD, corr)
     assert err.value.rule == "interpretation.quality_gate"
     assert await w.store.head_position() == head
 
@@ -327,8 +353,8 @@ async def interpret(w: World, document_id: UUID, **content: Any) -> None:
     corr = new_id()
     events, _ = await w.handlers.draft(cmd, DRAFTER, corr)
     interpretation_id = UUID(events[0].payload["interpretation_id"])
-    await w.handlers.review(interpretation_id, Review(approve=True), HEAD, corr, None)
-    await w.handlers.publish(interpretation_id, HEAD, corr, None)
+    await w.review(interpretation_id, HEAD, corr)
+    await w.publish(interpretation_id, HEAD, corr)
 
 
 async def test_rates_count_forms_and_channels_per_policy_against_the_90_percent_target__s15(

@@ -10,16 +10,16 @@ from __future__ import annotations
 from datetime import date
 
 from services.interpretation import domain
+from services.interpretation.domain import (
+    MAX_REASON_CHARS,
+    MisreadingReport,
+    misreading_reason,
+)
 from services.interpretation.events import (
     FollowUpCasesAdded,
     FollowUpFulfilled,
     FollowUpRequested,
     ObligationCancelled,
-)
-from services.interpretation.obligation_handlers import (
-    MAX_REASON_CHARS,
-    MisreadingReport,
-    misreading_reason,
 )
 from shared.envelope import new_id
 from tests.unit.test_interpretation_domain import CAL, RULES, opened
