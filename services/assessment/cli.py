@@ -29,8 +29,7 @@ def _publish(args: argparse.Namespace) -> int:
 
     import yaml
 
-    from services.assessment.handlers import AssessmentHandlers
-    from shared.envelope import utcnow
+    from services.assessment.handlers import publish_scheme
     from shared.errors import GongkaiError
     from shared.eventstore import open_postgres_store, open_sqlite_store
     from shared.identity import Role, principal_for_person
@@ -55,9 +54,8 @@ def _publish(args: argparse.Namespace) -> int:
             folder.mkdir(parents=True, exist_ok=True)
             store = await open_sqlite_store(str(folder / "events.db"), name="assessment")
         try:
-            handlers = AssessmentHandlers(store=store, orgs=orgs, clock=utcnow)
-            event, created = await handlers.publish_scheme(
-                yaml.safe_load(text), text, principal, uuid.uuid4()
+            event, created = await publish_scheme(
+                store, orgs, yaml.safe_load(text), text, principal, uuid.uuid4()
             )
         except GongkaiError as err:
             print(f"refused: {err}")

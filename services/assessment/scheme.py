@@ -32,6 +32,10 @@ class Level(StrEnum):
     township = "township"
     unit = "unit"
 
+    @property
+    def label_zh(self) -> str:
+        return "乡镇" if self is Level.township else "站所、部门"
+
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")

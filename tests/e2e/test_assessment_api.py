@@ -22,6 +22,7 @@ from tests.e2e.factories import registration, today
 DEMO = Path(__file__).parents[2] / "deploy" / "demo" / "assessment-scheme-2026.yaml"
 DISTRICT = "shangdang"
 SUDIAN, HANDIAN, YINCHENG = "shangdang/sudian", "shangdang/handian", "shangdang/yincheng"
+UNKNOWN = "00000000-0000-4000-8000-000000000000"
 
 
 @pytest.fixture(scope="module", params=["embedded", "distributed"])
@@ -217,6 +218,65 @@ def test_another_townships_ledger_and_auditors_are_refused_without_an_event(
         )
     assert r.status_code == 403 and r.json()["rule"] == "role.missing"
     assert suite.head_position("assessment") == head
+
+
+def test_a_task_is_completed_by_its_owner_and_hidden_from_other_townships__fangan20(
+    suite: SuiteHandle,
+) -> None:
+    """The task's owner (责任人) completes it without a ledger role; a colleague without one
+    is refused; another township's staff are told it does not exist (404, issue #21); a
+    stale If-Match is a 412. On time and held: nothing is deducted from 韩店镇."""
+    office_org = f"{HANDIAN}/party-office"
+    office = suite.token("xu-li", HANDIAN, Role.OPENNESS_OFFICE_HEAD)
+    owner = suite.token("cao-yu", office_org, Role.DRAFTER)
+    colleague = suite.token("tang-hui", office_org, Role.SECTION_HEAD)
+    sudian = suite.token("wang-tietong", SUDIAN, Role.OPENNESS_OFFICE_HEAD)
+    task = {
+        "org": office_org,
+        "owner": "cao-yu",
+        "title": "更新党政办机构职能栏目",
+        "due_on": (today() + timedelta(days=30)).isoformat(),
+    }
+    with client(suite, office) as c:
+        added = c.post("/v1/assessment/tasks", json=task)
+    assert added.status_code == 201, added.text
+    path = f"/v1/assessment/tasks/{added.json()['task_id']}/complete"
+    done = {"completed_on": today().isoformat(), "evidence": "栏目已更新，见政府网站"}
+    head = suite.head_position("assessment")
+    for token, status, rule, headers in (
+        (sudian, 404, "task.not_found", {}),
+        (colleague, 403, "role.missing", {}),
+        (owner, 412, "if_match.stale", {"If-Match": '"7"'}),
+    ):
+        with client(suite, token) as c:
+            r = c.post(path, json=done, headers=headers)
+        assert r.status_code == status, r.text
+        assert r.json()["rule"] == rule, r.text
+    assert suite.head_position("assessment") == head
+    with client(suite, owner) as c:
+        r = c.post(path, json=done, headers={"If-Match": '"1"'})
+        again = c.post(path, json=done)
+        missing = c.post(f"/v1/assessment/tasks/{UNKNOWN}/complete", json=done)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["type"] == "TaskCompleted" and body["late"] is False and body["version"] == 2
+    assert body["stream_id"] == f"assessment-task-{body['task_id']}" and r.headers["ETag"] == '"2"'
+    assert again.status_code == 409 and again.json()["rule"] == "task.already_completed"
+    assert missing.status_code == 404 and missing.json()["rule"] == "task.not_found"
+    plan = {"org": office_org, "topic": "政务公开条例解读", "planned_on": today().isoformat()}
+    with client(suite, office) as c:
+        planned = c.post("/v1/assessment/training/sessions", json=plan)
+        held = c.post(
+            f"/v1/assessment/training/sessions/{planned.json()['session_id']}/held",
+            json={"held_on": today().isoformat(), "attendees": 12},
+        )
+        listed = c.get("/v1/commands").json()["items"]
+    assert held.status_code == 200 and held.json()["type"] == "TrainingSessionHeld", held.text
+    paths = {i["path"] for i in listed if i["aggregate"].startswith("assessment-")}
+    assert paths == {
+        "/v1/assessment/tasks/{task_id}/complete",
+        "/v1/assessment/training/sessions/{session_id}/held",
+    }
 
 
 def test_highlight_bonus_lifts_a_township_to_the_top_of_the_ranking__fangan21(
