@@ -40,7 +40,7 @@ WhichScheme = Annotated[Which, Depends()]
 def build_router(runtime: Any, current_principal: Any) -> APIRouter:
     outer = APIRouter()
     for table in h.TABLES:
-        outer.include_router(command_router(table, runtime, current_principal))
+        outer.include_router(command_router(table))
     outer.include_router(_command_routes(runtime, current_principal))
     outer.include_router(_score_routes(runtime, current_principal))
     outer.include_router(_period_and_ledger_routes(runtime, current_principal))

@@ -334,7 +334,7 @@ def build_routers(runtime: Any, current_principal: Any) -> APIRouter:
     router = APIRouter()
     by_hand = ("follow-ups", "revise", "publish")  # 201; the whole report; two streams
     for table in (OBLIGATION_COMMANDS, INTERPRETATION_COMMANDS):
-        router.include_router(command_router(table, runtime, current_principal, skip=by_hand))
+        router.include_router(command_router(table, skip=by_hand))
     router.include_router(build_obligation_commands(runtime, current_principal))
     router.include_router(build_interpretation_commands(runtime, current_principal))
     router.include_router(build_read_router(runtime, current_principal))

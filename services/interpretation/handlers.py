@@ -385,7 +385,7 @@ async def decide(
     """shared.commands.execute up to the append: load (404 outside the subtree), write and
     role, If-Match, prepare, guard, decide. Nothing is written here."""
     command, aggregate = table[name], table.aggregate
-    state, tenant, version = await load(rt.store, aggregate, instance, principal)
+    state, tenant, version = await load(rt, aggregate, instance, principal)
     require_write(principal)
     require_role(principal, *command.roles_for(state, cmd))
     if expected is not None and expected != version:
@@ -501,7 +501,7 @@ class InterpretationHandlers:
 
     async def check(self, cmd: c.QualityCheck, principal: Principal) -> dict[str, Any]:
         """The quality gate measured for a text, without writing (质量自查)."""
-        await load(self.store, OBLIGATIONS, cmd.document_id, principal)
+        await load(self, OBLIGATIONS, cmd.document_id, principal)
         text = await self.policy_text(cmd.document_id)
         return domain.check_quality(cmd.content, text, self.quality).as_dict()
 
@@ -509,7 +509,7 @@ class InterpretationHandlers:
         self, cmd: c.DraftInterpretation, principal: Principal, correlation_id: UUID
     ) -> tuple[list[RecordedEvent], dict[str, Any]]:
         """Revision 1 of a new interpretation, by a drafter of the obligation's owner."""
-        obligation, owner, _ = await load(self.store, OBLIGATIONS, cmd.document_id, principal)
+        obligation, owner, _ = await load(self, OBLIGATIONS, cmd.document_id, principal)
         require_owner(principal, owner, *DRAFTING_ROLES)
         await self.refuse_withdrawn(cmd.document_id)
         text = await self.policy_text(cmd.document_id)

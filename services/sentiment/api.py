@@ -42,7 +42,7 @@ def build_router(runtime: Any, current_principal: Any) -> APIRouter:
     _add_hotspot_routes(router, runtime, caller)
     add_public_routes(router, runtime)
     outer = APIRouter()
-    outer.include_router(command_router(CASE_COMMANDS, runtime, current_principal))
+    outer.include_router(command_router(CASE_COMMANDS))
     outer.include_router(router)
     return outer
 

@@ -69,7 +69,7 @@ POLICY_LINK_ANSWER = (
 )
 
 
-def _visible(principal: Principal, state: CaseState, tenant: str) -> bool:
+def _visible(principal: Principal, state: CaseState, tenant: str, orgs: OrgTree) -> bool:
     """The township's staff, and the staff of the unit the case is assigned to."""
     if within_scope(principal, tenant):
         return True
