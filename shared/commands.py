@@ -32,6 +32,7 @@ from shared.identity import (
     ROLE_LABELS_ZH,
     Principal,
     Role,
+    require_org,
     require_role,
     require_write,
     within_scope,
@@ -102,13 +103,16 @@ class Aggregate(Generic[S]):
     #: Reads a stored event as the domain event `evolve` takes (default: registry.decode);
     #: where an old event lacks what the envelope knows, this fills it in.
     decode: Callable[[RecordedEvent], DomainEvent] | None = None
+    #: The noun of its rule codes where clients know a shorter one than `kind`:
+    #: `case.not_found` for the stream kind `opinion-case`.
+    noun: str = ""
 
     def stream(self, instance: UUID | str) -> str:
         return f"{self.kind}-{instance}"
 
     def not_found(self, instance: UUID | str) -> NotFound:
         return NotFound(
-            rule=f"{self.kind}.not_found",
+            rule=f"{self.noun or self.kind}.not_found",
             field=self.id_field,
             message_zh=f"未找到{self.label_zh} {instance}",
             message_en=f"{self.label_en} {instance} not found",
@@ -150,6 +154,14 @@ class Command(Generic[S, C]):
     path_types: Mapping[str, type] = field(default_factory=dict)
     #: The legal basis, shown beside the label: "条例第三十条".
     basis: str = ""
+    #: The org the caller must be within, where it is narrower or other than the
+    #: instance's tenant: (state, tenant) -> org path (a unit's own step on a case).
+    scope: Callable[[S, str], str] | None = None
+    #: The HTTP status of success (201 where the command creates a sub-entity).
+    status: int = 200
+    #: This command's answer, where it differs from its table's: (events, instance,
+    #: context) -> JSON object.
+    answer: Callable[[Sequence[RecordedEvent], UUID, Context], dict[str, Any]] | None = None
 
     def roles_for(self, state: S, cmd: C) -> tuple[Role, ...]:
         return self.roles(state, cmd) if callable(self.roles) else self.roles
@@ -172,6 +184,9 @@ class CommandTable(Generic[S]):
     commands: Sequence[Command[S, Any]]
     #: The body a command answers with: (recorded events, instance id) -> JSON object.
     answer: Callable[[Sequence[RecordedEvent], UUID], dict[str, Any]] | None = None
+    #: Whether answers name the instance (`Location: <prefix>/<id>`, `ETag`): false where
+    #: the table's instances have no page of their own.
+    locate: bool = True
 
     def __getitem__(self, name: str) -> Command[S, Any]:
         for command in self.commands:
@@ -179,10 +194,13 @@ class CommandTable(Generic[S]):
                 return command
         raise KeyError(name)
 
-    def respond(self, events: Sequence[RecordedEvent], instance: UUID) -> dict[str, Any]:
+    def respond(self, decided: Decided[S], events: Sequence[RecordedEvent]) -> dict[str, Any]:
+        command = self[decided.command]
+        if command.answer is not None:
+            return command.answer(events, decided.instance, decided.context)
         if self.answer is not None:
-            return self.answer(events, instance)
-        return default_answer(self.aggregate.id_field, events, instance)
+            return self.answer(events, decided.instance)
+        return default_answer(self.aggregate.id_field, events, decided.instance)
 
 
 def default_answer(
@@ -231,22 +249,51 @@ def _in_subtree(principal: Principal, state: Any, tenant: str, orgs: OrgTree) ->
     return within_scope(principal, tenant)
 
 
-async def execute(
+@dataclass(frozen=True)
+class Decided(Generic[S]):
+    """A command judged and decided, not yet written: what `append` writes."""
+
+    command: str
+    instance: UUID
+    stream: str
+    state: S
+    tenant: str
+    version: int
+    context: Context
+    actor: Actor
+    events: Sequence[DomainEvent]
+
+    def write(self, correlation_id: UUID, kind: str) -> StreamWrite:
+        """The write that appends the decision with the version it was decided on."""
+        return StreamWrite(
+            stream_id=self.stream,
+            stream_type=kind,
+            expected_version=self.version,
+            events=tuple(
+                to_new_event(e, self.tenant, self.actor, correlation_id) for e in self.events
+            ),
+        )
+
+
+async def decide(
     deps: Deps,
     table: CommandTable[S],
     name: str,
     instance: UUID,
     cmd: BaseModel,
     principal: Principal,
-    correlation_id: UUID,
     expected_version: int | None = None,
     path: Mapping[str, Any] | None = None,
-) -> list[RecordedEvent]:
-    """Load, authorize, decide and append one command; nothing is written on a refusal."""
+) -> Decided[S]:
+    """Load, authorize and decide one command, writing nothing; every refusal is raised
+    here, in this order: absent or outside the subtree (404), read-only (403), the
+    command's own scope (403), role (403), If-Match (412), prepare, guard, the decision."""
     command = table[name]
     aggregate = table.aggregate
     state, tenant, version = await load(deps, aggregate, instance, principal)
     require_write(principal)
+    if command.scope is not None:
+        require_org(principal, command.scope(state, tenant))
     roles = command.roles_for(state, cmd)
     require_role(principal, *roles)
     stream = aggregate.stream(instance)
@@ -273,16 +320,23 @@ async def execute(
     decided = command.decide(state, cmd, context)
     events = [decided] if isinstance(decided, DomainEvent) else list(decided)
     actor = actor_of(principal, acting_role(principal, roles))
-    return await deps.store.append(
-        [
-            StreamWrite(
-                stream_id=stream,
-                stream_type=aggregate.kind,
-                expected_version=version,
-                events=tuple(to_new_event(e, tenant, actor, correlation_id) for e in events),
-            )
-        ]
-    )
+    return Decided(name, instance, stream, state, tenant, version, context, actor, events)
+
+
+async def execute(
+    deps: Deps,
+    table: CommandTable[S],
+    name: str,
+    instance: UUID,
+    cmd: BaseModel,
+    principal: Principal,
+    correlation_id: UUID,
+    expected_version: int | None = None,
+    path: Mapping[str, Any] | None = None,
+) -> list[RecordedEvent]:
+    """Load, authorize, decide and append one command; nothing is written on a refusal."""
+    decided = await decide(deps, table, name, instance, cmd, principal, expected_version, path)
+    return await deps.store.append([decided.write(correlation_id, table.aggregate.kind)])
 
 
 # --- the catalogue clients render forms from ---------------------------------------------
@@ -303,6 +357,7 @@ def catalogue(tables: Sequence[CommandTable[Any]]) -> list[dict[str, Any]]:
                     "method": "POST",
                     "path": table.prefix + command.route(id_field),
                     "label_zh": command.label_zh,
+                    "status": command.status,
                     "summary_en": command.summary_en,
                     "basis": command.basis,
                     "roles": None

@@ -19,7 +19,7 @@ import orjson
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from shared.commands import Command, CommandTable, catalogue, execute
+from shared.commands import Command, CommandTable, catalogue, decide
 from shared.deps import Caller, runtime_of
 from shared.errors import ConcurrencyConflict
 from shared.http import (
@@ -128,18 +128,10 @@ def _add(
         path = {name: kwargs[name] for name in sub_ids}
 
         async def act(expected: int | None) -> tuple[int, dict[str, Any]]:
-            events = await execute(
-                rt,
-                table,
-                command.name,
-                instance,
-                cmd,
-                caller,
-                correlation_id(request),
-                expected,
-                path,
-            )
-            return 200, table.respond(events, instance)
+            decided = await decide(rt, table, command.name, instance, cmd, caller, expected, path)
+            write = decided.write(correlation_id(request), table.aggregate.kind)
+            events = await rt.store.append([write])
+            return command.status, table.respond(decided, events)
 
         where = "/".join([str(instance), *(str(v) for v in path.values())])
         fingerprint = {"command": command.name, "path": where, **cmd.model_dump(mode="json")}
@@ -150,7 +142,9 @@ def _add(
             kwargs["if_match"],
             fingerprint,
             act,
-            lambda body: f"{prefix}/{body[id_field]}" if id_field in body else None,
+            (lambda body: f"{prefix}/{body[id_field]}" if id_field in body else None)
+            if table.locate
+            else (lambda body: None),
         )
 
     parameters = [
@@ -181,6 +175,7 @@ def _add(
         command.route(id_field),
         endpoint,
         methods=["POST"],
+        status_code=command.status,
         summary=f"{command.label_zh} {command.summary_en}",
         description=description,
         responses=COMMAND_RESPONSES,

@@ -26,6 +26,7 @@ from shared.commands import (
     CommandTable,
     Context,
     catalogue,
+    decide,
     execute,
     label_of,
 )
@@ -243,3 +244,44 @@ def test_the_catalogue_gives_each_command_its_schema_roles_and_chinese_labels() 
     assert entry["schema"]["properties"]["urgency"]["default"] == "normal"
     assert entry["enum_labels_zh"] == {"Urgency": {"normal": "一般", "urgent": "紧急"}}
     assert label_of(Urgency.urgent) == "紧急"
+
+
+UNIT = "shangdang/sudian/party-office"
+UNIT_TABLE: CommandTable[Task] = CommandTable(
+    # every unit of the township sees its tasks; each step belongs to one unit
+    aggregate=replace(
+        TASKS, noun="job", visible=lambda who, state, tenant, orgs: who.org.startswith(tenant)
+    ),
+    prefix="/v1/tasks",
+    tag="tasks",
+    commands=(
+        Command(
+            "finish",
+            Finish,
+            "办结",
+            "Finish the task",
+            (Role.OPENNESS_OFFICE_HEAD,),
+            finish,
+            scope=lambda state, tenant: UNIT,  # the unit's own step, not the township's
+            status=201,
+            answer=lambda events, task_id, x: {"done_on": x.today.isoformat()},
+        ),
+    ),
+)
+
+
+async def test_a_command_may_narrow_its_scope_and_shape_its_answer(deps: Deps) -> None:
+    task_id = await opened(deps)
+    other_unit = head("shangdang/sudian/finance-office")  # sees it; the step is not theirs
+    with pytest.raises(Forbidden) as refused:
+        await execute(deps, UNIT_TABLE, "finish", task_id, Finish(), other_unit, new_id())
+    assert refused.value.rule == "org.outside_subtree"
+    with pytest.raises(NotFound) as absent:
+        await execute(deps, UNIT_TABLE, "finish", new_id(), Finish(), head(UNIT), new_id())
+    assert absent.value.rule == "job.not_found"  # the noun clients know
+    decided = await decide(deps, UNIT_TABLE, "finish", task_id, Finish(), head(UNIT, "unit-head"))
+    assert await versions(deps, task_id) == 1  # deciding writes nothing
+    assert [e.event_type for e in decided.events] == ["SpineTaskDone"]
+    events = await deps.store.append([decided.write(new_id(), "task")])
+    assert UNIT_TABLE.respond(decided, events) == {"done_on": "2026-03-02"}
+    assert catalogue([UNIT_TABLE])[0]["status"] == 201
