@@ -58,7 +58,7 @@ from typing import Any
 
 import asyncpg
 
-from services.applications import lifecycle_events as le
+from services.applications import events as le
 from services.applications.events import (
     RegistrationNumberIssued,
     RequestAssigned,

@@ -20,57 +20,14 @@ Pure except for `full_report` and `record_text` (load -> decide -> append).
 
 from __future__ import annotations
 
-import csv
-import html
-import io
 from collections.abc import Iterable, Mapping
 from datetime import date
-from enum import StrEnum
 from typing import Any
-from uuid import UUID
-
-from pydantic import BaseModel, ConfigDict, Field
 
 from services.applications import report
-from services.applications.events import registry
-from services.applications.lifecycle_events import FeePaid
-from shared.commands import actor_of
-from shared.envelope import RecordedEvent, StreamWrite
-from shared.errors import ValidationFailed
-from shared.fields import NOT_PERSONAL
-from shared.identity import Principal, Role, authorize
-from shared.registry import DomainEvent, to_new_event
-
-
-class TextSection(StrEnum):
-    overview = "overview"  # 一、总体情况
-    problems = "problems"  # 五、存在的主要问题及改进情况
-    other = "other"  # 六、其他需要报告的事项
-
-
-@registry.register
-class AnnualReportTextRecorded(DomainEvent):
-    """The openness office's own text for one part of the annual report (latest wins)."""
-
-    event_type = "AnnualReportTextRecorded"
-    stream_type = "annual-report"
-
-    tenant: str
-    year: int = Field(ge=2008, le=2100)
-    section: TextSection
-    text: str = Field(min_length=1, max_length=20_000, json_schema_extra=NOT_PERSONAL)
-    recorded_by: str
-
-
-class RecordAnnualReportText(BaseModel):
-    """撰写年度报告的文字部分: 一 总体情况 / 五 存在的主要问题及改进情况 / 六 其他需要报告的事项."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    tenant: str | None = Field(default=None, description="org path; defaults to the caller's org")
-    section: TextSection
-    text: str = Field(min_length=1, max_length=20_000, json_schema_extra=NOT_PERSONAL)
-
+from services.applications.events import AnnualReportTextRecorded, FeePaid, registry
+from shared.envelope import RecordedEvent
+from shared.identity import Principal, authorize
 
 TITLES = {
     "一": "一、总体情况",
@@ -90,10 +47,6 @@ UNSOURCED_ROWS = (
     ("fees", "行政事业性收费", "本年收费金额（万元）"),
 )
 NOT_RECORDED = "本系统无此项数据来源，由公开办按实际情况填报（见第一部分或第六部分文字）"
-
-
-def stream_of(tenant: str, year: int) -> str:
-    return f"annual-report-{tenant}-{year}"
 
 
 def within(tenant: str, scope: str) -> bool:
@@ -262,102 +215,6 @@ def compose(
     }
 
 
-def section(doc: dict[str, Any], key: str) -> dict[str, Any]:
-    return next(s for s in doc["sections"] if s["key"] == key)
-
-
-# --- rendering ---------------------------------------------------------------------------
-
-
-def _prose(s: dict[str, Any]) -> list[str]:
-    return [p for p in (s.get("generated"), s.get("text")) if p]
-
-
-def to_csv(doc: dict[str, Any]) -> str:
-    out = io.StringIO()
-    w = csv.writer(out)
-    w.writerow([doc["title"]])
-    two, three, four = section(doc, "二"), section(doc, "三"), section(doc, "四")
-    for key in ("一",):
-        s = section(doc, key)
-        w.writerow([s["title"]])
-        for p in _prose(s) or ["（未填写）"]:
-            w.writerow([p])
-    w.writerow([two["title"]])
-    w.writerow(["信息内容", "本年制发件数", "本年废止件数", "现行有效件数"])
-    for d in two["documents"]:
-        w.writerow([d["label"], d["made_this_year"], d["repealed_this_year"], d["in_force"]])
-    for r in two["other_rows"]:
-        w.writerow([r["label"], r["measure"], "", r["note"]])
-    w.writerow([three["title"]])
-    section_three_csv = report.to_csv({**three, "section_four": None})
-    for line in csv.reader(io.StringIO(section_three_csv)):
-        w.writerow(line)
-    w.writerow([four["title"], *[c["label"] for c in four["columns"]]])
-    for g in four["groups"]:
-        w.writerow([g["label"], *[g["values"][c["key"]] for c in four["columns"]]])
-    for key in ("五", "六"):
-        s = section(doc, key)
-        w.writerow([s["title"]])
-        for p in _prose(s) or ["（未填写）"]:
-            w.writerow([p])
-    return out.getvalue()
-
-
-def to_html(doc: dict[str, Any]) -> str:
-    e = html.escape
-    parts = [
-        f'<!doctype html><html lang="zh"><meta charset="utf-8"><title>{e(doc["title"])}</title>',
-        f"<h1>{e(doc['title'])}</h1>",
-    ]
-
-    def prose(s: dict[str, Any]) -> None:
-        parts.append(f"<h2>{e(s['title'])}</h2>")
-        for p in _prose(s) or ["（未填写）"]:
-            parts.append(f"<p>{e(p)}</p>")
-
-    prose(section(doc, "一"))
-    two = section(doc, "二")
-    parts.append(f'<h2>{e(two["title"])}</h2><table border="1">')
-    parts.append(
-        "<tr><th>信息内容</th><th>本年制发件数</th><th>本年废止件数</th><th>现行有效件数</th></tr>"
-    )
-    for d in two["documents"]:
-        parts.append(
-            f"<tr><th>{e(d['label'])}</th><td>{d['made_this_year']}</td>"
-            f"<td>{d['repealed_this_year']}</td><td>{d['in_force']}</td></tr>"
-        )
-    for r in two["other_rows"]:
-        parts.append(
-            f'<tr><th>{e(r["label"])}</th><td colspan="3">{e(r["measure"])}：'
-            f"{e(r['note'])}</td></tr>"
-        )
-    parts.append("</table>")
-    three = section(doc, "三")
-    parts.append(f"<h2>{e(three['title'])}</h2>{report.table_html(three)}")
-    four = section(doc, "四")
-    parts.append(f'<h2>{e(four["title"])}</h2><table border="1"><tr><th></th>')
-    parts.append("".join(f"<th>{e(c['label'])}</th>" for c in four["columns"]) + "</tr>")
-    for g in four["groups"]:
-        cells = "".join(f"<td>{g['values'][c['key']]}</td>" for c in four["columns"])
-        parts.append(f"<tr><th>{e(g['label'])}</th>{cells}</tr>")
-    parts.append("</table>")
-    prose(section(doc, "五"))
-    prose(section(doc, "六"))
-    parts.append("</html>")
-    return "".join(parts)
-
-
-def render(doc: dict[str, Any], fmt: str) -> str:
-    if fmt == "csv":
-        return to_csv(doc)
-    if fmt == "html":
-        return to_html(doc)
-    import orjson
-
-    return orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode()
-
-
 # --- reading and recording -----------------------------------------------------------------
 
 
@@ -404,46 +261,3 @@ async def full_report(h: Any, tenant: str, year: int, principal: Principal) -> d
         year=year,
         township_paths=[str(t.path) for t in h.orgs.townships()],
     )
-
-
-async def record_text(
-    h: Any,
-    year: int,
-    cmd: RecordAnnualReportText,
-    principal: Principal,
-    correlation_id: UUID,
-    today: date,
-) -> RecordedEvent:
-    """The openness-office head writes one text part of the report (条例 Art. 50)."""
-    tenant = cmd.tenant or str(principal.org)
-    authorize(principal, tenant, Role.OPENNESS_OFFICE_HEAD)
-    h.orgs.get(tenant)
-    if year > today.year:
-        raise ValidationFailed(
-            rule="date.in_future",
-            field="year",
-            message_zh=f"不能撰写 {year} 年的年度报告：该年度尚未开始",
-            message_en=f"the year {year} has not begun",
-        )
-    event = AnnualReportTextRecorded(
-        tenant=tenant, year=year, section=cmd.section, text=cmd.text, recorded_by=principal.sub
-    )
-    recorded: RecordedEvent
-    (recorded,) = await h.store.append(
-        [
-            StreamWrite(
-                stream_id=stream_of(tenant, year),
-                stream_type=event.stream_type,
-                expected_version=None,
-                events=(
-                    to_new_event(
-                        event,
-                        tenant,
-                        actor_of(principal, Role.OPENNESS_OFFICE_HEAD),
-                        correlation_id,
-                    ),
-                ),
-            )
-        ]
-    )
-    return recorded

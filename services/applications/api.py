@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from services.applications import annual, queries, report, reviews, suggestions
-from services.applications.commands import RegisterRequest
+from services.applications.commands import RecordAnnualReportText, RegisterRequest
 from services.applications.domain import applicant_key
 from services.applications.handlers import (
     REQUEST_COMMANDS,
@@ -23,6 +23,7 @@ from services.applications.handlers import (
 )
 from services.applications.handlers import decide_review as decide_case
 from services.applications.handlers import open_review as open_case
+from services.applications.handlers import record_text as record_annual_text
 from shared.deps import Caller, handlers_of, runtime_of
 from shared.envelope import RecordedEvent
 from shared.errors import Forbidden, NotFound
@@ -271,7 +272,7 @@ async def get_annual_report(
     year: Year, caller: Caller, h: H, tenant: str | None = None, format: Format = "json"
 ) -> Response:
     body = await annual.full_report(h, tenant or str(caller.org), year, caller)
-    return _rendered(body, format, annual.render)
+    return _rendered(body, format, report.render_annual)
 
 
 @annual_router.post(
@@ -282,7 +283,7 @@ async def get_annual_report(
 )
 async def record_text(
     year: Year,
-    cmd: annual.RecordAnnualReportText,
+    cmd: RecordAnnualReportText,
     request: Request,
     caller: Caller,
     rt: Rt,
@@ -292,7 +293,7 @@ async def record_text(
     async def act(expected: int | None) -> tuple[int, dict[str, Any]]:
         today = local_date(h.clock())
         return 201, _written(
-            await annual.record_text(h, year, cmd, caller, correlation_id(request), today)
+            await record_annual_text(h, year, cmd, caller, correlation_id(request), today)
         )
 
     fingerprint = {"command": "annual-text", "year": year, **cmd.model_dump(mode="json")}

@@ -69,7 +69,7 @@ def _annual(args: argparse.Namespace) -> int:
             year=args.year,
             township_paths=townships,
         )
-        print(annual.render(doc, args.format))
+        print(report.render_annual(doc, args.format))
         return 0 if all(doc["check"].values()) else 1
     body = report.build(events, args.tenant, args.year, townships)
     print(report.render(body, args.format))

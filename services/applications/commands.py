@@ -7,17 +7,21 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.applications.events import Applicant, Channel, DeliveryChannel, RequestedForm
-from services.applications.lifecycle_events import (
+from services.applications.events import (
+    Applicant,
+    Channel,
     ConsultationOutcome,
+    DeliveryChannel,
     EvidenceKind,
     FeeMode,
     NoticeDocument,
     PartyKind,
     ReplyType,
+    RequestedForm,
+    TextSection,
     WithholdingReason,
 )
-from shared.fields import Day
+from shared.fields import NOT_PERSONAL, Day
 
 
 class RegisterRequest(BaseModel):
@@ -173,3 +177,13 @@ class SetLaterReplyDate(_Command):
     reply_due: Day = Field(title="答复期限")
     reason: str = Field(title="理由", min_length=2, max_length=1000)
     applicant_notified_on: Day = Field(title="告知申请人日期")
+
+
+class RecordAnnualReportText(BaseModel):
+    """撰写年度报告的文字部分: 一 总体情况 / 五 存在的主要问题及改进情况 / 六 其他需要报告的事项."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tenant: str | None = Field(default=None, description="org path; defaults to the caller's org")
+    section: TextSection
+    text: str = Field(min_length=1, max_length=20_000, json_schema_extra=NOT_PERSONAL)

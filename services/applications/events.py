@@ -1,14 +1,20 @@
-"""Events of the applications service (依申请公开). The source of contracts/."""
+"""Events of the applications service (依申请公开): registration, the lifecycle after it
+(DOMAIN.md §2; 条例 Arts. 30–42) and the annual report's texts. The source of contracts/.
+
+Each clock-changing event carries the reply due date the domain computed when deciding it
+(`reply_due`), so the read model needs no calendar of its own.
+"""
 
 from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
+from typing import Any
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.fields import PERSONAL
+from shared.fields import NOT_PERSONAL, PERSONAL
 from shared.registry import DomainEvent, EventRegistry
 
 registry = EventRegistry(service="applications")
@@ -148,3 +154,362 @@ class ApplicantDataRead(DomainEvent):
     request_ids: list[UUID] = Field(min_length=1)
     endpoint: str
     fields: list[str]
+
+
+class PartyKind(StrEnum):
+    third_party = "third_party"  # 第三方 (Art. 32)
+    agency = "agency"  # 其他行政机关 (Art. 34)
+
+
+class ConsultationOutcome(StrEnum):
+    consent = "consent"  # 同意公开
+    objection = "objection"  # 不同意公开
+    no_answer = "no_answer"  # 逾期未答复 (Art. 34: an agency's silence = consent)
+
+
+class ReplyType(StrEnum):
+    """答复类型 (条例 Arts. 30, 35–39); the annual-report row is in domain.REPORT_ROW."""
+
+    already_public = "already_public"  # Art. 36(一) 已主动公开
+    disclosed = "disclosed"  # Art. 36(二) 予以公开
+    not_disclosed = "not_disclosed"  # Art. 36(三) 不予公开
+    not_exist = "not_exist"  # Art. 36(四) 信息不存在
+    not_this_agency = "not_this_agency"  # Art. 36(五) 非本机关负责公开
+    repeated = "repeated"  # Art. 36(六) 重复申请
+    special_regime = "special_regime"  # Art. 36(七) 工商、不动产登记等查询
+    partial = "partial"  # Art. 37 部分公开
+    no_compilation = "no_compilation"  # Art. 38 需另行制作
+    petition = "petition"  # Art. 39 ¶1 信访、投诉、举报
+    publication = "publication"  # Art. 39 ¶2 公开出版物
+    unclear_after_correction = "unclear_after_correction"  # Art. 30 补正后仍不明确
+    excessive = "excessive"  # Art. 35 无正当理由大量反复申请
+    confirmation_request = "confirmation_request"  # 要求确认或重新出具已获取信息
+    other = "other"  # 其他处理
+
+
+class WithholdingReason(StrEnum):
+    """不予公开 reasons, annual-report rows 三(三)1–7 (条例 Arts. 14–16)."""
+
+    state_secret = "state_secret"  # 1.属于国家秘密
+    law_forbids = "law_forbids"  # 2.其他法律行政法规禁止公开
+    security_stability = "security_stability"  # 3.危及“三安全一稳定”
+    third_party_rights = "third_party_rights"  # 4.保护第三方合法权益
+    internal_affairs = "internal_affairs"  # 5.属于三类内部事务信息
+    process_information = "process_information"  # 6.属于四类过程性信息
+    enforcement_files = "enforcement_files"  # 7.属于行政执法案卷
+
+
+class NoticeDocument(StrEnum):
+    correction_notice = "correction_notice"  # 补正告知书
+    extension_notice = "extension_notice"  # 延期答复告知书
+    fee_notice = "fee_notice"  # 收费通知
+    reply = "reply"  # 答复书
+
+
+class EvidenceKind(StrEnum):
+    """送达回证 kinds."""
+
+    signed_receipt = "signed_receipt"  # 签收回执
+    email_record = "email_record"  # 电子邮件发送记录
+    sms_record = "sms_record"  # 短信发送记录
+    postal_tracking = "postal_tracking"  # 邮寄单号
+
+
+class FeeMode(StrEnum):
+    per_request = "per_request"  # 按件计收
+    per_page = "per_page"  # 按量计收
+
+
+@registry.register
+class CorrectionRequested(DomainEvent):
+    """补正告知: one notice listing every defect, within 7 working days (Art. 30)."""
+
+    event_type = "CorrectionRequested"
+    stream_type = "request"
+
+    request_id: UUID
+    defects: list[str] = Field(min_length=1)
+    notified_on: date
+    correction_due: date = Field(description="补正期限")
+
+
+@registry.register
+class CorrectionReceived(DomainEvent):
+    """The corrected request arrived: the reply period restarts from this day (Art. 30)."""
+
+    event_type = "CorrectionReceived"
+    stream_type = "request"
+
+    request_id: UUID
+    corrected_on: date
+    late_reason: str | None = None
+    reply_due: date
+
+
+@registry.register
+class CorrectionLapsed(DomainEvent):
+    """No correction in time: the request is deemed abandoned (Art. 30; report 三(六)1)."""
+
+    event_type = "CorrectionLapsed"
+    stream_type = "request"
+
+    request_id: UUID
+    correction_due: date
+    lapsed_on: date
+
+
+@registry.register
+class ConsultationStarted(DomainEvent):
+    """征求意见: the reply clock stops while consulting (Arts. 32, 34)."""
+
+    event_type = "ConsultationStarted"
+    stream_type = "request"
+
+    request_id: UUID
+    consultation_id: UUID
+    party_kind: PartyKind
+    party: str
+    started_on: date
+    answer_due: date = Field(description="15 个工作日")
+
+
+@registry.register
+class ConsultationEnded(DomainEvent):
+    event_type = "ConsultationEnded"
+    stream_type = "request"
+
+    request_id: UUID
+    consultation_id: UUID
+    ended_on: date
+    outcome: ConsultationOutcome
+    deemed_consent: bool = False
+    reply_due: date
+
+
+@registry.register
+class ExtensionGranted(DomainEvent):
+    """延期答复: once, at most 20 working days, by the openness-office head (Art. 33 ¶2)."""
+
+    event_type = "ExtensionGranted"
+    stream_type = "request"
+
+    request_id: UUID
+    working_days: int = Field(ge=1, le=20)
+    reason: str
+    approved_by: str
+    applicant_notified_on: date
+    reply_due: date
+
+
+@registry.register
+class FeeNoticeIssued(DomainEvent):
+    """收费通知 (Art. 42; 国办函〔2020〕109号); the clock stops until payment."""
+
+    event_type = "FeeNoticeIssued"
+    stream_type = "request"
+
+    request_id: UUID
+    mode: FeeMode
+    pages: int | None = None
+    monthly_ordinal: int | None = Field(default=None, description="本月该申请人第几件")
+    amount_yuan: int = Field(ge=1)
+    notified_on: date
+    pay_by: date
+
+
+@registry.register
+class FeePaid(DomainEvent):
+    event_type = "FeePaid"
+    stream_type = "request"
+
+    request_id: UUID
+    amount_yuan: int
+    paid_on: date
+    reply_due: date
+
+
+@registry.register
+class FeeLapsed(DomainEvent):
+    """Not paid in time: processing ends (report 三(六)2)."""
+
+    event_type = "FeeLapsed"
+    stream_type = "request"
+
+    request_id: UUID
+    pay_by: date
+    lapsed_on: date
+
+
+class RequestRepliedV1(DomainEvent):
+    """答复 with its type and, where the law needs it, the reason (Arts. 36–39)."""
+
+    event_type = "RequestReplied"
+    stream_type = "request"
+
+    request_id: UUID
+    reply_type: ReplyType
+    withholding_reason: WithholdingReason | None = None
+    legal_basis: str | None = None
+    location: str | None = Field(default=None, json_schema_extra=NOT_PERSONAL)
+    right_agency: str | None = None
+    note: str | None = None
+    replied_on: date
+    report_row: str = Field(description="年度报告第三部分的行，如 三(三)4")
+
+
+@registry.register
+class RequestReplied(DomainEvent):
+    """答复 with its type and, where the law needs it, the reason (Arts. 36–39).
+
+    v2: `public_document_id`, the catalog document a reply 已主动公开 (Art. 36(一)) points
+    the applicant to; v1 replies read as None.
+    """
+
+    event_type = "RequestReplied"
+    schema_version = 2
+    stream_type = "request"
+
+    request_id: UUID
+    reply_type: ReplyType
+    withholding_reason: WithholdingReason | None = None
+    legal_basis: str | None = None
+    location: str | None = Field(default=None, json_schema_extra=NOT_PERSONAL)
+    right_agency: str | None = None
+    note: str | None = None
+    public_document_id: UUID | None = Field(
+        default=None, description="已主动公开的文件（主动公开目录中的文件标识）"
+    )
+    replied_on: date
+    report_row: str = Field(description="年度报告第三部分的行，如 三(三)4")
+
+
+def _replied_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    return {**payload, "public_document_id": None}
+
+
+registry.register_historic(RequestRepliedV1, _replied_v1_to_v2)
+
+
+@registry.register
+class DeliveryRecorded(DomainEvent):
+    """送达回证 for a notice or the reply."""
+
+    event_type = "DeliveryRecorded"
+    stream_type = "request"
+
+    request_id: UUID
+    document: NoticeDocument
+    channel: str
+    evidence_kind: EvidenceKind
+    evidence_ref: str
+    delivered_on: date
+
+
+@registry.register
+class RequestArchived(DomainEvent):
+    """归档 (Art. 45, 方案§14): nothing changes afterwards."""
+
+    event_type = "RequestArchived"
+    stream_type = "request"
+
+    request_id: UUID
+    archived_on: date
+
+
+@registry.register
+class RequestWithdrawnByApplicant(DomainEvent):
+    """The applicant withdrew the request (report 三(六)3 其他)."""
+
+    event_type = "RequestWithdrawnByApplicant"
+    stream_type = "request"
+
+    request_id: UUID
+    withdrawn_on: date
+    note: str | None = None
+
+
+@registry.register
+class DeadlineApproaching(DomainEvent):
+    """Emitted once per request by the scheduler, N working days before the reply due."""
+
+    event_type = "DeadlineApproaching"
+    stream_type = "request"
+
+    request_id: UUID
+    reply_due: date
+    working_days_left: int
+    noticed_on: date
+
+
+@registry.register
+class DeadlineMissed(DomainEvent):
+    """Emitted once per request by the scheduler when the reply due passed without a reply."""
+
+    event_type = "DeadlineMissed"
+    stream_type = "request"
+
+    request_id: UUID
+    reply_due: date
+    noticed_on: date
+
+
+@registry.register
+class ExcessiveReasonsRequested(DomainEvent):
+    """Art. 35: the applicant is asked to state the reasons for a clearly excessive request."""
+
+    event_type = "ExcessiveReasonsRequested"
+    stream_type = "request"
+
+    request_id: UUID
+    asked_on: date
+    note: str
+
+
+@registry.register
+class LaterReplyDateSet(DomainEvent):
+    """Art. 35: reasonable but too many at once ⇒ the agency states a later reply date."""
+
+    event_type = "LaterReplyDateSet"
+    stream_type = "request"
+
+    request_id: UUID
+    reply_due: date
+    reason: str
+    applicant_notified_on: date
+
+
+@registry.register
+class ReplyDueRecomputed(DomainEvent):
+    """The due date moved without a command: a calendar was published for a provisional
+    year (DOMAIN.md §6), or a consultation stayed open past its 15 working days."""
+
+    event_type = "ReplyDueRecomputed"
+    stream_type = "request"
+
+    request_id: UUID
+    previous_reply_due: date
+    reply_due: date
+    provisional: bool
+    calendars: list[str]
+
+
+# The parts of the annual report the openness office writes itself (条例 Art. 50); no
+# docstring, as it would change the published schema.
+class TextSection(StrEnum):
+    overview = "overview"  # 一、总体情况
+    problems = "problems"  # 五、存在的主要问题及改进情况
+    other = "other"  # 六、其他需要报告的事项
+
+
+@registry.register
+class AnnualReportTextRecorded(DomainEvent):
+    """The openness office's own text for one part of the annual report (latest wins)."""
+
+    event_type = "AnnualReportTextRecorded"
+    stream_type = "annual-report"
+
+    tenant: str
+    year: int = Field(ge=2008, le=2100)
+    section: TextSection
+    text: str = Field(min_length=1, max_length=20_000, json_schema_extra=NOT_PERSONAL)
+    recorded_by: str

@@ -11,8 +11,7 @@ from collections.abc import Callable
 from datetime import date
 from uuid import UUID
 
-from services.applications import annual as an
-from services.applications import lifecycle_events as le
+from services.applications import events as le
 from services.applications import reviews as rv
 from services.applications.events import ApplicantDataRead
 from shared.registry import DomainEvent
@@ -148,10 +147,10 @@ def _later_versions() -> dict[str, Callable[[], DomainEvent]]:
             replied_on=date(2026, 2, 24),
             report_row="三(一)",
         ),
-        "applications/AnnualReportTextRecorded.v1": lambda: an.AnnualReportTextRecorded(
+        "applications/AnnualReportTextRecorded.v1": lambda: le.AnnualReportTextRecorded(
             tenant="shangdang/sudian",
             year=2026,
-            section=an.TextSection.problems,
+            section=le.TextSection.problems,
             text="部分栏目更新不及时；下一步将建立栏目更新提醒机制。",
             recorded_by="wang.fang",
         ),

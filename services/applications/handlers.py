@@ -3,7 +3,7 @@ and the steps that are not one command on one request: registration (gapless num
 across two streams), review cases, and reads that leave an access record.
 
 A lifecycle command is one row of `REQUEST_COMMANDS`: its input model, the roles that may
-give it, the pure decision of lifecycle.py or domain.py it runs, and, where the decision
+give it, the pure decision of domain.py it runs, and, where the decision
 needs more than the request's own events, a `prepare` that reads it. The kernel loads,
 hides other townships' requests (404), checks role and If-Match, decides and appends.
 """
@@ -14,15 +14,19 @@ import asyncio
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
 from services.applications import clock, domain, reviews
 from services.applications import commands as c
-from services.applications import lifecycle as life
-from services.applications.events import ApplicantDataRead, RegistrationNumberIssued, registry
-from services.applications.lifecycle_events import FeeMode
+from services.applications.events import (
+    AnnualReportTextRecorded,
+    ApplicantDataRead,
+    FeeMode,
+    RegistrationNumberIssued,
+    registry,
+)
 from services.applications.state import RequestState
 from services.applications.suggestions import public_document
 from shared.commands import (
@@ -35,7 +39,7 @@ from shared.commands import (
     load,
 )
 from shared.envelope import RecordedEvent, StreamWrite, new_id
-from shared.errors import ConcurrencyConflict, NotFound
+from shared.errors import ConcurrencyConflict, NotFound, ValidationFailed
 from shared.eventstore import EventStore
 from shared.identity import Principal, Role, authorize, within_scope
 from shared.registry import access_write, to_new_event
@@ -110,7 +114,7 @@ REQUEST_COMMANDS: CommandTable[RequestState] = CommandTable(
             "补正告知",
             "Send the correction notice",
             HANDLING_ROLES,
-            lambda s, cmd, x: life.request_correction(s, cmd, x.today, x.calendar),
+            lambda s, cmd, x: domain.request_correction(s, cmd, x.today, x.calendar),
             basis="条例第三十条",
         ),
         Command(
@@ -119,7 +123,7 @@ REQUEST_COMMANDS: CommandTable[RequestState] = CommandTable(
             "收到补正",
             "The corrected request arrived; the clock restarts",
             HANDLING_ROLES,
-            lambda s, cmd, x: life.receive_correction(s, cmd, x.today, x.calendar),
+            lambda s, cmd, x: domain.receive_correction(s, cmd, x.today, x.calendar),
             basis="条例第三十条",
         ),
         Command(
@@ -128,7 +132,7 @@ REQUEST_COMMANDS: CommandTable[RequestState] = CommandTable(
             "征求意见",
             "Consult a third party or agency; the clock stops",
             HANDLING_ROLES,
-            lambda s, cmd, x: life.start_consultation(s, cmd, x.today, x.calendar, x.new_id),
+            lambda s, cmd, x: domain.start_consultation(s, cmd, x.today, x.calendar, x.new_id),
             basis="条例第三十二条、第三十四条",
         ),
         Command(
@@ -137,7 +141,9 @@ REQUEST_COMMANDS: CommandTable[RequestState] = CommandTable(
             "征求意见结束",
             "Record the answer; the clock runs again",
             HANDLING_ROLES,
-            lambda s, cmd, x: life.end_consultation(s, _consultation(x), cmd, x.today, x.calendar),
+            lambda s, cmd, x: domain.end_consultation(
+                s, _consultation(x), cmd, x.today, x.calendar
+            ),
             path="/{request_id}/consultations/{consultation_id}/end",
             basis="条例第三十二条",
         ),
@@ -147,7 +153,7 @@ REQUEST_COMMANDS: CommandTable[RequestState] = CommandTable(
             "延期答复",
             "Extend once, by the openness-office head",
             HEAD,
-            lambda s, cmd, x: life.grant_extension(s, cmd, x.today, x.calendar, x.principal.sub),
+            lambda s, cmd, x: domain.grant_extension(s, cmd, x.today, x.calendar, x.principal.sub),
             basis="条例第三十三条第二款",
         ),
         Command(
@@ -156,7 +162,7 @@ REQUEST_COMMANDS: CommandTable[RequestState] = CommandTable(
             "收费通知",
             "Issue a fee notice",
             HANDLING_ROLES,
-            lambda s, cmd, x: life.issue_fee_notice(
+            lambda s, cmd, x: domain.issue_fee_notice(
                 s, cmd, x.today, x.calendar, x.given["ordinal"]
             ),
             prepare=_fee_ordinal,
@@ -168,7 +174,7 @@ REQUEST_COMMANDS: CommandTable[RequestState] = CommandTable(
             "缴费",
             "Record the payment",
             HANDLING_ROLES,
-            lambda s, cmd, x: life.pay_fee(s, cmd, x.today, x.calendar),
+            lambda s, cmd, x: domain.pay_fee(s, cmd, x.today, x.calendar),
         ),
         Command(
             "reply",
@@ -176,7 +182,7 @@ REQUEST_COMMANDS: CommandTable[RequestState] = CommandTable(
             "答复",
             "Reply",
             HANDLING_ROLES,
-            lambda s, cmd, x: life.reply(s, cmd, x.today, x.given["published"]),
+            lambda s, cmd, x: domain.reply(s, cmd, x.today, x.given["published"]),
             prepare=_published,
             basis="条例第三十六条至第三十九条",
         ),
@@ -186,7 +192,7 @@ REQUEST_COMMANDS: CommandTable[RequestState] = CommandTable(
             "送达回证",
             "Record delivery evidence",
             HANDLING_ROLES,
-            lambda s, cmd, x: life.record_delivery(s, cmd, x.today),
+            lambda s, cmd, x: domain.record_delivery(s, cmd, x.today),
         ),
         Command(
             "archive",
@@ -194,7 +200,7 @@ REQUEST_COMMANDS: CommandTable[RequestState] = CommandTable(
             "归档",
             "Archive",
             HANDLING_ROLES,
-            lambda s, cmd, x: life.archive(s, cmd, x.today),
+            lambda s, cmd, x: domain.archive(s, cmd, x.today),
             basis="条例第四十五条",
         ),
         Command(
@@ -203,7 +209,7 @@ REQUEST_COMMANDS: CommandTable[RequestState] = CommandTable(
             "要求说明理由",
             "Ask for the reasons of an excessive request",
             HANDLING_ROLES,
-            lambda s, cmd, x: life.ask_excessive_reasons(s, cmd, x.today),
+            lambda s, cmd, x: domain.ask_excessive_reasons(s, cmd, x.today),
             basis="条例第三十五条",
         ),
         Command(
@@ -212,7 +218,7 @@ REQUEST_COMMANDS: CommandTable[RequestState] = CommandTable(
             "延后答复",
             "Set a later reply date for an excessive request",
             HEAD,
-            lambda s, cmd, x: life.set_later_reply_date(s, cmd, x.today, x.calendar),
+            lambda s, cmd, x: domain.set_later_reply_date(s, cmd, x.today, x.calendar),
             basis="条例第三十五条",
         ),
         Command(
@@ -221,7 +227,7 @@ REQUEST_COMMANDS: CommandTable[RequestState] = CommandTable(
             "撤回申请",
             "The applicant withdrew the request",
             HANDLING_ROLES,
-            lambda s, cmd, x: life.withdraw(s, cmd, x.today),
+            lambda s, cmd, x: domain.withdraw(s, cmd, x.today),
         ),
     ),
 )
@@ -249,6 +255,10 @@ async def monthly_ordinal(views: Any, request_id: UUID) -> int:
         row["sequence"],
     )
     return max(1, int(count or 1))
+
+
+def annual_report_stream(tenant: str, year: int) -> str:
+    return f"annual-report-{tenant}-{year}"
 
 
 def request_stream(request_id: UUID) -> str:
@@ -470,6 +480,49 @@ async def decide_review(
                         event,
                         case.tenant,
                         actor_of(principal, _acting_role(principal)),
+                        correlation_id,
+                    ),
+                ),
+            )
+        ]
+    )
+    return recorded
+
+
+async def record_text(
+    h: ApplicationsHandlers,
+    year: int,
+    cmd: c.RecordAnnualReportText,
+    principal: Principal,
+    correlation_id: UUID,
+    today: date,
+) -> RecordedEvent:
+    """The openness-office head writes one text part of the report (条例 Art. 50)."""
+    tenant = cmd.tenant or str(principal.org)
+    authorize(principal, tenant, Role.OPENNESS_OFFICE_HEAD)
+    h.orgs.get(tenant)
+    if year > today.year:
+        raise ValidationFailed(
+            rule="date.in_future",
+            field="year",
+            message_zh=f"不能撰写 {year} 年的年度报告：该年度尚未开始",
+            message_en=f"the year {year} has not begun",
+        )
+    event = AnnualReportTextRecorded(
+        tenant=tenant, year=year, section=cmd.section, text=cmd.text, recorded_by=principal.sub
+    )
+    recorded: RecordedEvent
+    (recorded,) = await h.store.append(
+        [
+            StreamWrite(
+                stream_id=annual_report_stream(tenant, year),
+                stream_type=event.stream_type,
+                expected_version=None,
+                events=(
+                    to_new_event(
+                        event,
+                        tenant,
+                        actor_of(principal, Role.OPENNESS_OFFICE_HEAD),
                         correlation_id,
                     ),
                 ),

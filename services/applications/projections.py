@@ -19,9 +19,10 @@ from typing import Any
 
 import orjson
 
-from services.applications import lifecycle_events as le
+from services.applications import events as le
 from services.applications.domain import applicant_key
 from services.applications.events import RequestAssigned, RequestRegistered, registry
+from services.applications.state import status_word
 from shared.db import Tx
 from shared.envelope import RecordedEvent
 
@@ -37,18 +38,15 @@ _DUE_SETTERS = (
 
 
 def ledger_status(row: dict[str, Any]) -> str:
-    """The status word, by the same precedence as state.status_of."""
-    if row["archived"]:
-        return "archived"
-    if row["conclusion"]:
-        return str(row["conclusion"])
-    if row["awaiting_correction"]:
-        return "awaiting_correction"
-    if row["awaiting_payment"]:
-        return "awaiting_payment"
-    if row["open_consultations"]:
-        return "consulting"
-    return "assigned" if row["handler"] else "registered"
+    """The status word of a ledger row (state.status_word, the one precedence)."""
+    return status_word(
+        archived=bool(row["archived"]),
+        conclusion=row["conclusion"] or None,
+        awaiting_correction=bool(row["awaiting_correction"]),
+        awaiting_payment=bool(row["awaiting_payment"]),
+        consulting=bool(row["open_consultations"]),
+        assigned=bool(row["handler"]),
+    )
 
 
 class RequestLedger:

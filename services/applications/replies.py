@@ -11,7 +11,7 @@ from uuid import UUID
 
 from services.applications import clock
 from services.applications.commands import AskExcessiveReasons, Reply, SetLaterReplyDate
-from services.applications.lifecycle_events import (
+from services.applications.events import (
     ExcessiveReasonsRequested,
     LaterReplyDateSet,
     ReplyType,

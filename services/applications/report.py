@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+import orjson
+
 from services.applications.events import registry
 from services.applications.state import RequestState, evolve
 from shared.envelope import RecordedEvent
@@ -254,3 +256,97 @@ def render(report: dict[str, Any], fmt: str) -> str:
     import orjson
 
     return orjson.dumps(report, option=orjson.OPT_INDENT_2).decode()
+
+
+def section(doc: dict[str, Any], key: str) -> dict[str, Any]:
+    return next(s for s in doc["sections"] if s["key"] == key)
+
+
+# --- the whole annual report (annual.py composes it) ---------------------------------
+
+
+def _prose(s: dict[str, Any]) -> list[str]:
+    return [p for p in (s.get("generated"), s.get("text")) if p]
+
+
+def annual_csv(doc: dict[str, Any]) -> str:
+    out = io.StringIO()
+    w = csv.writer(out)
+    w.writerow([doc["title"]])
+    two, three, four = section(doc, "二"), section(doc, "三"), section(doc, "四")
+    for key in ("一",):
+        s = section(doc, key)
+        w.writerow([s["title"]])
+        for p in _prose(s) or ["（未填写）"]:
+            w.writerow([p])
+    w.writerow([two["title"]])
+    w.writerow(["信息内容", "本年制发件数", "本年废止件数", "现行有效件数"])
+    for d in two["documents"]:
+        w.writerow([d["label"], d["made_this_year"], d["repealed_this_year"], d["in_force"]])
+    for r in two["other_rows"]:
+        w.writerow([r["label"], r["measure"], "", r["note"]])
+    w.writerow([three["title"]])
+    section_three_csv = to_csv({**three, "section_four": None})
+    for line in csv.reader(io.StringIO(section_three_csv)):
+        w.writerow(line)
+    w.writerow([four["title"], *[c["label"] for c in four["columns"]]])
+    for g in four["groups"]:
+        w.writerow([g["label"], *[g["values"][c["key"]] for c in four["columns"]]])
+    for key in ("五", "六"):
+        s = section(doc, key)
+        w.writerow([s["title"]])
+        for p in _prose(s) or ["（未填写）"]:
+            w.writerow([p])
+    return out.getvalue()
+
+
+def annual_html(doc: dict[str, Any]) -> str:
+    e = html.escape
+    parts = [
+        f'<!doctype html><html lang="zh"><meta charset="utf-8"><title>{e(doc["title"])}</title>',
+        f"<h1>{e(doc['title'])}</h1>",
+    ]
+
+    def prose(s: dict[str, Any]) -> None:
+        parts.append(f"<h2>{e(s['title'])}</h2>")
+        for p in _prose(s) or ["（未填写）"]:
+            parts.append(f"<p>{e(p)}</p>")
+
+    prose(section(doc, "一"))
+    two = section(doc, "二")
+    parts.append(f'<h2>{e(two["title"])}</h2><table border="1">')
+    parts.append(
+        "<tr><th>信息内容</th><th>本年制发件数</th><th>本年废止件数</th><th>现行有效件数</th></tr>"
+    )
+    for d in two["documents"]:
+        parts.append(
+            f"<tr><th>{e(d['label'])}</th><td>{d['made_this_year']}</td>"
+            f"<td>{d['repealed_this_year']}</td><td>{d['in_force']}</td></tr>"
+        )
+    for r in two["other_rows"]:
+        parts.append(
+            f'<tr><th>{e(r["label"])}</th><td colspan="3">{e(r["measure"])}：'
+            f"{e(r['note'])}</td></tr>"
+        )
+    parts.append("</table>")
+    three = section(doc, "三")
+    parts.append(f"<h2>{e(three['title'])}</h2>{table_html(three)}")
+    four = section(doc, "四")
+    parts.append(f'<h2>{e(four["title"])}</h2><table border="1"><tr><th></th>')
+    parts.append("".join(f"<th>{e(c['label'])}</th>" for c in four["columns"]) + "</tr>")
+    for g in four["groups"]:
+        cells = "".join(f"<td>{g['values'][c['key']]}</td>" for c in four["columns"])
+        parts.append(f"<tr><th>{e(g['label'])}</th>{cells}</tr>")
+    parts.append("</table>")
+    prose(section(doc, "五"))
+    prose(section(doc, "六"))
+    parts.append("</html>")
+    return "".join(parts)
+
+
+def render_annual(doc: dict[str, Any], fmt: str) -> str:
+    if fmt == "csv":
+        return annual_csv(doc)
+    if fmt == "html":
+        return annual_html(doc)
+    return orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode()

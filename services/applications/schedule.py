@@ -25,13 +25,13 @@ from typing import Any
 import structlog
 
 from services.applications import clock as clocks
-from services.applications.events import registry
-from services.applications.lifecycle_events import (
+from services.applications.events import (
     CorrectionLapsed,
     DeadlineApproaching,
     DeadlineMissed,
     FeeLapsed,
     ReplyDueRecomputed,
+    registry,
 )
 from services.applications.state import RequestState, evolve
 from shared.envelope import Actor, NewEvent, RecordedEvent, StreamWrite

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.applications import annual as _annual  # noqa: F401  (registers its event)
 from services.applications.api import routers
 from services.applications.cli import add_commands
 from services.applications.events import registry

@@ -1,7 +1,7 @@
 """The state of one request, folded from its events (pure; DOMAIN.md §2).
 
 `evolve` is the only way state changes; every decision in domain.py and
-lifecycle.py reads this state and returns events.
+domain.py reads this state and returns events.
 """
 
 from __future__ import annotations
@@ -12,8 +12,7 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from services.applications.events import RequestAssigned, RequestRegistered
-from services.applications.lifecycle_events import (
+from services.applications.events import (
     ConsultationEnded,
     ConsultationStarted,
     CorrectionLapsed,
@@ -32,6 +31,8 @@ from services.applications.lifecycle_events import (
     PartyKind,
     ReplyDueRecomputed,
     RequestArchived,
+    RequestAssigned,
+    RequestRegistered,
     RequestReplied,
     RequestWithdrawnByApplicant,
 )
@@ -113,19 +114,41 @@ def status_of(state: RequestState) -> str:
     return _status(lambda name: getattr(state, name))
 
 
-def _status(get: Callable[[str], Any]) -> str:
-    if get("archived"):
+def status_word(
+    *,
+    archived: bool,
+    conclusion: str | None,
+    awaiting_correction: bool,
+    awaiting_payment: bool,
+    consulting: bool,
+    assigned: bool,
+) -> str:
+    """The single status word of a request, by one precedence: archived, concluded (its
+    conclusion), awaiting correction, awaiting payment, consulting, assigned, registered.
+    The folded state and the ledger's row both answer through this."""
+    if archived:
         return "archived"
-    if get("conclusion") is not None:
-        return str(get("conclusion"))
-    if get("correction_due") is not None and get("corrected_on") is None:
+    if conclusion:
+        return str(conclusion)
+    if awaiting_correction:
         return "awaiting_correction"
-    fee = get("fee")
-    if fee is not None and fee.paid_on is None:
+    if awaiting_payment:
         return "awaiting_payment"
-    if any(c.ended_on is None for c in get("consultations")):
+    if consulting:
         return "consulting"
-    return "assigned" if get("handler") else "registered"
+    return "assigned" if assigned else "registered"
+
+
+def _status(get: Callable[[str], Any]) -> str:
+    fee = get("fee")
+    return status_word(
+        archived=bool(get("archived")),
+        conclusion=get("conclusion"),
+        awaiting_correction=get("correction_due") is not None and get("corrected_on") is None,
+        awaiting_payment=fee is not None and fee.paid_on is None,
+        consulting=any(c.ended_on is None for c in get("consultations")),
+        assigned=bool(get("handler")),
+    )
 
 
 def _conclude(conclusion: str, on: date, row: str) -> dict[str, Any]:

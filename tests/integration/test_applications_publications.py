@@ -13,7 +13,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from services.applications.annual import AnnualReportTextRecorded, stream_of
+from services.applications.events import AnnualReportTextRecorded
+from services.applications.handlers import annual_report_stream
 from services.applications.publications import PublishedDocuments
 from services.catalog.examples import history
 from shared.db import SqliteDatabase
@@ -96,7 +97,7 @@ async def fill_applications(store: Any) -> None:
     await store.append(
         [
             StreamWrite(
-                stream_id=stream_of("shangdang/sudian", 2026),
+                stream_id=annual_report_stream("shangdang/sudian", 2026),
                 stream_type="annual-report",
                 expected_version=None,
                 events=(to_new_event(text, "shangdang/sudian", Actor(id="guo-xinxin")),),

@@ -7,7 +7,7 @@ import asyncio
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from services.applications import lifecycle, queries
+from services.applications import domain, queries
 from services.applications.commands import AssignRequest, RegisterRequest, Reply
 from services.applications.domain import applicant_key, assign, evolve, register
 from services.applications.projections import RequestLedger
@@ -90,7 +90,7 @@ async def _scenario(path: Path) -> None:
         state = evolve(state, assigned)
         if reply:
             events.append(
-                lifecycle.reply(state, Reply(reply_type="disclosed", replied_on=TODAY), TODAY)
+                domain.reply(state, Reply(reply_type="disclosed", replied_on=TODAY), TODAY)
             )
         async with db.transaction() as tx:
             for version, e in enumerate(events, start=1):

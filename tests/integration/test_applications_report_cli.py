@@ -13,7 +13,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from services.applications import lifecycle
+from services.applications import domain
 from services.applications.commands import RegisterRequest, Reply
 from services.applications.domain import evolve, register
 from services.applications.handlers import request_stream, to_new_event
@@ -75,7 +75,7 @@ async def _fill(store: object) -> None:
         if replied:
             state = evolve(RequestState(), event)
             cmd = Reply(reply_type="disclosed", replied_on=replied)
-            events.append(lifecycle.reply(state, cmd, replied))
+            events.append(domain.reply(state, cmd, replied))
         await store.append(  # type: ignore[attr-defined]
             [
                 StreamWrite(

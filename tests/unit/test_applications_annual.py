@@ -10,7 +10,8 @@ from datetime import date
 from typing import Any
 
 from services.applications import annual, report
-from services.applications.lifecycle_events import FeePaid
+from services.applications.events import AnnualReportTextRecorded, FeePaid
+from services.applications.handlers import annual_report_stream
 from shared.envelope import new_id
 from tests.unit.test_applications_report import TOWNSHIPS, Log, generate
 
@@ -71,10 +72,10 @@ def with_fees_and_texts(log: Log) -> None:
         ("shangdang/handian", 2026, "overview", "韩店镇的文字"),
     ]
     for i, (tenant, year, section, text) in enumerate(texts, start=1):
-        event = annual.AnnualReportTextRecorded(
+        event = AnnualReportTextRecorded(
             tenant=tenant, year=year, section=section, text=text, recorded_by="guo-xinxin"
         )
-        log.record(annual.stream_of(tenant, year), tenant, i, event)
+        log.record(annual_report_stream(tenant, year), tenant, i, event)
 
 
 def full(log: Log, tenant: str = SUDIAN) -> dict[str, Any]:
@@ -96,12 +97,12 @@ def test_the_whole_report_has_the_six_parts_in_template_order_and_part_three_bal
     body = full(log)
     assert body["title"] == "苏店镇2026年政府信息公开工作年度报告"
     assert [s["title"] for s in body["sections"]] == list(annual.TITLES.values())
-    three = annual.section(body, "三")
+    three = report.section(body, "三")
     alone = report.build(log.events, SUDIAN, 2026, list(TOWNSHIPS))
     assert three["rows"] == alone["rows"] and all(body["check"].values())
-    assert annual.section(body, "四")["groups"] == alone["section_four"]["groups"]
+    assert report.section(body, "四")["groups"] == alone["section_four"]["groups"]
     values = {r["key"]: r["values"]["total"] for r in three["rows"] if r["key"]}
-    summary = annual.section(body, "一")["generated"]
+    summary = report.section(body, "一")["generated"]
     assert f"本年新收政府信息公开申请{values['一']}件" in summary
     assert f"结转下年度继续办理{values['四']}件" in summary
     assert "主动公开规章1件、行政规范性文件2件" in summary
@@ -113,23 +114,23 @@ def test_the_office_texts_are_the_latest_of_the_tenant_and_year_and_the_fees_are
     log, _ = generate(20, seed=3)
     with_fees_and_texts(log)
     body = full(log)
-    assert annual.section(body, "五")["text"] == "部分栏目更新不及时；将建立提醒机制。"
-    assert annual.section(body, "一")["text"] is None
-    assert annual.section(body, "六")["text"] is None  # 2025's text is not 2026's
+    assert report.section(body, "五")["text"] == "部分栏目更新不及时；将建立提醒机制。"
+    assert report.section(body, "一")["text"] is None
+    assert report.section(body, "六")["text"] is None  # 2025's text is not 2026's
     assert body["missing_texts"] == ["一、总体情况", "六、其他需要报告的事项"]
-    six = annual.section(body, "六")
+    six = report.section(body, "六")
     assert six["fees"] == {"requests": 2, "amount_yuan": 140}
     assert "收取信息处理费2件，共140元" in six["generated"]
     district = full(log, "shangdang")
-    assert annual.section(district, "六")["fees"] == {"requests": 3, "amount_yuan": 150}
-    assert annual.section(district, "一")["text"] is None  # the townships' texts stay theirs
+    assert report.section(district, "六")["fees"] == {"requests": 3, "amount_yuan": 150}
+    assert report.section(district, "一")["text"] is None  # the townships' texts stay theirs
 
 
 def test_csv_and_html_carry_every_part() -> None:
     log, _ = generate(30, seed=11)
     with_fees_and_texts(log)
     body = full(log)
-    table = list(csv.reader(io.StringIO(annual.render(body, "csv"))))
+    table = list(csv.reader(io.StringIO(report.render_annual(body, "csv"))))
     firsts = [row[0] for row in table if row]
     for title in annual.TITLES.values():
         assert title in firsts
@@ -144,6 +145,6 @@ def test_csv_and_html_carry_every_part() -> None:
         "总计",
     ] in table
     assert ["行政规范性文件", "2", "1", "3"] in table
-    page = annual.render(body, "html")
+    page = report.render_annual(body, "html")
     assert all(f"<h2>{t}</h2>" in page for t in annual.TITLES.values())
     assert page.count("<table") == 3 and "部分栏目更新不及时" in page

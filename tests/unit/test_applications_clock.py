@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.applications import clock
-from services.applications.lifecycle_events import PartyKind
+from services.applications.events import PartyKind
 from services.applications.state import Consultation, RequestState
 from shared.envelope import new_id
 from shared.workdays import WorkdayCalendar

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from services.applications import clock, domain, lifecycle
+from services.applications import clock, domain
 from services.applications import commands as c
 from services.applications.state import RequestState
 from shared.envelope import new_id
@@ -69,7 +69,7 @@ def reply_cmd(**kw: Any) -> c.Reply:
 
 def test_reply_clock_restarts_after_correction__art30() -> None:
     s = registered()
-    notice = lifecycle.request_correction(
+    notice = domain.request_correction(
         s,
         c.RequestCorrection(
             defects=["未写明所需信息的文号", "未提供身份证明"], notified_on=date(2026, 2, 12)
@@ -80,7 +80,7 @@ def test_reply_clock_restarts_after_correction__art30() -> None:
     s = then(s, notice)
     assert s.status == "awaiting_correction"
     assert clock.compute(s, CAL, date(2026, 2, 13)).state == "awaiting_correction"
-    corrected = lifecycle.receive_correction(
+    corrected = domain.receive_correction(
         s, c.ReceiveCorrection(corrected_on=date(2026, 3, 2)), date(2026, 3, 2), CAL
     )
     # 20 working days from Mon 2026-03-02 (not counted): 3/3 … 3/30.
@@ -96,7 +96,7 @@ def test_one_correction_notice_only_and_within_seven_working_days__art30() -> No
     refused(
         DomainRuleViolated,
         "correction.notice_late",
-        lambda: lifecycle.request_correction(
+        lambda: domain.request_correction(
             s,
             c.RequestCorrection(defects=["内容不明确"], notified_on=date(2026, 2, 27)),
             date(2026, 2, 27),
@@ -105,7 +105,7 @@ def test_one_correction_notice_only_and_within_seven_working_days__art30() -> No
     )
     s = then(
         s,
-        lifecycle.request_correction(
+        domain.request_correction(
             s,
             c.RequestCorrection(defects=["内容不明确"], notified_on=date(2026, 2, 26)),
             date(2026, 2, 26),
@@ -115,7 +115,7 @@ def test_one_correction_notice_only_and_within_seven_working_days__art30() -> No
     refused(
         DomainRuleViolated,
         "correction.already_requested",
-        lambda: lifecycle.request_correction(
+        lambda: domain.request_correction(
             s,
             c.RequestCorrection(defects=["另一事项"], notified_on=date(2026, 2, 26)),
             date(2026, 2, 26),
@@ -128,7 +128,7 @@ def test_late_correction_needs_a_good_reason__art30() -> None:
     s = registered()
     s = then(
         s,
-        lifecycle.request_correction(
+        domain.request_correction(
             s,
             c.RequestCorrection(
                 defects=["内容不明确"], notified_on=date(2026, 2, 11), correction_period_days=3
@@ -142,9 +142,9 @@ def test_late_correction_needs_a_good_reason__art30() -> None:
     refused(
         DomainRuleViolated,
         "correction.late",
-        lambda: lifecycle.receive_correction(s, late, date(2026, 2, 26), CAL),
+        lambda: domain.receive_correction(s, late, date(2026, 2, 26), CAL),
     )
-    ok = lifecycle.receive_correction(
+    ok = domain.receive_correction(
         s,
         c.ReceiveCorrection(corrected_on=date(2026, 2, 26), late_reason="春节返乡，邮件延误"),
         date(2026, 2, 26),
@@ -159,7 +159,7 @@ def test_late_correction_needs_a_good_reason__art30() -> None:
 def test_consultation_stops_the_clock_and_agency_silence_is_consent__art32_art34() -> None:
     s = registered()
     cid = new_id()
-    started = lifecycle.start_consultation(
+    started = domain.start_consultation(
         s,
         c.StartConsultation(
             party_kind="agency", party="上党区自然资源局", started_on=date(2026, 2, 24)
@@ -176,9 +176,9 @@ def test_consultation_stops_the_clock_and_agency_silence_is_consent__art32_art34
     refused(
         DomainRuleViolated,
         "consultation.answer_period_running",
-        lambda: lifecycle.end_consultation(s, cid, early, date(2026, 3, 2), CAL),
+        lambda: domain.end_consultation(s, cid, early, date(2026, 3, 2), CAL),
     )
-    ended = lifecycle.end_consultation(
+    ended = domain.end_consultation(
         s,
         cid,
         c.EndConsultation(ended_on=started.answer_due, outcome="no_answer"),
@@ -191,7 +191,7 @@ def test_consultation_stops_the_clock_and_agency_silence_is_consent__art32_art34
     refused(
         NotFound,
         "consultation.not_open",
-        lambda: lifecycle.end_consultation(then(s, ended), cid, early, date(2026, 3, 20), CAL),
+        lambda: domain.end_consultation(then(s, ended), cid, early, date(2026, 3, 20), CAL),
     )
 
 
@@ -200,7 +200,7 @@ def test_pause_is_capped_at_the_fifteen_working_days_of_the_consulted_party__art
     cid = new_id()
     s = then(
         s,
-        lifecycle.start_consultation(
+        domain.start_consultation(
             s,
             c.StartConsultation(
                 party_kind="third_party", party="某建材有限公司", started_on=date(2026, 2, 24)
@@ -210,7 +210,7 @@ def test_pause_is_capped_at_the_fifteen_working_days_of_the_consulted_party__art
             cid,
         ),
     )
-    late_end = lifecycle.end_consultation(
+    late_end = domain.end_consultation(
         s,
         cid,
         c.EndConsultation(ended_on=date(2026, 4, 30), outcome="objection"),
@@ -228,14 +228,14 @@ def test_extension_once_at_most_twenty_working_days__art33() -> None:
     cmd = c.GrantExtension(
         working_days=20, reason="涉及多个站所，需汇总核实", applicant_notified_on=date(2026, 3, 10)
     )
-    granted = lifecycle.grant_extension(s, cmd, date(2026, 3, 10), CAL, "guo-xinxin")
+    granted = domain.grant_extension(s, cmd, date(2026, 3, 10), CAL, "guo-xinxin")
     assert granted.reply_due == CAL.add_workdays(date(2026, 2, 10), 40).due
     assert granted.approved_by == "guo-xinxin"
     s = then(s, granted)
     refused(
         DomainRuleViolated,
         "extension.already_granted",
-        lambda: lifecycle.grant_extension(s, cmd, date(2026, 3, 11), CAL, "guo-xinxin"),
+        lambda: domain.grant_extension(s, cmd, date(2026, 3, 11), CAL, "guo-xinxin"),
     )
     with pytest.raises(ValueError):
         c.GrantExtension(working_days=21, reason="过长", applicant_notified_on=date(2026, 3, 10))
@@ -248,7 +248,7 @@ def test_extension_after_the_due_date_is_refused__art33() -> None:
     refused(
         DomainRuleViolated,
         "extension.after_due",
-        lambda: lifecycle.grant_extension(registered(), cmd, date(2026, 3, 17), CAL, "x"),
+        lambda: domain.grant_extension(registered(), cmd, date(2026, 3, 17), CAL, "x"),
     )
 
 
@@ -294,7 +294,7 @@ def test_extension_after_the_due_date_is_refused__art33() -> None:
 def test_each_reply_type_lands_in_its_annual_report_row__art36_to_39(
     fields: dict[str, Any], row: str
 ) -> None:
-    event = lifecycle.reply(registered(), reply_cmd(**fields), date(2026, 3, 2))
+    event = domain.reply(registered(), reply_cmd(**fields), date(2026, 3, 2))
     assert event.report_row == row
 
 
@@ -313,20 +313,20 @@ def test_reply_types_without_their_required_reasons_are_refused__art36(
     err = refused(
         ValidationFailed,
         "reply.location_required" if field == "location" else "reply.reason_required",
-        lambda: lifecycle.reply(registered(), reply_cmd(**fields), date(2026, 3, 2)),
+        lambda: domain.reply(registered(), reply_cmd(**fields), date(2026, 3, 2)),
     )
     assert err.field == field
 
 
 def test_reply_after_archive_is_refused__art45() -> None:
     s = registered()
-    s = then(s, lifecycle.reply(s, reply_cmd(), date(2026, 3, 2)))
+    s = then(s, domain.reply(s, reply_cmd(), date(2026, 3, 2)))
     refused(
         DomainRuleViolated,
         "archive.reply_not_delivered",
-        lambda: lifecycle.archive(s, c.Archive(archived_on=date(2026, 3, 3)), date(2026, 3, 3)),
+        lambda: domain.archive(s, c.Archive(archived_on=date(2026, 3, 3)), date(2026, 3, 3)),
     )
-    delivered = lifecycle.record_delivery(
+    delivered = domain.record_delivery(
         s,
         c.RecordDelivery(
             document="reply",
@@ -338,12 +338,12 @@ def test_reply_after_archive_is_refused__art45() -> None:
         date(2026, 3, 3),
     )
     s = then(s, delivered)
-    s = then(s, lifecycle.archive(s, c.Archive(archived_on=date(2026, 3, 4)), date(2026, 3, 4)))
+    s = then(s, domain.archive(s, c.Archive(archived_on=date(2026, 3, 4)), date(2026, 3, 4)))
     assert s.status == "archived"
     refused(
         DomainRuleViolated,
         "request.archived",
-        lambda: lifecycle.reply(s, reply_cmd(), date(2026, 3, 5)),
+        lambda: domain.reply(s, reply_cmd(), date(2026, 3, 5)),
     )
 
 
@@ -352,7 +352,7 @@ def test_delivery_needs_the_document_and_withdrawal_concludes() -> None:
     refused(
         DomainRuleViolated,
         "delivery.no_document",
-        lambda: lifecycle.record_delivery(
+        lambda: domain.record_delivery(
             s,
             c.RecordDelivery(
                 document="extension_notice",
@@ -364,14 +364,12 @@ def test_delivery_needs_the_document_and_withdrawal_concludes() -> None:
             date(2026, 3, 1),
         ),
     )
-    s = then(
-        s, lifecycle.withdraw(s, c.Withdraw(withdrawn_on=date(2026, 2, 20)), date(2026, 2, 20))
-    )
+    s = then(s, domain.withdraw(s, c.Withdraw(withdrawn_on=date(2026, 2, 20)), date(2026, 2, 20)))
     assert (s.status, s.report_row) == ("withdrawn", "三(六)3")
     refused(
         DomainRuleViolated,
         "request.concluded",
-        lambda: lifecycle.reply(s, reply_cmd(), date(2026, 3, 2)),
+        lambda: domain.reply(s, reply_cmd(), date(2026, 3, 2)),
     )
 
 
@@ -379,7 +377,7 @@ def test_dates_in_the_future_are_refused() -> None:
     refused(
         ValidationFailed,
         "date.in_future",
-        lambda: lifecycle.reply(registered(), reply_cmd(replied_on="2026-03-03"), date(2026, 3, 2)),
+        lambda: domain.reply(registered(), reply_cmd(replied_on="2026-03-03"), date(2026, 3, 2)),
     )
 
 
@@ -388,7 +386,7 @@ def test_dates_in_the_future_are_refused() -> None:
 
 def test_fee_notice_pauses_the_clock_and_payment_restarts_it__art42() -> None:
     s = registered()
-    notice = lifecycle.issue_fee_notice(
+    notice = domain.issue_fee_notice(
         s,
         c.IssueFeeNotice(mode="per_page", pages=120, notified_on=date(2026, 2, 24)),
         date(2026, 2, 24),
@@ -399,16 +397,16 @@ def test_fee_notice_pauses_the_clock_and_payment_restarts_it__art42() -> None:
     s = then(s, notice)
     assert s.status == "awaiting_payment"
     refused(
-        DomainRuleViolated, "fee.unpaid", lambda: lifecycle.reply(s, reply_cmd(), date(2026, 3, 2))
+        DomainRuleViolated, "fee.unpaid", lambda: domain.reply(s, reply_cmd(), date(2026, 3, 2))
     )
     refused(
         ValidationFailed,
         "fee.amount_mismatch",
-        lambda: lifecycle.pay_fee(
+        lambda: domain.pay_fee(
             s, c.PayFee(amount_yuan=1, paid_on=date(2026, 2, 27)), date(2026, 2, 27), CAL
         ),
     )
-    paid = lifecycle.pay_fee(
+    paid = domain.pay_fee(
         s, c.PayFee(amount_yuan=1100, paid_on=date(2026, 2, 27)), date(2026, 2, 27), CAL
     )
     # 2/25, 2/26, 2/27 were paused: three working days added to 2026-03-16.
@@ -420,7 +418,7 @@ def test_fee_scales_are_never_combined_and_free_requests_get_no_notice__art42() 
     refused(
         ValidationFailed,
         "fee.one_scale_only",
-        lambda: lifecycle.issue_fee_notice(
+        lambda: domain.issue_fee_notice(
             s,
             c.IssueFeeNotice(mode="per_request", pages=40, notified_on=date(2026, 2, 24)),
             date(2026, 2, 24),
@@ -431,7 +429,7 @@ def test_fee_scales_are_never_combined_and_free_requests_get_no_notice__art42() 
     refused(
         DomainRuleViolated,
         "fee.nothing_due",
-        lambda: lifecycle.issue_fee_notice(
+        lambda: domain.issue_fee_notice(
             s,
             c.IssueFeeNotice(mode="per_request", notified_on=date(2026, 2, 24)),
             date(2026, 2, 24),
@@ -441,7 +439,7 @@ def test_fee_scales_are_never_combined_and_free_requests_get_no_notice__art42() 
     )
     s = then(
         s,
-        lifecycle.issue_fee_notice(
+        domain.issue_fee_notice(
             s,
             c.IssueFeeNotice(mode="per_request", notified_on=date(2026, 2, 24)),
             date(2026, 2, 24),
@@ -453,7 +451,7 @@ def test_fee_scales_are_never_combined_and_free_requests_get_no_notice__art42() 
     refused(
         DomainRuleViolated,
         "fee.already_noticed",
-        lambda: lifecycle.issue_fee_notice(
+        lambda: domain.issue_fee_notice(
             s,
             c.IssueFeeNotice(mode="per_page", pages=40, notified_on=date(2026, 2, 24)),
             date(2026, 2, 24),
@@ -476,11 +474,11 @@ def test_excessive_request_asks_reasons_then_a_later_reply_date__art35() -> None
     refused(
         DomainRuleViolated,
         "excessive.reasons_not_asked",
-        lambda: lifecycle.set_later_reply_date(s, later, date(2026, 2, 20), CAL),
+        lambda: domain.set_later_reply_date(s, later, date(2026, 2, 20), CAL),
     )
     s = then(
         s,
-        lifecycle.ask_excessive_reasons(
+        domain.ask_excessive_reasons(
             s,
             c.AskExcessiveReasons(asked_on=date(2026, 2, 12), note="请说明申请理由"),
             date(2026, 2, 12),
@@ -490,11 +488,11 @@ def test_excessive_request_asks_reasons_then_a_later_reply_date__art35() -> None
     refused(
         ValidationFailed,
         "later_reply_date.not_later",
-        lambda: lifecycle.set_later_reply_date(s, too_early, date(2026, 2, 20), CAL),
+        lambda: domain.set_later_reply_date(s, too_early, date(2026, 2, 20), CAL),
     )
-    s = then(s, lifecycle.set_later_reply_date(s, later, date(2026, 2, 20), CAL))
+    s = then(s, domain.set_later_reply_date(s, later, date(2026, 2, 20), CAL))
     view = clock.compute(s, CAL, date(2026, 2, 20))
     assert view.due == date(2026, 5, 29)
     assert any("第三十五条" in line for line in view.explanation)
-    excessive = lifecycle.reply(s, reply_cmd(reply_type="excessive"), date(2026, 3, 2))
+    excessive = domain.reply(s, reply_cmd(reply_type="excessive"), date(2026, 3, 2))
     assert excessive.report_row == "三(五)4"

@@ -9,9 +9,8 @@ from uuid import UUID
 
 import pytest
 
-from services.applications import lifecycle, matching
-from services.applications.events import registry
-from services.applications.lifecycle_events import ReplyType, RequestReplied, RequestRepliedV1
+from services.applications import domain, matching
+from services.applications.events import ReplyType, RequestReplied, RequestRepliedV1, registry
 from services.applications.replies import PublicDocument
 from shared.envelope import Actor, RecordedEvent, new_id
 from shared.errors import ValidationFailed
@@ -88,12 +87,12 @@ def published() -> PublicDocument:
 def test_reply_already_public_names_the_document_and_its_link_is_the_location__art36_1() -> None:
     state = registered()
     cmd = reply_cmd(reply_type="already_public", public_document_id=str(DOC))
-    event = lifecycle.reply(state, cmd, date(2026, 3, 2), published())
+    event = domain.reply(state, cmd, date(2026, 3, 2), published())
     assert event.public_document_id == DOC and event.report_row == "三(一)"
     assert event.location == f"{LOW_INCOME}：/v1/public/catalog/documents/{DOC}"
     # A location the handler wrote is kept.
     own = reply_cmd(reply_type="already_public", public_document_id=str(DOC), location="镇政务大厅")
-    assert lifecycle.reply(state, own, date(2026, 3, 2), published()).location == "镇政务大厅"
+    assert domain.reply(state, own, date(2026, 3, 2), published()).location == "镇政务大厅"
 
 
 @pytest.mark.parametrize(
@@ -108,14 +107,14 @@ def test_a_linked_document_must_be_published_and_the_reply_already_public__art36
 ) -> None:
     cmd = reply_cmd(**body, public_document_id=str(DOC))
     with pytest.raises(ValidationFailed) as caught:
-        lifecycle.reply(registered(), cmd, date(2026, 3, 2), published() if found else None)
+        domain.reply(registered(), cmd, date(2026, 3, 2), published() if found else None)
     assert caught.value.rule == rule and caught.value.field == "public_document_id"
     assert caught.value.message_zh and caught.value.message_en
 
 
 def test_already_public_without_a_document_still_needs_a_location__art36_1() -> None:
     with pytest.raises(ValidationFailed) as caught:
-        lifecycle.reply(registered(), reply_cmd(reply_type="already_public"), date(2026, 3, 2))
+        domain.reply(registered(), reply_cmd(reply_type="already_public"), date(2026, 3, 2))
     assert caught.value.rule == "reply.location_required"
 
 

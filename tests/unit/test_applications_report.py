@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.applications import commands as c
-from services.applications import domain, lifecycle, report, schedule
-from services.applications.lifecycle_events import ReplyType, WithholdingReason
+from services.applications import domain, report, schedule
+from services.applications.events import ReplyType, WithholdingReason
 from services.applications.state import RequestState
 from shared.envelope import Actor, RecordedEvent, new_id
 from shared.registry import DomainEvent, payload_of
@@ -111,9 +111,9 @@ def generate(n: int, seed: int) -> tuple[Log, list[tuple[str, str, date, date | 
         if outcome == 0:
             pass  # still open
         elif outcome == 1:
-            events.append(lifecycle.withdraw(state, c.Withdraw(withdrawn_on=done_on), done_on))
+            events.append(domain.withdraw(state, c.Withdraw(withdrawn_on=done_on), done_on))
         elif outcome == 2:
-            notice = lifecycle.request_correction(
+            notice = domain.request_correction(
                 state,
                 c.RequestCorrection(defects=["内容不明确"], notified_on=received),
                 received,
@@ -122,7 +122,7 @@ def generate(n: int, seed: int) -> tuple[Log, list[tuple[str, str, date, date | 
             state = domain.evolve(state, notice)
             events += [notice, *schedule.due_events(state, CAL, received + timedelta(days=60))]
         elif outcome == 3:
-            notice = lifecycle.issue_fee_notice(
+            notice = domain.issue_fee_notice(
                 state,
                 c.IssueFeeNotice(mode="per_page", pages=90, notified_on=received),
                 received,
@@ -133,7 +133,7 @@ def generate(n: int, seed: int) -> tuple[Log, list[tuple[str, str, date, date | 
             events += [notice, *schedule.due_events(state, CAL, received + timedelta(days=60))]
         else:
             body = {**rng.choice(REPLIES), "replied_on": done_on.isoformat()}
-            events.append(lifecycle.reply(state, c.Reply.model_validate(body), done_on))
+            events.append(domain.reply(state, c.Reply.model_validate(body), done_on))
         for version, e in enumerate(events, start=1):
             log.record(stream, tenant, version, e)
         final = RequestState()

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.applications import schedule
-from services.applications.lifecycle_events import (
+from services.applications.events import (
     CorrectionLapsed,
     DeadlineApproaching,
     DeadlineMissed,
