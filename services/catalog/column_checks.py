@@ -11,13 +11,13 @@ every column empty, and when that starts to count is the district's decision.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
 from uuid import UUID
 
 from services.catalog import columns as catalog_columns
 from shared.envelope import Actor, NewEvent, RecordedEvent, StreamWrite
 from shared.errors import ConcurrencyConflict
 from shared.registry import payload_of
+from shared.service import Runtime
 from shared.workdays import local_date
 
 
@@ -26,7 +26,7 @@ def health_stream(township: str, code: str) -> str:
 
 
 async def column_health(
-    runtime: Any, township: str
+    runtime: Runtime, township: str
 ) -> tuple[date, list[catalog_columns.ColumnHealth]]:
     """Every column of a township (seeded and configured) with its count and last update."""
     configured = await runtime.views.fetch(
@@ -54,7 +54,7 @@ async def column_health(
 
 
 async def check_columns(
-    runtime: Any, township: str, actor: Actor, correlation: UUID
+    runtime: Runtime, township: str, actor: Actor, correlation: UUID
 ) -> list[RecordedEvent]:
     today, healths = await column_health(runtime, township)
     recorded: list[RecordedEvent] = []

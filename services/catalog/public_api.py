@@ -3,6 +3,9 @@
 Only what is published and not withdrawn exists here: the tables behind it hold nothing
 else (projections.PublicCatalog), so a draft or a withdrawn document answers 404 whatever
 the query. JSON Feed 1.1 and Atom 1.0 (RFC 4287) feeds serve 掌上公报 (方案§13).
+
+Unauthenticated: the routes take the runtime (for its read models), never a caller. No
+`from __future__ import annotations` here: FastAPI must see the real dependency objects.
 """
 
 from datetime import UTC, datetime
@@ -16,12 +19,16 @@ from fastapi.responses import Response
 
 from services.catalog import search as catalog_search
 from services.catalog import views
+from services.catalog.deps import Rt
 from services.catalog.gazette_views import verify, verify_all
 from services.catalog.interpretations import interpretations_of
+from shared.db import Database
 from shared.errors import NotFound, ValidationFailed
 from shared.pagination import decode_cursor, encode_cursor
 
 FEED_SIZE = 50
+
+router = APIRouter(prefix="/v1/public/catalog", tags=["catalog public 公开查阅"])
 
 
 def _not_published(document_id: UUID | str) -> NotFound:
@@ -80,154 +87,150 @@ def atom_entry(r: Any) -> str:
     )
 
 
-def build_public_router(runtime: Any) -> APIRouter:
-    router = APIRouter(prefix="/v1/public/catalog", tags=["catalog public 公开查阅"])
-    add_documents(router, runtime)
-    add_feeds(router, runtime)
-    add_search(router, runtime)
-    add_gazette(router, runtime)
-    return router
+# Published documents: a page of them, and one in full with its interpretations.
 
 
-def add_documents(router: APIRouter, runtime: Any) -> None:
-    """Published documents: a page of them, and one in full with its interpretations."""
-
-    @router.get("/documents", summary="已公开文件 Published documents")
-    async def documents(
-        township: str | None = None,
-        column: str | None = None,
-        limit: Annotated[int, Query(ge=1, le=200)] = 50,
-        cursor: str | None = None,
-    ) -> dict[str, Any]:
-        clause, args = where(township, column)
-        if cursor:
-            at, ident = decode_cursor(cursor, 2)
-            args += [at, ident]
-            n = len(args)
-            clause += (
-                f" AND (updated_at < ${n - 1} OR (updated_at = ${n - 1} AND document_id < ${n}))"
-            )
-        args.append(limit + 1)
-        rows = await runtime.views.fetch(
-            f"SELECT * FROM catalog_public WHERE {clause} "
-            f"ORDER BY updated_at DESC, document_id DESC LIMIT ${len(args)}",
-            *args,
-        )
-        page = rows[:limit]
-        next_cursor = (
-            encode_cursor(page[-1]["updated_at"], page[-1]["document_id"])
-            if len(rows) > limit
-            else None
-        )
-        return {
-            "items": [views.public_row(r, full=False) for r in page],
-            "next_cursor": next_cursor,
-        }
-
-    @router.get("/documents/{document_id}", summary="已公开文件全文 One published document")
-    async def document(document_id: UUID) -> dict[str, Any]:
-        row = await runtime.views.fetchrow(
-            "SELECT * FROM catalog_public WHERE document_id = $1", str(document_id)
-        )
-        if row is None:
-            raise _not_published(document_id)
-        linked = await interpretations_of(runtime.views, str(document_id))
-        return views.public_row(row, full=True) | {"interpretations": linked}
-
-
-def add_feeds(router: APIRouter, runtime: Any) -> None:
-    """The latest published documents as feeds (掌上公报, 方案§13)."""
-
-    async def latest(township: str | None) -> list[Any]:
-        clause, args = where(township)
-        rows: list[Any] = await runtime.views.fetch(
-            f"SELECT * FROM catalog_public WHERE {clause} "
-            f"ORDER BY updated_at DESC, document_id DESC LIMIT {FEED_SIZE}",
-            *args,
-        )
-        return rows
-
-    @router.get("/feed.json", summary="JSON Feed 1.1 (掌上公报)")
-    async def json_feed(township: str | None = None) -> Response:
-        rows = await latest(township)
-        feed = {
-            "version": "https://jsonfeed.org/version/1.1",
-            "title": "政府信息主动公开" + (f" · {township}" if township else ""),
-            "home_page_url": "/v1/public/catalog/documents",
-            "feed_url": "/v1/public/catalog/feed.json",
-            "language": "zh-CN",
-            "items": [json_feed_item(r) for r in rows],
-        }
-        return Response(orjson.dumps(feed), media_type="application/feed+json; charset=utf-8")
-
-    @router.get("/feed.atom", summary="Atom 1.0 feed (掌上公报)")
-    async def atom_feed(township: str | None = None) -> Response:
-        rows = await latest(township)
-        updated = rows[0]["updated_at"] if rows else datetime.now(UTC).isoformat()
-        entries = "".join(atom_entry(r) for r in rows)
-        xml = (
-            '<?xml version="1.0" encoding="utf-8"?>'
-            '<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="zh-CN">'
-            f"<id>urn:gongkai:catalog:{escape(township or 'all')}</id>"
-            "<title>政府信息主动公开</title>"
-            f"<updated>{updated}</updated>"
-            '<link rel="self" href="/v1/public/catalog/feed.atom"/>'
-            f"{entries}</feed>"
-        )
-        return Response(xml, media_type="application/atom+xml; charset=utf-8")
-
-
-def add_search(router: APIRouter, runtime: Any) -> None:
-    @router.get("/search", summary="全文检索 Full-text search (Chinese bigrams)")
-    async def search(
-        q: Annotated[str, Query(min_length=1, max_length=200)],
-        township: str | None = None,
-        limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    ) -> dict[str, Any]:
-        terms = catalog_search.query_terms(q)
-        if not terms:
-            raise ValidationFailed(
-                rule="search.query_empty",
-                field="q",
-                message_zh="检索词须包含汉字、字母或数字",
-                message_en="the query needs letters, digits or Chinese characters",
-            )
-        sql, args = catalog_search.search_sql(terms, township, limit)
-        rows = await runtime.views.fetch(sql, *args)
-        return {
-            "query": q,
-            "terms": terms,
-            "items": [
-                {**views.public_row(r, full=False), "snippet": catalog_search.snippet(r["body"], q)}
-                for r in rows
-            ],
-        }
-
-
-def add_gazette(router: APIRouter, runtime: Any) -> None:
-    """Gazette issues, each with its hash, chain and texts checked."""
-
-    @router.get("/gazette", summary="政府公报 Gazette issues")
-    async def gazette_issues(township: str | None = None) -> dict[str, Any]:
-        clause, args = where(township)
-        rows = await runtime.views.fetch(
-            f"SELECT * FROM catalog_gazette_issues WHERE {clause} ORDER BY year DESC, number DESC",
-            *args,
-        )
-        return {"items": await verify_all(runtime.views, rows)}
-
-    @router.get(
-        "/gazette/{issue_id}", summary="公报一期 One issue, its hash, chain and texts checked"
+async def _published_page(
+    db: Database, township: str | None, column: str | None, limit: int, cursor: str | None
+) -> tuple[list[Any], str | None]:
+    """A page of the public catalog, newest first, and the cursor of the next one."""
+    clause, args = where(township, column)
+    if cursor:
+        at, ident = decode_cursor(cursor, 2)
+        args += [at, ident]
+        n = len(args)
+        clause += f" AND (updated_at < ${n - 1} OR (updated_at = ${n - 1} AND document_id < ${n}))"
+    args.append(limit + 1)
+    rows = await db.fetch(
+        f"SELECT * FROM catalog_public WHERE {clause} "
+        f"ORDER BY updated_at DESC, document_id DESC LIMIT ${len(args)}",
+        *args,
     )
-    async def gazette_issue(issue_id: UUID) -> dict[str, Any]:
-        row = await runtime.views.fetchrow(
-            "SELECT * FROM catalog_gazette_issues WHERE issue_id = $1", str(issue_id)
+    page = rows[:limit]
+    last = page[-1] if len(rows) > limit else None
+    return page, encode_cursor(last["updated_at"], last["document_id"]) if last else None
+
+
+@router.get("/documents", summary="已公开文件 Published documents")
+async def documents(
+    rt: Rt,
+    township: str | None = None,
+    column: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: str | None = None,
+) -> dict[str, Any]:
+    page, next_cursor = await _published_page(rt.views, township, column, limit, cursor)
+    return {
+        "items": [views.public_row(r, full=False) for r in page],
+        "next_cursor": next_cursor,
+    }
+
+
+@router.get("/documents/{document_id}", summary="已公开文件全文 One published document")
+async def document(document_id: UUID, rt: Rt) -> dict[str, Any]:
+    row = await rt.views.fetchrow(
+        "SELECT * FROM catalog_public WHERE document_id = $1", str(document_id)
+    )
+    if row is None:
+        raise _not_published(document_id)
+    linked = await interpretations_of(rt.views, str(document_id))
+    return views.public_row(row, full=True) | {"interpretations": linked}
+
+
+# The latest published documents as feeds (掌上公报, 方案§13).
+
+
+async def _latest(db: Database, township: str | None) -> list[Any]:
+    clause, args = where(township)
+    rows: list[Any] = await db.fetch(
+        f"SELECT * FROM catalog_public WHERE {clause} "
+        f"ORDER BY updated_at DESC, document_id DESC LIMIT {FEED_SIZE}",
+        *args,
+    )
+    return rows
+
+
+@router.get("/feed.json", summary="JSON Feed 1.1 (掌上公报)")
+async def json_feed(rt: Rt, township: str | None = None) -> Response:
+    rows = await _latest(rt.views, township)
+    feed = {
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": "政府信息主动公开" + (f" · {township}" if township else ""),
+        "home_page_url": "/v1/public/catalog/documents",
+        "feed_url": "/v1/public/catalog/feed.json",
+        "language": "zh-CN",
+        "items": [json_feed_item(r) for r in rows],
+    }
+    return Response(orjson.dumps(feed), media_type="application/feed+json; charset=utf-8")
+
+
+@router.get("/feed.atom", summary="Atom 1.0 feed (掌上公报)")
+async def atom_feed(rt: Rt, township: str | None = None) -> Response:
+    rows = await _latest(rt.views, township)
+    updated = rows[0]["updated_at"] if rows else datetime.now(UTC).isoformat()
+    entries = "".join(atom_entry(r) for r in rows)
+    xml = (
+        '<?xml version="1.0" encoding="utf-8"?>'
+        '<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="zh-CN">'
+        f"<id>urn:gongkai:catalog:{escape(township or 'all')}</id>"
+        "<title>政府信息主动公开</title>"
+        f"<updated>{updated}</updated>"
+        '<link rel="self" href="/v1/public/catalog/feed.atom"/>'
+        f"{entries}</feed>"
+    )
+    return Response(xml, media_type="application/atom+xml; charset=utf-8")
+
+
+@router.get("/search", summary="全文检索 Full-text search (Chinese bigrams)")
+async def search(
+    q: Annotated[str, Query(min_length=1, max_length=200)],
+    rt: Rt,
+    township: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> dict[str, Any]:
+    terms = catalog_search.query_terms(q)
+    if not terms:
+        raise ValidationFailed(
+            rule="search.query_empty",
+            field="q",
+            message_zh="检索词须包含汉字、字母或数字",
+            message_en="the query needs letters, digits or Chinese characters",
         )
-        if row is None:
-            raise NotFound(
-                rule="gazette.not_found",
-                field="issue_id",
-                message_zh=f"未找到公报 {issue_id}",
-                message_en=f"gazette issue {issue_id} not found",
-            )
-        return await verify(runtime.views, row)
+    sql, args = catalog_search.search_sql(terms, township, limit)
+    rows = await rt.views.fetch(sql, *args)
+    return {
+        "query": q,
+        "terms": terms,
+        "items": [
+            {**views.public_row(r, full=False), "snippet": catalog_search.snippet(r["body"], q)}
+            for r in rows
+        ],
+    }
+
+
+# Gazette issues, each with its hash, chain and texts checked.
+
+
+@router.get("/gazette", summary="政府公报 Gazette issues")
+async def gazette_issues(rt: Rt, township: str | None = None) -> dict[str, Any]:
+    clause, args = where(township)
+    rows = await rt.views.fetch(
+        f"SELECT * FROM catalog_gazette_issues WHERE {clause} ORDER BY year DESC, number DESC",
+        *args,
+    )
+    return {"items": await verify_all(rt.views, rows)}
+
+
+@router.get("/gazette/{issue_id}", summary="公报一期 One issue, its hash, chain and texts checked")
+async def gazette_issue(issue_id: UUID, rt: Rt) -> dict[str, Any]:
+    row = await rt.views.fetchrow(
+        "SELECT * FROM catalog_gazette_issues WHERE issue_id = $1", str(issue_id)
+    )
+    if row is None:
+        raise NotFound(
+            rule="gazette.not_found",
+            field="issue_id",
+            message_zh=f"未找到公报 {issue_id}",
+            message_en=f"gazette issue {issue_id} not found",
+        )
+    return await verify(rt.views, row)

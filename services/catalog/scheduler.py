@@ -15,14 +15,17 @@ import asyncio
 import contextlib
 from collections.abc import Coroutine
 from datetime import timedelta
+from functools import partial
 from typing import Any
 from uuid import UUID
 
 import structlog
 
+from services.catalog.handlers import CatalogHandlers
 from shared.envelope import RecordedEvent, new_id
 from shared.jobs import ItemFailures
 from shared.pagination import scope_args, scope_clause
+from shared.service import Runtime
 from shared.workdays import local_date
 
 log = structlog.get_logger("gongkai.catalog.deadlines")
@@ -30,11 +33,12 @@ SWEEP_INTERVAL_SECONDS = 600.0
 
 
 async def sweep(
-    runtime: Any, scope: str | None = None, failures: ItemFailures | None = None
+    runtime: Runtime, scope: str | None = None, failures: ItemFailures | None = None
 ) -> list[RecordedEvent]:
     """Flag every overdue document (in `scope`, if given); returns the events written."""
     failures = failures or ItemFailures("catalog-deadline-sweep")
-    today = local_date(runtime.handlers.clock())
+    handlers: CatalogHandlers = runtime.handlers
+    today = local_date(handlers.clock())
     # 20 working days span at least 20 calendar days: older issue dates are the candidates.
     sql = (
         "SELECT document_id FROM catalog_documents WHERE published_at IS NULL "
@@ -47,12 +51,13 @@ async def sweep(
     rows = await runtime.views.fetch(sql + " ORDER BY document_id", *args)
     flagged = []
     correlation = new_id()
+
+    async def flag(document_id: str) -> RecordedEvent | None:
+        return await handlers.flag_overdue(UUID(document_id), correlation)
+
     for row in rows:
         document_id = row["document_id"]
-        recorded = await failures.run_async(
-            f"document-{document_id}",
-            lambda d=document_id: runtime.handlers.flag_overdue(UUID(d), correlation),
-        )
+        recorded = await failures.run_async(f"document-{document_id}", partial(flag, document_id))
         if recorded is not None:
             flagged.append(recorded)
     if flagged:
@@ -60,7 +65,7 @@ async def sweep(
     return flagged
 
 
-def deadline_job(runtime: Any, suite: Any, stop: asyncio.Event) -> Coroutine[Any, Any, None]:
+def deadline_job(runtime: Runtime, suite: Any, stop: asyncio.Event) -> Coroutine[Any, Any, None]:
     async def run() -> None:
         failures = ItemFailures("catalog-deadline-sweep")
         while not stop.is_set():

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.catalog.api import build_routers
+from services.catalog.api import routers
 from services.catalog.events import registry
 from services.catalog.gazette_views import GazetteIssues
 from services.catalog.handlers import DOCUMENT_COMMANDS, CatalogHandlers
 from services.catalog.interpretations import PublishedInterpretations
 from services.catalog.projections import DocumentLedger, PublicCatalog
 from services.catalog.scheduler import deadline_job
-from shared.service import ServiceDefinition
+from shared.service import Runtime, ServiceDefinition
 
 
-def _handlers(runtime: Any, suite: Any) -> CatalogHandlers:
+def _handlers(runtime: Runtime, suite: Any) -> CatalogHandlers:
     return CatalogHandlers(
         store=runtime.store, orgs=suite.orgs, calendar=suite.calendar, clock=suite.clock
     )
@@ -30,7 +30,7 @@ SERVICE = ServiceDefinition(
         PublishedInterpretations(),
     ],
     commands=(DOCUMENT_COMMANDS,),
-    build_router=build_routers,
+    routers=routers,
     build_handlers=_handlers,
     background=(deadline_job,),
 )
