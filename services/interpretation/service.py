@@ -22,13 +22,13 @@ from services.interpretation.handlers import (
     OBLIGATION_COMMANDS,
     InterpretationHandlers,
 )
+from services.interpretation.jobs import run_scheduler
 from services.interpretation.projections import (
     InterpretationLedger,
     MisreadingInbox,
     PolicyInbox,
 )
 from services.interpretation.quality import QualityRules
-from services.interpretation.schedule import run_scheduler
 from shared.service import ServiceDefinition
 
 

@@ -29,13 +29,13 @@ from services.interpretation.handlers import (
     InterpretationHandlers,
     publish,
 )
+from services.interpretation.jobs import append_one, tick
 from services.interpretation.projections import (
     InterpretationLedger,
     MisreadingInbox,
     PolicyInbox,
 )
 from services.interpretation.quality import QualityRules
-from services.interpretation.schedule import append_one, tick
 from shared.commands import execute
 from shared.db import Database, SqliteDatabase
 from shared.envelope import Actor, NewEvent, RecordedEvent, StreamWrite, new_id
