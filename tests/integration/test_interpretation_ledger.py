@@ -71,7 +71,9 @@ class World:
     def runtime(self) -> Any:
         """What the command tables run on: the store, clock and calendar, and the handlers."""
         h = self.handlers
-        return SimpleNamespace(store=h.store, clock=h.clock, calendar=h.calendar, handlers=h)
+        return SimpleNamespace(
+            store=h.store, clock=h.clock, calendar=h.calendar, orgs=h.orgs, handlers=h
+        )
 
     async def review(
         self, interpretation_id: UUID, principal: Principal, corr: UUID
