@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from services.interpretation.api import build_routers
+from services.interpretation.api import routers
 from services.interpretation.cli import add_commands
 from services.interpretation.domain import DeadlineRules
 from services.interpretation.events import registry
@@ -29,7 +29,7 @@ from services.interpretation.projections import (
     PolicyInbox,
 )
 from services.interpretation.quality import QualityRules
-from shared.service import ServiceDefinition
+from shared.service import Runtime, ServiceDefinition
 
 
 def _env(name: str, default: str) -> str:
@@ -52,7 +52,7 @@ def rules_from_env() -> tuple[DeadlineRules, QualityRules]:
     return deadlines, quality
 
 
-def _handlers(runtime: Any, suite: Any) -> InterpretationHandlers:
+def _handlers(runtime: Runtime, suite: Any) -> InterpretationHandlers:
     deadlines, quality = rules_from_env()
     return InterpretationHandlers(
         store=runtime.store,
@@ -70,7 +70,7 @@ SERVICE = ServiceDefinition(
     registry=registry,
     projections=lambda: [PolicyInbox(), InterpretationLedger(), MisreadingInbox()],
     commands=(OBLIGATION_COMMANDS, INTERPRETATION_COMMANDS),
-    build_router=build_routers,
+    routers=routers,
     build_handlers=_handlers,
     background=(run_scheduler,),
     add_commands=add_commands,
