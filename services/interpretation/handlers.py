@@ -14,7 +14,7 @@ A refusal writes nothing.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
@@ -38,20 +38,20 @@ from shared.commands import (
     CommandTable,
     Context,
     Decision,
+    Deps,
     acting_role,
     actor_of,
+    decide,
     load,
 )
 from shared.envelope import Actor, RecordedEvent, StreamWrite, new_id
 from shared.errors import ConcurrencyConflict, DomainRuleViolated, Forbidden, NotFound
-from shared.eventstore import EventStore, version_conflict
+from shared.eventstore import EventStore
 from shared.identity import (
     Principal,
     Role,
     authorize,
     require_not_same_person,
-    require_org,
-    require_role,
     require_write,
 )
 from shared.registry import DomainEvent, to_new_event
@@ -178,11 +178,16 @@ def _answer(events: Sequence[RecordedEvent], instance: UUID) -> dict[str, Any]:
     return accepted(events, None)
 
 
+def _revised(events: Sequence[RecordedEvent], instance: UUID, x: Context) -> dict[str, Any]:
+    """Revising answers the whole quality report (the event keeps only its summary)."""
+    return accepted(events, x.given["report"].as_dict())
+
+
 # ------------------------------------------------------------------ what commands read
 
 
-class Runtime(Protocol):
-    """The service runtime as `prepare` uses it (gongkai/app.py ServiceRuntime)."""
+class Runtime(Deps, Protocol):
+    """The service runtime as the commands use it (shared.service.Runtime satisfies it)."""
 
     @property
     def handlers(self) -> InterpretationHandlers: ...
@@ -239,11 +244,6 @@ async def _for_publication(
 
 
 # ------------------------------------------------------------------ guards and decisions
-
-
-def _in_township(state: ObligationState, cmd: BaseModel, x: Context) -> None:
-    """A follow-up is asked for at the township (its opinion office), not inside a unit."""
-    require_org(x.principal, state.township)
 
 
 def _not_an_author(state: InterpretationState, cmd: c.Review, x: Context) -> None:
@@ -309,9 +309,11 @@ OBLIGATION_COMMANDS: CommandTable[ObligationState] = CommandTable(
                 x.calendar,
                 x.given["deadlines"],
             ),
-            guard=_in_township,
             prepare=_deadline_rules,
             basis="方案§五(一) 分阶段持续跟踪解读、对误解误读及时解读回应",
+            # Asked for at the township (its opinion office), not inside a unit.
+            scope=lambda state, tenant: state.township,
+            status=201,
         ),
     ),
 )
@@ -331,6 +333,7 @@ INTERPRETATION_COMMANDS: CommandTable[InterpretationState] = CommandTable(
             _revise,
             prepare=_for_revision,
             basis="方案§五(一)",
+            answer=_revised,
         ),
         Command(
             "review",
@@ -359,92 +362,30 @@ INTERPRETATION_COMMANDS: CommandTable[InterpretationState] = CommandTable(
 )
 
 
-# ------------------------------------------------------------------ rows routed by hand
-
-
-@dataclass(frozen=True)
-class Decided:
-    """A command of a table decided but not yet appended (what the kernel's `execute` does
-    before its append), for the rows whose append or answer the kernel cannot make."""
-
-    tenant: str
-    version: int
-    context: Context
-    events: list[DomainEvent]
-
-
-async def decide(
-    rt: Any,
-    table: CommandTable[Any],
-    name: str,
-    instance: UUID,
-    cmd: BaseModel,
-    principal: Principal,
-    expected: int | None,
-) -> Decided:
-    """shared.commands.execute up to the append: load (404 outside the subtree), write and
-    role, If-Match, prepare, guard, decide. Nothing is written here."""
-    command, aggregate = table[name], table.aggregate
-    state, tenant, version = await load(rt, aggregate, instance, principal)
-    require_write(principal)
-    require_role(principal, *command.roles_for(state, cmd))
-    if expected is not None and expected != version:
-        raise version_conflict(aggregate.stream(instance), expected, version)
-    given = await command.prepare(rt, state, cmd, principal, tenant) if command.prepare else {}
-    now = rt.clock()
-    x = Context(principal, now, local_date(now), rt.calendar(), new_id(), {}, given)
-    if command.guard is not None:
-        command.guard(state, cmd, x)
-    decided = command.decide(state, cmd, x)
-    events = [decided] if isinstance(decided, DomainEvent) else list(decided)
-    return Decided(tenant, version, x, events)
-
-
-async def revise(
-    rt: Any,
-    interpretation_id: UUID,
-    cmd: c.ReviseInterpretation,
-    principal: Principal,
-    correlation_id: UUID,
-    expected: int | None,
-) -> tuple[list[RecordedEvent], dict[str, Any]]:
-    """Revise, answering the whole quality report (not only the summary the event keeps)."""
-    d = await decide(
-        rt, INTERPRETATION_COMMANDS, "revise", interpretation_id, cmd, principal, expected
-    )
-    actor = actor_of(principal, acting_role(principal, DRAFTING_ROLES))
-    stream = INTERPRETATIONS.stream(interpretation_id)
-    write = _write(stream, d.version, d.tenant, actor, correlation_id)
-    recorded = await rt.store.append([write(e) for e in d.events])
-    return recorded, d.context.given["report"].as_dict()
+# ------------------------------------------------------------------ the row routed by hand
 
 
 async def publish(
-    rt: Any,
+    rt: Runtime,
     interpretation_id: UUID,
     principal: Principal,
     correlation_id: UUID,
     expected: int | None,
 ) -> list[RecordedEvent]:
-    """Publish, and fulfil the obligation (or its follow-up stage) in the same append."""
+    """Publish, and fulfil the obligation (or its follow-up stage) in the same append: the
+    kernel decides the row, its first event goes to the interpretation's stream and the
+    rest to the obligation's, at the version `prepare` read it."""
     d = await decide(
         rt, INTERPRETATION_COMMANDS, "publish", interpretation_id, Publish(), principal, expected
     )
-    actor = actor_of(principal, acting_role(principal, PUBLISH_ROLES))
     published, *follow_on = d.events
-    stream = INTERPRETATIONS.stream(interpretation_id)
-    writes = [_write(stream, d.version, d.tenant, actor, correlation_id)(published)]
+    writes = [replace(d, events=[published]).write(correlation_id, INTERPRETATIONS.kind)]
     obligation: ObligationState = d.context.given["obligation"]
-    for event in follow_on:
+    if follow_on:
         assert obligation.document_id is not None
-        on = _write(
-            obligation_stream(obligation.document_id),
-            obligation.version,
-            obligation.owner_unit,
-            actor,
-            correlation_id,
-        )
-        writes.append(on(event))
+        stream = obligation_stream(obligation.document_id)
+        on = _write(stream, obligation.version, obligation.owner_unit, d.actor, correlation_id)
+        writes += [on(event) for event in follow_on]
     return await rt.store.append(writes)
 
 

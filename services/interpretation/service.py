@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from services.interpretation.api import build_routers
+from services.interpretation.api import routers
 from services.interpretation.cli import add_commands
 from services.interpretation.domain import DeadlineRules
 from services.interpretation.events import registry
@@ -22,14 +22,14 @@ from services.interpretation.handlers import (
     OBLIGATION_COMMANDS,
     InterpretationHandlers,
 )
+from services.interpretation.jobs import run_scheduler
 from services.interpretation.projections import (
     InterpretationLedger,
     MisreadingInbox,
     PolicyInbox,
 )
 from services.interpretation.quality import QualityRules
-from services.interpretation.schedule import run_scheduler
-from shared.service import ServiceDefinition
+from shared.service import Runtime, ServiceDefinition
 
 
 def _env(name: str, default: str) -> str:
@@ -52,7 +52,7 @@ def rules_from_env() -> tuple[DeadlineRules, QualityRules]:
     return deadlines, quality
 
 
-def _handlers(runtime: Any, suite: Any) -> InterpretationHandlers:
+def _handlers(runtime: Runtime, suite: Any) -> InterpretationHandlers:
     deadlines, quality = rules_from_env()
     return InterpretationHandlers(
         store=runtime.store,
@@ -70,7 +70,7 @@ SERVICE = ServiceDefinition(
     registry=registry,
     projections=lambda: [PolicyInbox(), InterpretationLedger(), MisreadingInbox()],
     commands=(OBLIGATION_COMMANDS, INTERPRETATION_COMMANDS),
-    build_router=build_routers,
+    routers=routers,
     build_handlers=_handlers,
     background=(run_scheduler,),
     add_commands=add_commands,

@@ -29,13 +29,13 @@ from services.interpretation.handlers import (
     InterpretationHandlers,
     publish,
 )
+from services.interpretation.jobs import append_one, tick
 from services.interpretation.projections import (
     InterpretationLedger,
     MisreadingInbox,
     PolicyInbox,
 )
 from services.interpretation.quality import QualityRules
-from services.interpretation.schedule import append_one, tick
 from shared.commands import execute
 from shared.db import Database, SqliteDatabase
 from shared.envelope import Actor, NewEvent, RecordedEvent, StreamWrite, new_id
@@ -71,7 +71,9 @@ class World:
     def runtime(self) -> Any:
         """What the command tables run on: the store, clock and calendar, and the handlers."""
         h = self.handlers
-        return SimpleNamespace(store=h.store, clock=h.clock, calendar=h.calendar, handlers=h)
+        return SimpleNamespace(
+            store=h.store, clock=h.clock, calendar=h.calendar, orgs=h.orgs, handlers=h
+        )
 
     async def review(
         self, interpretation_id: UUID, principal: Principal, corr: UUID

@@ -19,8 +19,8 @@ import asyncpg
 import orjson
 import pytest
 
+from services.interpretation.jobs import tick
 from services.interpretation.projections import MisreadingInbox
-from services.interpretation.schedule import tick
 from services.sentiment.events import PolicyMisreadingReported
 from shared.db import Database
 from shared.envelope import Actor, RecordedEvent, StreamWrite, new_id

@@ -28,21 +28,18 @@ import orjson
 import structlog
 
 from services.interpretation import domain
-from services.interpretation.domain import PolicyFacts
+from services.interpretation.domain import MisreadingReport, PolicyFacts
 from services.interpretation.events import PolicySource
-from services.interpretation.handlers import (
-    InterpretationHandlers,
-    obligation_stream,
-)
-from services.interpretation.obligation_handlers import MisreadingReport
-from shared.envelope import Actor, StreamWrite
+from services.interpretation.handlers import SCHEDULER, InterpretationHandlers, obligation_stream
+from shared.envelope import StreamWrite
 from shared.errors import ConcurrencyConflict
 from shared.jobs import ItemFailures
 from shared.registry import DomainEvent, to_new_event
+from shared.service import Runtime
 from shared.workdays import local_date
 
 log = structlog.get_logger("gongkai.interpretation.scheduler")
-SCHEDULER_ACTOR = Actor(id="interpretation-scheduler", kind="service", role="service")
+SCHEDULER_ACTOR = SCHEDULER
 JOB = "interpretation-scheduler"
 
 
@@ -153,7 +150,7 @@ async def follow_up_misreadings(
     return written
 
 
-async def run_scheduler(runtime: Any, suite: Any, stop: asyncio.Event) -> None:
+async def run_scheduler(runtime: Runtime, suite: Any, stop: asyncio.Event) -> None:
     interval = float(os.environ.get("GONGKAI_INTERPRETATION_SCHEDULER_SECONDS", "1"))
     failures = ItemFailures(JOB)
     while not stop.is_set():
