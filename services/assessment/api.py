@@ -24,7 +24,7 @@ from services.assessment import handlers, ledger_view, queries
 from services.assessment.board_api import Viewer
 from services.assessment.board_api import router as board_router
 from services.assessment.commands import AddTask, ClosePeriod, PlanSession, RecognizeHighlight
-from services.assessment.reads import Which, card_of, owner_for, ranking, scheme_or_404, visible
+from services.assessment.queries import Which, card_of, owner_for, ranking, scheme_or_404, visible
 from shared.deps import Caller, runtime_of
 from shared.envelope import RecordedEvent
 from shared.errors import NotFound, ValidationFailed

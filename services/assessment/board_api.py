@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from services.assessment import board, queries
 from services.assessment.handlers import PREFIX
-from services.assessment.reads import PageWhich, card_of, owner_for, ranking
+from services.assessment.queries import PageWhich, card_of, owner_for, ranking
 from shared.deps import current_principal, runtime_of
 from shared.errors import NotFound, Unauthenticated
 from shared.identity import Principal, verify_token
