@@ -12,10 +12,9 @@ session or highlight (a new stream) are plain functions below.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import date, datetime
-from typing import Any, Protocol, TypeVar
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
 from uuid import UUID
 
 import orjson
@@ -34,16 +33,14 @@ from services.assessment.periods import Period, check_close, frozen_by, snapshot
 from services.assessment.scheme import Level, Scheme, parse_scheme, scheme_id
 from services.assessment.score_store import findings_in, scheme_from_payload
 from shared.commands import Aggregate, Command, CommandTable, Context, acting_role, actor_of
-from shared.db import Database
 from shared.envelope import RecordedEvent, StreamWrite, new_id
 from shared.errors import NotFound, ValidationFailed
 from shared.eventstore import EventStore
 from shared.identity import Principal, Role, authorize, require_role
 from shared.registry import DomainEvent, to_new_event
+from shared.service import Runtime
 from shared.tenancy import OrgLevel, OrgTree
 from shared.workdays import local_date
-
-S = TypeVar("S")
 
 PREFIX = "/v1/assessment"
 #: Who keeps a township's task ledger and training plan (方案§三 领导组, 责任人).
@@ -60,43 +57,11 @@ DISTRICT = (Role.DISTRICT_ASSESSOR,)
 ANY_ROLE = LEDGER_ROLES + tuple(sorted(set(Role) - set(LEDGER_ROLES)))
 
 
-class Runtime(Protocol):
-    """What the plain command functions need of the service's runtime."""
-
-    @property
-    def store(self) -> EventStore: ...
-
-    @property
-    def orgs(self) -> OrgTree: ...
-
-    @property
-    def clock(self) -> Callable[[], datetime]: ...
-
-    @property
-    def views(self) -> Database: ...
-
-
-@dataclass(frozen=True)
-class _Aggregate(Aggregate[S]):
-    """An aggregate whose not-found refusal keeps the rule code clients already know
-    (`task.not_found`, not `assessment-task.not_found`)."""
-
-    rule: str = ""
-
-    def not_found(self, instance: UUID | str) -> NotFound:
-        return NotFound(
-            rule=f"{self.rule or self.kind}.not_found",
-            field=self.id_field,
-            message_zh=f"未找到{self.label_zh} {instance}",
-            message_en=f"{self.label_en} {instance} not found",
-        )
-
-
 def _first_tenant(state: object, events: Sequence[RecordedEvent]) -> str:
     return events[0].tenant
 
 
-TASKS: Aggregate[ledger.TaskState] = _Aggregate(
+TASKS: Aggregate[ledger.TaskState] = Aggregate(
     kind="assessment-task",
     id_field="task_id",
     label_zh="台账事项",
@@ -105,10 +70,11 @@ TASKS: Aggregate[ledger.TaskState] = _Aggregate(
     initial=ledger.TaskState,
     evolve=ledger.evolve_task,
     tenant=_first_tenant,
-    rule="task",
+    # Clients know `task.not_found`, not `assessment-task.not_found`.
+    noun="task",
 )
 
-SESSIONS: Aggregate[ledger.SessionState] = _Aggregate(
+SESSIONS: Aggregate[ledger.SessionState] = Aggregate(
     kind="assessment-training",
     id_field="session_id",
     label_zh="培训场次",
@@ -117,7 +83,7 @@ SESSIONS: Aggregate[ledger.SessionState] = _Aggregate(
     initial=ledger.SessionState,
     evolve=ledger.evolve_session,
     tenant=_first_tenant,
-    rule="training",
+    noun="training",
 )
 
 

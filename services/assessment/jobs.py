@@ -14,7 +14,6 @@ import contextlib
 import os
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 import structlog
 
@@ -24,9 +23,11 @@ from services.assessment.ledger_view import TaskLedger
 from services.assessment.projections import Scoreboard
 from shared.envelope import Actor, NewEvent, RecordedEvent, StreamWrite
 from shared.errors import ConcurrencyConflict
+from shared.eventstore import EventStore
 from shared.jobs import ItemFailures
 from shared.projections import setup_projection
 from shared.registry import DomainEvent, payload_of
+from shared.service import Runtime
 from shared.workdays import local_date
 
 log = structlog.get_logger("gongkai.assessment.scheduler")
@@ -110,7 +111,7 @@ def due(
 
 
 async def tick(
-    store: Any,
+    store: EventStore,
     tracked: dict[str, Tracked],
     position: int,
     today: date,
@@ -130,14 +131,14 @@ async def tick(
     return position
 
 
-async def run_scheduler(runtime: Any, suite: Any, stop: asyncio.Event) -> None:
+async def run_scheduler(runtime: Runtime, suite: object, stop: asyncio.Event) -> None:
     interval = float(os.environ.get("GONGKAI_ASSESSMENT_SCHEDULER_SECONDS", "2"))
     tracked: dict[str, Tracked] = {}
     failures = ItemFailures(JOB)
     position = 0
     while not stop.is_set():
         try:
-            today = local_date(suite.clock())
+            today = local_date(runtime.clock())
             position = await tick(runtime.store, tracked, position, today, failures)
         except Exception as exc:  # keep the scheduler alive; the next tick retries
             log.error("scheduler.failed", error=type(exc).__name__)
@@ -145,7 +146,7 @@ async def run_scheduler(runtime: Any, suite: Any, stop: asyncio.Event) -> None:
             await asyncio.wait_for(stop.wait(), timeout=interval)
 
 
-async def ensure_read_model(runtime: Any, suite: Any, stop: asyncio.Event) -> None:
+async def ensure_read_model(runtime: Runtime, suite: object, stop: asyncio.Event) -> None:
     """The API process reads tables the worker writes (distributed): create them if absent."""
     for attempt in range(5):
         try:

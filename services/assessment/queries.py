@@ -1,16 +1,27 @@
-"""Reads of the scoreboard: cards, ranks, ScoreChanged rows (no writes here)."""
+"""Reads of 考核 (no writes here): the scoreboard's rows (cards, ranks, ScoreChanged rows,
+periods), and what the API and the live page make of them: whose scheme a read is about,
+which rows a caller may see, a ranking, one subject's card.
 
-from __future__ import annotations
+No `from __future__ import annotations` here: FastAPI reads `Which` and `PageWhich` as
+dependencies (their fields are query parameters).
+"""
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Annotated, Any
 
 import orjson
+from fastapi import Query
 
 from services.assessment.domain import ScoreCard, baseline, with_cases
-from services.assessment.scheme import Scheme
+from services.assessment.handlers import subjects_of
+from services.assessment.scheme import Level, Scheme
+from services.assessment.scheme import scheme_id as scheme_id_of
 from services.assessment.score_store import card_from_json, findings_in, scheme_from_row
 from shared.db import Database
+from shared.errors import NotFound
+from shared.identity import Principal, within_scope
 from shared.pagination import decode_cursor, encode_cursor, scope_args, scope_clause
+from shared.service import Runtime
 
 
 async def scheme(views: Database, scheme_id: str) -> tuple[Scheme, int] | None:
@@ -176,3 +187,92 @@ async def period(views: Database, scheme_id: str, key: str) -> dict[str, Any] | 
         "event_id": row["event_id"],
         "items": orjson.loads(row["snapshot"]),
     }
+
+
+# --- what the API and the live page read -------------------------------------------------
+
+YEAR = Query(ge=2008, le=2100)
+
+
+@dataclass(frozen=True)
+class Which:
+    """Which scheme a read is about: `?year=&level=&owner=` (no owner: the district's, or
+    at unit level the subject's township's)."""
+
+    year: Annotated[int, YEAR]
+    level: Level = Level.township
+    owner: str | None = None
+
+
+@dataclass(frozen=True)
+class PageWhich:
+    """The same for a page, where the year defaults to this year."""
+
+    year: Annotated[int | None, YEAR] = None
+    level: Level = Level.township
+    owner: str | None = None
+
+    def this(self, this_year: int) -> Which:
+        year = self.year if self.year is not None else this_year
+        return Which(year, self.level, self.owner)
+
+
+def owner_for(rt: Runtime, level: Level, subject: str | None, owner: str | None) -> str:
+    """The scheme's owner: given, else the district, else the subject's township."""
+    if owner:
+        return owner
+    district = str(rt.orgs.district.path)
+    if level is Level.township or subject is None:
+        return district
+    return "/".join(subject.split("/")[:2])
+
+
+async def scheme_or_404(rt: Runtime, year: int, level: Level, owner: str) -> Scheme:
+    sid = scheme_id_of(year, level.value, owner)
+    found = await scheme(rt.views, sid)
+    if found is None:
+        raise NotFound(
+            rule="scheme.not_found",
+            field="scheme_id",
+            message_zh=f"尚未发布考核方案 {sid}",
+            message_en=f"no published scheme {sid}",
+        )
+    return found[0]
+
+
+def visible(caller: Principal, owner: str, subject: str) -> bool:
+    """The scheme's owner's staff see every row; a subject's staff see their own."""
+    return within_scope(caller, owner) or within_scope(caller, subject)
+
+
+async def ranking(rt: Runtime, caller: Principal, which: Which) -> dict[str, Any]:
+    level = which.level
+    owner_path = owner_for(rt, level, None, which.owner)
+    found = await scheme_or_404(rt, which.year, level, owner_path)
+    # At unit level the township's own offices (镇本级) carry what is recorded there.
+    subjects, names = subjects_of(rt.orgs, level, owner_path)
+    cards = [await card(rt.views, found, s) for s in subjects]
+    rows = ranked(cards, names)
+    rows = [r for r in rows if visible(caller, owner_path, r["subject"])]
+    return {
+        "scheme_id": found.scheme_id,
+        "title": found.title,
+        "pass_line": found.pass_line,
+        "owner": owner_path,
+        "items": rows,
+    }
+
+
+async def card_of(rt: Runtime, caller: Principal, subject: str, which: Which) -> dict[str, Any]:
+    owner_path = owner_for(rt, which.level, subject, which.owner)
+    if subject not in rt.orgs or not visible(caller, owner_path, subject):
+        raise NotFound(
+            rule="subject.not_found",
+            field="subject",
+            message_zh=f"未找到考核对象 {subject}",
+            message_en=f"no assessed subject {subject}",
+        )
+    found = await scheme_or_404(rt, which.year, which.level, owner_path)
+    scored = await card(rt.views, found, subject, cases=True)
+    name = rt.orgs.get(subject).name
+    return {"name": name, "pass_line": found.pass_line, **scored.as_dict()}

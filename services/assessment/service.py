@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.assessment.api import build_router
+from services.assessment.api import routers
 from services.assessment.cli import add_commands
 from services.assessment.events import registry
 from services.assessment.handlers import TABLES
@@ -18,7 +18,7 @@ SERVICE = ServiceDefinition(
     # Distributed scoring is a faust-streaming app over every service topic (issue #7).
     streamed=frozenset({Scoreboard.name}),
     commands=TABLES,
-    build_router=build_router,
+    routers=routers,
     background=(ensure_read_model, run_scheduler),
     add_commands=add_commands,
 )
