@@ -349,12 +349,23 @@ def build_projection_app(
     async def project(stream):  # type: ignore[no-untyped-def]
         async for taken in stream.take_events(batch, within=within):
             items: list[Item] = []
+            # Per partition, the batch's last message past the applied position. faust
+            # delivers a message again after it seeks back to the committed offsets (after
+            # a rebalance, even in the batch that holds the first copy): a message below
+            # the position is skipped and does not move it back (it did: a later batch
+            # then dead-lettered a poison message a second time).
+            upto: dict[tuple[str, int], Any] = {}
             for item in taken:
                 message = item.message
-                done = offsets.get(f"{message.topic}|{message.partition}")
+                key = (message.topic, message.partition)
+                if key in upto:
+                    done = upto[key].message.offset + 1
+                else:
+                    done = offsets.get(f"{message.topic}|{message.partition}")
                 if done is not None and message.offset < done:
                     handle.skipped += 1
                     continue
+                upto[key] = item
                 try:
                     items.append((item, decode(item.value)))
                 except Exception as exc:
@@ -369,14 +380,7 @@ def build_projection_app(
                     log.warning("stream.retry", app=app_id, error=repr(exc), delay=delay)
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, retry_limit)
-            # Offsets only grow within a partition: the batch's last message of each
-            # partition says it all (one changelog write per partition, not per message).
-            last: dict[tuple[str, int], Any] = {}
-            for item in taken:
-                key = (item.message.topic, item.message.partition)
-                if key not in last or item.message.offset > last[key].message.offset:
-                    last[key] = item
-            for item in last.values():
+            for item in upto.values():  # one changelog write per partition, not per message
                 remember(item)
 
     return handle
