@@ -142,6 +142,14 @@ POSITIVE_TERMS: Final = (
     "不错 优秀 温暖 感动 支持 希望 建议 期待 改善 提升"
 )
 
+#: Cues of a question or a request (咨询、求助、建议). With no sentiment word beside them a
+#: message asks for something and is neutral: the polarity model, trained on reviews, reads
+#: 什么时候 or 需要 as complaints. (A question mark alone is no cue: 这也叫正品？ complains.)
+REQUEST_CUES: Final = (
+    "请问 咨询 想问 想了解 请教 能否 可否 能不能 可不可以 什么时候 何时 "
+    "怎么办理 怎样办理 如何办理 哪些材料 需要什么材料 办理流程"
+)
+
 #: Words that make a feeling stronger.
 INTENSIFIERS: Final = "非常 特别 十分 极其 极 太 严重 强烈 实在 根本 完全 彻底 一再 再三 屡次 多次"
 

@@ -197,7 +197,9 @@ def fit_linear(
     n_docs = len(rows)
     idf = {f: math.log((1 + n_docs) / (1 + df[f])) + 1.0 for f in vocab}
 
-    indptr, indices, values = [0], [], []
+    indptr: list[int] = [0]
+    indices: list[int] = []
+    values: list[float] = []
     for counts in counted:
         vec = {index[f]: (1.0 + math.log(n)) * idf[f] for f, n in counts.items() if f in index}
         norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0

@@ -20,6 +20,7 @@ from services.sentiment.lexicon import (
     NEGATIONS,
     NEGATIVE_TERMS,
     POSITIVE_TERMS,
+    REQUEST_CUES,
     URGENCY_LABELS_ZH,
     URGENCY_TERMS,
     words,
@@ -69,6 +70,7 @@ _SENTIMENT_RE: Final = re.compile(
     "|".join(re.escape(w) for w in sorted(_SENTIMENT, key=len, reverse=True))
 )
 _INTENSIFIERS: Final = words(INTENSIFIERS)
+_REQUEST_CUES: Final = words(REQUEST_CUES)
 _NEGATIONS: Final = words(NEGATIONS)
 
 #: Terms that alone make an urgent class (weight 2); any other term counts 1, a class needs 2.
@@ -142,13 +144,18 @@ def sentiment(text: str, model: LinearModel | bool | None = True) -> SentimentRe
         result = chosen.predict(text)
         lean = 2.0 * result.probabilities.get("positive", 0.5) - 1.0
         combined = LEXICON_WEIGHT * score + lean
-        if (not magnitude and abs(lean) < MODEL_ONLY_FLOOR) or abs(combined) < POLARITY_THRESHOLD:
+        model_alone = not magnitude
+        asks = model_alone and any(cue in text for cue in _REQUEST_CUES)
+        if (model_alone and abs(lean) < MODEL_ONLY_FLOOR) or asks:
+            polarity = "neutral"
+        elif abs(combined) < POLARITY_THRESHOLD:
             polarity = "neutral"
         else:
             polarity = "positive" if combined > 0 else "negative"
             if result.label == polarity:
                 reasons.extend(f"模型:{r}" for r in result.reasons[:2])
-        score = max(-1.0, min(1.0, combined / (LEXICON_WEIGHT + 1.0)))
+        if polarity != "neutral":  # a neutral text keeps the lexicon's own score
+            score = max(-1.0, min(1.0, combined / (LEXICON_WEIGHT + 1.0)))
     intensity = min(1.0, (magnitude + 0.5 * min(exclamations, 4)) / 8.0)
     if polarity == "neutral":
         intensity = min(intensity, 0.3)
