@@ -302,3 +302,40 @@ def test_own_characters_exclude_headings_and_verbatim_runs() -> None:
     assert found.own_chars == 4 + 5  # 方案规定 + 钱直接到账 (the heading line is left out)
     assert found.lifted_chars == 0
     assert q.substance(policy, grams, 12).lifted_share == 1.0
+
+
+# ---------------------------------------------------------------- evaluating the gate on pairs
+
+
+def test_the_pair_evaluation_passes_genuine_texts_and_refuses_the_derived_ones(
+    tmp_path: Any, capsys: Any
+) -> None:
+    """`gongkai interpretation-check --pairs`: a confusion table over pass/refuse; the derived
+    copy, title-only and 60 %-lifted texts of each pair are refused."""
+    import argparse
+    import json
+
+    from services.interpretation.cli import _check
+    from services.interpretation.gate_eval import derived, evaluate_pairs
+
+    good = "\n".join(f"{s['heading']}\n{s['text']}" for s in samples.GOOD_SECTIONS)
+    pairs = [
+        {"id": "good", "policy": samples.POLICY_TEXT, "interpretation": good},
+        {
+            "id": "quoting",
+            "policy": samples.POLICY_TEXT,
+            "interpretation": quoting_interpretation(),
+        },
+    ]
+    result = evaluate_pairs(pairs, RULES)
+    assert result.per_kind == {k: (2, 2) for k in result.per_kind}
+    assert result.confusion == {("pass", "pass"): 2, ("refuse", "refuse"): 6}
+    lifted = derived(samples.POLICY_TEXT, good, 0)["lifted_60"]
+    assert q.check_copy(lifted, samples.POLICY_TEXT, RULES).measured["lifted_share"] >= 0.5
+
+    path = tmp_path / "pairs.jsonl"
+    path.write_text("\n".join(json.dumps(p, ensure_ascii=False) for p in pairs), encoding="utf-8")
+    assert _check(argparse.Namespace(pairs=path, policy=None, interpretation=None)) == 0
+    out = capsys.readouterr().out
+    assert "gold \\ predicted" in out and "lifted_60" in out
+    assert samples.POLICY_TEXT[:20] not in out  # measured values only, never a text
