@@ -181,7 +181,7 @@ def polarity(args: argparse.Namespace) -> dict[str, Any]:
         print(f"{args.cv}: {len(rows)} rows, {args.folds}-fold CV (model refitted per fold)")
 
         def trainer(train: list[Sample]) -> Callable[[str], str]:
-            model = fit_linear(train, min_df=3)
+            model = fit_linear(train, terms=rules.POLARITY_TERMS, min_df=3)
             return lambda text: rules.sentiment(text, model).polarity
 
         result = cross_validate(rows, trainer, args.folds, args.seed)

@@ -116,14 +116,13 @@ def _eval_polarity(args: argparse.Namespace, samples: list[tuple[str, str]], ski
 
 def _train_polarity(args: argparse.Namespace) -> int:
     """Fit the polarity model (label 1/0 or positive/negative) and write it as JSON."""
-    from services.sentiment.lexicon import NEGATIVE_TERMS, POSITIVE_TERMS, words
+    from services.sentiment.rules import POLARITY_TERMS
 
     data = read_labelled(args.data, _columns(args.text_col), args.label_col)
     rows = [(t, POLARITY_LABELS[label]) for t, label in data.samples if label in POLARITY_LABELS]
-    terms = [w for w in (*words(NEGATIVE_TERMS), *words(POSITIVE_TERMS)) if len(w) >= 2]
     model = fit_linear(
         rows,
-        terms=terms,
+        terms=POLARITY_TERMS,
         c=args.c,
         min_df=args.min_df,
         model_id=args.model_id,

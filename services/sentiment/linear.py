@@ -6,9 +6,11 @@ linear model with the authored lexicon and the district's category tree added as
 pseudo-document per term scores 0.85. The pseudo-documents carry what 495 messages cannot:
 that 传销, 物价 and 景区 belong to 商贸旅游 although the sample holds few of each.
 
-Features: character bigrams inside runs of CJK/letters/digits, plus the lexicon's words
-found in the text (a dictionary segmentation: jieba words on top added nothing measurable,
-0.851 → 0.851, and cost a second of start-up). Sub-linear TF × IDF, L2-normalised.
+Features: characters and character bigrams inside runs of CJK/letters/digits, plus the
+lexicon's words found in the text (a dictionary segmentation: jieba words on top added nothing
+measurable, 0.851 → 0.851, and cost a second of start-up). Single characters matter for short
+texts (out of domain, 60 reviews a class: 0.694 with bigrams only, 0.747 with both). Sub-linear
+TF × IDF, L2-normalised.
 Model: one-vs-rest L2-regularised squared-hinge linear classifiers (a linear SVM), class
 -balanced, fitted with numpy at training time only; scores become probabilities through a
 softmax whose temperature is fitted on the training margins. Inference is pure Python
@@ -41,13 +43,14 @@ def normalize(text: str) -> str:
 def term_counts(
     text: str, terms: Sequence[str], index: Mapping[str, Sequence[str]] | None = None
 ) -> Counter[str]:
-    """Character bigrams (counted) and dictionary words present ("w:" + word).
+    """Characters and character bigrams (counted) and dictionary words present ("w:" + word).
 
     `index` (from `term_index`) maps a word's first two characters to the words: only words
     whose opening bigram occurs are searched for, ~20x fewer substring searches."""
     clean = normalize(text)
     counts: Counter[str] = Counter()
     for run in _KEEP.findall(clean):
+        counts.update(run)
         counts.update(run[i : i + 2] for i in range(len(run) - 1))
     if index is None:
         candidates: Iterable[str] = terms

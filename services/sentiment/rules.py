@@ -94,6 +94,12 @@ POLARITY_THRESHOLD: Final = 0.1
 LEXICON_WEIGHT: Final = 2.0
 
 
+#: The lexicon words the polarity model also sees as dictionary features (train-polarity).
+POLARITY_TERMS: Final = tuple(
+    w for w in (*words(NEGATIVE_TERMS), *words(POSITIVE_TERMS)) if len(w) >= 2
+)
+
+
 @cache
 def polarity_model() -> LinearModel | None:
     """Loaded once per process (~0.1 s); None if the file is absent (lexicon only)."""
