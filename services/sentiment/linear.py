@@ -181,9 +181,10 @@ class LinearModel:
         import numpy as np
 
         gains = values * self._contrast[idx, best]
-        order = np.argsort(-gains)[: 4 * MAX_REASONS]  # enough to fill the list after merging
+        order = np.argsort(-gains)[: 8 * MAX_REASONS]  # enough to fill the list after merging
         names = self._names
-        ranked = [names[idx[j]] for j in order.tolist() if gains[j] > 0]
+        # Single characters weigh in the score but explain nothing to an officer: not shown.
+        ranked = [names[idx[j]] for j in order.tolist() if gains[j] > 0 and len(names[idx[j]]) > 1]
         words = [f[2:] for f in ranked if f.startswith("w:")]
         grams = [f for f in ranked if not f.startswith("w:")]
         chosen: list[str] = []
