@@ -18,12 +18,17 @@ def add_commands(sub: Any) -> None:
         "interpretation-check",
         help="解读质量自查：照搬照抄、标题式、必备要素 (quality gate of an interpretation)",
     )
-    check.add_argument("--policy", required=True, type=Path, help="policy text file (UTF-8)")
+    check.add_argument("--policy", type=Path, help="policy text file (UTF-8)")
     check.add_argument(
         "--interpretation",
-        required=True,
         type=Path,
         help="JSON file: {sections: [{part, heading, text}], not_applicable: {part: reason}}",
+    )
+    check.add_argument(
+        "--pairs",
+        type=Path,
+        help="evaluate the gate: JSON Lines {id, policy, interpretation} of real pairs; each "
+        "genuine text must pass, its verbatim copy, title-only and 60%%-lifted versions fail",
     )
     check.set_defaults(func=_check)
 
@@ -33,6 +38,10 @@ def _check(args: argparse.Namespace) -> int:
     from services.interpretation.service import rules_from_env
 
     _, rules = rules_from_env()
+    if getattr(args, "pairs", None):
+        return _evaluate_pairs(args.pairs, rules)
+    if args.policy is None or args.interpretation is None:
+        raise SystemExit("interpretation-check needs --policy and --interpretation, or --pairs")
     data = json.loads(args.interpretation.read_text(encoding="utf-8"))
     sections = [
         Section(
@@ -44,3 +53,18 @@ def _check(args: argparse.Namespace) -> int:
     report = assess(sections, waived, args.policy.read_text(encoding="utf-8"), rules)
     print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
     return 0 if report.passed else 1
+
+
+def _evaluate_pairs(path: Path, rules: Any) -> int:
+    """Per kind of text: decided as wanted; the pass/refuse confusion table; per genuine pair
+    its measured values (never its text). Exit 0 when every text was decided as wanted."""
+    from services.interpretation.gate_eval import KINDS, evaluate_pairs
+
+    lines = path.read_text(encoding="utf-8").splitlines()
+    pairs = [json.loads(line) for line in lines if line.strip()]
+    result = evaluate_pairs(pairs, rules)
+    print(f"{len(pairs)} pairs × {len(KINDS)} texts")
+    print(result.table())
+    for row in result.genuine:
+        print("genuine " + json.dumps(row, ensure_ascii=False))
+    return 0 if all(right == total for right, total in result.per_kind.values()) else 1

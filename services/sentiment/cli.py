@@ -14,14 +14,22 @@ from typing import Any
 import orjson
 
 from services.sentiment.classifier import (
+    AnyTopicModel,
     Classifier,
     default_classifier,
     load_model,
     save_model,
+    train_linear_topic_model,
     train_topic_model,
 )
 from services.sentiment.importer import ParsedRow, RowError, parse_csv, parse_jsonl
-from services.sentiment.training import evaluate_model, read_labelled
+from services.sentiment.linear import LinearModel, fit_linear
+from services.sentiment.training import (
+    evaluate,
+    evaluate_model,
+    read_categories,
+    read_labelled,
+)
 
 
 def _columns(value: str) -> list[str]:
@@ -30,19 +38,35 @@ def _columns(value: str) -> list[str]:
 
 def _train(args: argparse.Namespace) -> int:
     data = read_labelled(args.data, _columns(args.text_col), args.label_col)
-    model = train_topic_model(
-        data.samples,
-        seed=not args.no_seed,
-        alpha=args.alpha,
-        model_id=args.model_id or f"trained-{datetime.now(UTC):%Y%m%d%H%M%S}",
-        meta={
-            "rows": len(data.samples),
-            "skipped": data.skipped,
-            "text_columns": _columns(args.text_col),
-            "label_column": args.label_col,
-            "seeded_with_lexicon": not args.no_seed,
-        },
+    categories = (
+        read_categories(args.taxonomy, args.taxonomy_label_col, _columns(args.taxonomy_cols))
+        if args.taxonomy
+        else None
     )
+    model_id = args.model_id or f"trained-{datetime.now(UTC):%Y%m%d%H%M%S}"
+    meta = {
+        "rows": len(data.samples),
+        "skipped": data.skipped,
+        "text_columns": _columns(args.text_col),
+        "label_column": args.label_col,
+        "seeded_with_lexicon": not args.no_seed,
+        "kind": args.kind,
+        "category_names": sum(len(v) for v in (categories or {}).values()),
+    }
+    model: AnyTopicModel
+    if args.kind == "nb":
+        model = train_topic_model(
+            data.samples, seed=not args.no_seed, alpha=args.alpha, model_id=model_id, meta=meta
+        )
+    else:
+        model = train_linear_topic_model(
+            data.samples,
+            seed=not args.no_seed,
+            categories=categories,
+            c=args.c,
+            model_id=model_id,
+            meta=meta,
+        )
     save_model(model, args.out)
     print(f"trained on {len(data.samples)} rows ({data.skipped} skipped, no text or label)")
     print(f"classes: {', '.join(model.classes)}")
@@ -51,11 +75,62 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    model = load_model(args.model) if args.model else default_classifier().topic_model
     data = read_labelled(args.data, _columns(args.text_col), args.label_col)
+    if args.polarity:
+        return _eval_polarity(args, data.samples, data.skipped)
+    model = load_model(args.model) if args.model else default_classifier().topic_model
     result = evaluate_model(model, data.samples)
     print(f"model {model.model_id}; {len(data.samples)} rows ({data.skipped} skipped)")
     print(result.table())
+    print(result.confusion_table())
+    return 0
+
+
+POLARITY_LABELS = {"1": "positive", "0": "negative", "positive": "positive", "negative": "negative"}
+
+
+def _eval_polarity(args: argparse.Namespace, samples: list[tuple[str, str]], skipped: int) -> int:
+    """Sentiment polarity on a labelled set (1/0 or positive/negative); neutral counts wrong."""
+    from services.sentiment.rules import polarity_model, sentiment
+
+    model: LinearModel | bool | None = True
+    if args.model:
+        model = LinearModel.from_json(orjson.loads(open(args.model, "rb").read()))
+    elif args.lexicon_only:
+        model = False
+    rows = [(t, POLARITY_LABELS[label]) for t, label in samples if label in POLARITY_LABELS]
+    predicted = [sentiment(t, model).polarity for t, _ in rows]
+    result = evaluate([label for _, label in rows], predicted)
+    chosen = (
+        "lexicon only"
+        if model is False
+        else getattr(model if model is not True else polarity_model(), "model_id", "lexicon only")
+    )
+    neutral = sum(p == "neutral" for p in predicted)
+    print(f"polarity ({chosen}); {len(rows)} rows ({skipped} skipped)")
+    print(result.table())
+    print(result.confusion_table())
+    print(f"neutral {neutral} ({neutral / max(1, len(rows)):.1%})")
+    return 0
+
+
+def _train_polarity(args: argparse.Namespace) -> int:
+    """Fit the polarity model (label 1/0 or positive/negative) and write it as JSON."""
+    from services.sentiment.rules import POLARITY_TERMS
+
+    data = read_labelled(args.data, _columns(args.text_col), args.label_col)
+    rows = [(t, POLARITY_LABELS[label]) for t, label in data.samples if label in POLARITY_LABELS]
+    model = fit_linear(
+        rows,
+        terms=POLARITY_TERMS,
+        c=args.c,
+        min_df=args.min_df,
+        model_id=args.model_id,
+        meta={"rows": len(rows), "skipped": data.skipped, "min_df": args.min_df},
+    )
+    with open(args.out, "wb") as handle:
+        handle.write(orjson.dumps(model.to_json(), option=orjson.OPT_SORT_KEYS))
+    print(f"trained on {len(rows)} rows; {len(model.weights)} features; written to {args.out}")
     return 0
 
 
@@ -125,17 +200,42 @@ def add_commands(subparsers: Any) -> None:
     train.add_argument("--text-col", required=True, help="column(s), comma-separated")
     train.add_argument("--label-col", required=True)
     train.add_argument("--out", required=True)
-    train.add_argument("--alpha", type=float, default=0.1, help="additive smoothing")
+    train.add_argument(
+        "--kind", choices=["linear", "nb"], default="linear", help="linear (default) or nb"
+    )
+    train.add_argument("--c", type=float, default=1.0, help="linear: inverse regularisation")
+    train.add_argument("--alpha", type=float, default=0.1, help="nb: additive smoothing")
     train.add_argument("--no-seed", action="store_true", help="leave out the authored lexicon")
+    train.add_argument(
+        "--taxonomy", help="linear: a category-tree CSV whose names seed each category"
+    )
+    train.add_argument("--taxonomy-label-col", default="一级分类")
+    train.add_argument("--taxonomy-cols", default="二级分类,三级分类")
     train.add_argument("--model-id")
     train.set_defaults(func=_train)
 
-    ev = sub.add_parser("eval", help="accuracy, macro-F1 and the per-class table on a CSV")
-    ev.add_argument("--model", help="a trained model (default: the shipped lexicon model)")
+    ev = sub.add_parser(
+        "eval", help="accuracy, macro-F1, per-class table and confusion table on a CSV"
+    )
+    ev.add_argument("--model", help="a trained model (default: the shipped model)")
     ev.add_argument("--data", required=True)
     ev.add_argument("--text-col", default="留言主题,留言详情")
     ev.add_argument("--label-col", default="一级分类")
+    ev.add_argument(
+        "--polarity", action="store_true", help="evaluate sentiment polarity (label 1/0)"
+    )
+    ev.add_argument("--lexicon-only", action="store_true", help="polarity: leave the model out")
     ev.set_defaults(func=_eval)
+
+    tp = sub.add_parser("train-polarity", help="fit the sentiment polarity model on a CSV")
+    tp.add_argument("--data", required=True)
+    tp.add_argument("--text-col", default="review")
+    tp.add_argument("--label-col", default="label")
+    tp.add_argument("--out", required=True)
+    tp.add_argument("--c", type=float, default=1.0)
+    tp.add_argument("--min-df", type=int, default=3)
+    tp.add_argument("--model-id", default="polarity-trained")
+    tp.set_defaults(func=_train_polarity)
 
     cl = sub.add_parser("classify", help="classify one text (argument or stdin), print JSON")
     cl.add_argument("text", nargs="?")

@@ -136,10 +136,20 @@ NEGATIVE_TERMS: Final = (
     "长期 多次 一直 至今 迟迟 无果 石沉大海 难道 凭什么 为什么 怎么回事 质问 恐慌 担心 害怕 焦虑"
 )
 
+#: 建议, 希望 and 期待 are not here: a suggestion or a wish is neither praise nor complaint
+#: (建议 is a request cue below; 希望尽快解决 is usually a complaint's last line).
 POSITIVE_TERMS: Final = (
     "感谢 谢谢 感激 点赞 表扬 称赞 满意 好评 赞扬 赞 辛苦 辛苦了 及时 高效 热情 "
     "耐心 负责 认真 周到 贴心 到位 方便 便民 快捷 顺利 解决了 已解决 好 很好 "
-    "不错 优秀 温暖 感动 支持 希望 建议 期待 改善 提升"
+    "不错 优秀 温暖 感动 支持 改善 提升"
+)
+
+#: Cues of a question or a request (咨询、求助、建议). With no sentiment word beside them a
+#: message asks for something and is neutral: the polarity model, trained on reviews, reads
+#: 什么时候 or 需要 as complaints. (A question mark alone is no cue: 这也叫正品？ complains.)
+REQUEST_CUES: Final = (
+    "请问 咨询 想问 想了解 请教 建议 能否 可否 能不能 可不可以 什么时候 何时 "
+    "怎么办理 怎样办理 如何办理 哪些材料 需要什么材料 办理流程"
 )
 
 #: Words that make a feeling stronger.

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from services.sentiment.classifier import TopicModel
+from services.sentiment.classifier import AnyTopicModel
 
 Sample = tuple[str, str]
 
@@ -77,6 +77,21 @@ class Evaluation:
     macro_f1: float
     per_class: tuple[ClassScore, ...]
     total: int
+    #: (gold, predicted) → count; predicted may be a label outside the gold set (e.g. neutral).
+    confusion: tuple[tuple[str, str, int], ...] = ()
+
+    def confusion_table(self) -> str:
+        """Rows gold, columns predicted (labels cut to 4 characters to keep the table narrow)."""
+        gold = [s.label for s in self.per_class]
+        predicted = gold + sorted({p for _, p, _ in self.confusion} - set(gold))
+        cell = {(g, p): n for g, p, n in self.confusion}
+        width = 7
+        lines = ["gold \\ predicted".ljust(14) + "".join(p[:4].rjust(width) for p in predicted)]
+        for g in gold:
+            lines.append(
+                g[:6].ljust(14) + "".join(str(cell.get((g, p), 0)).rjust(width) for p in predicted)
+            )
+        return "\n".join(lines)
 
     def table(self) -> str:
         lines = [f"{'class':<12}{'precision':>10}{'recall':>9}{'f1':>8}{'support':>9}"]
@@ -96,6 +111,7 @@ def evaluate(gold: Sequence[str], predicted: Sequence[str]) -> Evaluation:
     tp: Counter[str] = Counter()
     fp: Counter[str] = Counter()
     fn: Counter[str] = Counter()
+    pairs = Counter(zip(gold, predicted, strict=True))
     for g, p in zip(gold, predicted, strict=True):
         if g == p:
             tp[g] += 1
@@ -110,10 +126,36 @@ def evaluate(gold: Sequence[str], predicted: Sequence[str]) -> Evaluation:
         scores.append(ClassScore(label, precision, recall, f1, tp[label] + fn[label]))
     accuracy = sum(tp.values()) / len(gold) if gold else 0.0
     macro = sum(s.f1 for s in scores) / len(scores) if scores else 0.0
-    return Evaluation(accuracy=accuracy, macro_f1=macro, per_class=tuple(scores), total=len(gold))
+    return Evaluation(
+        accuracy=accuracy,
+        macro_f1=macro,
+        per_class=tuple(scores),
+        total=len(gold),
+        confusion=tuple((g, p, n) for (g, p), n in sorted(pairs.items())),
+    )
 
 
-def evaluate_model(model: TopicModel, samples: Sequence[Sample]) -> Evaluation:
+def read_categories(
+    path: str | Path, label_col: str, name_cols: Sequence[str]
+) -> dict[str, list[str]]:
+    """A category tree (e.g. 一级/二级/三级分类): each top-level label with the names under it.
+    `其他` ("other") names nothing and is left out."""
+    found: dict[str, dict[str, None]] = {}
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        reader = csv.DictReader(handle)
+        missing = [c for c in (label_col, *name_cols) if c not in (reader.fieldnames or ())]
+        if missing:
+            raise ValueError(f"columns not in the file: {', '.join(missing)}")
+        for row in reader:
+            label = (row.get(label_col) or "").strip()
+            for col in name_cols:
+                name = (row.get(col) or "").strip()
+                if label and name and name != "其他":
+                    found.setdefault(label, {})[name] = None
+    return {label: list(names) for label, names in found.items()}
+
+
+def evaluate_model(model: AnyTopicModel, samples: Sequence[Sample]) -> Evaluation:
     return evaluate(
         [label for _, label in samples], [model.predict(t).category for t, _ in samples]
     )

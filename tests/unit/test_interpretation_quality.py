@@ -189,10 +189,18 @@ def test_heading_lines_do_not_count_as_explanation() -> None:
     assert q.explanatory_chars("一、出台背景\n群众反映户厕冬天冻裂。") == 10
 
 
-def test_the_threshold_is_configurable() -> None:
-    strict = q.QualityRules(max_containment=0.01)
-    report = q.assess(sections(samples.GOOD_SECTIONS), {}, samples.POLICY_TEXT, strict)
-    assert not check(report, "copy").passed
+def test_the_thresholds_are_configurable() -> None:
+    """Above `max_containment` a text must explain in its own words; above
+    `near_copy_containment` it is refused whatever it adds."""
+    good = sections(samples.GOOD_SECTIONS)
+    near_copy = q.QualityRules(near_copy_containment=0.01)
+    assert not check(q.assess(good, {}, samples.POLICY_TEXT, near_copy), "copy").passed
+    demanding = q.QualityRules(max_containment=0.01, min_own_chars=10_000)
+    refused = check(q.assess(good, {}, samples.POLICY_TEXT, demanding), "copy")
+    assert not refused.passed and refused.measured["reasons"] == ["own_chars"]
+    # Heavy quotation alone is no fault: the good text explains in its own words.
+    quoting_allowed = q.QualityRules(max_containment=0.01)
+    assert check(q.assess(good, {}, samples.POLICY_TEXT, quoting_allowed), "copy").passed
 
 
 def test_the_offline_check_command_exits_non_zero_for_a_copy(tmp_path: Any, capsys: Any) -> None:
@@ -210,3 +218,124 @@ def test_the_offline_check_command_exits_non_zero_for_a_copy(tmp_path: Any, caps
         args = argparse.Namespace(policy=policy, interpretation=text)
         assert _check(args) == expected
         assert json.loads(capsys.readouterr().out)["passed"] is (expected == 0)
+
+
+# ---------------------------------------------------------------- substance beyond quotation
+
+
+def policy_sentences() -> list[str]:
+    """The sample policy's sentences of at least 20 characters (quotable material)."""
+    found = []
+    for line in samples.POLICY_TEXT.splitlines():
+        for sentence in line.split("。"):
+            if len(sentence) >= 20:
+                found.append(sentence + "。")
+    return found
+
+
+OWN_SENTENCES = [
+    "这意味着今后改厕不再是一改了之，坏了有人修、满了有人抽，群众不用再自己想办法。",
+    "对农户来说，最实在的是补助标准：自己动手改厕的，验收合格后直接把钱打到一卡通上。",
+    "为什么靠近镇区的村先接管网？因为这些村离污水主管近，接进去花钱少、见效快。",
+    "其余的村不搞一刀切，离得远、住得散的，用小型处理设施或者化粪池，哪种省事用哪种。",
+    "群众最关心的垃圾问题，方案把分类、收集、转运、处理每一步由谁负责都写清楚了。",
+    "村里保洁员的工资由镇里统一保障，考核结果和村干部的绩效挂钩，不再是村里自己想办法。",
+]
+
+
+def quoting_interpretation() -> str:
+    """Written the way real interpretations are: a quoted sentence, then what it means."""
+    quotes = policy_sentences()[:6]
+    closing = (
+        "总的来说，这个方案说的是三年里镇、村、户各自要做什么、钱从哪里来、做不好怎么办。"
+        "有疑问的村民可以打镇农业综合服务中心的电话，也可以在每月的村民议事日上当面问。"
+    )
+    body = "\n".join(
+        f"方案明确：“{quote}”{own}" for quote, own in zip(quotes, OWN_SENTENCES, strict=True)
+    )
+    return body + "\n" + closing
+
+
+def test_heavy_quotation_with_own_explanation_passes__real_interpretations_quote() -> None:
+    """Real interpretations quote their policy heavily; what counts is what they add."""
+    text = quoting_interpretation()
+    copy = q.check_copy(text, samples.POLICY_TEXT, RULES)
+    assert copy.measured["containment"] > RULES.max_containment
+    assert copy.measured["own_share"] >= RULES.min_own_share
+    assert copy.measured["own_chars"] >= RULES.min_own_chars
+    assert copy.passed, copy.measured["reasons"]
+
+
+def test_a_text_lifted_sentence_by_sentence_is_refused_even_with_some_own_words() -> None:
+    """60 % of the sentences lifted whole from the policy, 40 % the drafter's own."""
+    lifted = policy_sentences()[:9]
+    own = OWN_SENTENCES[:6]
+    text = "".join(lifted[:3] + own[:2] + lifted[3:6] + own[2:4] + lifted[6:9] + own[4:6])
+    copy = q.check_copy(text, samples.POLICY_TEXT, RULES)
+    assert not copy.passed
+    assert "lifted" in copy.measured["reasons"]
+    assert copy.measured["lifted_share"] >= RULES.max_lifted_share
+    assert "整句照搬" in copy.message_zh
+
+
+def test_a_quoted_part_without_own_words_is_refused_per_part() -> None:
+    """Each part must explain: a part made only of quotations is named in the refusal."""
+    quotes = policy_sentences()
+    items = [dict(s) for s in samples.GOOD_SECTIONS]
+    items[3] = {**items[3], "text": "".join(quotes[6:12])}
+    for item in items[:3]:
+        item["text"] = "".join(quotes[:3]) + item["text"]
+    copy = check(assess(items), "copy")
+    assert copy.measured["part_own_chars"]["key_measures"] < RULES.min_part_own_chars
+    assert copy.measured["containment"] > RULES.max_containment
+    assert not copy.passed and "thin_parts" in copy.measured["reasons"]
+    assert "重要举措" in copy.message_zh
+
+
+def test_own_characters_exclude_headings_and_verbatim_runs() -> None:
+    policy = "对完成户厕改造的农户每户补助1200元。"
+    grams = q.run_grams(policy, 12)
+    found = q.substance(
+        "三、补助\n方案规定对完成户厕改造的农户每户补助1200元，钱直接到账。", grams, 12
+    )
+    assert found.quoted_chars == 19  # 对完成户厕改造的农户每户补助1200元
+    assert found.own_chars == 4 + 5  # 方案规定 + 钱直接到账 (the heading line is left out)
+    assert found.lifted_chars == 0
+    assert q.substance(policy, grams, 12).lifted_share == 1.0
+
+
+# ---------------------------------------------------------------- evaluating the gate on pairs
+
+
+def test_the_pair_evaluation_passes_genuine_texts_and_refuses_the_derived_ones(
+    tmp_path: Any, capsys: Any
+) -> None:
+    """`gongkai interpretation-check --pairs`: a confusion table over pass/refuse; the derived
+    copy, title-only and 60 %-lifted texts of each pair are refused."""
+    import argparse
+    import json
+
+    from services.interpretation.cli import _check
+    from services.interpretation.gate_eval import derived, evaluate_pairs
+
+    good = "\n".join(f"{s['heading']}\n{s['text']}" for s in samples.GOOD_SECTIONS)
+    pairs = [
+        {"id": "good", "policy": samples.POLICY_TEXT, "interpretation": good},
+        {
+            "id": "quoting",
+            "policy": samples.POLICY_TEXT,
+            "interpretation": quoting_interpretation(),
+        },
+    ]
+    result = evaluate_pairs(pairs, RULES)
+    assert result.per_kind == {k: (2, 2) for k in result.per_kind}
+    assert result.confusion == {("pass", "pass"): 2, ("refuse", "refuse"): 6}
+    lifted = derived(samples.POLICY_TEXT, good, 0)["lifted_60"]
+    assert q.check_copy(lifted, samples.POLICY_TEXT, RULES).measured["lifted_share"] >= 0.5
+
+    path = tmp_path / "pairs.jsonl"
+    path.write_text("\n".join(json.dumps(p, ensure_ascii=False) for p in pairs), encoding="utf-8")
+    assert _check(argparse.Namespace(pairs=path, policy=None, interpretation=None)) == 0
+    out = capsys.readouterr().out
+    assert "gold \\ predicted" in out and "lifted_60" in out
+    assert samples.POLICY_TEXT[:20] not in out  # measured values only, never a text
