@@ -4,6 +4,7 @@ command forms and its letters. Server-rendered (Jinja2), working without JavaScr
 No `from __future__ import annotations` here: FastAPI must see the real types.
 """
 
+import asyncio
 import uuid
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlencode
@@ -36,7 +37,9 @@ CSP = (
 HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    # same-origin, not no-referrer: with no-referrer Chromium sends `Origin: null` on form
+    # POSTs, and the CSRF check could not tell this site from another.
+    "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
 STATIC = {"workbench.css": "text/css", "workbench.js": "text/javascript", "print.css": "text/css"}
@@ -371,7 +374,8 @@ async def register(request: Request, wb: W) -> Response:
     if not answer.ok:
         state = forms.FormState(fields, form, forms.errors_from(answer.problem, fields))
         return _register_form(request, wb, s, state, 422 if answer.status == 422 else 409)
-    target = f"/workbench/requests/{answer.body['request_id']}?done=register"
+    rid, version = answer.body["request_id"], answer.body.get("version", 1)
+    target = f"/workbench/requests/{rid}?done=register&v={version}"
     return RedirectResponse(target, status_code=303)
 
 
@@ -404,10 +408,25 @@ def _history_rows(wb: Workbench, history: list[dict[str, Any]]) -> list[dict[str
     return rows
 
 
+#: After a command, the page waits this long at most for the ledger (a projection) to show it.
+CATCH_UP_SECONDS = 10.0
+
+
 async def _request_bundle(
-    api: Api, request_id: uuid.UUID
+    api: Api, request_id: uuid.UUID, version: int = 0
 ) -> tuple[dict[str, Any], list[dict[str, Any]], Answer | None]:
+    """The request as the ledger shows it, at `version` or later: the ledger is a projection,
+    so right after a command the page waits for it instead of showing the old state."""
     answer = await api.get("applications", f"/v1/requests/{request_id}")
+    waited = 0.0
+    while version and waited < CATCH_UP_SECONDS:
+        if answer.ok and int(answer.body.get("version", 0)) >= version:
+            break
+        if not answer.ok and answer.status != 404:
+            break
+        await asyncio.sleep(0.1)
+        waited += 0.1
+        answer = await api.get("applications", f"/v1/requests/{request_id}")
     if not answer.ok:
         return {}, [], answer
     history = await api.get("applications", f"/v1/requests/{request_id}/history")
@@ -420,12 +439,14 @@ DONE_WORDS = {"register": "已登记。登记编号、答复期限及计算方�
 
 
 @router.get("/requests/{request_id}", response_model=None)
-async def detail(request: Request, wb: W, request_id: uuid.UUID, done: str = "") -> Response:
+async def detail(
+    request: Request, wb: W, request_id: uuid.UUID, done: str = "", v: int = 0
+) -> Response:
     s = _session(request)
     if s is None:
         return _to_login(request)
     async with _api(request, wb, s) as api:
-        item, history, refused = await _request_bundle(api, request_id)
+        item, history, refused = await _request_bundle(api, request_id, v)
         if refused is not None:
             return _refused(request, wb, s, refused)
         clock = await api.get("applications", f"/v1/requests/{request_id}/clock")
@@ -548,7 +569,9 @@ async def command(request: Request, wb: W, request_id: uuid.UUID, name: str) -> 
         return _command_form(
             request, wb, s, item, entry, state, choices, 422 if answer.status == 422 else 409
         )
-    return RedirectResponse(f"/workbench/requests/{request_id}?done={name}", status_code=303)
+    version = answer.body.get("version", 0) if isinstance(answer.body, dict) else 0
+    target = f"/workbench/requests/{request_id}?done={name}&v={version}"
+    return RedirectResponse(target, status_code=303)
 
 
 # ----------------------------------------------------------------------------- letters
