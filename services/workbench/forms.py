@@ -74,9 +74,10 @@ def _resolve(node: Mapping[str, Any], defs: Mapping[str, Any]) -> Mapping[str, A
     ref = node.get("$ref")
     if not ref:
         return node
-    target = defs.get(ref.rsplit("/", 1)[-1], {})
-    merged = {**target, **{k: v for k, v in node.items() if k != "$ref"}}
-    return merged
+    name = ref.rsplit("/", 1)[-1]
+    target = defs.get(name, {})
+    # The enum's name is the key its labels are listed under (the title gets overridden).
+    return {**target, **{k: v for k, v in node.items() if k != "$ref"}, "x-ref": name}
 
 
 def _unwrap_optional(node: Mapping[str, Any]) -> tuple[Mapping[str, Any], bool]:
@@ -91,10 +92,14 @@ def _unwrap_optional(node: Mapping[str, Any]) -> tuple[Mapping[str, Any], bool]:
     return {**real[0], **outer}, len(real) != len(options)
 
 
+_CODES = re.compile(r"\s*[(（][A-Za-z_,. ]+[)）]")
+
+
 def label_for(name: str, node: Mapping[str, Any]) -> tuple[str, str]:
-    """(label, hint): the schema's Chinese title; else our label; else its description."""
+    """(label, hint): the schema's Chinese title; else our label; else its description.
+    The hint is the description in Chinese, without codes in brackets ("(registered_mail)")."""
     title, description = node.get("title"), node.get("description") or ""
-    hint = description if _chinese(description) else ""
+    hint = _CODES.sub("", description) if _chinese(description) else ""
     if _chinese(title):
         return str(title), ("" if hint == title else hint)
     if name in FIELD_LABELS:
@@ -123,7 +128,9 @@ def fields_of(
         node, nullable = _unwrap_optional(raw)
         node = _resolve(node, defs)
         node, nullable2 = _unwrap_optional(node)
-        label, hint = label_for(name, {**node, **{k: raw[k] for k in ("title",) if k in raw}})
+        # The property's own title and description, not the enum's it refers to.
+        own = {k: raw[k] for k in ("title", "description") if k in raw}
+        label, hint = label_for(name, {**{"title": node.get("title")}, **own})
         is_required = key in required and not nullable and not nullable2
         if node.get("type") == "object" and "properties" in node:
             found += fields_of(node, enum_labels, defs=defs, skip=skip, prefix=name + ".")
@@ -144,7 +151,7 @@ def _field(
         name=name, label=label, required=required, hint=hint, default=node.get("default")
     )
     if "enum" in node:
-        enum = str(node.get("title", ""))
+        enum = str(node.get("x-ref") or node.get("title", ""))
         given = enum_labels.get(enum, {})
         ours = ENUM_LABELS.get(enum, {})
         choices = tuple(
