@@ -128,6 +128,8 @@ def fields_of(
         node, nullable = _unwrap_optional(raw)
         node = _resolve(node, defs)
         node, nullable2 = _unwrap_optional(node)
+        if node.get("format") == "uuid" and key not in required:
+            continue  # an id nobody can type (a published document): chosen elsewhere, later
         # The property's own title and description, not the enum's it refers to.
         own = {k: raw[k] for k in ("title", "description") if k in raw}
         label, hint = label_for(name, {**{"title": node.get("title")}, **own})
