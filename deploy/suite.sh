@@ -157,6 +157,19 @@ free_port_for() {
     done
 }
 
+# {"service": "http://127.0.0.1:port", ...} of the APIs started so far, for a service that
+# calls another over HTTP (the workbench; started after the services it calls, in name order).
+service_urls() {
+    local file sep="" out="{"
+    for file in "$SUITE_DIR"/serve-*.port; do
+        [[ -f $file ]] || continue
+        local name=${file##*/serve-}
+        out+="$sep\"${name%.port}\": \"http://127.0.0.1:$(cat "$file")\""
+        sep=", "
+    done
+    echo "$out}"
+}
+
 start_unit() {  # $1 role, $2 service
     local unit=$1-$2 pid port
     if pid=$(running_pid "$unit"); then
@@ -174,7 +187,8 @@ start_unit() {  # $1 role, $2 service
         cd "$REPO_DIR"
         export GONGKAI_DATABASE_URL=$DATABASE_URL GONGKAI_KAFKA_BOOTSTRAP=$BOOTSTRAP \
             GONGKAI_TOPIC_PREFIX=$PREFIX GONGKAI_TOKEN_SECRET=$SECRET \
-            GONGKAI_VAR_DIR=$SUITE_DIR/var GONGKAI_HOST=127.0.0.1 GONGKAI_PORT=$3
+            GONGKAI_VAR_DIR=$SUITE_DIR/var GONGKAI_HOST=127.0.0.1 GONGKAI_PORT=$3 \
+            GONGKAI_SERVICE_URLS=$(service_urls)
         # shellcheck disable=SC2016  # $$ is the inner shell's
         exec setsid bash -c 'echo $$ >"$0"; exec "$@"' "$SUITE_DIR/$unit.pid" \
             "$GONGKAI_BIN" "$1" "$2" --port "$3"

@@ -37,6 +37,14 @@ if ! bash deploy/chromium.sh; then
   fi
   echo "test.sh: chromium could not be installed; the browser test will be SKIPPED" >&2
 fi
+# The workbench's browser tests: a CJK font and axe-core, pinned (deploy/browser-tools.sh).
+if ! bash deploy/browser-tools.sh; then
+  if [[ $in_ci == 1 ]]; then
+    echo "test.sh: CI=true and deploy/browser-tools.sh could not install fonts or axe-core" >&2
+    exit 1
+  fi
+  echo "test.sh: fonts or axe-core missing; the workbench browser tests will be SKIPPED" >&2
+fi
 
 set +e
 $BIN/pytest -q -rfEs --durations=10 -p no:cacheprovider "$@"

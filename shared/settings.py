@@ -37,6 +37,12 @@ class Settings(BaseSettings):
     log_level: str = "info"
     log_format: str = Field(default="json", description="json or console")
     projection_idle_wait: float = 0.5
+    service_urls: dict[str, str] = Field(
+        default_factory=dict,
+        description="base URL of each service another service calls over HTTP, as JSON "
+        '(e.g. {"applications": "http://127.0.0.1:8101"}); distributed mode only: an '
+        "embedded suite answers in its own process",
+    )
     kafka_session_timeout_ms: int = Field(
         default=30_000,
         ge=6_000,

@@ -195,6 +195,8 @@ def run_suite(
         for service, definition in DEFINITIONS.items():
             roles = ["serve"] + (["worker"] if list(definition.projections()) else [])
             for role in roles:
+                # The APIs started so far: the workbench (last, by name) calls them by URL.
+                env["GONGKAI_SERVICE_URLS"] = json.dumps(handle.urls)
                 port = free_port()
                 if role == "serve":
                     handle.urls[service] = f"http://127.0.0.1:{port}"

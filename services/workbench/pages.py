@@ -1,0 +1,134 @@
+"""The workbench's application object: templates, the catalogue cache, and what every page
+shows (who is signed in, today's date, the form token)."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from services.workbench import labels
+from services.workbench.gateway import Api
+from services.workbench.words import cn_date, cn_time
+from shared.identity import ROLE_LABELS_ZH, Principal
+from shared.tenancy import OrgTree
+from shared.workdays import WorkdayCalendar, local_date
+
+HERE = Path(__file__).parent
+#: The catalogue and the register schema change only with a deployment.
+CACHE_SECONDS = 300.0
+_ISO_DAY = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+
+
+def cn_dates_in(text: str) -> str:
+    """Every ISO date in a text (the API's explanations) as 2026年12月6日."""
+    return _ISO_DAY.sub(lambda m: f"{int(m[1])}年{int(m[2])}月{int(m[3])}日", text)
+
+
+def environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(HERE / "templates"),
+        autoescape=select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(
+        cn_date=cn_date,
+        cn_time=cn_time,
+        cn_dates_in=cn_dates_in,
+        status_label=labels.status_label,
+    )
+    env.globals.update(enum_label=labels.enum_label)
+    return env
+
+
+@dataclass
+class Workbench:
+    """Built once per process (ServiceDefinition.build_handlers)."""
+
+    urls: Mapping[str, str]
+    orgs: OrgTree
+    calendar: Callable[[], WorkdayCalendar]
+    clock: Callable[[], datetime]
+    templates: Environment = field(default_factory=environment)
+    _cache: dict[str, tuple[float, Any]] = field(default_factory=dict)
+
+    def today(self) -> date:
+        return local_date(self.clock())
+
+    async def cached(self, key: str, load: Callable[[], Any]) -> Any:
+        hit = self._cache.get(key)
+        if hit is not None and time.monotonic() - hit[0] < CACHE_SECONDS:
+            return hit[1]
+        value = await load()
+        if value is not None:
+            self._cache[key] = (time.monotonic(), value)
+        return value
+
+    async def commands(self, api: Api) -> dict[str, dict[str, Any]]:
+        """The applications service's command catalogue, by command name."""
+
+        async def load() -> dict[str, dict[str, Any]] | None:
+            answer = await api.get("applications", "/v1/commands")
+            if not answer.ok:
+                return None
+            items = answer.body.get("items", [])
+            return {e["name"]: e for e in items if e.get("aggregate") == "request"}
+
+        return await self.cached("commands", load) or {}
+
+    async def register_schema(self, api: Api) -> tuple[dict[str, Any], dict[str, Any]]:
+        """RegisterRequest's schema and the definitions it refers to, from the OpenAPI
+        document (registration is its own route, not a row of the command table)."""
+
+        async def load() -> tuple[dict[str, Any], dict[str, Any]] | None:
+            answer = await api.get("applications", "/openapi.json")
+            if not answer.ok:
+                return None
+            schemas = answer.body["components"]["schemas"]
+            return schemas["RegisterRequest"], schemas
+
+        found = await self.cached("register", load)
+        if found is None:
+            return {}, {}
+        return found
+
+    def who(self, principal: Principal) -> dict[str, str]:
+        """The signed-in person's name, office and roles, for the page header."""
+        name = principal.name or principal.sub
+        try:
+            _unit, person = self.orgs.find_person(principal.sub)
+            name = person.name
+        except Exception:
+            pass
+        try:
+            org = self.orgs.get(str(principal.org)).name
+        except Exception:
+            org = str(principal.org)
+        roles = "、".join(ROLE_LABELS_ZH.get(r, r.value) for r in sorted(principal.roles))
+        return {"name": name, "org": org, "roles": roles}
+
+    def person_name(self, person_id: str | None) -> str:
+        if not person_id:
+            return ""
+        try:
+            return self.orgs.find_person(person_id)[1].name
+        except Exception:
+            return person_id
+
+    def org_name(self, path: str | None) -> str:
+        if not path:
+            return ""
+        try:
+            return self.orgs.get(path).name
+        except Exception:
+            return path
+
+    def render(self, template: str, **context: Any) -> str:
+        return self.templates.get_template(template).render(**context)

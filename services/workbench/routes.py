@@ -1,0 +1,596 @@
+"""The workbench's pages under /workbench: sign-in, the queue, the ledger, a request, its
+command forms and its letters. Server-rendered (Jinja2), working without JavaScript.
+
+No `from __future__ import annotations` here: FastAPI must see the real types.
+"""
+
+import asyncio
+import uuid
+from typing import Annotated, Any
+from urllib.parse import parse_qsl, urlencode
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+
+from services.workbench import forms, letters, session, steps
+from services.workbench.gateway import Answer, Api
+from services.workbench.labels import (
+    CONCLUDED,
+    EVENT_LABELS,
+    HISTORY_ENUMS,
+    HISTORY_FIELDS,
+    PAUSED,
+    enum_label,
+    status_label,
+)
+from services.workbench.pages import HERE, Workbench
+from services.workbench.words import URGENCY, cn_date, deadline
+from shared.deps import handlers_of
+from shared.identity import Principal
+
+W = Annotated[Workbench, Depends(handlers_of("workbench", Workbench))]
+LARGE = "gk_workbench_large"
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    # same-origin, not no-referrer: with no-referrer Chromium sends `Origin: null` on form
+    # POSTs, and the CSRF check could not tell this site from another.
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+STATIC = {"workbench.css": "text/css", "workbench.js": "text/javascript", "print.css": "text/css"}
+#: Tabs of the home queue: (key, title).
+TABS = (
+    ("overdue", "已超期"),
+    ("today", "今日到期"),
+    ("soon", "即将到期"),
+    ("paused", "暂停计时"),
+    ("all", "全部在办"),
+)
+
+router = APIRouter(prefix="/workbench", include_in_schema=False)
+
+
+class Session:
+    def __init__(self, token: str, principal: Principal) -> None:
+        self.token = token
+        self.principal = principal
+
+
+def _secret(request: Request) -> str:
+    return str(request.app.state.token_secret)
+
+
+def _session(request: Request) -> Session | None:
+    token = request.cookies.get(session.COOKIE)
+    principal = session.principal_of(token, _secret(request), session.now_utc())
+    return Session(token, principal) if token and principal else None
+
+
+def _html(text: str, status: int = 200) -> HTMLResponse:
+    return HTMLResponse(text, status_code=status, headers=HEADERS)
+
+
+def _to_login(request: Request) -> RedirectResponse:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse("/workbench/login?" + urlencode({"next": target}), status_code=303)
+
+
+def _api(request: Request, wb: Workbench, s: Session) -> Api:
+    return Api(request.app, s.token, wb.urls, request.headers.get("x-correlation-id"))
+
+
+def _page(
+    request: Request, wb: Workbench, s: Session | None, template: str, status: int = 200, **ctx: Any
+) -> HTMLResponse:
+    base: dict[str, Any] = {
+        "large": request.cookies.get(LARGE) == "1",
+        "here": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+        "today": cn_date(wb.today()),
+        "user": wb.who(s.principal) if s else None,
+        "csrf": session.csrf_token(s.token, _secret(request)) if s else "",
+    }
+    return _html(wb.render(template, **base, **ctx), status)
+
+
+def _message(
+    request: Request, wb: Workbench, s: Session | None, title: str, text: str, status: int
+) -> HTMLResponse:
+    return _page(request, wb, s, "message.html", status, title=title, text=text)
+
+
+def _refused(request: Request, wb: Workbench, s: Session, answer: Answer) -> Response:
+    """A read the API refused: sign in again on 401, otherwise say why in Chinese."""
+    if answer.status == 401:
+        return _to_login(request)
+    problem = answer.problem
+    text = problem.get("message_zh") or "操作未成功，请稍后重试"
+    title = {403: "没有权限", 404: "未找到"}.get(answer.status, "无法显示")
+    return _message(request, wb, s, title, text, answer.status)
+
+
+async def _form(request: Request) -> dict[str, str]:
+    body = (await request.body()).decode("utf-8", errors="replace")
+    return dict(parse_qsl(body, keep_blank_values=True))
+
+
+def _post_allowed(request: Request, s: Session | None, form: dict[str, str]) -> bool:
+    if s is None:
+        return False
+    if not session.same_origin(request.headers.get("origin"), request.headers.get("host")):
+        return False
+    return session.csrf_ok(s.token, _secret(request), form.get("csrf"))
+
+
+# ----------------------------------------------------------------------------- sign-in
+
+
+@router.get("/login")
+async def login_page(request: Request, wb: W, next: str = "/workbench") -> HTMLResponse:
+    return _page(request, wb, None, "login.html", next=_safe_next(next))
+
+
+@router.post("/login")
+async def login(request: Request, wb: W) -> Response:
+    form = await _form(request)
+    token = "".join((form.get("token") or "").split())
+    target = _safe_next(form.get("next"))
+    if not session.same_origin(request.headers.get("origin"), request.headers.get("host")):
+        return _message(request, wb, None, "无法登录", "登录请求来自其他网站，已拒绝。", 403)
+    principal = session.principal_of(token, _secret(request), session.now_utc())
+    if principal is None:
+        error = forms.FieldError(
+            "token", "token", "身份令牌", "令牌无效或已过期，请粘贴管理员发给您的完整令牌"
+        )
+        return _page(request, wb, None, "login.html", 400, next=target, errors=[error])
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(
+        session.COOKIE,
+        token,
+        max_age=session.cookie_seconds(token, session.now_utc()),
+        path=session.PATH,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request, wb: W) -> Response:
+    form = await _form(request)
+    if not _post_allowed(request, _session(request), form):
+        return _message(request, wb, None, "无法退出", "页面已过期，请刷新后重试。", 403)
+    response = RedirectResponse("/workbench/login", status_code=303)
+    response.delete_cookie(session.COOKIE, path=session.PATH)
+    return response
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a workbench page of this origin may follow sign-in (no open redirect)."""
+    if target and target.startswith("/workbench") and "//" not in target and "\\" not in target:
+        return target
+    return "/workbench"
+
+
+@router.get("/display")
+async def display(large: int = 0, next: str = "/workbench") -> Response:
+    """适老化: the large-text mode, a preference kept in a cookie (no JavaScript needed)."""
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    response.set_cookie(
+        LARGE, "1" if large else "0", max_age=365 * 86400, path=session.PATH, samesite="strict"
+    )
+    return response
+
+
+@router.get("/static/{name}")
+async def static(name: str) -> Response:
+    if name not in STATIC:
+        return Response(status_code=404)
+    return FileResponse(
+        HERE / "static" / name, media_type=STATIC[name], headers={"Cache-Control": "max-age=3600"}
+    )
+
+
+# ----------------------------------------------------------------------------- lists
+
+
+def _row(wb: Workbench, item: dict[str, Any]) -> dict[str, Any]:
+    status = item.get("status", "")
+    done = status_label(status) if status in CONCLUDED else None
+    due = deadline(
+        item.get("reply_due"), wb.today(), wb.calendar(), paused=PAUSED.get(status), done=done
+    )
+    applicant = item.get("applicant") or {}
+    return {
+        **item,
+        "deadline": due,
+        "status_zh": status_label(status),
+        "applicant_name": applicant.get("name", ""),
+    }
+
+
+async def _open_requests(api: Api, wb: Workbench) -> tuple[list[dict[str, Any]], Answer | None]:
+    rows: list[dict[str, Any]] = []
+    cursor = None
+    for _ in range(10):
+        answer = await api.get("applications", "/v1/requests", {"limit": 200, "cursor": cursor})
+        if not answer.ok:
+            return [], answer
+        rows += [_row(wb, i) for i in answer.body["items"] if i["status"] not in CONCLUDED]
+        cursor = answer.body.get("next_cursor")
+        if not cursor:
+            break
+    rows.sort(key=lambda r: (URGENCY[r["deadline"].level], r.get("reply_due") or "9999"))
+    return rows, None
+
+
+def _in_tab(row: dict[str, Any], tab: str) -> bool:
+    return tab == "all" or row["deadline"].level == tab
+
+
+@router.get("", response_model=None)
+@router.get("/", response_model=None)
+async def home(request: Request, wb: W, tab: str = "overdue") -> Response:
+    s = _session(request)
+    if s is None:
+        return _to_login(request)
+    async with _api(request, wb, s) as api:
+        rows, refused = await _open_requests(api, wb)
+    if refused is not None:
+        return _refused(request, wb, s, refused)
+    counts = {key: sum(_in_tab(r, key) for r in rows) for key, _ in TABS}
+    if tab not in counts:
+        tab = "overdue"
+    shown = [r for r in rows if _in_tab(r, tab)]
+    return _page(
+        request, wb, s, "home.html", tabs=TABS, tab=tab, counts=counts, rows=shown, nav="home"
+    )
+
+
+@router.get("/requests", response_model=None)
+async def ledger(
+    request: Request, wb: W, status: str = "", q: str = "", due: str = "", cursor: str = ""
+) -> Response:
+    s = _session(request)
+    if s is None:
+        return _to_login(request)
+    params = {
+        "status": status,
+        "q": q,
+        "due": due if due in ("soon", "overdue") else "",
+        "limit": 50,
+        "cursor": cursor,
+    }
+    async with _api(request, wb, s) as api:
+        answer = await api.get("applications", "/v1/requests", params)
+    if not answer.ok:
+        return _refused(request, wb, s, answer)
+    rows = [_row(wb, i) for i in answer.body["items"]]
+    query = {k: v for k, v in params.items() if v and k not in ("limit", "cursor")}
+    nxt = answer.body.get("next_cursor")
+    return _page(
+        request, wb, s, "ledger.html", rows=rows, filters=query, statuses=sorted(CONCLUDED | set(PAUSED) | {"registered", "assigned"}),
+        export="/workbench/requests/export.csv" + (f"?{urlencode(query)}" if query else ""),
+        more=f"/workbench/requests?{urlencode({**query, 'cursor': nxt})}" if nxt else "", nav="ledger",
+    )  # fmt: skip
+
+
+@router.get("/requests/export.csv", response_model=None)
+async def export(request: Request, wb: W, status: str = "", q: str = "", due: str = "") -> Response:
+    s = _session(request)
+    if s is None:
+        return _to_login(request)
+    async with _api(request, wb, s) as api:
+        answer = await api.raw(
+            "applications", "/v1/requests/export.csv", {"status": status, "q": q, "due": due}
+        )
+    if answer.status_code != 200:
+        return _message(
+            request, wb, s, "无法导出", "导出未成功，请检查筛选条件后重试。", answer.status_code
+        )
+    name = f"依申请公开台账-{wb.today().isoformat()}.csv"
+    disposition = f"attachment; filename=ledger.csv; filename*=UTF-8''{_quote(name)}"
+    return Response(
+        answer.content,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": disposition},
+    )
+
+
+def _quote(text: str) -> str:
+    from urllib.parse import quote
+
+    return quote(text)
+
+
+# ----------------------------------------------------------------------------- register
+
+
+REGISTER_SKIP = ("tenant",)
+
+
+async def _register_fields(api: Api, wb: Workbench) -> list[forms.Field]:
+    schema, defs = await wb.register_schema(api)
+    return forms.fields_of(schema, {}, defs=defs, skip=REGISTER_SKIP)
+
+
+def _defaults(fields: list[forms.Field], wb: Workbench) -> dict[str, str]:
+    today = wb.today().isoformat()
+    values: dict[str, str] = {}
+    for f in fields:
+        if f.kind == "date" and f.required:
+            values[f.name] = today
+        elif f.default is not None:
+            values[f.name] = str(f.default)
+    return values
+
+
+@router.get("/requests/new", response_model=None)
+async def register_page(request: Request, wb: W) -> Response:
+    s = _session(request)
+    if s is None:
+        return _to_login(request)
+    async with _api(request, wb, s) as api:
+        fields = await _register_fields(api, wb)
+    state = forms.FormState(fields, _defaults(fields, wb))
+    return _register_form(request, wb, s, state)
+
+
+def _register_form(
+    request: Request, wb: Workbench, s: Session, state: forms.FormState, status: int = 200
+) -> HTMLResponse:
+    return _page(
+        request, wb, s, "form.html", status, form=state, key=str(uuid.uuid4()),
+        title="登记依申请公开申请", basis="条例第二十九条至第三十一条", action="/workbench/requests/new",
+        intro=(
+            "收到申请之日起20个工作日内答复（条例第三十三条）；收到之日按提交渠道确定（第三十一条）："
+            "当面或口头提交的，为提交之日；挂号信为签收之日；平常信函、网上、传真为双方确认之日。"
+            "保存后即显示登记编号、答复期限及其计算方法。"
+        ),
+        back="/workbench", nav="new",
+    )  # fmt: skip
+
+
+@router.post("/requests/new", response_model=None)
+async def register(request: Request, wb: W) -> Response:
+    s = _session(request)
+    form = await _form(request)
+    if s is None or not _post_allowed(request, s, form):
+        return _message(
+            request, wb, s, "页面已过期", "表单已过期或来源不明，请返回后重新填写。", 403
+        )
+    async with _api(request, wb, s) as api:
+        fields = await _register_fields(api, wb)
+        answer = await api.post(
+            "applications", "/v1/requests", forms.body_from(fields, form), form.get("key")
+        )
+    if answer.status == 401:
+        return _to_login(request)
+    if not answer.ok:
+        state = forms.FormState(fields, form, forms.errors_from(answer.problem, fields))
+        return _register_form(request, wb, s, state, 422 if answer.status == 422 else 409)
+    rid, version = answer.body["request_id"], answer.body.get("version", 1)
+    target = f"/workbench/requests/{rid}?done=register&v={version}"
+    return RedirectResponse(target, status_code=303)
+
+
+# ----------------------------------------------------------------------------- one request
+
+
+def _history_rows(wb: Workbench, history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    rows = []
+    for e in history:
+        details = []
+        for key, label in HISTORY_FIELDS.items():
+            value = e["payload"].get(key)
+            if value in (None, "", []):
+                continue
+            if key in HISTORY_ENUMS:
+                value = enum_label(HISTORY_ENUMS[key], str(value))
+            elif isinstance(value, list):
+                value = "；".join(str(v) for v in value)
+            elif key.endswith(("_on", "_due", "pay_by")) or key == "reply_due":
+                value = cn_date(str(value))
+            details.append((label, str(value)))
+        rows.append(
+            {
+                "when": e["recorded_at"],
+                "what": EVENT_LABELS.get(e["type"], e["type"]),
+                "who": wb.person_name(e.get("actor")),
+                "details": details,
+            }
+        )
+    return rows
+
+
+#: After a command, the page waits this long at most for the ledger (a projection) to show it.
+CATCH_UP_SECONDS = 10.0
+
+
+async def _request_bundle(
+    api: Api, request_id: uuid.UUID, version: int = 0
+) -> tuple[dict[str, Any], list[dict[str, Any]], Answer | None]:
+    """The request as the ledger shows it, at `version` or later: the ledger is a projection,
+    so right after a command the page waits for it instead of showing the old state."""
+    answer = await api.get("applications", f"/v1/requests/{request_id}")
+    waited = 0.0
+    while version and waited < CATCH_UP_SECONDS:
+        if answer.ok and int(answer.body.get("version", 0)) >= version:
+            break
+        if not answer.ok and answer.status != 404:
+            break
+        await asyncio.sleep(0.1)
+        waited += 0.1
+        answer = await api.get("applications", f"/v1/requests/{request_id}")
+    if not answer.ok:
+        return {}, [], answer
+    history = await api.get("applications", f"/v1/requests/{request_id}/history")
+    if not history.ok:
+        return {}, [], history
+    return answer.body, history.body["items"], None
+
+
+DONE_WORDS = {"register": "已登记。登记编号、答复期限及计算方法见下。"}
+
+
+@router.get("/requests/{request_id}", response_model=None)
+async def detail(
+    request: Request, wb: W, request_id: uuid.UUID, done: str = "", v: int = 0
+) -> Response:
+    s = _session(request)
+    if s is None:
+        return _to_login(request)
+    async with _api(request, wb, s) as api:
+        item, history, refused = await _request_bundle(api, request_id, v)
+        if refused is not None:
+            return _refused(request, wb, s, refused)
+        clock = await api.get("applications", f"/v1/requests/{request_id}/clock")
+        catalogue = await wb.commands(api)
+    row = _row(wb, item)
+    offered = [catalogue[n] for n in steps.ACTIONS.get(item["status"], ()) if n in catalogue]
+    done_text = DONE_WORDS.get(done) or (
+        f"已完成：{catalogue[done]['label_zh']}。" if done in catalogue else ""
+    )
+    return _page(
+        request, wb, s, "detail.html", r=row, clock=clock.body if clock.ok else None,
+        history=_history_rows(wb, history), next_steps=steps.next_steps(item, history, wb.today().isoformat()),
+        actions=offered, letters=steps.letters_of(history), done=done_text,
+        handler=wb.person_name(item.get("handler")), org=wb.org_name(item.get("tenant")), nav="ledger",
+    )  # fmt: skip
+
+
+# ----------------------------------------------------------------------------- commands
+
+
+def _command_defaults(fields: list[forms.Field], wb: Workbench) -> dict[str, str]:
+    return _defaults(fields, wb)
+
+
+def _command_form(
+    request: Request, wb: Workbench, s: Session, item: dict[str, Any], entry: dict[str, Any],
+    state: forms.FormState, choices: list[tuple[str, str]], status: int = 200,
+) -> HTMLResponse:  # fmt: skip
+    rid = item["request_id"]
+    return _page(
+        request, wb, s, "form.html", status, form=state, key=str(uuid.uuid4()),
+        title=f"{entry['label_zh']}：{item['number']}", basis=entry.get("basis", ""),
+        action=f"/workbench/requests/{rid}/act/{entry['name']}", back=f"/workbench/requests/{rid}",
+        intro=INTROS.get(entry["name"], ""), sub_choices=choices, summary=item.get("description", ""), nav="ledger",
+    )  # fmt: skip
+
+
+#: What the law says about a step, above its form.
+INTROS = {
+    "correction-notice": "申请内容不明确的，应当给予指导和释明，并自收到申请之日起7个工作日内一次性告知申请人作出补正，说明需要补正的事项和合理的补正期限（条例第三十条）。每行填写一项需补正的事项。",
+    "correction": "答复期限自行政机关收到补正的申请之日起计算（条例第三十条）。",
+    "consultations": "公开可能损害第三方合法权益的，应当书面征求第三方的意见，第三方应自收到之日起15个工作日内提出意见（条例第三十二条）；征求意见所需时间不计算在答复期限内。",
+    "consultation-end": "第三方逾期未提出意见的，由行政机关依照条例规定决定是否公开（第三十二条）；其他机关逾期未提出意见的，视为同意公开（第三十四条）。",
+    "extension": "需要延长答复期限的，应当经政府信息公开工作机构负责人同意并告知申请人，延长的期限最长不得超过20个工作日（条例第三十三条第二款）。",
+    "fee-notice": "申请公开政府信息的数量、频次明显超过合理范围的，可以收取信息处理费（条例第四十二条，国办函〔2020〕109号）。",
+    "reply": "根据不同情形分别作出答复（条例第三十六条至第三十九条）；不予公开的，应当告知申请人不予公开的理由。",
+    "deliveries": "登记答复或告知书的送达情况和凭证，送达后方可归档。",
+    "archive": "办结后整理案卷归档。",
+}  # fmt: skip
+
+
+def _sub_choices(entry: dict[str, Any], history: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """Values for the path's other ids: the open consultations, for 征求意见结束."""
+    if "consultation_id" not in entry.get("path_params", {}):
+        return []
+    return [
+        (str(c["consultation_id"]), f"{c['party']}（{cn_date(c['started_on'])}起）")
+        for c in steps.open_consultations(history)
+    ]
+
+
+async def _command_context(
+    api: Api, wb: Workbench, request_id: uuid.UUID, name: str
+) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any] | None, Answer | None]:
+    item, history, refused = await _request_bundle(api, request_id)
+    if refused is not None:
+        return {}, [], None, refused
+    entry = (await wb.commands(api)).get(name)
+    return item, history, entry, None
+
+
+def _fields_of(entry: dict[str, Any]) -> list[forms.Field]:
+    return forms.fields_of(entry["schema"], entry.get("enum_labels_zh") or {})
+
+
+@router.get("/requests/{request_id}/act/{name}", response_model=None)
+async def command_page(request: Request, wb: W, request_id: uuid.UUID, name: str) -> Response:
+    s = _session(request)
+    if s is None:
+        return _to_login(request)
+    async with _api(request, wb, s) as api:
+        item, history, entry, refused = await _command_context(api, wb, request_id, name)
+    if refused is not None:
+        return _refused(request, wb, s, refused)
+    if entry is None:
+        return _message(request, wb, s, "未找到", "没有这项办理操作。", 404)
+    fields = _fields_of(entry)
+    state = forms.FormState(fields, _command_defaults(fields, wb))
+    return _command_form(request, wb, s, item, entry, state, _sub_choices(entry, history))
+
+
+@router.post("/requests/{request_id}/act/{name}", response_model=None)
+async def command(request: Request, wb: W, request_id: uuid.UUID, name: str) -> Response:
+    s = _session(request)
+    form = await _form(request)
+    if s is None or not _post_allowed(request, s, form):
+        return _message(
+            request, wb, s, "页面已过期", "表单已过期或来源不明，请返回后重新填写。", 403
+        )
+    async with _api(request, wb, s) as api:
+        item, history, entry, refused = await _command_context(api, wb, request_id, name)
+        if refused is not None:
+            return _refused(request, wb, s, refused)
+        if entry is None:
+            return _message(request, wb, s, "未找到", "没有这项办理操作。", 404)
+        fields = _fields_of(entry)
+        choices = _sub_choices(entry, history)
+        path = str(entry["path"]).replace("{request_id}", str(request_id))
+        for sub in entry.get("path_params", {}):
+            path = path.replace(
+                "{" + sub + "}", form.get("sub_" + sub) or (choices[0][0] if choices else "none")
+            )
+        answer = await api.post(
+            "applications", path, forms.body_from(fields, form), form.get("key")
+        )
+    if answer.status == 401:
+        return _to_login(request)
+    if not answer.ok:
+        state = forms.FormState(fields, form, forms.errors_from(answer.problem, fields))
+        return _command_form(
+            request, wb, s, item, entry, state, choices, 422 if answer.status == 422 else 409
+        )
+    version = answer.body.get("version", 0) if isinstance(answer.body, dict) else 0
+    target = f"/workbench/requests/{request_id}?done={name}&v={version}"
+    return RedirectResponse(target, status_code=303)
+
+
+# ----------------------------------------------------------------------------- letters
+
+
+@router.get("/requests/{request_id}/letters/{kind}", response_model=None)
+async def letter(request: Request, wb: W, request_id: uuid.UUID, kind: str) -> Response:
+    s = _session(request)
+    if s is None:
+        return _to_login(request)
+    async with _api(request, wb, s) as api:
+        item, history, refused = await _request_bundle(api, request_id)
+    if refused is not None:
+        return _refused(request, wb, s, refused)
+    built = letters.build(kind, item, history, wb.org_name(item.get("tenant")), wb.today())
+    if built is None:
+        return _message(request, wb, s, "没有这份文书", "本申请尚未办理到需要这份文书的环节。", 404)
+    return _page(request, wb, s, "letter.html", letter=built, r=item, nav="ledger")
+
+
+def routers() -> list[APIRouter]:
+    return [router]

@@ -1,0 +1,34 @@
+"""工作台 as a service of the suite: pages only, no events of its own.
+
+It records nothing itself: every change is a command of another service, sent through that
+service's public API on behalf of the signed-in person, so the events (and their audit) are
+that service's. Its registry is empty; contracts/ lists its (empty) topic like any other.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.workbench.pages import Workbench
+from services.workbench.routes import routers
+from shared.registry import EventRegistry
+from shared.service import ServiceDefinition
+
+registry = EventRegistry(service="workbench")
+
+
+def _handlers(runtime: Any, suite: Any) -> Workbench:
+    return Workbench(
+        urls=dict(suite.settings.service_urls),
+        orgs=suite.orgs,
+        calendar=suite.calendar,
+        clock=suite.clock,
+    )
+
+
+SERVICE = ServiceDefinition(
+    name="workbench",
+    registry=registry,
+    routers=routers,
+    build_handlers=_handlers,
+)
