@@ -1,7 +1,11 @@
 """HTTP API of the audit service, under /v1/audit: read-only for auditors (审计人员).
 
+The two commands (a checkpoint now, an access event) are routed by hand through the one
+command envelope (handlers.py says why they are no command-table rows); the reads are
+queries.py's.
+
 No `from __future__ import annotations` here: FastAPI must see the real dependency
-objects the router closes over, not strings.
+objects and models, not strings.
 """
 
 import asyncio
@@ -13,12 +17,23 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.audit import chain, trail
-from services.audit.handlers import checkpoint_record, read_checkpoints
-from services.audit.personal import personal_events
-from shared.http import correlation_id
+from services.audit import queries, trail
+from services.audit.handlers import AuditHandlers
+from shared.deps import Caller, handlers_of, runtime_of
+from shared.http import IdempotencyKey, correlation_id
 from shared.identity import Principal, Role, require_org, require_role, require_write
-from shared.service import discover
+from shared.routes import COMMAND_RESPONSES, run_command
+from shared.service import Runtime
+
+Rt = Annotated[Runtime, Depends(runtime_of("audit"))]
+H = Annotated[AuditHandlers, Depends(handlers_of("audit", AuditHandlers))]
+
+#: What the hand-routed commands can refuse: no If-Match, no instance to miss (404).
+REFUSALS: dict[int | str, dict[str, Any]] = {
+    status: COMMAND_RESPONSES[status] for status in (401, 403, 422)
+}
+
+router = APIRouter(prefix="/v1/audit", tags=["audit 审计"])
 
 
 class AccessRecord(BaseModel):
@@ -34,112 +49,116 @@ class AccessRecord(BaseModel):
     fields: list[str] = Field(min_length=1, max_length=50)
 
 
-def build_router(runtime: Any, current_principal: Any) -> APIRouter:
-    router = APIRouter(prefix="/v1/audit", tags=["audit 审计"])
-    Caller = Annotated[Principal, Depends(current_principal)]
-    marked: dict[tuple[str, str], list[str]] = {}
+@router.get("/trail", summary="审计轨迹 Export the chained events (auditors only)")
+async def get_trail(
+    request: Request,
+    caller: Caller,
+    rt: Rt,
+    h: H,
+    stream: str | None = None,
+    actor: str | None = None,
+    tenant: str | None = None,
+    start: Annotated[datetime | None, Query(alias="from")] = None,
+    end: Annotated[datetime | None, Query(alias="to")] = None,
+    format: Literal["jsonl", "csv"] = "jsonl",
+) -> StreamingResponse:
+    require_role(caller, Role.AUDITOR)
+    if tenant:
+        require_org(caller, tenant)
+    query = trail.TrailQuery(stream, actor, tenant, start, end, scope=str(caller.org))
+    query.validate()
+    body = _exported(rt, h, query, format, caller, f"trail?{request.url.query}"[:300])
+    media = "text/csv; charset=utf-8" if format == "csv" else "application/x-ndjson"
+    return StreamingResponse(body, media_type=media)
 
-    def personal_in(record: dict[str, Any]) -> list[str]:
-        if not marked:
-            marked.update(personal_events({n: d.registry for n, d in discover().items()}))
-        event = record["event"]
-        if event["stream_type"] == "personal-data-access":
-            return []  # an access event holds references to personal data, not the data
-        return [f"{event['type']}.{p}" for p in marked.get((record["service"], event["type"]), [])]
 
-    @router.get("/trail", summary="审计轨迹 Export the chained events (auditors only)")
-    async def get_trail(
-        request: Request,
-        caller: Caller,
-        stream: str | None = None,
-        actor: str | None = None,
-        tenant: str | None = None,
-        start: Annotated[datetime | None, Query(alias="from")] = None,
-        end: Annotated[datetime | None, Query(alias="to")] = None,
-        format: Literal["jsonl", "csv"] = "jsonl",
-    ) -> StreamingResponse:
-        require_role(caller, Role.AUDITOR)
-        if tenant:
-            require_org(caller, tenant)
-        query = trail.TrailQuery(stream, actor, tenant, start, end, scope=str(caller.org))
-        query.validate()
+async def _exported(
+    rt: Runtime,
+    h: AuditHandlers,
+    query: trail.TrailQuery,
+    format: str,
+    caller: Principal,
+    subject_ref: str,
+) -> AsyncIterator[bytes]:
+    """The trail's lines, and afterwards the access event for the personal data they showed."""
+    shown: set[str] = set()
+    try:
+        if format == "csv":
+            yield trail.csv_header().encode()
+        async for record in trail.rows(rt.views, query):
+            shown.update(queries.personal_in(record))
+            if format == "csv":
+                yield trail.csv_lines([record]).encode()
+            else:
+                yield trail.jsonl_line(record)
+    finally:
+        if shown:
+            # The export showed applicants' or citizens' data: who read it is recorded like
+            # any other read of personal data (the query names whose), also when the client
+            # left half way (shielded from its cancellation).
+            await asyncio.shield(
+                h.record_access(
+                    caller.sub,
+                    tenant=str(caller.org),
+                    subject_ref=subject_ref,
+                    service="audit",
+                    endpoint="GET /v1/audit/trail",
+                    fields=sorted(shown),
+                )
+            )
 
-        async def body() -> AsyncIterator[bytes]:
-            shown: set[str] = set()
-            try:
-                if format == "csv":
-                    yield trail.csv_header().encode()
-                async for record in trail.rows(runtime.views, query):
-                    shown.update(personal_in(record))
-                    if format == "csv":
-                        yield trail.csv_lines([record]).encode()
-                    else:
-                        yield trail.jsonl_line(record)
-            finally:
-                if shown:
-                    # The export showed applicants' or citizens' data: who read it is
-                    # recorded like any other read of personal data (the query names whose),
-                    # also when the client left half way (shielded from its cancellation).
-                    await asyncio.shield(
-                        runtime.handlers.record_access(
-                            caller.sub,
-                            tenant=str(caller.org),
-                            subject_ref=f"trail?{request.url.query}"[:300],
-                            service="audit",
-                            endpoint="GET /v1/audit/trail",
-                            fields=sorted(shown),
-                        )
-                    )
 
-        media = "text/csv; charset=utf-8" if format == "csv" else "application/x-ndjson"
-        return StreamingResponse(body(), media_type=media)
+@router.get("/verify", summary="校验哈希链 Verify the hash chain")
+async def verify(
+    caller: Caller, rt: Rt, from_seq: Annotated[int, Query(alias="from", ge=1)] = 1
+) -> dict[str, Any]:
+    """Walk the chain from `from` (default: the first link); stop at the first break."""
+    require_role(caller, Role.AUDITOR, Role.ADMINISTRATOR)
+    return await queries.verification(rt.views, rt.store, from_seq)
 
-    @router.get("/verify", summary="校验哈希链 Verify the hash chain")
-    async def verify(
-        caller: Caller, from_seq: Annotated[int, Query(alias="from", ge=1)] = 1
-    ) -> dict[str, Any]:
-        """Walk the chain from `from` (default: the first link); stop at the first break."""
-        require_role(caller, Role.AUDITOR, Role.ADMINISTRATOR)
-        await chain.setup_chain(runtime.views)
-        marks = [
-            (int(e.payload["seq"]), str(e.payload["head_hash"]))
-            for e in await read_checkpoints(runtime.store)
-        ]
-        result = await chain.verify(runtime.views, from_seq=from_seq, checkpoints=marks)
-        return {
-            "ok": result.broken is None,
-            "verified": result.verified,
-            "head_seq": result.head_seq,
-            "head_hash": result.head_hash,
-            "events_per_second": round(result.rate),
-            "checkpoints_checked": len(marks),
-            "broken": None
-            if result.broken is None
-            else {
-                "seq": result.broken.seq,
-                "event_id": result.broken.event_id,
-                "reason": result.broken.reason,
-            },
-        }
 
-    @router.get("/checkpoints", summary="链检查点 Chain checkpoints, to export and sign")
-    async def list_checkpoints(caller: Caller) -> dict[str, Any]:
-        require_role(caller, Role.AUDITOR, Role.ADMINISTRATOR)
-        return {"items": [checkpoint_record(e) for e in await read_checkpoints(runtime.store)]}
+@router.get("/checkpoints", summary="链检查点 Chain checkpoints, to export and sign")
+async def list_checkpoints(caller: Caller, rt: Rt) -> dict[str, Any]:
+    require_role(caller, Role.AUDITOR, Role.ADMINISTRATOR)
+    return {
+        "items": [queries.checkpoint_record(e) for e in await queries.read_checkpoints(rt.store)]
+    }
 
-    @router.post("/checkpoints", status_code=201, summary="立即生成检查点 Take a checkpoint now")
-    async def take_checkpoint(caller: Caller, request: Request) -> JSONResponse:
-        event = await runtime.handlers.checkpoint("operator", caller, correlation_id(request))
+
+@router.post(
+    "/checkpoints",
+    status_code=201,
+    summary="立即生成检查点 Take a checkpoint now",
+    responses=REFUSALS,
+)
+async def take_checkpoint(
+    caller: Caller, request: Request, rt: Rt, h: H, key: IdempotencyKey = None
+) -> JSONResponse:
+    async def act(expected: int | None) -> tuple[int, dict[str, Any]]:
+        event = await h.checkpoint("operator", caller, correlation_id(request))
         if event is None:
-            return JSONResponse({"detail": "chain is empty"}, status_code=200)
-        return JSONResponse(checkpoint_record(event), status_code=201)
+            return 200, {"detail": "chain is empty"}
+        return 201, queries.checkpoint_record(event)
 
-    @router.post("/access-events", status_code=201, summary="记录个人信息查阅 Record a read")
-    async def record_access(cmd: AccessRecord, caller: Caller) -> dict[str, Any]:
+    # No Location: a checkpoint has no page of its own (GET /v1/audit/checkpoints lists them).
+    return await run_command(rt.idempotency, caller, key, None, {"command": "checkpoint"}, act)
+
+
+@router.post(
+    "/access-events",
+    status_code=201,
+    summary="记录个人信息查阅 Record a read",
+    response_model=dict[str, Any],
+    responses=REFUSALS,
+)
+async def record_access(
+    cmd: AccessRecord, caller: Caller, rt: Rt, h: H, key: IdempotencyKey = None
+) -> JSONResponse:
+    async def act(expected: int | None) -> tuple[int, dict[str, Any]]:
         require_write(caller)
         require_role(caller, Role.SERVICE)
         require_org(caller, cmd.tenant)
-        event = await runtime.handlers.record_access(
+        event = await h.record_access(
             cmd.reader,
             tenant=cmd.tenant,
             subject_ref=cmd.subject_ref,
@@ -147,6 +166,11 @@ def build_router(runtime: Any, current_principal: Any) -> APIRouter:
             endpoint=cmd.endpoint,
             fields=cmd.fields,
         )
-        return {"event_id": str(event.event_id), "version": event.version}
+        return 201, {"event_id": str(event.event_id), "version": event.version}
 
-    return router
+    fingerprint = {"command": "access-events", **cmd.model_dump(mode="json")}
+    return await run_command(rt.idempotency, caller, key, None, fingerprint, act)
+
+
+def routers() -> list[APIRouter]:
+    return [router]

@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 
 from services.audit import chain, completeness, replay, stores, trail
-from services.audit.handlers import checkpoint_record, read_checkpoints
+from services.audit.queries import checkpoint_record, read_checkpoints
 from shared.envelope import utcnow
 from shared.service import discover
 from shared.settings import Settings

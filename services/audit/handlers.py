@@ -1,13 +1,19 @@
-"""Application layer of the audit service: checkpoints, access events, the checkpoint job."""
+"""Application layer of the audit service: checkpoints and access events.
+
+No command table (shared/commands.py): neither command acts on one instance the kernel
+could load, authorize and decide on. A checkpoint appends to the one global stream of
+checkpoints (created by the first one), for the chain's head, also from the job with no
+caller; an access event appends to the reader's own access stream (shared.registry
+`access_write`), created by the first read. Their routes (api.py) go through the one
+command envelope, `shared.routes.run_command`; the reads are in queries.py, the job in
+jobs.py.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 from uuid import UUID
 
 import structlog
@@ -16,38 +22,16 @@ from services.audit import chain
 from services.audit.events import CHECKPOINT_STREAM, ChainCheckpointed, PersonalDataRead
 from shared.db import Database
 from shared.envelope import SYSTEM_ACTOR, Actor, NewEvent, RecordedEvent, StreamWrite, new_id
-from shared.eventstore import SqlEventStore
+from shared.eventstore import EventStore
 from shared.identity import Principal, Role, require_role, require_write
 from shared.registry import access_write, payload_of
 
 log = structlog.get_logger("gongkai.audit")
 
 
-def checkpoint_record(event: RecordedEvent) -> dict[str, Any]:
-    """One exported checkpoint; `statement` is the exact text an operator signs."""
-    p = event.payload
-    statement = (
-        f"gongkai audit chain seq={p['seq']} count={p['count']} head={p['head_hash']} "
-        f"at={chain.time_key(event.recorded_at)}"
-    )
-    return {
-        "seq": p["seq"],
-        "count": p["count"],
-        "head_hash": p["head_hash"],
-        "reason": p["reason"],
-        "checkpointed_at": chain.time_key(event.recorded_at),
-        "event_id": str(event.event_id),
-        "statement": statement,
-    }
-
-
-async def read_checkpoints(store: SqlEventStore) -> list[RecordedEvent]:
-    return [e for e in await store.read_stream(CHECKPOINT_STREAM) if e.type == "ChainCheckpointed"]
-
-
 @dataclass
 class AuditHandlers:
-    store: SqlEventStore
+    store: EventStore
     views: Database
     clock: Callable[[], datetime]
     district: str
@@ -134,16 +118,3 @@ class AuditHandlers:
         write = access_write(payload, tenant, Actor(id=reader, kind="user", role=None))
         [recorded] = await self.store.append([write])
         return recorded
-
-
-async def checkpoint_job(runtime: Any, suite: Any, stop: asyncio.Event) -> None:
-    """Take a checkpoint every N events or T minutes; runs where the API runs."""
-    handlers: AuditHandlers = runtime.handlers
-    await chain.setup_chain(runtime.views)
-    while not stop.is_set():
-        try:
-            await handlers.checkpoint_if_due()
-        except Exception as exc:  # a transient database error must not end the job
-            log.warning("audit.checkpoint_failed", error=type(exc).__name__)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), handlers.poll_seconds)

@@ -1,4 +1,7 @@
-"""The audit service (审计): a complete, tamper-evident log of every event of the suite."""
+"""The audit service (审计): a complete, tamper-evident log of every event of the suite.
+
+No command table: its two commands act on no instance the kernel could load (handlers.py).
+"""
 
 from __future__ import annotations
 
@@ -7,12 +10,13 @@ from typing import Any
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from services.audit.api import build_router
+from services.audit.api import routers
 from services.audit.chain import ChainRecorder
 from services.audit.cli import add_commands
 from services.audit.events import registry
-from services.audit.handlers import AuditHandlers, checkpoint_job
-from shared.service import ServiceDefinition
+from services.audit.handlers import AuditHandlers
+from services.audit.jobs import checkpoint_job
+from shared.service import Runtime, ServiceDefinition
 
 
 def _recorders() -> list[ChainRecorder]:
@@ -26,7 +30,7 @@ def _recorders() -> list[ChainRecorder]:
     return [ChainRecorder(name) for name in discover()]
 
 
-def _handlers(runtime: Any, suite: Any) -> AuditHandlers:
+def _handlers(runtime: Runtime, suite: Any) -> AuditHandlers:
     return AuditHandlers(
         store=runtime.store,
         views=runtime.views,
@@ -50,7 +54,7 @@ SERVICE = ServiceDefinition(
     name="audit",
     registry=registry,
     projections=_recorders,
-    build_router=build_router,
+    routers=routers,
     build_handlers=_handlers,
     background=(checkpoint_job,),
     add_commands=add_commands,

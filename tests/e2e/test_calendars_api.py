@@ -93,3 +93,19 @@ def test_a_calendar_for_a_year_outside_2000_to_2099_is_refused__issue21(
                 "calendar.year_out_of_range",
                 "year",
             )
+
+
+def test_a_retried_publication_with_its_idempotency_key_gets_the_stored_answer(
+    suite: SuiteHandle,
+) -> None:
+    admin = suite.token("chen-gang", "shangdang", Role.ADMINISTRATOR)
+    calendar = {**CALENDAR_2027, "year": 2030, "holidays": [], "makeup_workdays": []}
+    headers = {"Idempotency-Key": "publish-2030-v1"}
+    with suite.client(admin, platform=True) as c:
+        first = c.post("/v1/calendars", json=calendar, headers=headers)
+        retried = c.post("/v1/calendars", json=calendar, headers=headers)
+        unkeyed = c.post("/v1/calendars", json=calendar)
+    assert first.status_code == 201, first.text
+    assert (retried.status_code, retried.json()) == (201, first.json())
+    assert retried.headers["Idempotent-Replayed"] == "true"
+    assert unkeyed.json()["rule"] == "calendar.version_not_next"
