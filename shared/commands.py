@@ -375,6 +375,18 @@ def catalogue(tables: Sequence[CommandTable[Any]]) -> list[dict[str, Any]]:
     return entries
 
 
+def every_enum_label(tables: Sequence[CommandTable[Any]]) -> dict[str, dict[str, str]]:
+    """The Chinese labels of every enum the tables' commands and their services' events use,
+    by enum name: what a client needs to show any value it reads, not only form options."""
+    found: dict[str, dict[str, str]] = {}
+    for table in tables:
+        models: list[type[BaseModel]] = [c.model for c in table.commands]
+        models += list(table.aggregate.registry.models())
+        for model in models:
+            found |= enum_labels(model)
+    return dict(sorted(found.items()))
+
+
 def enum_labels(model: type[BaseModel]) -> dict[str, dict[str, str]]:
     """Chinese labels of every enum a model's fields use (directly or nested), by enum name.
 

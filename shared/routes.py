@@ -19,7 +19,7 @@ import orjson
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from shared.commands import Command, CommandTable, catalogue, decide
+from shared.commands import Command, CommandTable, catalogue, decide, every_enum_label
 from shared.deps import Caller, runtime_of
 from shared.errors import ConcurrencyConflict
 from shared.http import (
@@ -193,6 +193,7 @@ def catalogue_router(tables: Sequence[CommandTable[Any]]) -> APIRouter:
     """`GET /v1/commands`: the machine-readable command table (forms, menus, labels)."""
     router = APIRouter(prefix="/v1", tags=["commands 命令目录"])
     entries = catalogue(tables)
+    enums = every_enum_label(tables)
 
     @router.get(
         "/commands",
@@ -200,6 +201,6 @@ def catalogue_router(tables: Sequence[CommandTable[Any]]) -> APIRouter:
         responses={401: COMMAND_RESPONSES[401]},
     )
     async def commands(caller: Caller) -> dict[str, Any]:
-        return {"items": entries}
+        return {"items": entries, "enums": enums}
 
     return router
