@@ -10,9 +10,10 @@ service is adding a package; nothing central is edited.
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import pkgutil
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from fastapi import APIRouter
 
     from shared.http import Idempotency
+    from shared.settings import Settings
 
 #: `consumes` value meaning "every service" (the audit log, assessment).
 ALL_SERVICES = "*"
@@ -51,6 +53,27 @@ class Runtime(Protocol):
     handlers: Any
 
 
+class Suite(Protocol):
+    """The process a service runs in, as its jobs and its application object see it (the
+    composition root's Suite): settings, the clock, the working-day calendar, the org tree."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def clock(self) -> Callable[[], datetime]: ...
+
+    @property
+    def calendar(self) -> Callable[[], WorkdayCalendar]: ...
+
+    @property
+    def orgs(self) -> OrgTree: ...
+
+
+#: A long-running job of a service (a scheduler): runs until the event is set.
+Job = Callable[[Runtime, Suite, asyncio.Event], Awaitable[None]]
+
+
 @dataclass(frozen=True)
 class ServiceDefinition:
     name: str
@@ -66,14 +89,14 @@ class ServiceDefinition:
     routers: Callable[[], Sequence[APIRouter]] = field(default=lambda: ())
     #: (runtime, principal dependency) -> fastapi.APIRouter (the older shape: closures)
     build_router: Callable[[Any, Any], Any] | None = None
-    #: (runtime, suite) -> the service's application layer, set as `runtime.handlers`
-    build_handlers: Callable[[Any, Any], Any] | None = None
-    #: Long-running jobs of the service (schedulers): (runtime, suite, stop event) -> coroutine
-    background: Sequence[Callable[[Any, Any, Any], Any]] = ()
+    #: (runtime, suite) -> the service's application object, set as `runtime.handlers`
+    build_handlers: Callable[[Runtime, Suite], object] | None = None
+    #: Long-running jobs of the service (schedulers)
+    background: Sequence[Job] = ()
     #: Stateful stream processors run by `gongkai worker <name>` (distributed mode):
     #: (runtime, suite) -> a freshly built shared.streams.StreamHandle (a faust app). The
     #: worker runs each under a watchdog and rebuilds it after a crash or a hang.
-    stream_processors: Sequence[Callable[[Any, Any], Any]] = ()
+    stream_processors: Sequence[Callable[[Runtime, Suite], Any]] = ()
     #: Names of projections that a distributed worker feeds from a faust app
     #: (shared.streams.build_projection_app: offsets in a changelog-backed table, the inbox
     #: in the read model) instead of the consumer worker. Embedded mode runs them like the

@@ -43,6 +43,7 @@ from shared.errors import ConcurrencyConflict, NotFound, ValidationFailed
 from shared.eventstore import EventStore
 from shared.identity import Principal, Role, authorize, within_scope
 from shared.registry import access_write, to_new_event
+from shared.service import Runtime
 from shared.tenancy import OrgTree
 from shared.workdays import WorkdayCalendar, local_date
 
@@ -63,7 +64,7 @@ REQUESTS: Aggregate[RequestState] = Aggregate(
 
 
 async def _assignable(
-    runtime: Any, state: RequestState, cmd: c.AssignRequest, principal: Principal, tenant: str
+    runtime: Runtime, state: RequestState, cmd: c.AssignRequest, principal: Principal, tenant: str
 ) -> Mapping[str, Any]:
     """The person assigned must be a request handler of the request's agency."""
     unit, person = runtime.orgs.find_person(cmd.handler)
@@ -73,16 +74,17 @@ async def _assignable(
 
 
 async def _fee_ordinal(
-    runtime: Any, state: RequestState, cmd: c.IssueFeeNotice, principal: Principal, tenant: str
+    runtime: Runtime, state: RequestState, cmd: c.IssueFeeNotice, principal: Principal, tenant: str
 ) -> Mapping[str, Any]:
     """Which request of its applicant this one is in its month (国办函〔2020〕109号)."""
     if cmd.mode is not FeeMode.per_request:
         return {"ordinal": 1}
+    assert state.request_id is not None  # a loaded request was registered
     return {"ordinal": await monthly_ordinal(runtime.views, state.request_id)}
 
 
 async def _published(
-    runtime: Any, state: RequestState, cmd: c.Reply, principal: Principal, tenant: str
+    runtime: Runtime, state: RequestState, cmd: c.Reply, principal: Principal, tenant: str
 ) -> Mapping[str, Any]:
     """The published document a reply (一) points to, if it is public in the township."""
     if cmd.public_document_id is None:

@@ -38,6 +38,7 @@ from shared.envelope import Actor, NewEvent, RecordedEvent, StreamWrite
 from shared.errors import ConcurrencyConflict
 from shared.jobs import ItemFailures
 from shared.registry import DomainEvent, payload_of
+from shared.service import Runtime, Suite
 from shared.workdays import WorkdayCalendar, local_date
 
 log = structlog.get_logger("gongkai.applications.scheduler")
@@ -213,7 +214,7 @@ async def tick(
     return position, written
 
 
-async def run_scheduler(runtime: Any, suite: Any, stop: asyncio.Event) -> None:
+async def run_scheduler(runtime: Runtime, suite: Suite, stop: asyncio.Event) -> None:
     interval = float(os.environ.get("GONGKAI_APPLICATIONS_SCHEDULER_SECONDS", "2"))
     threshold = int(os.environ.get("GONGKAI_DEADLINE_APPROACHING_DAYS", APPROACHING_WORKING_DAYS))
     tracked: dict[str, Tracked] = {}

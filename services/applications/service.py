@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from services.applications.api import routers
 from services.applications.cli import add_commands
 from services.applications.events import registry
@@ -11,10 +9,10 @@ from services.applications.handlers import REQUEST_COMMANDS, ApplicationsHandler
 from services.applications.projections import RequestLedger
 from services.applications.publications import PublishedDocuments
 from services.applications.schedule import run_scheduler
-from shared.service import ServiceDefinition
+from shared.service import Runtime, ServiceDefinition, Suite
 
 
-def _handlers(runtime: Any, suite: Any) -> ApplicationsHandlers:
+def _handlers(runtime: Runtime, suite: Suite) -> ApplicationsHandlers:
     return ApplicationsHandlers(
         store=runtime.store,
         orgs=suite.orgs,

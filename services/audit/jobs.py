@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any
 
 import structlog
 
 from services.audit import chain
 from services.audit.handlers import AuditHandlers
-from shared.service import Runtime
+from shared.service import Runtime, Suite
 
 log = structlog.get_logger("gongkai.audit")
 
 
-async def checkpoint_job(runtime: Runtime, suite: Any, stop: asyncio.Event) -> None:
+async def checkpoint_job(runtime: Runtime, suite: Suite, stop: asyncio.Event) -> None:
     """Take a checkpoint every N events or T minutes; runs where the API runs."""
     handlers: AuditHandlers = runtime.handlers
     await chain.setup_chain(runtime.views)

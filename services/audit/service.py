@@ -5,8 +5,6 @@ No command table: its two commands act on no instance the kernel could load (han
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -16,7 +14,7 @@ from services.audit.cli import add_commands
 from services.audit.events import registry
 from services.audit.handlers import AuditHandlers
 from services.audit.jobs import checkpoint_job
-from shared.service import Runtime, ServiceDefinition
+from shared.service import Runtime, ServiceDefinition, Suite
 
 
 def _recorders() -> list[ChainRecorder]:
@@ -30,7 +28,7 @@ def _recorders() -> list[ChainRecorder]:
     return [ChainRecorder(name) for name in discover()]
 
 
-def _handlers(runtime: Runtime, suite: Any) -> AuditHandlers:
+def _handlers(runtime: Runtime, suite: Suite) -> AuditHandlers:
     return AuditHandlers(
         store=runtime.store,
         views=runtime.views,

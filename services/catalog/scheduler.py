@@ -25,7 +25,7 @@ from services.catalog.handlers import CatalogHandlers
 from shared.envelope import RecordedEvent, new_id
 from shared.jobs import ItemFailures
 from shared.pagination import scope_args, scope_clause
-from shared.service import Runtime
+from shared.service import Runtime, Suite
 from shared.workdays import local_date
 
 log = structlog.get_logger("gongkai.catalog.deadlines")
@@ -65,7 +65,7 @@ async def sweep(
     return flagged
 
 
-def deadline_job(runtime: Runtime, suite: Any, stop: asyncio.Event) -> Coroutine[Any, Any, None]:
+def deadline_job(runtime: Runtime, suite: Suite, stop: asyncio.Event) -> Coroutine[Any, Any, None]:
     async def run() -> None:
         failures = ItemFailures("catalog-deadline-sweep")
         while not stop.is_set():

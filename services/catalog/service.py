@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from services.catalog.api import routers
 from services.catalog.events import registry
 from services.catalog.gazette_views import GazetteIssues
@@ -11,10 +9,10 @@ from services.catalog.handlers import DOCUMENT_COMMANDS, CatalogHandlers
 from services.catalog.interpretations import PublishedInterpretations
 from services.catalog.projections import DocumentLedger, PublicCatalog
 from services.catalog.scheduler import deadline_job
-from shared.service import Runtime, ServiceDefinition
+from shared.service import Runtime, ServiceDefinition, Suite
 
 
-def _handlers(runtime: Runtime, suite: Any) -> CatalogHandlers:
+def _handlers(runtime: Runtime, suite: Suite) -> CatalogHandlers:
     return CatalogHandlers(
         store=runtime.store, orgs=suite.orgs, calendar=suite.calendar, clock=suite.clock
     )

@@ -35,7 +35,7 @@ from shared.envelope import StreamWrite
 from shared.errors import ConcurrencyConflict
 from shared.jobs import ItemFailures
 from shared.registry import DomainEvent, to_new_event
-from shared.service import Runtime
+from shared.service import Runtime, Suite
 from shared.workdays import local_date
 
 log = structlog.get_logger("gongkai.interpretation.scheduler")
@@ -150,7 +150,7 @@ async def follow_up_misreadings(
     return written
 
 
-async def run_scheduler(runtime: Runtime, suite: Any, stop: asyncio.Event) -> None:
+async def run_scheduler(runtime: Runtime, suite: Suite, stop: asyncio.Event) -> None:
     interval = float(os.environ.get("GONGKAI_INTERPRETATION_SCHEDULER_SECONDS", "1"))
     failures = ItemFailures(JOB)
     while not stop.is_set():

@@ -11,7 +11,6 @@ _MIN_PART_CHARS (40), _MIN_REASON_CHARS (4: a part waived as not applicable need
 from __future__ import annotations
 
 import os
-from typing import Any
 
 from services.interpretation.api import routers
 from services.interpretation.cli import add_commands
@@ -29,7 +28,7 @@ from services.interpretation.projections import (
     PolicyInbox,
 )
 from services.interpretation.quality import QualityRules
-from shared.service import Runtime, ServiceDefinition
+from shared.service import Runtime, ServiceDefinition, Suite
 
 
 def _env(name: str, default: str) -> str:
@@ -52,7 +51,7 @@ def rules_from_env() -> tuple[DeadlineRules, QualityRules]:
     return deadlines, quality
 
 
-def _handlers(runtime: Runtime, suite: Any) -> InterpretationHandlers:
+def _handlers(runtime: Runtime, suite: Suite) -> InterpretationHandlers:
     deadlines, quality = rules_from_env()
     return InterpretationHandlers(
         store=runtime.store,
