@@ -1,7 +1,7 @@
 """HTTP API of 舆情回应: intake, bulk import, the case ledger and its steps, hotspots.
 
 No `from __future__ import annotations` here: FastAPI must see the real dependency objects
-the router closes over, not strings. The public status route lives in api_public.py.
+the router closes over, not strings. The public status route lives in public_api.py.
 """
 
 from typing import Annotated, Any
@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from services.sentiment import commands as c
-from services.sentiment.api_public import add_public_routes
+from services.sentiment.public_api import add_public_routes
 from services.sentiment.classifier import default_classifier
 from services.sentiment.handlers import CASE_COMMANDS, CASES
 from services.sentiment.importer import ParsedRow, RowError, parse_csv, parse_jsonl
