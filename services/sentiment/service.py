@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from services.sentiment.api import build_router
+from services.sentiment.api import routers
 from services.sentiment.classifier import Classifier, default_classifier, load_model
 from services.sentiment.cli import add_commands
 from services.sentiment.events import registry
@@ -45,7 +45,7 @@ SERVICE = ServiceDefinition(
     registry=registry,
     projections=lambda: [OpinionLedger(), PolicyCatalog(), PolicyLinks()],
     commands=(CASE_COMMANDS,),
-    build_router=build_router,
+    routers=routers,
     build_handlers=_handlers,
     background=(escalation_job, hotspot_job),
     stream_processors=(hotspot_processor,),
