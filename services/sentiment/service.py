@@ -14,7 +14,7 @@ from services.sentiment.jobs import escalation_job, hotspot_job
 from services.sentiment.policies import PolicyCatalog, PolicyLinks
 from services.sentiment.projections import OpinionLedger
 from services.sentiment.stream import hotspot_processor
-from shared.service import ServiceDefinition
+from shared.service import Runtime, ServiceDefinition
 
 #: A district's own trained model, if deployed (`gongkai sentiment train --out <this>`).
 MODEL_FILE = Path("sentiment") / "model.json"
@@ -29,7 +29,7 @@ def _classifier(suite: Any) -> Classifier:
     return default_classifier()
 
 
-def _handlers(runtime: Any, suite: Any) -> SentimentHandlers:
+def _handlers(runtime: Runtime, suite: Any) -> SentimentHandlers:
     return SentimentHandlers(
         store=runtime.store,
         views=runtime.views,
