@@ -30,22 +30,19 @@ from services.sentiment import domain, intake
 from services.sentiment.classifier import Classifier
 from services.sentiment.deadlines import DeadlineRules
 from services.sentiment.domain import CaseState
-from services.sentiment.events import (
-    CitizenDataRead,
-    PolicyMisreadingReported,
-    registry,
-)
+from services.sentiment.events import CitizenDataRead, registry
 from services.sentiment.grouping import Candidate, best_match, signature
 from services.sentiment.intake import Intake, Route, message_stream
 from services.sentiment.policies import case_texts, policy_facts, related
 from services.sentiment.policy_match import PolicyRef, match_one
-from shared.commands import Aggregate, Command, CommandTable, acting_role, actor_of
+from shared.commands import Aggregate, Command, CommandTable, Context, acting_role, actor_of
 from shared.db import Database
 from shared.envelope import Actor, RecordedEvent, StreamWrite, new_id
 from shared.errors import ConcurrencyConflict, NotFound, ValidationFailed
 from shared.eventstore import EventStore
-from shared.identity import Principal, Role, authorize, require_org, within_scope
+from shared.identity import Principal, Role, authorize, within_scope
 from shared.registry import access_write, to_new_event
+from shared.service import Runtime
 from shared.tenancy import OrgTree
 from shared.workdays import WorkdayCalendar
 
@@ -76,20 +73,12 @@ def _visible(principal: Principal, state: CaseState, tenant: str, orgs: OrgTree)
     return state.unit is not None and within_scope(principal, state.unit)
 
 
-@dataclass(frozen=True)
-class CaseAggregate(Aggregate[CaseState]):
-    """An opinion case; its refusals keep the rule code `case.not_found` clients know."""
-
-    def not_found(self, instance: UUID | str) -> NotFound:
-        return NotFound(
-            rule="case.not_found",
-            field=self.id_field,
-            message_zh=f"未找到{self.label_zh} {instance}",
-            message_en=f"{self.label_en} {instance} not found",
-        )
+def _township(state: CaseState, tenant: str) -> str:
+    """A step that is the township's, not the assigned unit's: its staff only."""
+    return tenant
 
 
-CASES = CaseAggregate(
+CASES: Aggregate[CaseState] = Aggregate(
     kind="opinion-case",
     id_field="case_id",
     label_zh="舆情案件",
@@ -99,22 +88,15 @@ CASES = CaseAggregate(
     evolve=domain.evolve,
     tenant=lambda state, events: events[0].tenant,
     visible=_visible,
+    #: Its refusals keep the rule code `case.not_found` clients know.
+    noun="case",
 )
 
 
-async def _township_step(
-    deps: Any, state: CaseState, cmd: Any, principal: Principal, tenant: str
-) -> Mapping[str, Any]:
-    """A step that is the township's, not the assigned unit's: its staff only."""
-    require_org(principal, tenant)
-    return {}
-
-
 async def _assignee(
-    deps: Any, state: CaseState, cmd: c.AssignCase, principal: Principal, tenant: str
+    deps: Runtime, state: CaseState, cmd: c.AssignCase, principal: Principal, tenant: str
 ) -> Mapping[str, Any]:
     """派单 goes to a unit inside the case's township, and to an officer the suite knows."""
-    require_org(principal, tenant)
     unit, officer = cmd.unit, cmd.officer
     if unit not in deps.orgs or not (unit == tenant or unit.startswith(tenant + "/")):
         raise ValidationFailed(
@@ -136,10 +118,9 @@ async def _assignee(
 
 
 async def _misread_policy(
-    deps: Any, state: CaseState, cmd: c.LinkPolicy, principal: Principal, tenant: str
+    deps: Runtime, state: CaseState, cmd: c.LinkPolicy, principal: Principal, tenant: str
 ) -> Mapping[str, Any]:
     """The published policy as sentiment knows it, and how well the case's text matches it."""
-    require_org(principal, tenant)
     row = await policy_facts(deps.views, str(cmd.document_id))
     text, classified, _ = await case_texts(deps.views, str(state.case_id))
     if row is None:
@@ -158,17 +139,22 @@ async def _misread_policy(
 
 
 def _answer(events: Sequence[RecordedEvent], case_id: UUID) -> dict[str, Any]:
-    """What a step answers: the case's new version and the event; a policy link adds its facts."""
+    """What a step answers: the case's new version and the event."""
     last = events[-1]
-    body: dict[str, Any] = {
+    return {
         "case_id": str(case_id),
         "event_type": last.type,
         "version": last.version,
         "event_id": str(last.event_id),
     }
-    if last.type == PolicyMisreadingReported.event_type:
-        body |= {name: last.payload[name] for name in POLICY_LINK_ANSWER}
-    return body
+
+
+def _policy_linked(
+    events: Sequence[RecordedEvent], case_id: UUID, context: Context
+) -> dict[str, Any]:
+    """Linking a policy answers with the step's fields and the policy's facts and match."""
+    last = events[-1]
+    return _answer(events, case_id) | {name: last.payload[name] for name in POLICY_LINK_ANSWER}
 
 
 CASE_COMMANDS: CommandTable[CaseState] = CommandTable(
@@ -185,6 +171,7 @@ CASE_COMMANDS: CommandTable[CaseState] = CommandTable(
             LEADING_ROLES,
             lambda s, cmd, x: domain.assign(s, cmd),
             prepare=_assignee,
+            scope=_township,
             basis=WORK_ORDER,
         ),
         Command(
@@ -221,7 +208,7 @@ CASE_COMMANDS: CommandTable[CaseState] = CommandTable(
             "Decide an extension",
             LEADING_ROLES,
             lambda s, cmd, x: domain.decide_extension(s, cmd),
-            prepare=_township_step,
+            scope=_township,
             basis=WORK_ORDER,
         ),
         Command(
@@ -231,7 +218,7 @@ CASE_COMMANDS: CommandTable[CaseState] = CommandTable(
             "Remind or supervise",
             LEADING_ROLES,
             lambda s, cmd, x: domain.remind(s, cmd),
-            prepare=_township_step,
+            scope=_township,
             basis=WORK_ORDER,
         ),
         Command(
@@ -250,7 +237,7 @@ CASE_COMMANDS: CommandTable[CaseState] = CommandTable(
             "Publish the result",
             OFFICER_ONLY,
             lambda s, cmd, x: domain.publish_result(s, cmd, x.now),
-            prepare=_township_step,
+            scope=_township,
             basis="方案§17（办理结果公开）",
         ),
         Command(
@@ -260,7 +247,7 @@ CASE_COMMANDS: CommandTable[CaseState] = CommandTable(
             "Follow up (satisfaction)",
             OFFICER_ONLY,
             lambda s, cmd, x: domain.follow_up(s, cmd),
-            prepare=_township_step,
+            scope=_township,
             basis=WORK_ORDER,
         ),
         Command(
@@ -270,7 +257,7 @@ CASE_COMMANDS: CommandTable[CaseState] = CommandTable(
             "Reopen",
             LEADING_ROLES,
             lambda s, cmd, x: domain.reopen(s, cmd.reason, x.now),
-            prepare=_township_step,
+            scope=_township,
             basis=WORK_ORDER,
         ),
         Command(
@@ -289,6 +276,8 @@ CASE_COMMANDS: CommandTable[CaseState] = CommandTable(
                 x.given["match"],
             ),
             prepare=_misread_policy,
+            scope=_township,
+            answer=_policy_linked,
             basis="方案§17、§五(一)",
         ),
     ),

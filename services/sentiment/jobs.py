@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,13 +22,15 @@ from services.sentiment.handlers import SCHEDULER, to_new_event, utc_text
 from services.sentiment.hotspots import Hotspot, HotspotRules, Observation, detect
 from shared.envelope import StreamWrite, new_id
 from shared.errors import ConcurrencyConflict
+from shared.eventstore import EventStore
 from shared.jobs import ItemFailures
+from shared.service import Runtime
 
 log = logging.getLogger("gongkai.sentiment.jobs")
 INTERVAL_SECONDS = 2.0
 
 
-async def _every(stop: asyncio.Event, work: Any, name: str) -> None:
+async def _every(stop: asyncio.Event, work: Callable[[], Awaitable[Any]], name: str) -> None:
     while not stop.is_set():
         try:
             await work()
@@ -37,7 +40,7 @@ async def _every(stop: asyncio.Event, work: Any, name: str) -> None:
             await asyncio.wait_for(stop.wait(), INTERVAL_SECONDS)
 
 
-async def escalation_job(runtime: Any, suite: Any, stop: asyncio.Event) -> None:
+async def escalation_job(runtime: Runtime, suite: Any, stop: asyncio.Event) -> None:
     await _every(stop, runtime.handlers.escalate_overdue, "escalation")
 
 
@@ -46,7 +49,7 @@ def hotspot_stream(spot: Hotspot) -> str:
 
 
 async def detect_hotspots(
-    runtime: Any, now: datetime, rules: HotspotRules, failures: ItemFailures | None = None
+    runtime: Runtime, now: datetime, rules: HotspotRules, failures: ItemFailures | None = None
 ) -> int:
     rows = await runtime.views.fetch(
         """SELECT tenant, category, received_at, negative_intensity FROM sent_messages
@@ -76,7 +79,7 @@ async def detect_hotspots(
     return announced
 
 
-async def announce_hotspot(store: Any, spot: Hotspot) -> bool:
+async def announce_hotspot(store: EventStore, spot: Hotspot) -> bool:
     """Append HotspotDetected once per township, topic and window bucket (expected version 0)."""
     event = HotspotDetected(
         township=spot.township,
@@ -103,7 +106,7 @@ async def announce_hotspot(store: Any, spot: Hotspot) -> bool:
     return True
 
 
-async def hotspot_job(runtime: Any, suite: Any, stop: asyncio.Event) -> None:
+async def hotspot_job(runtime: Runtime, suite: Any, stop: asyncio.Event) -> None:
     rules = HotspotRules()
     failures = ItemFailures("sentiment-hotspots")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from services.sentiment.api import build_router
+from services.sentiment.api import routers
 from services.sentiment.classifier import Classifier, default_classifier, load_model
 from services.sentiment.cli import add_commands
 from services.sentiment.events import registry
@@ -14,7 +14,7 @@ from services.sentiment.jobs import escalation_job, hotspot_job
 from services.sentiment.policies import PolicyCatalog, PolicyLinks
 from services.sentiment.projections import OpinionLedger
 from services.sentiment.stream import hotspot_processor
-from shared.service import ServiceDefinition
+from shared.service import Runtime, ServiceDefinition
 
 #: A district's own trained model, if deployed (`gongkai sentiment train --out <this>`).
 MODEL_FILE = Path("sentiment") / "model.json"
@@ -29,7 +29,7 @@ def _classifier(suite: Any) -> Classifier:
     return default_classifier()
 
 
-def _handlers(runtime: Any, suite: Any) -> SentimentHandlers:
+def _handlers(runtime: Runtime, suite: Any) -> SentimentHandlers:
     return SentimentHandlers(
         store=runtime.store,
         views=runtime.views,
@@ -45,7 +45,7 @@ SERVICE = ServiceDefinition(
     registry=registry,
     projections=lambda: [OpinionLedger(), PolicyCatalog(), PolicyLinks()],
     commands=(CASE_COMMANDS,),
-    build_router=build_router,
+    routers=routers,
     build_handlers=_handlers,
     background=(escalation_job, hotspot_job),
     stream_processors=(hotspot_processor,),
