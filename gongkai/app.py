@@ -24,7 +24,6 @@ from fastapi.responses import JSONResponse, Response
 
 from shared.calendar_book import CalendarBook
 from shared.db import Database, SqliteDatabase
-from shared.deps import current_principal
 from shared.envelope import utcnow
 from shared.eventstore import SqlEventStore, open_postgres_store, open_sqlite_store, tail
 from shared.http import (
@@ -45,7 +44,7 @@ from shared.kafka import (
     topic_for,
 )
 from shared.logging import configure_logging
-from shared.projections import ProjectionRunner
+from shared.projections import ProjectionRunner, setup_projection
 from shared.routes import add_problem_schema, catalogue_router
 from shared.service import ALL_SERVICES, ServiceDefinition, discover, sources_of
 from shared.settings import Settings
@@ -218,6 +217,10 @@ class Suite:
         )
         for runtime in self.runtimes.values():
             if self.role == "serve":
+                # The API reads the read models its worker fills: create them before the
+                # first request, not when the worker first starts (which may come later).
+                for projection in runtime.definition.projections():
+                    await setup_projection(runtime.views, projection)
                 relay = Relay(
                     runtime.store,
                     runtime.views,
@@ -363,8 +366,6 @@ def create_app(
     for runtime in suite.runtimes.values():
         for router in runtime.definition.routers():
             app.include_router(router)
-        if runtime.definition.build_router is not None:
-            app.include_router(runtime.definition.build_router(runtime, current_principal))
     tables = [t for rt in suite.runtimes.values() for t in rt.definition.commands]
     if tables:
         app.include_router(catalogue_router(tables))

@@ -51,6 +51,8 @@ class Runtime(Protocol):
     orgs: OrgTree
     #: The service's own application object (built by `build_handlers`), if it has one.
     handlers: Any
+    #: Partitions of the service's topic (a distributed worker reads them from the broker).
+    partitions: int
 
 
 class Suite(Protocol):
@@ -87,8 +89,6 @@ class ServiceDefinition:
     #: The service's HTTP routes: module-level routers whose routes take what they need
     #: from shared/deps.py (the caller, the runtime).
     routers: Callable[[], Sequence[APIRouter]] = field(default=lambda: ())
-    #: (runtime, principal dependency) -> fastapi.APIRouter (the older shape: closures)
-    build_router: Callable[[Any, Any], Any] | None = None
     #: (runtime, suite) -> the service's application object, set as `runtime.handlers`
     build_handlers: Callable[[Runtime, Suite], object] | None = None
     #: Long-running jobs of the service (schedulers)

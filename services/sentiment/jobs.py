@@ -24,7 +24,7 @@ from shared.envelope import StreamWrite, new_id
 from shared.errors import ConcurrencyConflict
 from shared.eventstore import EventStore
 from shared.jobs import ItemFailures
-from shared.service import Runtime
+from shared.service import Runtime, Suite
 
 log = logging.getLogger("gongkai.sentiment.jobs")
 INTERVAL_SECONDS = 2.0
@@ -40,7 +40,7 @@ async def _every(stop: asyncio.Event, work: Callable[[], Awaitable[Any]], name: 
             await asyncio.wait_for(stop.wait(), INTERVAL_SECONDS)
 
 
-async def escalation_job(runtime: Runtime, suite: Any, stop: asyncio.Event) -> None:
+async def escalation_job(runtime: Runtime, suite: Suite, stop: asyncio.Event) -> None:
     await _every(stop, runtime.handlers.escalate_overdue, "escalation")
 
 
@@ -106,7 +106,7 @@ async def announce_hotspot(store: EventStore, spot: Hotspot) -> bool:
     return True
 
 
-async def hotspot_job(runtime: Runtime, suite: Any, stop: asyncio.Event) -> None:
+async def hotspot_job(runtime: Runtime, suite: Suite, stop: asyncio.Event) -> None:
     rules = HotspotRules()
     failures = ItemFailures("sentiment-hotspots")
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from services.sentiment.api import routers
 from services.sentiment.classifier import Classifier, default_classifier, load_model
@@ -14,13 +13,13 @@ from services.sentiment.jobs import escalation_job, hotspot_job
 from services.sentiment.policies import PolicyCatalog, PolicyLinks
 from services.sentiment.projections import OpinionLedger
 from services.sentiment.stream import hotspot_processor
-from shared.service import Runtime, ServiceDefinition
+from shared.service import Runtime, ServiceDefinition, Suite
 
 #: A district's own trained model, if deployed (`gongkai sentiment train --out <this>`).
 MODEL_FILE = Path("sentiment") / "model.json"
 
 
-def _classifier(suite: Any) -> Classifier:
+def _classifier(suite: Suite) -> Classifier:
     settings = getattr(suite, "settings", None)
     if settings is not None:
         path = Path(settings.var_dir) / MODEL_FILE
@@ -29,7 +28,7 @@ def _classifier(suite: Any) -> Classifier:
     return default_classifier()
 
 
-def _handlers(runtime: Runtime, suite: Any) -> SentimentHandlers:
+def _handlers(runtime: Runtime, suite: Suite) -> SentimentHandlers:
     return SentimentHandlers(
         store=runtime.store,
         views=runtime.views,

@@ -25,6 +25,7 @@ import faust
 
 from services.sentiment.hotspots import Hotspot, HotspotRules, Observation, detect
 from shared.kafka import DEFAULT_PARTITIONS, DEFAULT_PREFIX
+from shared.service import Runtime, Suite
 from shared.streams import create_stream_app, dead_letter, decode, events_topic
 
 Announce = Callable[[Hotspot], Awaitable[None]]
@@ -116,7 +117,7 @@ def build_hotspot_app(
     return hot
 
 
-def hotspot_processor(runtime: Any, suite: Any) -> HotspotApp:
+def hotspot_processor(runtime: Runtime, suite: Suite) -> HotspotApp:
     """The agent as `gongkai worker sentiment` runs it (ServiceDefinition.stream_processors).
 
     It announces into the service's own store; the polling job in `gongkai serve
@@ -126,6 +127,7 @@ def hotspot_processor(runtime: Any, suite: Any) -> HotspotApp:
     from services.sentiment.jobs import announce_hotspot
 
     settings = suite.settings
+    assert settings.kafka_bootstrap, "stream processors run in distributed mode only"
 
     async def announce(spot: Hotspot) -> None:
         await announce_hotspot(runtime.store, spot)
