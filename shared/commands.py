@@ -390,8 +390,7 @@ def every_enum_label(tables: Sequence[CommandTable[Any]]) -> dict[str, dict[str,
 def enum_labels(model: type[BaseModel]) -> dict[str, dict[str, str]]:
     """Chinese labels of every enum a model's fields use (directly or nested), by enum name.
 
-    An enum carries its labels beside its values: a `label_zh` property per member, or a
-    `LABELS_ZH` mapping on the class.
+    An enum carries its labels beside its values (shared.fields.LabelledEnum).
     """
     found: dict[str, dict[str, str]] = {}
     seen: set[type] = set()
@@ -419,11 +418,6 @@ def enum_labels(model: type[BaseModel]) -> dict[str, dict[str, str]]:
 
 
 def label_of(member: enum.Enum) -> str:
-    """A member's Chinese label, or "" where its enum has none."""
-    label = getattr(member, "label_zh", None)
-    if isinstance(label, str):
-        return label
-    table = getattr(type(member), "LABELS_ZH", None)
-    if isinstance(table, Mapping):
-        return str(table.get(member, table.get(member.value, "")))
-    return ""
+    """A member's Chinese label (shared.fields.LabelledEnum), or "" where its enum has none."""
+    label = getattr(member, "label_zh", "")
+    return label if isinstance(label, str) else ""

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
 from typing import Annotated, Any, Literal, Self
@@ -34,6 +33,7 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, core_schema
 
 from shared.errors import NotFound, ValidationFailed
+from shared.fields import LabelledEnum
 
 SLUG_PATTERN = r"[a-z0-9]+(?:-[a-z0-9]+)*"
 """One path segment or person id: lowercase ascii letters and digits, single inner hyphens."""
@@ -46,51 +46,32 @@ ORG_PATH_PATTERN = rf"^{SLUG_PATTERN}(?:/{SLUG_PATTERN}){{0,{MAX_ORG_DEPTH - 1}}
 _SLUG_RE = re.compile(rf"^{SLUG_PATTERN}$")
 
 
-class Role(StrEnum):
+class Role(LabelledEnum):
     """What a person or service may do; the Chinese terms follow DOMAIN.md §0."""
 
-    DRAFTER = "drafter"
-    SECTION_HEAD = "section_head"
-    LEADER_IN_CHARGE = "leader_in_charge"
-    PRINCIPAL_LEADER = "principal_leader"
-    OPENNESS_OFFICE_HEAD = "openness_office_head"
-    REQUEST_HANDLER = "request_handler"
-    ATTRIBUTE_OFFICER = "attribute_officer"
-    OPINION_OFFICER = "opinion_officer"
-    AUDITOR = "auditor"
-    DISTRICT_ASSESSOR = "district_assessor"
-    ADMINISTRATOR = "administrator"
-    SERVICE = "service"
-
-    @property
-    def label_zh(self) -> str:
-        return ROLE_LABELS_ZH[self]
+    DRAFTER = "drafter", "拟稿人（编辑）"
+    SECTION_HEAD = "section_head", "科室/站所负责人"
+    LEADER_IN_CHARGE = "leader_in_charge", "分管领导"
+    PRINCIPAL_LEADER = "principal_leader", "主要领导"
+    OPENNESS_OFFICE_HEAD = "openness_office_head", "政府信息公开工作机构负责人"
+    REQUEST_HANDLER = "request_handler", "依申请公开答复办理人员"
+    ATTRIBUTE_OFFICER = "attribute_officer", "拟发公文公开属性认定与管理人员"
+    OPINION_OFFICER = "opinion_officer", "政务舆情专职工作人员"
+    AUDITOR = "auditor", "审计人员"
+    DISTRICT_ASSESSOR = "district_assessor", "区政务公开考核人员"
+    ADMINISTRATOR = "administrator", "系统管理员"
+    SERVICE = "service", "服务账号"
 
 
-ROLE_LABELS_ZH: Mapping[Role, str] = MappingProxyType(
-    {
-        Role.DRAFTER: "拟稿人（编辑）",
-        Role.SECTION_HEAD: "科室/站所负责人",
-        Role.LEADER_IN_CHARGE: "分管领导",
-        Role.PRINCIPAL_LEADER: "主要领导",
-        Role.OPENNESS_OFFICE_HEAD: "政府信息公开工作机构负责人",
-        Role.REQUEST_HANDLER: "依申请公开答复办理人员",
-        Role.ATTRIBUTE_OFFICER: "拟发公文公开属性认定与管理人员",
-        Role.OPINION_OFFICER: "政务舆情专职工作人员",
-        Role.AUDITOR: "审计人员",
-        Role.DISTRICT_ASSESSOR: "区政务公开考核人员",
-        Role.ADMINISTRATOR: "系统管理员",
-        Role.SERVICE: "服务账号",
-    }
-)
+ROLE_LABELS_ZH: Mapping[Role, str] = MappingProxyType({m: m.label_zh for m in Role})
 
 
-class OrgLevel(StrEnum):
+class OrgLevel(LabelledEnum):
     """区 / 镇(乡) / 站所、部门."""
 
-    DISTRICT = "district"
-    TOWNSHIP = "township"
-    UNIT = "unit"
+    DISTRICT = "district", "区"
+    TOWNSHIP = "township", "镇（乡）"
+    UNIT = "unit", "站所、部门"
 
 
 class OrgPath(str):

@@ -7,130 +7,56 @@ Each clock-changing event carries the reply due date the domain computed when de
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import date
-from enum import StrEnum
-from types import MappingProxyType
 from typing import Any
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.fields import NOT_PERSONAL, PERSONAL
+from shared.fields import NOT_PERSONAL, PERSONAL, LabelledEnum
 from shared.registry import DomainEvent, EventRegistry
 
 registry = EventRegistry(service="applications")
 
 
-class Channel(StrEnum):
+class Channel(LabelledEnum):
     """How the request arrived; decides the receipt date (条例 Art. 31)."""
 
-    in_person = "in_person"  # 当面提交
-    registered_mail = "registered_mail"  # 挂号信 / 需签收的邮件
-    ordinary_mail = "ordinary_mail"  # 平常信函
-    online = "online"  # 网上 (互联网渠道、电子邮件)
-    fax = "fax"  # 传真
-    oral = "oral"  # 口头提出，由机关代为填写
-
-    @property
-    def label_zh(self) -> str:
-        return CHANNEL_LABELS_ZH[self]
+    in_person = "in_person", "当面提交"
+    registered_mail = "registered_mail", "挂号信（需签收的邮件）"
+    ordinary_mail = "ordinary_mail", "平常信函"
+    online = "online", "互联网渠道（网站、电子邮件）"
+    fax = "fax", "传真"
+    oral = "oral", "口头提出（机关代为填写）"
 
 
-CHANNEL_LABELS_ZH: Mapping[Channel, str] = MappingProxyType(
-    {
-        Channel.in_person: "当面提交",
-        Channel.registered_mail: "挂号信（需签收的邮件）",
-        Channel.ordinary_mail: "平常信函",
-        Channel.online: "互联网渠道（网站、电子邮件）",
-        Channel.fax: "传真",
-        Channel.oral: "口头提出（机关代为填写）",
-    }
-)
+class ApplicantKind(LabelledEnum):
+    natural_person = "natural_person", "公民（自然人）"
+    organization = "organization", "法人或其他组织"
 
 
-class ApplicantKind(StrEnum):
-    natural_person = "natural_person"  # 自然人
-    organization = "organization"  # 法人或其他组织
-
-    @property
-    def label_zh(self) -> str:
-        return APPLICANT_KIND_LABELS_ZH[self]
-
-
-APPLICANT_KIND_LABELS_ZH: Mapping[ApplicantKind, str] = MappingProxyType(
-    {
-        ApplicantKind.natural_person: "公民（自然人）",
-        ApplicantKind.organization: "法人或其他组织",
-    }
-)
-
-
-class OrganizationKind(StrEnum):
+class OrganizationKind(LabelledEnum):
     """Annual-report columns for 法人或其他组织 (国办公开办函〔2021〕30号)."""
 
-    commercial = "commercial"  # 商业企业
-    research = "research"  # 科研机构
-    public_welfare = "public_welfare"  # 社会公益组织
-    legal_services = "legal_services"  # 法律服务机构
-    other = "other"  # 其他
-
-    @property
-    def label_zh(self) -> str:
-        return ORGANIZATION_KIND_LABELS_ZH[self]
+    commercial = "commercial", "商业企业"
+    research = "research", "科研机构"
+    public_welfare = "public_welfare", "社会公益组织"
+    legal_services = "legal_services", "法律服务机构"
+    other = "other", "其他"
 
 
-ORGANIZATION_KIND_LABELS_ZH: Mapping[OrganizationKind, str] = MappingProxyType(
-    {
-        OrganizationKind.commercial: "商业企业",
-        OrganizationKind.research: "科研机构",
-        OrganizationKind.public_welfare: "社会公益组织",
-        OrganizationKind.legal_services: "法律服务机构",
-        OrganizationKind.other: "其他",
-    }
-)
+class RequestedForm(LabelledEnum):
+    paper = "paper", "纸质"
+    electronic = "electronic", "电子数据"
+    other = "other", "其他形式"
 
 
-class RequestedForm(StrEnum):
-    paper = "paper"  # 纸质
-    electronic = "electronic"  # 电子数据
-    other = "other"
-
-    @property
-    def label_zh(self) -> str:
-        return REQUESTED_FORM_LABELS_ZH[self]
-
-
-REQUESTED_FORM_LABELS_ZH: Mapping[RequestedForm, str] = MappingProxyType(
-    {
-        RequestedForm.paper: "纸质",
-        RequestedForm.electronic: "电子数据",
-        RequestedForm.other: "其他形式",
-    }
-)
-
-
-class DeliveryChannel(StrEnum):
-    collect_in_person = "collect_in_person"  # 自行领取
-    post = "post"  # 邮寄
-    email = "email"  # 电子邮件
-    online = "online"  # 网上获取
-    fax = "fax"  # 传真
-
-    @property
-    def label_zh(self) -> str:
-        return DELIVERY_CHANNEL_LABELS_ZH[self]
-
-
-DELIVERY_CHANNEL_LABELS_ZH: Mapping[DeliveryChannel, str] = MappingProxyType(
-    {
-        DeliveryChannel.collect_in_person: "自行领取",
-        DeliveryChannel.post: "邮寄",
-        DeliveryChannel.email: "电子邮件",
-        DeliveryChannel.online: "网上获取",
-        DeliveryChannel.fax: "传真",
-    }
-)
+class DeliveryChannel(LabelledEnum):
+    collect_in_person = "collect_in_person", "自行领取"
+    post = "post", "邮寄"
+    email = "email", "电子邮件"
+    online = "online", "网上获取"
+    fax = "fax", "传真"
 
 
 class Applicant(BaseModel):
@@ -229,175 +155,71 @@ class ApplicantDataRead(DomainEvent):
     fields: list[str]
 
 
-class PartyKind(StrEnum):
-    third_party = "third_party"  # 第三方 (Art. 32)
-    agency = "agency"  # 其他行政机关 (Art. 34)
-
-    @property
-    def label_zh(self) -> str:
-        return PARTY_KIND_LABELS_ZH[self]
+class PartyKind(LabelledEnum):
+    third_party = "third_party", "第三方（第三十二条）"
+    agency = "agency", "其他行政机关（第三十四条）"
 
 
-PARTY_KIND_LABELS_ZH: Mapping[PartyKind, str] = MappingProxyType(
-    {
-        PartyKind.third_party: "第三方（第三十二条）",
-        PartyKind.agency: "其他行政机关（第三十四条）",
-    }
-)
+class ConsultationOutcome(LabelledEnum):
+    consent = "consent", "同意公开"
+    objection = "objection", "不同意公开"
+    no_answer = "no_answer", "逾期未答复"
 
 
-class ConsultationOutcome(StrEnum):
-    consent = "consent"  # 同意公开
-    objection = "objection"  # 不同意公开
-    no_answer = "no_answer"  # 逾期未答复 (Art. 34: an agency's silence = consent)
-
-    @property
-    def label_zh(self) -> str:
-        return CONSULTATION_OUTCOME_LABELS_ZH[self]
-
-
-CONSULTATION_OUTCOME_LABELS_ZH: Mapping[ConsultationOutcome, str] = MappingProxyType(
-    {
-        ConsultationOutcome.consent: "同意公开",
-        ConsultationOutcome.objection: "不同意公开",
-        ConsultationOutcome.no_answer: "逾期未答复",
-    }
-)
-
-
-class ReplyType(StrEnum):
+class ReplyType(LabelledEnum):
     """答复类型 (条例 Arts. 30, 35–39); the annual-report row is in domain.REPORT_ROW."""
 
-    already_public = "already_public"  # Art. 36(一) 已主动公开
-    disclosed = "disclosed"  # Art. 36(二) 予以公开
-    not_disclosed = "not_disclosed"  # Art. 36(三) 不予公开
-    not_exist = "not_exist"  # Art. 36(四) 信息不存在
-    not_this_agency = "not_this_agency"  # Art. 36(五) 非本机关负责公开
-    repeated = "repeated"  # Art. 36(六) 重复申请
-    special_regime = "special_regime"  # Art. 36(七) 工商、不动产登记等查询
-    partial = "partial"  # Art. 37 部分公开
-    no_compilation = "no_compilation"  # Art. 38 需另行制作
-    petition = "petition"  # Art. 39 ¶1 信访、投诉、举报
-    publication = "publication"  # Art. 39 ¶2 公开出版物
-    unclear_after_correction = "unclear_after_correction"  # Art. 30 补正后仍不明确
-    excessive = "excessive"  # Art. 35 无正当理由大量反复申请
-    confirmation_request = "confirmation_request"  # 要求确认或重新出具已获取信息
-    other = "other"  # 其他处理
-
-    @property
-    def label_zh(self) -> str:
-        return REPLY_TYPE_LABELS_ZH[self]
-
-
-REPLY_TYPE_LABELS_ZH: Mapping[ReplyType, str] = MappingProxyType(
-    {
-        ReplyType.already_public: "已主动公开（第三十六条第一项）",
-        ReplyType.disclosed: "予以公开（第三十六条第二项）",
-        ReplyType.not_disclosed: "不予公开（第三十六条第三项）",
-        ReplyType.not_exist: "无法提供：本机关不掌握相关信息（第三十六条第四项）",
-        ReplyType.not_this_agency: "非本机关负责公开（第三十六条第五项）",
-        ReplyType.repeated: "不予处理：重复申请（第三十六条第六项）",
-        ReplyType.special_regime: "告知通过其他途径查询（第三十六条第七项）",
-        ReplyType.partial: "部分公开（第三十七条）",
-        ReplyType.no_compilation: "无法提供：需另行制作（第三十八条）",
-        ReplyType.petition: "不予处理：信访、投诉、举报（第三十九条第一款）",
-        ReplyType.publication: "不予处理：要求提供公开出版物（第三十九条第二款）",
-        ReplyType.unclear_after_correction: "无法提供：补正后申请内容仍不明确（第三十条）",
-        ReplyType.excessive: "不予处理：无正当理由大量反复申请（第三十五条）",
-        ReplyType.confirmation_request: "不予处理：要求确认或重新出具已获取信息",
-        ReplyType.other: "其他处理",
-    }
-)
+    already_public = "already_public", "已主动公开（第三十六条第一项）"
+    disclosed = "disclosed", "予以公开（第三十六条第二项）"
+    not_disclosed = "not_disclosed", "不予公开（第三十六条第三项）"
+    not_exist = "not_exist", "无法提供：本机关不掌握相关信息（第三十六条第四项）"
+    not_this_agency = "not_this_agency", "非本机关负责公开（第三十六条第五项）"
+    repeated = "repeated", "不予处理：重复申请（第三十六条第六项）"
+    special_regime = "special_regime", "告知通过其他途径查询（第三十六条第七项）"
+    partial = "partial", "部分公开（第三十七条）"
+    no_compilation = "no_compilation", "无法提供：需另行制作（第三十八条）"
+    petition = "petition", "不予处理：信访、投诉、举报（第三十九条第一款）"
+    publication = "publication", "不予处理：要求提供公开出版物（第三十九条第二款）"
+    unclear_after_correction = (
+        "unclear_after_correction",
+        "无法提供：补正后申请内容仍不明确（第三十条）",
+    )
+    excessive = "excessive", "不予处理：无正当理由大量反复申请（第三十五条）"
+    confirmation_request = "confirmation_request", "不予处理：要求确认或重新出具已获取信息"
+    other = "other", "其他处理"
 
 
-class WithholdingReason(StrEnum):
+class WithholdingReason(LabelledEnum):
     """不予公开 reasons, annual-report rows 三(三)1–7 (条例 Arts. 14–16)."""
 
-    state_secret = "state_secret"  # 1.属于国家秘密
-    law_forbids = "law_forbids"  # 2.其他法律行政法规禁止公开
-    security_stability = "security_stability"  # 3.危及“三安全一稳定”
-    third_party_rights = "third_party_rights"  # 4.保护第三方合法权益
-    internal_affairs = "internal_affairs"  # 5.属于三类内部事务信息
-    process_information = "process_information"  # 6.属于四类过程性信息
-    enforcement_files = "enforcement_files"  # 7.属于行政执法案卷
-
-    @property
-    def label_zh(self) -> str:
-        return WITHHOLDING_REASON_LABELS_ZH[self]
+    state_secret = "state_secret", "属于国家秘密"
+    law_forbids = "law_forbids", "其他法律行政法规禁止公开"
+    security_stability = "security_stability", "危及“三安全一稳定”"
+    third_party_rights = "third_party_rights", "保护第三方合法权益"
+    internal_affairs = "internal_affairs", "属于三类内部事务信息"
+    process_information = "process_information", "属于四类过程性信息"
+    enforcement_files = "enforcement_files", "属于行政执法案卷"
 
 
-WITHHOLDING_REASON_LABELS_ZH: Mapping[WithholdingReason, str] = MappingProxyType(
-    {
-        WithholdingReason.state_secret: "属于国家秘密",
-        WithholdingReason.law_forbids: "其他法律行政法规禁止公开",
-        WithholdingReason.security_stability: "危及“三安全一稳定”",
-        WithholdingReason.third_party_rights: "保护第三方合法权益",
-        WithholdingReason.internal_affairs: "属于三类内部事务信息",
-        WithholdingReason.process_information: "属于四类过程性信息",
-        WithholdingReason.enforcement_files: "属于行政执法案卷",
-    }
-)
+class NoticeDocument(LabelledEnum):
+    correction_notice = "correction_notice", "补正告知书"
+    extension_notice = "extension_notice", "延期答复告知书"
+    fee_notice = "fee_notice", "收费通知"
+    reply = "reply", "答复告知书"
 
 
-class NoticeDocument(StrEnum):
-    correction_notice = "correction_notice"  # 补正告知书
-    extension_notice = "extension_notice"  # 延期答复告知书
-    fee_notice = "fee_notice"  # 收费通知
-    reply = "reply"  # 答复书
-
-    @property
-    def label_zh(self) -> str:
-        return NOTICE_DOCUMENT_LABELS_ZH[self]
-
-
-NOTICE_DOCUMENT_LABELS_ZH: Mapping[NoticeDocument, str] = MappingProxyType(
-    {
-        NoticeDocument.correction_notice: "补正告知书",
-        NoticeDocument.extension_notice: "延期答复告知书",
-        NoticeDocument.fee_notice: "收费通知",
-        NoticeDocument.reply: "答复告知书",
-    }
-)
-
-
-class EvidenceKind(StrEnum):
+class EvidenceKind(LabelledEnum):
     """送达回证 kinds."""
 
-    signed_receipt = "signed_receipt"  # 签收回执
-    email_record = "email_record"  # 电子邮件发送记录
-    sms_record = "sms_record"  # 短信发送记录
-    postal_tracking = "postal_tracking"  # 邮寄单号
-
-    @property
-    def label_zh(self) -> str:
-        return EVIDENCE_KIND_LABELS_ZH[self]
+    signed_receipt = "signed_receipt", "签收回执"
+    email_record = "email_record", "电子邮件发送记录"
+    sms_record = "sms_record", "短信发送记录"
+    postal_tracking = "postal_tracking", "邮寄单号"
 
 
-EVIDENCE_KIND_LABELS_ZH: Mapping[EvidenceKind, str] = MappingProxyType(
-    {
-        EvidenceKind.signed_receipt: "签收回执",
-        EvidenceKind.email_record: "电子邮件发送记录",
-        EvidenceKind.sms_record: "短信发送记录",
-        EvidenceKind.postal_tracking: "邮寄单号",
-    }
-)
-
-
-class FeeMode(StrEnum):
-    per_request = "per_request"  # 按件计收
-    per_page = "per_page"  # 按量计收
-
-    @property
-    def label_zh(self) -> str:
-        return FEE_MODE_LABELS_ZH[self]
-
-
-FEE_MODE_LABELS_ZH: Mapping[FeeMode, str] = MappingProxyType(
-    {
-        FeeMode.per_request: "按件计收",
-        FeeMode.per_page: "按量计收",
-    }
-)
+class FeeMode(LabelledEnum):
+    per_request = "per_request", "按件计收"
+    per_page = "per_page", "按量计收"
 
 
 @registry.register
@@ -675,23 +497,10 @@ class ReplyDueRecomputed(DomainEvent):
 
 # The parts of the annual report the openness office writes itself (条例 Art. 50); no
 # docstring, as it would change the published schema.
-class TextSection(StrEnum):
-    overview = "overview"  # 一、总体情况
-    problems = "problems"  # 五、存在的主要问题及改进情况
-    other = "other"  # 六、其他需要报告的事项
-
-    @property
-    def label_zh(self) -> str:
-        return TEXT_SECTION_LABELS_ZH[self]
-
-
-TEXT_SECTION_LABELS_ZH: Mapping[TextSection, str] = MappingProxyType(
-    {
-        TextSection.overview: "一、总体情况",
-        TextSection.problems: "五、存在的主要问题及改进情况",
-        TextSection.other: "六、其他需要报告的事项",
-    }
-)
+class TextSection(LabelledEnum):
+    overview = "overview", "一、总体情况"
+    problems = "problems", "五、存在的主要问题及改进情况"
+    other = "other", "六、其他需要报告的事项"
 
 
 @registry.register

@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
@@ -23,20 +22,20 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.applications.events import registry
 from shared.envelope import RecordedEvent
 from shared.errors import DomainRuleViolated, ValidationFailed
-from shared.fields import NOT_PERSONAL, Day
+from shared.fields import NOT_PERSONAL, Day, LabelledEnum
 from shared.registry import DomainEvent
 
 
-class CaseKind(StrEnum):
-    review = "review"  # 行政复议
-    litigation_direct = "litigation_direct"  # 行政诉讼：未经复议直接起诉
-    litigation_after_review = "litigation_after_review"  # 行政诉讼：复议后起诉
+class CaseKind(LabelledEnum):
+    review = "review", "行政复议"
+    litigation_direct = "litigation_direct", "行政诉讼（未经复议直接起诉）"
+    litigation_after_review = "litigation_after_review", "行政诉讼（复议后起诉）"
 
 
-class CaseResult(StrEnum):
-    upheld = "upheld"  # 结果维持
-    corrected = "corrected"  # 结果纠正
-    other = "other"  # 其他结果
+class CaseResult(LabelledEnum):
+    upheld = "upheld", "结果维持"
+    corrected = "corrected", "结果纠正"
+    other = "other", "其他结果"
 
 
 @registry.register

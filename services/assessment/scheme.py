@@ -13,28 +13,23 @@ Pure: no I/O.
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from services.assessment.signals import KNOWN_SIGNALS
 from shared.errors import ValidationFailed
-from shared.fields import NOT_PERSONAL
+from shared.fields import NOT_PERSONAL, LabelledEnum
 
 #: 60 分及格 (DOMAIN.md §5: below 60 fails) [local, default].
 DEFAULT_PASS_LINE = 60.0
 
 
-class Level(StrEnum):
+class Level(LabelledEnum):
     """Who is scored: townships (by the district) or units (by their township)."""
 
-    township = "township"
-    unit = "unit"
-
-    @property
-    def label_zh(self) -> str:
-        return "乡镇" if self is Level.township else "站所、部门"
+    township = "township", "乡镇"
+    unit = "unit", "站所、部门"
 
 
 class _Frozen(BaseModel):

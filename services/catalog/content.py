@@ -6,44 +6,24 @@ use the very same nested models, and so the same JSON Schema $defs.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import date
-from enum import StrEnum
-from types import MappingProxyType
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.fields import NOT_PERSONAL, Day
+from shared.fields import NOT_PERSONAL, Day, LabelledEnum
 
 
-class DocumentKind(StrEnum):
+class DocumentKind(LabelledEnum):
     """公文种类. `regulation` and `normative` are the rows of annual-report section 二."""
 
-    regulation = "regulation"  # 规章
-    normative = "normative"  # 行政规范性文件 (规范性文件)
-    policy = "policy"  # 政策性文件
-    implementation_plan = "implementation_plan"  # 实施方案
-    work_news = "work_news"  # 工作动态
-    notice = "notice"  # 通知公告
-    other = "other"  # 其他
-
-    @property
-    def label_zh(self) -> str:
-        return DOCUMENT_KIND_LABELS_ZH[self]
-
-
-DOCUMENT_KIND_LABELS_ZH: Mapping[DocumentKind, str] = MappingProxyType(
-    {
-        DocumentKind.regulation: "规章",
-        DocumentKind.normative: "行政规范性文件",
-        DocumentKind.policy: "政策性文件",
-        DocumentKind.implementation_plan: "实施方案",
-        DocumentKind.work_news: "工作动态",
-        DocumentKind.notice: "通知公告",
-        DocumentKind.other: "其他",
-    }
-)
+    regulation = "regulation", "规章"
+    normative = "normative", "行政规范性文件"
+    policy = "policy", "政策性文件"
+    implementation_plan = "implementation_plan", "实施方案"
+    work_news = "work_news", "工作动态"
+    notice = "notice", "通知公告"
+    other = "other", "其他"
 
 
 class DocumentContent(BaseModel):

@@ -7,10 +7,7 @@ drafting unit's org path. Gazette issues and column settings belong to the towns
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import date, datetime
-from enum import StrEnum
-from types import MappingProxyType
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -19,7 +16,7 @@ from services.catalog import events_v1
 from services.catalog.content import DocumentContent as DocumentContent
 from services.catalog.content import DocumentKind as DocumentKind
 from services.catalog.content import GazetteEntry as GazetteEntry
-from shared.fields import NOT_PERSONAL
+from shared.fields import NOT_PERSONAL, LabelledEnum
 from shared.registry import DomainEvent, EventRegistry
 
 registry = EventRegistry(service="catalog")
@@ -33,156 +30,64 @@ INTERPRETED_KINDS = frozenset(
 GAZETTE_KINDS = frozenset({DocumentKind.regulation, DocumentKind.normative})
 
 
-class DisclosureAttribute(StrEnum):
+class DisclosureAttribute(LabelledEnum):
     """公开属性 (方案§19; 国办发〔2016〕80号)."""
 
-    proactive = "proactive"  # 主动公开
-    on_request = "on_request"  # 依申请公开
-    withheld = "withheld"  # 不予公开
-    redacted = "redacted"  # 删减后公开
-
-    @property
-    def label_zh(self) -> str:
-        return DISCLOSURE_ATTRIBUTE_LABELS_ZH[self]
+    proactive = "proactive", "主动公开"
+    on_request = "on_request", "依申请公开"
+    withheld = "withheld", "不予公开"
+    redacted = "redacted", "删减后公开"
 
 
-DISCLOSURE_ATTRIBUTE_LABELS_ZH: Mapping[DisclosureAttribute, str] = MappingProxyType(
-    {
-        DisclosureAttribute.proactive: "主动公开",
-        DisclosureAttribute.on_request: "依申请公开",
-        DisclosureAttribute.withheld: "不予公开",
-        DisclosureAttribute.redacted: "删减后公开",
-    }
-)
-
-
-class LegalGround(StrEnum):
+class LegalGround(LabelledEnum):
     """The exemption a non-proactive attribute rests on (条例 Arts. 14–16)."""
 
-    art14_state_secret = "art14_state_secret"  # 第十四条 国家秘密
-    art14_law_forbids = "art14_law_forbids"  # 第十四条 法律、行政法规禁止公开
-    art14_security_stability = "art14_security_stability"  # 第十四条 危及“三安全一稳定”
-    art15_trade_secret = "art15_trade_secret"  # 第十五条 商业秘密
-    art15_personal_privacy = "art15_personal_privacy"  # 第十五条 个人隐私
-    art16_internal_affairs = "art16_internal_affairs"  # 第十六条第一款 内部事务信息
-    art16_process_information = "art16_process_information"  # 第十六条第二款 过程性信息
-    art16_enforcement_files = "art16_enforcement_files"  # 第十六条第二款 行政执法案卷
-
-    @property
-    def label_zh(self) -> str:
-        return LEGAL_GROUND_LABELS_ZH[self]
+    art14_state_secret = "art14_state_secret", "国家秘密（条例第十四条）"
+    art14_law_forbids = "art14_law_forbids", "法律、行政法规禁止公开（条例第十四条）"
+    art14_security_stability = "art14_security_stability", "危及“三安全一稳定”（条例第十四条）"
+    art15_trade_secret = "art15_trade_secret", "商业秘密（条例第十五条）"
+    art15_personal_privacy = "art15_personal_privacy", "个人隐私（条例第十五条）"
+    art16_internal_affairs = "art16_internal_affairs", "内部事务信息（条例第十六条第一款）"
+    art16_process_information = "art16_process_information", "过程性信息（条例第十六条第二款）"
+    art16_enforcement_files = "art16_enforcement_files", "行政执法案卷（条例第十六条第二款）"
 
 
-LEGAL_GROUND_LABELS_ZH: Mapping[LegalGround, str] = MappingProxyType(
-    {
-        LegalGround.art14_state_secret: "国家秘密（条例第十四条）",
-        LegalGround.art14_law_forbids: "法律、行政法规禁止公开（条例第十四条）",
-        LegalGround.art14_security_stability: "危及“三安全一稳定”（条例第十四条）",
-        LegalGround.art15_trade_secret: "商业秘密（条例第十五条）",
-        LegalGround.art15_personal_privacy: "个人隐私（条例第十五条）",
-        LegalGround.art16_internal_affairs: "内部事务信息（条例第十六条第一款）",
-        LegalGround.art16_process_information: "过程性信息（条例第十六条第二款）",
-        LegalGround.art16_enforcement_files: "行政执法案卷（条例第十六条第二款）",
-    }
-)
-
-
-class ReviewStage(StrEnum):
+class ReviewStage(LabelledEnum):
     """三审三校 (方案§18): 初审 / 复审 / 终审, each with its proofreading round."""
 
-    first_review = "first_review"  # 初审 + 一校
-    second_review = "second_review"  # 复审 + 二校
-    final_review = "final_review"  # 终审 + 三校
-
-    @property
-    def label_zh(self) -> str:
-        return REVIEW_STAGE_LABELS_ZH[self]
+    first_review = "first_review", "初审（一校）"
+    second_review = "second_review", "复审（二校）"
+    final_review = "final_review", "终审（三校）"
 
 
-REVIEW_STAGE_LABELS_ZH: Mapping[ReviewStage, str] = MappingProxyType(
-    {
-        ReviewStage.first_review: "初审（一校）",
-        ReviewStage.second_review: "复审（二校）",
-        ReviewStage.final_review: "终审（三校）",
-    }
-)
-
-
-class PublicationChannel(StrEnum):
+class PublicationChannel(LabelledEnum):
     """发布渠道 (方案§12, §16)."""
 
-    website = "website"  # 政府网站
-    new_media = "new_media"  # 政务新媒体
-    bulletin_board = "bulletin_board"  # 公告栏
-    e_screen = "e_screen"  # 电子信息屏
-    reading_point = "reading_point"  # 公共查阅点
-    brochure = "brochure"  # 政策宣传册
-    briefing = "briefing"  # 宣讲会
-
-    @property
-    def label_zh(self) -> str:
-        return PUBLICATION_CHANNEL_LABELS_ZH[self]
+    website = "website", "政府网站"
+    new_media = "new_media", "政务新媒体"
+    bulletin_board = "bulletin_board", "公告栏"
+    e_screen = "e_screen", "电子信息屏"
+    reading_point = "reading_point", "公共查阅点"
+    brochure = "brochure", "政策宣传册"
+    briefing = "briefing", "宣讲会"
 
 
-PUBLICATION_CHANNEL_LABELS_ZH: Mapping[PublicationChannel, str] = MappingProxyType(
-    {
-        PublicationChannel.website: "政府网站",
-        PublicationChannel.new_media: "政务新媒体",
-        PublicationChannel.bulletin_board: "公告栏",
-        PublicationChannel.e_screen: "电子信息屏",
-        PublicationChannel.reading_point: "公共查阅点",
-        PublicationChannel.brochure: "政策宣传册",
-        PublicationChannel.briefing: "宣讲会",
-    }
-)
+class ChannelStatus(LabelledEnum):
+    pending = "pending", "待发布"
+    published = "published", "已发布"
+    failed = "failed", "发布失败"
+    removed = "removed", "已撤下"
 
 
-class ChannelStatus(StrEnum):
-    pending = "pending"  # 待发布
-    published = "published"  # 已发布
-    failed = "failed"  # 发布失败
-    removed = "removed"  # 已撤下
-
-    @property
-    def label_zh(self) -> str:
-        return CHANNEL_STATUS_LABELS_ZH[self]
-
-
-CHANNEL_STATUS_LABELS_ZH: Mapping[ChannelStatus, str] = MappingProxyType(
-    {
-        ChannelStatus.pending: "待发布",
-        ChannelStatus.published: "已发布",
-        ChannelStatus.failed: "发布失败",
-        ChannelStatus.removed: "已撤下",
-    }
-)
-
-
-class FindingKind(StrEnum):
+class FindingKind(LabelledEnum):
     """Personal data the privacy guard detects (方案§8 更加注重个人隐私保护)."""
 
-    resident_id = "resident_id"  # 居民身份证号 (18 位, GB 11643 校验码)
-    legacy_resident_id = "legacy_resident_id"  # 15 位旧身份证号 (出生日期有效)
-    mobile = "mobile"  # 手机号码
-    bank_card = "bank_card"  # 银行卡号 (Luhn 校验)
-    email = "email"  # 电子邮箱 (v2 of the privacy events)
-    passport = "passport"  # 中国护照号码 E/G + 8 位, E + 字母 + 7 位 (v2)
-
-    @property
-    def label_zh(self) -> str:
-        return FINDING_KIND_LABELS_ZH[self]
-
-
-FINDING_KIND_LABELS_ZH: Mapping[FindingKind, str] = MappingProxyType(
-    {
-        FindingKind.resident_id: "居民身份证号",
-        FindingKind.legacy_resident_id: "15位旧身份证号",
-        FindingKind.mobile: "手机号码",
-        FindingKind.bank_card: "银行卡号",
-        FindingKind.email: "电子邮箱",
-        FindingKind.passport: "护照号码",
-    }
-)
+    resident_id = "resident_id", "居民身份证号"
+    legacy_resident_id = "legacy_resident_id", "15位旧身份证号"
+    mobile = "mobile", "手机号码"
+    bank_card = "bank_card", "银行卡号"
+    email = "email", "电子邮箱"
+    passport = "passport", "护照号码"
 
 
 class PrivacyFinding(BaseModel):

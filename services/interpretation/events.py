@@ -14,13 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, datetime
-from enum import StrEnum
+from types import MappingProxyType
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.interpretation.quality import Part
-from shared.fields import NOT_PERSONAL
+from shared.fields import NOT_PERSONAL, LabelledEnum
 from shared.registry import DomainEvent, EventRegistry
 
 registry = EventRegistry(service="interpretation")
@@ -28,74 +28,41 @@ registry = EventRegistry(service="interpretation")
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
 
-class Form(StrEnum):
+class Form(LabelledEnum):
     """解读形式 (方案§五(二))."""
 
-    text = "text"  # 文字
-    graphic = "graphic"  # 图解
-    media_interview = "media_interview"  # 媒体采访
-    leader_online_interview = "leader_online_interview"  # 领导在线访谈
-    cartoon = "cartoon"  # 卡通动漫
-    short_video = "short_video"  # 短视频
-    qa = "qa"  # 简明问答
-
-    @property
-    def label_zh(self) -> str:
-        return FORM_LABELS_ZH[self]
+    text = "text", "文字"
+    graphic = "graphic", "图解"
+    media_interview = "media_interview", "媒体采访"
+    leader_online_interview = "leader_online_interview", "领导在线访谈"
+    cartoon = "cartoon", "卡通动漫"
+    short_video = "short_video", "短视频"
+    qa = "qa", "简明问答"
 
 
-FORM_LABELS_ZH: Mapping[Form, str] = {
-    Form.text: "文字",
-    Form.graphic: "图解",
-    Form.media_interview: "媒体采访",
-    Form.leader_online_interview: "领导在线访谈",
-    Form.cartoon: "卡通动漫",
-    Form.short_video: "短视频",
-    Form.qa: "简明问答",
-}
+FORM_LABELS_ZH: Mapping[Form, str] = MappingProxyType({m: m.label_zh for m in Form})
 
 
-class Channel(StrEnum):
+class Channel(LabelledEnum):
     """发布渠道 (方案§五(二)); `targeted_push` = 政策找人、政策找企业."""
 
-    website = "website"  # 政府网站
-    new_media = "new_media"  # 政务新媒体
-    newspaper = "newspaper"  # 报纸
-    television = "television"  # 电视
-    targeted_push = "targeted_push"  # 定向推送
-
-    @property
-    def label_zh(self) -> str:
-        return CHANNEL_LABELS_ZH[self]
+    website = "website", "政府网站"
+    new_media = "new_media", "政务新媒体"
+    newspaper = "newspaper", "报纸"
+    television = "television", "电视"
+    targeted_push = "targeted_push", "定向推送（政策找人、政策找企业）"
 
 
-CHANNEL_LABELS_ZH: Mapping[Channel, str] = {
-    Channel.website: "政府网站",
-    Channel.new_media: "政务新媒体",
-    Channel.newspaper: "报纸",
-    Channel.television: "电视",
-    Channel.targeted_push: "定向推送（政策找人、政策找企业）",
-}
-
-
-class Trigger(StrEnum):
+class Trigger(LabelledEnum):
     """Why a policy needs an interpretation."""
 
-    kind = "kind"  # 规范性文件 / 政策性文件 / 实施方案
-    flagged = "flagged"  # 拟稿人标记需解读
-
-    @property
-    def label_zh(self) -> str:
-        return "规范性文件、政策性文件或实施方案" if self is Trigger.kind else "拟稿人标记需解读"
+    kind = "kind", "规范性文件、政策性文件或实施方案"
+    flagged = "flagged", "拟稿人标记需解读"
 
 
-class PolicySource(StrEnum):
-    catalog = "catalog"  # DocumentPublished of the catalog service
-    manual = "manual"  # registered by hand (published outside the system)
-
-    @property
-    def label_zh(self) -> str:
-        return "政务公开目录发布" if self is PolicySource.catalog else "系统外公开，人工登记"
+class PolicySource(LabelledEnum):
+    catalog = "catalog", "政务公开目录发布"  # DocumentPublished of the catalog service
+    manual = "manual", "系统外公开，人工登记"  # registered by hand
 
 
 class FormItem(BaseModel):

@@ -34,32 +34,23 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
+from types import MappingProxyType
 from typing import Any
 
+from shared.fields import LabelledEnum
 
-class Part(StrEnum):
+
+class Part(LabelledEnum):
     """The parts an interpretation must explain (方案§五(一))."""
 
-    background_basis = "background_basis"  # 背景依据
-    goals_tasks = "goals_tasks"  # 目标任务
-    main_content = "main_content"  # 主要内容
-    key_measures = "key_measures"  # 重要举措
-    old_new_differences = "old_new_differences"  # 新旧政策差异
-
-    @property
-    def label_zh(self) -> str:
-        return PART_LABELS_ZH[self]
+    background_basis = "background_basis", "背景依据"
+    goals_tasks = "goals_tasks", "目标任务"
+    main_content = "main_content", "主要内容"
+    key_measures = "key_measures", "重要举措"
+    old_new_differences = "old_new_differences", "新旧政策差异"
 
 
-PART_LABELS_ZH: Mapping[Part, str] = {
-    Part.background_basis: "背景依据",
-    Part.goals_tasks: "目标任务",
-    Part.main_content: "主要内容",
-    Part.key_measures: "重要举措",
-    Part.old_new_differences: "新旧政策差异",
-}
-
+PART_LABELS_ZH: Mapping[Part, str] = MappingProxyType({m: m.label_zh for m in Part})
 HEADING_MAX_CHARS = 30
 _SENTENCE_PUNCTUATION = re.compile(r"[。！？；;!?]")
 _SENTENCE_END = re.compile(r"(?<=[。！？；;!?\n])")

@@ -6,15 +6,12 @@ entry, 台账, answering one or many messages), `hotspot-<township>-<category>-<
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
-from enum import StrEnum
-from types import MappingProxyType
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.fields import NOT_PERSONAL, PERSONAL
+from shared.fields import NOT_PERSONAL, PERSONAL, LabelledEnum
 from shared.registry import DomainEvent, EventRegistry
 
 registry = EventRegistry(service="sentiment")
@@ -22,52 +19,24 @@ registry = EventRegistry(service="sentiment")
 MAX_TEXT_CHARS = 5000
 
 
-class Source(StrEnum):
+class Source(LabelledEnum):
     """Where a message came from (方案§17)."""
 
-    hotline = "hotline"  # 12345 网上受理平台 / 热线
-    mailbox = "mailbox"  # 区长信箱
-    message_board = "message_board"  # 网民留言
-    media = "media"  # 媒体及网络舆情监测
-
-    @property
-    def label_zh(self) -> str:
-        return SOURCE_LABELS_ZH[self]
+    hotline = "hotline", "12345热线"
+    mailbox = "mailbox", "区长信箱"
+    message_board = "message_board", "网民留言"
+    media = "media", "媒体及网络舆情"
 
 
-class MessageKind(StrEnum):
+class MessageKind(LabelledEnum):
     """12345 work-order kinds (their limits differ); `opinion` for everything else."""
 
-    consultation = "consultation"  # 咨询
-    help = "help"  # 求助
-    suggestion = "suggestion"  # 建议
-    complaint = "complaint"  # 投诉
-    report = "report"  # 举报
-    opinion = "opinion"  # 一般舆情 / 留言
-
-    @property
-    def label_zh(self) -> str:
-        return KIND_LABELS_ZH[self]
-
-
-SOURCE_LABELS_ZH: Mapping[Source, str] = MappingProxyType(
-    {
-        Source.hotline: "12345热线",
-        Source.mailbox: "区长信箱",
-        Source.message_board: "网民留言",
-        Source.media: "媒体及网络舆情",
-    }
-)
-KIND_LABELS_ZH: Mapping[MessageKind, str] = MappingProxyType(
-    {
-        MessageKind.consultation: "咨询",
-        MessageKind.help: "求助",
-        MessageKind.suggestion: "建议",
-        MessageKind.complaint: "投诉",
-        MessageKind.report: "举报",
-        MessageKind.opinion: "一般舆情/留言",
-    }
-)
+    consultation = "consultation", "咨询"
+    help = "help", "求助"
+    suggestion = "suggestion", "建议"
+    complaint = "complaint", "投诉"
+    report = "report", "举报"
+    opinion = "opinion", "一般舆情/留言"
 
 
 class Citizen(BaseModel):
