@@ -783,56 +783,9 @@ class Idempotency:
                 message_en="Idempotency-Key must be 1-200 characters",
             )
         fingerprint = hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
-        async with self.db.transaction() as tx:
-            # Claim the key atomically: of two concurrent first requests exactly one inserts.
-            claimed = await tx.fetchval(
-                "INSERT INTO idempotency_keys (principal, key, fingerprint, created_at) "
-                "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING key",
-                principal.sub,
-                key,
-                fingerprint,
-                datetime.now(UTC).isoformat(),
-            )
-            row = None
-            if claimed is None:
-                # A claim whose process died before storing a response is taken over once
-                # it is older than STALE_CLAIM, so retries are not refused forever.
-                now = datetime.now(UTC)
-                claimed = await tx.fetchval(
-                    "UPDATE idempotency_keys SET created_at = $1 "
-                    "WHERE principal = $2 AND key = $3 AND status IS NULL "
-                    "AND fingerprint = $4 AND created_at < $5 RETURNING key",
-                    now.isoformat(),
-                    principal.sub,
-                    key,
-                    fingerprint,
-                    (now - STALE_CLAIM).isoformat(),
-                )
-            if claimed is None:
-                row = await tx.fetchrow(
-                    "SELECT fingerprint, status, body FROM idempotency_keys "
-                    "WHERE principal = $1 AND key = $2",
-                    principal.sub,
-                    key,
-                )
-        if row is not None:
-            if row["fingerprint"] != fingerprint:
-                raise ValidationFailed(
-                    rule="idempotency_key.reused",
-                    field="Idempotency-Key",
-                    message_zh="同一 Idempotency-Key 已用于内容不同的请求",
-                    message_en="this Idempotency-Key was used with a different request body",
-                )
-            if row["status"] is None:
-                raise ConcurrencyConflict(
-                    rule="idempotency_key.in_progress",
-                    field="Idempotency-Key",
-                    message_zh="相同 Idempotency-Key 的请求正在处理，请稍后重试",
-                    message_en="a request with this Idempotency-Key is still being processed",
-                )
-            response = JSONResponse(orjson.loads(row["body"]), status_code=row["status"])
-            response.headers["Idempotent-Replayed"] = "true"
-            return response
+        stored = await self._claim(principal.sub, key, fingerprint)
+        if stored is not None:
+            return _replayed(stored, fingerprint)
         try:
             status, payload = await action()
         except BaseException:
@@ -854,6 +807,63 @@ class Idempotency:
                 key,
             )
         return JSONResponse(payload, status_code=status)
+
+    async def _claim(self, principal: str, key: str, fingerprint: str) -> Any:
+        """Claim the key for this request (None), or the row of the request that holds it."""
+        async with self.db.transaction() as tx:
+            # Claim the key atomically: of two concurrent first requests exactly one inserts.
+            claimed = await tx.fetchval(
+                "INSERT INTO idempotency_keys (principal, key, fingerprint, created_at) "
+                "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING key",
+                principal,
+                key,
+                fingerprint,
+                datetime.now(UTC).isoformat(),
+            )
+            if claimed is not None:
+                return None
+            # A claim whose process died before storing a response is taken over once it
+            # is older than STALE_CLAIM, so retries are not refused forever.
+            now = datetime.now(UTC)
+            claimed = await tx.fetchval(
+                "UPDATE idempotency_keys SET created_at = $1 "
+                "WHERE principal = $2 AND key = $3 AND status IS NULL "
+                "AND fingerprint = $4 AND created_at < $5 RETURNING key",
+                now.isoformat(),
+                principal,
+                key,
+                fingerprint,
+                (now - STALE_CLAIM).isoformat(),
+            )
+            if claimed is not None:
+                return None
+            return await tx.fetchrow(
+                "SELECT fingerprint, status, body FROM idempotency_keys "
+                "WHERE principal = $1 AND key = $2",
+                principal,
+                key,
+            )
+
+
+def _replayed(row: Any, fingerprint: str) -> JSONResponse:
+    """The stored answer of the first request with this key, or why there is none."""
+    if row["fingerprint"] != fingerprint:
+        raise ValidationFailed(
+            rule="idempotency_key.reused",
+            field="Idempotency-Key",
+            message_zh="同一 Idempotency-Key 已用于内容不同的请求",
+            message_en="this Idempotency-Key was used with a different request body",
+        )
+    if row["status"] is None:
+        raise ConcurrencyConflict(
+            rule="idempotency_key.in_progress",
+            field="Idempotency-Key",
+            message_zh="相同 Idempotency-Key 的请求正在处理，请稍后重试",
+            message_en="a request with this Idempotency-Key is still being processed",
+        )
+    response = JSONResponse(orjson.loads(row["body"]), status_code=row["status"])
+    response.headers["Idempotent-Replayed"] = "true"
+    return response
 
 
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
