@@ -22,7 +22,7 @@ CASE = UUID("01936f0e-7c1b-7000-8000-0000000000d1")
 DOCUMENT = UUID("01936f0e-7c1b-7000-8000-0000000000e1")
 
 
-def _examples() -> dict[str, Callable[[], DomainEvent]]:
+def _clock() -> dict[str, Callable[[], DomainEvent]]:
     r = REQUEST
     return {
         "CorrectionRequested": lambda: le.CorrectionRequested(
@@ -75,6 +75,12 @@ def _examples() -> dict[str, Callable[[], DomainEvent]]:
         "FeeLapsed": lambda: le.FeeLapsed(
             request_id=r, pay_by=date(2026, 3, 24), lapsed_on=date(2026, 3, 25)
         ),
+    }
+
+
+def _conclusions() -> dict[str, Callable[[], DomainEvent]]:
+    r = REQUEST
+    return {
         "RequestReplied": lambda: le.RequestRepliedV1(
             request_id=r,
             reply_type=le.ReplyType.partial,
@@ -158,6 +164,6 @@ def _later_versions() -> dict[str, Callable[[], DomainEvent]]:
 
 
 EXAMPLES: dict[str, Callable[[], DomainEvent]] = {
-    **{f"applications/{name}.v1": make for name, make in _examples().items()},
+    **{f"applications/{name}.v1": make for name, make in (_clock() | _conclusions()).items()},
     **_later_versions(),
 }

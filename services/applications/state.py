@@ -156,6 +156,11 @@ def _conclude(conclusion: str, on: date, row: str) -> dict[str, Any]:
 
 
 def _changes(state: RequestState, event: DomainEvent) -> dict[str, Any]:
+    return _intake_changes(state, event) or _outcome_changes(state, event)
+
+
+def _intake_changes(state: RequestState, event: DomainEvent) -> dict[str, Any]:
+    """Registration, assignment, correction and consultation: what sets the clock."""
     if isinstance(event, RequestRegistered):
         return dict(
             request_id=event.request_id,
@@ -201,6 +206,11 @@ def _changes(state: RequestState, event: DomainEvent) -> dict[str, Any]:
             for c in state.consultations
         )
         return dict(consultations=consultations, reply_due=event.reply_due)
+    return {}
+
+
+def _outcome_changes(state: RequestState, event: DomainEvent) -> dict[str, Any]:
+    """Extension, fees, the reply or another conclusion, delivery, archive, alerts."""
     if isinstance(event, ExtensionGranted):
         return dict(
             extension_days=event.working_days,
