@@ -22,6 +22,7 @@ import structlog
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse, Response
 
+from gongkai import dead_letters
 from shared.calendar_book import CalendarBook
 from shared.db import Database, SqliteDatabase
 from shared.envelope import utcnow
@@ -94,6 +95,8 @@ class Suite:
     calendar: CalendarBook = field(default_factory=CalendarBook)
     runtimes: dict[str, ServiceRuntime] = field(default_factory=dict)
     runners: list[ProjectionRunner] = field(default_factory=list)
+    #: Kafka consumer workers (their dead-lettered counts are on /metrics).
+    workers: list[KafkaProjectionWorker] = field(default_factory=list)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _closers: list[Any] = field(default_factory=list)
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
@@ -264,6 +267,7 @@ class Suite:
                 routes=routes,
                 session_timeout_ms=s.kafka_session_timeout_ms,
             )
+            self.workers.append(worker)
             self._supervise(lambda w=worker: w.run(self._stop), f"worker-{runtime.name}")
 
     async def _run_streamed(self, runtime: ServiceRuntime, projections: list[Any]) -> None:
@@ -343,12 +347,19 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await suite.start()
+        app.state.dead_letters = dead_letters.Operations(
+            settings,
+            {name: rt.views for name, rt in suite.runtimes.items()},
+            {name: rt.store for name, rt in suite.runtimes.items()},
+            DEFINITIONS,
+        )
         log.info("suite.started", role=role, services=list(services))
         if on_started is not None:
             await on_started(suite)
         try:
             yield
         finally:
+            await app.state.dead_letters.close()
             await suite.stop()
 
     app = FastAPI(
@@ -366,6 +377,9 @@ def create_app(
     for runtime in suite.runtimes.values():
         for router in runtime.definition.routers():
             app.include_router(router)
+    app.include_router(dead_letters.router)
+    parked = dead_letters.parked_gauge(metrics.registry)
+    metrics.registry.register(dead_letters.DeadLetteredCollector(suite.workers))
     tables = [t for rt in suite.runtimes.values() for t in rt.definition.commands]
     if tables:
         app.include_router(catalogue_router(tables))
@@ -395,6 +409,7 @@ def create_app(
                 metrics.head_position.labels(name).set(check["head_position"])
             if "lag" in check:
                 metrics.projection_lag.labels(name).set(check["lag"])
+        await dead_letters.update_parked(parked, app.state.dead_letters)
         return metrics_response(metrics)
 
     return app

@@ -195,8 +195,10 @@ def parser() -> argparse.ArgumentParser:
     publish.add_argument("--org", default="shangdang")
     publish.set_defaults(func=_publish)
 
+    from gongkai.dead_letters import add_commands
     from shared.service import discover
 
+    add_commands(sub)
     for definition in discover().values():
         if definition.add_commands is not None:
             definition.add_commands(sub)
