@@ -6,11 +6,14 @@
   acknowledged a batch; after a crash it resumes there and may publish a batch
   again: delivery is at least once, and consumers dedupe by event_id.
 - `KafkaProjectionWorker` is a consumer group feeding projections. In ONE
-  transaction per partition batch it applies the events, records their ids in an
+  transaction per fetch it applies the events, records their ids in an
   inbox (duplicates are skipped) and stores the next offset; on (re)assignment it
   seeks to the offsets in the database, so the read model and the offsets never
-  disagree. A message it cannot decode or apply goes to `gongkai.dlq` with the
-  reason in headers, is parked in `dead_letters`, and the worker goes on.
+  disagree (the batch step is `shared.delivery.deliver`, shared with the embedded
+  runner and the faust app). A message it cannot decode goes to `gongkai.dlq`; an
+  event a projection refuses is parked in `dead_letters` (its stream's later events
+  behind it) and sent to `gongkai.dlq` too, with the reason in headers; the worker
+  goes on.
 """
 
 from __future__ import annotations
@@ -19,7 +22,6 @@ import asyncio
 import contextlib
 import functools
 import struct
-import traceback
 from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -30,10 +32,10 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import CommitFailedError, IllegalStateError, TopicAlreadyExistsError
 from aiokafka.structs import ConsumerRecord
 
-from shared.db import Database, Row, Tx, fetch_in
+from shared.db import Database, Row, Tx
+from shared.delivery import INBOX_TABLES, KERNEL_TABLES, Delivery, Projection, deliver
 from shared.envelope import RecordedEvent
 from shared.eventstore import EventStore
-from shared.projections import KERNEL_TABLES, Projection, is_poison, park, parked_streams
 from shared.rows import uuid_text, wire_of_row
 
 log = structlog.get_logger("gongkai.kafka")
@@ -322,20 +324,8 @@ CONSUMER_TABLES = [
         next_offset BIGINT NOT NULL,
         PRIMARY KEY (consumer, topic, partition)
     )""",
-    """CREATE TABLE IF NOT EXISTS consumer_inbox (
-        consumer TEXT NOT NULL,
-        event_id TEXT NOT NULL,
-        PRIMARY KEY (consumer, event_id)
-    )""",
+    *INBOX_TABLES,
 ]
-
-
-#: Event ids per inbox statement (well under SQLite's and PostgreSQL's parameter limits).
-_CHUNK = 500
-
-
-class _Careful(Exception):
-    """The fetch needs the careful path (a dead letter, a parked stream, a poison event)."""
 
 
 class _SeekToStoredOffsets(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -428,82 +418,45 @@ class KafkaProjectionWorker:
     async def poll_once(self, timeout_ms: int = 500) -> int:
         """Handle one fetched batch; return how many messages it held.
 
-        Fast path: the whole fetch (every partition) in ONE transaction, the inbox read and
-        written with one statement each, the events applied without a savepoint each, the
-        offsets stored. It needs no side effect outside the transaction, so a fetch holding
-        an undecodable message, an event of a parked stream, or an event a projection
-        refuses (poison) is rolled back whole and handled again by the careful path: one
-        transaction per partition, a savepoint per event, dead letters. Either way the read
-        model, the inbox and the offsets commit together.
+        The whole fetch (every partition) is one `shared.delivery.deliver`: the inbox
+        claimed, the events applied, the next offset of each partition stored, in one
+        transaction; a poison event makes it deliver the fetch again event by event and
+        park exactly that event (and its stream's later ones). A message that is not an
+        event, and each parked event, also go to the dead-letter topic.
         """
         assert self.consumer is not None
         fetched = await self.consumer.getmany(timeout_ms=timeout_ms, max_records=500)
         batches = {tp: messages for tp, messages in fetched.items() if messages}
         if not batches:
             return 0
-        try:
-            applied = await self._fast(batches)
-        except _Careful:
-            for tp, messages in batches.items():
-                await self._careful(tp, messages)
-        else:
-            self.applied += applied
-        await self._commit({tp: messages[-1].offset + 1 for tp, messages in batches.items()})
-        return sum(len(messages) for messages in batches.values())
-
-    async def _fast(self, batches: Mapping[Any, Sequence[ConsumerRecord[Any, Any]]]) -> int:
-        decoded: list[tuple[str, RecordedEvent]] = []
+        deliveries: list[Delivery] = []
         for messages in batches.values():
             for message in messages:
                 try:
-                    decoded.append((message.topic, RecordedEvent.from_wire(message.value)))
+                    event = RecordedEvent.from_wire(message.value)
                 except Exception as exc:
-                    raise _Careful from exc
-        async with self.db.transaction() as tx:
-            blocked = await parked_streams(tx, self.group)
-            if any(event.stream_id in blocked for _, event in decoded):
-                raise _Careful
-            seen = await self._seen(tx, [str(event.event_id) for _, event in decoded])
-            fresh: list[tuple[str, RecordedEvent]] = []
-            for topic, event in decoded:
-                event_id = str(event.event_id)
-                if event_id not in seen:  # else a relay re-publication: already applied
-                    seen.add(event_id)
-                    fresh.append((topic, event))
-            await self._remember(tx, [str(event.event_id) for _, event in fresh])
-            for topic, event in fresh:
-                for projection in self.projections:
-                    wanted = self.routes.get(projection.name)
-                    if wanted is not None and topic not in wanted:
-                        continue
-                    try:
-                        await projection.apply(tx, event)
-                    except Exception as exc:
-                        if not is_poison(exc):
-                            raise
-                        raise _Careful from exc  # roll back; the careful path parks it
+                    await self._dead_letter(message, f"undecodable: {type(exc).__name__}: {exc}")
+                    continue
+                deliveries.append(Delivery(event, message.topic, message))
+
+        async def record(tx: Tx) -> None:
             for tp, messages in batches.items():
                 await self._store_offset(tx, tp, messages[-1].offset + 1)
-        return len(fresh)
 
-    async def _seen(self, tx: Tx, event_ids: Sequence[str]) -> set[str]:
-        rows = await fetch_in(
-            tx,
-            "SELECT event_id FROM consumer_inbox WHERE consumer = $1 AND event_id IN ({values})",
-            event_ids,
-            self.group,
+        outcome = await deliver(
+            self.db,
+            self.projections,
+            deliveries,
+            consumer=self.group,
+            routes=self.routes,
+            inbox=True,
+            record=record,
         )
-        return {str(r["event_id"]) for r in rows}
-
-    async def _remember(self, tx: Tx, event_ids: Sequence[str]) -> None:
-        for i in range(0, len(event_ids), _CHUNK):
-            chunk = event_ids[i : i + _CHUNK]
-            values = ", ".join(f"($1, ${n})" for n in range(2, len(chunk) + 2))
-            await tx.execute(
-                f"INSERT INTO consumer_inbox (consumer, event_id) VALUES {values}",
-                self.group,
-                *chunk,
-            )
+        self.applied += outcome.applied
+        for delivery, reason in outcome.parked:
+            await self._dead_letter(delivery.message, reason)
+        await self._commit({tp: messages[-1].offset + 1 for tp, messages in batches.items()})
+        return sum(len(messages) for messages in batches.values())
 
     async def _store_offset(self, tx: Tx, tp: Any, next_offset: int) -> None:
         await tx.execute(
@@ -519,13 +472,6 @@ class KafkaProjectionWorker:
             next_offset,
         )
 
-    async def _careful(self, tp: Any, messages: Sequence[ConsumerRecord[Any, Any]]) -> None:
-        async with self.db.transaction() as tx:
-            blocked = await parked_streams(tx, self.group)
-            for message in messages:
-                await self._handle(tx, message, blocked)
-            await self._store_offset(tx, tp, messages[-1].offset + 1)
-
     async def _commit(self, offsets: Mapping[Any, int]) -> None:
         # Kafka's own committed offsets are informational (lag tools); the database rules.
         # A commit refused during a rebalance is harmless: the next owner seeks to the
@@ -539,47 +485,6 @@ class KafkaProjectionWorker:
             await self.consumer.commit(owned)
         except (CommitFailedError, IllegalStateError) as exc:
             log.warning("kafka.commit_skipped", error=type(exc).__name__)
-
-    async def _handle(self, tx: Tx, message: ConsumerRecord[Any, Any], blocked: set[str]) -> None:
-        try:
-            event = RecordedEvent.from_wire(message.value)
-        except Exception as exc:
-            await self._dead_letter(message, f"undecodable: {type(exc).__name__}: {exc}")
-            return
-        seen = await tx.fetchval(
-            "SELECT 1 FROM consumer_inbox WHERE consumer = $1 AND event_id = $2",
-            self.group,
-            str(event.event_id),
-        )
-        if seen:
-            return  # a relay re-publication: already applied
-        await tx.execute(
-            "INSERT INTO consumer_inbox (consumer, event_id) VALUES ($1, $2)",
-            self.group,
-            str(event.event_id),
-        )
-        if event.stream_id in blocked:
-            await park(tx, self.group, event, "an earlier event of this stream is parked")
-            await self._dead_letter(message, "an earlier event of this stream is parked")
-            return
-        for projection in self.projections:
-            wanted = self.routes.get(projection.name)
-            if wanted is not None and message.topic not in wanted:
-                continue
-            await tx.execute("SAVEPOINT apply_event")
-            try:
-                await projection.apply(tx, event)
-            except Exception as exc:
-                if not is_poison(exc):
-                    raise
-                await tx.execute("ROLLBACK TO SAVEPOINT apply_event")
-                reason = f"{projection.name}: {type(exc).__name__}: {exc}"
-                await park(tx, self.group, event, reason + "\n" + traceback.format_exc(limit=3))
-                blocked.add(event.stream_id)
-                await self._dead_letter(message, reason)
-                return
-            await tx.execute("RELEASE SAVEPOINT apply_event")
-        self.applied += 1
 
     async def _dead_letter(self, message: ConsumerRecord[Any, Any], reason: str) -> None:
         assert self.producer is not None

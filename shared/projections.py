@@ -6,146 +6,54 @@ it writes the read-model changes and its checkpoint in ONE transaction, so a
 crash at any point resumes exactly where the read model stands (no event lost,
 none applied twice). A rebuild drops the tables and replays from position 0.
 
-An event the projection cannot apply (a bug, a payload it cannot read) is parked
-in `dead_letters` with the reason and the runner goes on: one poison event does
-not stop a township's ledger. Parked events are listed by operators and can be
-replayed once fixed (Axon's sequenced DLQ: later events of the same stream are
-parked behind it, so a stream's events are never applied out of order).
-
-A projection may also offer `apply_batch(tx, events)`: the same effect as `apply` on
-each event in order, folded in memory and written in a few statements (the request
-ledger does; issue #10 replay). The runner then applies a chunk with no savepoint per
-event. If the batch meets a poison event, the whole transaction is rolled back and the
-chunk is applied again event by event in a new one, so exactly the events `apply` would
-park are parked. `apply_batch` must keep no state beyond its transaction.
+What the runner does with a batch (park a poison event and its stream's later events,
+fall back from `apply_batch` to event by event) is `shared.delivery.deliver`, the one
+delivery step the Kafka worker and the faust app share; the runner only reads the log
+and keeps its position in `projection_checkpoints`. `apply_batch(tx, events)`, where a
+projection has it, must have the effect of `apply` on each event in order and keep no
+state beyond its transaction.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import sqlite3
-import traceback
 from collections.abc import AsyncGenerator, Sequence
 from datetime import UTC, datetime
-from typing import Protocol
-
-import asyncpg
-import structlog
 
 from shared.db import Database, Tx
+from shared.delivery import (
+    INFRASTRUCTURE_ERRORS,
+    KERNEL_TABLES,
+    BatchProjection,
+    Delivery,
+    Projection,
+    deliver,
+    is_poison,
+    park,
+    parked_streams,
+)
 from shared.envelope import RecordedEvent
 from shared.eventstore import EventStore
 
-log = structlog.get_logger("gongkai.projections")
-
-KERNEL_TABLES = [
-    """CREATE TABLE IF NOT EXISTS projection_checkpoints (
-        name TEXT PRIMARY KEY,
-        position BIGINT NOT NULL,
-        updated_at TEXT NOT NULL
-    )""",
-    """CREATE TABLE IF NOT EXISTS dead_letters (
-        consumer TEXT NOT NULL,
-        event_id TEXT NOT NULL,
-        stream_id TEXT NOT NULL,
-        position BIGINT,
-        event_type TEXT NOT NULL,
-        reason TEXT NOT NULL,
-        parked_at TEXT NOT NULL,
-        PRIMARY KEY (consumer, event_id)
-    )""",
+__all__ = [
+    "INFRASTRUCTURE_ERRORS",
+    "KERNEL_TABLES",
+    "BatchProjection",
+    "Projection",
+    "ProjectionRunner",
+    "apply_chunk",
+    "is_poison",
+    "pages",
+    "park",
+    "parked_streams",
+    "save_checkpoint",
+    "setup_projection",
 ]
-
-
-#: Failures of the machinery, not of the event: they stop the consumer (which resumes from
-#: its checkpoint once fixed) instead of dead-lettering every event that meets them.
-INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (
-    OSError,
-    sqlite3.OperationalError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.UndefinedTableError,
-    asyncpg.UndefinedColumnError,
-    asyncpg.InsufficientPrivilegeError,
-)
-
-
-def is_poison(exc: BaseException) -> bool:
-    """Whether a failure belongs to the event (park it) rather than to the infrastructure."""
-    return isinstance(exc, Exception) and not isinstance(exc, INFRASTRUCTURE_ERRORS)
-
-
-class Projection(Protocol):
-    name: str
-    #: Portable DDL creating the read-model tables (CREATE TABLE IF NOT EXISTS ...).
-    schema: Sequence[str]
-    #: The tables a rebuild drops.
-    tables: Sequence[str]
-
-    async def apply(self, tx: Tx, event: RecordedEvent) -> None: ...
-
-
-class BatchProjection(Projection, Protocol):
-    async def apply_batch(self, tx: Tx, events: Sequence[RecordedEvent]) -> None: ...
 
 
 async def setup_projection(db: Database, projection: Projection) -> None:
     await db.execute_script([*KERNEL_TABLES, *projection.schema])
-
-
-async def park(tx: Tx, consumer: str, event: RecordedEvent, reason: str) -> None:
-    await tx.execute(
-        """INSERT INTO dead_letters
-               (consumer, event_id, stream_id, position, event_type, reason, parked_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (consumer, event_id) DO NOTHING""",
-        consumer,
-        str(event.event_id),
-        event.stream_id,
-        event.position,
-        event.type,
-        reason[:4000],
-        datetime.now(UTC).isoformat(),
-    )
-
-
-async def parked_streams(tx: Tx, consumer: str) -> set[str]:
-    rows = await tx.fetch(
-        "SELECT DISTINCT stream_id FROM dead_letters WHERE consumer = $1", consumer
-    )
-    return {r["stream_id"] for r in rows}
-
-
-_BEHIND_PARKED = "an earlier event of this stream is parked"
-
-
-async def apply_or_park(
-    tx: Tx, projection: Projection, event: RecordedEvent, blocked: set[str], consumer: str
-) -> bool:
-    """Apply one event inside a savepoint; park it (and its stream) if it fails. True if applied."""
-    if event.stream_id in blocked:
-        await park(tx, consumer, event, _BEHIND_PARKED)
-        return False
-    await tx.execute("SAVEPOINT apply_event")
-    try:
-        await projection.apply(tx, event)
-    except Exception as exc:
-        if not is_poison(exc):
-            raise
-        await tx.execute("ROLLBACK TO SAVEPOINT apply_event")
-        reason = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"
-        await park(tx, consumer, event, reason)
-        blocked.add(event.stream_id)
-        log.warning(
-            "projection.event_parked",
-            projection=projection.name,
-            event_id=str(event.event_id),
-            event_type=event.type,
-            error=type(exc).__name__,
-        )
-        return False
-    await tx.execute("RELEASE SAVEPOINT apply_event")
-    return True
 
 
 async def save_checkpoint(tx: Tx, name: str, position: int) -> None:
@@ -163,40 +71,17 @@ async def save_checkpoint(tx: Tx, name: str, position: int) -> None:
 async def apply_chunk(
     db: Database, projection: Projection, events: Sequence[RecordedEvent], consumer: str
 ) -> int:
-    """Apply `events` and move `consumer`'s checkpoint past them, in one transaction.
+    """Apply `events` and move `consumer`'s checkpoint past them, in one transaction
+    (`shared.delivery.deliver`, no inbox: a log's positions are exact). Returns how many
+    events were applied (the others were parked)."""
 
-    Returns how many events were applied (the others were parked). With `apply_batch`,
-    one call for the chunk; on a poison event, the chunk again event by event.
-    """
-    apply_batch = getattr(projection, "apply_batch", None)
-    if apply_batch is not None:
-        try:
-            async with db.transaction() as tx:
-                blocked = await parked_streams(tx, consumer)
-                ready = events  # nothing parked (the usual case): the whole chunk
-                if blocked:
-                    ready = [e for e in events if e.stream_id not in blocked]
-                    for event in events:
-                        if event.stream_id in blocked:
-                            await park(tx, consumer, event, _BEHIND_PARKED)
-                if ready:
-                    await apply_batch(tx, ready)
-                await save_checkpoint(tx, consumer, events[-1].position)
-            return len(ready)
-        except Exception as exc:
-            if not is_poison(exc):
-                raise
-            log.info(
-                "projection.batch_fallback", projection=projection.name, error=type(exc).__name__
-            )
-    applied = 0
-    async with db.transaction() as tx:
-        blocked = await parked_streams(tx, consumer)
-        for event in events:
-            if await apply_or_park(tx, projection, event, blocked, consumer):
-                applied += 1
+    async def record(tx: Tx) -> None:
         await save_checkpoint(tx, consumer, events[-1].position)
-    return applied
+
+    outcome = await deliver(
+        db, [projection], [Delivery(e) for e in events], consumer=consumer, record=record
+    )
+    return outcome.applied
 
 
 async def pages(

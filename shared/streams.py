@@ -26,10 +26,10 @@ from faust.streams import _current_event
 from mode.utils.objects import cached_property
 from mode.utils.queues import FlowControlEvent
 
-from shared.db import IN_CHUNK, Database, Tx
+from shared.db import Database
+from shared.delivery import Delivery, Projection, deliver
 from shared.envelope import RecordedEvent
 from shared.kafka import CONSUMER_TABLES, DEFAULT_PARTITIONS, DEFAULT_PREFIX, dlq_for, topic_for
-from shared.projections import Projection, is_poison, park, parked_streams
 
 log = structlog.get_logger("gongkai.streams")
 
@@ -112,10 +112,10 @@ def decode(value: bytes) -> RecordedEvent:
 
 
 async def dead_letter(
-    app: faust.App, prefix: str, value: bytes, error: Exception, *, consumer: str
+    app: faust.App, prefix: str, value: bytes, error: Exception | str, *, consumer: str
 ) -> None:
-    """Park an undecodable message on the dead-letter topic, reason in the headers."""
-    reason = f"{type(error).__name__}: {error}"
+    """Send a message to the dead-letter topic, the reason (or the error) in the headers."""
+    reason = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
     await app.topic(dlq_for(prefix), key_type=bytes, value_type=bytes).send(
         value=value,
         headers=[("dlq.reason", reason[:2000].encode()), ("dlq.consumer", consumer.encode())],
@@ -221,10 +221,6 @@ class ProjectionApp:
         return self.applied + self.skipped + self.dead_lettered
 
 
-INBOX_CLAIM = """INSERT INTO consumer_inbox (consumer, event_id) VALUES ($1, $2)
-                 ON CONFLICT (consumer, event_id) DO NOTHING RETURNING event_id"""
-
-
 def build_projection_app(
     projections: Sequence[Projection],
     db: Database,
@@ -253,12 +249,13 @@ def build_projection_app(
       (faust commits every few seconds) are skipped without touching the database;
     - the `consumer_inbox` rows written in the read model's own transaction: an event the
       relay published twice (at a new offset) is applied once.
-    A message that is not an event, and an event a projection refuses (shared.projections.
-    is_poison), go to the dead-letter topic and the agent goes on (a batch with a refused
-    event is rolled back and applied again event by event, so exactly that event is
-    parked, and later events of its stream with it, as in the consumer worker); an
-    infrastructure error (database down) is retried with backoff, holding the partitions —
-    the watchdog rebuilds the app if that takes longer than its limit.
+    A batch is one `shared.delivery.deliver`, the step the consumer worker and the embedded
+    runner share: a batch with an event a projection refuses (`is_poison`) is rolled back
+    and applied again event by event, so exactly that event is parked, and later events of
+    its stream behind it. A message that is not an event, and each parked event, go to
+    the dead-letter topic and the agent goes on; an infrastructure error (database down) is
+    retried with backoff, holding the partitions — the watchdog rebuilds the app if that
+    takes longer than its limit.
     """
     conf: dict[str, Any] = {"datadir": datadir} if datadir else {}
     conf.update(settings)
@@ -273,68 +270,20 @@ def build_projection_app(
     }
     Item = tuple[Any, RecordedEvent]  # (faust event, decoded event)
 
-    async def apply_to(tx: Tx, topic_events: Sequence[tuple[str, RecordedEvent]]) -> None:
-        for projection in projections:
-            mine = [e for topic, e in topic_events if topic in wanted[projection.name]]
-            if not mine:
-                continue
-            apply_batch = getattr(projection, "apply_batch", None)
-            if apply_batch is not None:
-                await apply_batch(tx, mine)
-            else:
-                for event in mine:
-                    await projection.apply(tx, event)
-
-    async def together(items: Sequence[Item]) -> tuple[int, int]:
-        """(applied, duplicates) in one transaction; a poison event raises."""
-        async with db.transaction() as tx:
-            blocked = await parked_streams(tx, consumer)
-            if any(e.stream_id in blocked for _, e in items):
-                raise _Careful
-            claimed = await _claim(tx, consumer, [str(e.event_id) for _, e in items])
-            fresh = []
-            for item, e in items:
-                event_id = str(e.event_id)
-                if event_id in claimed:  # claimed now; a repeat in the batch is not fresh
-                    claimed.discard(event_id)
-                    fresh.append((item.message.topic, e))
-            await apply_to(tx, fresh)
-        return len(fresh), len(items) - len(fresh)
-
-    async def carefully(item: Any, event: RecordedEvent) -> str:
-        """One event on its own: applied, duplicate or dead (parked and dead-lettered)."""
-        try:
-            async with db.transaction() as tx:
-                if event.stream_id in await parked_streams(tx, consumer):
-                    raise _Careful("an earlier event of this stream is parked")
-                if await tx.fetchval(INBOX_CLAIM, consumer, str(event.event_id)) is None:
-                    return "duplicate"
-                await apply_to(tx, [(item.message.topic, event)])
-            return "applied"
-        except Exception as exc:
-            if not (isinstance(exc, _Careful) or is_poison(exc)):
-                raise
-            reason = str(exc) if isinstance(exc, _Careful) else f"{type(exc).__name__}: {exc}"
-            async with db.transaction() as tx:
-                await park(tx, consumer, event, reason)
-            await dead_letter(app, prefix, item.value, exc, consumer=consumer)
-            return "dead"
-
     async def apply(items: Sequence[Item]) -> None:
-        if len(items) > 1:
-            try:
-                applied, duplicates = await together(items)
-                handle.applied += applied
-                handle.skipped += duplicates
-                return
-            except Exception as exc:
-                if not (isinstance(exc, _Careful) or is_poison(exc)):
-                    raise
-        for item, event in items:
-            outcome = await carefully(item, event)
-            handle.applied += outcome == "applied"
-            handle.skipped += outcome == "duplicate"
-            handle.dead_lettered += outcome == "dead"
+        outcome = await deliver(
+            db,
+            projections,
+            [Delivery(event, item.message.topic, item) for item, event in items],
+            consumer=consumer,
+            routes=wanted,
+            inbox=True,
+        )
+        handle.applied += outcome.applied
+        handle.skipped += outcome.duplicates
+        for delivery, reason in outcome.parked:
+            handle.dead_lettered += 1
+            await dead_letter(app, prefix, delivery.message.value, reason, consumer=consumer)
 
     def remember(item: Any) -> None:
         """Record the partition's next offset in the table, as of that message."""
@@ -384,28 +333,6 @@ def build_projection_app(
                 remember(item)
 
     return handle
-
-
-async def _claim(tx: Tx, consumer: str, event_ids: Sequence[str]) -> set[str]:
-    """Claim the batch's event ids in the inbox, a few hundred per statement (was one round
-    trip per event); the ids claimed now, i.e. not applied before."""
-    claimed: set[str] = set()
-    unique = list(dict.fromkeys(event_ids))
-    for start in range(0, len(unique), IN_CHUNK):
-        chunk = unique[start : start + IN_CHUNK]
-        values = ", ".join(f"($1, ${n})" for n in range(2, len(chunk) + 2))
-        rows = await tx.fetch(
-            f"INSERT INTO consumer_inbox (consumer, event_id) VALUES {values} "
-            "ON CONFLICT (consumer, event_id) DO NOTHING RETURNING event_id",
-            consumer,
-            *chunk,
-        )
-        claimed.update(str(r["event_id"]) for r in rows)
-    return claimed
-
-
-class _Careful(Exception):
-    """The batch needs the event-by-event path (a parked stream)."""
 
 
 async def setup_projection_app(db: Database, projections: Sequence[Projection]) -> None:

@@ -2,7 +2,9 @@
 
 ARCHITECTURE.md "The event": at-least-once delivery, consumers idempotent by
 event_id with the checkpoint in the read-model transaction, poison messages to
-the dead-letter topic while the consumer goes on.
+the dead-letter topic while the consumer goes on. Redelivery, restarts and parking
+are also in the delivery conformance suite (test_delivery_conformance.py), run
+against every engine.
 """
 
 from __future__ import annotations
@@ -100,38 +102,6 @@ async def test_relay_publishes_in_order_keyed_by_stream_and_resumes_from_its_che
     assert by_key == {b"request-0": [2, 4, 6], b"request-1": [1, 3, 5, 7]}
 
 
-async def test_republished_events_are_applied_once(
-    backend: tuple[SqlEventStore, Database], kafka_bootstrap: str, prefix: str
-) -> None:
-    """A relay that crashed after sending but before saving its checkpoint sends again."""
-    store, views = backend
-    topic = topic_for("applications", prefix)
-    for n in range(1, 4):
-        await register(store, "shangdang/sudian", n)
-    relay = Relay(store, views, kafka_bootstrap, topic, dlq=dlq_for(prefix))
-    await relay.setup()
-    await relay.start()
-    try:
-        await relay.publish_available()
-        async with views.transaction() as tx:  # the crash: checkpoint never saved
-            await tx.execute("DELETE FROM relay_checkpoints")
-        assert await relay.publish_available() == 3
-    finally:
-        await relay.stop()
-    worker = KafkaProjectionWorker(
-        [TownshipTally()], views, kafka_bootstrap, topic, group=f"{prefix}.g", dlq=dlq_for(prefix)
-    )
-    await worker.start()
-    try:
-        await drain(worker, 3)
-        for _ in range(5):  # let the duplicates arrive and be skipped
-            await worker.poll_once(timeout_ms=200)
-    finally:
-        await worker.stop()
-    assert worker.applied == 3
-    assert await tally(views) == {"shangdang/sudian": (3, 3)}
-
-
 async def test_poison_messages_go_to_the_dead_letter_topic_and_the_worker_goes_on(
     backend: tuple[SqlEventStore, Database], kafka_bootstrap: str, prefix: str
 ) -> None:
@@ -169,49 +139,3 @@ async def test_poison_messages_go_to_the_dead_letter_topic_and_the_worker_goes_o
     assert all(dict(m.headers)["dlq.topic"] == topic.encode() for m in dead)
     parked = await views.fetch("SELECT stream_id FROM dead_letters")
     assert [r["stream_id"] for r in parked] == ["request-bad"]
-
-
-async def test_a_restarted_worker_resumes_from_its_stored_offsets_without_double_counting(
-    backend: tuple[SqlEventStore, Database], kafka_bootstrap: str, prefix: str
-) -> None:
-    store, views = backend
-    topic = topic_for("applications", prefix)
-    relay = Relay(store, views, kafka_bootstrap, topic, dlq=dlq_for(prefix))
-    await relay.setup()
-    await relay.start()
-
-    def worker() -> KafkaProjectionWorker:
-        return KafkaProjectionWorker(
-            [TownshipTally()],
-            views,
-            kafka_bootstrap,
-            topic,
-            group=f"{prefix}.g",
-            dlq=dlq_for(prefix),
-        )
-
-    try:
-        for n in range(1, 11):
-            await register(store, "shangdang/xihuo", n)
-        await relay.publish_available()
-        first = worker()
-        await first.start()
-        try:
-            await drain(first, 10)
-        finally:
-            await first.stop()
-        for n in range(11, 16):
-            await register(store, "shangdang/xihuo", n)
-        await relay.publish_available()
-        second = worker()
-        await second.start()
-        try:
-            await drain(second, 5)
-            for _ in range(3):
-                await second.poll_once(timeout_ms=200)
-        finally:
-            await second.stop()
-    finally:
-        await relay.stop()
-    assert second.applied == 5
-    assert await tally(views) == {"shangdang/xihuo": (15, 15)}

@@ -1,10 +1,11 @@
 """Projection runner guarantees, on SQLite and PostgreSQL (ARCHITECTURE.md "The event").
 
 - the checkpoint is stored in the same transaction as the read-model change;
-- a restart resumes exactly (nothing lost, nothing applied twice);
 - a rebuild from position 0 reproduces the same read model;
-- a poison event is parked with its reason, later events of its stream wait
-  behind it, other streams go on.
+- an infrastructure failure stops the runner instead of parking events.
+
+Restart, redelivery, parking and the batch fallback are the delivery conformance suite's
+(tests/integration/test_delivery_conformance.py), run against every engine.
 """
 
 from __future__ import annotations
@@ -89,25 +90,6 @@ async def backend(
     await store.close()
 
 
-async def test_restart_resumes_exactly_where_the_read_model_stands(
-    backend: tuple[SqlEventStore, Database],
-) -> None:
-    store, views = backend
-    for n in range(1, 6):
-        await register(store, "shangdang/sudian", n)
-    runner = ProjectionRunner(TownshipTally(), store, views)
-    await runner.setup()
-    assert await runner.run_once() == 5
-    for n in range(6, 9):
-        await register(store, "shangdang/sudian", n)
-    restarted = ProjectionRunner(TownshipTally(), store, views)  # a new process, same database
-    await restarted.setup()
-    assert await restarted.checkpoint() == 5
-    assert await restarted.run_once() == 3
-    assert await tally(views) == {"shangdang/sudian": (8, 8)}
-    assert await restarted.run_once() == 0  # nothing applied twice
-
-
 class ProcessDied(BaseException):
     """Not an Exception: like SIGKILL mid-batch, nothing parks it; the transaction aborts."""
 
@@ -150,28 +132,6 @@ async def test_rebuild_from_zero_reproduces_the_live_read_model(
     live = await tally(views)
     assert await runner.rebuild() == 30
     assert await tally(views) == live
-
-
-async def test_poison_event_is_parked_and_later_events_of_its_stream_wait_others_go_on(
-    backend: tuple[SqlEventStore, Database],
-) -> None:
-    store, views = backend
-    await register(store, "shangdang/sudian", 1, stream="request-a")
-    await register(store, "shangdang/sudian", 2, stream="request-a", poison=True)
-    await register(store, "shangdang/sudian", 3, stream="request-a")  # behind the poison one
-    await register(store, "shangdang/handian", 4, stream="request-b")
-    runner = ProjectionRunner(TownshipTally(), store, views)
-    await runner.setup()
-    assert await runner.run_once() == 4
-    assert await tally(views) == {
-        "shangdang/handian": (1, 4),
-        "shangdang/sudian": (1, 1),
-    }
-    parked = await views.fetch("SELECT stream_id, reason FROM dead_letters ORDER BY position")
-    assert [r["stream_id"] for r in parked] == ["request-a", "request-a"]
-    assert "cannot read this payload" in parked[0]["reason"]
-    assert "earlier event of this stream is parked" in parked[1]["reason"]
-    assert await runner.checkpoint() == await store.head_position()
 
 
 @settings(
