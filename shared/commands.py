@@ -383,7 +383,11 @@ def every_enum_label(tables: Sequence[CommandTable[Any]]) -> dict[str, dict[str,
         models: list[type[BaseModel]] = [c.model for c in table.commands]
         models += list(table.aggregate.registry.models())
         for model in models:
-            found |= enum_labels(model)
+            # Merged by value: the embedded suite serves one catalogue for every service, and
+            # two services may name different enums alike (applications' and interpretation's
+            # `Channel`); replacing one by the other would leave a client with codes.
+            for name, labels in enum_labels(model).items():
+                found.setdefault(name, {}).update(labels)
     return dict(sorted(found.items()))
 
 

@@ -52,6 +52,7 @@ __all__ = [
     "YearCalendar",
     "YearUsed",
     "calendar_from_chinese_calendar",
+    "describe_year",
     "format_due",
     "local_date",
     "parse_year_calendar",
@@ -246,6 +247,20 @@ class DueDate(BaseModel):
     due: date
     provisional: bool
     years: tuple[YearUsed, ...]
+
+
+def describe_year(used: YearUsed) -> str:
+    """Which schedule a year's working days follow, in Chinese for the people a deadline is
+    explained to (the machine form, ``2026: chinese-calendar 1.11.0 v1``, stays in the
+    events' ``calendars`` and the clock's JSON)."""
+    if used.version == 0:
+        return (
+            f"{used.year}年：暂按周末及固定日期法定节假日（元旦、劳动节、国庆）预排，"
+            "待国务院办公厅公布当年安排后重算"
+        )
+    if used.source == PACKAGE_SOURCE:
+        return f"{used.year}年：国务院办公厅公布的节假日安排（{used.source}）"
+    return f"{used.year}年：国务院办公厅公布的节假日安排（{used.source}，第{used.version}版）"
 
 
 def format_due(due: DueDate) -> str:

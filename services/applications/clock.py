@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from services.applications.state import RequestState
-from shared.workdays import WorkdayCalendar
+from shared.workdays import WorkdayCalendar, YearUsed, describe_year
 
 REPLY_WORKING_DAYS = 20  # 条例 Art. 33 ¶2
 CONSULTATION_WORKING_DAYS = 15  # 条例 Arts. 32, 34
@@ -124,14 +124,19 @@ def due_date(start: date, allowed: int, skipped: set[date], calendar: WorkdayCal
     return day
 
 
+def years_used(calendar: WorkdayCalendar, first: date, last: date) -> tuple[YearUsed, ...]:
+    """The schedule of each year in [first, last] (from the cached tables: the first working
+    day after 31 December lies in the next year and names its schedule)."""
+    return tuple(
+        calendar.add_workdays(date(year - 1, 12, 31), 1).years[0]
+        for year in range(first.year, last.year + 1)
+    )
+
+
 def calendars_used(calendar: WorkdayCalendar, first: date, last: date) -> tuple[str, ...]:
-    """Source and version of each year's schedule in [first, last] (from the cached tables:
-    the first working day after 31 December lies in the next year and names its schedule)."""
-    found = []
-    for year in range(first.year, last.year + 1):
-        used = calendar.add_workdays(date(year - 1, 12, 31), 1).years[0]
-        found.append(f"{used.year}: {used.source} v{used.version}")
-    return tuple(found)
+    """Source and version of each year's schedule in [first, last], the machine form
+    (``2026: chinese-calendar 1.11.0 v1``) of the clock's `calendars`."""
+    return tuple(f"{u.year}: {u.source} v{u.version}" for u in years_used(calendar, first, last))
 
 
 def reply_due(state: RequestState, calendar: WorkdayCalendar, today: date) -> date:
@@ -194,12 +199,14 @@ def compute(state: RequestState, calendar: WorkdayCalendar, today: date) -> Cloc
         clock_state = "paused"
     else:
         clock_state = "running"
-    years = calendars_used(calendar, start + timedelta(days=1), max(due, start))
+    used_years = years_used(calendar, start + timedelta(days=1), max(due, start))
+    years = tuple(f"{u.year}: {u.source} v{u.version}" for u in used_years)
     provisional = any(calendar.is_provisional(y) for y in range(start.year, due.year + 1))
     explanation.append(
-        f"共计 {allowed} 个工作日，剔除暂停的 {len(skipped)} 个工作日，期限为 {due}；"
-        f"工作日历：{'；'.join(years)}" + ("（预排，待正式日历发布后重算）" if provisional else "")
+        f"共计 {allowed} 个工作日，剔除暂停的 {len(skipped)} 个工作日，期限为 {due}。"
     )
+    # In Chinese for the applicant; a provisional year says it is 预排 and will be recomputed.
+    explanation.append("工作日历：" + "；".join(describe_year(u) for u in used_years) + "。")
     return Clock(
         clock_state,
         state.received_on,

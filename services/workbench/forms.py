@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from services.workbench.labels import ENUM_LABELS, FIELD_LABELS
+from services.workbench.labels import FIELD_LABELS
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
 
@@ -76,8 +76,11 @@ def _resolve(node: Mapping[str, Any], defs: Mapping[str, Any]) -> Mapping[str, A
         return node
     name = ref.rsplit("/", 1)[-1]
     target = defs.get(name, {})
-    # The enum's name is the key its labels are listed under (the title gets overridden).
-    return {**target, **{k: v for k, v in node.items() if k != "$ref"}, "x-ref": name}
+    # The enum's name is the key its labels are listed under (the title gets overridden). In
+    # the embedded suite's one OpenAPI document two services' `Channel`s are told apart by
+    # module ("services__applications__events__Channel"); the catalogue names the class.
+    enum = name.rsplit("__", 1)[-1]
+    return {**target, **{k: v for k, v in node.items() if k != "$ref"}, "x-ref": enum}
 
 
 def _unwrap_optional(node: Mapping[str, Any]) -> tuple[Mapping[str, Any], bool]:
@@ -117,7 +120,8 @@ def fields_of(
     skip: Sequence[str] = (),
     prefix: str = "",
 ) -> list[Field]:
-    """The inputs of a command's schema, in the schema's order."""
+    """The inputs of a command's schema, in the schema's order; an enum's options labelled
+    from `enum_labels` (the catalogue's `enums`), a value without a label shown as itself."""
     defs = {**(defs or {}), **schema.get("$defs", {})}
     required = set(schema.get("required", ()))
     found: list[Field] = []
@@ -155,10 +159,7 @@ def _field(
     if "enum" in node:
         enum = str(node.get("x-ref") or node.get("title", ""))
         given = enum_labels.get(enum, {})
-        ours = ENUM_LABELS.get(enum, {})
-        choices = tuple(
-            Choice(str(v), given.get(str(v)) or ours.get(str(v)) or str(v)) for v in node["enum"]
-        )
+        choices = tuple(Choice(str(v), given.get(str(v)) or str(v)) for v in node["enum"])
         return Field(kind="select", choices=choices, enum=enum, **common)
     kind = node.get("type")
     if kind == "array":

@@ -1,86 +1,31 @@
 """Chinese words the workbench shows where the APIs give codes.
 
-The command catalogue (GET /v1/commands) carries field titles and, where an enum declares
-them, its members' Chinese labels (`enum_labels_zh`); these tables are only the fallback
-for what the API does not label yet (statuses, event types, enums whose labels still live
-in comments beside their members). Decision: they move beside their enums in the
-applications service when that service gives them; the catalogue's labels win here.
+Enum labels are the API's: `GET /v1/commands` answers with `enums` ({EnumName: {value:
+label}}) for every enum the applications service's commands and events use, and each page
+gets them as a `Labels` value from the cached catalogue, passed explicitly to the forms, the
+history, the letters and the templates. The tables below are only what the API does not
+label yet: nested field titles (the OpenAPI's `Applicant` has English default titles),
+statuses and event types.
 """
 
 from __future__ import annotations
 
-#: Enum labels by enum name, used when the catalogue gives none for a value.
-ENUM_LABELS: dict[str, dict[str, str]] = {
-    "Channel": {
-        "in_person": "当面提交",
-        "registered_mail": "挂号信（需签收的邮件）",
-        "ordinary_mail": "平常信函",
-        "online": "互联网渠道（网站、电子邮件）",
-        "fax": "传真",
-        "oral": "口头提出（机关代为填写）",
-    },
-    "ApplicantKind": {"natural_person": "公民（自然人）", "organization": "法人或其他组织"},
-    "OrganizationKind": {
-        "commercial": "商业企业",
-        "research": "科研机构",
-        "public_welfare": "社会公益组织",
-        "legal_services": "法律服务机构",
-        "other": "其他",
-    },
-    "RequestedForm": {"paper": "纸质", "electronic": "电子数据", "other": "其他形式"},
-    "DeliveryChannel": {
-        "collect_in_person": "自行领取",
-        "post": "邮寄",
-        "email": "电子邮件",
-        "online": "网上获取",
-        "fax": "传真",
-    },
-    "PartyKind": {"third_party": "第三方（第三十二条）", "agency": "其他行政机关（第三十四条）"},
-    "ConsultationOutcome": {
-        "consent": "同意公开",
-        "objection": "不同意公开",
-        "no_answer": "逾期未答复",
-    },
-    "ReplyType": {
-        "already_public": "已主动公开（第三十六条第一项）",
-        "disclosed": "予以公开（第三十六条第二项）",
-        "not_disclosed": "不予公开（第三十六条第三项）",
-        "not_exist": "无法提供：本机关不掌握相关信息（第三十六条第四项）",
-        "not_this_agency": "非本机关负责公开（第三十六条第五项）",
-        "repeated": "不予处理：重复申请（第三十六条第六项）",
-        "special_regime": "告知通过其他途径查询（第三十六条第七项）",
-        "partial": "部分公开（第三十七条）",
-        "no_compilation": "无法提供：需另行制作（第三十八条）",
-        "petition": "不予处理：信访、投诉、举报（第三十九条第一款）",
-        "publication": "不予处理：要求提供公开出版物（第三十九条第二款）",
-        "unclear_after_correction": "无法提供：补正后申请内容仍不明确（第三十条）",
-        "excessive": "不予处理：无正当理由大量反复申请（第三十五条）",
-        "confirmation_request": "不予处理：要求确认或重新出具已获取信息",
-        "other": "其他处理",
-    },
-    "WithholdingReason": {
-        "state_secret": "属于国家秘密",
-        "law_forbids": "其他法律行政法规禁止公开",
-        "security_stability": "危及“三安全一稳定”",
-        "third_party_rights": "保护第三方合法权益",
-        "internal_affairs": "属于三类内部事务信息",
-        "process_information": "属于四类过程性信息",
-        "enforcement_files": "属于行政执法案卷",
-    },
-    "NoticeDocument": {
-        "correction_notice": "补正告知书",
-        "extension_notice": "延期答复告知书",
-        "fee_notice": "收费通知",
-        "reply": "答复告知书",
-    },
-    "EvidenceKind": {
-        "signed_receipt": "签收回执",
-        "email_record": "电子邮件发送记录",
-        "sms_record": "短信发送记录",
-        "postal_tracking": "邮寄单号",
-    },
-    "FeeMode": {"per_request": "按件计收", "per_page": "按量计收"},
-}
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+
+@dataclass(frozen=True)
+class Labels:
+    """The Chinese labels of enum values, by enum name, as the catalogue gives them."""
+
+    enums: Mapping[str, Mapping[str, str]] = field(default_factory=lambda: MappingProxyType({}))
+
+    def enum(self, enum: str, value: object) -> str:
+        """The label of a value, else the value itself (never an empty cell)."""
+        text = "" if value is None else str(value)
+        return self.enums.get(enum, {}).get(text) or text
+
 
 #: Labels of fields whose schema title is still the English default (nested models).
 FIELD_LABELS: dict[str, str] = {
@@ -171,6 +116,11 @@ HISTORY_FIELDS: dict[str, str] = {
     "withdrawn_on": "撤回日期",
 }
 
+#: A field whose meaning depends on the event: (event type, field) -> (label, enum).
+HISTORY_OVERRIDES: dict[tuple[str, str], tuple[str, str]] = {
+    ("DeliveryRecorded", "channel"): ("送达方式", "DeliveryChannel"),
+}
+
 #: Which enum a history field's value belongs to.
 HISTORY_ENUMS: dict[str, str] = {
     "channel": "Channel",
@@ -181,12 +131,6 @@ HISTORY_ENUMS: dict[str, str] = {
     "evidence_kind": "EvidenceKind",
     "mode": "FeeMode",
 }
-
-
-def enum_label(enum: str, value: str, catalogue: dict[str, dict[str, str]] | None = None) -> str:
-    """The Chinese label of an enum value: the catalogue's, else ours, else the value."""
-    given = (catalogue or {}).get(enum, {})
-    return given.get(value) or ENUM_LABELS.get(enum, {}).get(value) or value
 
 
 def status_label(status: str | None) -> str:

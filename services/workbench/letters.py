@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from services.workbench.labels import enum_label
+from services.workbench.labels import Labels
 from services.workbench.steps import LETTERS, last
 from services.workbench.words import cn_date
 
@@ -64,12 +64,12 @@ def _opening(item: Mapping[str, Any]) -> str:
     )
 
 
-def _reply_text(p: Mapping[str, Any]) -> str:
+def _reply_text(p: Mapping[str, Any], labels: Labels) -> str:
     kind = str(p.get("reply_type", ""))
     where = p.get("location") or "按您申请的形式提供"
     basis = p.get("legal_basis") or ""
     reason = (
-        enum_label("WithholdingReason", str(p["withholding_reason"]))
+        labels.enum("WithholdingReason", p["withholding_reason"])
         if p.get("withholding_reason")
         else ""
     )
@@ -82,7 +82,7 @@ def _reply_text(p: Mapping[str, Any]) -> str:
         "not_this_agency": f"经审查，您申请的政府信息不属于本机关负责公开。负责公开该政府信息的机关为：{p.get('right_agency') or '（见备注）'}（条例第三十六条第五项）。",
     }
     return (
-        texts.get(kind) or f"经审查，本机关对您的申请作如下处理：{enum_label('ReplyType', kind)}。"
+        texts.get(kind) or f"经审查，本机关对您的申请作如下处理：{labels.enum('ReplyType', kind)}。"
     )
 
 
@@ -92,8 +92,10 @@ def build(
     history: Sequence[Mapping[str, Any]],
     org_name: str,
     today: date,
+    labels: Labels,
 ) -> Letter | None:
-    """The letter of `kind` for the request, or None if its event has not happened."""
+    """The letter of `kind` for the request, or None if its event has not happened; enum
+    values in the organ's words from `labels` (the catalogue's)."""
     if kind not in LETTERS:
         return None
     event, title = LETTERS[kind]
@@ -137,7 +139,7 @@ def build(
             ),
         )  # fmt: skip
     if kind == "fee":
-        mode = enum_label("FeeMode", str(p.get("mode", "")))
+        mode = labels.enum("FeeMode", p.get("mode"))
         return Letter(
             **common, addressee=to, dated=cn_date(p.get("notified_on")),
             paragraphs=(
@@ -147,7 +149,7 @@ def build(
             ),
         )  # fmt: skip
     if kind == "reply":
-        paragraphs = [_opening(item), _reply_text(p)]
+        paragraphs = [_opening(item), _reply_text(p, labels)]
         if p.get("note"):
             paragraphs.append(f"说明：{p['note']}")
         return Letter(
@@ -156,9 +158,9 @@ def build(
         )  # fmt: skip
     rows = tuple(
         (
-            enum_label("NoticeDocument", str(e["payload"].get("document", ""))),
-            enum_label("DeliveryChannel", str(e["payload"].get("channel", ""))),
-            f"{enum_label('EvidenceKind', str(e['payload'].get('evidence_kind', '')))}：{e['payload'].get('evidence_ref', '')}",
+            labels.enum("NoticeDocument", e["payload"].get("document")),
+            labels.enum("DeliveryChannel", e["payload"].get("channel")),
+            f"{labels.enum('EvidenceKind', e['payload'].get('evidence_kind'))}：{e['payload'].get('evidence_ref', '')}",
             cn_date(e["payload"].get("delivered_on")),
         )
         for e in history

@@ -9,12 +9,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from services.workbench import labels
 from services.workbench.gateway import Api
+from services.workbench.labels import Labels, status_label
 from services.workbench.words import cn_date, cn_time
 from shared.identity import ROLE_LABELS_ZH, Principal
 from shared.tenancy import OrgTree
@@ -42,9 +43,8 @@ def environment() -> Environment:
         cn_date=cn_date,
         cn_time=cn_time,
         cn_dates_in=cn_dates_in,
-        status_label=labels.status_label,
+        status_label=status_label,
     )
-    env.globals.update(enum_label=labels.enum_label)
     return env
 
 
@@ -71,17 +71,31 @@ class Workbench:
             self._cache[key] = (time.monotonic(), value)
         return value
 
-    async def commands(self, api: Api) -> dict[str, dict[str, Any]]:
-        """The applications service's command catalogue, by command name."""
+    async def _catalogue(self, api: Api) -> tuple[dict[str, dict[str, Any]], Labels]:
+        """The applications service's command catalogue: the request's commands by name, and
+        the labels of every enum its commands and events use (`enums`)."""
 
-        async def load() -> dict[str, dict[str, Any]] | None:
+        async def load() -> tuple[dict[str, dict[str, Any]], Labels] | None:
             answer = await api.get("applications", "/v1/commands")
             if not answer.ok:
                 return None
             items = answer.body.get("items", [])
-            return {e["name"]: e for e in items if e.get("aggregate") == "request"}
+            enums = {
+                name: MappingProxyType(dict(values))
+                for name, values in (answer.body.get("enums") or {}).items()
+            }
+            commands = {e["name"]: e for e in items if e.get("aggregate") == "request"}
+            return commands, Labels(MappingProxyType(enums))
 
-        return await self.cached("commands", load) or {}
+        return await self.cached("commands", load) or ({}, Labels())
+
+    async def commands(self, api: Api) -> dict[str, dict[str, Any]]:
+        """The request's commands of the catalogue, by command name."""
+        return (await self._catalogue(api))[0]
+
+    async def labels(self, api: Api) -> Labels:
+        """The Chinese labels of enum values, from the catalogue (cached with it)."""
+        return (await self._catalogue(api))[1]
 
     async def register_schema(self, api: Api) -> tuple[dict[str, Any], dict[str, Any]]:
         """RegisterRequest's schema and the definitions it refers to, from the OpenAPI

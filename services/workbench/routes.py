@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlencode
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from services.workbench import forms, letters, session, steps
 from services.workbench.gateway import Answer, Api
@@ -19,20 +19,22 @@ from services.workbench.labels import (
     EVENT_LABELS,
     HISTORY_ENUMS,
     HISTORY_FIELDS,
+    HISTORY_OVERRIDES,
     PAUSED,
-    enum_label,
+    Labels,
     status_label,
 )
 from services.workbench.pages import HERE, Workbench
 from services.workbench.words import URGENCY, cn_date, deadline
 from shared.deps import handlers_of
 from shared.identity import Principal
+from shared.workdays import YearUsed, describe_year
 
 W = Annotated[Workbench, Depends(handlers_of("workbench", Workbench))]
 LARGE = "gk_workbench_large"
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+    "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
 HEADERS = {
     "Content-Security-Policy": CSP,
@@ -316,7 +318,8 @@ REGISTER_SKIP = ("tenant",)
 
 async def _register_fields(api: Api, wb: Workbench) -> list[forms.Field]:
     schema, defs = await wb.register_schema(api)
-    return forms.fields_of(schema, {}, defs=defs, skip=REGISTER_SKIP)
+    labels = await wb.labels(api)
+    return forms.fields_of(schema, labels.enums, defs=defs, skip=REGISTER_SKIP)
 
 
 def _defaults(fields: list[forms.Field], wb: Workbench) -> dict[str, str]:
@@ -330,6 +333,65 @@ def _defaults(fields: list[forms.Field], wb: Workbench) -> dict[str, str]:
     return values
 
 
+#: 条例第三十一条: which date of the form is the day of receipt, per channel (the applications
+#: service decides it, domain.receipt_date; a unit test keeps the two in step).
+RECEIPT_FIELD = {
+    "in_person": "submitted_on",
+    "oral": "submitted_on",
+    "registered_mail": "signed_on",
+    "ordinary_mail": "confirmed_on",
+    "online": "confirmed_on",
+    "fax": "confirmed_on",
+}
+REPLY_WORKING_DAYS = 20  # 条例第三十三条第二款
+#: Shown until a channel and its date are given (and all the time without JavaScript).
+DUE_UNKNOWN = "答复期限：收到申请之日起20个工作日（条例第三十三条）；选择提交渠道并填写收到日期后，这里显示具体日期。"
+
+
+async def _due_preview(api: Api, values: dict[str, str], fields: list[forms.Field]) -> list[str]:
+    """The reply due date as saving would set it, with how it is counted, from the platform's
+    working-day calendar (GET /v1/calendars/due); the hint while a channel or date is missing."""
+    name = RECEIPT_FIELD.get(values.get("channel") or "")
+    received = (values.get(name) or "").strip() if name else ""
+    if not name or not received:
+        label = next((f.label for f in fields if f.name == name), "")
+        return [DUE_UNKNOWN.replace("收到日期", label) if label else DUE_UNKNOWN]
+    answer = await api.get(
+        "platform", "/v1/calendars/due", {"from": received, "days": REPLY_WORKING_DAYS}
+    )
+    if not answer.ok:
+        return [DUE_UNKNOWN]
+    body = answer.body
+    years = [YearUsed(*y) for y in body.get("years", [])]
+    return [
+        f"答复期限：{cn_date(body['due'])}",
+        f"收到申请之日为{cn_date(received)}（条例第三十一条），当日不计入，"
+        f"其后第{REPLY_WORKING_DAYS}个工作日为答复期限（条例第三十三条第二款）。",
+        "工作日历：" + "；".join(describe_year(y) for y in years) + "。",
+    ]
+
+
+@router.get("/requests/new/due", response_model=None)
+async def register_due(
+    request: Request,
+    wb: W,
+    channel: str = "",
+    submitted_on: str = "",
+    signed_on: str = "",
+    confirmed_on: str = "",
+) -> Response:
+    """The register form's due-date preview, for its script as the channel or a date changes."""
+    s = _session(request)
+    if s is None:
+        return JSONResponse({"lines": []}, status_code=401, headers=HEADERS)
+    values = {"channel": channel, "submitted_on": submitted_on, "signed_on": signed_on,
+              "confirmed_on": confirmed_on}  # fmt: skip
+    async with _api(request, wb, s) as api:
+        fields = await _register_fields(api, wb)
+        lines = await _due_preview(api, values, fields)
+    return JSONResponse({"lines": lines}, headers=HEADERS)
+
+
 @router.get("/requests/new", response_model=None)
 async def register_page(request: Request, wb: W) -> Response:
     s = _session(request)
@@ -337,20 +399,27 @@ async def register_page(request: Request, wb: W) -> Response:
         return _to_login(request)
     async with _api(request, wb, s) as api:
         fields = await _register_fields(api, wb)
-    state = forms.FormState(fields, _defaults(fields, wb))
-    return _register_form(request, wb, s, state)
+        state = forms.FormState(fields, _defaults(fields, wb))
+        preview = await _due_preview(api, state.values, fields)
+    return _register_form(request, wb, s, state, preview)
 
 
 def _register_form(
-    request: Request, wb: Workbench, s: Session, state: forms.FormState, status: int = 200
+    request: Request,
+    wb: Workbench,
+    s: Session,
+    state: forms.FormState,
+    preview: list[str],
+    status: int = 200,
 ) -> HTMLResponse:
     return _page(
         request, wb, s, "form.html", status, form=state, key=str(uuid.uuid4()),
+        preview=preview, preview_src="/workbench/requests/new/due",
         title="登记依申请公开申请", basis="条例第二十九条至第三十一条", action="/workbench/requests/new",
         intro=(
             "收到申请之日起20个工作日内答复（条例第三十三条）；收到之日按提交渠道确定（第三十一条）："
             "当面或口头提交的，为提交之日；挂号信为签收之日；平常信函、网上、传真为双方确认之日。"
-            "保存后即显示登记编号、答复期限及其计算方法。"
+            "答复期限及其计算方法显示在表单下方，保存后即显示登记编号。"
         ),
         back="/workbench", nav="new",
     )  # fmt: skip
@@ -369,11 +438,13 @@ async def register(request: Request, wb: W) -> Response:
         answer = await api.post(
             "applications", "/v1/requests", forms.body_from(fields, form), form.get("key")
         )
+        refused = answer.status != 401 and not answer.ok
+        preview = await _due_preview(api, form, fields) if refused else []
     if answer.status == 401:
         return _to_login(request)
     if not answer.ok:
         state = forms.FormState(fields, form, forms.errors_from(answer.problem, fields))
-        return _register_form(request, wb, s, state, 422 if answer.status == 422 else 409)
+        return _register_form(request, wb, s, state, preview, 422 if answer.status == 422 else 409)
     rid, version = answer.body["request_id"], answer.body.get("version", 1)
     target = f"/workbench/requests/{rid}?done=register&v={version}"
     return RedirectResponse(target, status_code=303)
@@ -382,7 +453,9 @@ async def register(request: Request, wb: W) -> Response:
 # ----------------------------------------------------------------------------- one request
 
 
-def _history_rows(wb: Workbench, history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _history_rows(
+    wb: Workbench, history: list[dict[str, Any]], labels: Labels
+) -> list[dict[str, Any]]:
     rows = []
     for e in history:
         details = []
@@ -390,8 +463,9 @@ def _history_rows(wb: Workbench, history: list[dict[str, Any]]) -> list[dict[str
             value = e["payload"].get(key)
             if value in (None, "", []):
                 continue
-            if key in HISTORY_ENUMS:
-                value = enum_label(HISTORY_ENUMS[key], str(value))
+            label, enum = HISTORY_OVERRIDES.get((e["type"], key), (label, HISTORY_ENUMS.get(key)))
+            if enum:
+                value = labels.enum(enum, value)
             elif isinstance(value, list):
                 value = "；".join(str(v) for v in value)
             elif key.endswith(("_on", "_due", "pay_by")) or key == "reply_due":
@@ -451,6 +525,7 @@ async def detail(
             return _refused(request, wb, s, refused)
         clock = await api.get("applications", f"/v1/requests/{request_id}/clock")
         catalogue = await wb.commands(api)
+        labels = await wb.labels(api)
     row = _row(wb, item)
     offered = [catalogue[n] for n in steps.ACTIONS.get(item["status"], ()) if n in catalogue]
     done_text = DONE_WORDS.get(done) or (
@@ -458,7 +533,7 @@ async def detail(
     )
     return _page(
         request, wb, s, "detail.html", r=row, clock=clock.body if clock.ok else None,
-        history=_history_rows(wb, history), next_steps=steps.next_steps(item, history, wb.today().isoformat()),
+        history=_history_rows(wb, history, labels), labels=labels, next_steps=steps.next_steps(item, history, wb.today().isoformat()),
         actions=offered, letters=steps.letters_of(history), done=done_text,
         handler=wb.person_name(item.get("handler")), org=wb.org_name(item.get("tenant")), nav="ledger",
     )  # fmt: skip
@@ -518,8 +593,8 @@ async def _command_context(
     return item, history, entry, None
 
 
-def _fields_of(entry: dict[str, Any]) -> list[forms.Field]:
-    return forms.fields_of(entry["schema"], entry.get("enum_labels_zh") or {})
+def _fields_of(entry: dict[str, Any], labels: Labels) -> list[forms.Field]:
+    return forms.fields_of(entry["schema"], labels.enums)
 
 
 @router.get("/requests/{request_id}/act/{name}", response_model=None)
@@ -529,11 +604,12 @@ async def command_page(request: Request, wb: W, request_id: uuid.UUID, name: str
         return _to_login(request)
     async with _api(request, wb, s) as api:
         item, history, entry, refused = await _command_context(api, wb, request_id, name)
+        labels = await wb.labels(api)
     if refused is not None:
         return _refused(request, wb, s, refused)
     if entry is None:
         return _message(request, wb, s, "未找到", "没有这项办理操作。", 404)
-    fields = _fields_of(entry)
+    fields = _fields_of(entry, labels)
     state = forms.FormState(fields, _command_defaults(fields, wb))
     return _command_form(request, wb, s, item, entry, state, _sub_choices(entry, history))
 
@@ -552,7 +628,7 @@ async def command(request: Request, wb: W, request_id: uuid.UUID, name: str) -> 
             return _refused(request, wb, s, refused)
         if entry is None:
             return _message(request, wb, s, "未找到", "没有这项办理操作。", 404)
-        fields = _fields_of(entry)
+        fields = _fields_of(entry, await wb.labels(api))
         choices = _sub_choices(entry, history)
         path = str(entry["path"]).replace("{request_id}", str(request_id))
         for sub in entry.get("path_params", {}):
@@ -584,9 +660,10 @@ async def letter(request: Request, wb: W, request_id: uuid.UUID, kind: str) -> R
         return _to_login(request)
     async with _api(request, wb, s) as api:
         item, history, refused = await _request_bundle(api, request_id)
+        labels = await wb.labels(api)
     if refused is not None:
         return _refused(request, wb, s, refused)
-    built = letters.build(kind, item, history, wb.org_name(item.get("tenant")), wb.today())
+    built = letters.build(kind, item, history, wb.org_name(item.get("tenant")), wb.today(), labels)
     if built is None:
         return _message(request, wb, s, "没有这份文书", "本申请尚未办理到需要这份文书的环节。", 404)
     return _page(request, wb, s, "letter.html", letter=built, r=item, nav="ledger")

@@ -6,6 +6,8 @@ Every page is checked with axe-core (zero serious or critical violations) and sa
 screenshot under var/test-output/workbench/<mode>/ (GONGKAI_TEST_OUTPUT overrides var/test-
 output). Chromium is Debian's (deploy/chromium.sh); the CJK font and axe-core come from
 deploy/browser-tools.sh. Without them the test is skipped locally and fails with CI=true.
+Chromium runs in Chinese as on a township's desktop (date inputs read 年/月/日): on Linux
+`--lang` is ignored, the locale comes from LANGUAGE and needs Debian's chromium-l10n.
 """
 
 from __future__ import annotations
@@ -29,11 +31,16 @@ ROOT = Path(__file__).parents[2]
 AXE = ROOT / "deploy" / "browser" / "node_modules" / "axe-core" / "axe.min.js"
 OUTPUT = Path(os.environ.get("GONGKAI_TEST_OUTPUT", ROOT / "var" / "test-output"))
 SUDIAN = "shangdang/sudian"
+#: Chromium's Chinese resources (Debian's chromium-l10n, installed by deploy/chromium.sh).
+ZH_CN_PAK = Path("/usr/lib/chromium/locales/zh-CN.pak")
 
 
 @pytest.fixture
 def browser() -> Iterator[Any]:
-    missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER, AXE) if not p.exists()]
+    needed = (CHROMIUM, CHROMEDRIVER, AXE) + (
+        (ZH_CN_PAK,) if str(CHROMIUM) == "/usr/bin/chromium" else ()
+    )
+    missing = [str(p) for p in needed if not p.exists()]
     if missing:
         message = (
             f"{', '.join(missing)} missing: run deploy/chromium.sh and deploy/browser-tools.sh"
@@ -55,8 +62,12 @@ def browser() -> Iterator[Any]:
         "--lang=zh-CN",
     ):
         options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    options.add_experimental_option("prefs", {"intl.accept_languages": "zh-CN,zh"})
+    chinese = {**os.environ, "LANGUAGE": "zh_CN"}
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER), env=chinese), options=options)
     try:
+        locale = driver.execute_script("return Intl.DateTimeFormat().resolvedOptions().locale")
+        assert locale == "zh-CN", f"Chromium runs in {locale}, not zh-CN: run deploy/chromium.sh"
         yield driver
     finally:
         driver.quit()
@@ -169,6 +180,8 @@ def test_handler_works_a_request_from_registration_to_archive__art29_30_33_36(
     driver.find_element(By.LINK_TEXT, "登记申请").click()
     wait(driver, lambda d: d.find_elements(By.ID, "f-channel"))
     check_page(driver, suite, "03-register")
+    # Without a channel the form says how the due date is counted (as it does without JS).
+    assert "收到申请之日起20个工作日" in driver.find_element(By.ID, "due-preview").text
     # Keyboard: the form's fields and its button are reached with Tab alone.
     reached = set()
     body = driver.find_element(By.TAG_NAME, "body")
@@ -194,6 +207,8 @@ def test_handler_works_a_request_from_registration_to_archive__art29_30_33_36(
 
     description = f"申请公开苏店镇2025年度惠民惠农补贴发放名单（{uuid.uuid4().hex[:6]}）"
     set_value(driver, "f-channel", "in_person")
+    chosen = driver.find_element(By.CSS_SELECTOR, "#f-channel option:checked").text
+    assert chosen == "当面提交", chosen  # the catalogue's label, not the code
     set_value(
         driver,
         "f-submitted_on",
@@ -206,8 +221,17 @@ def test_handler_works_a_request_from_registration_to_archive__art29_30_33_36(
     type_into(driver, "f-description", description)
     set_value(driver, "f-requested_form", "paper")
     set_value(driver, "f-delivery_channel", "post")
+    # Issue #17: the due date and how it is counted, shown before saving (platform calendar).
+    wait(
+        driver, lambda d: d.find_element(By.ID, "due-preview").get_attribute("data-due") == "shown"
+    )
+    promised = driver.find_element(By.ID, "due-preview-lines").text.splitlines()
+    assert re.fullmatch(r"答复期限：\d{4}年\d{1,2}月\d{1,2}日", promised[0]), promised
+    assert "条例第三十一条" in promised[1] and promised[2].startswith("工作日历：")
+    check_page(driver, suite, "04b-register-due-preview")
     submit(driver)
     after(driver, "已登记")
+    assert promised[0] in text_of(driver)  # what was shown is what was saved
     number = driver.find_element(By.TAG_NAME, "h1").text.split()[0]
     assert re.fullmatch(r"苏店〔\d{4}〕\d+号", number), number
     assert "还剩" in driver.find_element(By.ID, "deadline-words").text
@@ -257,6 +281,8 @@ def test_handler_works_a_request_from_registration_to_archive__art29_30_33_36(
     submit(driver)
     after(driver, "已完成：归档")
     assert "已归档" in driver.find_element(By.TAG_NAME, "h1").text
+    history = text_of(driver)
+    assert "提交渠道：当面提交" in history and "送达方式：邮寄" in history  # labels, not codes
     check_page(driver, suite, "13-detail-archived")
     driver.find_element(By.ID, "letter-delivery").click()
     wait(driver, lambda d: d.find_elements(By.ID, "letter-title"))

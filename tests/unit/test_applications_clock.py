@@ -84,6 +84,11 @@ def test_a_year_without_a_published_calendar_is_provisional__domain_s6() -> None
     assert view.provisional
     assert any(c.startswith("2027: provisional") for c in view.calendars)
     assert any("预排" in line for line in view.explanation)
+    # What the applicant is shown names the calendars in Chinese (the codes stay in calendars).
+    (line,) = [line for line in view.explanation if line.startswith("工作日历：")]
+    assert line.startswith("工作日历：2026年：国务院办公厅公布的节假日安排（chinese-calendar")
+    assert "2027年：暂按周末及固定日期法定节假日（元旦、劳动节、国庆）预排" in line
+    assert "provisional" not in line and "weekends" not in line
 
 
 def test_concluded_request_stops_the_clock() -> None:

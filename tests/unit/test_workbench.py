@@ -8,16 +8,30 @@ from datetime import date
 import pytest
 
 from services.applications.commands import RegisterRequest, RequestCorrection
-from services.workbench import forms, letters, steps
+from services.applications.domain import receipt_date
+from services.applications.events import Channel
+from services.applications.service import SERVICE as APPLICATIONS
+from services.workbench import forms, letters, routes, steps
+from services.workbench.labels import Labels
 from services.workbench.words import cn_date, cn_time, deadline
-from shared.workdays import WorkdayCalendar
+from shared.commands import every_enum_label
+from shared.workdays import (
+    PACKAGE_SOURCE,
+    PROVISIONAL_SOURCE,
+    WorkdayCalendar,
+    YearUsed,
+    describe_year,
+)
 
 pytestmark = pytest.mark.unit
 CALENDAR = WorkdayCalendar.default()
+#: The enum labels GET /v1/commands answers with (`enums`), as the service computes them.
+LABELS = Labels(every_enum_label(APPLICATIONS.commands))
 
 
 def register_fields() -> list[forms.Field]:
-    return forms.fields_of(RegisterRequest.model_json_schema(), {}, skip=("tenant",))
+    schema = RegisterRequest.model_json_schema()
+    return forms.fields_of(schema, LABELS.enums, skip=("tenant",))
 
 
 def test_a_form_shows_chinese_labels_nested_fields_and_enum_choices() -> None:
@@ -31,11 +45,58 @@ def test_a_form_shows_chinese_labels_nested_fields_and_enum_choices() -> None:
     assert fields["description"].kind == "textarea"
 
 
-def test_catalogue_labels_win_over_ours() -> None:
+def test_options_are_the_catalogues_labels_and_an_unlabelled_value_shows_as_itself() -> None:
+    """The workbench keeps no enum labels of its own: what the catalogue says is shown."""
     fields = forms.fields_of(RegisterRequest.model_json_schema(), {"Channel": {"fax": "传真件"}})
     channel = next(f for f in fields if f.name == "channel")
     assert channel.choice_label("fax") == "传真件"
-    assert channel.choice_label("oral") == "口头提出（机关代为填写）"
+    assert channel.choice_label("oral") == "oral"
+    assert LABELS.enum("ReplyType", "disclosed") == "予以公开（第三十六条第二项）"
+    assert LABELS.enum("ReplyType", "new_kind") == "new_kind" and LABELS.enum("X", None) == ""
+
+
+def test_an_enum_named_by_module_in_the_suites_openapi_gets_its_labels() -> None:
+    """Embedded, one OpenAPI document holds applications' and interpretation's `Channel`:
+    pydantic names them by module, the catalogue by class."""
+    schema = RegisterRequest.model_json_schema()
+    long = "services__applications__events__Channel"
+    schema["$defs"][long] = schema["$defs"].pop("Channel")
+    schema["properties"]["channel"]["$ref"] = f"#/$defs/{long}"
+    channel = next(f for f in forms.fields_of(schema, LABELS.enums) if f.name == "channel")
+    assert channel.choice_label("in_person") == "当面提交"
+
+
+def test_the_embedded_catalogue_labels_every_services_enum_of_the_same_name() -> None:
+    """One process serves one catalogue for all services: applications' `Channel` and
+    interpretation's `Channel` are both labelled (a township clerk never reads `in_person`)."""
+    from services.interpretation.service import SERVICE as INTERPRETATION
+
+    both = Labels(every_enum_label([*APPLICATIONS.commands, *INTERPRETATION.commands]))
+    assert both.enum("Channel", "in_person") == "当面提交"
+    assert both.enum("Channel", "website") == "政府网站"
+
+
+def test_the_preview_reads_the_receipt_date_the_api_counts_from__art31() -> None:
+    """The register form's due-date preview takes, per channel, the date the applications
+    service takes as the day of receipt."""
+    base = {"tenant": "shangdang/sudian", "description": "补贴名单", "requested_form": "paper",
+            "delivery_channel": "post", "submitted_on": "2026-12-01", "signed_on": "2026-12-02",
+            "confirmed_on": "2026-12-03",
+            "applicant": {"kind": "natural_person", "name": "王秀英", "id_document": "身份证",
+                          "phone": "13812345678"}}  # fmt: skip
+    assert set(routes.RECEIPT_FIELD) == {c.value for c in Channel}
+    for channel, name in routes.RECEIPT_FIELD.items():
+        cmd = RegisterRequest.model_validate({**base, "channel": channel})
+        assert receipt_date(cmd).isoformat() == base[name], channel
+
+
+def test_the_calendars_a_deadline_relies_on_are_named_in_chinese() -> None:
+    assert describe_year(YearUsed(2026, PACKAGE_SOURCE, 1)) == (
+        f"2026年：国务院办公厅公布的节假日安排（{PACKAGE_SOURCE}）"
+    )
+    provisional = describe_year(YearUsed(2027, PROVISIONAL_SOURCE, 0))
+    assert provisional.startswith("2027年：暂按周末及固定日期法定节假日") and "重算" in provisional
+    assert describe_year(YearUsed(2027, "国办发明电〔2026〕7号", 2)).endswith("第2版）")
 
 
 def test_typed_text_becomes_the_body_blanks_left_out_lines_as_a_list() -> None:
@@ -101,11 +162,11 @@ def test_a_correction_letter_lists_every_defect_and_the_deadline__art30() -> Non
     history = [
         {"type": "CorrectionRequested", "payload": {**payload, "correction_due": "2026-12-23"}}
     ]
-    letter = letters.build("correction", item, history, "苏店镇", date(2026, 12, 6))
+    letter = letters.build("correction", item, history, "苏店镇", date(2026, 12, 6), LABELS)
     assert letter is not None
     assert letter.organ == "苏店镇人民政府" and letter.number == "苏店〔2026〕1号-补"
     assert letter.items == ("写明年度", "写明村名") and "2026年12月23日" in letter.remedy
-    assert letters.build("extension", item, history, "苏店镇", date(2026, 12, 6)) is None
+    assert letters.build("extension", item, history, "苏店镇", date(2026, 12, 6), LABELS) is None
 
 
 def test_next_step_after_a_reply_is_delivery_then_archive() -> None:
@@ -115,3 +176,14 @@ def test_next_step_after_a_reply_is_delivery_then_archive() -> None:
     delivered = [{"type": "DeliveryRecorded", "payload": {"document": "reply"}}]
     (step,) = steps.next_steps(replied, delivered, "2026-12-06")
     assert "归档" in step.text
+
+
+def test_a_reply_letter_names_the_reason_in_the_catalogues_words__art36() -> None:
+    item = {"number": "苏店〔2026〕2号", "received_on": "2026-12-01", "description": "会议纪要",
+            "applicant": {"name": "李桂兰"}}  # fmt: skip
+    payload = {"reply_type": "not_disclosed", "withholding_reason": "process_information",
+               "replied_on": "2026-12-10"}  # fmt: skip
+    history = [{"type": "RequestReplied", "payload": payload}]
+    letter = letters.build("reply", item, history, "苏店镇", date(2026, 12, 10), LABELS)
+    assert letter is not None and "属于四类过程性信息" in letter.paragraphs[1]
+    assert "行政复议" in letter.remedy

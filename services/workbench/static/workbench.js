@@ -10,10 +10,44 @@
     var buttons = form.querySelectorAll("button[type=submit]");
     for (var i = 0; i < buttons.length; i++) { buttons[i].setAttribute("aria-disabled", "true"); }
   });
+  // The register form: the reply due date as saving would set it, asked again whenever the
+  // channel or a date changes (the page already shows it as rendered, or a hint, without JS).
+  var DUE_FIELDS = ["channel", "submitted_on", "signed_on", "confirmed_on"];
+  function followDue(preview) {
+    var form = preview.closest("form");
+    var lines = document.getElementById("due-preview-lines");
+    var asked = 0;
+    function update() {
+      var params = new URLSearchParams();
+      DUE_FIELDS.forEach(function (name) {
+        var input = form.elements.namedItem(name);
+        if (input && input.value) { params.set(name, input.value); }
+      });
+      var mine = ++asked;
+      fetch(preview.dataset.src + "?" + params.toString(), {
+        credentials: "same-origin", headers: { Accept: "application/json" }
+      }).then(function (r) { return r.ok ? r.json() : null; }).then(function (body) {
+        if (!body || mine !== asked) { return; }  // a later change already asked again
+        lines.textContent = "";
+        body.lines.forEach(function (text) {
+          var p = document.createElement("p");
+          p.textContent = text;
+          lines.appendChild(p);
+        });
+        preview.dataset.due = body.lines.length > 1 ? "shown" : "hint";
+      }).catch(function () { /* the text shown stays: saving still shows the due date */ });
+    }
+    DUE_FIELDS.forEach(function (name) {
+      var input = form.elements.namedItem(name);
+      if (input) { input.addEventListener("change", update); }
+    });
+  }
   document.addEventListener("DOMContentLoaded", function () {
     // The error summary takes the focus, so a screen reader reads it first (GOV.UK).
     var summary = document.getElementById("error-summary");
     if (summary) { summary.focus(); }
+    var preview = document.getElementById("due-preview");
+    if (preview) { followDue(preview); }
     var print = document.querySelectorAll(".js-print");
     for (var i = 0; i < print.length; i++) {
       print[i].hidden = false;
