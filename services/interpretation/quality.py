@@ -261,6 +261,26 @@ def substance(text: str, policy_grams: set[str], run: int) -> Substance:
     return Substance(total, quoted, total - quoted, lifted)
 
 
+def _copy_reasons(
+    containment: float, whole: Substance, thin_parts: Sequence[str], rules: QualityRules
+) -> list[str]:
+    """Why a text is a copy: near-copy containment, or heavy quotation without enough of its
+    own explanation (in all, in share, per part) or lifted sentence by sentence."""
+    reasons: list[str] = []
+    heavy = containment > rules.max_containment
+    if containment > rules.near_copy_containment:
+        reasons.append("near_copy")
+    if heavy and whole.own_share < rules.min_own_share:
+        reasons.append("own_share")
+    if heavy and whole.own_chars < rules.min_own_chars:
+        reasons.append("own_chars")
+    if heavy and whole.lifted_share >= rules.max_lifted_share:
+        reasons.append("lifted")
+    if heavy and thin_parts:
+        reasons.append("thin_parts")
+    return reasons
+
+
 def check_copy(
     text: str,
     policy: str,
@@ -280,19 +300,8 @@ def check_copy(
         {"text": p.text if p.length <= 80 else p.text[:80] + "…", "length": p.length}
         for p in _copied_passages(text, grams, rules.ngram)[: rules.passages_shown]
     ]
-    heavy = value > rules.max_containment
     thin_parts = sorted(p for p, n in part_own.items() if n < rules.min_part_own_chars)
-    reasons: list[str] = []
-    if value > rules.near_copy_containment:
-        reasons.append("near_copy")
-    if heavy and whole.own_share < rules.min_own_share:
-        reasons.append("own_share")
-    if heavy and whole.own_chars < rules.min_own_chars:
-        reasons.append("own_chars")
-    if heavy and whole.lifted_share >= rules.max_lifted_share:
-        reasons.append("lifted")
-    if heavy and thin_parts:
-        reasons.append("thin_parts")
+    reasons = _copy_reasons(value, whole, thin_parts, rules)
     measured = {
         "containment": round(value, 4),
         "threshold": rules.max_containment,

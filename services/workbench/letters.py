@@ -6,7 +6,7 @@ organ's name, today. Printed from the same HTML (A4, print stylesheet).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -104,71 +104,115 @@ def build(
         return None
     organ = organ_of(org_name)
     number = f"{item.get('number', '')}-{ABBREVIATIONS[kind]}"
-    to = _applicant(item)
-    common = dict(kind=kind, title=title, number=number, organ=organ)
-    if kind == "correction":
-        return Letter(
-            **common, addressee=to, dated=cn_date(p.get("notified_on")),
-            paragraphs=(
-                _opening(item),
-                "经审查，您的申请内容不够明确。根据《中华人民共和国政府信息公开条例》第三十条的规定，请您对以下事项作出补正：",
-            ),
-            items=tuple(p.get("defects") or ()),
-            remedy=(
-                f"请于{cn_date(p.get('correction_due'))}前将补正后的申请提交本机关。答复期限自本机关收到补正的申请之日起计算；"
-                "无正当理由逾期不补正的，视为放弃申请，本机关不再处理该政府信息公开申请。"
-            ),
-        )  # fmt: skip
-    if kind == "consultation":
-        party = str(p.get("party", ""))
-        article = "第三十二条" if p.get("party_kind") == "third_party" else "第三十四条"
-        return Letter(
-            **common, addressee=party, dated=cn_date(p.get("started_on")),
-            paragraphs=(
-                f"本机关于{cn_date(item.get('received_on'))}收到政府信息公开申请（登记编号：{item.get('number', '')}），申请获取“{item.get('description', '')}”。",
-                f"该信息的公开可能涉及贵方权益或需要与贵方协商确认。根据《中华人民共和国政府信息公开条例》{article}的规定，现书面征求贵方意见。",
-                f"请于{cn_date(p.get('answer_due'))}前（自收到本函之日起15个工作日内）书面提出意见；逾期未提出意见的，由本机关依照条例的规定决定是否公开。",
-            ),
-        )  # fmt: skip
-    if kind == "extension":
-        return Letter(
-            **common, addressee=to, dated=cn_date(p.get("applicant_notified_on")),
-            paragraphs=(
-                _opening(item),
-                f"因{p.get('reason', '')}，本机关不能在规定期限内作出答复。经政府信息公开工作机构负责人同意，根据《中华人民共和国政府信息公开条例》第三十三条第二款的规定，答复期限延长{p.get('working_days', '')}个工作日，至{cn_date(p.get('reply_due'))}前作出答复。",
-            ),
-        )  # fmt: skip
-    if kind == "fee":
-        mode = labels.enum("FeeMode", p.get("mode"))
-        return Letter(
-            **common, addressee=to, dated=cn_date(p.get("notified_on")),
-            paragraphs=(
-                _opening(item),
-                f"您申请公开政府信息的数量、频次明显超过合理范围。根据《中华人民共和国政府信息公开条例》第四十二条和《政府信息公开信息处理费管理办法》（国办函〔2020〕109号），本机关{mode}收取信息处理费人民币{p.get('amount_yuan', '')}元。",
-                f"请于{cn_date(p.get('pay_by'))}前缴纳。缴费期间不计算在答复期限内；逾期未缴纳的，视为放弃申请，本机关不再处理该政府信息公开申请。",
-            ),
-        )  # fmt: skip
-    if kind == "reply":
-        paragraphs = [_opening(item), _reply_text(p, labels)]
-        if p.get("note"):
-            paragraphs.append(f"说明：{p['note']}")
-        return Letter(
-            **common, addressee=to, dated=cn_date(p.get("replied_on")),
-            paragraphs=tuple(paragraphs), remedy=remedy(organ),
-        )  # fmt: skip
+    draft = _Draft(
+        item=item,
+        event=p,
+        to=_applicant(item),
+        organ=organ,
+        history=history,
+        labels=labels,
+        common=dict(kind=kind, title=title, number=number, organ=organ),
+    )
+    return _WRITERS[kind](draft)
+
+
+@dataclass(frozen=True)
+class _Draft:
+    """What every letter is written from: the request, its event, the organ's words."""
+
+    item: Mapping[str, Any]
+    event: Mapping[str, Any]
+    to: str
+    organ: str
+    history: Sequence[Mapping[str, Any]]
+    labels: Labels
+    common: dict[str, Any]
+
+
+def _correction(d: _Draft) -> Letter:
+    return Letter(
+        **d.common, addressee=d.to, dated=cn_date(d.event.get("notified_on")),
+        paragraphs=(
+            _opening(d.item),
+            "经审查，您的申请内容不够明确。根据《中华人民共和国政府信息公开条例》第三十条的规定，请您对以下事项作出补正：",
+        ),
+        items=tuple(d.event.get("defects") or ()),
+        remedy=(
+            f"请于{cn_date(d.event.get('correction_due'))}前将补正后的申请提交本机关。答复期限自本机关收到补正的申请之日起计算；"
+            "无正当理由逾期不补正的，视为放弃申请，本机关不再处理该政府信息公开申请。"
+        ),
+    )  # fmt: skip
+
+
+def _consultation(d: _Draft) -> Letter:
+    party = str(d.event.get("party", ""))
+    article = "第三十二条" if d.event.get("party_kind") == "third_party" else "第三十四条"
+    return Letter(
+        **d.common, addressee=party, dated=cn_date(d.event.get("started_on")),
+        paragraphs=(
+            f"本机关于{cn_date(d.item.get('received_on'))}收到政府信息公开申请（登记编号：{d.item.get('number', '')}），申请获取“{d.item.get('description', '')}”。",
+            f"该信息的公开可能涉及贵方权益或需要与贵方协商确认。根据《中华人民共和国政府信息公开条例》{article}的规定，现书面征求贵方意见。",
+            f"请于{cn_date(d.event.get('answer_due'))}前（自收到本函之日起15个工作日内）书面提出意见；逾期未提出意见的，由本机关依照条例的规定决定是否公开。",
+        ),
+    )  # fmt: skip
+
+
+def _extension(d: _Draft) -> Letter:
+    return Letter(
+        **d.common, addressee=d.to, dated=cn_date(d.event.get("applicant_notified_on")),
+        paragraphs=(
+            _opening(d.item),
+            f"因{d.event.get('reason', '')}，本机关不能在规定期限内作出答复。经政府信息公开工作机构负责人同意，根据《中华人民共和国政府信息公开条例》第三十三条第二款的规定，答复期限延长{d.event.get('working_days', '')}个工作日，至{cn_date(d.event.get('reply_due'))}前作出答复。",
+        ),
+    )  # fmt: skip
+
+
+def _fee(d: _Draft) -> Letter:
+    mode = d.labels.enum("FeeMode", d.event.get("mode"))
+    return Letter(
+        **d.common, addressee=d.to, dated=cn_date(d.event.get("notified_on")),
+        paragraphs=(
+            _opening(d.item),
+            f"您申请公开政府信息的数量、频次明显超过合理范围。根据《中华人民共和国政府信息公开条例》第四十二条和《政府信息公开信息处理费管理办法》（国办函〔2020〕109号），本机关{mode}收取信息处理费人民币{d.event.get('amount_yuan', '')}元。",
+            f"请于{cn_date(d.event.get('pay_by'))}前缴纳。缴费期间不计算在答复期限内；逾期未缴纳的，视为放弃申请，本机关不再处理该政府信息公开申请。",
+        ),
+    )  # fmt: skip
+
+
+def _reply(d: _Draft) -> Letter:
+    paragraphs = [_opening(d.item), _reply_text(d.event, d.labels)]
+    if d.event.get("note"):
+        paragraphs.append(f"说明：{d.event['note']}")
+    return Letter(
+        **d.common, addressee=d.to, dated=cn_date(d.event.get("replied_on")),
+        paragraphs=tuple(paragraphs), remedy=remedy(d.organ),
+    )  # fmt: skip
+
+
+def _delivery(d: _Draft) -> Letter:
     rows = tuple(
         (
-            labels.enum("NoticeDocument", e["payload"].get("document")),
-            labels.enum("DeliveryChannel", e["payload"].get("channel")),
-            f"{labels.enum('EvidenceKind', e['payload'].get('evidence_kind'))}：{e['payload'].get('evidence_ref', '')}",
+            d.labels.enum("NoticeDocument", e["payload"].get("document")),
+            d.labels.enum("DeliveryChannel", e["payload"].get("channel")),
+            f"{d.labels.enum('EvidenceKind', e['payload'].get('evidence_kind'))}：{e['payload'].get('evidence_ref', '')}",
             cn_date(e["payload"].get("delivered_on")),
         )
-        for e in history
+        for e in d.history
         if e.get("type") == "DeliveryRecorded"
     )
     return Letter(
-        **common, addressee=to, dated=cn_date(p.get("delivered_on")),
-        paragraphs=(f"受送达人：{to}；案由：政府信息公开申请（登记编号：{item.get('number', '')}）。",),
+        **d.common, addressee=d.to, dated=cn_date(d.event.get("delivered_on")),
+        paragraphs=(f"受送达人：{d.to}；案由：政府信息公开申请（登记编号：{d.item.get('number', '')}）。",),
         table=(("送达文书", "送达方式", "送达凭证", "送达日期"), *rows),
         signatures=("受送达人签名或盖章：", "送达人：", "见证人："),
     )  # fmt: skip
+
+
+_WRITERS: dict[str, Callable[[_Draft], Letter]] = {
+    "correction": _correction,
+    "consultation": _consultation,
+    "extension": _extension,
+    "fee": _fee,
+    "reply": _reply,
+    "delivery": _delivery,
+}
