@@ -14,8 +14,8 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from services.workbench import labels
-from services.workbench.gateway import Api
 from services.workbench.words import cn_date, cn_time
+from shared.gateway import Api
 from shared.identity import ROLE_LABELS_ZH, Principal
 from shared.tenancy import OrgTree
 from shared.workdays import WorkdayCalendar, local_date
