@@ -265,7 +265,7 @@ async def track_form(request: Request, portal: P) -> Response:
 @router.post("/track")
 async def track(request: Request, portal: P) -> Response:
     form = dict(parse_qsl((await request.body()).decode("utf-8", "replace")))
-    code = form.get("code", "").strip()
+    code = shape.unblock(form.get("code", ""))
     if not code:
         html = portal.render(
             "track.html", title="留言办理查询", errors={"code": "请填写查询码"}, code=code

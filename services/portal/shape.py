@@ -51,6 +51,16 @@ def page_of(total: int, page: int, size: int = PAGE_SIZE) -> Paging:
     return Paging(min(max(page, 1), pages), pages, total >= SEARCH_MAX)
 
 
+def blocks(code: str, size: int = 4) -> str:
+    """A tracking code in groups of four, easier to copy by hand: LbDP zbnA rQ4O TSRK."""
+    return " ".join(code[i : i + size] for i in range(0, len(code), size))
+
+
+def unblock(typed: str) -> str:
+    """What a citizen typed back: spaces (the groups, or a slip) do not count."""
+    return "".join(typed.split())
+
+
 # --- HTTP validators (RFC 9110 §8.8, §13) ---------------------------------------------------
 
 

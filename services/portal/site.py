@@ -22,7 +22,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from services.catalog.columns import SEED_COLUMNS
 from services.catalog.content import DOCUMENT_KIND_LABELS_ZH
 from services.portal.guide import Guide
-from services.portal.shape import highlight, status_words
+from services.portal.shape import blocks, highlight, status_words
 from shared.cn_dates import cn_date, cn_time
 from shared.gateway import Api
 from shared.identity import Principal, Role, issue_token
@@ -47,7 +47,7 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(cn_date=cn_date, cn_time=cn_time, highlight=highlight)
+    env.filters.update(cn_date=cn_date, cn_time=cn_time, highlight=highlight, blocks=blocks)
     env.globals.update(
         column_name=lambda code: COLUMN_NAMES.get(code, code),
         kind_name=lambda code: KIND_NAMES.get(code, code),

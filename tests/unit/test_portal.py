@@ -88,3 +88,8 @@ def test_every_case_status_reads_as_plain_words_with_what_happens_next() -> None
         words, next_step = shape.status_words(status)
         assert words and next_step
     assert shape.status_words(None)[0] == "已受理"
+
+
+def test_a_tracking_code_is_shown_in_groups_of_four_and_read_back_without_spaces() -> None:
+    assert shape.blocks("LbDPzbnArQ4OTSRK") == "LbDP zbnA rQ4O TSRK"
+    assert shape.unblock(" LbDP zbnA  rQ4O TSRK\n") == "LbDPzbnArQ4OTSRK"
