@@ -65,10 +65,11 @@ port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 processes() {
     (cd "$REPO_DIR" && "$PY" - <<'EOF'
 from gongkai.app import DEFINITIONS
+from shared.service import start_order
 
-for name, definition in DEFINITIONS.items():
+for name in start_order(DEFINITIONS):  # a service that calls others after them
     print("serve", name)
-    if list(definition.projections()):
+    if list(DEFINITIONS[name].projections()):
         print("worker", name)
 EOF
     )
@@ -158,7 +159,7 @@ free_port_for() {
 }
 
 # {"service": "http://127.0.0.1:port", ...} of the APIs started so far, for a service that
-# calls another over HTTP (the workbench; started after the services it calls, in name order).
+# calls another over HTTP (the workbench, the portal; started after the services they call).
 service_urls() {
     local file sep="" out="{"
     for file in "$SUITE_DIR"/serve-*.port; do

@@ -102,6 +102,9 @@ class ServiceDefinition:
     #: in the read model) instead of the consumer worker. Embedded mode runs them like the
     #: others.
     streamed: frozenset[str] = frozenset()
+    #: Services whose HTTP APIs this one calls (the workbench, the portal): a distributed
+    #: launcher starts those first and gives this one their URLs (`start_order`).
+    calls: tuple[str, ...] = ()
     #: Adds the service's own `gongkai` subcommands: (argparse subparsers) -> None. Each
     #: subparser sets `func=callable(args) -> int`.
     add_commands: Callable[[Any], None] | None = None
@@ -129,3 +132,23 @@ def discover(package: str = "services") -> dict[str, ServiceDefinition]:
             raise TypeError(f"{package}.{info.name}.service.SERVICE must be its definition")
         found[info.name] = definition
     return found
+
+
+def start_order(definitions: dict[str, ServiceDefinition]) -> list[str]:
+    """Service names in an order that starts every service after those it calls, by name
+    otherwise (a launcher hands each the URLs of those already running)."""
+    ordered: list[str] = []
+
+    def visit(name: str, path: tuple[str, ...]) -> None:
+        if name in ordered:
+            return
+        if name in path:
+            raise ValueError(f"services call each other in a cycle: {' -> '.join(path)}")
+        for callee in sorted(definitions[name].calls):
+            if callee in definitions:
+                visit(callee, (*path, name))
+        ordered.append(name)
+
+    for name in sorted(definitions):
+        visit(name, ())
+    return ordered

@@ -14,9 +14,9 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from services.workbench.gateway import Api
 from services.workbench.labels import Labels, status_label
 from services.workbench.words import cn_date, cn_time
+from shared.gateway import Api
 from shared.identity import ROLE_LABELS_ZH, Principal
 from shared.tenancy import OrgTree
 from shared.workdays import WorkdayCalendar, local_date

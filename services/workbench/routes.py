@@ -13,7 +13,6 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from services.workbench import forms, letters, session, steps
-from services.workbench.gateway import Answer, Api
 from services.workbench.labels import (
     CONCLUDED,
     EVENT_LABELS,
@@ -27,6 +26,7 @@ from services.workbench.labels import (
 from services.workbench.pages import HERE, Workbench
 from services.workbench.words import URGENCY, cn_date, deadline
 from shared.deps import handlers_of
+from shared.gateway import Answer, Api
 from shared.identity import Principal
 from shared.workdays import YearUsed, describe_year
 

@@ -31,4 +31,5 @@ SERVICE = ServiceDefinition(
     registry=registry,
     routers=routers,
     build_handlers=_handlers,
+    calls=("applications", "platform"),
 )

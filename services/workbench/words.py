@@ -7,37 +7,15 @@ words as well as colour: 今天到期, 还剩3个工作日, 已超期2个工作�
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date
 
+from shared.cn_dates import BEIJING, as_date, cn_date, cn_time
 from shared.workdays import WorkdayCalendar
 
-BEIJING = ZoneInfo("Asia/Shanghai")
+__all__ = ["BEIJING", "URGENCY", "Deadline", "as_date", "cn_date", "cn_time", "deadline"]
+
 #: "即将到期": at most this many working days left (the API's `due=soon` uses the same).
 DUE_SOON_WORKING_DAYS = 5
-
-
-def as_date(value: date | str | None) -> date | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value)[:10])
-
-
-def cn_date(value: date | str | None) -> str:
-    """2026年12月6日 (no leading zeros), or "" for nothing."""
-    day = as_date(value)
-    return f"{day.year}年{day.month}月{day.day}日" if day else ""
-
-
-def cn_time(value: datetime | str | None) -> str:
-    """2026年12月6日 14:05, Beijing time, 24-hour clock."""
-    if not value:
-        return ""
-    instant = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-    local = instant.astimezone(BEIJING)
-    return f"{cn_date(local.date())} {local:%H:%M}"
 
 
 @dataclass(frozen=True)

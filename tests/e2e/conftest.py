@@ -32,6 +32,7 @@ import pytest
 
 from gongkai.app import DEFINITIONS
 from shared.identity import Principal, Role, issue_token
+from shared.service import start_order
 
 SECRET = "e2e-secret-" + "x" * 40
 GONGKAI = str(Path(sys.executable).parent / "gongkai")
@@ -192,10 +193,12 @@ def run_suite(
     handle = SuiteHandle("distributed", "", logs)
     try:
         # Every discovered service: its API + relay, and its projection worker if it has one.
-        for service, definition in DEFINITIONS.items():
+        for service in start_order(DEFINITIONS):
+            definition = DEFINITIONS[service]
             roles = ["serve"] + (["worker"] if list(definition.projections()) else [])
             for role in roles:
-                # The APIs started so far: the workbench (last, by name) calls them by URL.
+                # The APIs started so far: a service that calls others (the workbench, the
+                # portal) starts after them and gets their URLs.
                 env["GONGKAI_SERVICE_URLS"] = json.dumps(handle.urls)
                 port = free_port()
                 if role == "serve":

@@ -1,11 +1,13 @@
-"""The workbench's one way to the other services: their public HTTP APIs.
+"""How a page service (the workbench, the portal) calls the other services: their public
+HTTP APIs.
 
 Embedded mode (`gongkai run`): the service answers in this very process, so a call goes
 through the app itself over httpx's ASGI transport: no socket, no port to know, the same
 middleware, validation and problem+json as any client gets. Distributed mode (`gongkai
-serve workbench`): the service runs elsewhere, at the URL the deployment gives in
-GONGKAI_SERVICE_URLS. Which one is decided per call: a service this app runs is called
-in-process, any other by URL (docs/workbench.md, decision "workbench calls APIs").
+serve workbench`, `gongkai serve portal`): the service runs elsewhere, at the URL the
+deployment gives in GONGKAI_SERVICE_URLS. Which one is decided per call: a service this
+app runs is called in-process, any other by URL (docs/workbench.md, decision "workbench
+calls APIs").
 """
 
 from __future__ import annotations
@@ -45,7 +47,8 @@ class Answer:
 
 
 class Api:
-    """Calls on behalf of the signed-in person (their bearer token), for one page."""
+    """Calls for one page, with a bearer token: the signed-in person's (workbench) or the
+    portal's service account's (portal)."""
 
     def __init__(
         self,

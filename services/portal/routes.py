@@ -1,0 +1,377 @@
+"""The portal's pages under /gk (公开): the organs' 政府信息公开专栏, a document, search,
+留言 and its status. Server-rendered Chinese HTML, no JavaScript, no account, no cookie.
+
+Every GET page carries a strong ETag of its bytes (and Last-Modified where the data says
+when it changed) and answers a matching conditional request with 304; `Cache-Control:
+public, no-cache` lets proxies keep a copy but ask each time, so a withdrawn document never
+lingers. 留言 and its status are POSTs answered with `no-store`: the tracking code never
+appears in a URL, a log line or a cache.
+
+No `from __future__ import annotations` here: FastAPI must see the real types.
+"""
+
+import asyncio
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import FileResponse, HTMLResponse, Response
+
+from services.portal import shape
+from services.portal.site import COLUMN_NAMES, HERE, Portal
+from shared.deps import handlers_of
+from shared.gateway import Answer, Api, ServiceUnreachable
+from shared.tenancy import OrgUnit
+
+P = Annotated[Portal, Depends(handlers_of("portal", Portal))]
+PREFIX = "/gk"
+CATALOG = "/v1/public/catalog"
+CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+    "base-uri 'none'; frame-ancestors 'none'"
+)
+SAFE = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+COLUMN_PAGE = 20
+
+router = APIRouter(prefix=PREFIX, include_in_schema=False)
+
+
+def _cached(
+    request: Request, html: str, last_modified: datetime | None = None, status: int = 200
+) -> Response:
+    """A public page with its validators, or 304 when the client's copy is current."""
+    body = html.encode("utf-8")
+    etag = shape.etag_of(body)
+    headers = {**SAFE, "ETag": etag, "Cache-Control": "public, no-cache"}
+    if last_modified is not None:
+        headers["Last-Modified"] = shape.http_date(last_modified)
+    if status == 200 and shape.not_modified(request.headers, etag, last_modified):
+        return Response(status_code=304, headers=headers)
+    return HTMLResponse(body, status_code=status, headers=headers)
+
+
+def _private(html: str, status: int = 200) -> HTMLResponse:
+    return HTMLResponse(html, status_code=status, headers={**SAFE, "Cache-Control": "no-store"})
+
+
+def _missing(request: Request, portal: Portal, what: str) -> Response:
+    html = portal.render("message.html", title="页面不存在", heading="页面不存在", text=what)
+    return _cached(request, html, status=404)
+
+
+def _unit_or_none(portal: Portal, slug: str) -> OrgUnit | None:
+    return portal.organ(slug)
+
+
+async def _columns(api: Api, township: str) -> list[dict[str, Any]]:
+    """Each catalog column with its latest publication (the public API, newest first)."""
+
+    async def latest(code: str, name: str) -> dict[str, Any]:
+        answer = await api.get(
+            "catalog", f"{CATALOG}/documents", {"township": township, "column": code, "limit": 1}
+        )
+        items = answer.body.get("items", []) if answer.ok else []
+        return {"code": code, "name": name, "updated_at": items[0]["updated_at"] if items else None}
+
+    return list(await asyncio.gather(*(latest(c, n) for c, n in COLUMN_NAMES.items())))
+
+
+@router.get("")
+@router.get("/")
+async def index(request: Request, portal: P) -> Response:
+    html = portal.render("index.html", title="政府信息公开")
+    return _cached(request, html)
+
+
+@router.get("/static/{name}")
+async def static(name: str) -> Response:
+    if name != "portal.css":
+        return Response(status_code=404)
+    return FileResponse(
+        HERE / "static" / name,
+        media_type="text/css",
+        headers={"Cache-Control": "public, max-age=3600"},
+    )
+
+
+@router.get("/doc/{document_id}")
+async def document(document_id: uuid.UUID, request: Request, portal: P) -> Response:
+    async with portal.api(request.app) as api:
+        answer = await api.get("catalog", f"{CATALOG}/documents/{document_id}")
+        if answer.status == 404:
+            return _missing(request, portal, "没有找到这份文件，它可能尚未公开或已被撤回。")
+        _require(answer)
+        doc = answer.body
+        gazette = await api.get("catalog", f"{CATALOG}/gazette", {"township": doc["township"]})
+    issue = None
+    if gazette.ok:
+        issue = next(
+            (
+                i
+                for i in gazette.body.get("items", [])
+                if any(e.get("document_id") == doc["document_id"] for e in i.get("entries", []))
+            ),
+            None,
+        )
+    unit = _organ_of(portal, doc["township"])
+    html = portal.render(
+        "document.html", title=doc["title"], doc=doc, issue=issue, unit=unit, paragraphs=_paras(doc)
+    )
+    return _cached(request, html, shape.newest([doc.get("updated_at")]))
+
+
+def _paras(doc: dict[str, Any]) -> list[str]:
+    return [p.strip() for p in str(doc.get("body", "")).splitlines() if p.strip()]
+
+
+def _organ_of(portal: Portal, path: str) -> OrgUnit | None:
+    return next((u for u in portal.organs() if str(u.path) == path), None)
+
+
+def _require(answer: Answer) -> None:
+    if not answer.ok:
+        raise ServiceUnreachable(
+            rule="portal.upstream_refused",
+            field=None,
+            message_zh="暂时无法读取信息，请稍后再试",
+            message_en=f"upstream answered {answer.status}",
+        )
+
+
+@router.get("/search")
+async def search(request: Request, portal: P) -> Response:
+    params = dict(parse_qsl(request.url.query))
+    q = params.get("q", "").strip()[:200]
+    scope = params.get("unit", "")
+    unit = _unit_or_none(portal, scope) if scope else None
+    try:
+        page = int(params.get("page", "1"))
+    except ValueError:
+        page = 1
+    items: list[dict[str, Any]] = []
+    terms: list[str] = []
+    error = ""
+    paging = shape.page_of(0, 1)
+    if q:
+        async with portal.api(request.app) as api:
+            answer = await api.get(
+                "catalog",
+                f"{CATALOG}/search",
+                {
+                    "q": q,
+                    "township": str(unit.path) if unit else None,
+                    "limit": shape.SEARCH_MAX,
+                },
+            )
+        if answer.ok:
+            found = answer.body.get("items", [])
+            terms = [q, *answer.body.get("terms", [])]
+            paging = shape.page_of(len(found), page)
+            start = (paging.page - 1) * shape.PAGE_SIZE
+            items = found[start : start + shape.PAGE_SIZE]
+            total = len(found)
+        else:
+            error = str(answer.problem.get("message_zh") or "检索词无法识别，请换一个词再试")
+            total = 0
+    else:
+        total = 0
+    html = portal.render(
+        "search.html",
+        title=f"检索：{q}" if q else "检索",
+        q=q,
+        unit=unit,
+        items=items,
+        terms=terms,
+        paging=paging,
+        total=total,
+        error=error,
+    )
+    return _cached(request, html)
+
+
+@router.get("/message")
+async def message_form(request: Request, portal: P) -> Response:
+    params = dict(parse_qsl(request.url.query))
+    chosen = params.get("unit", "")
+    unit = _unit_or_none(portal, chosen)
+    form = {"org": str(unit.path) if unit else ""}
+    html = portal.render(
+        "leave.html", title="我要留言", form=form, errors={}, key=str(uuid.uuid4())
+    )
+    return _private(html)
+
+
+@router.post("/message")
+async def message_send(request: Request, portal: P) -> Response:
+    if not _same_origin(request):
+        return _private(
+            portal.render(
+                "message.html",
+                title="无法提交",
+                heading="无法提交",
+                text="提交来自其他网站，已拒绝。请在本网站的留言页填写。",
+            ),
+            403,
+        )
+    form = dict(parse_qsl((await request.body()).decode("utf-8", "replace")))
+    key = form.get("key") or str(uuid.uuid4())
+    organs = [str(u.path) for u in portal.organs()]
+    errors = shape.check_message(form, organs)
+    if not errors:
+        body: dict[str, Any] = {
+            "tenant": form["org"],
+            "source": "message_board",
+            "external_id": f"portal-{key}",
+            "text": form["text"].strip(),
+        }
+        if form.get("title", "").strip():
+            body["title"] = form["title"].strip()
+        citizen = {k: form[k].strip() for k in ("name", "phone") if form.get(k, "").strip()}
+        if citizen:
+            body["citizen"] = citizen
+        async with portal.api(request.app) as api:
+            answer = await api.post("sentiment", "/v1/messages", body, key=key)
+        if answer.ok and answer.body.get("tracking_code"):
+            html = portal.render(
+                "sent.html",
+                title="留言已提交",
+                code=answer.body["tracking_code"],
+                due=answer.body.get("response_due"),
+                unit=_organ_of(portal, form["org"]),
+            )
+            return _private(html, 201 if answer.status == 201 else 200)
+        problem = answer.problem
+        field = {"tenant": "org"}.get(str(problem.get("field")), str(problem.get("field")))
+        errors[field if field in shape.FIELD_LABELS else "text"] = str(
+            problem.get("message_zh") or "提交没有成功，请稍后再试"
+        )
+    html = portal.render(
+        "leave.html", title="我要留言", form=form, errors=errors, key=key, labels=shape.FIELD_LABELS
+    )
+    return _private(html, 422)
+
+
+@router.get("/track")
+async def track_form(request: Request, portal: P) -> Response:
+    return _cached(request, portal.render("track.html", title="留言办理查询", errors={}))
+
+
+@router.post("/track")
+async def track(request: Request, portal: P) -> Response:
+    form = dict(parse_qsl((await request.body()).decode("utf-8", "replace")))
+    code = shape.unblock(form.get("code", ""))
+    if not code:
+        html = portal.render(
+            "track.html", title="留言办理查询", errors={"code": "请填写查询码"}, code=code
+        )
+        return _private(html, 422)
+    async with portal.api(request.app) as api:
+        answer = await api.get("sentiment", f"/v1/public/requests/{code}")
+    if answer.status == 404 or not answer.ok or not answer.body:
+        html = portal.render(
+            "track.html",
+            title="留言办理查询",
+            errors={"code": "没有找到这个查询码，请核对后重新输入（注意大小写）"},
+            code=code,
+        )
+        return _private(html, 404 if answer.status == 404 else 422)
+    html = portal.render("status.html", title="留言办理情况", item=answer.body[0])
+    return _private(html)
+
+
+def _same_origin(request: Request) -> bool:
+    """A POST from another site (its Origin names another host) is refused."""
+    origin = request.headers.get("origin")
+    if not origin:
+        return True
+    host = request.headers.get("host")
+    return origin != "null" and bool(host) and origin.split("://", 1)[-1].rstrip("/") == host
+
+
+@router.get("/{slug}")
+async def home(slug: str, request: Request, portal: P) -> Response:
+    unit = portal.organ(slug)
+    if unit is None:
+        return _missing(request, portal, "没有这个栏目。")
+    async with portal.api(request.app) as api:
+        columns = await _columns(api, str(unit.path))
+    html = portal.render(
+        "home.html",
+        title=f"{unit.name}政府信息公开",
+        unit=unit,
+        guide=portal.guides[str(unit.path)],
+        columns=columns,
+        years=portal.report_years(),
+    )
+    return _cached(request, html, shape.newest([c["updated_at"] for c in columns]))
+
+
+@router.get("/{slug}/guide")
+async def guide(slug: str, request: Request, portal: P) -> Response:
+    unit = portal.organ(slug)
+    if unit is None:
+        return _missing(request, portal, "没有这个栏目。")
+    html = portal.render(
+        "guide.html",
+        title=f"{unit.name}政府信息公开指南",
+        unit=unit,
+        guide=portal.guides[str(unit.path)],
+    )
+    return _cached(request, html)
+
+
+@router.get("/{slug}/column/{code}")
+async def column(slug: str, code: str, request: Request, portal: P) -> Response:
+    unit = portal.organ(slug)
+    if unit is None or code not in COLUMN_NAMES:
+        return _missing(request, portal, "没有这个栏目。")
+    cursor = dict(parse_qsl(request.url.query)).get("after")
+    async with portal.api(request.app) as api:
+        answer = await api.get(
+            "catalog",
+            f"{CATALOG}/documents",
+            {"township": str(unit.path), "column": code, "limit": COLUMN_PAGE, "cursor": cursor},
+        )
+    if answer.status == 422:
+        return _missing(request, portal, "页码无效，请从栏目首页重新打开。")
+    _require(answer)
+    items = answer.body.get("items", [])
+    html = portal.render(
+        "column.html",
+        title=f"{COLUMN_NAMES[code]} - {unit.name}",
+        unit=unit,
+        code=code,
+        name=COLUMN_NAMES[code],
+        items=items,
+        next_cursor=answer.body.get("next_cursor"),
+        first=not cursor,
+    )
+    return _cached(request, html, shape.newest([i["updated_at"] for i in items]))
+
+
+@router.get("/{slug}/report/{year}")
+async def annual_report(slug: str, year: int, request: Request, portal: P) -> Response:
+    unit = portal.organ(slug)
+    if unit is None or year not in portal.report_years():
+        return _missing(request, portal, "没有这一年度的政府信息公开工作年度报告。")
+    async with portal.api(request.app) as api:
+        answer = await api.get(
+            "applications",
+            f"/v1/annual-reports/{year}",
+            {"tenant": str(unit.path), "format": "json"},
+        )
+    _require(answer)
+    report = answer.body
+    sections = {s["key"]: s for s in report["sections"]}
+    html = portal.render("report.html", title=report["title"], unit=unit, r=report, s=sections)
+    return _cached(request, html)
+
+
+def routers() -> list[APIRouter]:
+    return [router]

@@ -1,0 +1,41 @@
+"""政府信息公开 门户 (the public portal) as a service of the suite: pages only, no events.
+
+It records nothing itself: a citizen's 留言 is the sentiment service's command, sent through
+its API; everything shown comes from the services' APIs (docs/portal.md).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from services.portal import guide
+from services.portal.routes import routers
+from services.portal.site import Portal
+from shared.registry import EventRegistry
+from shared.service import ServiceDefinition
+
+registry = EventRegistry(service="portal")
+DEFAULT_GUIDE = Path(__file__).parents[2] / "deploy" / "demo" / "portal-guide.yaml"
+
+
+def _handlers(runtime: Any, suite: Any) -> Portal:
+    path = Path(os.environ.get("GONGKAI_PORTAL_GUIDE") or DEFAULT_GUIDE)
+    organs = [suite.orgs.district, *suite.orgs.townships()]
+    return Portal(
+        urls=dict(suite.settings.service_urls),
+        orgs=suite.orgs,
+        guides=guide.load(path, [str(u.path) for u in organs]),
+        secret=suite.settings.resolved_token_secret(),
+        clock=suite.clock,
+    )
+
+
+SERVICE = ServiceDefinition(
+    name="portal",
+    registry=registry,
+    routers=routers,
+    build_handlers=_handlers,
+    calls=("applications", "catalog", "sentiment"),
+)

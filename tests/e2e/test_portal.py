@@ -1,0 +1,213 @@
+"""The public portal (政府信息公开 门户) in a real browser on a 320 px phone screen, embedded
+mode: a citizen finds a published document by search and opens it, reads the 专栏 (guide,
+columns, annual report), leaves a message (留言) and follows it by its tracking code.
+
+Rules: 条例 Art. 12 (公开指南), Art. 50 (年度报告), DOMAIN.md §1 (方案§8: no personal data on
+public pages; §13 search), issue #18. Every page: axe-core with zero serious or critical
+violations, no sideways scrolling at 320 px, the privacy guard (services/catalog/privacy.py)
+finds nothing in its text, and a screenshot under var/test-output/portal/<mode>/. Both
+modes: in distributed mode the portal is its own process calling the others' APIs.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import httpx
+
+from services.catalog.privacy import scan_text
+from tests.e2e.conftest import SuiteHandle
+from tests.e2e.factories import today
+from tests.e2e.test_assessment_board import wait
+from tests.e2e.test_catalog_workflow import Desk
+from tests.e2e.test_workbench import AXE, OUTPUT, text_of
+from tests.e2e.test_workbench import browser as browser  # the Chromium fixture
+
+PHONE_WIDTH = 320
+TITLE = "苏店镇人民政府关于做好今冬明春农村供暖设施安全检查工作的通知"
+BODY = (
+    "各村（社区）、镇直各单位：\n"
+    "为保障群众温暖安全过冬，现就做好今冬明春农村供暖设施安全检查工作通知如下。\n"
+    "一、各村于12月15日前完成燃煤炉具、烟道和电采暖线路的逐户检查。\n"
+    "二、发现隐患的，当场告知并跟踪整改，整改情况报镇应急办。"
+)
+
+
+def portal(suite: SuiteHandle) -> str:
+    return suite.url_for("portal") + "/gk"
+
+
+def phone(driver: Any, height: int = 800) -> None:
+    """A 320 px wide phone screen (CSS pixels), as Chrome's device emulation makes it."""
+    driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": PHONE_WIDTH, "height": height, "deviceScaleFactor": 2, "mobile": True},
+    )
+
+
+def check_page(driver: Any, suite: SuiteHandle, name: str) -> str:
+    """axe-core (zero serious or critical), no sideways scrolling at 320 px, no personal
+    data in the text, and a full-page screenshot. Returns the page's text."""
+    driver.execute_script(AXE.read_text(encoding="utf-8"))
+    result = driver.execute_async_script(
+        "var done = arguments[arguments.length - 1];"
+        "axe.run(document, {resultTypes: ['violations']})"
+        ".then(function (r) { done(r.violations); })"
+        ".catch(function (e) {"
+        " done([{id: 'axe-error', impact: 'critical', help: String(e), nodes: []}]); });"
+    )
+    bad = [
+        f"{v['id']} ({v['impact']}): {v['help']} @ {[n['target'] for n in v['nodes']][:3]}"
+        for v in result
+        if v.get("impact") in ("serious", "critical")
+    ]
+    wide = driver.execute_script("return [document.documentElement.scrollWidth, window.innerWidth]")
+    text = text_of(driver)
+    findings = scan_text(text, "page", "portal-test")
+    folder = OUTPUT / "portal" / suite.mode
+    folder.mkdir(parents=True, exist_ok=True)
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    phone(driver, max(800, min(int(height), 8000)))
+    driver.save_screenshot(str(folder / f"{name}.png"))
+    phone(driver)
+    assert not bad, f"{name}: axe found {bad}"
+    assert wide[0] <= wide[1], f"{name}: {wide[0]} px wide on a {wide[1]} px screen"
+    assert not findings, f"{name}: personal data {[f.kind for f in findings]}"
+    return text
+
+
+def go(driver: Any, url: str) -> None:
+    driver.get(url)
+
+
+def navigate(driver: Any, by: str, what: str) -> None:
+    """Click a link or button and wait until the next page has replaced this one."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+
+    page = driver.find_element(By.TAG_NAME, "html")
+    driver.find_element(by, what).click()
+    wait(driver, expected_conditions.staleness_of(page))
+
+
+def click_link(driver: Any, words: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    navigate(driver, By.PARTIAL_LINK_TEXT, words)
+
+
+def press(driver: Any, selector: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    navigate(driver, By.CSS_SELECTOR, selector)
+
+
+def test_a_citizen_on_a_phone_finds_a_document_by_search_and_reads_the_column__art12_s13(
+    suite: SuiteHandle, browser: Any
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    desk = Desk(suite)
+    document_id, _ = desk.published(
+        title=TITLE,
+        body=BODY,
+        document_number=f"苏政发〔{today().year}〕31号",
+        kind="notice",
+        column="livelihood",
+        attachments_text=[],
+    )
+    with suite.client(service="catalog") as c:
+        suite.eventually(
+            lambda: c.get("/v1/public/catalog/search", params={"q": "供暖"}).json()["items"]
+        )
+    phone(browser)
+    go(browser, portal(suite) + "/")
+    check_page(browser, suite, "01-index")
+    click_link(browser, "苏店镇")
+    text = check_page(browser, suite, "02-sudian-home")
+    for part in ("政府信息公开指南", "法定主动公开内容", "政府信息公开年报", "苏店镇人民政府党政"):
+        assert part in text
+    assert re.search(r"民生（教育、医疗、就业、生态环境、水电气暖）\s*更新于", text)
+
+    browser.find_element(By.ID, "q").send_keys("供暖设施")
+    press(browser, ".searchbox button")
+    text = check_page(browser, suite, "03-search")
+    assert "共找到1份文件" in text
+    marks = [m.text for m in browser.find_elements(By.TAG_NAME, "mark")]
+    assert "供暖设施" in marks  # the hit is highlighted
+
+    click_link(browser, "农村供暖设施")
+    assert browser.current_url.endswith(f"/gk/doc/{document_id}")
+    text = check_page(browser, suite, "04-document")
+    assert TITLE in text and f"苏政发〔{today().year}〕31号" in text
+    assert "现行有效" in text and "逐户检查" in text and "暂无解读" in text
+
+    click_link(browser, "民生")  # the breadcrumb to the document's column
+    text = check_page(browser, suite, "05-column")
+    assert TITLE in text
+
+    go(browser, portal(suite) + "/sudian/guide")
+    text = check_page(browser, suite, "06-guide")
+    assert "申请方式" in text and "0355-7000210" in text and "条例第五十一条" in text
+
+    go(browser, portal(suite) + f"/sudian/report/{today().year - 1}")
+    text = check_page(browser, suite, "07-annual-report")
+    assert f"苏店镇{today().year - 1}年政府信息公开工作年度报告" in text
+    assert "三、收到和处理政府信息公开申请情况" in text
+
+
+def test_a_citizen_leaves_a_message_and_follows_it_by_tracking_code_without_an_account(
+    suite: SuiteHandle, browser: Any
+) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    phone(browser)
+    go(browser, portal(suite) + "/message")
+    check_page(browser, suite, "11-message-form")
+    press(browser, "button.primary")
+    assert browser.title.startswith("错误：")
+    text = check_page(browser, suite, "12-message-errors")
+    assert "请选择留言对象（区政府或一个镇）" in text and "请填写留言内容" in text
+
+    Select(browser.find_element(By.ID, "org")).select_by_visible_text("苏店镇")
+    browser.find_element(By.ID, "text").send_keys(
+        "苏店村东街的三盏路灯坏了两个多月，晚上老人出门看不清路，请尽快修好。"
+    )
+    browser.find_element(By.ID, "name").send_keys("赵秀英")
+    browser.find_element(By.ID, "phone").send_keys("13912345678")
+    press(browser, "button.primary")
+    text = check_page(browser, suite, "13-message-sent")
+    code = browser.find_element(By.ID, "tracking-code").text.strip()
+    assert " " in code  # shown in groups of four, typed back as shown
+    assert "赵秀英" not in text and "13912345678" not in text
+
+    click_link(browser, "去查询办理情况")
+    browser.find_element(By.ID, "code").send_keys(code)
+    press(browser, "button.primary")
+    text = check_page(browser, suite, "14-message-status")
+    assert "当前状态：已受理" in text and "答复期限" in text
+    assert "赵秀英" not in text and "13912345678" not in text
+
+    go(browser, portal(suite) + "/track")
+    browser.find_element(By.ID, "code").send_keys("no-such-code")
+    press(browser, "button.primary")
+    text = check_page(browser, suite, "15-track-unknown")
+    assert "没有找到这个查询码" in text
+
+
+def test_pages_carry_validators_and_answer_304_to_a_current_copy__rfc9110_13(
+    suite: SuiteHandle,
+) -> None:
+    with httpx.Client(base_url=portal(suite), timeout=30) as c:
+        first = c.get("/sudian")
+        assert first.status_code == 200
+        assert first.headers["cache-control"] == "public, no-cache"
+        again = c.get("/sudian", headers={"If-None-Match": first.headers["etag"]})
+        assert again.status_code == 304 and again.content == b""
+        sent = c.post(
+            "/message", data={"org": "shangdang/sudian", "text": "请问镇卫生院周末是否开门？"}
+        )
+        assert sent.status_code == 201 and sent.headers["cache-control"] == "no-store"
+        assert c.get("/nowhere").status_code == 404
