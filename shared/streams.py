@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import time
 import weakref
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -297,42 +297,63 @@ def build_projection_app(
     @app.agent(app.topic(*topics, key_type=bytes, value_type=bytes))
     async def project(stream):  # type: ignore[no-untyped-def]
         async for taken in stream.take_events(batch, within=within):
+            fresh, upto = _fresh(taken, offsets)
+            handle.skipped += len(taken) - len(fresh)
             items: list[Item] = []
-            # Per partition, the batch's last message past the applied position. faust
-            # delivers a message again after it seeks back to the committed offsets (after
-            # a rebalance, even in the batch that holds the first copy): a message below
-            # the position is skipped and does not move it back (it did: a later batch
-            # then dead-lettered a poison message a second time).
-            upto: dict[tuple[str, int], Any] = {}
-            for item in taken:
-                message = item.message
-                key = (message.topic, message.partition)
-                if key in upto:
-                    done = upto[key].message.offset + 1
-                else:
-                    done = offsets.get(f"{message.topic}|{message.partition}")
-                if done is not None and message.offset < done:
-                    handle.skipped += 1
-                    continue
-                upto[key] = item
+            for item in fresh:
                 try:
                     items.append((item, decode(item.value)))
                 except Exception as exc:
                     handle.dead_lettered += 1
                     await dead_letter(app, prefix, item.value, exc, consumer=consumer)
-            delay = 0.2
-            while items:
-                try:
-                    await apply(items)
-                    break
-                except Exception as exc:
-                    log.warning("stream.retry", app=app_id, error=repr(exc), delay=delay)
-                    await asyncio.sleep(delay)
-                    delay = min(delay * 2, retry_limit)
+            await _until_applied(apply, items, app_id, retry_limit)
             for item in upto.values():  # one changelog write per partition, not per message
                 remember(item)
 
     return handle
+
+
+def _fresh(taken: Sequence[Any], offsets: Any) -> tuple[list[Any], dict[tuple[str, int], Any]]:
+    """The batch's messages past the applied position, and per partition the last of them.
+
+    faust delivers a message again after it seeks back to the committed offsets (after a
+    rebalance, even in the batch that holds the first copy): a message below the position
+    is skipped and does not move it back (it did: a later batch then dead-lettered a poison
+    message a second time).
+    """
+    fresh: list[Any] = []
+    upto: dict[tuple[str, int], Any] = {}
+    for item in taken:
+        message = item.message
+        key = (message.topic, message.partition)
+        if key in upto:
+            done = upto[key].message.offset + 1
+        else:
+            done = offsets.get(f"{message.topic}|{message.partition}")
+        if done is not None and message.offset < done:
+            continue
+        upto[key] = item
+        fresh.append(item)
+    return fresh, upto
+
+
+async def _until_applied(
+    apply: Callable[[Sequence[Any]], Awaitable[None]],
+    items: Sequence[Any],
+    app_id: str,
+    retry_limit: float,
+) -> None:
+    """Apply, retrying an infrastructure error (database down) with backoff, holding the
+    partitions; the watchdog rebuilds the app if that takes longer than its limit."""
+    delay = 0.2
+    while items:
+        try:
+            await apply(items)
+            return
+        except Exception as exc:
+            log.warning("stream.retry", app=app_id, error=repr(exc), delay=delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, retry_limit)
 
 
 async def setup_projection_app(db: Database, projections: Sequence[Projection]) -> None:
