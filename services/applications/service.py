@@ -6,9 +6,9 @@ from services.applications.api import routers
 from services.applications.cli import add_commands
 from services.applications.events import registry
 from services.applications.handlers import REQUEST_COMMANDS, ApplicationsHandlers
+from services.applications.jobs import run_scheduler
 from services.applications.projections import RequestLedger
 from services.applications.publications import PublishedDocuments
-from services.applications.schedule import run_scheduler
 from shared.service import Runtime, ServiceDefinition, Suite
 
 

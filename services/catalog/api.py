@@ -12,7 +12,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
-from services.catalog import public_api, reports, scheduler, views
+from services.catalog import jobs, public_api, reports, views
 from services.catalog.access import SWEEP_ROLES, home
 from services.catalog.column_checks import check_columns
 from services.catalog.commands import (
@@ -133,7 +133,7 @@ async def diff(
 async def deadline_checks(caller: Caller, rt: Rt, tenant: str | None = None) -> dict[str, Any]:
     scope = tenant or home(rt.orgs, str(caller.org))
     authorize(caller, scope, *SWEEP_ROLES)
-    flagged = await scheduler.sweep(rt, scope)
+    flagged = await jobs.sweep(rt, scope)
     return {"flagged": [e.payload for e in flagged]}
 
 

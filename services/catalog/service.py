@@ -7,8 +7,8 @@ from services.catalog.events import registry
 from services.catalog.gazette_views import GazetteIssues
 from services.catalog.handlers import DOCUMENT_COMMANDS, CatalogHandlers
 from services.catalog.interpretations import PublishedInterpretations
+from services.catalog.jobs import deadline_job
 from services.catalog.projections import DocumentLedger, PublicCatalog
-from services.catalog.scheduler import deadline_job
 from shared.service import Runtime, ServiceDefinition, Suite
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import structlog
 
-from services.applications import schedule
+from services.applications import jobs
 from services.applications.commands import RegisterRequest
 from services.applications.domain import register
 from services.applications.handlers import request_stream, to_new_event
@@ -73,21 +73,21 @@ async def _scenario(url: str, schema: str) -> None:
                     )
                 ]
             )
-        first: dict[str, schedule.Tracked] = {}
-        position, written = await schedule.tick(store, first, 0, CAL, date(2026, 3, 9))
+        first: dict[str, jobs.Tracked] = {}
+        position, written = await jobs.tick(store, first, 0, CAL, date(2026, 3, 9))
         assert written == 3  # DeadlineApproaching for each
-        position, written = await schedule.tick(store, first, position, CAL, date(2026, 3, 10))
+        position, written = await jobs.tick(store, first, position, CAL, date(2026, 3, 10))
         assert written == 0
         # Two fresh schedulers (a restart, and a second process) race on the missed day.
-        a: dict[str, schedule.Tracked] = {}
-        b: dict[str, schedule.Tracked] = {}
+        a: dict[str, jobs.Tracked] = {}
+        b: dict[str, jobs.Tracked] = {}
         results = await asyncio.gather(
-            schedule.tick(store, a, 0, CAL, date(2026, 3, 17)),
-            schedule.tick(store, b, 0, CAL, date(2026, 3, 17)),
+            jobs.tick(store, a, 0, CAL, date(2026, 3, 17)),
+            jobs.tick(store, b, 0, CAL, date(2026, 3, 17)),
         )
         assert sum(w for _, w in results) == 3
         for _ in range(2):
-            _, written = await schedule.tick(store, a, results[0][0], CAL, date(2026, 3, 20))
+            _, written = await jobs.tick(store, a, results[0][0], CAL, date(2026, 3, 20))
             assert written == 0
         for rid in ids:
             types = [e.type for e in await store.read_stream(request_stream(rid))]
@@ -130,7 +130,7 @@ async def _background(url: str, schema: str) -> None:
             calendar=lambda: CAL, clock=lambda: datetime(2026, 3, 17, 2, 0, tzinfo=UTC)
         )
         stop = asyncio.Event()
-        job = asyncio.create_task(schedule.run_scheduler(runtime, suite, stop))
+        job = asyncio.create_task(jobs.run_scheduler(runtime, suite, stop))
         for _ in range(200):
             if len(await store.read_stream(request_stream(rid))) > 1:
                 break
@@ -189,8 +189,8 @@ async def _one_bad_request(store: SqlEventStore) -> None:
         [written.model_copy(update={"events": (new.model_copy(update={"payload": payload}),)})]
     )
     failures = ItemFailures("applications-scheduler")
-    tracked: dict[str, schedule.Tracked] = {}
-    position, written_count = await schedule.tick(
+    tracked: dict[str, jobs.Tracked] = {}
+    position, written_count = await jobs.tick(
         store, tracked, 0, CAL, date(2026, 3, 17), failures=failures
     )
     assert written_count == 1  # the good request's DeadlineMissed
@@ -201,7 +201,7 @@ async def _one_bad_request(store: SqlEventStore) -> None:
     assert [e.type for e in await store.read_stream(request_stream(bad))] == ["RequestRegistered"]
     assert failures.failed == 1 and list(failures.failing) == [request_stream(bad)]
     # the next pass skips it again and still counts it
-    await schedule.tick(store, tracked, position, CAL, date(2026, 3, 18), failures=failures)
+    await jobs.tick(store, tracked, position, CAL, date(2026, 3, 18), failures=failures)
     assert failures.failed == 2
 
 

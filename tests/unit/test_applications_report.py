@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.applications import commands as c
-from services.applications import domain, report, schedule
+from services.applications import domain, jobs, report
 from services.applications.events import ReplyType, WithholdingReason
 from services.applications.state import RequestState
 from shared.envelope import Actor, RecordedEvent, new_id
@@ -120,7 +120,7 @@ def generate(n: int, seed: int) -> tuple[Log, list[tuple[str, str, date, date | 
                 CAL,
             )
             state = domain.evolve(state, notice)
-            events += [notice, *schedule.due_events(state, CAL, received + timedelta(days=60))]
+            events += [notice, *jobs.due_events(state, CAL, received + timedelta(days=60))]
         elif outcome == 3:
             notice = domain.issue_fee_notice(
                 state,
@@ -130,7 +130,7 @@ def generate(n: int, seed: int) -> tuple[Log, list[tuple[str, str, date, date | 
                 1,
             )
             state = domain.evolve(state, notice)
-            events += [notice, *schedule.due_events(state, CAL, received + timedelta(days=60))]
+            events += [notice, *jobs.due_events(state, CAL, received + timedelta(days=60))]
         else:
             body = {**rng.choice(REPLIES), "replied_on": done_on.isoformat()}
             events.append(domain.reply(state, c.Reply.model_validate(body), done_on))

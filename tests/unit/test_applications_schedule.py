@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.applications import schedule
+from services.applications import jobs
 from services.applications.events import (
     CorrectionLapsed,
     DeadlineApproaching,
@@ -31,42 +31,42 @@ def state(**kw: object) -> RequestState:
 
 
 def test_nothing_is_due_early() -> None:
-    assert schedule.due_events(state(), CAL, date(2026, 3, 2)) == []
+    assert jobs.due_events(state(), CAL, date(2026, 3, 2)) == []
 
 
 def test_deadline_approaching_five_working_days_before_and_only_once() -> None:
     # 3/9 leaves 3/10..3/16 = 5 working days.
-    (event,) = schedule.due_events(state(), CAL, date(2026, 3, 9))
+    (event,) = jobs.due_events(state(), CAL, date(2026, 3, 9))
     assert isinstance(event, DeadlineApproaching)
     assert (event.reply_due, event.working_days_left) == (date(2026, 3, 16), 5)
     after = evolve(state(), event)
-    assert schedule.due_events(after, CAL, date(2026, 3, 10)) == []
+    assert jobs.due_events(after, CAL, date(2026, 3, 10)) == []
 
 
 def test_threshold_is_configurable() -> None:
-    assert schedule.due_events(state(), CAL, date(2026, 3, 9), approaching_days=3) == []
-    (event,) = schedule.due_events(state(), CAL, date(2026, 3, 11), approaching_days=3)
+    assert jobs.due_events(state(), CAL, date(2026, 3, 9), approaching_days=3) == []
+    (event,) = jobs.due_events(state(), CAL, date(2026, 3, 11), approaching_days=3)
     assert isinstance(event, DeadlineApproaching)
 
 
 def test_deadline_missed_the_day_after_the_due_date_and_only_once__art33() -> None:
     assert not any(
-        isinstance(e, DeadlineMissed) for e in schedule.due_events(state(), CAL, date(2026, 3, 16))
+        isinstance(e, DeadlineMissed) for e in jobs.due_events(state(), CAL, date(2026, 3, 16))
     )
-    (event,) = schedule.due_events(state(), CAL, date(2026, 3, 17))
+    (event,) = jobs.due_events(state(), CAL, date(2026, 3, 17))
     assert isinstance(event, DeadlineMissed) and event.reply_due == date(2026, 3, 16)
-    assert schedule.due_events(evolve(state(), event), CAL, date(2026, 4, 1)) == []
+    assert jobs.due_events(evolve(state(), event), CAL, date(2026, 4, 1)) == []
 
 
 def test_concluded_or_archived_requests_get_nothing() -> None:
     done = state(conclusion="replied", concluded_on=date(2026, 3, 1))
-    assert schedule.due_events(done, CAL, date(2026, 5, 1)) == []
+    assert jobs.due_events(done, CAL, date(2026, 5, 1)) == []
 
 
 def test_correction_not_made_in_time_is_deemed_abandoned__art30() -> None:
     s = state(correction_notified_on=date(2026, 2, 11), correction_due=date(2026, 3, 4))
-    assert schedule.due_events(s, CAL, date(2026, 3, 4)) == []
-    (event,) = schedule.due_events(s, CAL, date(2026, 3, 9))
+    assert jobs.due_events(s, CAL, date(2026, 3, 4)) == []
+    (event,) = jobs.due_events(s, CAL, date(2026, 3, 9))
     assert isinstance(event, CorrectionLapsed) and event.lapsed_on == date(2026, 3, 5)
     assert evolve(s, event).status == "abandoned"
 
@@ -74,8 +74,8 @@ def test_correction_not_made_in_time_is_deemed_abandoned__art30() -> None:
 def test_fee_not_paid_in_time_ends_processing__art42() -> None:
     fee = Fee(FeeMode.per_page, 700, date(2026, 2, 24), date(2026, 3, 24))
     s = state(fee=fee)
-    assert schedule.due_events(s, CAL, date(2026, 3, 24)) == []
-    (event,) = schedule.due_events(s, CAL, date(2026, 3, 25))
+    assert jobs.due_events(s, CAL, date(2026, 3, 24)) == []
+    (event,) = jobs.due_events(s, CAL, date(2026, 3, 25))
     assert isinstance(event, FeeLapsed)
     assert (evolve(s, event).status, evolve(s, event).report_row) == ("fee_lapsed", "三(六)2")
 
@@ -91,7 +91,7 @@ def test_running_the_scheduler_day_after_day_emits_each_threshold_at_most_once(
     seen: list[str] = []
     for gap in gaps:
         today += timedelta(days=gap)
-        for event in schedule.due_events(s, CAL, today):
+        for event in jobs.due_events(s, CAL, today):
             seen.append(event.event_type)
             s = evolve(s, event)
     assert seen.count("DeadlineApproaching") <= 1 and seen.count("DeadlineMissed") <= 1
@@ -106,7 +106,7 @@ def test_publishing_next_years_calendar_recomputes_a_provisional_due_date__domai
     provisional_due = CAL.add_workdays(received, 20)
     assert provisional_due.provisional
     s = replace(state(), received_on=received, clock_start=received, reply_due=provisional_due.due)
-    assert schedule.due_events(s, CAL, date(2026, 12, 21)) == []
+    assert jobs.due_events(s, CAL, date(2026, 12, 21)) == []
     published = CAL.with_published(
         YearCalendar(
             year=2027,
@@ -114,9 +114,9 @@ def test_publishing_next_years_calendar_recomputes_a_provisional_due_date__domai
             source="国办发明电〔2026〕示例号",
         )
     )
-    (event,) = schedule.due_events(s, published, date(2026, 12, 21))
+    (event,) = jobs.due_events(s, published, date(2026, 12, 21))
     assert isinstance(event, ReplyDueRecomputed)
     assert event.previous_reply_due == provisional_due.due
     assert event.reply_due == published.add_workdays(received, 20).due > provisional_due.due
     assert not event.provisional and any("国办发明电" in c for c in event.calendars)
-    assert schedule.due_events(evolve(s, event), published, date(2026, 12, 21)) == []
+    assert jobs.due_events(evolve(s, event), published, date(2026, 12, 21)) == []
