@@ -239,23 +239,14 @@ def build_projection_app(
 ) -> ProjectionApp:
     """A faust app applying `projections` to `db` from `topics`, each event once.
 
-    Messages are taken in batches (up to `batch`, or what arrived within `within` seconds)
-    and a batch is applied in one transaction, through `apply_batch` where a projection has
-    it (the scoreboard rescores each touched card once per batch).
-
-    State that survives a restart, in two places:
-    - the faust table `<app_id>-offsets` (changelog-backed, recovered from Kafka): per input
-      partition, the next offset already applied, so messages read again after a restart
-      (faust commits every few seconds) are skipped without touching the database;
-    - the `consumer_inbox` rows written in the read model's own transaction: an event the
-      relay published twice (at a new offset) is applied once.
-    A batch is one `shared.delivery.deliver`, the step the consumer worker and the embedded
-    runner share: a batch with an event a projection refuses (`is_poison`) is rolled back
-    and applied again event by event, so exactly that event is parked, and later events of
-    its stream behind it. A message that is not an event, and each parked event, go to
-    the dead-letter topic and the agent goes on; an infrastructure error (database down) is
-    retried with backoff, holding the partitions — the watchdog rebuilds the app if that
-    takes longer than its limit.
+    Batches (up to `batch`, or what arrived within `within` s) go through one
+    `shared.delivery.deliver` each, the step the consumer worker and the embedded runner
+    share (inbox, batch fallback, parking). What survives a restart: the changelog-backed
+    table `<app_id>-offsets` (per partition, the next offset applied: messages read again
+    are skipped before the database) and the `consumer_inbox` rows in the read model's own
+    transaction (an event the relay published twice is applied once). A non-event and each
+    parked event go to the dead-letter topic; an infrastructure error is retried, holding the
+    partitions (the watchdog rebuilds the app past its limit).
     """
     conf: dict[str, Any] = {"datadir": datadir} if datadir else {}
     conf.update(settings)
@@ -285,15 +276,6 @@ def build_projection_app(
             handle.dead_lettered += 1
             await dead_letter(app, prefix, delivery.message.value, reason, consumer=consumer)
 
-    def remember(item: Any) -> None:
-        """Record the partition's next offset in the table, as of that message."""
-        message = item.message
-        token = _current_event.set(weakref.ref(item))  # the table writes to its partition
-        try:
-            offsets[f"{message.topic}|{message.partition}"] = message.offset + 1
-        finally:
-            _current_event.reset(token)
-
     @app.agent(app.topic(*topics, key_type=bytes, value_type=bytes))
     async def project(stream):  # type: ignore[no-untyped-def]
         async for taken in stream.take_events(batch, within=within):
@@ -308,9 +290,19 @@ def build_projection_app(
                     await dead_letter(app, prefix, item.value, exc, consumer=consumer)
             await _until_applied(apply, items, app_id, retry_limit)
             for item in upto.values():  # one changelog write per partition, not per message
-                remember(item)
+                _remember(offsets, item)
 
     return handle
+
+
+def _remember(offsets: Any, item: Any) -> None:
+    """Record the partition's next offset in the offsets table, as of that message."""
+    message = item.message
+    token = _current_event.set(weakref.ref(item))  # the table writes to its partition
+    try:
+        offsets[f"{message.topic}|{message.partition}"] = message.offset + 1
+    finally:
+        _current_event.reset(token)
 
 
 def _fresh(taken: Sequence[Any], offsets: Any) -> tuple[list[Any], dict[tuple[str, int], Any]]:
