@@ -16,6 +16,7 @@ from k8s.common import (
     db_role,
     dump,
     labels,
+    service_urls,
     services,
     units,
     version,
@@ -24,7 +25,10 @@ from shared.kafka import topic_config
 
 
 def container_env(service: str) -> list[dict[str, Any]]:
+    urls = service_urls(service, lambda callee: f"http://{callee}")  # each Service, port 80
+    calls = [{"name": "GONGKAI_SERVICE_URLS", "value": urls}] if urls else []
     return [
+        *calls,
         {
             "name": "DB_PASSWORD",
             "valueFrom": {"secretKeyRef": {"name": f"gongkai-db-{service}", "key": "password"}},

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +38,17 @@ def units() -> list[tuple[str, str]]:
         if list(definition.projections()):
             out.append((name, "worker"))
     return out
+
+
+def service_urls(service: str, url_of: Callable[[str], str]) -> str | None:
+    """GONGKAI_SERVICE_URLS of a service that calls others' APIs (the workbench, the portal):
+    JSON {callee: base URL}; None for a service that calls none."""
+    from gongkai.app import DEFINITIONS
+
+    calls = DEFINITIONS[service].calls
+    if not calls:
+        return None
+    return json.dumps({callee: url_of(callee) for callee in sorted(calls)}, sort_keys=True)
 
 
 def services() -> list[str]:

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from k8s.common import IMAGE, PARTITIONS, PORT, TOPIC_PREFIX, dump, services, units, version
+from k8s.common import (
+    IMAGE,
+    PARTITIONS,
+    PORT,
+    TOPIC_PREFIX,
+    dump,
+    service_urls,
+    services,
+    units,
+    version,
+)
 from shared.kafka import topic_config
 
 
@@ -96,6 +106,7 @@ def compose() -> str:
             "environment": {
                 **env,
                 "GONGKAI_DATABASE_URL": "postgresql://gongkai:${POSTGRES_PASSWORD}@postgres:5432/gongkai",
+                **_urls(service),
             },
             "ports": [f"127.0.0.1:{host_port}:{PORT}"],
             "depends_on": {
@@ -122,3 +133,9 @@ def compose() -> str:
         "# The distributed suite in containers: `GONGKAI_TOKEN_SECRET=... POSTGRES_PASSWORD=...\n"
         "# docker compose up`. See docs/deployment.md.\n" + dump(doc)
     )
+
+
+def _urls(service: str) -> dict[str, str]:
+    """The APIs a service calls, at their compose service names."""
+    urls = service_urls(service, lambda callee: f"http://serve-{callee}:{PORT}")
+    return {"GONGKAI_SERVICE_URLS": urls} if urls else {}
