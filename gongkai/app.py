@@ -16,6 +16,7 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any, Literal
 
 import structlog
@@ -203,7 +204,7 @@ class Suite:
                     )
                     await runner.setup()
                     self.runners.append(runner)
-                    self._supervise(lambda r=runner: r.run_forever(self._stop, wait), name)
+                    self._supervise(partial(runner.run_forever, self._stop, wait), name)
         platform = self.runtimes.get("platform")
         if platform is not None:
             self.calendar.apply_all(await platform.store.read_all(0, 100_000))
@@ -232,7 +233,7 @@ class Suite:
                     dlq=dlq_for(prefix),
                 )
                 await relay.setup()
-                self._supervise(lambda r=relay: r.run(self._stop), f"relay-{runtime.name}")
+                self._supervise(partial(relay.run, self._stop), f"relay-{runtime.name}")
                 continue
             for i, processor in enumerate(runtime.definition.stream_processors):
 
@@ -248,7 +249,7 @@ class Suite:
             projections = [p for p in every if p.name not in runtime.definition.streamed]
             if streamed:
                 self._supervise(
-                    lambda rt=runtime, ps=streamed: self._run_streamed(rt, ps),
+                    partial(self._run_streamed, runtime, streamed),
                     f"streamed-{runtime.name}",
                 )
             if not projections:
@@ -268,7 +269,7 @@ class Suite:
                 session_timeout_ms=s.kafka_session_timeout_ms,
             )
             self.workers.append(worker)
-            self._supervise(lambda w=worker: w.run(self._stop), f"worker-{runtime.name}")
+            self._supervise(partial(worker.run, self._stop), f"worker-{runtime.name}")
 
     async def _run_streamed(self, runtime: ServiceRuntime, projections: list[Any]) -> None:
         """Projections a distributed worker feeds from a faust app (ServiceDefinition.streamed);

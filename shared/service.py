@@ -43,16 +43,31 @@ class Runtime(Protocol):
     @property
     def name(self) -> str: ...
 
-    store: EventStore
-    views: Database
-    idempotency: Idempotency
-    clock: Callable[[], datetime]
-    calendar: Callable[[], WorkdayCalendar]
-    orgs: OrgTree
-    #: The service's own application object (built by `build_handlers`), if it has one.
-    handlers: Any
-    #: Partitions of the service's topic (a distributed worker reads them from the broker).
-    partitions: int
+    @property
+    def store(self) -> EventStore: ...
+
+    @property
+    def views(self) -> Database: ...
+
+    @property
+    def idempotency(self) -> Idempotency: ...
+
+    @property
+    def clock(self) -> Callable[[], datetime]: ...
+
+    @property
+    def calendar(self) -> Callable[[], WorkdayCalendar]: ...
+
+    @property
+    def orgs(self) -> OrgTree: ...
+
+    @property
+    def handlers(self) -> Any:
+        """The service's own application object (built by `build_handlers`), if it has one."""
+
+    @property
+    def partitions(self) -> int:
+        """Partitions of the service's topic (a distributed worker reads them from the broker)."""
 
 
 class Suite(Protocol):

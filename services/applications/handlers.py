@@ -93,7 +93,8 @@ async def _published(
 
 
 def _consultation(x: Context) -> UUID:
-    return x.path["consultation_id"]
+    consultation: UUID = x.path["consultation_id"]
+    return consultation
 
 
 REQUEST_COMMANDS: CommandTable[RequestState] = CommandTable(

@@ -20,6 +20,7 @@ import contextlib
 import os
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import partial
 from typing import Any
 
 import structlog
@@ -128,9 +129,7 @@ def fold(
             current = tracked[event.stream_id] = Tracked(RequestState(), event.tenant)
         if current.broken:
             continue
-        folded = failures.run(
-            event.stream_id, lambda s=current.state, e=event: evolve(s, registry.decode(e))
-        )
+        folded = failures.run(event.stream_id, partial(_fold, current.state, event))
         if folded is None:
             current.broken = True
         else:
@@ -153,7 +152,7 @@ def writes_due(
         if item.broken:
             continue
         events = failures.run(
-            stream_id, lambda s=item.state: due_events(s, calendar, today, approaching_days)
+            stream_id, partial(due_events, item.state, calendar, today, approaching_days)
         )
         if not events:
             continue
@@ -175,6 +174,10 @@ def writes_due(
             )
         )
     return writes
+
+
+def _fold(state: RequestState, event: RecordedEvent) -> RequestState:
+    return evolve(state, registry.decode(event))
 
 
 async def tick(

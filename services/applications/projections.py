@@ -25,6 +25,7 @@ from services.applications.events import RequestAssigned, RequestRegistered, reg
 from services.applications.state import status_word
 from shared.db import Tx
 from shared.envelope import RecordedEvent
+from shared.registry import DomainEvent
 
 #: Events that set the row's reply_due from their payload.
 _DUE_SETTERS = (
@@ -139,7 +140,7 @@ class RequestLedger:
         ledger is all this path (issue #10 item 4); tests/integration/
         test_request_ledger_batch.py checks it equals `apply`.
         """
-        decoded: list[tuple[RecordedEvent, str, object]] = []
+        decoded: list[tuple[RecordedEvent, str, DomainEvent]] = []
         for event in events:
             if event.stream_type == "request" and registry.knows(event.type):
                 e = registry.decode(event)

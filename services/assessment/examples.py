@@ -62,7 +62,7 @@ def period_closed() -> DomainEvent:
         ends_on=date(2026, 6, 30),
         closed_on=date(2026, 7, 3),
         frozen_event_ids=[highlight.event_id, overdue.event_id],
-        snapshot=rows,  # type: ignore[arg-type]
+        snapshot=rows,
     )
 
 

@@ -310,7 +310,7 @@ async def close_period(
         ends_on=cmd.ends_on,
         closed_on=today,
         frozen_event_ids=sorted({f.event_id for f in frozen}),
-        snapshot=snapshot(scheme, subjects, names, frozen),  # type: ignore[arg-type]
+        snapshot=snapshot(scheme, subjects, names, frozen),
     )
     return await _append(
         rt.store, stream, len(history), event, owner, principal, roles, correlation_id

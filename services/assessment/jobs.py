@@ -14,6 +14,7 @@ import contextlib
 import os
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 
 import structlog
 
@@ -66,10 +67,7 @@ def fold(
         if event.stream_type not in ("assessment-task", "assessment-training"):
             continue
         item = tracked.setdefault(event.stream_id, Tracked(event.tenant))
-        if (
-            not item.broken
-            and failures.run(event.stream_id, lambda i=item, e=event: _evolve(i, e)) is None
-        ):
+        if not item.broken and failures.run(event.stream_id, partial(_evolve, item, event)) is None:
             item.broken = True
 
 
@@ -89,7 +87,7 @@ def due(
     for stream_id, item in tracked.items():
         if item.broken:
             continue
-        event = failures.run(stream_id, lambda i=item: _notice(i, today))
+        event = failures.run(stream_id, partial(_notice, item, today))
         if event is None:
             continue
         new = NewEvent(

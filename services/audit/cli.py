@@ -238,9 +238,11 @@ async def _replay(args: argparse.Namespace) -> int:
 
 
 async def _swap(settings: Settings, target: replay.Target) -> None:
+    from shared.db import PostgresDatabase
+
     if settings.database_url:
         async with stores.views(settings, target.service) as live:
-            assert isinstance(live, replay.PostgresDatabase)
+            assert isinstance(live, PostgresDatabase)
             await replay.swap_postgres(target, live, f"{target.service}_shadow")
     else:
         replay.swap_sqlite(

@@ -15,15 +15,17 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from services.sentiment.events import HotspotDetected
-from services.sentiment.handlers import SCHEDULER, to_new_event, utc_text
+from services.sentiment.handlers import SCHEDULER, utc_text
 from services.sentiment.hotspots import Hotspot, HotspotRules, Observation, detect
 from shared.envelope import StreamWrite, new_id
 from shared.errors import ConcurrencyConflict
 from shared.eventstore import EventStore
 from shared.jobs import ItemFailures
+from shared.registry import to_new_event
 from shared.service import Runtime, Suite
 
 log = logging.getLogger("gongkai.sentiment.jobs")
@@ -73,7 +75,7 @@ async def detect_hotspots(
     announced = 0
     for spot in detect(observations, now, rules):
         done = await failures.run_async(
-            hotspot_stream(spot), lambda s=spot: announce_hotspot(runtime.store, s)
+            hotspot_stream(spot), partial(announce_hotspot, runtime.store, spot)
         )
         announced += int(bool(done))
     return announced

@@ -111,7 +111,8 @@ class Workbench:
         found = await self.cached("register", load)
         if found is None:
             return {}, {}
-        return found
+        schema: tuple[dict[str, Any], dict[str, Any]] = found
+        return schema
 
     def who(self, principal: Principal) -> dict[str, str]:
         """The signed-in person's name, office and roles, for the page header."""
