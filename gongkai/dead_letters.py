@@ -86,7 +86,6 @@ def consumers_of(
                 service=service,
                 projections=grouped,
                 sources={p.name: sources(p) for p in grouped},
-                partial=True,
                 inbox=True,
             )
         )

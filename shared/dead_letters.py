@@ -43,18 +43,17 @@ class Consumer:
     """What parks events under one `dead_letters.consumer` name.
 
     `projections` in the order the consumer applies them; `sources[p]` the services
-    whose events projection `p` applies. `partial`: the consumer applies an event to its
-    projections one savepoint each, so the projections before the one that refused it
-    kept their change (the Kafka consumer worker): a retry resumes at the refusing one.
-    `inbox`: the consumer deduplicates by `consumer_inbox` (distributed consumers); a
-    retried event is recorded there, so a re-publication of it is not applied twice.
+    whose events projection `p` applies. Every engine applies an event to all its
+    projections under one savepoint (shared/delivery.py), so a parked event took effect
+    in none of them and a retry applies it to all. `inbox`: the consumer deduplicates by
+    `consumer_inbox` (distributed consumers); a retried event is recorded there, so a
+    re-publication of it is not applied twice.
     """
 
     name: str
     service: str
     projections: Sequence[Projection]
     sources: Mapping[str, Sequence[str]]
-    partial: bool = False
     inbox: bool = False
 
     def all_sources(self) -> list[str]:
@@ -222,14 +221,8 @@ async def _events(
     return sorted(found.values(), key=lambda item: item[1].version)
 
 
-def _projections_for(consumer: Consumer, source: str, reason: str, first: bool) -> list[Projection]:
-    mine = [p for p in consumer.projections if source in consumer.sources[p.name]]
-    if consumer.partial and first:
-        # The Kafka worker parks with "<projection>: <error>": those before it applied.
-        for i, p in enumerate(mine):
-            if reason.startswith(f"{p.name}: "):
-                return mine[i:]
-    return mine
+def _projections_for(consumer: Consumer, source: str) -> list[Projection]:
+    return [p for p in consumer.projections if source in consumer.sources[p.name]]
 
 
 async def _retry_once(
@@ -238,7 +231,6 @@ async def _retry_once(
     """One round; True if every event parked when it started was applied."""
     parked = await show(db, consumer.name, stream_id)
     events = await _events(consumer, parked, store_of)
-    reasons = {p.event_id: p.reason for p in parked}
     async with db.transaction() as tx:
         # Lock the stream's parked rows (PostgreSQL): a concurrent retry waits for this one
         # and then finds the rows it applied gone. SQLite has one writer anyway.
@@ -255,13 +247,11 @@ async def _retry_once(
                 stream_id,
             )
         }
-        first = True
         for i, (source, event) in enumerate(events):
             event_id = str(event.event_id)
             if event_id not in still:
                 continue  # applied by a concurrent retry
-            projections = _projections_for(consumer, source, reasons[event_id], first)
-            first = False
+            projections = _projections_for(consumer, source)
             failure = await _apply(tx, projections, event)
             if failure is not None:
                 await tx.execute(

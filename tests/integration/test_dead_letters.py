@@ -109,7 +109,7 @@ async def test_a_fixed_projection_applies_the_parked_stream_in_order_and_a_still
         "case-a",
         3,
     )
-    assert listed["reason"].startswith("ValueError: cannot read step 1")
+    assert listed["reason"].startswith("test.steps: ValueError: cannot read step 1")
     shown = await dl.show(views, "test.steps", "case-a")
     assert [p.position for p in shown] == [1, 3, 4]
     assert "earlier event of this stream is parked" in shown[1].reason
