@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
+import importlib.util
+import pkgutil
 import sys
 from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
-from shared.errors import GongkaiError
-from shared.identity import Principal, Role, issue_token
-from shared.settings import Settings
+if TYPE_CHECKING:
+    from shared.settings import Settings
+
+# Start-up is kept light (docs/operations.md, "The command line"): this module imports
+# only the standard library at the top, each command imports what it runs, and the
+# services' subcommands come from their light `services/<name>/cli.py` (see
+# `_service_command_modules`). tests/test_cli_startup.py holds the line.
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -17,6 +25,7 @@ def _run(args: argparse.Namespace) -> int:
 
     from gongkai.app import Suite, create_app
     from gongkai.demo import demo_tokens, seed_requests
+    from shared.settings import Settings
     from shared.tenancy import load_org_tree
 
     settings = Settings()
@@ -61,6 +70,7 @@ def _serve(args: argparse.Namespace, role: str) -> int:
     import uvicorn
 
     from gongkai.app import SERVICES, create_app
+    from shared.settings import Settings
 
     if args.service not in SERVICES:
         print(f"unknown service {args.service}; one of {', '.join(SERVICES)}", file=sys.stderr)
@@ -79,6 +89,9 @@ def _serve(args: argparse.Namespace, role: str) -> int:
 
 
 def _token(args: argparse.Namespace) -> int:
+    from shared.identity import Principal, Role, issue_token
+    from shared.settings import Settings
+
     settings = Settings()
     roles = frozenset(Role(r) for r in args.role)
     principal = Principal(
@@ -116,6 +129,7 @@ async def _published_calendars(settings: Settings) -> list[object]:
 
 def _due(args: argparse.Namespace) -> int:
     from shared.calendar_book import CalendarBook
+    from shared.settings import Settings
     from shared.workdays import format_due
 
     book = CalendarBook()
@@ -130,6 +144,8 @@ def _publish(args: argparse.Namespace) -> int:
     from services.platform.handlers import publish_calendar
     from shared.envelope import new_id
     from shared.eventstore import open_postgres_store, open_sqlite_store
+    from shared.identity import Principal, Role
+    from shared.settings import Settings
     from shared.workdays import parse_year_calendar
 
     settings = Settings()
@@ -156,6 +172,24 @@ def _publish(args: argparse.Namespace) -> int:
     return 0
 
 
+def _backup(args: argparse.Namespace) -> int:
+    from gongkai.backup import backup
+    from shared.settings import Settings
+
+    print(f"backed up to {backup(Settings(), args.to).summary()}")
+    return 0
+
+
+def _restore(args: argparse.Namespace) -> int:
+    from gongkai.backup import restore
+    from shared.settings import Settings
+
+    print(f"restored from {restore(Settings(), args.folder, force=args.force).summary()}")
+    print("start the suite: projections catch up from their checkpoints; events written after")
+    print("the backup are not in it (docs/operations.md, 'Back up and restore')")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="gongkai", description="gongkai 政务公开 service suite")
     sub = p.add_subparsers(dest="command", required=True)
@@ -178,7 +212,28 @@ def parser() -> argparse.ArgumentParser:
     token_sub = token.add_subparsers(dest="token_command", required=True)
     issue = token_sub.add_parser("issue", help="issue a signed token")
     issue.add_argument("--org", required=True, help="org path, e.g. shangdang/sudian")
-    issue.add_argument("--role", required=True, action="append", choices=[r.value for r in Role])
+    from pathlib import Path
+
+    bk = sub.add_parser(
+        "backup",
+        help="copy the state to a dated folder with a manifest (safe while the suite runs)",
+    )
+    bk.add_argument("--to", type=Path, help="the folder to create (default var/backups/<UTC time>)")
+    bk.set_defaults(func=_backup)
+    rs = sub.add_parser("restore", help="put a backup folder back, after checking its manifest")
+    rs.add_argument("folder", type=Path, help="a folder written by `gongkai backup`")
+    rs.add_argument("--force", action="store_true", help="even while the suite has its files open")
+    rs.set_defaults(func=_restore)
+
+    from shared.tenancy import Role
+
+    issue.add_argument(
+        "--role",
+        required=True,
+        action="append",
+        choices=[r.value for r in Role],
+        help="a role of the token; repeat for several (--role auditor --role request_handler)",
+    )
     issue.add_argument("--sub", required=True, help="subject: person or service id")
     issue.add_argument("--ttl-hours", type=int)
     issue.set_defaults(func=_token)
@@ -195,17 +250,62 @@ def parser() -> argparse.ArgumentParser:
     publish.add_argument("--org", default="shangdang")
     publish.set_defaults(func=_publish)
 
-    from gongkai.dead_letters import add_commands
-    from shared.service import discover
-
-    add_commands(sub)
-    for definition in discover().values():
-        if definition.add_commands is not None:
-            definition.add_commands(sub)
+    _dead_letter_commands(sub)
+    for module in _service_command_modules():
+        module.add_commands(sub)
     return p
 
 
+def _dead_letter_commands(sub: Any) -> None:
+    """`gongkai dead-letters …` (gongkai/dead_letters.py runs them; imported when run)."""
+    p = sub.add_parser("dead-letters", help="parked events: list, show, retry, discard")
+    cmds = p.add_subparsers(dest="dl_command", required=True)
+    ls = cmds.add_parser("list", help="parked events per projection (consumer) and stream")
+    ls.add_argument("--consumer")
+    ls.set_defaults(func=_dead_letters)
+    for name, text in (
+        ("show", "one stream's parked events, in stream order"),
+        ("retry", "apply a stream's parked events again, in stream order"),
+        ("discard", "remove a stream's parked events (recorded with the reason)"),
+    ):
+        c = cmds.add_parser(name, help=text)
+        c.add_argument("consumer", help="projection or consumer, as `list` names it")
+        c.add_argument("stream", help="stream id")
+        if name in ("retry", "discard"):
+            c.add_argument("--sub", default="operator", help="who acts (recorded)")
+            c.add_argument("--org", default="shangdang", help="the operator's org (district)")
+        if name == "discard":
+            c.add_argument("--reason", required=True, help="why (recorded)")
+        c.set_defaults(func=_dead_letters)
+
+
+def _dead_letters(args: argparse.Namespace) -> int:
+    from gongkai.dead_letters import run_command
+
+    return run_command(args)
+
+
+def _service_command_modules(package: str = "services") -> list[Any]:
+    """The `cli` module of every service package that has one, by service name.
+
+    The same discovery as shared.service.discover (a package under services/ is a service)
+    without importing each service.py, which pulls in the whole service (FastAPI, the
+    stores, faust): a service's subcommands live in `services/<name>/cli.py`, whose
+    `add_commands` is also its definition's `add_commands`
+    (tests/test_cli_startup.py checks the two agree), and which imports at the top only
+    what building its parser needs."""
+    root = importlib.import_module(package)
+    found = []
+    for info in sorted(pkgutil.iter_modules(root.__path__), key=lambda m: m.name):
+        name = f"{package}.{info.name}.cli"
+        if info.ispkg and importlib.util.find_spec(name) is not None:
+            found.append(importlib.import_module(name))
+    return found
+
+
 def main(argv: list[str] | None = None) -> int:
+    from shared.errors import GongkaiError
+
     args = parser().parse_args(argv)
     try:
         return int(args.func(args))

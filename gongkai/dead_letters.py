@@ -364,7 +364,7 @@ async def _cli_ops(settings: Settings) -> tuple[Operations, list[Any]]:
     return Operations(settings, views, {}, definitions), closers
 
 
-def _cli(args: argparse.Namespace) -> int:
+def run_command(args: argparse.Namespace) -> int:
     settings = Settings()
 
     async def go() -> Any:
@@ -389,25 +389,3 @@ def _cli(args: argparse.Namespace) -> int:
         print(f"still parked: {result['reason'].splitlines()[0]}", file=sys.stderr)
         return 1
     return 0
-
-
-def add_commands(sub: Any) -> None:
-    p = sub.add_parser("dead-letters", help="parked events: list, show, retry, discard")
-    cmds = p.add_subparsers(dest="dl_command", required=True)
-    ls = cmds.add_parser("list", help="parked events per projection (consumer) and stream")
-    ls.add_argument("--consumer")
-    ls.set_defaults(func=_cli)
-    for name, text in (
-        ("show", "one stream's parked events, in stream order"),
-        ("retry", "apply a stream's parked events again, in stream order"),
-        ("discard", "remove a stream's parked events (recorded with the reason)"),
-    ):
-        c = cmds.add_parser(name, help=text)
-        c.add_argument("consumer", help="projection or consumer, as `list` names it")
-        c.add_argument("stream", help="stream id")
-        if name in ("retry", "discard"):
-            c.add_argument("--sub", default="operator", help="who acts (recorded)")
-            c.add_argument("--org", default="shangdang", help="the operator's org (district)")
-        if name == "discard":
-            c.add_argument("--reason", required=True, help="why (recorded)")
-        c.set_defaults(func=_cli)

@@ -11,15 +11,17 @@ import asyncio
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from services.audit import chain, completeness, replay, stores, trail
-from services.audit.queries import checkpoint_record, read_checkpoints
-from shared.envelope import utcnow
-from shared.service import discover
-from shared.settings import Settings
+if TYPE_CHECKING:
+    from services.audit import replay
+    from shared.settings import Settings
+
+#: The keys of completeness.PERIOD_WIDTH, spelled out so that building the parser imports
+#: nothing heavy (`gongkai --help` stays fast; tests/test_cli_startup.py checks they agree).
+PERIODS = ("day", "hour", "month")
 
 
 def parse_time(value: str) -> datetime:
@@ -40,6 +42,10 @@ def _run(coro: Any) -> int:
 
 
 async def _verify(args: argparse.Namespace) -> int:
+    from services.audit import chain, stores
+    from services.audit.queries import read_checkpoints
+    from shared.settings import Settings
+
     settings = Settings()
     async with stores.views(settings, "audit") as db, stores.store(settings, "audit") as store:
         await chain.setup_chain(db)
@@ -80,6 +86,11 @@ def _exported_marks(path: Path) -> list[tuple[int, str]]:
 
 
 async def _checkpoints(args: argparse.Namespace) -> int:
+    from services.audit import stores
+    from services.audit.queries import checkpoint_record, read_checkpoints
+    from shared.envelope import utcnow
+    from shared.settings import Settings
+
     settings = Settings()
     async with stores.store(settings, "audit") as store:
         if args.now:
@@ -110,6 +121,11 @@ async def _checkpoints(args: argparse.Namespace) -> int:
 
 
 async def _completeness(args: argparse.Namespace) -> int:
+    from services.audit import chain, completeness, stores
+    from shared.envelope import utcnow
+    from shared.service import discover
+    from shared.settings import Settings
+
     settings = Settings()
     start = parse_time(args.start) if args.start else None
     end = completeness.settle_end(parse_time(args.end) if args.end else None, utcnow(), args.settle)
@@ -142,6 +158,10 @@ async def _completeness(args: argparse.Namespace) -> int:
 
 async def _backfill(args: argparse.Namespace) -> int:
     """Chain what a feed missed (e.g. after a worker outage), straight from the stores."""
+    from services.audit import chain, stores
+    from shared.service import discover
+    from shared.settings import Settings
+
     settings = Settings()
     names = args.service or list(discover())
     total = 0
@@ -160,6 +180,9 @@ async def _backfill(args: argparse.Namespace) -> int:
 
 
 async def _trail(args: argparse.Namespace) -> int:
+    from services.audit import chain, stores, trail
+    from shared.settings import Settings
+
     settings = Settings()
     query = trail.TrailQuery(
         stream_id=args.stream,
@@ -189,6 +212,9 @@ async def _trail(args: argparse.Namespace) -> int:
 
 
 async def _replay(args: argparse.Namespace) -> int:
+    from services.audit import replay, stores
+    from shared.settings import Settings
+
     settings = Settings()
     words = list(args.target)
     if words[0] == "diff":
@@ -238,6 +264,7 @@ async def _replay(args: argparse.Namespace) -> int:
 
 
 async def _swap(settings: Settings, target: replay.Target) -> None:
+    from services.audit import replay, stores
     from shared.db import PostgresDatabase
 
     if settings.database_url:
@@ -254,6 +281,7 @@ async def _swap(settings: Settings, target: replay.Target) -> None:
 
 def _personal(args: argparse.Namespace) -> int:
     from services.audit.personal import personal_fields
+    from shared.service import discover
 
     fields = personal_fields({n: d.registry for n, d in discover().items()})
     label = {True: "personal    ", False: "not personal", None: "UNDECIDED   "}
@@ -288,7 +316,7 @@ def add_commands(sub: Any) -> None:
     marks.set_defaults(func=lambda a: _run(_checkpoints(a)))
 
     comp = cmds.add_parser("completeness", help="compare every store with the chain")
-    comp.add_argument("--service", action="append", help="only these services")
+    comp.add_argument("--service", action="append", help="only this service; repeat for several")
     comp.add_argument("--from", dest="start")
     comp.add_argument("--to", dest="end")
     comp.add_argument(
@@ -298,11 +326,11 @@ def add_commands(sub: Any) -> None:
         help="ignore events recorded in the last N seconds (in flight)",
     )
     comp.add_argument("--show", type=int, default=20, help="ids listed per period")
-    comp.add_argument("--period", choices=sorted(completeness.PERIOD_WIDTH), default="day")
+    comp.add_argument("--period", choices=PERIODS, default="day")
     comp.set_defaults(func=lambda a: _run(_completeness(a)))
 
     bf = cmds.add_parser("backfill", help="chain the stored events a feed missed")
-    bf.add_argument("--service", action="append", help="only these services")
+    bf.add_argument("--service", action="append", help="only this service; repeat for several")
     bf.set_defaults(func=lambda a: _run(_backfill(a)))
 
     tr = cmds.add_parser("trail", help="export the chained events of a stream/actor/tenant")

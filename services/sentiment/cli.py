@@ -13,30 +13,20 @@ from typing import Any
 
 import orjson
 
-from services.sentiment.classifier import (
-    AnyTopicModel,
-    Classifier,
-    default_classifier,
-    load_model,
-    save_model,
-    train_linear_topic_model,
-    train_topic_model,
-)
-from services.sentiment.importer import ParsedRow, RowError, parse_csv, parse_jsonl
-from services.sentiment.linear import LinearModel, fit_linear
-from services.sentiment.training import (
-    evaluate,
-    evaluate_model,
-    read_categories,
-    read_labelled,
-)
-
 
 def _columns(value: str) -> list[str]:
     return [c.strip() for c in value.split(",") if c.strip()]
 
 
 def _train(args: argparse.Namespace) -> int:
+    from services.sentiment.classifier import (
+        AnyTopicModel,
+        save_model,
+        train_linear_topic_model,
+        train_topic_model,
+    )
+    from services.sentiment.training import read_categories, read_labelled
+
     data = read_labelled(args.data, _columns(args.text_col), args.label_col)
     categories = (
         read_categories(args.taxonomy, args.taxonomy_label_col, _columns(args.taxonomy_cols))
@@ -75,6 +65,9 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _eval(args: argparse.Namespace) -> int:
+    from services.sentiment.classifier import default_classifier, load_model
+    from services.sentiment.training import evaluate_model, read_labelled
+
     data = read_labelled(args.data, _columns(args.text_col), args.label_col)
     if args.polarity:
         return _eval_polarity(args, data.samples, data.skipped)
@@ -91,7 +84,9 @@ POLARITY_LABELS = {"1": "positive", "0": "negative", "positive": "positive", "ne
 
 def _eval_polarity(args: argparse.Namespace, samples: list[tuple[str, str]], skipped: int) -> int:
     """Sentiment polarity on a labelled set (1/0 or positive/negative); neutral counts wrong."""
+    from services.sentiment.linear import LinearModel
     from services.sentiment.rules import polarity_model, sentiment
+    from services.sentiment.training import evaluate
 
     model: LinearModel | bool | None = True
     if args.model:
@@ -116,7 +111,9 @@ def _eval_polarity(args: argparse.Namespace, samples: list[tuple[str, str]], ski
 
 def _train_polarity(args: argparse.Namespace) -> int:
     """Fit the polarity model (label 1/0 or positive/negative) and write it as JSON."""
+    from services.sentiment.linear import fit_linear
     from services.sentiment.rules import POLARITY_TERMS
+    from services.sentiment.training import read_labelled
 
     data = read_labelled(args.data, _columns(args.text_col), args.label_col)
     rows = [(t, POLARITY_LABELS[label]) for t, label in data.samples if label in POLARITY_LABELS]
@@ -135,6 +132,8 @@ def _train_polarity(args: argparse.Namespace) -> int:
 
 
 def _classify(args: argparse.Namespace) -> int:
+    from services.sentiment.classifier import Classifier, default_classifier, load_model
+
     classifier = Classifier(load_model(args.model)) if args.model else default_classifier()
     text = args.text if args.text is not None else sys.stdin.read()
     print(orjson.dumps(classifier.classify(text).as_payload(), option=orjson.OPT_INDENT_2).decode())
@@ -151,6 +150,8 @@ def _progress(done: int, total: int) -> None:
 def _import(args: argparse.Namespace) -> int:
     """Validate locally, then send valid rows as JSON Lines in chunks with a progress bar."""
     import httpx
+
+    from services.sentiment.importer import ParsedRow, RowError, parse_csv, parse_jsonl
 
     body = open(args.file, "rb").read()
     csv_file = args.format == "csv" or (args.format is None and args.file.endswith(".csv"))
