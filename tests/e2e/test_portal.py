@@ -12,6 +12,7 @@ modes: in distributed mode the portal is its own process calling the others' API
 from __future__ import annotations
 
 import re
+import uuid
 from typing import Any
 
 import httpx
@@ -81,14 +82,29 @@ def go(driver: Any, url: str) -> None:
     driver.get(url)
 
 
-def navigate(driver: Any, by: str, what: str) -> None:
-    """Click a link or button and wait until the next page has replaced this one."""
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
+#: True once the page that carried `arguments[0]` is gone and the next one has loaded.
+NEXT_PAGE_LOADED = (
+    "return window.gongkaiPage !== arguments[0] && document.readyState === 'complete'"
+)
 
-    page = driver.find_element(By.TAG_NAME, "html")
+
+def navigate(driver: Any, by: str, what: str) -> None:
+    """Click a link or button and wait until the next page has replaced this one and loaded.
+
+    The old page is recognised by a token on its window, read with a script, never by
+    polling one of its elements (`staleness_of`): a form's submission is scheduled after
+    the click, so chromedriver's click returns before the navigation starts, and an element
+    command on the old page can then meet the new document's commit halfway. Chromedriver
+    resolves the element by its backend node id (DOM.resolveNode), Chromium answers "Node
+    with given id does not belong to the document", and chromedriver passes that on as an
+    unknown error instead of a stale element reference, which `staleness_of` does not catch
+    (1 run in 30, more on a loaded machine). A script caught by the same commit fails with
+    "Cannot find context with specified id", which chromedriver handles itself: it waits
+    for the navigation and runs the script again in the new page."""
+    token = uuid.uuid4().hex
+    driver.execute_script("window.gongkaiPage = arguments[0]", token)
     driver.find_element(by, what).click()
-    wait(driver, expected_conditions.staleness_of(page))
+    wait(driver, lambda d: d.execute_script(NEXT_PAGE_LOADED, token))
 
 
 def click_link(driver: Any, words: str) -> None:
