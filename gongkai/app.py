@@ -22,6 +22,7 @@ from typing import Any, Literal
 import structlog
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse, Response
+from fastapi_offline import FastAPIOffline
 
 from gongkai import dead_letters
 from shared.calendar_book import CalendarBook
@@ -29,6 +30,7 @@ from shared.db import Database, SqliteDatabase
 from shared.envelope import utcnow
 from shared.eventstore import SqlEventStore, open_postgres_store, open_sqlite_store, tail
 from shared.http import (
+    DOCS_STATIC,
     BodyLimitMiddleware,
     Idempotency,
     Metrics,
@@ -363,7 +365,9 @@ def create_app(
             await app.state.dead_letters.close()
             await suite.stop()
 
-    app = FastAPI(
+    # /docs and /redoc with Swagger UI and ReDoc served from the package, not a CDN.
+    app = FastAPIOffline(
+        static_url=DOCS_STATIC,
         title="gongkai 政务公开",
         version="0.1.0",
         description="政务公开 event-sourced service suite: " + ", ".join(services),

@@ -530,13 +530,14 @@ HTML_CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
     "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
-#: The interactive API docs (/docs, /redoc) load their scripts and styles from a CDN.
+#: The interactive API docs: their scripts and styles are served by the app itself
+#: (`DOCS_STATIC`, fastapi-offline's pinned Swagger UI and ReDoc; no CDN on an intranet).
+DOCS_PATHS = frozenset({"/docs", "/redoc"})
+DOCS_STATIC = "/static-offline-docs"
 DOCS_CSP = (
-    "default-src 'none'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
-    "font-src https://fonts.gstatic.com; img-src 'self' data: https://fastapi.tiangolo.com "
-    "https://cdn.redoc.ly; connect-src 'self'; worker-src blob:; base-uri 'none'; "
-    "frame-ancestors 'none'"
+    "default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; worker-src blob:; "
+    "base-uri 'none'; frame-ancestors 'none'"
 )
 
 
@@ -553,9 +554,7 @@ def _security_headers(
     content_type = next((v for k, v in headers if k.lower() == b"content-type"), b"")
     if content_type.lower().startswith(b"text/html"):
         if b"content-security-policy" not in present:
-            app = scope.get("app")
-            docs = {getattr(app, "docs_url", None), getattr(app, "redoc_url", None)}
-            policy = DOCS_CSP if scope.get("path") in docs - {None} else HTML_CSP
+            policy = DOCS_CSP if scope.get("path") in DOCS_PATHS else HTML_CSP
             added.append((b"content-security-policy", policy.encode("ascii")))
         if b"referrer-policy" not in present:
             added.append((b"referrer-policy", b"no-referrer"))

@@ -8,6 +8,7 @@ headers on every HTML page).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
@@ -142,3 +143,18 @@ def test_the_chinese_message_names_the_field_by_its_label_and_lists_allowed_valu
     assert (wrong["field"], wrong["rule"]) == ("channel", "schema.enum")
     assert wrong["message_zh"].startswith("提交渠道：取值不在允许范围内，允许的取值：")
     assert "in_person" in wrong["message_zh"] and "registered_mail" in wrong["message_zh"]
+
+
+def test_api_docs_work_offline_from_assets_the_app_serves_itself(suite: SuiteHandle) -> None:
+    """/docs and /redoc on a government intranet with no Internet (issue #17): every script
+    and style they load is served by the app, none comes from a CDN."""
+    with suite.client(handler(suite)) as c:
+        for page in ("/docs", "/redoc"):
+            html = c.get(page).text
+            sources = re.findall(r'(?:src|href)="([^"]+)"', html)
+            assert sources, page
+            assert not [s for s in sources if s.startswith(("http:", "https:", "//"))], page
+            for asset in sources:
+                if asset.endswith((".js", ".css")):
+                    served = c.get(asset)
+                    assert served.status_code == 200 and len(served.content) > 10_000, asset
