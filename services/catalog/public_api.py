@@ -14,7 +14,7 @@ from uuid import UUID
 from xml.sax.saxutils import escape
 
 import orjson
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from services.catalog import search as catalog_search
@@ -49,11 +49,11 @@ def where(township: str | None, column: str | None = None) -> tuple[str, list[An
     return " AND ".join(clauses), args
 
 
-def json_feed_item(r: Any) -> dict[str, Any]:
-    """One published document as a JSON Feed 1.1 item."""
+def json_feed_item(r: Any, base: str) -> dict[str, Any]:
+    """One published document as a JSON Feed 1.1 item (absolute URL under `base`)."""
     return {
         "id": f"urn:uuid:{r['document_id']}",
-        "url": f"/v1/public/catalog/documents/{r['document_id']}",
+        "url": f"{base}/v1/public/catalog/documents/{r['document_id']}",
         "title": r["title"],
         "content_text": r["body"],
         "summary": r["body"][:140],
@@ -70,13 +70,13 @@ def json_feed_item(r: Any) -> dict[str, Any]:
     }
 
 
-def atom_entry(r: Any) -> str:
+def atom_entry(r: Any, base: str) -> str:
     """One published document as an Atom 1.0 entry (RFC 4287)."""
     return (
         "<entry>"
         f"<id>urn:uuid:{r['document_id']}</id>"
         f"<title>{escape(r['title'])}</title>"
-        f'<link href="/v1/public/catalog/documents/{r["document_id"]}"/>'
+        f'<link href="{base}/v1/public/catalog/documents/{r["document_id"]}"/>'
         f"<published>{r['first_published_at']}</published>"
         f"<updated>{r['updated_at']}</updated>"
         f"<author><name>{escape(r['drafting_unit_name'])}</name></author>"
@@ -150,35 +150,64 @@ async def _latest(db: Database, township: str | None) -> list[Any]:
     return rows
 
 
-@router.get("/feed.json", summary="JSON Feed 1.1 (掌上公报)")
-async def json_feed(rt: Rt, township: str | None = None) -> Response:
-    rows = await _latest(rt.views, township)
+def _base(request: Request) -> str:
+    """The address the reader used, so a feed's links work wherever it is read."""
+    return str(request.base_url).rstrip("/")
+
+
+def _title(rt: Rt, what: str, township: str | None) -> str:
+    """`政府信息主动公开 · 苏店镇`: the organ by its name, never its org code."""
+    if township is None:
+        return f"{rt.orgs.district.name} {what}"
+    name = rt.orgs.get(township).name if township in rt.orgs else township
+    return f"{what} · {name}"
+
+
+def _json_feed(title: str, home: str, feed_url: str, items: list[dict[str, Any]]) -> Response:
     feed = {
         "version": "https://jsonfeed.org/version/1.1",
-        "title": "政府信息主动公开" + (f" · {township}" if township else ""),
-        "home_page_url": "/v1/public/catalog/documents",
-        "feed_url": "/v1/public/catalog/feed.json",
+        "title": title,
+        "home_page_url": home,
+        "feed_url": feed_url,
         "language": "zh-CN",
-        "items": [json_feed_item(r) for r in rows],
+        "items": items,
     }
     return Response(orjson.dumps(feed), media_type="application/feed+json; charset=utf-8")
 
 
-@router.get("/feed.atom", summary="Atom 1.0 feed (掌上公报)")
-async def atom_feed(rt: Rt, township: str | None = None) -> Response:
-    rows = await _latest(rt.views, township)
-    updated = rows[0]["updated_at"] if rows else datetime.now(UTC).isoformat()
-    entries = "".join(atom_entry(r) for r in rows)
+def _atom_feed(feed_id: str, title: str, self_url: str, updated: str, entries: str) -> Response:
     xml = (
         '<?xml version="1.0" encoding="utf-8"?>'
         '<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="zh-CN">'
-        f"<id>urn:gongkai:catalog:{escape(township or 'all')}</id>"
-        "<title>政府信息主动公开</title>"
+        f"<id>{escape(feed_id)}</id>"
+        f"<title>{escape(title)}</title>"
         f"<updated>{updated}</updated>"
-        '<link rel="self" href="/v1/public/catalog/feed.atom"/>'
+        f'<link rel="self" href="{escape(self_url)}"/>'
         f"{entries}</feed>"
     )
     return Response(xml, media_type="application/atom+xml; charset=utf-8")
+
+
+@router.get("/feed.json", summary="JSON Feed 1.1 (掌上公报)")
+async def json_feed(request: Request, rt: Rt, township: str | None = None) -> Response:
+    rows, base = await _latest(rt.views, township), _base(request)
+    title = _title(rt, "政府信息主动公开", township)
+    items = [json_feed_item(r, base) for r in rows]
+    home, feed_url = f"{base}/v1/public/catalog/documents", f"{base}/v1/public/catalog/feed.json"
+    return _json_feed(title, home, feed_url, items)
+
+
+@router.get("/feed.atom", summary="Atom 1.0 feed (掌上公报)")
+async def atom_feed(request: Request, rt: Rt, township: str | None = None) -> Response:
+    rows, base = await _latest(rt.views, township), _base(request)
+    updated = rows[0]["updated_at"] if rows else datetime.now(UTC).isoformat()
+    return _atom_feed(
+        f"urn:gongkai:catalog:{township or 'all'}",
+        _title(rt, "政府信息主动公开", township),
+        f"{base}/v1/public/catalog/feed.atom",
+        updated,
+        "".join(atom_entry(r, base) for r in rows),
+    )
 
 
 @router.get("/search", summary="全文检索 Full-text search (Chinese bigrams)")
@@ -219,6 +248,61 @@ async def gazette_issues(rt: Rt, township: str | None = None) -> dict[str, Any]:
         *args,
     )
     return {"items": await verify_all(rt.views, rows)}
+
+
+async def _latest_issues(db: Database, township: str | None) -> list[Any]:
+    clause, args = where(township)
+    rows: list[Any] = await db.fetch(
+        f"SELECT * FROM catalog_gazette_issues WHERE {clause} ORDER BY published_at DESC LIMIT 50",
+        *args,
+    )
+    return rows
+
+
+def _issue_url(base: str, r: Any) -> str:
+    return f"{base}/v1/public/catalog/gazette/{r['issue_id']}"
+
+
+@router.get("/gazette/feed.json", summary="政府公报订阅 JSON Feed 1.1 of gazette issues")
+async def gazette_json_feed(request: Request, rt: Rt, township: str | None = None) -> Response:
+    rows, base = await _latest_issues(rt.views, township), _base(request)
+    items = [
+        {
+            "id": f"urn:uuid:{r['issue_id']}",
+            "url": _issue_url(base, r),
+            "title": r["title"],
+            "date_published": r["published_at"],
+            "_gongkai": {"year": r["year"], "number": r["number"], "hash": r["content_hash"]},
+        }
+        for r in rows
+    ]
+    title = _title(rt, "政府公报", township)
+    home = f"{base}/v1/public/catalog/gazette"
+    return _json_feed(title, home, f"{home}/feed.json", items)
+
+
+@router.get("/gazette/feed.atom", summary="政府公报订阅 Atom 1.0 feed of gazette issues")
+async def gazette_atom_feed(request: Request, rt: Rt, township: str | None = None) -> Response:
+    rows, base = await _latest_issues(rt.views, township), _base(request)
+    updated = rows[0]["published_at"] if rows else datetime.now(UTC).isoformat()
+    entries = "".join(
+        "<entry>"
+        f"<id>urn:uuid:{r['issue_id']}</id>"
+        f"<title>{escape(r['title'])}</title>"
+        f'<link href="{escape(_issue_url(base, r))}"/>'
+        f"<published>{r['published_at']}</published>"
+        f"<updated>{r['published_at']}</updated>"
+        f"<summary>第{r['number']}期，内容哈希 {escape(r['content_hash'])}</summary>"
+        "</entry>"
+        for r in rows
+    )
+    return _atom_feed(
+        f"urn:gongkai:gazette:{township or 'all'}",
+        _title(rt, "政府公报", township),
+        f"{base}/v1/public/catalog/gazette/feed.atom",
+        updated,
+        entries,
+    )
 
 
 @router.get("/gazette/{issue_id}", summary="公报一期 One issue, its hash, chain and texts checked")

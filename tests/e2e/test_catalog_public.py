@@ -12,6 +12,8 @@ import xml.etree.ElementTree as ET
 from datetime import timedelta
 from typing import Any
 
+import httpx
+
 from tests.e2e.conftest import SuiteHandle
 from tests.e2e.factories import today
 from tests.e2e.test_catalog_workflow import Desk, content, refused
@@ -60,6 +62,9 @@ def test_feeds_and_search_carry_published_documents_and_drop_withdrawn_ones__s13
     feed = public(suite, "/feed.json", township="shangdang/sudian")
     assert feed.headers["content-type"].startswith("application/feed+json")
     assert f"urn:uuid:{document_id}" in {i["id"] for i in feed.json()["items"]}
+    # The organ by its name, not its org code; links that work wherever the feed is read.
+    assert feed.json()["title"] == "政府信息主动公开 · 苏店镇"
+    assert all(i["url"].startswith("http") for i in feed.json()["items"])
     atom = public(suite, "/feed.atom", township="shangdang/sudian")
     ids = {e.findtext(f"{ATOM}id") for e in ET.fromstring(atom.content).iter(f"{ATOM}entry")}
     assert f"urn:uuid:{document_id}" in ids
@@ -221,6 +226,16 @@ def test_gazette_issue_compiles_published_normative_documents_with_a_verified_ha
     rows = suite.eventually(checked)
     assert rows[2]["chain_verified"] is True and rows[2]["verified"] is True
     assert rows[1]["verified"] is True  # a withdrawal is not tampering
+    # Subscribers follow the issues (issue #21): titles by the organ's name, absolute links.
+    feed = public(suite, "/gazette/feed.json", township="shangdang/sudian").json()
+    assert feed["title"] == "政府公报 · 苏店镇" and feed["feed_url"].startswith("http")
+    urls = {i["id"]: i["url"] for i in feed["items"]}
+    assert urls[f"urn:uuid:{issue['issue_id']}"].endswith(f"/gazette/{issue['issue_id']}")
+    assert httpx.get(urls[f"urn:uuid:{issue['issue_id']}"], timeout=10).status_code == 200
+    atom = ET.fromstring(public(suite, "/gazette/feed.atom", township="shangdang/sudian").content)
+    assert atom.findtext(f"{ATOM}title") == "政府公报 · 苏店镇"
+    titles = [e.findtext(f"{ATOM}title") for e in atom.iter(f"{ATOM}entry")]
+    assert f"苏店镇人民政府公报 {today().year}年第2期" in titles
 
 
 def test_annual_report_section_two_counts_made_repealed_and_in_force__art50(
