@@ -29,7 +29,6 @@ from shared.envelope import Actor, RecordedEvent, StreamWrite, new_id
 from shared.errors import NotFound
 from shared.eventstore import EventStore, version_conflict
 from shared.identity import (
-    ROLE_LABELS_ZH,
     Principal,
     Role,
     require_org,
@@ -362,7 +361,7 @@ def catalogue(tables: Sequence[CommandTable[Any]]) -> list[dict[str, Any]]:
                     "basis": command.basis,
                     "roles": None
                     if static_roles is None
-                    else [{"code": r.value, "label_zh": ROLE_LABELS_ZH[r]} for r in static_roles],
+                    else [{"code": r.value, "label_zh": r.label_zh} for r in static_roles],
                     "roles_depend_on_state": static_roles is None,
                     "path_params": {
                         name: command.path_types.get(name, UUID).__name__

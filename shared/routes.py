@@ -7,7 +7,7 @@ refusals documented per status. The correlation id comes from the request contex
 middleware (shared/http.py).
 
 No `from __future__ import annotations` here: FastAPI must see the real dependency objects
-the routes close over, not strings.
+and models the generated routes take, not strings.
 """
 
 import inspect
