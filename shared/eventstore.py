@@ -11,6 +11,12 @@ out of the order in which they drew positions, and a tailing reader that saw
 the later one would skip the earlier one forever); appends therefore take a
 transaction-scoped advisory lock before they draw positions, so positions
 commit in order. See docs/architecture.md "Ordering" for the trade-off.
+
+Group commit (PostgreSQL): the lock is held until the commit's WAL flush, so appends
+that each paid their own flush would run one flush at a time. Appends that arrive while
+one is in flight are therefore combined by `_GroupCommit` into one call of the append
+function (one transaction, one flush) as long as they name different streams; each
+caller still gets its own records or its own refusal (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -213,6 +219,126 @@ def _partial_duplicate() -> ConcurrencyConflict:
 _JSONB_CHANGES = re.compile(rb"[0-9]e\+[0-9]|-0\.0[,\]}]")
 
 
+_Waiting = tuple[Sequence[StreamWrite], "asyncio.Future[list[RecordedEvent]]"]
+
+
+class _GroupCommit:
+    """Combine the appends that wait for each other into one transaction.
+
+    One batch is in flight at a time per store (the advisory lock serialises them in the
+    database anyway). Callers that arrive meanwhile queue; when the batch ends, the
+    queued appends go as the next batch, at most `max_events` events, never two that
+    name the same stream (a later one waits for the next batch, so expected versions
+    hold in arrival order). A batch of several appends is all or nothing in the database,
+    but its callers are independent: if the combined call is refused (a version conflict
+    or a partial duplicate in one of them), nothing was written and each append is run
+    again alone, so only the one at fault is refused. A lone append goes as it always
+    did: no waiting is added to wait for company.
+    """
+
+    def __init__(
+        self,
+        run: Callable[[Sequence[StreamWrite]], Awaitable[list[RecordedEvent]]],
+        *,
+        max_events: int = 2000,
+    ) -> None:
+        self._run = run
+        self._max_events = max_events
+        self._queue: list[_Waiting] = []
+        self._drainer: asyncio.Task[None] | None = None
+        #: Appends per transaction, for the benchmark's report (batches, appends).
+        self.batches = 0
+        self.appends = 0
+
+    async def append(self, writes: Sequence[StreamWrite]) -> list[RecordedEvent]:
+        future: asyncio.Future[list[RecordedEvent]] = asyncio.get_running_loop().create_future()
+        self._queue.append((writes, future))
+        if self._drainer is None:
+            self._drainer = asyncio.create_task(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        try:
+            while self._queue:
+                await self._flush(self._take())
+        finally:
+            self._drainer = None
+            for _, future in self._queue:  # only when the drain itself was cancelled
+                future.cancel()
+            self._queue = []
+
+    async def wait_idle(self) -> None:
+        """Let the batch in flight and those queued finish (before the store closes)."""
+        if self._drainer is not None:
+            await asyncio.wait([self._drainer])
+
+    def _take(self) -> list[_Waiting]:
+        batch: list[_Waiting] = []
+        rest: list[_Waiting] = []
+        streams: set[str] = set()
+        events = 0
+        for item in self._queue:
+            names = {w.stream_id for w in item[0]}
+            size = sum(len(w.events) for w in item[0])
+            fits = not batch or events + size <= self._max_events
+            if fits and not names & streams and not rest:
+                batch.append(item)
+                streams |= names
+                events += size
+            else:
+                rest.append(item)
+        self._queue = rest
+        return batch
+
+    async def _flush(self, batch: list[_Waiting]) -> None:
+        self.batches += 1
+        self.appends += len(batch)
+        if len(batch) == 1:
+            await self._settle(*batch[0])
+            return
+        merged = [w for writes, _ in batch for w in writes]
+        try:
+            records = await self._run(merged)
+        except ConcurrencyConflict:
+            for writes, future in batch:
+                await self._settle(writes, future)
+            return
+        except BaseException as exc:
+            for _, future in batch:
+                _fail(future, exc)
+            if not isinstance(exc, Exception):
+                raise
+            return
+        start = 0
+        for writes, future in batch:
+            count = sum(len(w.events) for w in writes)
+            if not future.done():
+                future.set_result(records[start : start + count])
+            start += count
+
+    async def _settle(
+        self, writes: Sequence[StreamWrite], future: asyncio.Future[list[RecordedEvent]]
+    ) -> None:
+        try:
+            result = await self._run(writes)
+        except BaseException as exc:
+            _fail(future, exc)
+            if not isinstance(exc, Exception):
+                raise
+            return
+        if not future.done():
+            future.set_result(result)
+
+
+def _fail(future: asyncio.Future[list[RecordedEvent]], exc: BaseException) -> None:
+    if future.done():
+        return
+    if isinstance(exc, asyncio.CancelledError):
+        future.cancel()
+    else:
+        future.set_exception(exc)
+
+
 def _jsonb_changes(text: bytes) -> bool:
     """Whether the payload `text` may read back from JSONB as another value."""
     # One-byte finds (memchr) first: most payloads hold no "+", and many no "-".
@@ -229,6 +355,7 @@ class SqlEventStore:
         self.name = name
         self.notifier = Notifier()
         self._listener: asyncpg.Connection | None = None
+        self.group_commit = _GroupCommit(self._append_postgres)
 
     async def setup(self) -> None:
         await self.db.execute_script(
@@ -249,7 +376,7 @@ class SqlEventStore:
         if len(set(streams)) != len(streams):
             raise ValueError("one append may name each stream once")
         if self.db.dialect == "postgres":
-            records = await self._append_postgres(writes)
+            records = await self.group_commit.append(writes)
         else:
             records = await self._append_sqlite(writes)
         self.notifier.notify()
@@ -453,6 +580,7 @@ class SqlEventStore:
         await self._listener.add_listener(self._channel, lambda *_: self.notifier.notify())
 
     async def close(self) -> None:
+        await self.group_commit.wait_idle()
         if self._listener is not None:
             await self._listener.close()
             self._listener = None

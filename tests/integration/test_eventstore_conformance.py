@@ -276,3 +276,78 @@ async def test_a_batch_larger_than_one_statement_allows_is_appended_whole(
     assert [r.version for r in recorded] == list(range(1, 3001))
     assert [r.payload["n"] for r in recorded] == list(range(3000))
     assert await store.stream_version("gazette-2026") == 3000
+
+
+# -- appends that arrive together (group commit on PostgreSQL) ----------------------------
+# Callers are independent whatever the adapter does with them: each gets its own records
+# and only the one at fault is refused (docs/performance.md, "Group commit").
+
+
+async def test_concurrent_appends_each_get_their_own_records(store: EventStore) -> None:
+    writes = [write(f"req-{i}", event(n=i), event(n=i + 100)) for i in range(40)]
+    results = await asyncio.gather(*(store.append([w]) for w in writes))
+    for w, records in zip(writes, results, strict=True):
+        assert [r.event_id for r in records] == [e.event_id for e in w.events]
+        assert {r.stream_id for r in records} == {w.stream_id}
+        assert [r.version for r in records] == [1, 2]
+    stored = await store.read_all(0, 1000)
+    assert [r.position for r in stored] == sorted(r.position for res in results for r in res)
+    assert len({r.position for r in stored}) == 80
+
+
+async def test_a_conflict_among_concurrent_appends_refuses_only_its_own(
+    store: EventStore,
+) -> None:
+    await store.append([write("req-taken", event())])
+    good = [write(f"req-ok-{i}", event(), expected=0) for i in range(10)]
+    bad = write("req-taken", event(), expected=0)
+    outcomes = await asyncio.gather(
+        *(store.append([w]) for w in good[:5]),
+        store.append([bad]),
+        *(store.append([w]) for w in good[5:]),
+        return_exceptions=True,
+    )
+    assert isinstance(outcomes[5], ConcurrencyConflict)
+    assert all(isinstance(o, list) and len(o) == 1 for i, o in enumerate(outcomes) if i != 5)
+    assert len(await store.read_stream("req-taken")) == 1
+    assert await count(store) == 11
+
+
+async def test_concurrent_appends_to_one_stream_keep_their_arrival_order(
+    store: EventStore,
+) -> None:
+    first = write("req-1", event(n=1), expected=0)
+    second = write("req-1", event(n=2), expected=1)
+    others = [write(f"req-{i}", event()) for i in range(2, 8)]
+    outcomes = await asyncio.gather(
+        store.append([first]), *(store.append([w]) for w in others), store.append([second])
+    )
+    assert [r.version for r in outcomes[0] + outcomes[-1]] == [1, 2]
+    assert [r.payload["n"] for r in await store.read_stream("req-1")] == [1, 2]
+
+
+async def test_a_retry_among_concurrent_new_appends_gets_the_stored_records(
+    store: EventStore,
+) -> None:
+    original = write("req-retried", event())
+    stored = await store.append([original])
+    fresh = [write(f"req-new-{i}", event()) for i in range(6)]
+    outcomes = await asyncio.gather(
+        store.append([original]), *(store.append([w]) for w in fresh)
+    )
+    assert outcomes[0] == stored
+    assert all(len(o) == 1 for o in outcomes[1:])
+    assert await count(store) == 7
+
+
+async def test_on_postgres_appends_that_wait_together_share_one_transaction(
+    pg_url: str, pg_schema: str
+) -> None:
+    """40 callers at once pay for far fewer than 40 commits (one WAL flush each)."""
+    store = await open_postgres_store(pg_url, schema=pg_schema)
+    try:
+        await asyncio.gather(*(store.append([write(f"req-{i}", event())]) for i in range(40)))
+        assert store.group_commit.appends == 40
+        assert store.group_commit.batches < 20
+    finally:
+        await store.close()
