@@ -62,7 +62,7 @@ def dashboard_queries() -> list[str]:
 
 def test_the_alert_rules_load_and_each_fires_on_its_failure_only() -> None:
     tool = promtool()
-    assert "SUCCESS: 7 rules found" in run(tool, "check", "rules", ALERTS.name)
+    assert f"SUCCESS: {len(alert_rules())} rules found" in run(tool, "check", "rules", ALERTS.name)
     assert "SUCCESS" in run(tool, "test", "rules", "alerts-test.yml")
 
 
