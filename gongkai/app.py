@@ -100,6 +100,8 @@ class Suite:
     runners: list[ProjectionRunner] = field(default_factory=list)
     #: Kafka consumer workers (their dead-lettered counts are on /metrics).
     workers: list[KafkaProjectionWorker] = field(default_factory=list)
+    #: The relays of a `serve` process, by service (their lag is on /ready and /metrics).
+    relays: dict[str, Relay] = field(default_factory=dict)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _closers: list[Any] = field(default_factory=list)
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
@@ -235,6 +237,7 @@ class Suite:
                     dlq=dlq_for(prefix),
                 )
                 await relay.setup()
+                self.relays[runtime.name] = relay
                 self._supervise(partial(relay.run, self._stop), f"relay-{runtime.name}")
                 continue
             for i, processor in enumerate(runtime.definition.stream_processors):
@@ -324,6 +327,13 @@ class Suite:
                 checks[name] = {"error": type(exc).__name__}
         for runner in self.runners:
             checks[runner.name] = {"lag": await runner.lag()}
+        for name, relay in self.relays.items():
+            try:
+                head = await self.runtimes[name].store.head_position()
+                relayed = await relay.checkpoint()
+                checks[f"relay-{name}"] = {"relayed": relayed, "relay_lag": head - relayed}
+            except Exception as exc:
+                checks[f"relay-{name}"] = {"error": type(exc).__name__}
         for task, error in self.failing.items():
             checks[task] = {"error": error, "restarting": True}
         return checks
@@ -414,6 +424,10 @@ def create_app(
                 metrics.head_position.labels(name).set(check["head_position"])
             if "lag" in check:
                 metrics.projection_lag.labels(name).set(check["lag"])
+            if "relay_lag" in check:
+                service = name.removeprefix("relay-")
+                metrics.relay_lag.labels(service).set(check["relay_lag"])
+                metrics.relayed.labels(service).set(check["relayed"])
         await dead_letters.update_parked(parked, app.state.dead_letters)
         return metrics_response(metrics)
 

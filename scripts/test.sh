@@ -46,6 +46,15 @@ if ! bash deploy/browser-tools.sh; then
   echo "test.sh: fonts or axe-core missing; the workbench browser tests will be SKIPPED" >&2
 fi
 
+# The alert rules' tests: Debian's promtool (deploy/promtool.sh).
+if ! bash deploy/promtool.sh; then
+  if [[ $in_ci == 1 ]]; then
+    echo "test.sh: CI=true and promtool could not be installed (deploy/promtool.sh)" >&2
+    exit 1
+  fi
+  echo "test.sh: promtool missing; the alert rules' tests will be SKIPPED" >&2
+fi
+
 set +e
 $BIN/pytest -q -rfEs --durations=10 -p no:cacheprovider "$@"
 status=$?

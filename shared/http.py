@@ -521,6 +521,18 @@ class Metrics:
             ["projection"],
             registry=self.registry,
         )
+        self.relay_lag = Gauge(
+            "gongkai_relay_lag_events",
+            "Events in a service's store not yet published to Kafka by its relay",
+            ["service"],
+            registry=self.registry,
+        )
+        self.relayed = Gauge(
+            "gongkai_relay_position",
+            "Global position of the last event a service's relay published to Kafka",
+            ["service"],
+            registry=self.registry,
+        )
 
 
 #: The policy of every HTML page (a report, a table) that does not set its own: nothing
