@@ -527,6 +527,12 @@ class Metrics:
             ["service"],
             registry=self.registry,
         )
+        self.deadlines_missed = Counter(
+            "gongkai_deadlines_missed",
+            "Missed-deadline events in a service's store (types ending in Missed or Overdue)",
+            ["service", "type"],
+            registry=self.registry,
+        )
         self.relayed = Gauge(
             "gongkai_relay_position",
             "Global position of the last event a service's relay published to Kafka",

@@ -332,9 +332,7 @@ async def test_a_retry_among_concurrent_new_appends_gets_the_stored_records(
     original = write("req-retried", event())
     stored = await store.append([original])
     fresh = [write(f"req-new-{i}", event()) for i in range(6)]
-    outcomes = await asyncio.gather(
-        store.append([original]), *(store.append([w]) for w in fresh)
-    )
+    outcomes = await asyncio.gather(store.append([original]), *(store.append([w]) for w in fresh))
     assert outcomes[0] == stored
     assert all(len(o) == 1 for o in outcomes[1:])
     assert await count(store) == 7
