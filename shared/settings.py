@@ -8,7 +8,9 @@ switches the bus to Kafka.
 from __future__ import annotations
 
 import secrets
+from datetime import date
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -50,6 +52,20 @@ class Settings(BaseSettings):
         description="Kafka consumer session timeout of projection workers (ms): longer "
         "survives a busy event loop, shorter hands a dead worker's partitions over sooner "
         "(within the broker's group.min/max.session.timeout.ms: 6 s to 30 min by default)",
+    )
+
+    column_checks: Literal["on", "off"] = Field(
+        default="on",
+        description="the daily column check of every township (catalog): on or off; "
+        "POST /v1/catalog/column-checks works either way",
+    )
+    column_checks_hour: int = Field(
+        default=8, ge=0, le=23, description="local hour (Asia/Shanghai) after which it runs"
+    )
+    column_checks_from: date | None = Field(
+        default=None,
+        description="first day it runs (YYYY-MM-DD): a new deployment's columns start empty, "
+        "and when that starts to count is the district's decision",
     )
 
     @property

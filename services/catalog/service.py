@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from services.catalog.api import routers
+from services.catalog.column_checks import column_check_job
 from services.catalog.events import registry
 from services.catalog.gazette_views import GazetteIssues
 from services.catalog.handlers import DOCUMENT_COMMANDS, CatalogHandlers
@@ -30,5 +31,5 @@ SERVICE = ServiceDefinition(
     commands=(DOCUMENT_COMMANDS,),
     routers=routers,
     build_handlers=_handlers,
-    background=(deadline_job,),
+    background=(deadline_job, column_check_job),
 )
