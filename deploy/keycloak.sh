@@ -12,6 +12,8 @@
 #   keycloak.sh status    exit 0 if running and healthy, 3 otherwise
 #   keycloak.sh reset     stop and delete the server's data (next start creates it anew)
 #   keycloak.sh java      print the Java it would use (and why), exit 1 if none fits
+#   keycloak.sh prereqs   only the Debian packages install/start need (Java, curl, unzip):
+#                         apt-get when missing and root; infra.sh runs it before the parallel starts
 #
 # Environment (all optional):
 #   GONGKAI_CACHE                     download/build cache  (~/.cache/gongkai)
@@ -19,6 +21,7 @@
 #   GONGKAI_KEYCLOAK_PORT             HTTP port             (18080, on 127.0.0.1)
 #   GONGKAI_KEYCLOAK_MANAGEMENT_PORT  health port           (18081, on 127.0.0.1)
 #   GONGKAI_KEYCLOAK_HEAP             JVM -Xmx              (512m)
+#   GONGKAI_KEYCLOAK_JAVA_OPTS        extra JVM options     (see DEFAULT_JAVA_OPTS below)
 #   GONGKAI_KEYCLOAK_JAVA_HOME        the Java to use       (else the newest >= 21 found, else 17)
 #   GONGKAI_KEYCLOAK_START_TIMEOUT    seconds to wait for health (180)
 #   GONGKAI_KEYCLOAK_STOP_TIMEOUT     seconds between SIGTERM and SIGKILL (30)
@@ -47,6 +50,7 @@ PORT=${GONGKAI_KEYCLOAK_PORT:-18080}
 MPORT=${GONGKAI_KEYCLOAK_MANAGEMENT_PORT:-18081}
 HEAP=${GONGKAI_KEYCLOAK_HEAP:-512m}
 READY_TIMEOUT=${GONGKAI_KEYCLOAK_START_TIMEOUT:-180}
+JAVA_OPTS_EXTRA=${GONGKAI_KEYCLOAK_JAVA_OPTS-}
 STOP_TIMEOUT=${GONGKAI_KEYCLOAK_STOP_TIMEOUT:-30}
 
 # ---------------------------------------------------------------- helpers
@@ -88,13 +92,13 @@ java_major() {  # $1 = a java binary; prints its feature version (17, 21, 25...)
 # GONGKAI_KEYCLOAK_JAVA_HOME (must be >= 17); else the newest >= 21 among JAVA_HOME,
 # /usr/lib/jvm/* and `java` on PATH; else the newest 17 among them. Sets JAVA and JAVA_WHY.
 find_java() {
-    JAVA= JAVA_WHY=
+    JAVA= JAVA_WHY= JAVA_MAJOR=0
     if [[ -n ${GONGKAI_KEYCLOAK_JAVA_HOME:-} ]]; then
         local j=$GONGKAI_KEYCLOAK_JAVA_HOME/bin/java m
         [[ -x $j ]] || { JAVA_WHY="GONGKAI_KEYCLOAK_JAVA_HOME=$GONGKAI_KEYCLOAK_JAVA_HOME has no bin/java"; return 1; }
         m=$(java_major "$j")
         (( ${m:-0} >= 17 )) || { JAVA_WHY="$j is Java ${m:-unknown}; Keycloak $KC_VERSION needs 17+ (21+ preferred)"; return 1; }
-        JAVA=$j JAVA_WHY="Java $m from GONGKAI_KEYCLOAK_JAVA_HOME"
+        JAVA=$j JAVA_MAJOR=$m JAVA_WHY="Java $m from GONGKAI_KEYCLOAK_JAVA_HOME"
         return 0
     fi
     local cands=() c best= best_m=0 m
@@ -107,9 +111,9 @@ find_java() {
         if (( ${m:-0} > best_m )); then best=$c best_m=$m; fi
     done
     if (( best_m >= 21 )); then
-        JAVA=$best JAVA_WHY="Java $best_m (newest found)"
+        JAVA=$best JAVA_MAJOR=$best_m JAVA_WHY="Java $best_m (newest found)"
     elif (( best_m == 17 )); then
-        JAVA=$best JAVA_WHY="Java 17 (no Java 21+ found; Keycloak $KC_VERSION runs on 17, deprecated upstream)"
+        JAVA=$best JAVA_MAJOR=17 JAVA_WHY="Java 17 (no Java 21+ found; Keycloak $KC_VERSION runs on 17, deprecated upstream)"
     else
         JAVA_WHY="no Java 17+ found (looked at JAVA_HOME, /usr/lib/jvm/*, PATH; best: ${best:-none} ${best_m})"
         return 1
@@ -209,7 +213,7 @@ wait_ready() {  # $1 = pid
         fi
         if healthy; then return 0; fi
         if (( SECONDS >= next )); then
-            say "… still starting ($(elapsed)): $(tail -n1 "$LOG_FILE" 2>/dev/null | cut -c1-120)"
+            say "… still starting ($(elapsed)): $(grep -E '^[0-9-]+ [0-9:,]+ ' "$LOG_FILE" 2>/dev/null | tail -n1 | cut -c25-150)"
             next=$(( SECONDS + 10 ))
         fi
         sleep 0.25
@@ -253,10 +257,11 @@ cmd_start() {
     if pid=$(running_pid); then
         if healthy; then
             say "already running (pid $pid) on http://127.0.0.1:$PORT"
-            return 0
+        else
+            say "pid $pid is starting; waiting for it"
+            wait_ready "$pid"
         fi
-        say "pid $pid is starting; waiting for it"
-        wait_ready "$pid"
+        write_realm
         say "ready (pid $pid) on http://127.0.0.1:$PORT after $(elapsed)"
         return 0
     fi
@@ -278,13 +283,16 @@ cmd_start() {
         say "new database in $DATA_DIR (bootstrap admin 'admin', password in $ADMIN_PW_FILE)"
     fi
     if [[ -f $LOG_FILE ]]; then mv -f "$LOG_FILE" "$LOG_FILE.1"; fi
+    local opts=$JAVA_OPTS_EXTRA
+    # Java 24+ warns at every start that Netty uses sun.misc.Unsafe (JEP 498); allow it quietly.
+    if (( JAVA_MAJOR >= 24 )); then opts="--sun-misc-unsafe-memory-access=allow $opts"; fi
     say "starting Keycloak $KC_VERSION on http://127.0.0.1:$PORT (health :$MPORT) with $JAVA_WHY, log $LOG_FILE"
     # setsid: own session, so the server outlives the calling shell and its Ctrl-C; the inner
     # shell writes its pid and execs kc.sh, which runs java as its child and forwards SIGTERM.
     # The transaction log goes under our data dir, not into the shared cached distribution.
     # shellcheck disable=SC2016  # $$ is the inner shell's
     KC_BOOTSTRAP_ADMIN_USERNAME=admin KC_BOOTSTRAP_ADMIN_PASSWORD=$(cat "$ADMIN_PW_FILE") \
-    JAVA=$JAVA JAVA_OPTS_KC_HEAP="-Xms64m -Xmx$HEAP" \
+    JAVA=$JAVA JAVA_OPTS_KC_HEAP="-Xms64m -Xmx$HEAP" JAVA_OPTS_APPEND=$opts \
     setsid bash -c 'echo $$ >"$0"; exec "$@"' "$PID_FILE" \
         "$KC_HOME/bin/kc.sh" start --optimized \
         "-Dquarkus.transaction-manager.object-store.directory=$DATA_DIR/transaction-logs" \
@@ -350,6 +358,15 @@ cmd_reset() {
     say "data removed ($DATA_DIR)"
 }
 
+cmd_prereqs() {
+    ensure_java
+    if ! installed; then
+        command -v curl >/dev/null 2>&1 || as_root_apt_install curl ca-certificates
+        command -v unzip >/dev/null 2>&1 || as_root_apt_install unzip
+    fi
+    say "prerequisites present ($JAVA_WHY)"
+}
+
 cmd_java() {
     if find_java; then echo "$JAVA ($JAVA_WHY)"; else echo "$JAVA_WHY" >&2; return 1; fi
 }
@@ -361,5 +378,6 @@ case ${1:-} in
     status)   cmd_status ;;
     reset)    cmd_reset ;;
     java)     cmd_java ;;
-    *) echo "usage: $0 {install|start|up|stop|down|status|reset|java}" >&2; exit 2 ;;
+    prereqs)  cmd_prereqs ;;
+    *) echo "usage: $0 {install|start|up|stop|down|status|reset|java|prereqs}" >&2; exit 2 ;;
 esac
