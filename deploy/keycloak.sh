@@ -10,7 +10,8 @@
 #   keycloak.sh stop      SIGTERM, wait, then SIGKILL; harmless if not running
 #   keycloak.sh down      = stop
 #   keycloak.sh status    exit 0 if running and healthy, 3 otherwise
-#   keycloak.sh reset     stop and delete the server's data (next start creates it anew)
+#   keycloak.sh reset     stop and delete the server's data (next start creates it anew,
+#                         from the cached template database when there is one)
 #   keycloak.sh java      print the Java it would use (and why), exit 1 if none fits
 #   keycloak.sh prereqs   only the Debian packages install/start need (Java, curl, unzip):
 #                         apt-get when missing and root; infra.sh runs it before the parallel starts
@@ -40,6 +41,7 @@ MAVEN=${GONGKAI_MAVEN_CENTRAL:-https://repo1.maven.org/maven2}
 ZIP_URL=$MAVEN/org/keycloak/keycloak-quarkus-dist/$KC_VERSION/keycloak-quarkus-dist-$KC_VERSION.zip
 ZIP=$CACHE_ROOT/keycloak-quarkus-dist-$KC_VERSION.zip
 KC_HOME=$CACHE_ROOT/keycloak-$KC_VERSION
+TEMPLATE_DIR=$KC_HOME/template
 INFRA_DIR=${GONGKAI_INFRA_DIR:-$REPO_DIR/var/infra}
 KC_DIR=$INFRA_DIR/keycloak
 DATA_DIR=$KC_DIR/data
@@ -279,8 +281,16 @@ cmd_start() {
     # The bootstrap admin is created with the database: a new database gets a new password.
     if [[ ! -f $DATA_DIR/keycloakdb.mv.db || ! -s $ADMIN_PW_FILE ]]; then
         rm -rf "$DATA_DIR"; mkdir -p "$DATA_DIR"
-        (umask 077; head -c 24 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n' >"$ADMIN_PW_FILE")
-        say "new database in $DATA_DIR (bootstrap admin 'admin', password in $ADMIN_PW_FILE)"
+        if template_fits; then
+            # A database that already holds the master realm and this realm.json's realm:
+            # the start skips schema creation, master realm set-up and realm.py.
+            cp "$TEMPLATE_DIR/keycloakdb.mv.db" "$TEMPLATE_DIR/realm.sha256" "$DATA_DIR/"
+            (umask 077; cp "$TEMPLATE_DIR/admin-password" "$ADMIN_PW_FILE")
+            say "new database in $DATA_DIR from the cached template $TEMPLATE_DIR (admin password in $ADMIN_PW_FILE)"
+        else
+            (umask 077; head -c 24 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n' >"$ADMIN_PW_FILE")
+            say "new database in $DATA_DIR (bootstrap admin 'admin', password in $ADMIN_PW_FILE)"
+        fi
     fi
     if [[ -f $LOG_FILE ]]; then mv -f "$LOG_FILE" "$LOG_FILE.1"; fi
     local opts=$JAVA_OPTS_EXTRA
@@ -333,9 +343,38 @@ cmd_stop() {
         deadline=$(( SECONDS + 10 ))
         while alive "$pid" && (( SECONDS < deadline )); do sleep 0.1; done
         if alive "$pid"; then die "pid $pid survived SIGKILL"; fi
+        rm -f "$PID_FILE"
+        say "killed in $(elapsed) (database not saved as a template)"
+        return 0
     fi
     rm -f "$PID_FILE"
     say "stopped in $(elapsed)"
+    save_template
+}
+
+# The cached template database (<cache>/keycloak-<v>/template): a copy of a cleanly stopped
+# database whose realm matches realm.json, taken at the first `stop` after it was written.
+# A new data dir (fresh checkout, CI with a kept cache, `reset`) starts from it.
+template_fits() {
+    [[ -f $TEMPLATE_DIR/keycloakdb.mv.db && -s $TEMPLATE_DIR/admin-password
+       && -f $TEMPLATE_DIR/realm.sha256 && $(cat "$TEMPLATE_DIR/realm.sha256") == "$(realm_stamp)" ]]
+}
+save_template() {
+    template_fits && return 0
+    [[ -f $DATA_DIR/keycloakdb.mv.db && -s $ADMIN_PW_FILE && -f $DATA_DIR/realm.sha256 ]] || return 0
+    [[ $(cat "$DATA_DIR/realm.sha256") == "$(realm_stamp)" ]] || return 0
+    installed || return 0
+    exec 8>"$CACHE_ROOT/.keycloak-$KC_VERSION.lock"
+    flock 8                                   # one writer of the cache at a time
+    if template_fits; then exec 8>&-; return 0; fi
+    local tmp=$TEMPLATE_DIR.tmp.$$
+    rm -rf "$tmp"; mkdir -p "$tmp"
+    (umask 077; cp "$DATA_DIR/keycloakdb.mv.db" "$DATA_DIR/realm.sha256" "$ADMIN_PW_FILE" "$tmp/") \
+        || { rm -rf "$tmp"; exec 8>&-; say "could not save the template database (not needed)"; return 0; }
+    rm -rf "$TEMPLATE_DIR"
+    mv "$tmp" "$TEMPLATE_DIR"
+    exec 8>&-
+    say "saved this database as the template for new data dirs ($TEMPLATE_DIR)"
 }
 
 cmd_status() {
