@@ -20,6 +20,7 @@ The checks on an ID token (OpenID Connect Core 1.0 §3.1.3.7):
   present or when there are several audiences, equals our client id;
 - `exp` in the future, `iat` not in the future and not older than `max_age`;
 - `nonce` equals the one sealed in this browser's login cookie;
+- the callback's `iss` parameter, when the provider sends one (RFC 9207), is our issuer;
 - `state` equals the sealed one, and a state is accepted once (`StateLedger`).
 Every refusal is `Unauthenticated` (401) with rule `oidc.<reason>`, in Chinese and English.
 """
@@ -511,6 +512,14 @@ class OidcClient:
                 f"the provider ended the sign-in: {params.get('error')} "
                 f"{params.get('error_description', '')}".strip(),
                 provider_error=params.get("error", ""),
+            )
+        iss = params.get("iss")
+        if iss is not None and iss != self.settings.issuer:
+            _refuse(  # RFC 9207: the answer must come from our provider (mix-up attack)
+                "response_issuer",
+                "登录回调声明的签发者不是配置的身份提供方",
+                f"the callback names issuer {iss!r}, not {self.settings.issuer!r}",
+                "iss",
             )
         login = open_login(cookie, self._secret, now)
         state, code = params.get("state", ""), params.get("code", "")

@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from http.cookiejar import Cookie, CookieJar, DefaultCookiePolicy
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 import httpx
 import jwt
@@ -221,6 +221,21 @@ async def test_a_replayed_callback_is_refused(suite: Suite, keycloak_url: str) -
             await fresh.finish({k: v[0] for k, v in parse_qs(urlsplit(back).query).items()}, cookie)
     assert caught.value.rule == "oidc.code_rejected"
     assert len(suite.signed_in.identities) == 1
+
+
+async def test_a_callback_naming_another_issuer_is_refused(suite: Suite) -> None:
+    """RFC 9207 mix-up defence: Keycloak names itself in `iss`; another value is refused."""
+    ours, theirs = suite.browser()
+    async with ours, theirs:
+        back = await _code_callback(ours, theirs, "li-qiang")
+        forged = back.replace(
+            "iss=" + quote(suite.settings.issuer, safe=""),
+            "iss=" + quote("http://127.0.0.1:18080/realms/master", safe=""),
+        )
+        assert forged != back
+        answer = await ours.get(_path(forged))
+    assert answer.status_code == 401 and answer.json()["rule"] == "oidc.response_issuer"
+    assert suite.signed_in.identities == []
 
 
 async def test_a_callback_from_another_browsers_sign_in_is_refused(suite: Suite) -> None:
