@@ -9,8 +9,10 @@ import hashlib
 import hmac
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -31,6 +33,8 @@ from shared.oidc import (
     seal_login,
     verify_id_token,
 )
+from shared.oidc_routes import oidc_client_from_settings
+from shared.settings import Settings
 
 NOW = datetime(2026, 12, 6, 8, 0, tzinfo=UTC)
 ISSUER = "http://127.0.0.1:18080/realms/gongkai"
@@ -301,3 +305,28 @@ def test_expiry_has_the_configured_leeway(
     private_key: rsa.RSAPrivateKey, keys: dict[str, jwt.PyJWK]
 ) -> None:
     _verify(_sign(private_key, _claims(exp=int(NOW.timestamp()) - 29)), keys)
+
+
+# --- settings ---------------------------------------------------------------------------
+
+
+async def test_oidc_is_off_unless_an_issuer_is_configured(tmp_path: Path) -> None:
+    async with httpx.AsyncClient() as http:
+        assert oidc_client_from_settings(Settings(var_dir=tmp_path), http) is None
+        with pytest.raises(ValueError, match="GONGKAI_OIDC_REDIRECT_URI"):
+            oidc_client_from_settings(
+                Settings(var_dir=tmp_path, oidc_issuer=ISSUER, oidc_client_id="c"), http
+            )
+        client = oidc_client_from_settings(
+            Settings(
+                var_dir=tmp_path,
+                oidc_issuer=ISSUER,
+                oidc_client_id="gongkai-suite",
+                oidc_redirect_uri="https://gk.example/signin/oidc/callback",
+                token_secret=SECRET,
+            ),
+            http,
+        )
+    assert client is not None
+    assert client.settings.client_secret is None  # a public client: PKCE only
+    assert client.settings.account_claim == "gongkai_account"
