@@ -134,12 +134,29 @@ build_stamp() { printf '%s %s\n' "$KC_VERSION" "${BUILD_OPTS[*]}"; }
 installed() { [[ -f $KC_HOME/.complete && $(cat "$KC_HOME/.complete") == "$(build_stamp)" ]]; }
 
 # The pid in PID_FILE, if that process is alive and is our server (kc.sh runs java as a child).
+# If kc.sh itself was killed, its java lives on in the process group kc.sh led (setsid made
+# the group id the pid in the file): then that java's pid, so stop/status still find it.
 running_pid() {
     [[ -f $PID_FILE ]] || return 1
     local pid; pid=$(cat "$PID_FILE" 2>/dev/null) || return 1
-    [[ $pid =~ ^[0-9]+$ ]] && alive "$pid" || return 1
-    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "$KC_HOME/bin/kc.sh start" || return 1
-    echo "$pid"
+    [[ $pid =~ ^[0-9]+$ ]] || return 1
+    if alive "$pid" && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "$KC_HOME/bin/kc.sh start"; then
+        echo "$pid"
+        return 0
+    fi
+    local f st rest pgrp
+    for f in /proc/[0-9]*/stat; do
+        st=$(cat "$f" 2>/dev/null) || continue
+        rest=${st##*) }                       # state ppid pgrp ...
+        read -r _ _ pgrp _ <<<"$rest"
+        [[ $pgrp == "$pid" ]] || continue
+        f=${f%/stat}; f=${f#/proc/}
+        if alive "$f" && tr '\0' ' ' <"/proc/$f/cmdline" 2>/dev/null | grep -q "kc.home.dir=$KC_HOME/bin/.."; then
+            echo "$f"
+            return 0
+        fi
+    done
+    return 1
 }
 
 # ---------------------------------------------------------------- install
