@@ -10,7 +10,8 @@ is deleted and created again from the file, so a test run always meets the file'
 What it creates (see realm.json):
 - realm `gongkai`, no self-registration, brute-force detection off (tests type wrong
   passwords on purpose);
-- one confidential client for the suite: authorization code flow only (no implicit, no
+- one confidential client for the suite, and a public one (no secret) for the same tests
+  of `GONGKAI_OIDC_CLIENT_SECRET` unset: authorization code flow only (no implicit, no
   direct grants, no service account), PKCE required with S256, redirect URIs on loopback,
   and a mapper putting the user attribute `gongkai_account` into the ID token;
 - users with a password (not temporary), a complete profile (no required action at first
@@ -88,6 +89,41 @@ def main(path: str) -> None:
 
     client = spec["client"]
     attribute = spec["account_attribute"]
+    mapper = {
+        "name": "gongkai account",
+        "protocol": "openid-connect",
+        "protocolMapper": "oidc-usermodel-attribute-mapper",
+        "config": {
+            "user.attribute": attribute,
+            "claim.name": attribute,
+            "jsonType.label": "String",
+            "id.token.claim": "true",
+            "access.token.claim": "false",
+            "userinfo.token.claim": "true",
+        },
+    }
+
+    def client_body(client_id: str, secret: str | None) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "clientId": client_id,
+            "name": "gongkai 政务公开",
+            "enabled": True,
+            "protocol": "openid-connect",
+            "publicClient": secret is None,
+            "standardFlowEnabled": True,
+            "implicitFlowEnabled": False,
+            "directAccessGrantsEnabled": False,
+            "serviceAccountsEnabled": False,
+            "consentRequired": False,
+            "redirectUris": client["redirect_uris"],
+            "webOrigins": client["web_origins"],
+            "attributes": {"pkce.code.challenge.method": "S256"},
+            "protocolMappers": [mapper],
+        }
+        if secret is not None:
+            body |= {"clientAuthenticatorType": "client-secret", "secret": secret}
+        return body
+
     realm_body = {
         "realm": realm,
         "enabled": True,
@@ -96,38 +132,8 @@ def main(path: str) -> None:
         "bruteForceProtected": False,
         "loginWithEmailAllowed": False,
         "clients": [
-            {
-                "clientId": client["client_id"],
-                "name": "gongkai 政务公开",
-                "enabled": True,
-                "protocol": "openid-connect",
-                "publicClient": False,
-                "clientAuthenticatorType": "client-secret",
-                "secret": client["secret"],
-                "standardFlowEnabled": True,
-                "implicitFlowEnabled": False,
-                "directAccessGrantsEnabled": False,
-                "serviceAccountsEnabled": False,
-                "consentRequired": False,
-                "redirectUris": client["redirect_uris"],
-                "webOrigins": client["web_origins"],
-                "attributes": {"pkce.code.challenge.method": "S256"},
-                "protocolMappers": [
-                    {
-                        "name": "gongkai account",
-                        "protocol": "openid-connect",
-                        "protocolMapper": "oidc-usermodel-attribute-mapper",
-                        "config": {
-                            "user.attribute": attribute,
-                            "claim.name": attribute,
-                            "jsonType.label": "String",
-                            "id.token.claim": "true",
-                            "access.token.claim": "false",
-                            "userinfo.token.claim": "true",
-                        },
-                    }
-                ],
-            }
+            client_body(client["client_id"], client["secret"]),
+            client_body(spec["public_client_id"], None),
         ],
     }
     status, answer = _call("POST", admin, token=token, body=realm_body)

@@ -104,8 +104,10 @@ def _keycloak_browser() -> httpx.AsyncClient:
 
 
 class Suite:
-    def __init__(self, keycloak_url: str, http: httpx.AsyncClient) -> None:
-        self.settings = _settings(keycloak_url)
+    def __init__(
+        self, keycloak_url: str, http: httpx.AsyncClient, settings: OidcSettings | None = None
+    ) -> None:
+        self.settings = settings or _settings(keycloak_url)
         self.client = OidcClient(self.settings, http, SECRET)
         self.signed_in = RecordingSignIn()
         app = FastAPI()
@@ -181,6 +183,19 @@ async def test_the_whole_flow_signs_in_the_account_keycloak_vouches_for(suite: S
     assert identity.username == "li-qiang" and identity.account == "li-qiang"
     assert identity.email == USERS["li-qiang"]["email"]
     assert re.fullmatch(r"[0-9a-f-]{36}", identity.subject)  # Keycloak's user id
+
+
+async def test_a_public_client_signs_in_with_pkce_alone(keycloak_url: str) -> None:
+    """GONGKAI_OIDC_CLIENT_SECRET unset: no client authentication, the verifier is the proof."""
+    public = _settings(keycloak_url, client_id=REALM["public_client_id"], client_secret=None)
+    async with httpx.AsyncClient(timeout=30) as http:
+        suite = Suite(keycloak_url, http, public)
+        ours, theirs = suite.browser()
+        async with ours, theirs:
+            answer = await ours.get(_path(await _code_callback(ours, theirs, "zhang-hua")))
+    assert answer.status_code == 200, answer.text
+    (identity,) = suite.signed_in.identities
+    assert identity.account_name == "zhang-hua"
 
 
 async def test_a_user_without_an_account_attribute_is_named_by_username(suite: Suite) -> None:
