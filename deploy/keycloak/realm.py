@@ -163,7 +163,8 @@ def main(path: str) -> None:
         _ok(status, answer, f"creating user {user['username']}", 201)
 
     print(
-        f"realm.py: realm {realm} at {base}/realms/{realm}: client {client['client_id']}, "
+        f"realm.py: realm {realm} at {base}/realms/{realm}: clients {client['client_id']} "
+        f"(confidential) and {spec['public_client_id']} (public), "
         f"{len(spec['users'])} users",
         file=sys.stderr,
     )
