@@ -2,9 +2,11 @@
 
 `itp_qa`: one row per entry, written only by `qa` streams (so it does not depend on the
 order of other streams). The asker is never copied here: it stays in the event, for the
-answer to reach them. The question as asked is kept for the staff who answer; the public
-reads (`published`, `search`) return only the officer's `public_question` and `answer` of
-published entries whose policy is still current.
+answer to reach them. Two MinHash signatures (sentiment's grouping) let a new question find
+the published answers to it: of the question as asked and of the question as published.
+The question as asked is kept for the staff who answer; the public reads (`published`,
+`search`) return only the officer's `public_question` and `answer` of published entries
+whose policy is still current.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ class QaLedger:
             status TEXT NOT NULL,
             received_at TEXT NOT NULL,
             due_at TEXT NOT NULL,
-            similar TEXT NOT NULL,
+            similar_answers TEXT NOT NULL,
             revision INTEGER NOT NULL,
             public_question TEXT,
             answer TEXT,
@@ -57,6 +59,7 @@ class QaLedger:
             approved_by TEXT,
             published_at TEXT,
             signature TEXT,
+            question_signature TEXT NOT NULL,
             version INTEGER NOT NULL
         )""",
         "CREATE INDEX IF NOT EXISTS itp_qa_document ON itp_qa (document_id, status)",
@@ -70,9 +73,10 @@ class QaLedger:
             await tx.execute(
                 """INSERT INTO itp_qa (qa_id, tenant, document_id, township, policy_title,
                        document_number, channel, source_ref, question, status, received_at,
-                       due_at, similar, revision, privacy_findings, version)
+                       due_at, similar_answers, revision, privacy_findings,
+                       question_signature, version)
                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'registered', $10, $11, $12,
-                       0, '[]', $13)
+                       0, '[]', $13, $14)
                    ON CONFLICT (qa_id) DO NOTHING""",
                 str(e.qa_id),
                 event.tenant,
@@ -86,6 +90,7 @@ class QaLedger:
                 _utc(e.received_at),
                 _utc(e.due_at),
                 orjson.dumps([s.model_dump(mode="json") for s in e.similar]).decode(),
+                orjson.dumps(signature(e.question)).decode(),
                 event.version,
             )
         elif isinstance(e, ev.QuestionAnswered):
@@ -157,7 +162,7 @@ def staff_view(row: Any) -> dict[str, Any]:
         "status": row["status"],
         "received_at": row["received_at"],
         "due_at": row["due_at"],
-        "similar": orjson.loads(row["similar"]),
+        "similar": orjson.loads(row["similar_answers"]),
         "revision": row["revision"],
         "public_question": row["public_question"],
         "answer": row["answer"],
