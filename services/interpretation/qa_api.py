@@ -7,6 +7,7 @@ registering (a new stream) and the duplicate suggestions (no write) are routed h
 No `from __future__ import annotations` here: FastAPI must see the real types.
 """
 
+from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -14,6 +15,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
 from services.interpretation import qa_projection as views
+from services.interpretation.qa import remaining_words
 from services.interpretation.qa_commands import RegisterQuestion, SuggestAnswers
 from services.interpretation.qa_handlers import (
     QA_COMMANDS,
@@ -28,6 +30,7 @@ from shared.http import IdempotencyKey, correlation_id
 from shared.identity import require_org, within_scope
 from shared.routes import COMMAND_RESPONSES, command_router, run_command
 from shared.service import Runtime
+from shared.workdays import local_date
 
 BASE = "/v1/interpretation/qa"
 PUBLIC = "/v1/public/interpretation/qa"
@@ -35,6 +38,17 @@ PUBLIC = "/v1/public/interpretation/qa"
 Rt = Annotated[Runtime, Depends(runtime_of("interpretation"))]
 
 router = APIRouter(prefix=BASE, tags=["interpretation 政策问答库"])
+
+
+def _staff(rt: Runtime, row: Any) -> dict[str, Any]:
+    """An entry for staff, with its deadline in words while it is not yet answered."""
+    body = views.staff_view(row)
+    if row["answered_at"] is None:
+        due = datetime.fromisoformat(row["due_at"])
+        body["due_in_words"] = remaining_words(due, local_date(rt.clock()), rt.calendar())
+    return body
+
+
 public_router = APIRouter(prefix=PUBLIC, tags=["interpretation public 公开"])
 
 
@@ -92,7 +106,7 @@ async def list_entries(
         sql += f" AND document_id = ${len(args)}"
     args.append(limit)
     rows = await rt.views.fetch(sql + f" ORDER BY due_at, qa_id LIMIT ${len(args)}", *args)
-    return {"items": [views.staff_view(r) for r in rows]}
+    return {"items": [_staff(rt, r) for r in rows]}
 
 
 @router.get("/{qa_id}", summary="一条政策问答 One Q&A entry")
@@ -100,7 +114,7 @@ async def get_entry(qa_id: UUID, caller: Caller, rt: Rt) -> JSONResponse:
     row = await rt.views.fetchrow("SELECT * FROM itp_qa WHERE qa_id = $1", str(qa_id))
     if row is None or not within_scope(caller, row["tenant"]):
         raise QAS.not_found(qa_id)
-    return JSONResponse(views.staff_view(row), headers={"ETag": f'"{row["version"]}"'})
+    return JSONResponse(_staff(rt, row), headers={"ETag": f'"{row["version"]}"'})
 
 
 @public_router.get("", summary="已发布的政策问答 Published Q&A: of a policy, or searched")

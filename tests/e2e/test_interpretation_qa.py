@@ -130,6 +130,18 @@ def test_a_consultation_is_answered_approved_and_read_beside_the_policy_and_by_s
 
     entry = suite.eventually(seen)
     assert entry["question"] == QUESTION and "asker" not in entry  # the asker stays in the log
+    assert entry["due_in_words"].startswith("还剩")  # deadlines in words (UI.md)
+    before = suite.head_position("interpretation")
+    short = {"public_question": PUBLIC_Q, "answer": "不"}
+    problem = refused(
+        suite,
+        post(suite, "li-na", f"/{qa_id}/answer", short),
+        422,
+        problem_rule(),
+        "answer",
+        before,
+    )
+    assert "答复内容" in problem["message_zh"]
 
     leaky = {"public_question": PUBLIC_Q, "answer": ANSWER + "经办人电话13812345678。"}
     r = post(suite, "li-na", f"/{qa_id}/answer", leaky)

@@ -4,7 +4,7 @@ hold, separation of duties, publication, and the assessment signals it feeds."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -230,3 +230,10 @@ def test_registered_and_timely_answered_consultations_are_the_assessment_rate__s
     assert hit.signal == "qa.answered_in_time" and hit.case == str(timely[-1].qa_id)  # type: ignore[attr-defined]
     _, late = answered(datetime(2026, 10, 10, 1, 0, tzinfo=UTC))
     assert classify(_source(late[-1])) == []
+
+
+def test_the_deadline_reads_in_words_counting_working_days_over_national_day() -> None:
+    due = datetime(2026, 10, 9, 15, 59, 59, tzinfo=UTC)  # 23:59:59 on 10-09 in Beijing
+    assert qa.remaining_words(due, date(2026, 9, 30), CAL) == "还剩2个工作日"  # 10-08, 10-09
+    assert qa.remaining_words(due, date(2026, 10, 9), CAL) == "今天到期"
+    assert qa.remaining_words(due, date(2026, 10, 12), CAL) == "已超期2个工作日"  # 10-10 调休
