@@ -8,20 +8,32 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.gateway import Api
+import structlog
+
+from shared.gateway import Answer, Api, ServiceUnreachable
 
 QA = "/v1/public/interpretation/qa"
+log = structlog.get_logger(__name__)
 
 
-async def of_policy(api: Api, document_id: str) -> list[dict[str, Any]]:
-    """The policy's published Q&A, in the order the questions came in."""
-    answer = await api.get("interpretation", QA, {"document_id": document_id})
-    return list(answer.body.get("items", [])) if answer.ok else []
+async def _read(api: Api, params: dict[str, Any]) -> Answer | None:
+    try:
+        return await api.get("interpretation", QA, params)
+    except ServiceUnreachable as err:  # the page goes on without its Q&A section
+        log.warning("portal.qa_unavailable", rule=err.rule)
+        return None
+
+
+async def of_policy(api: Api, document_id: str) -> list[dict[str, Any]] | None:
+    """The policy's published Q&A, in the order the questions came in; None when they
+    cannot be read (the page then leaves the section out rather than say there are none)."""
+    answer = await _read(api, {"document_id": document_id})
+    return list(answer.body.get("items", [])) if answer and answer.ok else None
 
 
 async def search(api: Api, q: str, township: str | None) -> dict[str, Any]:
     """Published Q&A holding the searched words: {"items", "terms", "total"}."""
-    answer = await api.get("interpretation", QA, {"q": q, "township": township})
-    if not answer.ok:
+    answer = await _read(api, {"q": q, "township": township})
+    if answer is None or not answer.ok:
         return {"items": [], "terms": [], "total": 0}
     return dict(answer.body)

@@ -131,7 +131,7 @@ async def document(document_id: uuid.UUID, request: Request, portal: P) -> Respo
         paragraphs=_paras(doc),
         qa=qa,
     )
-    changed = [doc.get("updated_at"), *[e.get("published_at") for e in qa]]
+    changed = [doc.get("updated_at"), *[e.get("published_at") for e in qa or []]]
     return _cached(request, html, shape.newest(changed))
 
 
