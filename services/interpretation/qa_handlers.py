@@ -61,7 +61,7 @@ BASIS = "方案§16（做好政策咨询服务）、§五(三)"
 #: than sentiment's same-issue threshold (0.3): questions are short and the published one is
 #: restated by the officer, so a paraphrase scores 0.2–0.3 against the entry (the better of
 #: the question as asked and as published), a question on another topic ~0.0 (measured on
-#: the examples of tests/integration/test_interpretation_qa.py). The officer decides.
+#: the examples of tests/integration/test_interpretation_qa_stores.py). The officer decides.
 SIMILAR_THRESHOLD = 0.2
 
 QAS: Aggregate[QaState] = Aggregate(
