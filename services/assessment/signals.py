@@ -37,6 +37,8 @@ KNOWN_SIGNALS: Mapping[str, str] = {
     "interpretation.diversified": "解读含至少一种非文字形式（多样化解读率，方案§15、§五(二)）",
     "interpretation.multichannel": "解读在至少两个渠道发布（多渠道发布率，方案§15、§五(二)）",
     "opinion.response_late": "舆情或群众留言未按期回应（方案§17）",
+    "qa.consultation": "登记的政策咨询（答复及时率的基数，方案§16）",
+    "qa.answered_in_time": "政策咨询在时限内答复（答复及时率，方案§16）",
     "annual_report.late": "年度报告逾期或未发布（条例第四十九、五十条）",
     "annual_report.copied": "年度报告照搬照抄",
     "ledger.task_overdue": "工作台账事项逾期未完成（方案§20）",
@@ -170,6 +172,22 @@ def _interpretation_published(s: Source) -> list[Finding]:
     return found
 
 
+def _qa_registered(s: Source) -> list[Finding]:
+    """Every question registered in the Q&A knowledge base is a case of the base."""
+    org = _org(s, "owner_unit")
+    case = _case(s, "qa_id")
+    return [_finding(s, "qa.consultation", case, org, _on(s, "received_at"))]
+
+
+def _qa_answered(s: Source) -> list[Finding]:
+    """The first answer within the limit (its verdict travels on every revision, so a
+    revision never turns a late answer into a timely one); the case is the entry."""
+    if s.payload.get("on_time") is not True:
+        return []
+    case = _case(s, "qa_id")
+    return [_finding(s, "qa.answered_in_time", case, s.tenant, _on(s, "answered_at"))]
+
+
 def _case_responded(s: Source) -> list[Finding]:
     if s.payload.get("on_time") is not False:
         return []
@@ -250,6 +268,9 @@ CLASSIFIERS: Mapping[str, Classifier] = {
     # sentiment (issue #6): escalation and a late answer are the same case
     "CaseResponded": _case_responded,
     "CaseEscalated": _simple("opinion.response_late", ("case_id",), ("overdue_since",)),
+    # interpretation: the policy Q&A knowledge base (方案§16 政策咨询)
+    "QuestionRegistered": _qa_registered,
+    "QuestionAnswered": _qa_answered,
     # assessment's own aggregates (方案§20, §21)
     "TaskOverdue": _simple("ledger.task_overdue", ("task_id",), ("due_on",)),
     "TaskCompleted": _task_completed,

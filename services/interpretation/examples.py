@@ -11,7 +11,9 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from uuid import UUID
 
+from services.catalog.events import FindingKind, PrivacyFinding
 from services.interpretation import events as ev
+from services.interpretation import qa_events as qa_ev
 from services.interpretation import samples
 from shared.registry import DomainEvent
 
@@ -153,5 +155,89 @@ EXAMPLES: dict[str, Callable[[], DomainEvent]] = {
         published_at=datetime(2026, 9, 30, 2, 0, tzinfo=UTC),
         publisher="zhao-lei",
         quality=QUALITY,
+    ),
+}
+
+# ------------------------------------------------------------- 政策问答库 (qa_events.py)
+
+QA = UUID("01936f0e-7c1b-7000-8000-00000000ab01")
+QA_QUESTION = "村里改厕的补助是先自己垫钱再报销，还是验收合格后直接发到户？"
+QA_PUBLIC = "农村户厕改造的补助是先由农户垫付再报销吗？"
+QA_ANSWER = (
+    "不需要农户先行垫付。按照实施方案，户厕改造经村、镇两级验收合格后，"
+    "补助资金由镇财政所通过惠农“一卡通”直接发放到户。"
+)
+QA_RECEIVED = datetime(2026, 10, 12, 1, 30, tzinfo=UTC)
+QA_DUE = datetime(2026, 10, 14, 15, 59, 59, tzinfo=UTC)  # 23:59:59 in Beijing
+
+
+def _qa_finding() -> PrivacyFinding:
+    return PrivacyFinding(
+        fingerprint="5c0e6f1a9b2d4c3e",
+        kind=FindingKind.mobile,
+        field="answer",
+        start=40,
+        end=51,
+        masked="139****5678",
+    )
+
+
+EXAMPLES |= {
+    "interpretation/QuestionRegistered.v1": lambda: qa_ev.QuestionRegistered(
+        qa_id=QA,
+        document_id=DOC,
+        policy_title=samples.POLICY_TITLE,
+        document_number=samples.POLICY_NUMBER,
+        township="shangdang/sudian",
+        channel=qa_ev.QuestionChannel.hotline,
+        source_ref="12345-20261012-0417",
+        question=QA_QUESTION,
+        asker=qa_ev.Asker(name="赵秀英", phone="13912345678"),
+        received_at=QA_RECEIVED,
+        due_at=QA_DUE,
+        limit_working_days=2,
+        interpretation_ids=[ITP],
+        similar=[qa_ev.SimilarEntry(qa_id=UUID(int=QA.int + 1), similarity=0.42)],
+        registered_by="liu-yang",
+    ),
+    "interpretation/QuestionAnswered.v1": lambda: qa_ev.QuestionAnswered(
+        qa_id=QA,
+        revision=1,
+        public_question=QA_PUBLIC,
+        answer=QA_ANSWER,
+        answered_by="yang-fan",
+        answered_at=datetime(2026, 10, 13, 7, 0, tzinfo=UTC),
+        on_time=True,
+        privacy_findings=[_qa_finding()],
+    ),
+    "interpretation/AnswerRedacted.v1": lambda: qa_ev.AnswerRedacted(
+        qa_id=QA,
+        revision=1,
+        public_question=QA_PUBLIC,
+        answer=QA_ANSWER,
+        redacted=[_qa_finding()],
+        redacted_by="yang-fan",
+    ),
+    "interpretation/AnswerReturned.v1": lambda: qa_ev.AnswerReturned(
+        qa_id=QA, revision=1, reason="请写明补助标准和发放时间", returned_by="zhao-lei"
+    ),
+    "interpretation/AnswerPublished.v1": lambda: qa_ev.AnswerPublished(
+        qa_id=QA,
+        revision=2,
+        document_id=DOC,
+        township="shangdang/sudian",
+        policy_title=samples.POLICY_TITLE,
+        document_number=samples.POLICY_NUMBER,
+        public_question=QA_PUBLIC,
+        answer=QA_ANSWER,
+        channel=qa_ev.QuestionChannel.hotline,
+        answered_by="yang-fan",
+        approved_by="zhao-lei",
+        received_at=QA_RECEIVED,
+        due_at=QA_DUE,
+        answered_at=datetime(2026, 10, 13, 7, 0, tzinfo=UTC),
+        on_time=True,
+        published_at=datetime(2026, 10, 13, 9, 0, tzinfo=UTC),
+        interpretation_ids=[ITP],
     ),
 }

@@ -27,6 +27,9 @@ from services.interpretation.projections import (
     MisreadingInbox,
     PolicyInbox,
 )
+from services.interpretation.qa_api import routers as qa_routers
+from services.interpretation.qa_handlers import QA_COMMANDS
+from services.interpretation.qa_projection import QaLedger
 from services.interpretation.quality import QualityRules
 from shared.service import Runtime, ServiceDefinition, Suite
 
@@ -67,9 +70,9 @@ def _handlers(runtime: Runtime, suite: Suite) -> InterpretationHandlers:
 SERVICE = ServiceDefinition(
     name="interpretation",
     registry=registry,
-    projections=lambda: [PolicyInbox(), InterpretationLedger(), MisreadingInbox()],
-    commands=(OBLIGATION_COMMANDS, INTERPRETATION_COMMANDS),
-    routers=routers,
+    projections=lambda: [PolicyInbox(), InterpretationLedger(), MisreadingInbox(), QaLedger()],
+    commands=(OBLIGATION_COMMANDS, INTERPRETATION_COMMANDS, QA_COMMANDS),
+    routers=lambda: [*routers(), *qa_routers()],
     build_handlers=_handlers,
     background=(run_scheduler,),
     add_commands=add_commands,

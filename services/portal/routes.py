@@ -19,6 +19,7 @@ from urllib.parse import parse_qsl
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
+from services.portal import qa as policy_qa
 from services.portal import shape
 from services.portal.site import COLUMN_NAMES, HERE, Portal
 from shared.deps import handlers_of
@@ -109,6 +110,7 @@ async def document(document_id: uuid.UUID, request: Request, portal: P) -> Respo
         _require(answer)
         doc = answer.body
         gazette = await api.get("catalog", f"{CATALOG}/gazette", {"township": doc["township"]})
+        qa = await policy_qa.of_policy(api, str(document_id))
     issue = None
     if gazette.ok:
         issue = next(
@@ -121,9 +123,16 @@ async def document(document_id: uuid.UUID, request: Request, portal: P) -> Respo
         )
     unit = _organ_of(portal, doc["township"])
     html = portal.render(
-        "document.html", title=doc["title"], doc=doc, issue=issue, unit=unit, paragraphs=_paras(doc)
+        "document.html",
+        title=doc["title"],
+        doc=doc,
+        issue=issue,
+        unit=unit,
+        paragraphs=_paras(doc),
+        qa=qa,
     )
-    return _cached(request, html, shape.newest([doc.get("updated_at")]))
+    changed = [doc.get("updated_at"), *[e.get("published_at") for e in qa or []]]
+    return _cached(request, html, shape.newest(changed))
 
 
 def _paras(doc: dict[str, Any]) -> list[str]:
@@ -158,6 +167,7 @@ async def search(request: Request, portal: P) -> Response:
     terms: list[str] = []
     error = ""
     paging = shape.page_of(0, 1)
+    qa_hits: dict[str, Any] = {}
     if q:
         async with portal.api(request.app) as api:
             answer = await api.get(
@@ -169,6 +179,7 @@ async def search(request: Request, portal: P) -> Response:
                     "limit": shape.SEARCH_MAX,
                 },
             )
+            qa_hits = await policy_qa.search(api, q, str(unit.path) if unit else None)
         if answer.ok:
             found = answer.body.get("items", [])
             terms = [q, *answer.body.get("terms", [])]
@@ -191,6 +202,7 @@ async def search(request: Request, portal: P) -> Response:
         paging=paging,
         total=total,
         error=error,
+        qa_hits=qa_hits,
     )
     return _cached(request, html)
 

@@ -7,12 +7,13 @@ its path, roles and legal basis; the enums its form shows carry Chinese labels.
 from __future__ import annotations
 
 from services.interpretation.handlers import INTERPRETATION_COMMANDS, OBLIGATION_COMMANDS
+from services.interpretation.qa_handlers import QA_COMMANDS
 from services.interpretation.service import SERVICE
 from shared.commands import catalogue
 
 
-def test_the_service_declares_both_tables_and_the_catalogue_lists_every_row() -> None:
-    assert SERVICE.commands == (OBLIGATION_COMMANDS, INTERPRETATION_COMMANDS)
+def test_the_service_declares_its_tables_and_the_catalogue_lists_every_row() -> None:
+    assert SERVICE.commands == (OBLIGATION_COMMANDS, INTERPRETATION_COMMANDS, QA_COMMANDS)
     entries = {e["name"]: e for e in catalogue(SERVICE.commands)}
     assert {name: e["path"] for name, e in entries.items()} == {
         "delegate": "/v1/interpretation/obligations/{document_id}/delegate",
@@ -20,6 +21,10 @@ def test_the_service_declares_both_tables_and_the_catalogue_lists_every_row() ->
         "revise": "/v1/interpretation/interpretations/{interpretation_id}/revise",
         "review": "/v1/interpretation/interpretations/{interpretation_id}/review",
         "publish": "/v1/interpretation/interpretations/{interpretation_id}/publish",
+        "answer": "/v1/interpretation/qa/{qa_id}/answer",
+        "redact": "/v1/interpretation/qa/{qa_id}/redact",
+        "return": "/v1/interpretation/qa/{qa_id}/return",
+        "approve": "/v1/interpretation/qa/{qa_id}/approve",
     }
     assert all(e["label_zh"] and e["basis"] and e["roles"] for e in entries.values())
 
