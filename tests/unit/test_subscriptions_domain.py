@@ -197,3 +197,21 @@ def test_the_portal_counts_a_visitor_once_per_page_and_day_without_keeping_the_a
     key1 = e.visitor("203.0.113.7", NOW + timedelta(days=1))
     assert key1 == e.visitor("203.0.113.7", NOW + timedelta(days=1))
     assert key1 != e.visitor("203.0.113.7", NOW + timedelta(days=2))
+
+
+def test_the_months_most_popular_columns_feed_the_highlight_evaluation__fang_an_21() -> None:
+    from services.assessment.signals import Source, classify
+
+    ranked = EXAMPLES["subscriptions/PopularColumnsRanked.v1"]()
+    payload = ranked.model_dump(mode="json")
+    payload["ranking"] += [
+        {**payload["ranking"][0], "rank": n, "township": "shangdang/xihuo"} for n in (2, 3, 4)
+    ]
+    source = Source("e1", "PopularColumnsRanked", "shangdang", NOW, payload)
+    found = classify(source)
+    assert [(f.signal, f.org) for f in found] == [
+        ("highlight.popular_column", "shangdang/sudian"),
+        ("highlight.popular_column", "shangdang/xihuo"),
+        ("highlight.popular_column", "shangdang/xihuo"),
+    ]
+    assert found[0].on == date(2026, 11, 30) and found[0].case.endswith(":2026-11")
