@@ -35,7 +35,7 @@ from services.interpretation import examples as itp_examples
 from services.interpretation.events import Channel
 from services.subscriptions import tokens
 from services.subscriptions.domain import Choices, DeliveryRules
-from services.subscriptions.events import Topic, TopicKind, UnsubscribeWay
+from services.subscriptions.events import Topic, TopicKind, UnsubscribeWay, ViewCount
 from services.subscriptions.handlers import SubscriptionHandlers
 from services.subscriptions.jobs import tick
 from services.subscriptions.mail import SmtpMailer
@@ -47,6 +47,7 @@ from services.subscriptions.projections import (
 )
 from shared.db import Database, SqliteDatabase
 from shared.envelope import Actor, NewEvent, StreamWrite, new_id
+from shared.errors import DomainRuleViolated
 from shared.eventstore import SqlEventStore, open_postgres_store, open_sqlite_store
 from shared.projections import ProjectionRunner
 from shared.registry import payload_of
@@ -420,3 +421,47 @@ async def test_the_confirmation_mail_is_sent_once_an_hour_per_address_and_organ(
         await w.h.subscribe(" Wang.Xiuying@EXAMPLE.com ", SUDIAN, topic, None)
         await w.project()
     assert await w.store.head_position() == head + 2  # one request + one queued mail
+
+
+async def test_views_and_ratings_make_the_months_most_popular_columns__fang_an_21(
+    world: World,
+) -> None:
+    """最受欢迎专栏: flushed view counts add up, a rating is refused (and writes nothing) the
+    second time the same visitor rates a document on a day, and the month's ranking is
+    recorded once, on the first tick of the next month."""
+    w = world
+    doc = new_id()
+    xihuo = "shangdang/xihuo"
+    day = date(2026, 11, 20)
+    await w.h.count_views(
+        day,
+        [
+            ViewCount(township=SUDIAN, column="livelihood", views=3),
+            ViewCount(township=SUDIAN, column="livelihood", document_id=doc, views=4),
+            ViewCount(township=xihuo, column="finance", views=5),
+        ],
+    )
+    await w.h.count_views(day, [ViewCount(township=xihuo, column="finance", views=1)])
+    w.now[0] = datetime(2026, 11, 20, 4, 0, tzinfo=UTC)
+    await w.h.rate(doc, SUDIAN, "livelihood", True, "visitor-key-1")
+    await w.h.rate(doc, SUDIAN, "livelihood", False, "visitor-key-2")
+    head = await w.store.head_position()
+    with pytest.raises(DomainRuleViolated) as twice:
+        await w.h.rate(doc, SUDIAN, "livelihood", True, "visitor-key-1")
+    assert twice.value.rule == "rating.once_a_day"
+    assert await w.store.head_position() == head  # a refused rating writes no event
+    stored = [e for e in await w.store.read_all(0) if e.type == "DocumentRated"]
+    assert all("visitor" not in str(e.payload) for e in stored)  # the key never in an event
+    await w.project()
+    running = await w.h.popular_columns(date(2026, 11, 1))
+    assert not running["recorded"]
+    assert [(r["township"], r["views"]) for r in running["ranking"]] == [
+        (SUDIAN, 7),
+        (xihuo, 6),
+    ]
+    w.now[0] = datetime(2026, 12, 1, 0, 5, tzinfo=UTC)  # 08:05 on 1 December in Beijing
+    await w.tick()
+    recorded = await w.h.popular_columns(date(2026, 11, 1))
+    assert recorded["recorded"] and recorded["ranking"][0]["useful"] == 1
+    assert recorded["ranking"][0]["not_useful"] == 1
+    assert await w.h.rank_month(date(2026, 12, 2)) is None  # once a month
