@@ -32,7 +32,9 @@ CSP = (
 HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    # same-origin, not no-referrer: with no-referrer Chromium sends `Origin: null` on a form
+    # POST, which the same-origin check refuses; the token in a URL still never leaves.
+    "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
 #: Policy groups offered (the subscriptions service's list; kept here in the same order).
