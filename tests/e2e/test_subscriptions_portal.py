@@ -163,3 +163,83 @@ def test_a_citizen_subscribes_confirms_gets_the_notice_and_leaves_with_one_click
 
     (row,) = suite.eventually(tallied)
     assert row["column"] == "livelihood" and row["useful"] >= 1
+
+
+def test_bad_input_is_refused_in_both_languages_and_writes_nothing(suite: SuiteHandle) -> None:
+    before = suite.head_position("subscriptions")
+    with suite.client(service="subscriptions") as c:
+        r = c.post(
+            "/v1/public/subscriptions",
+            json={
+                "email": "zhao at example",
+                "organ": "shangdang/sudian",
+                "topics": [{"kind": "column", "code": "livelihood"}],
+            },
+        )
+        assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json"
+        problem = r.json()
+        assert problem["field"] == "email" and problem["rule"] == "email.format"
+        assert problem["message_zh"].startswith("电子邮箱：") and problem["message_en"]
+        unknown = c.post(
+            "/v1/public/subscriptions",
+            json={
+                "email": ADDRESS,
+                "organ": "shangdang/sudian",
+                "topics": [{"kind": "group", "code": "外星人"}],
+            },
+        )
+        assert unknown.status_code == 422 and unknown.json()["rule"] == "topics.unknown"
+        forged = c.post(
+            "/v1/public/subscriptions/unsubscribe", json={"token": "0" * 32 + ".unsubscribe.x"}
+        )
+        assert forged.status_code == 404 and forged.json()["rule"] == "subscription.token_invalid"
+    assert suite.head_position("subscriptions") == before
+
+
+def test_staff_see_addresses_masked_and_a_clear_read_is_recorded_in_the_audit_trail(
+    suite: SuiteHandle,
+) -> None:
+    """Subscribers' addresses are personal data (shared/fields PERSONAL): masked in lists,
+    shown in clear only one at a time with a SubscriberDataRead in the audit chain, and never
+    in any process's log."""
+    from shared.identity import Role
+    from tests.e2e.test_personal_data_reads import trail_of
+
+    reader = "qian-office"  # an openness-office head of 苏店镇 used only by this test
+    staff = suite.token(reader, "shangdang/sudian", Role.OPENNESS_OFFICE_HEAD)
+    with suite.client(service="subscriptions") as c:
+        c.post(
+            "/v1/public/subscriptions",
+            json={
+                "email": "sun.office@example.com",
+                "organ": "shangdang/sudian",
+                "topics": [{"kind": "kind", "code": "notice"}],
+            },
+        )
+
+    def listed() -> Any:
+        with suite.client(staff, service="subscriptions") as c:
+            items = c.get("/v1/subscriptions").json()["items"]
+        return [i for i in items if i["email"] == "s***@example.com"]
+
+    (item, *_) = suite.eventually(listed)
+    with suite.client(staff, service="subscriptions") as c:
+        shown = c.get(f"/v1/subscriptions/{item['subscription_id']}").json()
+        assert shown["email"] == "sun.office@example.com"
+        outsider = suite.token("he-xihuo", "shangdang/xihuo", Role.OPENNESS_OFFICE_HEAD)
+        c.headers["Authorization"] = f"Bearer {outsider}"
+        assert c.get(f"/v1/subscriptions/{item['subscription_id']}").status_code == 404
+
+    def recorded() -> Any:
+        return [
+            e
+            for e in trail_of(suite, reader)
+            if e["type"] == "SubscriberDataRead"
+            and item["subscription_id"] in e["payload"]["subscription_ids"]
+        ]
+
+    (read, *_) = suite.eventually(recorded)
+    assert "example.com" not in str(read)
+    for log in suite.logs.glob("*.log"):
+        text = log.read_text(encoding="utf-8", errors="replace")
+        assert ADDRESS not in text and "sun.office@example.com" not in text, log.name
