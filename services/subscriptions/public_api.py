@@ -21,6 +21,7 @@ from services.subscriptions.handlers import SubscriptionHandlers
 from shared.deps import handlers_of
 from shared.errors import ValidationFailed
 from shared.http import correlation_id
+from shared.workdays import local_date
 
 H = Annotated[SubscriptionHandlers, Depends(handlers_of("subscriptions", SubscriptionHandlers))]
 
@@ -61,7 +62,7 @@ async def unsubscribe(cmd: Unsubscribe, request: Request, h: H) -> JSONResponse:
 async def popular_columns(
     h: H, period: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$")] = None
 ) -> dict[str, Any]:
-    today = h.clock().date()
+    today = local_date(h.clock())
     if period is None:
         period = f"{today:%Y-%m}"
     try:

@@ -5,6 +5,7 @@ mail.py's composition, the portal's view counter). 方案§五(二) 政策找人
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from uuid import uuid4
 
 import pytest
@@ -215,3 +216,26 @@ def test_the_months_most_popular_columns_feed_the_highlight_evaluation__fang_an_
         ("highlight.popular_column", "shangdang/xihuo"),
     ]
     assert found[0].on == date(2026, 11, 30) and found[0].case.endswith(":2026-11")
+
+
+async def test_without_a_mail_server_embedded_mode_writes_each_message_to_the_outbox(
+    tmp_path: Path,
+) -> None:
+    """`make run` (no GONGKAI_SMTP_HOST): the message is an .eml file a developer can open."""
+    from email import message_from_bytes
+    from email.policy import default
+
+    from services.subscriptions.mail import FileOutbox
+    from services.subscriptions.service import mailer_of
+    from shared.settings import Settings
+
+    outbox = mailer_of(Settings(var_dir=tmp_path))
+    assert isinstance(outbox, FileOutbox)
+    assert mailer_of(Settings(var_dir=tmp_path, database_url="postgresql://x/y")) is None
+    queued = EXAMPLES["subscriptions/NoticeQueued.v1"]()
+    assert isinstance(queued, ev.NoticeQueued)
+    links = Links(confirm=None, unsubscribe="https://gk.example/u", manage="https://gk.example/m")
+    await outbox.send(compose(queued, "wang@example.com", "noreply@gk.example", links, NOW))
+    (path,) = (tmp_path / "subscriptions" / "outbox").glob("*.eml")
+    back = message_from_bytes(path.read_bytes(), policy=default)
+    assert back["Subject"] == queued.subject and path.stem == str(queued.delivery_id)
