@@ -243,3 +243,30 @@ async def rate(document_id: uuid.UUID, request: Request, portal: P) -> Response:
         document_id=str(document_id),
         title_of=doc.body["title"],
     )
+
+
+@router.get("/popular")
+async def popular(request: Request, portal: P) -> Response:
+    """最受欢迎专栏: this month's running tally, or a closed month (?period=YYYY-MM)."""
+    period = dict(parse_qsl(request.url.query)).get("period", "")
+    params = {"period": period} if len(period) == 7 and period[4] == "-" else {}
+    async with portal.api(request.app) as api:
+        answer = await api.get("subscriptions", "/v1/public/popularity/columns", params)
+    if not answer.ok:
+        return _page(
+            portal,
+            "message.html",
+            404,
+            title="没有数据",
+            heading="没有数据",
+            text="没有这个月份的统计。",
+        )
+    names = {str(u.path): u.name for u in portal.organs()}
+    return _page(
+        portal,
+        "popular.html",
+        title="最受欢迎专栏",
+        data=answer.body,
+        organ_name=lambda path: names.get(path, path),
+        slug_of=lambda path: path.rsplit("/", 1)[-1],
+    )

@@ -163,6 +163,9 @@ def test_a_citizen_subscribes_confirms_gets_the_notice_and_leaves_with_one_click
 
     (row,) = suite.eventually(tallied)
     assert row["column"] == "livelihood" and row["useful"] >= 1
+    go(browser, portal(suite) + "/popular")
+    text = check_page(browser, suite, "30-popular")
+    assert "最受欢迎专栏" in text and "苏店镇 · 民生" in text and "访问" in text
 
 
 def test_bad_input_is_refused_in_both_languages_and_writes_nothing(suite: SuiteHandle) -> None:
