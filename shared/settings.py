@@ -12,7 +12,7 @@ from datetime import date
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -90,6 +90,24 @@ class Settings(BaseSettings):
     def oidc_enabled(self) -> bool:
         """OpenID Connect sign-in is on when an issuer is configured (docs/identity.md)."""
         return self.oidc_issuer is not None
+
+    # 订阅推送 (services/subscriptions, docs/subscriptions.md): the mail server notices go
+    # through. No host: embedded mode writes them to var/subscriptions/outbox/ as .eml files,
+    # distributed mode keeps them queued until a host is configured.
+    smtp_host: str | None = Field(default=None, description="SMTP server for notices")
+    smtp_port: int = Field(default=25, ge=1, le=65535, description="SMTP port")
+    smtp_username: str | None = Field(default=None, description="SMTP login, if any")
+    smtp_password: SecretStr | None = Field(default=None, description="SMTP password")
+    smtp_starttls: bool = Field(default=False, description="upgrade with STARTTLS (port 587)")
+    smtp_tls: bool = Field(default=False, description="implicit TLS (port 465)")
+    smtp_timeout: float = Field(default=20.0, gt=0, le=300, description="seconds per send")
+    smtp_sender: str = Field(
+        default="noreply@gongkai.invalid", description="envelope and From address of notices"
+    )
+    public_base_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="the portal's public address, for the links in notices (no trailing /)",
+    )
 
     @property
     def distributed(self) -> bool:

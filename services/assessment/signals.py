@@ -44,6 +44,7 @@ KNOWN_SIGNALS: Mapping[str, str] = {
     "ledger.task_overdue": "工作台账事项逾期未完成（方案§20）",
     "training.session_missed": "培训计划未按期落实（方案§20、§六(一)）",
     "highlight.recognized": "亮点工程（方案§21）",
+    "highlight.popular_column": "最受群众欢迎的政务公开专栏（月度访问量前三，群众口碑，方案§21）",
 }
 
 
@@ -228,6 +229,30 @@ def _task_completed(s: Source) -> list[Finding]:
     return [_finding(s, "ledger.task_overdue", _case(s, "task_id"), s.tenant, on)]
 
 
+#: 最受群众欢迎的专栏: the top places of a month's ranking count as 群众口碑 evidence.
+POPULAR_TOP = 3
+
+
+def _popular_columns(s: Source) -> list[Finding]:
+    """方案§21 群众口碑: the subscriptions service's monthly 最受欢迎专栏 (PopularColumnsRanked);
+    each of the first POPULAR_TOP columns is one finding of its township, case = the column
+    and the month (a scheme gives it bonus points; recognising a 亮点工程 stays a person's act)."""
+    ranking = s.payload.get("ranking")
+    if not isinstance(ranking, list):
+        return []
+    on = _on(s, "last_day")
+    found = []
+    for entry in ranking:
+        if not isinstance(entry, dict) or not isinstance(entry.get("rank"), int):
+            continue
+        township = entry.get("township")
+        if entry["rank"] > POPULAR_TOP or not isinstance(township, str) or not township:
+            continue
+        case = f"{township}:{entry.get('column', '')}:{s.payload.get('period', '')}"
+        found.append(_finding(s, "highlight.popular_column", case, township, on))
+    return found
+
+
 Classifier = Callable[[Source], list[Finding]]
 
 #: Event type → classifier. Several names are accepted for events not built yet.
@@ -278,6 +303,8 @@ CLASSIFIERS: Mapping[str, Classifier] = {
     "HighlightProjectRecognized": _simple(
         "highlight.recognized", ("project_id",), ("recognized_on",)
     ),
+    # subscriptions (issue #20): 最受欢迎专栏 of a month
+    "PopularColumnsRanked": _popular_columns,
 }
 
 

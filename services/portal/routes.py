@@ -21,6 +21,7 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from services.portal import qa as policy_qa
 from services.portal import shape
+from services.portal.engagement import count_view
 from services.portal.site import COLUMN_NAMES, HERE, Portal
 from shared.deps import handlers_of
 from shared.gateway import Answer, Api, ServiceUnreachable
@@ -122,6 +123,7 @@ async def document(document_id: uuid.UUID, request: Request, portal: P) -> Respo
             None,
         )
     unit = _organ_of(portal, doc["township"])
+    count_view(request, portal, doc["township"], doc["column"], str(document_id))
     html = portal.render(
         "document.html",
         title=doc["title"],
@@ -353,6 +355,7 @@ async def column(slug: str, code: str, request: Request, portal: P) -> Response:
     if answer.status == 422:
         return _missing(request, portal, "页码无效，请从栏目首页重新打开。")
     _require(answer)
+    count_view(request, portal, str(unit.path), code, "")
     items = answer.body.get("items", [])
     html = portal.render(
         "column.html",
@@ -386,4 +389,6 @@ async def annual_report(slug: str, year: int, request: Request, portal: P) -> Re
 
 
 def routers() -> list[APIRouter]:
-    return [router]
+    from services.portal.engagement import router as engagement
+
+    return [engagement, router]  # before router: its /{slug} would take /gk/subscribe

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from services.portal import guide
+from services.portal.popularity import flush_job
 from services.portal.routes import routers
 from services.portal.site import Portal
 from shared.registry import EventRegistry
@@ -37,5 +38,6 @@ SERVICE = ServiceDefinition(
     registry=registry,
     routers=routers,
     build_handlers=_handlers,
-    calls=("applications", "catalog", "interpretation", "sentiment"),
+    calls=("applications", "catalog", "interpretation", "sentiment", "subscriptions"),
+    background=(flush_job,),
 )

@@ -22,6 +22,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from services.catalog.columns import SEED_COLUMNS
 from services.catalog.content import DocumentKind
 from services.portal.guide import Guide
+from services.portal.popularity import Engagement
 from services.portal.shape import blocks, highlight, status_words
 from shared.cn_dates import cn_date, cn_time
 from shared.gateway import Api
@@ -67,6 +68,10 @@ class Portal:
     clock: Callable[[], datetime]
     templates: Environment = field(default_factory=environment)
     _token: tuple[datetime, str] | None = None
+    #: Page views and the rating flood key (popularity.py); the app, once a page was served,
+    #: for the flush job's calls.
+    engagement: Engagement = field(default_factory=Engagement)
+    app: Any = None
 
     def today(self) -> date:
         return local_date(self.clock())
