@@ -220,6 +220,9 @@ def test_a_confirmed_secret_leak_vetoes_and_a_data_leak_deducts_six__s18() -> No
     )
     card = scoring.score(scheme, SUDIAN, secret)
     assert card.vetoed == ("secret_leak",) and not card.passed and card.total == 10000
+    (vetoing,) = card.veto_cases  # the breakdown names the event behind the veto
+    assert vetoing.event_ids == (secret[0].event_id,)
+    assert card.as_dict()["veto_cases"][0]["signal"] == "disclosure.secret_leak"
     leak = classify(
         src(
             "DisclosureIncidentConfirmed",
@@ -413,3 +416,38 @@ def test_a_v1_session_upcasts_to_one_that_did_not_cover_the_regulation() -> None
     )
     decoded = registry.decode(event)
     assert decoded.covers_regulation is False and decoded.attendee_ids == []  # type: ignore[attr-defined]
+
+
+def test_overdue_filing_and_study_shortfalls_move_their_lines_with_their_events() -> None:
+    """filing.overdue −2 on 主动公开 (方案§18); study.* −2.5 each on 培训计划落实 (方案§六(一))."""
+    scheme = demo_scheme()
+    overdue = classify(
+        src(
+            "FilingOverdue",
+            document_id="d1",
+            drafting_unit=f"{SUDIAN}/party-office",
+            noticed_on="2026-04-21",
+        )
+    )
+    card = scoring.score(scheme, SUDIAN, overdue)
+    line = next(x for x in card.lines if x.key == "proactive_disclosure")
+    assert line.points == 2300 and line.cases[0].event_ids == (overdue[0].event_id,)
+    missed = classify(
+        src(
+            "RegulationStudyMissed",
+            org=SUDIAN,
+            year=2026,
+            year_end="2026-12-31",
+            sessions_covering=0,
+            leaders=["tian-yiming"],
+            leaders_absent=["tian-yiming"],
+            noticed_on="2027-01-01",
+        )
+    )
+    card = scoring.score(scheme, SUDIAN, missed)
+    line = next(x for x in card.lines if x.key == "training")
+    assert line.points == 0 and card.total == 9500
+    assert {c.signal for c in line.cases} == {
+        "study.regulation_not_covered",
+        "study.leaders_absent",
+    }
