@@ -324,7 +324,8 @@ async def publish_annual_report(
         event = await annual_publication.publish(
             h, year, cmd, caller, correlation_id(request), today
         )
-        return 201, _written(event)
+        # The event id: assessment cards name it behind 年度报告 deductions.
+        return 201, {**_written(event), "event_id": str(event.event_id)}
 
     fingerprint = {"command": "annual-publication", "year": year, **cmd.model_dump(mode="json")}
     return await run_command(rt.idempotency, caller, key, None, fingerprint, act)
