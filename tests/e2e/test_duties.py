@@ -313,6 +313,16 @@ def test_annual_report_late_and_copied_are_traced_on_the_report_line__art49(
     assert copy_case["case"] == f"{XIHUO}:{last}"
     assert copy_case["event_ids"] == [copied.json()["event_id"]]
 
+    # The report says when it was published, and so does the portal's page of it.
+    with office_head(suite, "xu-li", HANDIAN, "applications") as c:
+        whole = c.get(f"/v1/annual-reports/{last}").json()
+    assert whole["publication"]["published_on"] == today().isoformat()
+    assert whole["publication"]["event_id"] == published["event_id"]
+    page = httpx.get(suite.url_for("portal") + f"/gk/handian/report/{last}", timeout=30)
+    assert page.status_code == 200 and f"公布日期：{today().isoformat()}" in page.text
+    unpublished = httpx.get(suite.url_for("portal") + f"/gk/yincheng/report/{last}", timeout=30)
+    assert "本年度报告尚未正式公布" in unpublished.text
+
 
 # --- 学法 ---------------------------------------------------------------------------------------
 
