@@ -451,3 +451,23 @@ def test_overdue_filing_and_study_shortfalls_move_their_lines_with_their_events(
         "study.regulation_not_covered",
         "study.leaders_absent",
     }
+
+
+def test_the_breakdown_page_names_the_event_behind_a_veto() -> None:
+    from services.assessment import board
+
+    secret = classify(
+        src(
+            "DisclosureIncidentConfirmed",
+            incident_id="i9",
+            kind="secret_leak",
+            org=f"{SUDIAN}/party-office",
+            confirmed_on="2026-03-02",
+        )
+    )
+    card = scoring.score(demo_scheme(), SUDIAN, secret).as_dict()
+    event_id = secret[0].event_id
+    events = {event_id: {"event_type": "DisclosureIncidentConfirmed", "on": "2026-03-02"}}
+    page = board.breakdown_page(card, "苏店镇", {"year": "2026"}, events)
+    assert 'class="line veto"' in page and event_id in page
+    assert "DisclosureIncidentConfirmed" in page and "一票否决" in page
