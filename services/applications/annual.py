@@ -111,6 +111,20 @@ def texts_of(events: Iterable[RecordedEvent], tenant: str, year: int) -> dict[st
     return found
 
 
+def publication_of(
+    events: Iterable[RecordedEvent], tenant: str, year: int
+) -> dict[str, Any] | None:
+    """When and where the report was published (条例第四十九条), if it was."""
+    for event in events:
+        if event.type != "AnnualReportPublished" or event.stream_type != "annual-report":
+            continue
+        p = event.payload
+        if p.get("tenant") == tenant and p.get("year") == year:
+            keys = ("published_on", "due_on", "late", "url", "similarity", "copied")
+            return {**{k: p.get(k) for k in keys}, "event_id": str(event.event_id)}
+    return None
+
+
 def fees_of(events: Iterable[RecordedEvent], tenant: str, year: int) -> dict[str, int]:
     """信息处理费 paid in the year (国办函〔2020〕109号), per request stream of the scope."""
     count, total = 0, 0
@@ -238,7 +252,7 @@ def build(
     """The whole report of `tenant` (a township, or the district summing its townships)."""
     three_and_four = report.build(events, tenant, year, township_paths)
     two = section_two([r for r in publications if within(str(r["tenant"]), tenant)], year)
-    return compose(
+    document = compose(
         tenant=tenant,
         name=name,
         year=year,
@@ -247,6 +261,7 @@ def build(
         texts=texts_of(events, tenant, year),
         fees=fees_of(events, tenant, year),
     )
+    return {**document, "publication": publication_of(events, tenant, year)}
 
 
 async def full_report(h: Any, tenant: str, year: int, principal: Principal) -> dict[str, Any]:

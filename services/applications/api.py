@@ -13,8 +13,12 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from services.applications import annual, queries, report, reviews, suggestions
-from services.applications.commands import RecordAnnualReportText, RegisterRequest
+from services.applications import annual, annual_publication, queries, report, reviews, suggestions
+from services.applications.commands import (
+    PublishAnnualReport,
+    RecordAnnualReportText,
+    RegisterRequest,
+)
 from services.applications.domain import applicant_key
 from services.applications.handlers import (
     REQUEST_COMMANDS,
@@ -297,6 +301,33 @@ async def record_text(
         )
 
     fingerprint = {"command": "annual-text", "year": year, **cmd.model_dump(mode="json")}
+    return await run_command(rt.idempotency, caller, key, None, fingerprint, act)
+
+
+@annual_router.post(
+    "/{year}/publication",
+    status_code=201,
+    summary="年度报告向社会公布 Publish the report: on time, late, copied (条例第四十九、五十条)",
+    responses=COMMAND_RESPONSES,
+)
+async def publish_annual_report(
+    year: Year,
+    cmd: PublishAnnualReport,
+    request: Request,
+    caller: Caller,
+    rt: Rt,
+    h: H,
+    key: IdempotencyKey = None,
+) -> JSONResponse:
+    async def act(expected: int | None) -> tuple[int, dict[str, Any]]:
+        today = local_date(h.clock())
+        event = await annual_publication.publish(
+            h, year, cmd, caller, correlation_id(request), today
+        )
+        # The event id: assessment cards name it behind 年度报告 deductions.
+        return 201, {**_written(event), "event_id": str(event.event_id)}
+
+    fingerprint = {"command": "annual-publication", "year": year, **cmd.model_dump(mode="json")}
     return await run_command(rt.idempotency, caller, key, None, fingerprint, act)
 
 

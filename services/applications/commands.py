@@ -187,3 +187,13 @@ class RecordAnnualReportText(BaseModel):
     tenant: str | None = Field(default=None, description="org path; defaults to the caller's org")
     section: TextSection
     text: str = Field(min_length=1, max_length=20_000, json_schema_extra=NOT_PERSONAL)
+
+
+class PublishAnnualReport(BaseModel):
+    """年度报告向社会公布 (条例第四十九、五十条; annual_publication.py)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tenant: str | None = Field(default=None, description="org path; defaults to the caller's org")
+    published_on: Day | None = Field(default=None, title="公布日期", description="默认今天")
+    url: str | None = Field(default=None, title="公布网址", max_length=500)

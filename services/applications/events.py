@@ -515,3 +515,48 @@ class AnnualReportTextRecorded(DomainEvent):
     section: TextSection
     text: str = Field(min_length=1, max_length=20_000, json_schema_extra=NOT_PERSONAL)
     recorded_by: str
+
+
+# --- issue #20 duties (D-dut): the annual report's publication (条例 Arts. 49–50) ----------
+
+
+@registry.register
+class AnnualReportPublished(DomainEvent):
+    """年度报告向社会公布: on time by its deadline (条例第四十九条: a department or township by
+    31 January, a government by 31 March) or late; the office's text is compared with the
+    previous year's published text (照搬照抄, services/applications/annual_publication.py)."""
+
+    event_type = "AnnualReportPublished"
+    stream_type = "annual-report"
+
+    tenant: str
+    year: int = Field(ge=2008, le=2100)
+    title: str = Field(json_schema_extra=NOT_PERSONAL)
+    published_on: date
+    due_on: date
+    late: bool
+    url: str | None = Field(default=None, description="公布网址")
+    content_sha256: str = Field(description="sha256 of the report document as published")
+    office_text: str = Field(
+        json_schema_extra=NOT_PERSONAL, description="一、五、六 the office's own text, compared"
+    )
+    previous_year_published: bool
+    similarity: float | None = Field(
+        default=None, ge=0, le=1, description="与上年文字的相似度（三字片段包含率）"
+    )
+    copy_threshold: float = Field(gt=0, le=1)
+    copied: bool
+    published_by: str
+
+
+@registry.register
+class AnnualReportMissed(DomainEvent):
+    """The deadline passed with no report published: recorded once by the annual-report job."""
+
+    event_type = "AnnualReportMissed"
+    stream_type = "annual-report"
+
+    tenant: str
+    year: int = Field(ge=2008, le=2100)
+    due: date
+    noticed_on: date

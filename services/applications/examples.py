@@ -11,8 +11,10 @@ from collections.abc import Callable
 from datetime import date
 from uuid import UUID
 
+from services.applications import annual_publication as ap
 from services.applications import events as le
 from services.applications import reviews as rv
+from services.applications.commands import PublishAnnualReport
 from services.applications.events import ApplicantDataRead
 from shared.registry import DomainEvent
 
@@ -163,7 +165,40 @@ def _later_versions() -> dict[str, Callable[[], DomainEvent]]:
     }
 
 
+def _annual_publication() -> dict[str, Callable[[], DomainEvent]]:
+    """苏店镇's 2025 report published late and copied from 2024's (decided by the domain)."""
+    texts = {
+        "overview": "2025年，苏店镇坚持以公开为常态、不公开为例外，全面推进政务公开工作。",
+        "problems": "部分栏目更新不及时；下一步将建立栏目更新提醒机制。",
+    }
+
+    def published() -> DomainEvent:
+        return ap.decide_publication(
+            tenant="shangdang/sudian",
+            year=2025,
+            government=False,
+            report={"title": "苏店镇2025年政府信息公开工作年度报告"},
+            texts=texts,
+            history=[],
+            previous_text=ap.office_text(texts),
+            cmd=PublishAnnualReport(published_on=date(2026, 2, 3), url=None),
+            today=date(2026, 2, 3),
+            publisher="wang.fang",
+        )
+
+    def missed() -> DomainEvent:
+        event = ap.decide_missed("shangdang/handian", 2025, False, [], date(2026, 2, 1))
+        assert event is not None
+        return event
+
+    return {
+        "applications/AnnualReportPublished.v1": published,
+        "applications/AnnualReportMissed.v1": missed,
+    }
+
+
 EXAMPLES: dict[str, Callable[[], DomainEvent]] = {
     **{f"applications/{name}.v1": make for name, make in (_clock() | _conclusions()).items()},
     **_later_versions(),
+    **_annual_publication(),
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from services.applications.annual_publication import run_job as annual_report_job
 from services.applications.api import routers
 from services.applications.cli import add_commands
 from services.applications.events import registry
@@ -29,6 +30,6 @@ SERVICE = ServiceDefinition(
     commands=(REQUEST_COMMANDS,),
     routers=routers,
     build_handlers=_handlers,
-    background=(run_scheduler,),
+    background=(run_scheduler, annual_report_job),
     add_commands=add_commands,
 )

@@ -20,7 +20,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel
 
-from services.assessment import handlers, ledger_view, queries
+from services.assessment import handlers, ledger_view, queries, study
 from services.assessment.board_api import Viewer
 from services.assessment.board_api import router as board_router
 from services.assessment.commands import AddTask, ClosePeriod, PlanSession, RecognizeHighlight
@@ -266,6 +266,31 @@ async def list_tasks(
     require_org(caller, scope)
     items, nxt = await ledger_view.tasks(rt.views, scope, status, limit, cursor)
     return {"items": items, "next_cursor": nxt}
+
+
+@router.get(
+    "/training/study",
+    summary="领导干部学法记录 The leaders' record of studying the 条例 (方案§六(一))",
+)
+async def study_record(
+    caller: Caller,
+    rt: Rt,
+    year: Annotated[int, Query(ge=2008, le=2100)],
+    org: str | None = None,
+) -> dict[str, Any]:
+    """Per leader of the township, the sessions covering the 条例 they attended in the year."""
+    township = rt.orgs.township_of(org or str(caller.org))
+    if township is None:
+        raise ValidationFailed(
+            rule="study.not_a_township",
+            field="org",
+            message_zh="学法记录按乡镇统计：请指定一个乡镇或其站所",
+            message_en="the record is kept per township: name a township or one of its units",
+        )
+    scope = str(township.path)
+    require_org(caller, scope)
+    sessions = await study.held_sessions(rt.views, scope, year)
+    return study.record(rt.orgs, scope, year, sessions)
 
 
 def routers() -> list[APIRouter]:

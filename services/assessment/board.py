@@ -219,6 +219,29 @@ def board_page(
     return _page(str(board["title"]), body, script=True)
 
 
+def _veto_rows(
+    cases: Sequence[Mapping[str, Any]], events: Mapping[str, Mapping[str, str]]
+) -> list[str]:
+    """一票否决: each veto case with the events that reported it (D-dut)."""
+    rows = []
+    for case in cases:
+        label = KNOWN_SIGNALS.get(case["signal"], case["signal"])
+        listed = []
+        for i in case["event_ids"]:
+            seen = events.get(i, {})
+            listed.append(
+                f'<li class="event"><code>{_E(i)}</code> '
+                f"{_E(seen.get('event_type', ''))} {_E(seen.get('on', ''))}</li>"
+            )
+        signal = _E(case["signal"])
+        rows.append(
+            f'<tr class="line veto" data-key="veto"><td>{_E(label)}</td><td>一票否决 veto</td>'
+            f'<td colspan="3"><ul class="cases"><li class="case" data-signal="{signal}">'
+            f"案件 <code>{_E(case['case'])}</code><ul>{''.join(listed)}</ul></li></ul></td></tr>"
+        )
+    return rows
+
+
 def breakdown_page(
     card: Mapping[str, Any],
     name: str,
@@ -252,6 +275,7 @@ def breakdown_page(
             f'<td class="num">{_points(line["raw"])}</td></tr>'
             f'<tr><td colspan="5">{detail}</td></tr>'
         )
+    parts += _veto_rows(card.get("veto_cases", []), events)
     back = f"{BOARD_PATH}?" + urlencode(query)
     vetoed = "、".join(card["vetoed"])
     result = "合格 passed" if card["passed"] else "不合格 failed"

@@ -36,8 +36,19 @@ class PlanSession(_Command):
 
 
 class HoldSession(_Command):
-    held_on: Day
-    attendees: int = Field(ge=1, le=100_000)
+    """培训已举办; 学法 (方案§六(一)): whether the 条例 was covered and which staff attended."""
+
+    held_on: Day = Field(title="举办日期")
+    attendees: int = Field(title="参加人数", ge=1, le=100_000)
+    covers_regulation: bool = Field(
+        default=False, title="学习《政府信息公开条例》", description="本场培训是否学习了条例"
+    )
+    attendee_ids: list[str] = Field(
+        default_factory=list,
+        title="参加人员",
+        max_length=1000,
+        description="组织机构中的人员 id（领导干部学法记录据此统计）",
+    )
 
 
 class RecognizeHighlight(_Command):

@@ -54,6 +54,8 @@ class ScoreCard:
     passed: bool
     vetoed: tuple[str, ...]
     lines: tuple[Line, ...] = field(default_factory=tuple)
+    #: the cases behind the vetoes, with their events (filled by `with_cases`, D-dut)
+    veto_cases: tuple[Case, ...] = field(default_factory=tuple)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -77,6 +79,10 @@ class ScoreCard:
                     ],
                 }
                 for line in self.lines
+            ],
+            "veto_cases": [
+                {"signal": c.signal, "case": c.case, "event_ids": list(c.event_ids)}
+                for c in self.veto_cases
             ],
         }
 
@@ -254,7 +260,10 @@ def with_cases(scheme: Scheme, card: ScoreCard, findings: Iterable[Finding]) -> 
     for bonus in scheme.bonuses:
         listed[bonus.key] = _listed(bonus.signal, cases)
     lines = tuple(replace(line, cases=listed.get(line.key, ())) for line in card.lines)
-    return replace(card, lines=lines)
+    vetoes = tuple(
+        c for v in scheme.vetoes if v.key in card.vetoed for c in _listed(v.signal, cases)
+    )
+    return replace(card, lines=lines, veto_cases=vetoes)
 
 
 def listed_signals(scheme: Scheme, key: str) -> tuple[frozenset[str], RateRule | None]:

@@ -102,12 +102,21 @@ class TrainingSessionPlanned(DomainEvent):
 
 @registry.register
 class TrainingSessionHeld(DomainEvent):
+    """A planned session was held. v2 (学法, 方案§六(一)): whether it covered the 条例
+    (《中华人民共和国政府信息公开条例》) and which staff of the org tree attended by id."""
+
     event_type = "TrainingSessionHeld"
+    schema_version = 2
     stream_type = "assessment-training"
 
     session_id: UUID
     held_on: date
     attendees: int = Field(ge=1)
+    covers_regulation: bool = Field(description="学习了《政府信息公开条例》")
+    attendee_ids: list[str] = Field(description="参加人员（组织机构中的人员 id）")
+
+
+registry.register_historic(events_v1.TrainingSessionHeld, events_v1.training_session_held_v1_to_v2)
 
 
 @registry.register
@@ -135,6 +144,27 @@ class HighlightProjectRecognized(DomainEvent):
     title: str
     recognized_on: date
     basis: str
+
+
+# --- issue #20 duties (D-dut): 学法 (方案§六(一)) -------------------------------------
+
+
+@registry.register
+class RegulationStudyMissed(DomainEvent):
+    """A year passed without 学法 of the 条例 in a township: no held session covering it
+    (`sessions_covering` 0), and/or leaders (镇领导: principal leader, leaders in charge)
+    who attended none. Recorded once per township and year by the scheduler (study.py)."""
+
+    event_type = "RegulationStudyMissed"
+    stream_type = "assessment-study"
+
+    org: str = Field(description="乡镇 org path")
+    year: int = Field(ge=2008, le=2100)
+    year_end: date
+    sessions_covering: int = Field(ge=0)
+    leaders: list[str] = Field(description="应学法的领导干部 person ids")
+    leaders_absent: list[str]
+    noticed_on: date
 
 
 class SnapshotCase(BaseModel):

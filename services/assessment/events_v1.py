@@ -7,7 +7,9 @@ edit them (add a new version instead). The upcaster lifts v1 payloads to v2.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
+from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -52,3 +54,17 @@ class SchemePublished(DomainEvent):
 def scheme_published_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
     """v1 indicators are all per-case deductions: no rate rule."""
     return {**payload, "indicators": [{**i, "rate": None} for i in payload["indicators"]]}
+
+
+class TrainingSessionHeld(DomainEvent):
+    event_type = "TrainingSessionHeld"
+    stream_type = "assessment-training"
+
+    session_id: UUID
+    held_on: date
+    attendees: int = Field(ge=1)
+
+
+def training_session_held_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    """A v1 session recorded neither the 条例 nor who attended: not a 学法 session."""
+    return {**payload, "covers_regulation": False, "attendee_ids": []}

@@ -94,8 +94,24 @@ EXAMPLES: dict[str, Callable[[], DomainEvent]] = {
     "assessment/TrainingSessionPlanned.v1": lambda: ev.TrainingSessionPlanned(
         session_id=SESSION, org=HANDIAN, topic="政务公开条例专题培训", planned_on=date(2026, 5, 12)
     ),
-    "assessment/TrainingSessionHeld.v1": lambda: ev.TrainingSessionHeld(
+    "assessment/TrainingSessionHeld.v1": lambda: events_v1.TrainingSessionHeld(
         session_id=SESSION, held_on=date(2026, 5, 12), attendees=36
+    ),
+    "assessment/TrainingSessionHeld.v2": lambda: ev.TrainingSessionHeld(
+        session_id=SESSION,
+        held_on=date(2026, 5, 12),
+        attendees=36,
+        covers_regulation=True,
+        attendee_ids=["tian-yiming", "guo-xinxin", "wang-tietong"],
+    ),
+    "assessment/RegulationStudyMissed.v1": lambda: ev.RegulationStudyMissed(
+        org=HANDIAN,
+        year=2026,
+        year_end=date(2026, 12, 31),
+        sessions_covering=1,
+        leaders=["xu-li", "yang-jun"],
+        leaders_absent=["xu-li"],
+        noticed_on=date(2027, 1, 1),
     ),
     "assessment/TrainingSessionMissed.v1": lambda: ev.TrainingSessionMissed(
         session_id=SESSION, org=HANDIAN, planned_on=date(2026, 5, 12), noticed_on=date(2026, 5, 13)

@@ -12,7 +12,7 @@ session or highlight (a new stream) are plain functions below.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -132,6 +132,14 @@ TASK_COMMANDS: CommandTable[ledger.TaskState] = CommandTable(
     ),
 )
 
+
+async def _people(
+    runtime: Any, state: object, cmd: object, principal: Principal, tenant: str
+) -> Mapping[str, Any]:
+    """Who may be named as an attendee: the people of the org tree (学法记录, 方案§六(一))."""
+    return {"people": frozenset(person.id for _unit, person in runtime.orgs.people())}
+
+
 SESSION_COMMANDS: CommandTable[ledger.SessionState] = CommandTable(
     aggregate=SESSIONS,
     prefix=f"{PREFIX}/training/sessions",
@@ -144,7 +152,16 @@ SESSION_COMMANDS: CommandTable[ledger.SessionState] = CommandTable(
             "培训已举办",
             "Record a session",
             LEDGER_ROLES,
-            lambda s, cmd, x: ledger.hold_session(s, cmd.held_on, cmd.attendees, x.today),
+            lambda s, cmd, x: ledger.hold_session(
+                s,
+                cmd.held_on,
+                cmd.attendees,
+                x.today,
+                cmd.covers_regulation,
+                cmd.attendee_ids,
+                x.given["people"],
+            ),
+            prepare=_people,
             path="/{session_id}/held",
             basis="考核方案第二十条、第六部分（一）（年度培训计划）",
         ),

@@ -1,7 +1,8 @@
 """Background jobs of 考核: the ledger scheduler and the read-model set-up.
 
 The scheduler notices, once, a task ledger item past its due date (TaskOverdue) and a
-planned training session whose day passed unheld (TrainingSessionMissed) — 方案§20.
+planned training session whose day passed unheld (TrainingSessionMissed) — 方案§20 — and
+a township's year without 学法 of the 条例 (RegulationStudyMissed, study.py, 方案§六(一)).
 Each notice is decided by the pure functions in ledger.py and appended with the stream's
 version, so a restart or a second scheduler never writes it twice. An item that fails is
 logged, counted and skipped; the others are still noticed (shared/jobs.py).
@@ -18,7 +19,7 @@ from functools import partial
 
 import structlog
 
-from services.assessment import ledger
+from services.assessment import ledger, study
 from services.assessment.events import registry
 from services.assessment.ledger_view import TaskLedger
 from services.assessment.projections import Scoreboard
@@ -134,10 +135,13 @@ async def run_scheduler(runtime: Runtime, suite: object, stop: asyncio.Event) ->
     tracked: dict[str, Tracked] = {}
     failures = ItemFailures(JOB)
     position = 0
+    studied = study.StudyLog()
     while not stop.is_set():
         try:
             today = local_date(runtime.clock())
             position = await tick(runtime.store, tracked, position, today, failures)
+            # 学法 (方案§六(一)): last year's shortfalls, once per township (study.py)
+            await study.tick(runtime.store, studied, runtime.orgs, today)
         except Exception as exc:  # keep the scheduler alive; the next tick retries
             log.error("scheduler.failed", error=type(exc).__name__)
         with contextlib.suppress(TimeoutError):
@@ -150,6 +154,7 @@ async def ensure_read_model(runtime: Runtime, suite: object, stop: asyncio.Event
         try:
             await setup_projection(runtime.views, Scoreboard())
             await setup_projection(runtime.views, TaskLedger())
+            await setup_projection(runtime.views, study.TrainingRecord())
             return
         except Exception as exc:  # a concurrent CREATE by the worker: try again
             log.info("assessment.setup_retry", attempt=attempt, error=type(exc).__name__)

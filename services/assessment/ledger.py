@@ -10,6 +10,7 @@ Pure: decide(...) -> events, evolve(state, event) -> state; no I/O.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from uuid import UUID
@@ -120,8 +121,16 @@ def notice_overdue_task(state: TaskState, today: date) -> TaskOverdue | None:
 
 
 def hold_session(
-    state: SessionState, held_on: date, attendees: int, today: date
+    state: SessionState,
+    held_on: date,
+    attendees: int,
+    today: date,
+    covers_regulation: bool = False,
+    attendee_ids: Sequence[str] = (),
+    known_people: Collection[str] = frozenset(),
 ) -> TrainingSessionHeld:
+    """Held on a day; 学法 (方案§六(一)): whether the 条例 was covered and who attended, by
+    their ids in the org tree (each once, no more named than the head count)."""
     if state.session_id is None:
         raise ValidationFailed(
             rule="training.not_found",
@@ -137,7 +146,41 @@ def hold_session(
             message_en=f"the session was already held on {state.held_on}",
         )
     _not_future(held_on, today, "held_on")
-    return TrainingSessionHeld(session_id=state.session_id, held_on=held_on, attendees=attendees)
+    _check_attendees(attendees, attendee_ids, known_people)
+    return TrainingSessionHeld(
+        session_id=state.session_id,
+        held_on=held_on,
+        attendees=attendees,
+        covers_regulation=covers_regulation,
+        attendee_ids=list(attendee_ids),
+    )
+
+
+def _check_attendees(
+    attendees: int, attendee_ids: Sequence[str], known_people: Collection[str]
+) -> None:
+    for i, person in enumerate(attendee_ids):
+        if person not in known_people:
+            raise ValidationFailed(
+                rule="training.unknown_attendee",
+                field=f"attendee_ids[{i}]",
+                message_zh=f"参加人员 {person} 不在组织机构中",
+                message_en=f"{person} is not a person of the org tree",
+            )
+        if person in attendee_ids[:i]:
+            raise ValidationFailed(
+                rule="training.duplicate_attendee",
+                field=f"attendee_ids[{i}]",
+                message_zh=f"参加人员 {person} 重复",
+                message_en=f"{person} is listed twice",
+            )
+    if len(attendee_ids) > attendees:
+        raise ValidationFailed(
+            rule="training.attendees_below_named",
+            field="attendees",
+            message_zh=f"参加人数 {attendees} 少于列出的参加人员 {len(attendee_ids)} 人",
+            message_en=f"{attendees} attendees, fewer than the {len(attendee_ids)} named",
+        )
 
 
 def notice_missed_session(state: SessionState, today: date) -> TrainingSessionMissed | None:

@@ -9,12 +9,13 @@ from services.assessment.handlers import TABLES
 from services.assessment.jobs import ensure_read_model, run_scheduler
 from services.assessment.ledger_view import TaskLedger
 from services.assessment.projections import Scoreboard
+from services.assessment.study import TrainingRecord
 from shared.service import ServiceDefinition
 
 SERVICE = ServiceDefinition(
     name="assessment",
     registry=registry,
-    projections=lambda: [Scoreboard(), TaskLedger()],
+    projections=lambda: [Scoreboard(), TaskLedger(), TrainingRecord()],
     # Distributed scoring is a faust-streaming app over every service topic (issue #7).
     streamed=frozenset({Scoreboard.name}),
     commands=TABLES,

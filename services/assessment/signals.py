@@ -45,6 +45,10 @@ KNOWN_SIGNALS: Mapping[str, str] = {
     "training.session_missed": "培训计划未按期落实（方案§20、§六(一)）",
     "highlight.recognized": "亮点工程（方案§21）",
     "highlight.popular_column": "最受群众欢迎的政务公开专栏（月度访问量前三，群众口碑，方案§21）",
+    # --- issue #20 duties (D-dut): 规范性文件备案, 学法 ---------------------------------
+    "filing.overdue": "规章、行政规范性文件未在公布之日起30日内报送备案（方案§18）",
+    "study.regulation_not_covered": "年度内未开展含《政府信息公开条例》的学法培训（方案§六(一)）",
+    "study.leaders_absent": "领导干部年度内未参加《政府信息公开条例》学法（方案§六(一)）",
 }
 
 
@@ -210,10 +214,17 @@ def _review_outcome(s: Source) -> list[Finding]:
 
 
 def _annual_report_published(s: Source) -> list[Finding]:
-    if not _flag(s, "late"):
-        return []
+    """Late (条例第四十九条: by 31 January) and copied (照搬照抄: the office's text this
+    year is over the threshold similar to last year's, applications/annual_publication.py)
+    are two cases of the same report."""
     case = f"{s.tenant}:{s.payload.get('year', '')}"
-    return [_finding(s, "annual_report.late", case, s.tenant, _on(s, "published_on"))]
+    on = _on(s, "published_on")
+    found = []
+    if _flag(s, "late"):
+        found.append(_finding(s, "annual_report.late", case, s.tenant, on))
+    if _flag(s, "copied"):
+        found.append(_finding(s, "annual_report.copied", case, s.tenant, on))
+    return found
 
 
 def _annual_report_missing(s: Source) -> list[Finding]:
@@ -251,6 +262,59 @@ def _popular_columns(s: Source) -> list[Finding]:
         case = f"{township}:{entry.get('column', '')}:{s.payload.get('period', '')}"
         found.append(_finding(s, "highlight.popular_column", case, township, on))
     return found
+
+
+# --- issue #20 duties (D-dut) ---------------------------------------------------------
+
+
+def _document_filed(s: Source) -> list[Finding]:
+    """备案 after its 30 days: the same case as the FilingOverdue the sweep recorded."""
+    if not _flag(s, "late"):
+        return []
+    org = _org(s, "drafting_unit")
+    return [_finding(s, "filing.overdue", _case(s, "document_id"), org, _on(s, "filed_on"))]
+
+
+_INCIDENT_SIGNALS = {
+    "secret_leak": "disclosure.secret_leak",
+    "personal_data_leak": "disclosure.personal_data_leak",
+}
+
+
+def _incident_confirmed(s: Source) -> list[Finding]:
+    """泄密 / 个人信息泄露 confirmed by the openness-office head: the leak signals (the
+    secret leak is a veto in the demo scheme)."""
+    signal = _INCIDENT_SIGNALS.get(str(s.payload.get("kind", "")))
+    if signal is None:
+        return []
+    org = _org(s, "org", "unit")
+    case = _case(s, "incident_id")
+    return [_finding(s, signal, case, org, _on(s, "confirmed_on", "occurred_on"))]
+
+
+def _study_missed(s: Source) -> list[Finding]:
+    """学法 (方案§六(一)): a year without a session covering the 条例, and/or leaders who
+    attended none; one case per org and year each, charged to the year that passed."""
+    case = f"{_case(s, 'org')}:{s.payload.get('year', '')}"
+    org = _org(s, "org")
+    on = _on(s, "year_end", "noticed_on")
+    found = []
+    if s.payload.get("sessions_covering") == 0:
+        found.append(_finding(s, "study.regulation_not_covered", case, org, on))
+    absent = s.payload.get("leaders_absent")
+    if isinstance(absent, list) and absent:
+        found.append(_finding(s, "study.leaders_absent", case, org, on))
+    return found
+
+
+DUTY_CLASSIFIERS: Mapping[str, Callable[[Source], list[Finding]]] = {
+    # catalog: 规范性文件备案 (方案§18) and confirmed information-security incidents
+    "FilingOverdue": _simple("filing.overdue", ("document_id",), ("noticed_on", "due_on")),
+    "DocumentFiled": _document_filed,
+    "DisclosureIncidentConfirmed": _incident_confirmed,
+    # assessment: 学法 (方案§六(一))
+    "RegulationStudyMissed": _study_missed,
+}
 
 
 Classifier = Callable[[Source], list[Finding]]
@@ -305,6 +369,7 @@ CLASSIFIERS: Mapping[str, Classifier] = {
     ),
     # subscriptions (issue #20): 最受欢迎专栏 of a month
     "PopularColumnsRanked": _popular_columns,
+    **DUTY_CLASSIFIERS,
 }
 
 

@@ -36,6 +36,15 @@ WITHDRAWING_ROLES = (Role.OPENNESS_OFFICE_HEAD, Role.LEADER_IN_CHARGE, Role.PRIN
 COLUMN_ROLES = (Role.OPENNESS_OFFICE_HEAD, Role.ADMINISTRATOR)
 SWEEP_ROLES = (Role.OPENNESS_OFFICE_HEAD, Role.ADMINISTRATOR)
 NUMBERING_ATTEMPTS = 50
+#: Who files a 规范性文件 and records the filing body's answer (方案§18), and who confirms
+#: an information-security incident (the openness-office head, D-dut).
+FILING_ROLES = (
+    Role.OPENNESS_OFFICE_HEAD,
+    Role.SECTION_HEAD,
+    Role.LEADER_IN_CHARGE,
+    Role.PRINCIPAL_LEADER,
+)
+INCIDENT_ROLES = (Role.OPENNESS_OFFICE_HEAD,)
 
 
 def column_stream(township: str) -> str:

@@ -12,7 +12,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
-from services.catalog import jobs, public_api, reports, views
+from services.catalog import duties_api, jobs, public_api, reports, views
 from services.catalog.access import SWEEP_ROLES, home
 from services.catalog.column_checks import check_columns
 from services.catalog.commands import (
@@ -153,4 +153,10 @@ def routers() -> list[APIRouter]:
     """The generated command routes first: their paths are more specific than the reads'.
     Then the staff API (this module's routes, then the lists and reports) and the public,
     unauthenticated read API."""
-    return [command_router(DOCUMENT_COMMANDS), router, reports.router, public_api.router]
+    return [
+        command_router(DOCUMENT_COMMANDS),
+        router,
+        duties_api.router,
+        reports.router,
+        public_api.router,
+    ]

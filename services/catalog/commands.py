@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Literal
+from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -10,6 +11,8 @@ from services.catalog.events import (
     ChannelStatus,
     DisclosureAttribute,
     DocumentContent,
+    FilingOutcome,
+    IncidentKind,
     LegalGround,
     PublicationChannel,
     ReviewStage,
@@ -131,3 +134,42 @@ class CompileGazette(BaseModel):
 
     township: str | None = None
     document_ids: list[str] = Field(min_length=1, max_length=200)
+
+
+# --- issue #20 duties (D-dut): 规范性文件备案 (方案§18), information-security incidents -----
+
+
+class FileDocument(BaseModel):
+    """报送备案 of a published 规章 or 行政规范性文件 (services/catalog/filing.py)."""
+
+    model_config = _STRICT
+
+    filed_on: Day = Field(title="报送备案日期")
+    filed_with: str = Field(
+        title="备案审查机关", min_length=2, max_length=100, description="如 上党区司法局"
+    )
+    filing_number: str | None = Field(default=None, title="备案报告文号", max_length=100)
+
+
+class ReviewFiling(BaseModel):
+    """备案审查结果, as the filing body answered it (a return states its reason)."""
+
+    model_config = _STRICT
+
+    outcome: FilingOutcome = Field(title="审查结果")
+    reason: str | None = Field(default=None, title="退回理由", min_length=2, max_length=2000)
+    reviewed_on: Day = Field(title="审查日期")
+
+
+class ConfirmIncident(BaseModel):
+    """信息安全事件确认 (泄密 / 个人信息泄露) by the openness-office head, with its cause."""
+
+    model_config = _STRICT
+
+    kind: IncidentKind = Field(title="事件类型")
+    org: str = Field(title="责任单位", min_length=1, max_length=200, description="org path")
+    document_id: UUID | None = Field(default=None, title="涉及文件")
+    occurred_on: Day = Field(title="发生日期")
+    confirmed_on: Day = Field(title="确认日期")
+    cause: str = Field(title="原因", min_length=4, max_length=2000)
+    measures: str | None = Field(default=None, title="处置措施", max_length=2000)

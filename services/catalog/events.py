@@ -443,3 +443,112 @@ class GazetteIssuePublished(DomainEvent):
 registry.register_historic(
     events_v1.GazetteIssuePublished, events_v1.gazette_issue_published_v1_to_v2
 )
+
+
+# --- issue #20 duties (D-dut): 规范性文件备案 (方案§18) and information-security incidents --
+
+#: Kinds filed for review after publication: 规章 (《法规规章备案条例》第三条) and 行政规范性文件
+#: (国办发〔2018〕37号 备案审查; the 30-day limit of local rules), 方案§18.
+FILED_KINDS = frozenset({DocumentKind.regulation, DocumentKind.normative})
+
+
+class FilingOutcome(LabelledEnum):
+    """备案审查结果."""
+
+    accepted = "accepted", "予以备案"
+    returned = "returned", "退回（不予备案或补正后重新报送）"
+
+
+class IncidentKind(LabelledEnum):
+    """信息安全事件: what leaked (方案§8, §18 涉密不上网、上网不涉密)."""
+
+    secret_leak = "secret_leak", "泄密（涉密信息上网）"
+    personal_data_leak = "personal_data_leak", "个人信息泄露"
+
+
+@registry.register
+class FilingRequired(DomainEvent):
+    """备案义务: a 规章 or 行政规范性文件 went public; it is filed within `limit_days` days of
+    its publication (公布之日起30日内), recorded with the publication itself."""
+
+    event_type = "FilingRequired"
+    stream_type = "document"
+
+    document_id: UUID
+    drafting_unit: str
+    kind: DocumentKind
+    title: str
+    document_number: str | None
+    published_on: date
+    limit_days: int = Field(ge=1, le=365)
+    due_on: date = Field(description="公布之日起 limit_days 日（公布当日不计）")
+    basis: str
+
+
+@registry.register
+class DocumentFiled(DomainEvent):
+    """报送备案: the drafting organ filed the document with the filing body (备案审查机关);
+    a filing after `due_on` is recorded as late, not refused."""
+
+    event_type = "DocumentFiled"
+    stream_type = "document"
+
+    document_id: UUID
+    drafting_unit: str
+    filed_on: date
+    filed_with: str = Field(description="备案审查机关，如 上党区司法局")
+    filing_number: str | None = Field(default=None, description="备案报告文号")
+    attempt: int = Field(ge=1, description="第几次报送（退回后重新报送加一）")
+    due_on: date
+    late: bool
+    filed_by: str
+
+
+@registry.register
+class FilingReviewed(DomainEvent):
+    """备案审查结果: accepted, or returned with the reason (then filed again)."""
+
+    event_type = "FilingReviewed"
+    stream_type = "document"
+
+    document_id: UUID
+    attempt: int = Field(ge=1)
+    outcome: FilingOutcome
+    reason: str | None = Field(default=None, json_schema_extra=NOT_PERSONAL)
+    reviewed_on: date
+    recorded_by: str
+
+
+@registry.register
+class FilingOverdue(DomainEvent):
+    """The filing limit passed with nothing filed: recorded once by the filing sweep."""
+
+    event_type = "FilingOverdue"
+    stream_type = "document"
+
+    document_id: UUID
+    drafting_unit: str
+    kind: DocumentKind
+    title: str
+    published_on: date
+    due_on: date
+    noticed_on: date
+
+
+@registry.register
+class DisclosureIncidentConfirmed(DomainEvent):
+    """信息安全事件确认: a leak of secrets or of personal data, confirmed by the openness-office
+    head with its cause; the assessment's leak signals (the secret leak is a veto)."""
+
+    event_type = "DisclosureIncidentConfirmed"
+    stream_type = "disclosure-incident"
+
+    incident_id: UUID
+    kind: IncidentKind
+    org: str = Field(description="责任单位 org path")
+    document_id: UUID | None = Field(default=None, description="涉及的已发布文件")
+    occurred_on: date
+    confirmed_on: date
+    cause: str = Field(json_schema_extra=NOT_PERSONAL, description="原因")
+    measures: str | None = Field(default=None, json_schema_extra=NOT_PERSONAL)
+    confirmed_by: str

@@ -9,11 +9,12 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from uuid import UUID
 
-from services.catalog import domain, gazette
+from services.catalog import domain, filing, gazette
 from services.catalog.columns import SEED_COLUMNS, health, health_event
 from services.catalog.commands import (
     CheckAttribute,
     DetermineAttribute,
+    FileDocument,
     JustifyFinding,
     Proofreading,
     ProposeAttribute,
@@ -21,10 +22,12 @@ from services.catalog.commands import (
     RecordChannelStatus,
     RecordReview,
     RepealDocument,
+    ReviewFiling,
     WithdrawDocument,
 )
 from services.catalog.events import (
     ColumnConfigured,
+    DisclosureIncidentConfirmed,
     DocumentContent,
     PublicationChannel,
     ReviewStage,
@@ -97,6 +100,33 @@ def _township_events() -> list[DomainEvent]:
     return events
 
 
+def _filing_events(published: domain.DocumentState) -> list[DomainEvent]:
+    """备案 (方案§18): filed, returned with the reason, filed again; the overdue notice of
+    the same document had nothing been filed; an incident confirmed (issue #20)."""
+    first = filing.file(
+        published, FileDocument(filed_on=TODAY, filed_with="上党区司法局"), TODAY, "wang-tietong"
+    )
+    state = _fold(published, first)
+    returned = ReviewFiling(
+        outcome="returned", reason="未附制定说明，请补充后重新报送", reviewed_on=TODAY
+    )
+    back = filing.review(state, returned, TODAY, "wang-tietong")
+    overdue = filing.notice_overdue(published, date(2026, 5, 6))
+    assert overdue is not None
+    incident = DisclosureIncidentConfirmed(
+        incident_id=UUID("01936f0e-7c1a-7b3e-9d42-5a1e0c2f8b09"),
+        kind="personal_data_leak",
+        org="shangdang/sudian/party-office",
+        document_id=DOC,
+        occurred_on=date(2026, 3, 18),
+        confirmed_on=TODAY,
+        cause="公示名单未删减身份证号码，经审核人员复核后确认",
+        measures="已撤稿并重新发布删减后的版本，对相关人员进行提醒谈话",
+        confirmed_by="wang-tietong",
+    )
+    return [first, back, overdue, incident]
+
+
 def history() -> dict[str, DomainEvent]:
     """One document's life, every catalog event type once (by type name)."""
     found: dict[str, DomainEvent] = {}
@@ -126,12 +156,12 @@ def history() -> dict[str, DomainEvent]:
         cmd = RecordReview(stage=stage, outcome="pass", proofreading=signed)
         state = keep(state, domain.review(state, cmd, person))
     channels = PublishDocument(channels=[PublicationChannel.website, PublicationChannel.e_screen])
-    state = keep(
-        state,
-        domain.publish(
-            state, channels, publisher="guo-xinxin", now=NOW, today=TODAY, calendar=CALENDAR
-        ),
+    published = domain.publish(
+        state, channels, publisher="guo-xinxin", now=NOW, today=TODAY, calendar=CALENDAR
     )
+    state = keep(state, *filing.with_filing(published, CALENDAR))
+    for event in _filing_events(state):
+        found[event.event_type] = event
     status = RecordChannelStatus(status="published", note="镇政府一楼电子屏")
     state = keep(state, domain.channel_status(state, PublicationChannel.e_screen, status))
     issue = gazette.compile_issue(

@@ -22,9 +22,10 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.catalog import commands as c
-from services.catalog import domain, gazette
+from services.catalog import domain, filing, gazette
 from services.catalog.access import (
     COLUMN_ROLES,
+    FILING_ROLES,
     JUSTIFYING_ROLES,
     NUMBERING_ATTEMPTS,
     PUBLISHING_ROLES,
@@ -210,8 +211,11 @@ DOCUMENT_COMMANDS: CommandTable[DocumentState] = CommandTable(
             "发布",
             "Publish (review before publication)",
             PUBLISHING_ROLES,
-            lambda s, cmd, x: domain.publish(
-                s, cmd, publisher=x.principal.sub, now=x.now, today=x.today, calendar=x.calendar
+            lambda s, cmd, x: filing.with_filing(
+                domain.publish(
+                    s, cmd, publisher=x.principal.sub, now=x.now, today=x.today, calendar=x.calendar
+                ),
+                x.calendar,
             ),
             basis="方案§18 先审后发；条例第二十六条",
         ),
@@ -242,6 +246,27 @@ DOCUMENT_COMMANDS: CommandTable[DocumentState] = CommandTable(
             SIGNING_ROLES,
             lambda s, cmd, x: domain.repeal(s, cmd, x.today),
             basis="条例第五十条（年度报告第二部分）",
+        ),
+        # 规范性文件备案 (方案§18; filing.py)
+        Command(
+            "file",
+            c.FileDocument,
+            "报送备案",
+            "File a published regulation or normative document for review",
+            FILING_ROLES,
+            lambda s, cmd, x: filing.file(s, cmd, x.today, x.principal.sub),
+            path="/{document_id}/filing",
+            basis="《法规规章备案条例》第三条；国办发〔2018〕37号；方案§18",
+        ),
+        Command(
+            "filing-review",
+            c.ReviewFiling,
+            "备案审查结果",
+            "Record the filing body's answer: accepted, or returned with the reason",
+            FILING_ROLES,
+            lambda s, cmd, x: filing.review(s, cmd, x.today, x.principal.sub),
+            path="/{document_id}/filing/review",
+            basis="国办发〔2018〕37号（备案审查）；方案§18",
         ),
     ),
 )

@@ -1,4 +1,5 @@
-"""The Art. 26 deadline sweep: drafts still unpublished 20 working days after issue.
+"""The Art. 26 deadline sweep: drafts still unpublished 20 working days after issue; and the
+filing sweep (方案§18, duties.py), in the same job.
 
 条例第二十六条: information is published within 20 working days of its creation. A late
 publication is flagged on DocumentPublished itself; a document that is never published
@@ -21,6 +22,7 @@ from uuid import UUID
 
 import structlog
 
+from services.catalog import duties
 from services.catalog.handlers import CatalogHandlers
 from shared.envelope import RecordedEvent, new_id
 from shared.jobs import ItemFailures
@@ -68,9 +70,12 @@ async def sweep(
 def deadline_job(runtime: Runtime, suite: Suite, stop: asyncio.Event) -> Coroutine[Any, Any, None]:
     async def run() -> None:
         failures = ItemFailures("catalog-deadline-sweep")
+        filing_failures = ItemFailures("catalog-filing-sweep")
         while not stop.is_set():
             try:
                 await sweep(runtime, failures=failures)
+                # 方案§18: published 规章/规范性文件 not filed within 30 days (duties.py)
+                await duties.filing_sweep(runtime, failures=filing_failures)
             except Exception as exc:  # e.g. read model not created yet: try next round
                 log.warning("catalog.deadline_sweep_failed", error=type(exc).__name__)
             with contextlib.suppress(TimeoutError):

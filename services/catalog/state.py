@@ -21,10 +21,15 @@ from services.catalog.events import (
     DisclosureAttributeProposed,
     DocumentContent,
     DocumentDrafted,
+    DocumentFiled,
     DocumentPublished,
     DocumentRepealed,
     DocumentRevised,
     DocumentWithdrawn,
+    FilingOutcome,
+    FilingOverdue,
+    FilingRequired,
+    FilingReviewed,
     LegalGround,
     PrivacyFinding,
     PrivacyFindingJustified,
@@ -106,6 +111,37 @@ class StagePass:
 
 
 @dataclass(frozen=True)
+class Filing:
+    """备案 of a published 规章 or 行政规范性文件 (方案§18; services/catalog/filing.py)."""
+
+    published_on: date
+    due_on: date
+    #: how many times it was filed (a returned filing is filed again)
+    attempts: int = 0
+    #: None (not filed), "filed" (awaiting review), "accepted", "returned"
+    status: str | None = None
+    overdue_noticed: bool = False
+
+
+def _evolve_filing(s: DocumentState, event: DomainEvent) -> DocumentState:
+    if isinstance(event, FilingRequired):
+        return replace(s, filing=Filing(event.published_on, event.due_on))
+    if s.filing is None:
+        return s
+    if isinstance(event, DocumentFiled):
+        return replace(s, filing=replace(s.filing, attempts=event.attempt, status="filed"))
+    if isinstance(event, FilingReviewed):
+        status = "accepted" if event.outcome is FilingOutcome.accepted else "returned"
+        return replace(s, filing=replace(s.filing, status=status))
+    if isinstance(event, FilingOverdue):
+        return replace(s, filing=replace(s.filing, overdue_noticed=True))
+    return s
+
+
+FILING_EVENTS = (FilingRequired, DocumentFiled, FilingReviewed, FilingOverdue)
+
+
+@dataclass(frozen=True)
 class DocumentState:
     document_id: UUID | None = None
     township: str = ""
@@ -129,6 +165,7 @@ class DocumentState:
     changed_on: date | None = None
     repealed_on: date | None = None
     deadline_missed: bool = False
+    filing: Filing | None = None
     version: int = 0
 
     @property
@@ -227,6 +264,8 @@ def evolve(state: DocumentState, event: DomainEvent) -> DocumentState:
         return replace(s, repealed_on=event.repealed_on)
     if isinstance(event, PublicationDeadlineMissed):
         return replace(s, deadline_missed=True)
+    if isinstance(event, FILING_EVENTS):
+        return _evolve_filing(s, event)
     return s
 
 

@@ -9,6 +9,7 @@ import orjson
 
 from services.catalog import domain
 from services.catalog.events import DocumentContent
+from services.catalog.state import Filing
 from shared.db import Row
 from shared.envelope import RecordedEvent
 
@@ -54,7 +55,21 @@ def document_view(state: domain.DocumentState) -> dict[str, Any]:
         "published_revision": state.published_revision,
         "channels": {c.value: s.value for c, s in sorted(state.channels.items())},
         "repealed_on": state.repealed_on.isoformat() if state.repealed_on else None,
+        "filing": filing_view(state.filing),
         "version": state.version,
+    }
+
+
+def filing_view(filing: Filing | None) -> dict[str, Any] | None:
+    """备案 (方案§18): its limit and where it stands; None for kinds that are not filed."""
+    if filing is None:
+        return None
+    return {
+        "published_on": filing.published_on.isoformat(),
+        "due_on": filing.due_on.isoformat(),
+        "attempts": filing.attempts,
+        "status": filing.status or "not_filed",
+        "overdue_noticed": filing.overdue_noticed,
     }
 
 

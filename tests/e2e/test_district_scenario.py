@@ -141,7 +141,9 @@ def test_policy_interpretation_messages_and_a_late_reply_move_one_score_and_all_
         kind="normative",
         document_number=f"苏政发〔{YEAR}〕3号",
     )
-    assert published["late"] is False and published["events"][-1] == "DocumentPublished"
+    # A normative document's publication also opens its filing duty (方案§18, 备案 30 days).
+    assert published["late"] is False
+    assert published["events"][-2:] == ["DocumentPublished", "FilingRequired"]
     document = ok(desk.get("li-na", desk.doc(document_id)))
     assert document["status"] == "published" and document["needs_interpretation"] is True
     assert [document["reviews"][s]["reviewer"] for s in document["reviews"]] == [
@@ -314,7 +316,10 @@ def test_policy_interpretation_messages_and_a_late_reply_move_one_score_and_all_
     request_stream = _types(records, "request_id", request_id, "request")
     assert request_stream[0] == "RequestRegistered"
     assert {"DeadlineMissed", "RequestReplied"} <= set(request_stream)
-    assert _types(records, "document_id", document_id, "document")[-1] == "DocumentPublished"
+    assert _types(records, "document_id", document_id, "document")[-2:] == [
+        "DocumentPublished",
+        "FilingRequired",
+    ]
     assert "ObligationFulfilled" in _types(records, "document_id", document_id, "obligation")
     assert "InterpretationPublished" in _types(records, "interpretation_id", interpretation_id)
     assert len(_types(records, "case_id", case_id, "opinion-case")) == case["version"]
