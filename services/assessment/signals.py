@@ -42,6 +42,9 @@ KNOWN_SIGNALS: Mapping[str, str] = {
     "ledger.task_overdue": "工作台账事项逾期未完成（方案§20）",
     "training.session_missed": "培训计划未按期落实（方案§20、§六(一)）",
     "highlight.recognized": "亮点工程（方案§21）",
+    "enforcement.publication_late": (
+        "行政执法决定未在7个工作日内公示（国办发〔2018〕118号；方案§10）"
+    ),
 }
 
 
@@ -210,6 +213,16 @@ def _task_completed(s: Source) -> list[Finding]:
     return [_finding(s, "ledger.task_overdue", _case(s, "task_id"), s.tenant, on)]
 
 
+def _enforcement_published(s: Source) -> list[Finding]:
+    """行政执法公示 after its due day (7 working days for 行政许可 / 行政处罚, 国办发〔2018〕118号):
+    the same case as its EnforcementPublicationOverdue (counted once)."""
+    if not _flag(s, "late"):
+        return []
+    org = _org(s, "unit")
+    on = _on(s, "published_on")
+    return [_finding(s, "enforcement.publication_late", _case(s, "decision_id"), org, on)]
+
+
 Classifier = Callable[[Source], list[Finding]]
 
 #: Event type → classifier. Several names are accepted for events not built yet.
@@ -250,6 +263,11 @@ CLASSIFIERS: Mapping[str, Classifier] = {
     # sentiment (issue #6): escalation and a late answer are the same case
     "CaseResponded": _case_responded,
     "CaseEscalated": _simple("opinion.response_late", ("case_id",), ("overdue_since",)),
+    # enforcement (issue #23): published late and noticed overdue are the same case
+    "EnforcementDecisionPublished": _enforcement_published,
+    "EnforcementPublicationOverdue": _simple(
+        "enforcement.publication_late", ("decision_id",), ("noticed_on",)
+    ),
     # assessment's own aggregates (方案§20, §21)
     "TaskOverdue": _simple("ledger.task_overdue", ("task_id",), ("due_on",)),
     "TaskCompleted": _task_completed,
