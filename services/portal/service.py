@@ -37,5 +37,5 @@ SERVICE = ServiceDefinition(
     registry=registry,
     routers=routers,
     build_handlers=_handlers,
-    calls=("applications", "catalog", "sentiment"),
+    calls=("applications", "catalog", "enforcement", "sentiment"),
 )
