@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -231,6 +232,18 @@ def test_import_review_decide_publish_report_and_score(suite: SuiteHandle) -> No
         detail = c.get(f"/v1/enforcement/decisions/{decision_id}")
     assert detail.status_code == 200, detail.text
     assert [x["sha256"] for x in detail.json()["records"]] == [HASH, HASH]
+
+    # ... and the hashes are in the audit chain with the event that carried them.
+    def chained() -> Any:
+        with suite.client(auditor, service="audit") as c:
+            r = c.get("/v1/audit/trail", params={"stream": f"enforcement-{decision_id}"})
+        assert r.status_code == 200, r.text
+        found = [json.loads(line) for line in r.text.splitlines() if line]
+        return [x for x in found if x["event"]["type"] == "EnforcementDecisionRecorded"]
+
+    (link,) = suite.eventually(chained, timeout=60)
+    assert link["service"] == "enforcement"
+    assert [x["sha256"] for x in link["event"]["payload"]["records"]] == [HASH, HASH]
 
     # Section 二 of the annual report: per township and for the district.
     expected: dict[int, dict[str, Any]] = {}
