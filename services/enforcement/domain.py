@@ -206,8 +206,8 @@ def check(d: DecisionInput, today: date, rules: Rules) -> None:
         raise _invalid(
             "enforcement.not_published_reason_missing",
             "not_published_reason",
-            "行政许可、行政处罚决定依法应当公开；不予公开须说明法律、行政法规的依据",
-            "a licensing or penalty decision is public unless a law says otherwise: give it",
+            "执法决定依法应当公示（国办发〔2018〕118号）；不予公示须说明法律、行政法规的依据",
+            "an enforcement decision is public unless a law says otherwise: name it",
         )
 
 
