@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import subprocess
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -25,7 +26,7 @@ import yaml
 
 from services.catalog.privacy import resident_id_check_digit
 from shared.identity import Role
-from tests.e2e.conftest import SuiteHandle, run_suite
+from tests.e2e.conftest import GONGKAI, SuiteHandle, run_suite
 from tests.e2e.factories import today
 from tests.e2e.test_portal import check_page, click_link, go, phone, press
 from tests.e2e.test_workbench import browser as browser  # the Chromium fixture
@@ -344,3 +345,25 @@ def test_the_portal_page_works_on_a_phone_without_personal_data(
     press(browser, ".searchbox button")
     text = check_page(browser, suite, "21-enforcement-search")
     assert "擅自占用道路堆放物料案" in text and "赵*" in text and "赵六" not in text
+
+
+def test_the_cli_imports_the_demo_decisions_with_progress_and_again_as_duplicates(
+    suite: SuiteHandle,
+) -> None:
+    """`gongkai enforcement import FILE`: validated locally, sent in chunks through the API
+    with a progress bar, a report per line; the same file again writes nothing (last in
+    this module: the demo decisions are older than 7 working days and move the scores)."""
+    demo = Path(__file__).parents[2] / "deploy" / "demo" / "enforcement-decisions.jsonl"
+    token = suite.token("district-zhifa", DISTRICT, Role.SERVICE)
+    command = [GONGKAI, "enforcement", "import", str(demo), "--chunk", "2"]
+    command += ["--url", suite.url_for("enforcement"), "--token", token]
+    first = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "rows 5: imported 5, duplicates 0, reviews 1, errors 0" in first.stdout
+    assert "5/5" in first.stderr
+    head = suite.head_position("enforcement")
+    again = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "imported 0, duplicates 5, reviews 0, errors 0" in again.stdout
+    assert "示例甲" not in first.stdout + again.stdout  # no row content is printed
+    assert suite.head_position("enforcement") - head <= 3  # only the scheduler's notices
