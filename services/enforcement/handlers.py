@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -265,7 +265,7 @@ class EnforcementHandlers:
             }
         raise AssertionError("unreachable")
 
-    async def scheduler_step(self, did: UUID, today: Any) -> int:
+    async def scheduler_step(self, did: UUID, today: date) -> int:
         """Overdue publications are flagged once; periods that ended are withdrawn."""
         state, _ = await self._state(did)
         event: DomainEvent | None = domain.overdue(state, today) or domain.period_ended(
