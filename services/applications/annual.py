@@ -7,7 +7,9 @@ Template 国办公开办函〔2021〕30号 (DOMAIN.md §2), six parts:
 - 二、主动公开政府信息情况 — 规章 and 行政规范性文件 (本年制发 / 本年废止 / 现行有效) from
   this service's read model of the catalog's events (publications.PublishedDocuments;
   docs/decisions.md: no call to the catalog, no read of its tables). 行政许可 / 行政处罚 /
-  行政强制 decisions and 行政事业性收费 have no source in the suite: null, marked so.
+  行政强制 (本年处理决定数量) and 行政事业性收费 (本年收费金额, 万元) from this service's read
+  model of the enforcement service's events (enforcement_rows.EnforcementDecisions; issue
+  #23): the decisions made in the year by the tenant's units.
 - 三、收到和处理政府信息公开申请情况 — report.py, from this service's event log.
 - 四、政府信息公开行政复议、行政诉讼情况 — reviews.py, from the log.
 - 五、存在的主要问题及改进情况 — the office's text (section problems).
@@ -25,6 +27,7 @@ from datetime import date
 from typing import Any
 
 from services.applications import report
+from services.applications.enforcement_rows import enforcement_rows
 from services.applications.events import AnnualReportTextRecorded, FeePaid, registry
 from shared.envelope import RecordedEvent
 from shared.identity import Principal, authorize
@@ -39,14 +42,17 @@ TITLES = {
 }
 #: Section 二's document kinds, as the catalog labels them (services/catalog/reports.py).
 DOCUMENT_KINDS = (("regulation", "规章"), ("normative", "行政规范性文件"))
-#: Section 二's rows that no service of the suite records.
-UNSOURCED_ROWS = (
-    ("licensing", "行政许可", "本年处理决定数量"),
-    ("penalty", "行政处罚", "本年处理决定数量"),
-    ("enforcement", "行政强制", "本年处理决定数量"),
-    ("fees", "行政事业性收费", "本年收费金额（万元）"),
+#: Section 二's enforcement rows, as the template labels them: (key, the enforcement
+#: service's kind, label, measure, the article of 条例第二十条 the template groups it under).
+ENFORCEMENT_ROWS = (
+    ("licensing", "licensing", "行政许可", "本年处理决定数量", "第二十条第（五）项"),
+    ("penalty", "penalty", "行政处罚", "本年处理决定数量", "第二十条第（六）项"),
+    ("enforcement", "coercion", "行政强制", "本年处理决定数量", "第二十条第（六）项"),
+    ("fees", "fee", "行政事业性收费", "本年收费金额（单位：万元）", "第二十条第（八）项"),
 )
-NOT_RECORDED = "本系统无此项数据来源，由公开办按实际情况填报（见第一部分或第六部分文字）"
+ENFORCEMENT_SOURCE = (
+    "enforcement events (EnforcementDecisionRecorded): decisions made in the year, fees in 万元"
+)
 
 
 def within(tenant: str, scope: str) -> bool:
@@ -56,12 +62,34 @@ def within(tenant: str, scope: str) -> bool:
 # --- section 二 -----------------------------------------------------------------------
 
 
-def section_two(rows: Iterable[Mapping[str, Any]], year: int) -> dict[str, Any]:
-    """规章 / 行政规范性文件: made (issued in the year), repealed in the year, in force at its end.
+def enforcement_values(rows: Iterable[Mapping[str, Any]], year: int) -> dict[str, Any]:
+    """Per section-二 key: decisions made in `year` (count), or the fees' sum in 万元
+    (four decimals: one yuan). `rows`: (kind, decided_on, amount_fen), already scoped."""
+    counts = {kind: 0 for _, kind, *_ in ENFORCEMENT_ROWS}
+    fen = 0
+    for row in rows:
+        if not str(row["decided_on"]).startswith(f"{year}-") or row["kind"] not in counts:
+            continue
+        counts[row["kind"]] += 1
+        if row["kind"] == "fee":
+            fen += int(row["amount_fen"] or 0)
+    values: dict[str, Any] = {key: counts[kind] for key, kind, *_ in ENFORCEMENT_ROWS}
+    values["fees"] = round(fen / 1_000_000, 4)
+    return values
+
+
+def section_two(
+    rows: Iterable[Mapping[str, Any]],
+    year: int,
+    enforcement: Iterable[Mapping[str, Any]] = (),
+) -> dict[str, Any]:
+    """规章 / 行政规范性文件: made (issued in the year), repealed in the year, in force at its end;
+    and the enforcement rows (`enforcement_values`).
 
     `rows`: published documents (kind, issue_date, repealed_on, withdrawn), as the catalog's
     own section-二 endpoint counts them: a withdrawn document does not count at all.
     """
+    values = enforcement_values(enforcement, year)
     end = date(year, 12, 31).isoformat()
     counts = {k: {"made": 0, "repealed": 0, "in_force": 0} for k, _ in DOCUMENT_KINDS}
     for row in rows:
@@ -88,10 +116,17 @@ def section_two(rows: Iterable[Mapping[str, Any]], year: int) -> dict[str, Any]:
             for kind, label in DOCUMENT_KINDS
         ],
         "other_rows": [
-            {"key": key, "label": label, "measure": measure, "value": None, "note": NOT_RECORDED}
-            for key, label, measure in UNSOURCED_ROWS
+            {
+                "key": key,
+                "label": label,
+                "measure": measure,
+                "article": article,
+                "value": values[key],
+            }
+            for key, _, label, measure, article in ENFORCEMENT_ROWS
         ],
-        "source": "catalog events (DocumentPublished / DocumentWithdrawn / DocumentRepealed)",
+        "source": "catalog events (DocumentPublished / DocumentWithdrawn / DocumentRepealed); "
+        + ENFORCEMENT_SOURCE,
     }
 
 
@@ -248,10 +283,15 @@ def build(
     name: str,
     year: int,
     township_paths: list[str],
+    enforcement: Iterable[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
     """The whole report of `tenant` (a township, or the district summing its townships)."""
     three_and_four = report.build(events, tenant, year, township_paths)
-    two = section_two([r for r in publications if within(str(r["tenant"]), tenant)], year)
+    two = section_two(
+        [r for r in publications if within(str(r["tenant"]), tenant)],
+        year,
+        [r for r in enforcement if within(str(r["tenant"]), tenant)],
+    )
     document = compose(
         tenant=tenant,
         name=name,
@@ -275,4 +315,5 @@ async def full_report(h: Any, tenant: str, year: int, principal: Principal) -> d
         name=str(unit.name),
         year=year,
         township_paths=[str(t.path) for t in h.orgs.townships()],
+        enforcement=await enforcement_rows(h.views),
     )

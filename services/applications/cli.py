@@ -34,6 +34,8 @@ def _annual(args: argparse.Namespace) -> int:
     orgs = load_org_tree(settings.org_file)
     orgs.get(args.tenant)
 
+    enforcement: list[Any] = []
+
     async def go() -> tuple[list[Any], list[Any]]:
         publications: list[Any] = []
         if settings.database_url:
@@ -50,6 +52,7 @@ def _annual(args: argparse.Namespace) -> int:
         try:
             if args.full:
                 publications = await _publications(views)
+                enforcement.extend(await _enforcement(views))
             return await report.read_log(store), publications
         finally:
             if views is not None and views is not store.db:
@@ -68,12 +71,20 @@ def _annual(args: argparse.Namespace) -> int:
             name=str(orgs.get(args.tenant).name),
             year=args.year,
             township_paths=townships,
+            enforcement=enforcement,
         )
         print(report.render_annual(doc, args.format))
         return 0 if all(doc["check"].values()) else 1
     body = report.build(events, args.tenant, args.year, townships)
     print(report.render(body, args.format))
     return 0 if all(body["check"].values()) else 1
+
+
+async def _enforcement(views: Any) -> list[Any]:
+    """Section 二's enforcement rows (none before the projection first ran)."""
+    from services.applications.enforcement_rows import enforcement_rows
+
+    return await enforcement_rows(views)
 
 
 async def _publications(views: Any) -> list[Any]:

@@ -269,6 +269,14 @@ def _prose(s: dict[str, Any]) -> list[str]:
     return [p for p in (s.get("generated"), s.get("text")) if p]
 
 
+def enforcement_value(row: dict[str, Any]) -> str:
+    """A section-二 enforcement row's value as printed: a count, or 万元 without trailing 0s."""
+    value = row["value"]
+    if isinstance(value, float):
+        return f"{value:.4f}".rstrip("0").rstrip(".")
+    return str(value)
+
+
 def annual_csv(doc: dict[str, Any]) -> str:
     out = io.StringIO()
     w = csv.writer(out)
@@ -284,7 +292,9 @@ def annual_csv(doc: dict[str, Any]) -> str:
     for d in two["documents"]:
         w.writerow([d["label"], d["made_this_year"], d["repealed_this_year"], d["in_force"]])
     for r in two["other_rows"]:
-        w.writerow([r["label"], r["measure"], "", r["note"]])
+        w.writerow([r["article"]])
+        w.writerow(["信息内容", r["measure"]])
+        w.writerow([r["label"], enforcement_value(r)])
     w.writerow([three["title"]])
     section_three_csv = to_csv({**three, "section_four": None})
     for line in csv.reader(io.StringIO(section_three_csv)):
@@ -326,7 +336,7 @@ def annual_html(doc: dict[str, Any]) -> str:
     for r in two["other_rows"]:
         parts.append(
             f'<tr><th>{e(r["label"])}</th><td colspan="3">{e(r["measure"])}：'
-            f"{e(r['note'])}</td></tr>"
+            f"{e(enforcement_value(r))}</td></tr>"
         )
     parts.append("</table>")
     three = section(doc, "三")

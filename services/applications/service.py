@@ -5,6 +5,7 @@ from __future__ import annotations
 from services.applications.annual_publication import run_job as annual_report_job
 from services.applications.api import routers
 from services.applications.cli import add_commands
+from services.applications.enforcement_rows import EnforcementDecisions
 from services.applications.events import registry
 from services.applications.handlers import REQUEST_COMMANDS, ApplicationsHandlers
 from services.applications.jobs import run_scheduler
@@ -26,7 +27,7 @@ def _handlers(runtime: Runtime, suite: Suite) -> ApplicationsHandlers:
 SERVICE = ServiceDefinition(
     name="applications",
     registry=registry,
-    projections=lambda: [RequestLedger(), PublishedDocuments()],
+    projections=lambda: [RequestLedger(), PublishedDocuments(), EnforcementDecisions()],
     commands=(REQUEST_COMMANDS,),
     routers=routers,
     build_handlers=_handlers,

@@ -49,6 +49,9 @@ KNOWN_SIGNALS: Mapping[str, str] = {
     "filing.overdue": "规章、行政规范性文件未在公布之日起30日内报送备案（方案§18）",
     "study.regulation_not_covered": "年度内未开展含《政府信息公开条例》的学法培训（方案§六(一)）",
     "study.leaders_absent": "领导干部年度内未参加《政府信息公开条例》学法（方案§六(一)）",
+    "enforcement.publication_late": (
+        "行政执法决定未在7个工作日内公示（国办发〔2018〕118号；方案§10）"
+    ),
 }
 
 
@@ -317,6 +320,16 @@ DUTY_CLASSIFIERS: Mapping[str, Callable[[Source], list[Finding]]] = {
 }
 
 
+def _enforcement_published(s: Source) -> list[Finding]:
+    """行政执法公示 after its due day (7 working days for 行政许可 / 行政处罚, 国办发〔2018〕118号):
+    the same case as its EnforcementPublicationOverdue (counted once)."""
+    if not _flag(s, "late"):
+        return []
+    org = _org(s, "unit")
+    on = _on(s, "published_on")
+    return [_finding(s, "enforcement.publication_late", _case(s, "decision_id"), org, on)]
+
+
 Classifier = Callable[[Source], list[Finding]]
 
 #: Event type → classifier. Several names are accepted for events not built yet.
@@ -360,6 +373,11 @@ CLASSIFIERS: Mapping[str, Classifier] = {
     # interpretation: the policy Q&A knowledge base (方案§16 政策咨询)
     "QuestionRegistered": _qa_registered,
     "QuestionAnswered": _qa_answered,
+    # enforcement (issue #23): published late and noticed overdue are the same case
+    "EnforcementDecisionPublished": _enforcement_published,
+    "EnforcementPublicationOverdue": _simple(
+        "enforcement.publication_late", ("decision_id",), ("noticed_on",)
+    ),
     # assessment's own aggregates (方案§20, §21)
     "TaskOverdue": _simple("ledger.task_overdue", ("task_id",), ("due_on",)),
     "TaskCompleted": _task_completed,

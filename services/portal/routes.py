@@ -388,6 +388,36 @@ async def annual_report(slug: str, year: int, request: Request, portal: P) -> Re
     return _cached(request, html)
 
 
+@router.get("/{slug}/enforcement")
+async def enforcement(slug: str, request: Request, portal: P) -> Response:
+    """行政执法公示 of an organ (issue #23): published decisions, masked, with search."""
+    unit = portal.organ(slug)
+    if unit is None:
+        return _missing(request, portal, "没有这个栏目。")
+    params = dict(parse_qsl(request.url.query))
+    q = params.get("q", "").strip()[:100]
+    cursor = params.get("after")
+    async with portal.api(request.app) as api:
+        answer = await api.get(
+            "enforcement",
+            "/v1/public/enforcement/decisions",
+            {"township": str(unit.path), "q": q or None, "limit": COLUMN_PAGE, "cursor": cursor},
+        )
+    if answer.status == 422:
+        return _missing(request, portal, "页码无效，请从行政执法公示首页重新打开。")
+    _require(answer)
+    html = portal.render(
+        "enforcement.html",
+        title=f"行政执法公示 - {unit.name}",
+        unit=unit,
+        q=q,
+        items=answer.body.get("items", []),
+        next_cursor=answer.body.get("next_cursor"),
+        first=not cursor,
+    )
+    return _cached(request, html)
+
+
 def routers() -> list[APIRouter]:
     from services.portal.engagement import router as engagement
 

@@ -38,6 +38,13 @@ SERVICE = ServiceDefinition(
     registry=registry,
     routers=routers,
     build_handlers=_handlers,
-    calls=("applications", "catalog", "interpretation", "sentiment", "subscriptions"),
+    calls=(
+        "applications",
+        "catalog",
+        "enforcement",
+        "interpretation",
+        "sentiment",
+        "subscriptions",
+    ),
     background=(flush_job,),
 )

@@ -55,7 +55,59 @@ def test_section_two_counts_made_repealed_and_in_force_without_withdrawn__art50(
         "行政强制",
         "行政事业性收费",
     ]
-    assert all(r["value"] is None and r["note"] for r in two["other_rows"])
+    assert [r["measure"] for r in two["other_rows"]] == [
+        "本年处理决定数量",
+        "本年处理决定数量",
+        "本年处理决定数量",
+        "本年收费金额（单位：万元）",
+    ]
+    assert [r["value"] for r in two["other_rows"]] == [0, 0, 0, 0]  # no decision recorded
+    assert all("note" not in r for r in two["other_rows"])  # "本系统无此项数据来源" is gone
+
+
+def enforcement_row(tenant: str, kind: str, decided_on: str, fen: int | None = None):
+    return {"tenant": tenant, "kind": kind, "decided_on": decided_on, "amount_fen": fen}
+
+
+ENFORCEMENT = [
+    enforcement_row(f"{SUDIAN}/agri-service", "penalty", "2026-03-02", 500_000),
+    enforcement_row(f"{SUDIAN}/agri-service", "penalty", "2026-12-31", 0),
+    enforcement_row(f"{SUDIAN}/agri-service", "penalty", "2025-12-31", 1_000),
+    enforcement_row(f"{SUDIAN}/finance", "licensing", "2026-05-01"),
+    enforcement_row(SUDIAN, "coercion", "2026-06-01"),
+    enforcement_row(f"{SUDIAN}/finance", "fee", "2026-02-01", 1_234_500),  # 12,345.00 元
+    enforcement_row(f"{SUDIAN}/finance", "fee", "2026-09-01", 50_000),  # 500.00 元
+    enforcement_row(f"{SUDIAN}/finance", "fee", "2027-01-01", 99_900),
+    enforcement_row("shangdang/handian/agri", "penalty", "2026-04-01", 20_000),
+    enforcement_row("shangdang/handian/agri", "fee", "2026-04-01", 100_000),
+]
+
+
+def test_section_two_enforcement_rows_count_the_years_decisions_and_fees_in_wanyuan__issue23() -> (
+    None
+):
+    """国办公开办函〔2021〕30号 section 二: 行政许可 (第二十条第（五）项), 行政处罚 and 行政强制
+    (第（六）项) 本年处理决定数量; 行政事业性收费 (第（八）项) 本年收费金额（单位：万元）."""
+    scoped = [r for r in ENFORCEMENT if annual.within(r["tenant"], SUDIAN)]
+    two = annual.section_two([], 2026, scoped)
+    values = {r["key"]: r["value"] for r in two["other_rows"]}
+    assert values == {"licensing": 1, "penalty": 2, "enforcement": 1, "fees": 1.2845}
+    articles = [r["article"] for r in two["other_rows"]]
+    assert articles == [
+        "第二十条第（五）项",
+        "第二十条第（六）项",
+        "第二十条第（六）项",
+        "第二十条第（八）项",
+    ]
+    district = annual.section_two([], 2026, ENFORCEMENT)
+    assert {r["key"]: r["value"] for r in district["other_rows"]} == {
+        "licensing": 1,
+        "penalty": 3,
+        "enforcement": 1,
+        "fees": 1.3845,
+    }
+    assert report.enforcement_value(district["other_rows"][3]) == "1.3845"
+    assert report.enforcement_value({"value": 0.0}) == "0"
 
 
 def with_fees_and_texts(log: Log) -> None:
