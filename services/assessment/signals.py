@@ -42,6 +42,7 @@ KNOWN_SIGNALS: Mapping[str, str] = {
     "ledger.task_overdue": "工作台账事项逾期未完成（方案§20）",
     "training.session_missed": "培训计划未按期落实（方案§20、§六(一)）",
     "highlight.recognized": "亮点工程（方案§21）",
+    "submission.none_in_month": "单位当月未报送信息（报送刊登情况通报，方案§18）",
 }
 
 
@@ -210,6 +211,35 @@ def _task_completed(s: Source) -> list[Finding]:
     return [_finding(s, "ledger.task_overdue", _case(s, "task_id"), s.tenant, on)]
 
 
+def _submission_bulletin(s: Source) -> list[Finding]:
+    """报送刊登情况通报 (方案§18, decision D-sub-3): each unit listed with nothing submitted
+    in the month is one case (unit and month), charged to the unit on the month's last day."""
+    month = s.payload.get("month")
+    rows = s.payload.get("rows")
+    if not isinstance(month, str) or not isinstance(rows, list):
+        return []
+    last = _month_end(month)
+    if last is None:
+        return []
+    found = []
+    for row in rows:
+        if not isinstance(row, Mapping) or row.get("submitted") != 0:
+            continue
+        unit = row.get("unit")
+        if isinstance(unit, str) and unit:
+            found.append(_finding(s, "submission.none_in_month", f"{unit}:{month}", unit, last))
+    return found
+
+
+def _month_end(month: str) -> date | None:
+    try:
+        first = date.fromisoformat(f"{month}-01")
+    except ValueError:
+        return None
+    following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+    return date.fromordinal(following.toordinal() - 1)
+
+
 Classifier = Callable[[Source], list[Finding]]
 
 #: Event type → classifier. Several names are accepted for events not built yet.
@@ -250,6 +280,8 @@ CLASSIFIERS: Mapping[str, Classifier] = {
     # sentiment (issue #6): escalation and a late answer are the same case
     "CaseResponded": _case_responded,
     "CaseEscalated": _simple("opinion.response_late", ("case_id",), ("overdue_since",)),
+    # catalog 信息报送 (issue #20)
+    "SubmissionBulletinIssued": _submission_bulletin,
     # assessment's own aggregates (方案§20, §21)
     "TaskOverdue": _simple("ledger.task_overdue", ("task_id",), ("due_on",)),
     "TaskCompleted": _task_completed,
