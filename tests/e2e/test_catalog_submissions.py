@@ -149,6 +149,19 @@ def test_submitted_item_accepted_reviewed_published_is_counted_in_the_month__s18
     assert {"苏店镇", "韩店镇", "荫城镇", "西火镇"} <= townships
     assert any(row["unit"] == FINANCE and row["published"] >= 1 for row in r.json()["rows"])
 
+    # The staff page of the workbench shows the same month, and its CSV is the API's.
+    org, *roles = PEOPLE["guo-xinxin"]
+    token = suite.token("guo-xinxin", org, *(Role(r) for r in roles))
+    with httpx.Client(base_url=suite.url_for("workbench"), timeout=30) as c:
+        r = c.post("/workbench/login", data={"token": token, "next": "/workbench"})
+        assert r.status_code == 303, r.text
+        page = c.get("/workbench/submission-bulletin", params={"month": month()})
+        assert page.status_code == 200, page.text
+        assert "报送刊登情况通报" in page.text and "苏店镇财政所" in page.text
+        assert f'data-unit="{FINANCE}"' in page.text and "未报送" in page.text
+        exported = c.get("/workbench/submission-bulletin.csv", params={"month": month()})
+        assert exported.status_code == 200 and exported.content.startswith(b"\xef\xbb\xbf")
+
 
 def test_bad_input_and_held_items_are_refused_with_field_and_rule_and_write_nothing__s8(
     suite: SuiteHandle,
