@@ -39,6 +39,7 @@ from services.catalog.submissions import Counts, bulletin_rows
 from shared.commands import load
 from shared.deps import Caller
 from shared.http import IdempotencyKey, IfMatch, correlation_id
+from shared.identity import require_org
 from shared.pagination import decode_cursor, encode_cursor, scope_args, scope_clause
 from shared.routes import COMMAND_RESPONSES, command_router, run_command
 from shared.service import Runtime
@@ -104,14 +105,16 @@ async def accept_item(
 async def list_items(
     caller: Caller,
     rt: Rt,
-    h: H,
     tenant: str | None = None,
     status: SubmissionStatus | None = None,
     month: Annotated[str | None, Query(pattern=MONTH_PATTERN, title="报送月份")] = None,
     limit: Limit = 50,
     cursor: str | None = None,
 ) -> dict[str, Any]:
-    scope = scope_of(h, caller, tenant)
+    # Items are seen in their unit's subtree only (the office sits above the unit), unlike
+    # the bulletin, which is circulated to every unit of the township.
+    scope = tenant or str(caller.org)
+    require_org(caller, scope)
     sql = [sv.LIST_SQL.format(scope=scope_clause("s.tenant", 1))]
     args: list[Any] = [*scope_args(scope)]
     if status is SubmissionStatus.published:

@@ -195,6 +195,8 @@ def test_bad_input_and_held_items_are_refused_with_field_and_rule_and_write_noth
     refused(suite, r, 422, "schema.string_too_short", "reason", before)
     r = post(suite, "yang-fan", f"{submissions}/{held}/decline", {"reason": "不予采用"})
     assert r.status_code == 404, r.text  # another unit's item does not exist for them
+    r = get(suite, "yang-fan", submissions, tenant=FINANCE)  # nor does its list
+    assert (r.status_code, r.json()["rule"]) == (403, "org.outside_subtree"), r.text
     r = post(suite, "guo-xinxin", f"{submissions}/{held}/privacy/redaction", {})
     assert r.status_code == 200 and r.json()["held"] is False, r.text
     r = post(suite, "guo-xinxin", f"{submissions}/{held}/decline", {"reason": "属内部工作信息"})

@@ -35,6 +35,7 @@ from services.catalog.handlers import DOCUMENT_COMMANDS
 from services.catalog.submission_commands import (
     AcceptSubmission,
     DeclineSubmission,
+    EditSubmission,
     IssueBulletin,
     RedactSubmission,
     SubmitItem,
@@ -50,7 +51,7 @@ from services.catalog.submissions import Counts
 from shared.commands import execute
 from shared.db import Database, SqliteDatabase
 from shared.envelope import RecordedEvent, new_id
-from shared.errors import DomainRuleViolated
+from shared.errors import DomainRuleViolated, Forbidden
 from shared.eventstore import EventStore, SqlEventStore, open_postgres_store, open_sqlite_store
 from shared.identity import Principal, Role
 from shared.projections import ProjectionRunner
@@ -184,6 +185,11 @@ async def test_submit_accept_review_publish_counts_in_the_month__s18(rt: Rt) -> 
         rt, SubmitItem(content=content(body="财政所简讯。")), CHEN_JING, new_id()
     )
     other_id = UUID(other.payload["submission_id"])
+    retitled = EditSubmission(content=content(title="财政所工作简讯（第2期）", body="财政所简讯。"))
+    (edited,) = await step(rt, SUBMISSION_COMMANDS, "edit", other_id, retitled, GUO)
+    assert edited.payload["editor"] == "guo-xinxin" and edited.payload["findings"] == []
+    with pytest.raises(Forbidden):  # the unit does not edit: the office does
+        await step(rt, SUBMISSION_COMMANDS, "edit", other_id, retitled, CHEN_JING)
     await step(
         rt, SUBMISSION_COMMANDS, "decline", other_id, DeclineSubmission(reason="内部工作信息"), GUO
     )
@@ -206,6 +212,10 @@ async def test_submit_accept_review_publish_counts_in_the_month__s18(rt: Rt) -> 
     assert getattr(again.value, "rule", None) == "bulletin.already_issued"
     assert await head(rt.store) == before
 
+    title = await rt.views.fetchval(
+        "SELECT title FROM catalog_submissions WHERE submission_id = $1", str(other_id)
+    )
+    assert title == "财政所工作简讯（第2期）"
     live = await rt.views.fetch("SELECT * FROM catalog_submissions ORDER BY submission_id")
     await runner.rebuild()
     assert await rt.views.fetch("SELECT * FROM catalog_submissions ORDER BY submission_id") == live
