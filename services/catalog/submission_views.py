@@ -89,6 +89,15 @@ class SubmissionLedger:
         "ON catalog_submissions (tenant, submitted_at)",
         "CREATE INDEX IF NOT EXISTS catalog_submission_drafts_item "
         "ON catalog_submission_drafts (submission_id)",
+        # The 通报's counts: one month's facts, then the units in scope.
+        "CREATE INDEX IF NOT EXISTS catalog_submissions_submitted "
+        "ON catalog_submissions (submitted_month, tenant)",
+        "CREATE INDEX IF NOT EXISTS catalog_submissions_accepted "
+        "ON catalog_submissions (accepted_month, tenant)",
+        "CREATE INDEX IF NOT EXISTS catalog_submissions_declined "
+        "ON catalog_submissions (declined_month, tenant)",
+        "CREATE INDEX IF NOT EXISTS catalog_submission_drafts_published "
+        "ON catalog_submission_drafts (published_month)",
     )
 
     async def apply(self, tx: Tx, event: RecordedEvent) -> None:
