@@ -19,7 +19,10 @@ import httpx
 from shared.identity import Role
 from tests.e2e.conftest import SuiteHandle
 from tests.e2e.factories import today
+from tests.e2e.test_assessment_board import wait
 from tests.e2e.test_catalog_workflow import content
+from tests.e2e.test_workbench import browser as browser
+from tests.e2e.test_workbench import check_page
 
 SUDIAN = "shangdang/sudian"
 FINANCE = "shangdang/sudian/finance"
@@ -205,3 +208,29 @@ def test_bad_input_and_held_items_are_refused_with_field_and_rule_and_write_noth
     assert detail["status"] == "declined" and "13912345678" not in detail["content"]["body"]
     assert detail["decline_reason"] == "属内部工作信息"
     assert (today() - timedelta(days=1)).isoformat() == detail["content"]["issue_date"]
+
+
+def test_the_bulletin_page_reads_well_in_the_browser__ui(suite: SuiteHandle, browser: Any) -> None:
+    """The staff page in Chromium (zh-CN): axe finds nothing serious, every unit is listed,
+    the month picker and the CSV link are there; screenshot saved beside the workbench's."""
+    from selenium.webdriver.common.by import By
+
+    org, *roles = PEOPLE["guo-xinxin"]
+    token = suite.token("guo-xinxin", org, *(Role(r) for r in roles))
+    base = suite.url_for("workbench") + "/workbench"
+    browser.get(base + "/login")
+    wait(browser, lambda d: d.find_elements(By.ID, "token"))
+    browser.find_element(By.ID, "token").send_keys(token)
+    browser.find_element(By.ID, "sign-in").click()
+    wait(browser, lambda d: "待办工作" in d.title)
+    browser.get(base + "/submission-bulletin")
+    wait(browser, lambda d: "报送刊登情况通报" in d.title)
+    check_page(browser, suite, "30-submission-bulletin")
+    rows = browser.find_elements(By.CSS_SELECTOR, "tbody tr[data-unit]")
+    assert len(rows) == 7  # every unit of 苏店镇 (deploy/demo/district.yaml)
+    assert browser.find_element(By.ID, "month").get_attribute("value") == month()
+    assert (
+        browser.find_element(By.ID, "export")
+        .get_attribute("href")
+        .endswith(f"/workbench/submission-bulletin.csv?month={month()}")
+    )
