@@ -57,6 +57,7 @@ class Role(LabelledEnum):
     REQUEST_HANDLER = "request_handler", "依申请公开答复办理人员"
     ATTRIBUTE_OFFICER = "attribute_officer", "拟发公文公开属性认定与管理人员"
     OPINION_OFFICER = "opinion_officer", "政务舆情专职工作人员"
+    LIAISON = "liaison", "信息报送联络员"
     AUDITOR = "auditor", "审计人员"
     DISTRICT_ASSESSOR = "district_assessor", "区政务公开考核人员"
     ADMINISTRATOR = "administrator", "系统管理员"

@@ -52,6 +52,7 @@ KNOWN_SIGNALS: Mapping[str, str] = {
     "enforcement.publication_late": (
         "行政执法决定未在7个工作日内公示（国办发〔2018〕118号；方案§10）"
     ),
+    "submission.none_in_month": "单位当月未报送信息（报送刊登情况通报，方案§18）",
 }
 
 
@@ -330,6 +331,35 @@ def _enforcement_published(s: Source) -> list[Finding]:
     return [_finding(s, "enforcement.publication_late", _case(s, "decision_id"), org, on)]
 
 
+def _submission_bulletin(s: Source) -> list[Finding]:
+    """报送刊登情况通报 (方案§18, decision D-sub-3): each unit listed with nothing submitted
+    in the month is one case (unit and month), charged to the unit on the month's last day."""
+    month = s.payload.get("month")
+    rows = s.payload.get("rows")
+    if not isinstance(month, str) or not isinstance(rows, list):
+        return []
+    last = _month_end(month)
+    if last is None:
+        return []
+    found = []
+    for row in rows:
+        if not isinstance(row, Mapping) or row.get("submitted") != 0:
+            continue
+        unit = row.get("unit")
+        if isinstance(unit, str) and unit:
+            found.append(_finding(s, "submission.none_in_month", f"{unit}:{month}", unit, last))
+    return found
+
+
+def _month_end(month: str) -> date | None:
+    try:
+        first = date.fromisoformat(f"{month}-01")
+    except ValueError:
+        return None
+    following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+    return date.fromordinal(following.toordinal() - 1)
+
+
 Classifier = Callable[[Source], list[Finding]]
 
 #: Event type → classifier. Several names are accepted for events not built yet.
@@ -378,6 +408,8 @@ CLASSIFIERS: Mapping[str, Classifier] = {
     "EnforcementPublicationOverdue": _simple(
         "enforcement.publication_late", ("decision_id",), ("noticed_on",)
     ),
+    # catalog 信息报送 (issue #20)
+    "SubmissionBulletinIssued": _submission_bulletin,
     # assessment's own aggregates (方案§20, §21)
     "TaskOverdue": _simple("ledger.task_overdue", ("task_id",), ("due_on",)),
     "TaskCompleted": _task_completed,

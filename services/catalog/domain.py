@@ -126,8 +126,9 @@ def draft(
     drafter: str,
     content: DocumentContent,
     columns: frozenset[str] = SEED_CODES,
+    submission_id: UUID | None = None,
 ) -> list[DomainEvent]:
-    """拟稿, and the privacy guard's first scan of it."""
+    """拟稿 (or a 报送 item accepted into a draft), and the privacy guard's first scan of it."""
     _check_content(content, columns)
     return [
         DocumentDrafted(
@@ -137,6 +138,7 @@ def draft(
             township=township,
             drafter=drafter,
             content=content,
+            submission_id=submission_id,
         ),
         PrivacyScanCompleted(
             document_id=document_id, revision=1, findings=scan(document_id, 1, content)

@@ -116,9 +116,14 @@ class ProofreadingSignOff(BaseModel):
 
 @registry.register
 class DocumentDrafted(DomainEvent):
-    """拟稿: revision 1 of a document by its drafter, in its drafting unit."""
+    """拟稿: revision 1 of a document by its drafter, in its drafting unit.
+
+    v2: `submission_id`, the 信息报送 item the office accepted into this draft (None for a
+    document drafted in the catalog); v1 events had none.
+    """
 
     event_type = "DocumentDrafted"
+    schema_version = 2
     stream_type = "document"
 
     document_id: UUID
@@ -127,6 +132,10 @@ class DocumentDrafted(DomainEvent):
     township: str
     drafter: str
     content: DocumentContent = Field(json_schema_extra=NOT_PERSONAL)
+    submission_id: UUID | None = Field(default=None, description="来源报送信息（信息报送采用）")
+
+
+registry.register_historic(events_v1.DocumentDrafted, events_v1.document_drafted_v1_to_v2)
 
 
 @registry.register
@@ -552,3 +561,7 @@ class DisclosureIncidentConfirmed(DomainEvent):
     cause: str = Field(json_schema_extra=NOT_PERSONAL, description="原因")
     measures: str | None = Field(default=None, json_schema_extra=NOT_PERSONAL)
     confirmed_by: str
+
+
+# 信息报送 (submissions.py): its events register on this registry.
+from services.catalog import submission_events as submission_events  # noqa: E402

@@ -1,5 +1,6 @@
 """Historic schema versions of catalog events, frozen as they were published.
 
+- DocumentDrafted v1: no link to the 信息报送 item a draft came from.
 - DocumentRevised v1: the reviser was not kept (separation of duties could not see them).
 - GazetteIssuePublished v1: the hash covered the entries only; issues were not chained.
 - PrivacyScanCompleted and PrivacyFindingJustified v1: four kinds of personal data (v2
@@ -21,6 +22,25 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.catalog.content import DocumentContent, GazetteEntry
 from shared.fields import NOT_PERSONAL
 from shared.registry import DomainEvent
+
+
+class DocumentDrafted(DomainEvent):
+    """拟稿: revision 1 of a document by its drafter, in its drafting unit."""
+
+    event_type = "DocumentDrafted"
+    stream_type = "document"
+
+    document_id: UUID
+    drafting_unit: str
+    drafting_unit_name: str
+    township: str
+    drafter: str
+    content: DocumentContent = Field(json_schema_extra=NOT_PERSONAL)
+
+
+def document_drafted_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    """v1 documents were all drafted in the catalog: no 报送 item behind them."""
+    return {**payload, "submission_id": None}
 
 
 class DocumentRevised(DomainEvent):

@@ -33,6 +33,7 @@ from services.catalog.events import (
     ReviewStage,
     registry,
 )
+from services.catalog.submission_examples import submission_events
 from shared.registry import DomainEvent
 from shared.workdays import WorkdayCalendar
 
@@ -180,6 +181,8 @@ def history() -> dict[str, DomainEvent]:
     state = keep(state, domain.repeal(state, repeal, TODAY))
     keep(state, domain.withdraw(state, WithdrawDocument(reason="撤稿重发"), "guo-xinxin"))
     for event in _township_events():
+        found[event.event_type] = event
+    for event in submission_events():  # 信息报送; its DocumentDrafted names the item (v2)
         found[event.event_type] = event
     return found
 

@@ -10,6 +10,9 @@ from services.catalog.handlers import DOCUMENT_COMMANDS, CatalogHandlers
 from services.catalog.interpretations import PublishedInterpretations
 from services.catalog.jobs import deadline_job
 from services.catalog.projections import DocumentLedger, PublicCatalog
+from services.catalog.submission_api import routers as submission_routers
+from services.catalog.submission_handlers import SUBMISSION_COMMANDS
+from services.catalog.submission_views import SubmissionLedger
 from shared.service import Runtime, ServiceDefinition, Suite
 
 
@@ -27,9 +30,10 @@ SERVICE = ServiceDefinition(
         PublicCatalog(),
         GazetteIssues(),
         PublishedInterpretations(),
+        SubmissionLedger(),
     ],
-    commands=(DOCUMENT_COMMANDS,),
-    routers=routers,
+    commands=(DOCUMENT_COMMANDS, SUBMISSION_COMMANDS),
+    routers=lambda: [*routers(), *submission_routers()],
     build_handlers=_handlers,
     background=(deadline_job, column_check_job),
 )

@@ -101,6 +101,7 @@ def test_roles_use_the_conventions_words__conventions_names() -> None:
         "request_handler",
         "attribute_officer",
         "opinion_officer",
+        "liaison",
         "auditor",
         "district_assessor",
         "administrator",
