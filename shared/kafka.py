@@ -64,10 +64,18 @@ def dlq_for(prefix: str = DEFAULT_PREFIX) -> str:
 COMPACTED_SERVICES = ("platform",)
 
 
+#: Services whose topic every process reads whole and whose streams are folded from their
+#: first event (the accounts: decision D-acc-1): kept forever, never compacted.
+KEPT_SERVICES = ("accounts",)
+
+
 def topic_config(topic: str) -> dict[str, str]:
-    """Kafka configuration of a topic: compacted for reference topics, else the defaults."""
+    """Kafka configuration of a topic: compacted for reference topics, kept whole for the
+    accounts, else the defaults."""
     if any(topic.endswith(f".{service}.events") for service in COMPACTED_SERVICES):
         return {"cleanup.policy": "compact"}
+    if any(topic.endswith(f".{service}.events") for service in KEPT_SERVICES):
+        return {"retention.ms": "-1"}
     return {}
 
 

@@ -6,6 +6,7 @@ idempotent provisioning the demo loader, `gongkai accounts bootstrap` and tests 
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -400,7 +401,7 @@ class AccountsHandlers:
         except ConcurrencyConflict:
             raise _conflict_exists(cmd.account_id) from None
         await self.credentials.set(
-            cmd.account_id, passwords.hash_password(cmd.initial_password), True, self.clock()
+            cmd.account_id, await _hash(cmd.initial_password), True, self.clock()
         )
         return recorded
 
@@ -463,9 +464,7 @@ class AccountsHandlers:
             version,
             correlation_id,
         )
-        await self.credentials.set(
-            account_id, passwords.hash_password(initial_password), True, self.clock()
-        )
+        await self.credentials.set(account_id, await _hash(initial_password), True, self.clock())
         return recorded
 
     async def new_client_secret(
@@ -494,7 +493,7 @@ class AccountsHandlers:
             version,
             correlation_id,
         )
-        await self.credentials.set(account_id, passwords.hash_password(secret), False, self.clock())
+        await self.credentials.set(account_id, await _hash(secret), False, self.clock())
         return secret, recorded
 
     async def end_own_sessions(self, principal: Principal, correlation_id: UUID) -> RecordedEvent:
@@ -522,11 +521,13 @@ class AccountsHandlers:
         state = await self.account(username) if _plausible(username) else AccountState()
         row = await self.credentials.get(username) if state.exists else None
         if row is None:
-            passwords.verify(passwords.dummy_hash(), password)  # the same time as a real check
+            await asyncio.to_thread(
+                passwords.verify, passwords.dummy_hash(), password
+            )  # the same time as a real check
             await self.credentials.address_failed(address, now)
             raise _signin_failed()
         self.credentials.refuse_if_account_locked(row, now)
-        if not passwords.verify(row.hash, password):
+        if not await asyncio.to_thread(passwords.verify, row.hash, password):
             await self.credentials.account_failed(username, now)
             await self.credentials.address_failed(address, now)
             log.warning("auth.signin_failed", account=username, address=address)
@@ -596,7 +597,7 @@ class AccountsHandlers:
         passwords.check_rules(cmd.new_password, cmd.username)
         row = await self.credentials.get(cmd.username)
         assert row is not None
-        if passwords.reused(cmd.new_password, [*row.history, row.hash]):
+        if await asyncio.to_thread(passwords.reused, cmd.new_password, [*row.history, row.hash]):
             raise passwords.reused_error()
         event = PasswordChanged(account_id=state.id, set_by=PasswordSetBy.HOLDER, must_change=False)
         actor = Actor(id=state.id, kind="user", role=None)
@@ -609,9 +610,7 @@ class AccountsHandlers:
             await self.version(state.id),
             new_id(),
         )
-        await self.credentials.set(
-            state.id, passwords.hash_password(cmd.new_password), False, self.clock()
-        )
+        await self.credentials.set(state.id, await _hash(cmd.new_password), False, self.clock())
         log.info("auth.password_changed", account=state.id)
         return self.token_for(await self.account(state.id), None)
 
@@ -699,6 +698,11 @@ async def holders_in(
         events.extend(batch)
         position = batch[-1].position
     return domain.could_act(domain.as_logged(events), role, org, start, end)
+
+
+async def _hash(password: str) -> str:
+    """argon2id off the event loop: the service answers other requests meanwhile."""
+    return await asyncio.to_thread(passwords.hash_password, password)
 
 
 def _managing_role(principal: Principal) -> Role:

@@ -19,8 +19,8 @@ from fastapi.testclient import TestClient
 
 from gongkai.app import create_app
 from shared.identity import Role
-from tests import accounts
 from shared.settings import Settings
+from tests import accounts
 
 pytestmark = pytest.mark.integration
 

@@ -12,7 +12,6 @@ import asyncio
 import json
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
