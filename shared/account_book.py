@@ -81,7 +81,8 @@ class AccountState:
     org: str = ""
     status: AccountStatus = AccountStatus.ACTIVE
     #: Raised by every event that ends the account's sessions (suspension, sign-out
-    #: everywhere, a password change, a move): a token of an older generation is refused.
+    #: everywhere, a password change after the first, a move): a token of an older
+    #: generation is refused. A new account's is 0.
     generation: int = 0
     grants: frozenset[Grant] = frozenset()
     scopes: tuple[str, ...] = ()
@@ -89,6 +90,8 @@ class AccountState:
     version: int = 0
     #: The initial password is still to be changed (set by an administrator).
     must_change_password: bool = False
+    #: A password (or a service account's client secret) has been set.
+    has_password: bool = False
 
     @property
     def exists(self) -> bool:
@@ -140,9 +143,11 @@ def evolve_account(
     if event_type == SESSIONS_ENDED:
         return replace(state, generation=state.generation + 1)
     if event_type == PASSWORD_CHANGED:
+        # The first password (set when the account is opened) ends no session: there is none.
         return replace(
             state,
-            generation=state.generation + 1,
+            generation=state.generation + 1 if state.has_password else state.generation,
+            has_password=True,
             must_change_password=bool(payload.get("must_change", False)),
         )
     return state

@@ -533,7 +533,13 @@ async def follow_topic(bootstrap: str, topic: str) -> AsyncIterator[RecordedEven
     """
     await ensure_topics(bootstrap, [topic])
     consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest"
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        auto_offset_reset="earliest",
+        # a revoked role must reach every process within seconds (the accounts topic):
+        # the broker answers a fetch after 100 ms without news rather than 500
+        fetch_max_wait_ms=100,
     )
     await consumer.start()
     try:
