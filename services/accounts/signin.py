@@ -127,6 +127,7 @@ class Credentials:
             raise _locked("account", row.locked_until, now)
 
     async def account_failed(self, account_id: str, now: datetime) -> None:
+        await self.setup()
         async with self.db.transaction() as tx:
             failures = await tx.fetchval(
                 "UPDATE account_credentials SET failures = failures + 1 "
@@ -142,6 +143,7 @@ class Credentials:
                 )
 
     async def succeeded(self, account_id: str) -> None:
+        await self.setup()
         async with self.db.transaction() as tx:
             await tx.execute(
                 "UPDATE account_credentials SET failures = 0, locked_until = NULL "
@@ -158,6 +160,7 @@ class Credentials:
             raise _locked("address", datetime.fromisoformat(until), now)
 
     async def address_failed(self, address: str, now: datetime) -> None:
+        await self.setup()
         async with self.db.transaction() as tx:
             row = await tx.fetchrow(
                 "SELECT failures, first_at FROM signin_address_failures WHERE address = $1",

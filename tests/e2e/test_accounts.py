@@ -152,6 +152,7 @@ def test_password_guessing_locks_the_account_and_the_service_stays_up(
 ) -> None:
     sub = open_person(suite, SUDIAN, Role.DRAFTER)
     other = open_person(suite, SUDIAN, Role.DRAFTER)
+    before = suite.head_position("accounts")
     with suite.client(service="accounts") as c:
         statuses = [
             c.post("/v1/auth/password", json={"username": sub, "password": f"Guess-{i}-x"})
@@ -167,6 +168,7 @@ def test_password_guessing_locks_the_account_and_the_service_stays_up(
         # another account of the same address still signs in
         ok = c.post("/v1/auth/password", json={"username": other, "password": "Erst-Pass-2026"})
         assert ok.json()["rule"] == "password.change_required"
+    assert suite.head_position("accounts") == before  # failed sign-ins are not events
     suite.eventually(lambda: denied_in_log(suite, "signin.account_locked", "accounts"))
 
 
