@@ -443,3 +443,63 @@ def test_bad_account_input_is_refused_naming_the_field_and_writes_nothing(
     assert r.status_code == 422 and r.json()["field"] == field
     assert r.json()["errors"][0]["label_zh"] in ("账号（登录名）", "所在单位")
     assert suite.head_position("accounts") == before
+
+
+def test_a_service_account_gets_a_token_by_client_credentials(suite: SuiteHandle) -> None:
+    sub = fresh("svc")
+    with admin(suite) as c:
+        created = c.post(
+            "/v1/accounts/services",
+            json={
+                "account_id": sub,
+                "display_name": "12345政务服务便民热线平台",
+                "org": "shangdang",
+                "scopes": ["sentiment.messages.write"],
+            },
+        )
+        assert created.status_code == 201, created.text
+        assert created.json()["grants"] == [
+            {"role": "service", "role_zh": "服务账号", "org": "shangdang"}
+        ]
+        issued = c.post(f"/v1/accounts/{sub}/client-secret")
+    assert issued.status_code == 200 and issued.headers["cache-control"] == "no-store"
+    secret = issued.json()["client_secret"]
+    grant = {"grant_type": "client_credentials", "client_id": sub}
+    with suite.client(service="accounts") as c:
+        wrong = c.post("/v1/auth/token", json={**grant, "client_secret": "not-the-secret"})
+        assert (wrong.status_code, wrong.json()["rule"]) == (401, "signin.failed")
+        # a person's password route does not take a service account's secret
+        person_route = c.post("/v1/auth/password", json={"username": sub, "password": secret})
+        assert person_route.status_code == 401
+        r = c.post("/v1/auth/token", json={**grant, "client_secret": secret})
+    assert r.status_code == 200, r.text
+    token = r.json()["access_token"]
+    assert jwt.decode(token, options={"verify_signature": False})["kind"] == "service"
+    suite.wait_accepted(token)
+
+
+def test_every_account_change_is_in_the_audit_chain_with_its_actor(suite: SuiteHandle) -> None:
+    sub = open_person(suite, SUDIAN, Role.DRAFTER)
+    with admin(suite) as c:
+        r = c.post(f"/v1/accounts/{sub}/suspend", json={"reason": "审计链测试"})
+        assert r.status_code == 200
+    auditor = suite.token("liu-min", "shangdang", Role.AUDITOR)
+
+    def chained() -> list[tuple[str, str]]:
+        with suite.client(auditor, service="audit") as c:
+            response = c.get("/v1/audit/trail", params={"tenant": SUDIAN})
+        assert response.status_code == 200, response.text
+        lines = [json.loads(line) for line in response.text.splitlines() if line]
+        return [
+            (line["event"]["type"], line["event"]["actor"]["id"])
+            for line in lines
+            if line["event"]["payload"].get("account_id") == sub
+        ]
+
+    found = suite.eventually(lambda: len(chained()) >= 4 and chained(), timeout=90)
+    assert found == [
+        ("PersonAccountCreated", "e2e-admin"),
+        ("RoleGranted", "e2e-admin"),
+        ("PasswordChanged", "e2e-admin"),
+        ("AccountSuspended", "e2e-admin"),
+    ]
