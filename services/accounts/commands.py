@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from services.accounts.events import AccountId, DisplayName, Reason, Scope
 from shared.fields import PERSONAL
-from shared.tenancy import OrgPath, Role
+from shared.tenancy import OrgLevel, OrgPath, Role
 
 _STRICT = ConfigDict(extra="forbid", frozen=True)
 
@@ -49,6 +49,7 @@ class RegisterOrgUnit(BaseModel):
 
     path: OrgPath = Field(title="组织机构路径")
     name: str = Field(min_length=1, max_length=200, title="名称")
+    kind: OrgLevel = Field(title="层级")
     short_name: str = Field(min_length=1, max_length=20, title="简称")
 
 

@@ -7,6 +7,7 @@ idempotent provisioning the demo loader, `gongkai accounts bootstrap` and tests 
 from __future__ import annotations
 
 import asyncio
+import re
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -59,11 +60,12 @@ from shared.errors import (
     Forbidden,
     NotFound,
     Unauthenticated,
+    ValidationFailed,
 )
 from shared.eventstore import EventStore
-from shared.identity import Principal, Role, authorize, issue_token
+from shared.identity import Principal, Role, authorize, issue_token, within_scope
 from shared.registry import DomainEvent, payload_of, to_new_event
-from shared.tenancy import OrgLevel, OrgTree
+from shared.tenancy import MAX_SLUG_LENGTH, SLUG_PATTERN, OrgLevel, OrgTree
 
 log = structlog.get_logger("gongkai.accounts")
 
@@ -302,14 +304,19 @@ class AccountsHandlers:
                     message_zh=f"{cmd.path} 不能设在站所/部门 {parent} 之下",
                     message_en=f"{cmd.path} cannot sit under the unit {parent}",
                 )
-        kind = (
-            OrgLevel.DISTRICT
-            if parent is None
-            else OrgLevel.UNIT
-            if cmd.path.depth == 3
-            else OrgLevel.TOWNSHIP
-        )
-        return await self._register(cmd, kind, principal, correlation_id)
+        allowed = {
+            1: (OrgLevel.DISTRICT,),
+            2: (OrgLevel.TOWNSHIP, OrgLevel.UNIT),
+            3: (OrgLevel.UNIT,),
+        }
+        if cmd.kind not in allowed[cmd.path.depth]:
+            raise ValidationFailed(
+                rule="org.kind_depth",
+                field="kind",
+                message_zh=f"{cmd.path} 所在层级不能登记为“{cmd.kind.label_zh}”",
+                message_en=f"a {cmd.kind.value} cannot sit at depth {cmd.path.depth}",
+            )
+        return await self._register(cmd, cmd.kind, principal, correlation_id)
 
     async def _register(
         self,
@@ -349,7 +356,9 @@ class AccountsHandlers:
         for unit in tree:
             if unit.path in units:
                 continue
-            cmd = RegisterOrgUnit(path=unit.path, name=unit.name, short_name=unit.short_name)
+            cmd = RegisterOrgUnit(
+                path=unit.path, name=unit.name, kind=unit.kind, short_name=unit.short_name
+            )
             await self._register(cmd, unit.kind, principal, None)
             count += 1
         return count
@@ -432,7 +441,7 @@ class AccountsHandlers:
     async def _managed(self, account_id: str, principal: Principal) -> tuple[AccountState, int]:
         """An account the principal manages: in their subtree (else 404), not their own."""
         state = await self.account(account_id)
-        if not state.exists or not str(state.org) or not _within(principal, state.org):
+        if not state.exists or not str(state.org) or not within_scope(principal, state.org):
             raise ACCOUNT.not_found(account_id)
         authorize(principal, state.org, *domain.MANAGERS)
         domain.refuse_self(principal, account_id)
@@ -712,16 +721,9 @@ def _managing_role(principal: Principal) -> Role:
     return domain.MANAGERS[0]
 
 
-def _within(principal: Principal, org: str) -> bool:
-    from shared.identity import within_scope
-
-    return within_scope(principal, org)
-
-
 def _plausible(username: str) -> bool:
-    from shared.tenancy import _SLUG_RE
-
-    return bool(_SLUG_RE.match(username)) and len(username) <= 40
+    """Whether `username` could name an account (anything else is not looked up)."""
+    return len(username) <= MAX_SLUG_LENGTH and re.fullmatch(SLUG_PATTERN, username) is not None
 
 
 def summary(state: AccountState) -> dict[str, Any]:

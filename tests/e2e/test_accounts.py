@@ -503,3 +503,30 @@ def test_every_account_change_is_in_the_audit_chain_with_its_actor(suite: SuiteH
         ("PasswordChanged", "e2e-admin"),
         ("AccountSuspended", "e2e-admin"),
     ]
+
+
+def test_a_district_administrator_registers_an_org_unit_and_grants_roles_in_it(
+    suite: SuiteHandle,
+) -> None:
+    slug = fresh("office")
+    path = f"{SUDIAN}/{slug}"
+    unit = {"path": path, "name": "苏店镇便民服务站", "kind": "unit", "short_name": slug[-6:]}
+    before = suite.head_position("accounts")
+    with admin(suite) as c:
+        wrong = c.post("/v1/org-units", json={**unit, "kind": "district"})
+        assert (wrong.status_code, wrong.json()["rule"]) == (422, "org.kind_depth")
+        orphan = c.post("/v1/org-units", json={**unit, "path": f"shangdang/{slug}/x"})
+        assert (orphan.status_code, orphan.json()["rule"]) == (422, "org.unregistered")
+        assert suite.head_position("accounts") == before
+        r = c.post("/v1/org-units", json=unit)
+        assert r.status_code == 201 and r.json()["registered"] is True, r.text
+        assert path in {u["path"] for u in c.get("/v1/org-units").json()["items"]}
+    sub = open_person(suite, path, Role.DRAFTER)
+    township_admin = open_person(suite, SUDIAN, Role.TOWNSHIP_ADMINISTRATOR)
+    with suite.client(sign_in(suite, township_admin), service="accounts") as c:
+        refused = c.post("/v1/org-units", json={**unit, "path": f"{SUDIAN}/{fresh('x')}"})
+        assert (refused.status_code, refused.json()["rule"]) == (403, "role.missing")
+        granted = c.post(
+            f"/v1/accounts/{sub}/grant-role", json={"role": "section_head", "org": path}
+        )
+        assert granted.status_code == 200, granted.text
