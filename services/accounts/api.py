@@ -30,7 +30,7 @@ from services.accounts.commands import (
     ResetPassword,
 )
 from services.accounts.handlers import ACCOUNT_COMMANDS, AccountsHandlers, summary
-from shared.deps import Caller, handlers_of, runtime_of
+from shared.deps import Caller, current_principal, handlers_of, runtime_of
 from shared.errors import ValidationFailed
 from shared.http import IdempotencyKey, correlation_id
 from shared.identity import Role, authorize, require_org, within_scope
@@ -57,8 +57,22 @@ _SIGNIN_REFUSALS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+async def client_address(request: Request) -> str:
+    """The address sign-in failures are counted against: the client as the server reports
+    it (uvicorn takes `X-Forwarded-For` from a reverse proxy on 127.0.0.1, its
+    FORWARDED_ALLOW_IPS), or the first `X-Forwarded-For` entry when the request comes from
+    a service account (a sign-in page of the suite's own, forwarding its visitors'
+    addresses); another remote caller's header is not believed."""
+    peer = request.client.host if request.client else "unknown"
+    forwarded = request.headers.get("x-forwarded-for", "").split(",")[0].strip()
+    authorization = request.headers.get("authorization")
+    if not forwarded or not authorization:
+        return peer
+    forwarder = await current_principal(request, authorization)
+    return forwarded[:100] if forwarder.kind == "service" else peer
+
+
+Address = Annotated[str, Depends(client_address)]
 
 
 @accounts.post(
@@ -259,8 +273,8 @@ def _token_response(body: dict[str, Any]) -> JSONResponse:
     summary="密码登录 Sign in with user name and password: an access token",
     responses=_SIGNIN_REFUSALS,
 )
-async def password_sign_in(cmd: PasswordSignIn, request: Request, h: H) -> JSONResponse:
-    return _token_response(await h.sign_in(cmd, _address(request)))
+async def password_sign_in(cmd: PasswordSignIn, address: Address, h: H) -> JSONResponse:
+    return _token_response(await h.sign_in(cmd, address))
 
 
 @auth.post(
@@ -268,8 +282,8 @@ async def password_sign_in(cmd: PasswordSignIn, request: Request, h: H) -> JSONR
     summary="修改密码 Change one's password (the initial one first): an access token",
     responses=_SIGNIN_REFUSALS,
 )
-async def password_change(cmd: PasswordChange, request: Request, h: H) -> JSONResponse:
-    return _token_response(await h.change_password(cmd, _address(request)))
+async def password_change(cmd: PasswordChange, address: Address, h: H) -> JSONResponse:
+    return _token_response(await h.change_password(cmd, address))
 
 
 @auth.post(
@@ -277,8 +291,8 @@ async def password_change(cmd: PasswordChange, request: Request, h: H) -> JSONRe
     summary="服务账号取令牌 Client credentials of a service account: an access token",
     responses=_SIGNIN_REFUSALS,
 )
-async def client_token(cmd: ClientCredentials, request: Request, h: H) -> JSONResponse:
-    return _token_response(await h.client_credentials(cmd, _address(request)))
+async def client_token(cmd: ClientCredentials, address: Address, h: H) -> JSONResponse:
+    return _token_response(await h.client_credentials(cmd, address))
 
 
 @auth.post(

@@ -530,3 +530,37 @@ def test_a_district_administrator_registers_an_org_unit_and_grants_roles_in_it(
             f"/v1/accounts/{sub}/grant-role", json={"role": "section_head", "org": path}
         )
         assert granted.status_code == 200, granted.text
+
+
+def test_an_address_is_locked_after_repeated_failures_forwarded_by_a_sign_in_page(
+    suite: SuiteHandle,
+) -> None:
+    """Per-address lockout (20 failures in 15 minutes), through a sign-in page of the suite's
+    own that forwards its visitor's address as a service account (the test's own address
+    stays unlocked for the other tests)."""
+    visitor = f"198.51.100.{uuid.uuid4().int % 250 + 1}"
+    page = suite.token(fresh("svc-signin"), "shangdang", Role.SERVICE)
+    forwarded = {"Authorization": f"Bearer {page}", "X-Forwarded-For": f"{visitor}, 10.0.0.1"}
+    before = suite.head_position("accounts")
+    with suite.client(service="accounts") as c:
+        for i in range(20):
+            r = c.post(
+                "/v1/auth/password",
+                json={"username": fresh("nobody"), "password": f"Guess-{i}-x"},
+                headers=forwarded,
+            )
+            assert r.status_code == 401, r.text
+        locked = c.post(
+            "/v1/auth/password",
+            json={"username": "wang-tietong", "password": "Any-Pass-26"},
+            headers=forwarded,
+        )
+        assert (locked.status_code, locked.json()["rule"]) == (429, "signin.address_locked")
+        assert int(locked.headers["Retry-After"]) > 800
+        # the lock is the visitor's: the test's own address still signs in
+        direct = c.post(
+            "/v1/auth/password", json={"username": fresh("nobody"), "password": "Any-Pass-26"}
+        )
+        assert (direct.status_code, direct.json()["rule"]) == (401, "signin.failed")
+        assert c.get("/health").status_code == 200
+    assert suite.head_position("accounts") == before
