@@ -58,7 +58,6 @@ from shared.errors import (
     ConcurrencyConflict,
     DomainRuleViolated,
     Forbidden,
-    NotFound,
     Unauthenticated,
     ValidationFailed,
 )
@@ -743,7 +742,3 @@ def summary(state: AccountState) -> dict[str, Any]:
             for g in sorted(state.grants, key=lambda g: (str(g.org), g.role.value))
         ],
     }
-
-
-def not_found(account_id: str) -> NotFound:
-    return ACCOUNT.not_found(account_id)
