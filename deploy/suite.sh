@@ -202,12 +202,12 @@ start_unit() {  # $1 role, $2 service
 
 load_demo() {
     if [[ $DEMO != 1 || -f $SUITE_DIR/demo.loaded ]]; then return 0; fi
-    (cd "$REPO_DIR" && GONGKAI_DATABASE_URL=$DATABASE_URL "$PY" - <<'EOF'
+    (cd "$REPO_DIR" && GONGKAI_DATABASE_URL=$DATABASE_URL GONGKAI_TOKEN_SECRET=$SECRET "$PY" - <<'EOF'
 import asyncio
 import sys
 
 from gongkai.app import DEFINITIONS
-from gongkai.demo import seed_requests
+from gongkai.demo import load_demo_accounts, seed_requests
 from shared.calendar_book import CalendarBook
 from shared.envelope import utcnow
 from shared.eventstore import open_postgres_store
@@ -222,6 +222,12 @@ async def main() -> None:
 
     settings = Settings()
     orgs = load_org_tree(settings.org_file)
+    if "accounts" in DEFINITIONS:
+        from services.accounts.cli import open_accounts
+
+        async with open_accounts(settings) as accounts:
+            opened = await load_demo_accounts(accounts, orgs)
+        print(f"[suite] demo district 上党区: {opened} accounts opened", file=sys.stderr)
     store = await open_postgres_store(settings.database_url, schema="applications", listen=False)
     try:
         handlers = ApplicationsHandlers(
@@ -240,38 +246,28 @@ EOF
 }
 
 print_tokens() {
-    (cd "$REPO_DIR" && GONGKAI_TOKEN_SECRET=$SECRET "$PY" - <<'EOF'
+    (cd "$REPO_DIR" && GONGKAI_DATABASE_URL=$DATABASE_URL GONGKAI_TOKEN_SECRET=$SECRET "$PY" - <<'EOF'
 import contextlib
 import io
 
 from gongkai.cli import main
-from gongkai.demo import DEMO_PEOPLE, SERVICE_ACCOUNT
-from shared.settings import Settings
-from shared.tenancy import load_org_tree
-
-from shared.identity import principal_for_person
-
-orgs = load_org_tree(Settings().org_file)
+from gongkai.demo import DEMO_PEOPLE, demo_password
 
 
-def issue(sub: str, org: str, roles: list[str]) -> str:
-    argv = ["token", "issue", "--sub", sub, "--org", org]
-    for role in roles:
-        argv += ["--role", role]
+def issue(*argv: str) -> str:
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        main(argv)
+        main(["token", "issue", *argv])
     return out.getvalue().strip()
 
 
-print("  tokens (Authorization: Bearer …), issued with `gongkai token issue`:")
+print("  sign in: POST <accounts>/v1/auth/password {username, password}; demo accounts:")
 for label, pid in DEMO_PEOPLE:
-    person = principal_for_person(orgs, pid)
-    roles = sorted(r.value for r in person.roles)
-    print(f"    {label}:\n      {issue(pid, str(person.org), roles)}")
-svc = SERVICE_ACCOUNT
-roles = sorted(r.value for r in svc.roles)
-print(f"    service account {svc.sub}:\n      {issue(svc.sub, svc.org, roles)}")
+    print(f"    {pid:<14} {demo_password(pid):<13} {label}")
+print("  tokens (Authorization: Bearer …), issued with `gongkai token issue`:")
+for pid in ("wang-tietong", "zhang-wei", "liu-min", "chen-gang"):
+    print(f"    {pid}:\n      {issue('--sub', pid)}")
+print(f"    service account svc-assessment:\n      {issue('--sub', 'svc-assessment', '--service')}")
 EOF
     )
 }
@@ -316,7 +312,7 @@ cmd_up() {
                 "$unit" "$(cat "$SUITE_DIR/$unit.port")"
         done
         print_tokens
-        echo "  more tokens: GONGKAI_TOKEN_SECRET=\$(cat $SUITE_DIR/token-secret) $GONGKAI_BIN token issue --org shangdang/sudian --role request_handler --sub wang-tietong"
+        echo "  more tokens: GONGKAI_TOKEN_SECRET=\$(cat $SUITE_DIR/token-secret) $GONGKAI_BIN token issue --sub wang-tietong"
         echo "  stop:       make down"
     }
 }

@@ -25,8 +25,10 @@ from fastapi.responses import JSONResponse, Response
 from fastapi_offline import FastAPIOffline
 
 from gongkai import dead_letters
+from shared.account_book import ACCOUNTS_SERVICE, AccountBook
 from shared.calendar_book import CalendarBook
 from shared.db import Database, SqliteDatabase
+from shared.deps import Caller
 from shared.envelope import utcnow
 from shared.eventstore import SqlEventStore, open_postgres_store, open_sqlite_store, tail
 from shared.http import (
@@ -49,7 +51,7 @@ from shared.kafka import (
 )
 from shared.logging import configure_logging
 from shared.projections import ProjectionRunner, setup_projection
-from shared.routes import add_problem_schema, catalogue_router
+from shared.routes import COMMAND_RESPONSES, add_problem_schema, catalogue_router
 from shared.service import ALL_SERVICES, ServiceDefinition, discover, sources_of
 from shared.settings import Settings
 from shared.streams import (
@@ -96,6 +98,9 @@ class Suite:
     clock: Callable[[], datetime] = utcnow
     orgs: OrgTree = field(init=False)
     calendar: CalendarBook = field(default_factory=CalendarBook)
+    #: The accounts this process knows (shared/account_book.py): every request's token is
+    #: checked against it.
+    accounts: AccountBook = field(default_factory=AccountBook)
     runtimes: dict[str, ServiceRuntime] = field(default_factory=dict)
     runners: list[ProjectionRunner] = field(default_factory=list)
     #: Kafka consumer workers (their dead-lettered counts are on /metrics).
@@ -214,6 +219,18 @@ class Suite:
             self.calendar.apply_all(await platform.store.read_all(0, 100_000))
             head = await platform.store.head_position()
             self._spawn(self.calendar.follow(tail(platform.store, head)), "calendar")
+        accounts = self.runtimes.get(ACCOUNTS_SERVICE)
+        if accounts is not None:
+            # Read whole before the first request is served, then followed: a revocation
+            # reaches the book as soon as it is stored (the store wakes its tail).
+            position = 0
+            while batch := await accounts.store.read_all(position, 10_000):
+                self.accounts.apply_all(batch)
+                position = batch[-1].position
+            self._spawn(
+                self.accounts.follow(tail(accounts.store, position, idle_wait=0.2)),
+                "account-book",
+            )
 
     async def _start_distributed(self) -> None:
         s = self.settings
@@ -222,6 +239,14 @@ class Suite:
         self._spawn(
             self.calendar.follow(follow_topic(bootstrap, topic_for("platform", prefix))),
             "calendar",
+        )
+        # Every process, API or worker, reads the accounts topic whole and follows it.
+        # A restart reads the topic from the beginning again: applying an event twice is
+        # harmless (the book skips versions it holds).
+        accounts_topic = topic_for(ACCOUNTS_SERVICE, prefix)
+        self._supervise(
+            lambda: self.accounts.follow(follow_topic(bootstrap, accounts_topic)),
+            "account-book",
         )
         for runtime in self.runtimes.values():
             if self.role == "serve":
@@ -334,6 +359,10 @@ class Suite:
                 checks[f"relay-{name}"] = {"relayed": relayed, "relay_lag": head - relayed}
             except Exception as exc:
                 checks[f"relay-{name}"] = {"error": type(exc).__name__}
+        checks["account-book"] = {
+            "accounts": len(self.accounts.accounts),
+            "events": self.accounts.applied,
+        }
         for task, error in self.failing.items():
             checks[task] = {"error": error, "restarting": True}
         return checks
@@ -422,6 +451,7 @@ def create_app(
     )
     app.state.suite = suite
     app.state.token_secret = settings.resolved_token_secret()
+    app.state.account_book = suite.accounts
     install_problem_handlers(app)
     install_request_context(app, metrics)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
@@ -444,6 +474,33 @@ def create_app(
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+    @app.get(
+        "/v1/auth/whoami",
+        tags=["auth 身份认证"],
+        summary="当前身份 Who the token speaks for, as this process's account book knows",
+        responses={401: COMMAND_RESPONSES[401], 403: COMMAND_RESPONSES[403]},
+    )
+    async def whoami(caller: Caller) -> dict[str, Any]:
+        account = suite.accounts.get(caller.sub)
+        assert account is not None  # Caller checked it
+        return {
+            "sub": caller.sub,
+            "kind": caller.kind,
+            "name": account.name,
+            "org": str(caller.org),
+            "roles": sorted(r.value for r in caller.roles),
+            "generation": caller.generation,
+            "account": {
+                "org": account.org,
+                "status": account.status.value,
+                "generation": account.generation,
+                "grants": sorted(
+                    ({"role": g.role.value, "org": g.org} for g in account.grants),
+                    key=lambda g: (g["org"], g["role"]),
+                ),
+            },
+        }
 
     @app.get("/health", tags=["ops"], summary="Liveness")
     async def health() -> dict[str, str]:

@@ -24,9 +24,8 @@ def _run(args: argparse.Namespace) -> int:
     import uvicorn
 
     from gongkai.app import Suite, create_app
-    from gongkai.demo import demo_tokens, seed_requests
+    from gongkai.demo import DEMO_PEOPLE, demo_password, load_demo_accounts, seed_requests
     from shared.settings import Settings
-    from shared.tenancy import load_org_tree
 
     settings = Settings()
     if args.port:
@@ -34,31 +33,45 @@ def _run(args: argparse.Namespace) -> int:
     base = f"http://{settings.host}:{settings.port}"
 
     async def banner(suite: Suite) -> None:
-        seeded = 0
+        seeded = opened = 0
+        orgs = suite.orgs
         if not args.no_demo_data:
-            seeded = await seed_requests(suite.runtimes["applications"].handlers, suite.orgs)
-        orgs = load_org_tree(settings.org_file)
-        tokens = demo_tokens(
-            orgs,
-            settings.resolved_token_secret(),
-            timedelta(hours=settings.token_ttl_hours),
-            datetime.now(UTC),
-        )
+            opened = await load_demo_accounts(suite.runtimes["accounts"].handlers, orgs)
+            seeded = await seed_requests(suite.runtimes["applications"].handlers, orgs)
         lines = [
             "",
             "gongkai 政务公开 — embedded mode (no external services)",
             f"  district:   {orgs.district.name} with "
             + "、".join(t.name for t in orgs.townships()),
             f"  state:      {settings.var_dir.resolve()}"
-            + (f" (demo requests registered: {seeded})" if seeded else ""),
+            + (f" (demo requests registered: {seeded})" if seeded else "")
+            + (f" (demo accounts opened: {opened})" if opened else ""),
             f"  API:        {base}/v1/requests",
             f"  API docs:   {base}/docs",
             f"  health:     {base}/health   ready: {base}/ready   metrics: {base}/metrics",
-            "  tokens (Authorization: Bearer …):",
+            f"  sign in:    POST {base}/v1/auth/password "
+            '{"username": …, "password": …} -> an access token (10 min)',
+            f"              the first sign-in asks for a new password: "
+            f"POST {base}/v1/auth/password/change",
         ]
-        for label, token in tokens:
-            lines += [f"    {label}:", f"      {token}"]
-        lines.append(f"  try: curl -H 'Authorization: Bearer <handler token>' {base}/v1/requests")
+        if args.no_demo_data:
+            lines.append("  accounts:   none loaded (--no-demo-data): gongkai accounts bootstrap")
+        else:
+            lines.append("  demo accounts (user name / initial password / who):")
+            for label, person_id in DEMO_PEOPLE:
+                unit, person = orgs.find_person(person_id)
+                lines.append(
+                    f"    {person_id:<14} {demo_password(person_id):<13} "
+                    f"{person.name} {unit.name} — {label}"
+                )
+            lines.append(
+                "    (every person of the org file has an account: " + str(settings.org_file) + ")"
+            )
+        lines.append(
+            f"  try: curl -X POST -H 'Content-Type: application/json' -d "
+            f'\'{{"username": "wang-tietong", "password": "{demo_password("wang-tietong")}"}}\' '
+            f"{base}/v1/auth/password"
+        )
         print("\n".join(lines), flush=True)
 
     app = create_app(settings, role="embedded", on_started=banner)
@@ -89,21 +102,62 @@ def _serve(args: argparse.Namespace, role: str) -> int:
 
 
 def _token(args: argparse.Namespace) -> int:
+    """A token for an active account, with roles it holds at the org (default: all of them,
+    at the account's own org); refused otherwise (docs/identity.md)."""
+    from services.accounts.cli import open_accounts
+    from shared.account_book import AccountKind
+    from shared.errors import Forbidden, Unauthenticated
     from shared.identity import Principal, Role, issue_token
     from shared.settings import Settings
 
     settings = Settings()
-    roles = frozenset(Role(r) for r in args.role)
+
+    async def account() -> object:
+        async with open_accounts(settings) as handlers:
+            return await handlers.account(args.sub)
+
+    state = asyncio.run(account())
+    from shared.account_book import AccountState
+
+    assert isinstance(state, AccountState)
+    wanted_kind = AccountKind.SERVICE if args.service else AccountKind.PERSON
+    if not state.exists or state.kind is not wanted_kind:
+        raise Unauthenticated(
+            rule="account.unknown",
+            field="sub",
+            message_zh=f"没有{wanted_kind.label_zh} {args.sub}",
+            message_en=f"no {wanted_kind.value} account {args.sub!r}",
+        )
+    if not state.active:
+        raise Unauthenticated(
+            rule="account.suspended",
+            field="sub",
+            message_zh=f"账号 {args.sub} 已停用",
+            message_en=f"the account {args.sub!r} is suspended",
+        )
+    org = args.org or state.org
+    held = state.roles_at(org)
+    roles = frozenset(Role(r) for r in args.role) if args.role else held
+    if not roles or not roles <= held:
+        missing = sorted(r.value for r in roles - held) or ["(any)"]
+        raise Forbidden(
+            rule="account.role_not_held",
+            field="role",
+            message_zh=f"账号 {args.sub} 在 {org} 未持有角色 {'、'.join(missing)}",
+            message_en=f"the account {args.sub!r} does not hold {', '.join(missing)} at {org}",
+        )
     principal = Principal(
         sub=args.sub,
-        org=args.org,
+        org=org,
         roles=roles,
-        kind="service" if Role.SERVICE in roles else "user",
+        kind="service" if args.service else "user",
+        name=state.name,
+        generation=state.generation,
     )
     token = issue_token(
         principal,
         settings.resolved_token_secret(),
-        timedelta(hours=args.ttl_hours or settings.token_ttl_hours),
+        timedelta(minutes=args.ttl_minutes or settings.token_ttl_minutes),
         datetime.now(UTC),
     )
     print(token)
@@ -210,8 +264,12 @@ def parser() -> argparse.ArgumentParser:
 
     token = sub.add_parser("token", help="tokens")
     token_sub = token.add_subparsers(dest="token_command", required=True)
-    issue = token_sub.add_parser("issue", help="issue a signed token")
-    issue.add_argument("--org", required=True, help="org path, e.g. shangdang/sudian")
+    issue = token_sub.add_parser(
+        "issue",
+        help="issue a signed token for an active account, with roles it holds "
+        "(default: every role it holds at its own org)",
+    )
+    issue.add_argument("--org", help="org path to act in (default: the account's own)")
     from pathlib import Path
 
     bk = sub.add_parser(
@@ -229,13 +287,17 @@ def parser() -> argparse.ArgumentParser:
 
     issue.add_argument(
         "--role",
-        required=True,
         action="append",
         choices=[r.value for r in Role],
-        help="a role of the token; repeat for several (--role auditor --role request_handler)",
+        help="a role of the token; repeat for several (default: every role held at --org)",
     )
-    issue.add_argument("--sub", required=True, help="subject: person or service id")
-    issue.add_argument("--ttl-hours", type=int)
+    issue.add_argument("--sub", required=True, help="subject: a person's or service account id")
+    issue.add_argument(
+        "--service", action="store_true", help="the subject is a service account (12345, portal)"
+    )
+    issue.add_argument(
+        "--ttl-minutes", type=int, help="lifetime (default GONGKAI_TOKEN_TTL_MINUTES)"
+    )
     issue.set_defaults(func=_token)
 
     workdays = sub.add_parser("workdays", help="working-day calendar")

@@ -1,37 +1,81 @@
-"""Demo content for `make run`: tokens for the demo district's people, sample requests."""
+"""Demo content for `make run`: the demo district's org units and accounts (as events),
+sample requests."""
 
 from __future__ import annotations
 
+import asyncio
+import zlib
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from services.applications.commands import RegisterRequest
 from services.applications.handlers import ApplicationsHandlers
 from shared.envelope import new_id
-from shared.identity import Principal, Role, issue_token, principal_for_person
-from shared.tenancy import OrgTree
+from shared.identity import principal_for_person
+from shared.tenancy import OrgTree, OrgUnit, Person
 from shared.workdays import local_date
 
-#: (label, person id) of the demo tokens `gongkai run` prints.
+if TYPE_CHECKING:
+    from services.accounts.handlers import AccountsHandlers
+
+#: (role shown, person id) of the demo accounts `gongkai run` prints: one person for every
+#: step the demo needs (三审三校 needs five different people; an extension the
+#: openness-office head; the board a leader or the assessor).
 DEMO_PEOPLE = (
-    ("handler 依申请公开承办人 王铁童 (苏店镇)", "wang-tietong"),
-    ("reviewer 科室负责人 张伟 (苏店镇党政办)", "zhang-wei"),
-    ("auditor 审计员 刘敏 (上党区, read-only)", "liu-min"),
-    ("administrator 管理员 陈刚 (上党区)", "chen-gang"),
+    ("drafter 拟稿人", "li-na"),
+    ("first reviewer 初审 (drafter of another text)", "zhang-lei"),
+    ("section head 复审 科室负责人", "zhang-wei"),
+    ("leader in charge 终审 分管领导", "wang-xiaole"),
+    ("principal leader 签发 主要领导", "tian-yiming"),
+    ("openness-office head 公开办负责人 (extensions, replies)", "guo-xinxin"),
+    ("handler + attribute officer 依申请办理、公开属性认定", "wang-tietong"),
+    ("opinion officer 舆情专职", "liu-yang"),
+    ("district assessor 考核", "li-qiang"),
+    ("auditor 审计 (district, read-only)", "liu-min"),
+    ("district administrator 区级账号管理员 + 系统管理员", "chen-gang"),
+    ("township administrator 乡镇账号管理员 (苏店镇)", "ma-jun"),
 )
-SERVICE_ACCOUNT = Principal(
-    sub="svc-assessment", org="shangdang", roles=frozenset({Role.SERVICE}), kind="service"
+
+#: Service accounts of the demo: the suite's own and an integration (12345 热线).
+DEMO_SERVICES = (
+    ("svc-assessment", "考核服务", ("assessment.read",)),
+    ("hotline-12345", "12345政务服务便民热线平台", ("sentiment.messages.write",)),
 )
 
 
-def demo_tokens(orgs: OrgTree, secret: str, ttl: timedelta, now: object) -> list[tuple[str, str]]:
-    tokens = [
-        (label, issue_token(principal_for_person(orgs, pid), secret, ttl, now))  # type: ignore[arg-type]
-        for label, pid in DEMO_PEOPLE
-    ]
-    tokens.append(
-        ("service account 考核服务 svc-assessment", issue_token(SERVICE_ACCOUNT, secret, ttl, now))  # type: ignore[arg-type]
-    )
-    return tokens
+def demo_password(person_id: str) -> str:
+    """The demo's initial password of a person: fixed, so the banner and README can show
+    it, different per person, and within the level-3 rules (to be changed at first use)."""
+    number = zlib.crc32(person_id.encode("utf-8")) % 10_000
+    return f"Gk@{number:04d}demo"
+
+
+async def load_demo_accounts(handlers: AccountsHandlers, orgs: OrgTree) -> int:
+    """The demo district as events: its org units registered, every person of the org file
+    an account with their roles at their unit and an initial password, and the service
+    accounts. Idempotent (what exists is left alone). Returns the accounts opened."""
+    from services.accounts.cli import BUILTIN_SERVICE_ACCOUNTS
+
+    await handlers.register_tree(orgs)
+    lanes = asyncio.Semaphore(2)  # the hashes of two people at a time, off the event loop
+
+    async def open_one(unit: OrgUnit, person: Person) -> bool:
+        async with lanes:
+            existed = (await handlers.account(person.id)).exists
+            await handlers.provision_person(
+                person.id,
+                person.name,
+                unit.path,
+                sorted(person.roles),
+                demo_password(person.id),
+                title=person.title,
+            )
+            return not existed
+
+    opened = sum(await asyncio.gather(*(open_one(u, p) for u, p in orgs.people())))
+    for account_id, label, scopes in (*BUILTIN_SERVICE_ACCOUNTS, *DEMO_SERVICES):
+        await handlers.provision_service(account_id, label, orgs.district.path, scopes)
+    return opened
 
 
 SAMPLE_REQUESTS = (

@@ -18,10 +18,14 @@ from shared.http import bearer_principal
 from shared.identity import Principal
 from shared.service import Runtime
 
-current_principal = bearer_principal(lambda request: request.app.state.token_secret)
+current_principal = bearer_principal(
+    lambda request: request.app.state.token_secret,
+    lambda request: request.app.state.account_book,
+)
 
 Caller = Annotated[Principal, Depends(current_principal)]
-"""The signed-in caller (401 without a valid token)."""
+"""The signed-in caller (401 without a valid token, or whose account no longer backs it:
+unknown, suspended, signed out; 403 for a role it no longer holds)."""
 
 
 def runtime_of(service: str) -> Callable[[Request], Awaitable[Runtime]]:

@@ -69,3 +69,11 @@ class PreconditionFailed(GongkaiError):
 
     status = 412
     type_slug = "precondition-failed"
+
+
+class TooManyAttempts(GongkaiError):
+    """Locked out after repeated failed sign-ins (per account or per address): retry later.
+    `details["retry_after"]` holds the seconds until the lock ends (the Retry-After header)."""
+
+    status = 429
+    type_slug = "too-many-attempts"

@@ -39,6 +39,7 @@ from pydantic.fields import FieldInfo
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.account_book import AccountBook
 from shared.db import Database
 from shared.envelope import new_id
 from shared.errors import (
@@ -236,11 +237,15 @@ async def _on_validation_error(request: Request, exc: RequestValidationError) ->
 
 async def _on_gongkai_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, GongkaiError)
-    if exc.status in (401, 403):
+    if exc.status in (401, 403, 429):
         principal = getattr(request.state, "principal", None)
         who = {"actor": principal.sub, "org": principal.org} if principal else {}
         log.warning("http.denied", status=exc.status, rule=exc.rule, path=request.url.path, **who)
-    return problem_from_error(exc, request)
+    response = problem_from_error(exc, request)
+    retry_after = exc.details.get("retry_after") if exc.status == 429 else None
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)  # RFC 9110 §10.2.3
+    return response
 
 
 def _methods_at(routes: Any, path: str) -> set[str]:
@@ -697,8 +702,12 @@ async def _authenticate_first(request: Request) -> GongkaiError | None:
 
 def bearer_principal(
     secret_of: Callable[[Request], str],
+    book_of: Callable[[Request], AccountBook] | None = None,
 ) -> Callable[..., Awaitable[Principal]]:
-    """A FastAPI dependency: the caller's Principal from `Authorization: Bearer <token>`."""
+    """A FastAPI dependency: the caller's Principal from `Authorization: Bearer <token>`,
+    checked against the process's account book (`book_of`): a well-signed token of an
+    unknown, suspended or signed-out account, or naming a role the account no longer holds
+    where the token says it acts, is refused (401/403, logged as `http.denied`)."""
 
     async def dependency(
         request: Request, authorization: Annotated[str | None, Header()] = None
@@ -711,6 +720,13 @@ def bearer_principal(
                 message_en="missing bearer token (Authorization: Bearer …)",
             )
         principal = verify_token(authorization[7:].strip(), secret_of(request), datetime.now(UTC))
+        if book_of is not None:
+            try:
+                book_of(request).check(principal)
+            except GongkaiError:
+                # logged with the subject the token names (it is signed, not trusted)
+                request.state.principal = principal
+                raise
         # Async, so no worker-thread hop per request (a sync dependency runs in anyio's
         # thread pool). Bound on the request itself too, for the log lines of handlers
         # that run outside this task's context.

@@ -87,6 +87,10 @@ class Principal(BaseModel):
     roles: frozenset[Role] = Field(min_length=1)
     kind: PrincipalKind = "user"
     name: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = None
+    #: The account's session generation when the token was issued (claim `gen`): ending
+    #: every session of an account (sign-out everywhere, suspension, a password change)
+    #: raises it, and the account book refuses tokens of an older generation.
+    generation: int = Field(default=0, ge=0)
 
     @model_validator(mode="after")
     def _service_role_iff_service_kind(self) -> Self:
@@ -127,6 +131,8 @@ def issue_token(principal: Principal, secret: str, ttl: timedelta, now: datetime
     }
     if principal.name is not None:
         claims["name"] = principal.name
+    if principal.generation:
+        claims["gen"] = principal.generation
     return jwt.encode(claims, secret, algorithm=TOKEN_ALGORITHM)
 
 
@@ -176,6 +182,11 @@ def verify_token(
                 "roles",
                 role=role,
             )
+    generation = claims.get("gen", 0)
+    if isinstance(generation, bool) or not isinstance(generation, int) or generation < 0:
+        raise _unauthenticated(
+            "malformed", "声明 gen 应为非负整数", "gen must be a non-negative integer", "gen"
+        )
     try:
         return Principal(
             sub=claims["sub"],
@@ -183,6 +194,7 @@ def verify_token(
             roles=frozenset(Role(role) for role in roles),
             kind=claims["kind"],
             name=claims.get("name"),
+            generation=generation,
         )
     except ValidationError as error:
         first = error.errors()[0]

@@ -64,10 +64,18 @@ def dlq_for(prefix: str = DEFAULT_PREFIX) -> str:
 COMPACTED_SERVICES = ("platform",)
 
 
+#: Services whose topic every process reads whole and whose streams are folded from their
+#: first event (the accounts: decision D-acc-1): kept forever, never compacted.
+KEPT_SERVICES = ("accounts",)
+
+
 def topic_config(topic: str) -> dict[str, str]:
-    """Kafka configuration of a topic: compacted for reference topics, else the defaults."""
+    """Kafka configuration of a topic: compacted for reference topics, kept whole for the
+    accounts, else the defaults."""
     if any(topic.endswith(f".{service}.events") for service in COMPACTED_SERVICES):
         return {"cleanup.policy": "compact"}
+    if any(topic.endswith(f".{service}.events") for service in KEPT_SERVICES):
+        return {"retention.ms": "-1"}
     return {}
 
 
@@ -525,7 +533,13 @@ async def follow_topic(bootstrap: str, topic: str) -> AsyncIterator[RecordedEven
     """
     await ensure_topics(bootstrap, [topic])
     consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest"
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        auto_offset_reset="earliest",
+        # a revoked role must reach every process within seconds (the accounts topic):
+        # the broker answers a fetch after 100 ms without news rather than 500
+        fetch_max_wait_ms=100,
     )
     await consumer.start()
     try:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+from shared.account_book import AccountBook
 from shared.commands import CommandTable
 from shared.db import Database
 from shared.eventstore import EventStore
@@ -85,6 +86,10 @@ class Suite(Protocol):
 
     @property
     def orgs(self) -> OrgTree: ...
+
+    @property
+    def accounts(self) -> AccountBook:
+        """The accounts this process knows (shared/account_book.py)."""
 
 
 #: A long-running job of a service (a scheduler): runs until the event is set.

@@ -33,7 +33,12 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     token_secret: str | None = Field(default=None, description="HMAC secret for tokens")
-    token_ttl_hours: int = 24 * 30
+    token_ttl_minutes: int = Field(
+        default=60,
+        ge=1,
+        le=24 * 60,
+        description="lifetime of tokens `gongkai token issue` signs (sign-in tokens: 10 min)",
+    )
     org_file: Path = REPO_ROOT / "deploy" / "demo" / "district.yaml"
     max_body_bytes: int = 1_048_576
     log_level: str = "info"

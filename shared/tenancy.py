@@ -61,6 +61,8 @@ class Role(LabelledEnum):
     AUDITOR = "auditor", "审计人员"
     DISTRICT_ASSESSOR = "district_assessor", "区政务公开考核人员"
     ADMINISTRATOR = "administrator", "系统管理员"
+    DISTRICT_ADMINISTRATOR = "district_administrator", "区级账号管理员"
+    TOWNSHIP_ADMINISTRATOR = "township_administrator", "乡镇账号管理员"
     SERVICE = "service", "服务账号"
 
 

@@ -65,6 +65,8 @@ def issue_view_token(principal: Principal, secret: str, now: datetime, not_after
         "kind": principal.kind,
         "iat": int(now.timestamp()),
         "exp": expires,
+        # the account's session generation: the account book ends the view with the account
+        "gen": principal.generation,
     }
     return jwt.encode(claims, secret, algorithm="HS256")
 
@@ -98,6 +100,7 @@ def verify_view_token(token: str, secret: str, now: datetime) -> Principal:
             org=claims["org"],
             roles=frozenset(Role(r) for r in claims["roles"]),
             kind=claims["kind"],
+            generation=claims.get("gen", 0),
         )
     except ValueError:
         raise _board_unauthenticated(

@@ -19,7 +19,7 @@ from services.assessment import board, queries
 from services.assessment.handlers import PREFIX
 from services.assessment.queries import PageWhich, card_of, owner_for, ranking
 from shared.deps import current_principal, runtime_of
-from shared.errors import NotFound, Unauthenticated
+from shared.errors import Forbidden, NotFound, Unauthenticated
 from shared.identity import Principal, verify_token
 from shared.service import Runtime
 from shared.workdays import local_date
@@ -43,7 +43,9 @@ async def viewer(
     cookie = request.cookies.get(board.COOKIE)
     if authorization or not cookie:
         return await current_principal(request, authorization)
-    return board.verify_view_token(cookie, secret(request), datetime.now(UTC))
+    principal = board.verify_view_token(cookie, secret(request), datetime.now(UTC))
+    request.app.state.account_book.check(principal)  # a view ends with its account
+    return principal
 
 
 Viewer = Annotated[Principal, Depends(viewer)]
@@ -57,9 +59,11 @@ def page_caller(request: Request) -> Principal | HTMLResponse:
     if not cookie:
         return html(board.login_page(here))
     try:
-        return board.verify_view_token(cookie, secret(request), datetime.now(UTC))
-    except Unauthenticated as err:
-        return html(board.login_page(here, f"{err.message_zh} {err.message_en}"), 401)
+        principal = board.verify_view_token(cookie, secret(request), datetime.now(UTC))
+        request.app.state.account_book.check(principal)  # a view ends with its account
+        return principal
+    except (Unauthenticated, Forbidden) as err:
+        return html(board.login_page(here, f"{err.message_zh} {err.message_en}"), err.status)
 
 
 router = APIRouter(prefix=PREFIX, tags=["assessment 考核"])
@@ -135,7 +139,8 @@ async def board_login(
     now = datetime.now(UTC)
     try:
         principal = verify_token(token, secret(request), now)
-    except Unauthenticated as err:
+        request.app.state.account_book.check(principal)
+    except (Unauthenticated, Forbidden) as err:
         if "token" in form:
             return html(board.login_page(next_url, f"{err.message_zh} {err.message_en}"), 401)
         raise

@@ -35,6 +35,9 @@ from shared.identity import Principal, Role, issue_token
 from shared.service import start_order
 
 SECRET = "e2e-secret-" + "x" * 40
+ADMIN = "e2e-admin"
+INITIAL_PASSWORD = "Init-Pass-2026"
+ADMIN_PASSWORD = "Admin-Pass-2026!"
 GONGKAI = str(Path(sys.executable).parent / "gongkai")
 
 
@@ -52,6 +55,11 @@ class SuiteHandle:
     #: Base URL per service (distributed: one process each; embedded: all the same).
     urls: dict[str, str] = field(default_factory=dict)
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    #: The environment its processes run with (for CLI commands against the same state).
+    env: dict[str, str] = field(default_factory=dict)
+    #: The bootstrap district administrator's bearer token (bootstrap_accounts).
+    admin_token: str = ""
+    _tokens: dict[tuple[str, str, frozenset[Role]], str] = field(default_factory=dict)
 
     @property
     def platform_url(self) -> str:
@@ -61,13 +69,77 @@ class SuiteHandle:
         return self.urls.get(service, self.base_url)
 
     def token(self, sub: str, org: str, *roles: Role) -> str:
-        principal = Principal(
-            sub=sub,
-            org=org,
-            roles=frozenset(roles),
-            kind="service" if Role.SERVICE in roles else "user",
-        )
-        return issue_token(principal, SECRET, timedelta(hours=1), datetime.now(UTC))
+        """A token for `sub` acting at `org` with `roles`, backed by a real account: the
+        account is opened (or granted what it lacks) through the accounts API by the
+        bootstrap administrator, and the token is signed with its session generation once
+        every process's account book accepts it (tests/accounts.py)."""
+        key = (sub, org, frozenset(roles))
+        if key not in self._tokens:
+            generation = self.provision(sub, org, *roles)
+            principal = Principal(
+                sub=sub,
+                org=org,
+                roles=frozenset(roles),
+                kind="service" if Role.SERVICE in roles else "user",
+                generation=generation,
+            )
+            token = issue_token(principal, SECRET, timedelta(hours=2), datetime.now(UTC))
+            self.wait_accepted(token)
+            self._tokens[key] = token
+        return self._tokens[key]
+
+    def provision(self, sub: str, org: str, *roles: Role) -> int:
+        """Open `sub` (or grant the roles it lacks at `org`); its session generation."""
+        with self.client(self.admin_token, service="accounts") as c:
+            found = c.get(f"/v1/accounts/{sub}")
+            if found.status_code == 404:
+                if Role.SERVICE in roles:
+                    body: dict[str, Any] = {
+                        "account_id": sub,
+                        "display_name": f"测试服务{sub}",
+                        "org": org,
+                    }
+                    created = c.post("/v1/accounts/services", json=body)
+                else:
+                    body = {
+                        "account_id": sub,
+                        "display_name": f"测试{sub}"[:50],
+                        "org": org,
+                        "roles": [r.value for r in roles],
+                        "initial_password": INITIAL_PASSWORD,
+                    }
+                    created = c.post("/v1/accounts", json=body)
+                assert created.status_code == 201, created.text
+                found = c.get(f"/v1/accounts/{sub}")
+            assert found.status_code == 200, found.text
+            account = found.json()
+            for role in roles:
+                held = any(
+                    g["role"] == role.value and (org == g["org"] or org.startswith(g["org"] + "/"))
+                    for g in account["grants"]
+                )
+                if not held:
+                    granted = c.post(
+                        f"/v1/accounts/{sub}/grant-role", json={"role": role.value, "org": org}
+                    )
+                    assert granted.status_code == 200, granted.text
+                    account = c.get(f"/v1/accounts/{sub}").json()
+            return int(account["generation"])
+
+    def wait_accepted(self, token: str, timeout: float = 30.0) -> None:
+        """Until every process's account book accepts `token` (GET /v1/auth/whoami)."""
+        deadline = time.monotonic() + timeout
+        for url in sorted(set(self.urls.values()) | {self.base_url}):
+            while True:
+                r = httpx.get(
+                    url + "/v1/auth/whoami",
+                    headers={"Authorization": f"Bearer {token}"},
+                    timeout=10,
+                )
+                if r.status_code == 200:
+                    break
+                assert time.monotonic() < deadline, f"{url} never accepted the token: {r.text}"
+                time.sleep(0.05)
 
     def client(
         self, token: str | None = None, *, platform: bool = False, service: str = "applications"
@@ -131,6 +203,44 @@ def _stop(processes: list[subprocess.Popen[bytes]]) -> None:
             p.kill()
 
 
+def bootstrap_accounts(handle: SuiteHandle, env: dict[str, str], logs: Path) -> None:
+    """The first district administrator, as an operator makes one: `gongkai accounts
+    bootstrap` (org units and the suite's service accounts too), the first sign-in with its
+    forced password change; the test administrator's token is then signed with its session
+    generation, as `gongkai token issue` would."""
+    handle.env = dict(env)
+    password_file = logs / "admin-password"
+    password_file.write_text("Boot-Pass-2026", encoding="utf-8")
+    done = subprocess.run(
+        [
+            *(GONGKAI, "accounts", "bootstrap", "--admin", ADMIN, "--name", "测试管理员"),
+            *("--password-file", str(password_file)),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    with httpx.Client(base_url=handle.url_for("accounts"), timeout=30) as c:
+        first = {"username": ADMIN, "password": "Boot-Pass-2026"}
+        assert c.post("/v1/auth/password", json=first).json()["rule"] == "password.change_required"
+        changed = c.post("/v1/auth/password/change", json={**first, "new_password": ADMIN_PASSWORD})
+        assert changed.status_code == 200, changed.text
+        signed_in = changed.json()["access_token"]
+        handle.wait_accepted(signed_in)
+        me = c.get(f"/v1/accounts/{ADMIN}", headers={"Authorization": f"Bearer {signed_in}"})
+        generation = me.json()["generation"]
+    principal = Principal(
+        sub=ADMIN,
+        org="shangdang",
+        roles=frozenset({Role.DISTRICT_ADMINISTRATOR}),
+        generation=generation,
+    )
+    handle.admin_token = issue_token(principal, SECRET, timedelta(hours=6), datetime.now(UTC))
+    handle.wait_accepted(handle.admin_token)
+
+
 async def _create_database(url: str, name: str) -> str:
     conn = await asyncpg.connect(url)
     try:
@@ -179,6 +289,7 @@ def run_suite(
         handle.processes.append(proc)
         try:
             _wait_ready(handle.base_url, proc, log)
+            bootstrap_accounts(handle, env, logs)
             yield handle
         finally:
             _stop(handle.processes)
@@ -208,6 +319,7 @@ def run_suite(
                 handle.processes.append(proc)
                 _wait_ready(f"http://127.0.0.1:{port}", proc, log)
         handle.base_url = handle.urls["applications"]
+        bootstrap_accounts(handle, env, logs)
         yield handle
     finally:
         _stop(handle.processes)

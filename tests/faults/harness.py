@@ -115,7 +115,23 @@ class OwnInfra:
         self._run("postgres.sh", "start")
 
 
+async def _load_accounts(env: dict[str, str]) -> None:
+    from gongkai.demo import load_demo_accounts
+    from services.accounts.cli import open_accounts
+    from shared.settings import Settings
+    from shared.tenancy import load_org_tree
+
+    settings = Settings(
+        database_url=env["GONGKAI_DATABASE_URL"],
+        token_secret=env["GONGKAI_TOKEN_SECRET"],
+        var_dir=Path(env["GONGKAI_VAR_DIR"]),
+    )
+    async with open_accounts(settings) as accounts:
+        await load_demo_accounts(accounts, load_org_tree(settings.org_file))
+
+
 def token(sub: str = "wang-tietong", org: str = HANDLER_ORG, *roles: Role) -> str:
+    """A token of a demo account (loaded by `create_database`; session generation 0)."""
     principal = Principal(sub=sub, org=org, roles=frozenset(roles or {Role.REQUEST_HANDLER}))
     return issue_token(principal, SECRET, timedelta(hours=2), datetime.now(UTC))
 
@@ -190,7 +206,12 @@ class Deployment:
         return env
 
     def create_database(self) -> None:
+        """A fresh database with the demo district's accounts (every token the tests sign
+        speaks for one, issue #16) and the accounts service's API, whose relay publishes
+        them to the topic every process's account book follows."""
         asyncio.run(_admin(self.infra.pg_url, f"CREATE DATABASE {self.database}"))
+        asyncio.run(_load_accounts(self.env()))
+        self.start("serve", service="accounts")
 
     def drop_database(self) -> None:
         asyncio.run(

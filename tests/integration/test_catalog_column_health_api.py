@@ -18,8 +18,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from gongkai.app import create_app
-from shared.identity import Principal, Role, issue_token
+from shared.identity import Role
 from shared.settings import Settings
+from tests import accounts
 
 pytestmark = pytest.mark.integration
 
@@ -51,15 +52,14 @@ def app(tmp_path: Path) -> Iterator[tuple[TestClient, Clock]]:
         yield client, clock
 
 
-def headers(person: str) -> dict[str, str]:
+def headers(client: TestClient, person: str) -> dict[str, str]:
     org, *roles = PEOPLE[person]
-    principal = Principal(sub=person, org=org, roles=frozenset(Role(r) for r in roles))
-    token = issue_token(principal, SECRET, timedelta(hours=1), datetime.now(UTC))
+    token = accounts.token(client, SECRET, person, org, *(Role(r) for r in roles))
     return {"Authorization": f"Bearer {token}"}
 
 
 def post(client: TestClient, person: str, path: str, body: dict[str, Any]) -> Any:
-    r = client.post(path, json=body, headers=headers(person))
+    r = client.post(path, json=body, headers=headers(client, person))
     assert r.status_code in (200, 201), r.text
     return r.json()
 
@@ -99,7 +99,7 @@ def publish_work_news(client: TestClient, on: str) -> str:
 
 
 def columns(client: TestClient) -> dict[str, Any]:
-    r = client.get("/v1/catalog/columns", headers=headers("guo-xinxin"))
+    r = client.get("/v1/catalog/columns", headers=headers(client, "guo-xinxin"))
     assert r.status_code == 200, r.text
     body: dict[str, Any] = r.json()
     return body

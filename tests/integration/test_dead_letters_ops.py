@@ -12,7 +12,6 @@ import asyncio
 import json
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +22,9 @@ from gongkai.app import create_app
 from gongkai.cli import main
 from shared.envelope import Actor, NewEvent, StreamWrite
 from shared.eventstore import open_sqlite_store
-from shared.identity import Principal, Role, issue_token
+from shared.identity import Role
 from shared.settings import Settings
+from tests import accounts
 
 pytestmark = pytest.mark.integration
 
@@ -33,15 +33,40 @@ LEDGER = "applications.request_ledger"
 STREAM = "request-00000000-0000-7000-8000-000000000001"
 
 
-def headers(org: str, *roles: Role, sub: str = "wu-admin") -> dict[str, str]:
-    principal = Principal(sub=sub, org=org, roles=frozenset(roles))
-    token = issue_token(principal, SECRET, timedelta(hours=1), datetime.now(UTC))
-    return {"Authorization": f"Bearer {token}"}
+#: Who calls: (sub, org, roles). Their accounts are provisioned in each test's suite.
+CALLERS = {
+    "ADMIN": ("wu-admin", "shangdang", (Role.ADMINISTRATOR,)),
+    "AUDITOR": ("zhou-audit", "shangdang", (Role.AUDITOR,)),
+    "TOWNSHIP_ADMIN": ("sun-admin", "shangdang/sudian", (Role.ADMINISTRATOR,)),
+}
+ADMIN, AUDITOR, TOWNSHIP_ADMIN = "ADMIN", "AUDITOR", "TOWNSHIP_ADMIN"
 
 
-ADMIN = headers("shangdang", Role.ADMINISTRATOR)
-AUDITOR = headers("shangdang", Role.AUDITOR, sub="zhou-audit")
-TOWNSHIP_ADMIN = headers("shangdang/sudian", Role.ADMINISTRATOR, sub="sun-admin")
+class Authorized:
+    """A TestClient whose `headers=<caller name>` become that caller's bearer token."""
+
+    def __init__(self, client: TestClient) -> None:
+        self.client = client
+        self.tokens: dict[str, dict[str, str]] = {}
+
+    def _headers(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        who = kwargs.get("headers")
+        if isinstance(who, str):
+            if who not in self.tokens:
+                sub, org, roles = CALLERS[who]
+                token = accounts.token(self.client, SECRET, sub, org, *roles)
+                self.tokens[who] = {"Authorization": f"Bearer {token}"}
+            kwargs["headers"] = self.tokens[who]
+        return kwargs
+
+    def get(self, *args: Any, **kwargs: Any) -> Any:
+        return self.client.get(*args, **self._headers(kwargs))
+
+    def post(self, *args: Any, **kwargs: Any) -> Any:
+        return self.client.post(*args, **self._headers(kwargs))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.client, name)
 
 
 def poison() -> StreamWrite:
@@ -67,7 +92,7 @@ def client(var: Path) -> Iterator[TestClient]:
     with TestClient(app) as client:
         store = app.state.suite.runtimes["applications"].store
         client.portal.call(store.append, [poison()])
-        yield client
+        yield Authorized(client)  # type: ignore[misc]
 
 
 def parked(client: TestClient) -> list[dict[str, Any]]:

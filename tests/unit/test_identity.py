@@ -105,6 +105,9 @@ def test_roles_use_the_conventions_words__conventions_names() -> None:
         "auditor",
         "district_assessor",
         "administrator",
+        # issue #16: who manages accounts, the whole district or one township
+        "district_administrator",
+        "township_administrator",
         "service",
     ]
     assert all(role.label_zh for role in Role)
