@@ -16,7 +16,9 @@ from shared.pagination import decode_cursor, encode_cursor, scope_args, scope_cl
 STAFF_COLUMNS = (
     "decision_id, township, unit, kind, reference, status, action, title, decided_on, "
     "amount_fen, major, reviewed, records, must_publish, publication_due, published_on, late, "
-    "overdue, annulled, withdrawn_on, withdrawal_reason, version"
+    "overdue, annulled, withdrawn_on, withdrawal_reason, version, "
+    # what the public sees once it is published (masked): staff check it on their page
+    "public_title, public_text, party_shown, visible_until"
 )
 PUBLIC_COLUMNS = (
     "decision_id, township, unit, kind, reference, public_title, public_text, party_shown, "

@@ -145,6 +145,10 @@ def fields_of(
     return found
 
 
+#: The `enum` of a yes/no field (a JSON Schema boolean).
+BOOLEAN = "boolean"
+
+
 def _field(
     name: str,
     node: Mapping[str, Any],
@@ -162,6 +166,9 @@ def _field(
         choices = tuple(Choice(str(v), given.get(str(v)) or str(v)) for v in node["enum"])
         return Field(kind="select", choices=choices, enum=enum, **common)
     kind = node.get("type")
+    if kind == "boolean":  # a yes/no question: two choices, sent as true/false
+        choices = (Choice("true", "是"), Choice("false", "否"))
+        return Field(kind="select", choices=choices, enum=BOOLEAN, **common)
     if kind == "array":
         items = node.get("items", {})
         return Field(
@@ -198,6 +205,8 @@ def body_from(fields: Sequence[Field], form: Mapping[str, str]) -> dict[str, Any
             value = [line.strip() for line in raw.splitlines() if line.strip()]
         elif f.kind == "integer" and re.fullmatch(r"[+-]?\d{1,12}", raw):
             value = int(raw)
+        elif f.enum == BOOLEAN and raw in ("true", "false"):
+            value = raw == "true"
         target = body
         *parents, leaf = f.name.split(".")
         for part in parents:

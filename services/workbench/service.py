@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.workbench import bulletin
+from services.workbench import bulletin, enforcement
 from services.workbench.pages import Workbench
 from services.workbench.routes import routers
 from shared.registry import EventRegistry
@@ -30,7 +30,7 @@ def _handlers(runtime: Any, suite: Any) -> Workbench:
 SERVICE = ServiceDefinition(
     name="workbench",
     registry=registry,
-    routers=lambda: [*routers(), bulletin.router],
+    routers=lambda: [*routers(), bulletin.router, enforcement.router],
     build_handlers=_handlers,
-    calls=("applications", "platform", "catalog"),
+    calls=("applications", "platform", "catalog", "enforcement"),
 )
