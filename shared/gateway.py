@@ -67,7 +67,9 @@ class Api:
         client = self._clients.get(service)
         if client is not None:
             return client
-        headers = {"Authorization": f"Bearer {self.token}", "Accept": "application/json"}
+        headers = {"Accept": "application/json"}
+        if self.token:  # none for a sign-in call without a service account
+            headers["Authorization"] = f"Bearer {self.token}"
         if self.correlation:
             headers["X-Correlation-ID"] = self.correlation
         if service in self.app.state.runtimes:
@@ -123,10 +125,17 @@ class Api:
         clean = {k: v for k, v in (params or {}).items() if v not in (None, "")}
         return await self._client(service).get(path, params=clean)
 
-    async def post(self, service: str, path: str, body: Any, key: str | None = None) -> Answer:
+    async def post(
+        self,
+        service: str,
+        path: str,
+        body: Any,
+        key: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Answer:
         """A command; a key already being handled (a double-submitted form) is waited for,
         so the second submission shows the first one's result instead of an error."""
-        headers = {"Idempotency-Key": key} if key else {}
+        headers = {**(headers or {}), **({"Idempotency-Key": key} if key else {})}
         waited = 0.0
         while True:
             answer = await self._send(service, "POST", path, json=body, headers=headers)

@@ -23,6 +23,8 @@ BUILTIN_SERVICE_ACCOUNTS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
         "政府信息公开门户",
         ("applications.annual-reports.read", "sentiment.messages.write"),
     ),
+    # The staff sign-in page: forwards its visitors' addresses to the sign-in lockout.
+    ("svc-workbench", "政务公开工作台", ()),
 )
 
 

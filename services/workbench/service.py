@@ -11,6 +11,7 @@ from typing import Any
 
 from services.workbench.pages import Workbench
 from services.workbench.routes import routers
+from services.workbench.websessions import WebSessions
 from shared.registry import EventRegistry
 from shared.service import ServiceDefinition
 
@@ -23,6 +24,9 @@ def _handlers(runtime: Any, suite: Any) -> Workbench:
         orgs=suite.orgs,
         calendar=suite.calendar,
         clock=suite.clock,
+        sessions=WebSessions(runtime.views),
+        book=suite.accounts,
+        secret=suite.settings.resolved_token_secret(),
     )
 
 
@@ -31,5 +35,5 @@ SERVICE = ServiceDefinition(
     registry=registry,
     routers=routers,
     build_handlers=_handlers,
-    calls=("applications", "platform"),
+    calls=("accounts", "applications", "platform"),
 )
