@@ -28,13 +28,11 @@ from services.workbench.labels import (
 from services.workbench.pages import HERE, Workbench
 from services.workbench.words import URGENCY, cn_date, deadline
 from shared.deps import handlers_of
-from shared.gateway import Answer, Api
-from shared.identity import Principal, Role, issue_token, verify_token
+from shared.gateway import Answer, Api, sign_in_call
+from shared.identity import Principal, issue_token, verify_token
 from shared.workdays import YearUsed, describe_year
 
 log = structlog.get_logger("gongkai.workbench")
-#: The workbench's service account (services/accounts/cli.py BUILTIN_SERVICE_ACCOUNTS).
-SERVICE_SUB = "svc-workbench"
 #: How long a sign-in waits for this process's account book to hold the account.
 BOOK_WAIT = 5.0
 W = Annotated[Workbench, Depends(handlers_of("workbench", Workbench))]
@@ -256,23 +254,8 @@ def _address(request: Request) -> str:
 
 
 async def _accounts_call(request: Request, wb: Workbench, path: str, body: Any) -> Answer:
-    """A sign-in call to the accounts API, as the workbench's service account when the book
-    knows it, forwarding the visitor's address to the per-address lockout."""
-    service = wb.book.get(SERVICE_SUB)
-    token = ""
-    headers: dict[str, str] = {}
-    if service is not None and service.active:
-        principal = Principal(
-            sub=SERVICE_SUB,
-            org=service.org,
-            roles=frozenset({Role.SERVICE}),
-            kind="service",
-            generation=service.generation,
-        )
-        token = issue_token(principal, wb.secret, websessions.ACCESS_TTL, datetime.now(UTC))
-        headers["X-Forwarded-For"] = _address(request)
-    async with Api(request.app, token, wb.urls, request.headers.get("x-correlation-id")) as api:
-        return await api.post("accounts", path, body, headers=headers)
+    correlation = request.headers.get("x-correlation-id")
+    return await sign_in_call(request.app, wb.urls, path, body, _address(request), correlation)
 
 
 def _signin_error(answer: Answer) -> str:

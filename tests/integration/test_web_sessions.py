@@ -43,7 +43,7 @@ def suite(tmp_path: Path) -> Iterator[tuple[TestClient, Clock]]:
     clock = Clock()
     settings = Settings(var_dir=tmp_path / "var", token_secret=SECRET, log_level="warning")
     with TestClient(create_app(settings, clock=clock)) as client:
-        accounts.provision(client, "svc-workbench", "shangdang", Role.SERVICE)
+        accounts.provision(client, "svc-signin", "shangdang", Role.SERVICE)
         accounts.provision(client, "wang-tietong", SUDIAN, Role.REQUEST_HANDLER)
         yield client, clock
 
