@@ -282,7 +282,7 @@ cmd_up() {
             was_up+=("$server")
         fi
     done
-    GONGKAI_PG_PORT=$PG_PORT GONGKAI_KAFKA_PORT=$KAFKA_PORT bash "$SCRIPT_DIR/infra.sh" up \
+    GONGKAI_INFRA_KEYCLOAK=0 GONGKAI_PG_PORT=$PG_PORT GONGKAI_KAFKA_PORT=$KAFKA_PORT bash "$SCRIPT_DIR/infra.sh" up \
         || die "deploy/infra.sh up failed"
     for server in kafka postgres; do
         if [[ " ${was_up[*]} " != *" $server "* ]]; then touch "$INFRA_MARK.$server"; fi

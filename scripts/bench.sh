@@ -40,7 +40,7 @@ if [[ ( -z "$url" || -z "$bootstrap" ) && -f "${GONGKAI_INFRA_DIR:-var/infra}/en
   bootstrap="${bootstrap:-$GONGKAI_TEST_KAFKA_BOOTSTRAP}"
 fi
 if [[ -z "$url" || -z "$bootstrap" ]]; then
-  if bash deploy/infra.sh up; then
+  if GONGKAI_INFRA_KEYCLOAK=0 bash deploy/infra.sh up; then
     started=1
     # shellcheck disable=SC1091
     source "${GONGKAI_INFRA_DIR:-var/infra}/env"
@@ -50,7 +50,7 @@ if [[ -z "$url" || -z "$bootstrap" ]]; then
     echo "bench.sh: could not start PostgreSQL/Kafka; only the SQLite and embedded parts run" >&2
   fi
 fi
-cleanup() { if [[ $started == 1 ]]; then bash deploy/infra.sh down || true; fi; }
+cleanup() { if [[ $started == 1 ]]; then GONGKAI_INFRA_KEYCLOAK=0 bash deploy/infra.sh down || true; fi; }
 trap cleanup EXIT
 export GONGKAI_BENCH_DATABASE_URL="$url" GONGKAI_BENCH_KAFKA_BOOTSTRAP="$bootstrap"
 out="${BENCH_OUT:-$(mktemp -d "${TMPDIR:-/tmp}/gongkai-bench.XXXXXX")}"

@@ -57,6 +57,29 @@ class Settings(BaseSettings):
         "(within the broker's group.min/max.session.timeout.ms: 6 s to 30 min by default)",
     )
 
+    oidc_issuer: str | None = Field(
+        default=None,
+        description="OpenID Connect provider's issuer URL (e.g. a Keycloak realm's "
+        "http://127.0.0.1:18080/realms/gongkai); unset = OpenID Connect sign-in is off",
+    )
+    oidc_client_id: str | None = Field(default=None, description="client id at the provider")
+    oidc_client_secret: str | None = Field(
+        default=None, description="client secret (confidential client); unset = public client"
+    )
+    oidc_redirect_uri: str | None = Field(
+        default=None,
+        description="this suite's callback URL registered at the provider (…/signin/oidc/callback)",
+    )
+    oidc_account_claim: str = Field(
+        default="gongkai_account",
+        description="ID token claim naming the gongkai account (else preferred_username)",
+    )
+
+    @property
+    def oidc_enabled(self) -> bool:
+        """OpenID Connect sign-in is on when an issuer is configured (docs/identity.md)."""
+        return self.oidc_issuer is not None
+
     @property
     def distributed(self) -> bool:
         return self.database_url is not None

@@ -1,8 +1,8 @@
 """Shared fixtures and the policy for tests that need real infrastructure.
 
-Tests that need PostgreSQL or Kafka read their addresses from
-GONGKAI_TEST_DATABASE_URL and GONGKAI_TEST_KAFKA_BOOTSTRAP (`make test` starts
-both with deploy/infra.sh and sets them). When an address is missing:
+Tests that need PostgreSQL, Kafka or Keycloak read their addresses from
+GONGKAI_TEST_DATABASE_URL, GONGKAI_TEST_KAFKA_BOOTSTRAP and GONGKAI_TEST_KEYCLOAK_URL
+(`make test` starts them with deploy/infra.sh and sets them). When an address is missing:
 with CI=true the test FAILS (CI must run every integration test); locally it
 is skipped with the reason, and `make test` prints the skip list at the end.
 """
@@ -42,6 +42,13 @@ def pg_url() -> str:
 @pytest.fixture(scope="session")
 def kafka_bootstrap() -> str:
     return _need("GONGKAI_TEST_KAFKA_BOOTSTRAP", "Kafka")
+
+
+@pytest.fixture(scope="session")
+def keycloak_url() -> str:
+    """Base URL of the real Keycloak started by deploy/keycloak.sh (realm `gongkai` written
+    from deploy/keycloak/realm.json)."""
+    return _need("GONGKAI_TEST_KEYCLOAK_URL", "Keycloak").rstrip("/")
 
 
 async def _drop_schemas(url: str, *schemas: str) -> None:
@@ -103,7 +110,7 @@ async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncItera
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark tests by folder (unit, integration, e2e, contract) and by the real parts they use.
 
-    `postgres` / `kafka` marks make the count of tests against real infrastructure
+    `postgres` / `kafka` / `keycloak` marks make the count of tests against real infrastructure
     measurable: `pytest -m kafka --collect-only -q`.
     """
     for item in items:
@@ -121,3 +128,5 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.postgres)
         if "distributed" in params or "kafka_bootstrap" in names:
             item.add_marker(pytest.mark.kafka)
+        if "keycloak_url" in names:
+            item.add_marker(pytest.mark.keycloak)

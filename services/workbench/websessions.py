@@ -4,7 +4,7 @@ A session is a random opaque id (32 bytes from `secrets`) in an HttpOnly, SameSi
 cookie, Secure when the page came over https. The server keeps only the SHA-256 of the id,
 so a copy of the table signs nobody in. The row holds who signed in (account, org, the
 account's session generation then) and when: idle timeout IDLE (30 minutes without a page)
-and absolute timeout ABSOLUTE (10 hours after sign-in), GB/T 22239-2019 8.1.4.1 d
+and absolute timeout ABSOLUTE (10 hours after sign-in), GB/T 22239-2019 8.1.4.1 b
 (登录连接超时自动退出). A new id is made at every sign-in; an id the browser had before is
 never kept (no session fixation).
 

@@ -1,6 +1,6 @@
 """Web sessions of the staff pages, in process on a clock the test moves (embedded mode):
 password sign-in through the workbench's own form, the forced change of an initial password,
-idle and absolute timeouts (GB/T 22239-2019 8.1.4.1 d: 登录连接超时自动退出), session
+idle and absolute timeouts (GB/T 22239-2019 8.1.4.1 b: 登录连接超时自动退出), session
 fixation, login CSRF and form CSRF, a suspended account's open session, 退出所有设备.
 Every refusal is logged as `http.denied` and writes no event (docs/identity.md "Web
 sessions"). The session table on both engines: test_web_sessions_store.py."""

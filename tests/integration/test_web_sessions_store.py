@@ -1,6 +1,6 @@
 """The web sessions table on both engines (SQLite embedded, PostgreSQL distributed): only
 the hash of an id is kept, idle and absolute timeouts end a session on time (GB/T
-22239-2019 8.1.4.1 d), and ending every session of an account (退出所有设备)."""
+22239-2019 8.1.4.1 b), and ending every session of an account (退出所有设备)."""
 
 from __future__ import annotations
 
