@@ -27,6 +27,7 @@ from services.workbench.labels import (
 )
 from services.workbench.pages import HERE, Workbench
 from services.workbench.words import URGENCY, cn_date, deadline
+from shared.account_book import AccountKind
 from shared.deps import handlers_of
 from shared.gateway import Answer, Api, sign_in_call
 from shared.identity import Principal, issue_token, verify_token
@@ -320,6 +321,51 @@ def set_session_cookie(response: Response, session_id: str, secure: bool) -> Non
         samesite="lax",
         secure=secure,
     )
+
+
+class WorkbenchSignIn:
+    """OpenID Connect's seam (shared/oidc_routes.py `SignIn`): the person the provider
+    vouched for is signed in to the account the provider names, if this process's account
+    book holds it as an active person's account with a role at its org; a new web session
+    starts as with a password. Anyone else gets a Chinese page and no session."""
+
+    def __init__(self, app: Any, secure: bool) -> None:
+        self.app = app
+        self.secure = secure
+
+    async def sign_in(self, identity: Any, next_path: str) -> Response:
+        wb: Workbench = self.app.state.runtimes["workbench"].handlers
+        name = str(identity.account_name)
+        account = wb.book.get(name)
+        rule = ""
+        if account is None or not account.exists or account.kind is not AccountKind.PERSON:
+            rule, text = (
+                "account.unknown",
+                (
+                    f"统一身份认证已确认您的身份（{name}），但本系统没有对应的工作账号。"
+                    "请联系本单位的系统管理员开设账号。"
+                ),
+            )
+        elif not account.active:
+            rule, text = "account.suspended", "该账号已停用，请联系本单位的系统管理员。"
+        elif not account.roles_at(account.org):
+            rule, text = "account.role_not_held", "该账号没有任何工作角色，请联系系统管理员授权。"
+        if rule or account is None:
+            log.warning(
+                "http.denied", status=403, rule=rule, path="/signin/oidc/callback", sub=name
+            )
+            page = wb.render(
+                "message.html", large=False, here="/workbench", today=cn_date(wb.today()),
+                user=None, csrf="", title="无法登录", text=text,
+            )  # fmt: skip
+            return _html(page, 403)
+        web = await wb.sessions.start(
+            account.id, account.org, account.generation, "oidc", wb.clock()
+        )
+        log.info("web.signed_in", account=account.id, method="oidc")
+        response = RedirectResponse(_safe_next(next_path), status_code=303)
+        set_session_cookie(response, web.id, self.secure)
+        return response
 
 
 @router.get("/login")
