@@ -107,8 +107,9 @@ class WebSessions:
     async def start(
         self, account_id: str, org: str, generation: int, method: str, now: datetime
     ) -> WebSession:
-        """A new session with a new id (never one the browser brought)."""
-        await self.setup()
+        """A new session with a new id (never one the browser brought); sessions past their
+        absolute timeout that no browser came back for are deleted on the way."""
+        await self.purge(now)
         session = WebSession(new_id(), account_id, org, generation, method, now, now)
         await self.db.execute(
             "INSERT INTO web_sessions (id_hash, account_id, org, generation, method, "
@@ -174,5 +175,5 @@ class WebSessions:
         """Sessions past their absolute timeout (rows a browser never came back for)."""
         await self.setup()
         await self.db.execute(
-            "DELETE FROM web_sessions WHERE created_at < $1", (now - ABSOLUTE).isoformat()
+            "DELETE FROM web_sessions WHERE created_at <= $1", (now - ABSOLUTE).isoformat()
         )

@@ -114,6 +114,16 @@ def test_first_sign_in_changes_the_initial_password_then_the_work_list(
     assert sign_in(other, NEW_PASSWORD).status_code == 303 and signed_in(other)
 
 
+def test_over_https_the_session_cookie_is_secure(suite: tuple[TestClient, Clock]) -> None:
+    """The scheme uvicorn reports (X-Forwarded-Proto believed from FORWARDED_ALLOW_IPS)."""
+    c, _ = suite
+    tls = TestClient(c.app, base_url="https://testserver")
+    tls.portal = c.portal  # type: ignore[attr-defined]
+    done = first_sign_in(tls)
+    cookie = next(h for h in done.headers.get_list("set-cookie") if h.startswith("gk_session="))
+    assert "Secure" in cookie and "HttpOnly" in cookie
+
+
 def test_wrong_password_then_lockout_say_so_in_chinese_and_write_no_event(
     suite: tuple[TestClient, Clock],
 ) -> None:

@@ -47,3 +47,10 @@ async def test_ending_every_session_of_an_account_leaves_the_others(database: Da
     c = await sessions.start("zhang-wei", "shangdang/sudian", 0, "password", NOW)
     assert await sessions.end_all("li-na") == 2
     assert [(await sessions.find(s.id, NOW))[1] for s in (a, b, c)] == ["unknown", "unknown", "ok"]
+
+
+async def test_a_sign_in_deletes_sessions_past_their_absolute_timeout(database: Database) -> None:
+    sessions = WebSessions(database)
+    await sessions.start("li-na", "shangdang/sudian", 0, "password", NOW)
+    await sessions.start("zhang-wei", "shangdang/sudian", 0, "password", NOW + websessions.ABSOLUTE)
+    assert await database.fetchval("SELECT COUNT(*) FROM web_sessions") == 1
