@@ -459,9 +459,10 @@ def _error(name: str, text: str) -> forms.FieldError:
 async def logout(request: Request, wb: W) -> Response:
     form = await _form(request)
     s = await _session(request, wb)
+    if s is None:  # already over (timed out, ended elsewhere): nothing left to end
+        return RedirectResponse("/workbench/login?done=out", status_code=303)
     if not _post_allowed(request, s, form):
         return _message(request, wb, None, "无法退出", "页面已过期，请刷新后重试。", 403)
-    assert s is not None
     await wb.sessions.end(s.web.id)
     log.info("web.signed_out", account=s.principal.sub)
     response = RedirectResponse("/workbench/login?done=out", status_code=303)
