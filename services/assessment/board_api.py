@@ -206,13 +206,14 @@ async def board_login(
     form = parse_qs((await request.body()).decode("utf-8", errors="replace"))
     next_url = board.safe_next((form.get("next") or [""])[0])
     token = ""
+    by_password = False
     if authorization and authorization.lower().startswith("bearer "):
         token = authorization[7:].strip()  # a program with a token of its own
     elif "username" in form or "csrf" in form:
         signed_in = await password_sign_in(request, form, next_url)
         if isinstance(signed_in, Response):
             return signed_in
-        token = signed_in
+        token, by_password = signed_in, True
     if not token:
         raise Unauthenticated(
             rule="token.missing",
@@ -224,6 +225,10 @@ async def board_login(
     principal = verify_token(token, secret(request), now)
     request.app.state.account_book.check(principal)
     expires = int(jwt.decode(token, options={"verify_signature": False})["exp"])
+    if by_password:
+        # a person who just signed in watches for the view's hour, not the access token's
+        # minutes; the account book still checks every read (suspension, sign-out everywhere)
+        expires = int(now.timestamp()) + board.VIEW_SECONDS
     view = board.issue_view_token(principal, secret(request), now, expires)
     response = RedirectResponse(next_url, status_code=303)
     response.set_cookie(

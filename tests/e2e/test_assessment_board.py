@@ -13,6 +13,7 @@ would see, never a fixed sleep.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -170,6 +171,8 @@ def test_live_page_reranks_on_events_and_opens_the_breakdown__fangan20_21(
     browser.find_element(By.ID, "sign-in").click()
     wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#board tbody tr"))
     assert "password" not in browser.current_url and "eyJ" not in browser.current_url
+    view = browser.get_cookie("gk_board")
+    assert view and view["httpOnly"] and view["expiry"] > time.time() + 50 * 60  # the hour
     assert "gk_board" not in browser.execute_script("return document.cookie")  # HttpOnly
 
     # Hostile scheme text is shown as text and never runs.
