@@ -273,3 +273,15 @@ def test_sign_out_everywhere_ends_the_other_browsers_session(
     assert "您已在所有设备上退出登录" in done.text
     assert not signed_in(other) and not signed_in(c)
     assert sign_in(other, NEW_PASSWORD).status_code == 303 and signed_in(other)
+
+
+def test_a_session_survives_a_restart_of_the_embedded_process(tmp_path: Path) -> None:
+    """The sessions live in the workbench's SQLite file under the var dir, not in memory."""
+    settings = Settings(var_dir=tmp_path / "var", token_secret=SECRET, log_level="warning")
+    with TestClient(create_app(settings)) as c:
+        accounts.provision(c, "wang-tietong", SUDIAN, Role.REQUEST_HANDLER)
+        assert first_sign_in(c).status_code == 303 and signed_in(c)
+        kept = c.cookies.get(websessions.COOKIE)
+    with TestClient(create_app(settings)) as again:
+        again.cookies.set(websessions.COOKIE, str(kept), domain="testserver.local", path="/")
+        assert signed_in(again)
