@@ -19,6 +19,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any, Literal
 
+import httpx
 import structlog
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse, Response
@@ -460,6 +461,17 @@ def create_app(
         for router in runtime.definition.routers():
             app.include_router(router)
     app.include_router(dead_letters.router)
+    if "workbench" in suite.runtimes and settings.oidc_enabled:
+        # OpenID Connect sign-in for staff (docs/identity.md "Web sessions"): the provider
+        # vouches, the workbench's web sessions sign in.
+        from services.workbench.routes import WorkbenchSignIn
+        from shared.oidc_routes import oidc_client_from_settings, oidc_router
+
+        oidc = oidc_client_from_settings(settings, httpx.AsyncClient(timeout=10))
+        if oidc is not None:
+            app.state.oidc = oidc
+            secure = oidc.settings.redirect_uri.startswith("https://")
+            app.include_router(oidc_router(oidc, WorkbenchSignIn(app, secure)))
     parked = dead_letters.parked_gauge(metrics.registry)
     deadlines = DeadlineTally()
     metrics.registry.register(dead_letters.DeadLetteredCollector(suite.workers))

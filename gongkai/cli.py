@@ -49,9 +49,12 @@ def _run(args: argparse.Namespace) -> int:
             f"  API:        {base}/v1/requests",
             f"  API docs:   {base}/docs",
             f"  health:     {base}/health   ready: {base}/ready   metrics: {base}/metrics",
-            f"  sign in:    POST {base}/v1/auth/password "
+            f"  workbench:  {base}/workbench  (sign in there with a demo account below; "
+            "the first sign-in asks for a new password)",
+            f"  scoreboard: {base}/v1/assessment/board  (leaders and assessors)",
+            f"  API sign-in: POST {base}/v1/auth/password "
             '{"username": …, "password": …} -> an access token (10 min)',
-            f"              the first sign-in asks for a new password: "
+            f"               the first sign-in asks for a new password: "
             f"POST {base}/v1/auth/password/change",
         ]
         if args.no_demo_data:

@@ -15,12 +15,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 from fastapi import FastAPI
 
 from shared.errors import GongkaiError
+from shared.identity import Principal, Role, issue_token
 
 #: A retry of a double-submitted form waits this long, at most, for the first to finish.
 IN_PROGRESS_WAIT = 10.0
@@ -67,7 +69,9 @@ class Api:
         client = self._clients.get(service)
         if client is not None:
             return client
-        headers = {"Authorization": f"Bearer {self.token}", "Accept": "application/json"}
+        headers = {"Accept": "application/json"}
+        if self.token:  # none for a sign-in call without a service account
+            headers["Authorization"] = f"Bearer {self.token}"
         if self.correlation:
             headers["X-Correlation-ID"] = self.correlation
         if service in self.app.state.runtimes:
@@ -123,10 +127,17 @@ class Api:
         clean = {k: v for k, v in (params or {}).items() if v not in (None, "")}
         return await self._client(service).get(path, params=clean)
 
-    async def post(self, service: str, path: str, body: Any, key: str | None = None) -> Answer:
+    async def post(
+        self,
+        service: str,
+        path: str,
+        body: Any,
+        key: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Answer:
         """A command; a key already being handled (a double-submitted form) is waited for,
         so the second submission shows the first one's result instead of an error."""
-        headers = {"Idempotency-Key": key} if key else {}
+        headers = {**(headers or {}), **({"Idempotency-Key": key} if key else {})}
         waited = 0.0
         while True:
             answer = await self._send(service, "POST", path, json=body, headers=headers)
@@ -135,3 +146,39 @@ class Api:
                 return answer
             await asyncio.sleep(0.2)
             waited += 0.2
+
+
+#: The suite's sign-in pages' service account (services/accounts/cli.py): with its token a
+#: page forwards its visitor's address to the accounts service's per-address lockout.
+SIGNIN_SERVICE_SUB = "svc-signin"
+SIGNIN_TOKEN_TTL = timedelta(minutes=2)
+
+
+async def sign_in_call(
+    app: FastAPI,
+    urls: Mapping[str, str],
+    path: str,
+    body: Mapping[str, Any],
+    address: str,
+    correlation: str | None = None,
+) -> Answer:
+    """A sign-in page's call to the accounts API (/v1/auth/password, …/change): as the
+    sign-in service account when this process's account book knows it, forwarding the
+    visitor's address (X-Forwarded-For); without a token otherwise."""
+    book = app.state.account_book
+    secret = str(app.state.token_secret)
+    service = book.get(SIGNIN_SERVICE_SUB)
+    token = ""
+    headers: dict[str, str] = {}
+    if service is not None and service.active:
+        principal = Principal(
+            sub=SIGNIN_SERVICE_SUB,
+            org=service.org,
+            roles=frozenset({Role.SERVICE}),
+            kind="service",
+            generation=service.generation,
+        )
+        token = issue_token(principal, secret, SIGNIN_TOKEN_TTL, datetime.now(UTC))
+        headers["X-Forwarded-For"] = address
+    async with Api(app, token, urls, correlation) as api:
+        return await api.post("accounts", path, dict(body), headers=headers)

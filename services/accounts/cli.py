@@ -23,6 +23,9 @@ BUILTIN_SERVICE_ACCOUNTS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
         "政府信息公开门户",
         ("applications.annual-reports.read", "sentiment.messages.write"),
     ),
+    # The suite's sign-in pages (workbench, scoreboard): they forward their visitors'
+    # addresses to the sign-in lockout (shared/gateway.py sign_in_call).
+    ("svc-signin", "登录页面", ()),
 )
 
 

@@ -18,6 +18,8 @@ bearer token it was exchanged for. Pure except for the clock passed in.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import html
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -45,7 +47,9 @@ CSP = (
 HTML_HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    # same-origin, not no-referrer: with no-referrer Chromium sends `Origin: null` on the
+    # sign-in form's POST, and the login-CSRF check could not tell this site from another.
+    "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
 
@@ -133,6 +137,8 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}
 tr.failed td{color:#b42318}tr.moved td{background:#fff4c2}
 .muted{color:#5b6773;font-size:.9rem}.cases{margin:.2rem 0 .6rem 1.2rem}
 code{font-size:.85rem}
+p.failed{color:#b42318;font-weight:700;border-left:4px solid #b42318;padding-left:.6rem}
+input,button{font:inherit;padding:.3rem .5rem}
 """
 
 
@@ -158,19 +164,47 @@ def breakdown_href(subject: str, query: Mapping[str, str]) -> str:
     return f"{BOARD_PATH}/subject?" + urlencode({"subject": subject, **query})
 
 
-def login_page(next_url: str, problem: str | None = None) -> str:
-    """Exchange the bearer token for a view cookie: a POST body, never a URL."""
-    note = f'<p class="failed" role="alert">{_E(problem)}</p>' if problem else ""
+LOGIN_COOKIE = "gk_board_login"
+
+
+def login_csrf(nonce: str, secret: str) -> str:
+    """The sign-in form's token, bound to the browser's login nonce (login CSRF)."""
+    mac = hmac.new(secret.encode(), f"board-login|{nonce}".encode(), hashlib.sha256)
+    return mac.hexdigest()[:40]
+
+
+def login_csrf_ok(nonce: str | None, secret: str, given: str | None) -> bool:
+    return bool(nonce and given) and hmac.compare_digest(
+        login_csrf(nonce or "", secret), given or ""
+    )
+
+
+def login_page(
+    next_url: str,
+    csrf: str,
+    problem: str | None = None,
+    username: str = "",
+    *,
+    html_problem: str = "",
+) -> str:
+    """Sign in with the account's user name and password (the accounts API): the page then
+    keeps a read-only view cookie (docs/identity.md "Web sessions")."""
+    note = f'<p class="failed" role="alert" id="problem">{_E(problem)}</p>' if problem else ""
     body = (
-        "<h1>实时排名 · 登录 Live scoreboard · sign in</h1>"
+        "<h1>实时排名 · 登录</h1>"
         f"{note}"
         f'<form method="post" action="{BOARD_PATH}/login">'
-        '<label>身份令牌 Bearer token<br><textarea name="token" id="token" rows="4" cols="60" '
-        'autocomplete="off" required></textarea></label>'
+        f'<input type="hidden" name="csrf" value="{_E(csrf)}">'
         f'<input type="hidden" name="next" value="{_E(next_url)}">'
-        '<p><button type="submit" id="sign-in">登录 Sign in</button></p></form>'
-        '<p class="muted">令牌只随本次 POST 发送，不出现在网址中；登录后浏览器保存一个'
-        "仅可查看排名、一小时内有效的 HttpOnly 凭据。</p>"
+        '<p><label for="username">用户名</label><br><input type="text" name="username" '
+        f'id="username" value="{_E(username)}" autocomplete="username" required></p>'
+        '<p><label for="password">密码</label><br><input type="password" name="password" '
+        'id="password" autocomplete="current-password" required></p>'
+        '<p><button type="submit" id="sign-in">登录</button></p></form>'
+        '<p class="muted">请使用本人的工作账号登录（领导、考核人员）。第一次登录请先在'
+        '<a href="/workbench/login">政务公开工作台</a>修改初始密码。'
+        "密码连续输错5次，账号将锁定15分钟。"
+        "登录后一小时内可查看排名，之后需重新登录。</p>"
     )
     return _page("实时排名 · 登录", body)
 

@@ -20,6 +20,8 @@ SERVICE = ServiceDefinition(
     streamed=frozenset({Scoreboard.name}),
     commands=TABLES,
     routers=routers,
+    # the scoreboard's sign-in page signs people in through the accounts API
+    calls=("accounts",),
     background=(ensure_read_model, run_scheduler),
     add_commands=add_commands,
 )

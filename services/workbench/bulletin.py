@@ -32,7 +32,7 @@ def _month(wb: Any, month: str) -> str:
 
 @router.get("/submission-bulletin", response_model=None)
 async def bulletin_page(request: Request, wb: W, month: str = "", tenant: str = "") -> Response:
-    s = _session(request)
+    s = await _session(request, wb)
     if s is None:
         return _to_login(request)
     month = _month(wb, month)
@@ -66,7 +66,7 @@ async def bulletin_page(request: Request, wb: W, month: str = "", tenant: str = 
 
 @router.get("/submission-bulletin.csv", response_model=None)
 async def bulletin_csv(request: Request, wb: W, month: str = "", tenant: str = "") -> Response:
-    s = _session(request)
+    s = await _session(request, wb)
     if s is None:
         return _to_login(request)
     month = _month(wb, month)

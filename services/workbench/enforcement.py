@@ -146,7 +146,7 @@ def _row(wb: Workbench, item: dict[str, Any]) -> dict[str, Any]:
 
 @router.get("", response_model=None)
 async def decisions_page(request: Request, wb: W, status: str = "recorded") -> Response:
-    s = _session(request)
+    s = await _session(request, wb)
     if s is None:
         return _to_login(request)
     if status not in {value for value, _ in TABS}:
@@ -193,7 +193,7 @@ async def _decision(api: Api, decision_id: uuid.UUID, version: int = 0) -> Answe
 async def decision_page(
     request: Request, wb: W, decision_id: uuid.UUID, done: str = "", v: int = 0
 ) -> Response:
-    s = _session(request)
+    s = await _session(request, wb)
     if s is None:
         return _to_login(request)
     async with _api(request, wb, s) as api:
@@ -255,7 +255,7 @@ def _form_page(
 
 @router.get("/reviews/new", response_model=None)
 async def review_page(request: Request, wb: W) -> Response:
-    s = _session(request)
+    s = await _session(request, wb)
     if s is None:
         return _to_login(request)
     async with _api(request, wb, s) as api:
@@ -280,7 +280,7 @@ async def review_page(request: Request, wb: W) -> Response:
 
 @router.post("/reviews/new", response_model=None)
 async def review(request: Request, wb: W) -> Response:
-    s = _session(request)
+    s = await _session(request, wb)
     form = await _form(request)
     if s is None or not _post_allowed(request, s, form):
         return _message(
@@ -347,7 +347,7 @@ def _step_form(
 
 @router.get("/{decision_id}/act/{name}", response_model=None)
 async def step_page(request: Request, wb: W, decision_id: uuid.UUID, name: str) -> Response:
-    s = _session(request)
+    s = await _session(request, wb)
     if s is None:
         return _to_login(request)
     async with _api(request, wb, s) as api:
@@ -363,7 +363,7 @@ async def step_page(request: Request, wb: W, decision_id: uuid.UUID, name: str) 
 
 @router.post("/{decision_id}/act/{name}", response_model=None)
 async def step(request: Request, wb: W, decision_id: uuid.UUID, name: str) -> Response:
-    s = _session(request)
+    s = await _session(request, wb)
     form = await _form(request)
     if s is None or not _post_allowed(request, s, form):
         return _message(

@@ -15,7 +15,9 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from services.workbench.labels import Labels, status_label
+from services.workbench.websessions import WebSessions
 from services.workbench.words import cn_date, cn_time
+from shared.account_book import AccountBook
 from shared.gateway import Api
 from shared.identity import ROLE_LABELS_ZH, Principal
 from shared.tenancy import OrgTree
@@ -56,6 +58,10 @@ class Workbench:
     orgs: OrgTree
     calendar: Callable[[], WorkdayCalendar]
     clock: Callable[[], datetime]
+    #: The web sessions (the workbench's own table), the account book, the suite's secret.
+    sessions: WebSessions
+    book: AccountBook
+    secret: str
     templates: Environment = field(default_factory=environment)
     _cache: dict[str, tuple[float, Any]] = field(default_factory=dict)
 

@@ -6,13 +6,15 @@ No `from __future__ import annotations` here: FastAPI must see the real types.
 
 import asyncio
 import uuid
+from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlencode
 
+import structlog
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from services.workbench import forms, letters, session, steps
+from services.workbench import forms, letters, session, steps, websessions
 from services.workbench.labels import (
     CONCLUDED,
     EVENT_LABELS,
@@ -25,11 +27,15 @@ from services.workbench.labels import (
 )
 from services.workbench.pages import HERE, Workbench
 from services.workbench.words import URGENCY, cn_date, deadline
+from shared.account_book import AccountKind
 from shared.deps import handlers_of
-from shared.gateway import Answer, Api
-from shared.identity import Principal
+from shared.gateway import Answer, Api, sign_in_call
+from shared.identity import Principal, issue_token, verify_token
 from shared.workdays import YearUsed, describe_year
 
+log = structlog.get_logger("gongkai.workbench")
+#: How long a sign-in waits for this process's account book to hold the account.
+BOOK_WAIT = 5.0
 W = Annotated[Workbench, Depends(handlers_of("workbench", Workbench))]
 LARGE = "gk_workbench_large"
 CSP = (
@@ -58,19 +64,53 @@ router = APIRouter(prefix="/workbench", include_in_schema=False)
 
 
 class Session:
-    def __init__(self, token: str, principal: Principal) -> None:
+    """A signed-in page: the web session and the access token minted for its API calls."""
+
+    def __init__(self, web: websessions.WebSession, token: str, principal: Principal) -> None:
+        self.web = web
         self.token = token
         self.principal = principal
 
 
-def _secret(request: Request) -> str:
-    return str(request.app.state.token_secret)
+def _denied(request: Request, status: int, rule: str, **what: Any) -> None:
+    log.warning("http.denied", status=status, rule=rule, path=request.url.path, **what)
 
 
-def _session(request: Request) -> Session | None:
-    token = request.cookies.get(session.COOKIE)
-    principal = session.principal_of(token, _secret(request), session.now_utc())
-    return Session(token, principal) if token and principal else None
+async def _session(request: Request, wb: Workbench) -> Session | None:
+    """The signed-in person of this request, checked against the account book on every
+    page: a suspended account, an ended generation or a role no longer held ends it."""
+    now = wb.clock()
+    web, why = await wb.sessions.find(request.cookies.get(websessions.COOKIE), now)
+    if web is None:
+        if why in ("unknown", "idle", "absolute"):
+            _denied(request, 401, f"session.{why}")
+        return None
+    account = wb.book.get(web.account_id)
+    rule = None
+    if account is None or not account.exists:
+        rule = "account.unknown"
+    elif not account.active:
+        rule = "account.suspended"
+    elif account.generation > web.generation:
+        rule = "account.session_ended"
+    roles = account.roles_at(web.org) if account is not None and rule is None else frozenset()
+    if rule is None and not roles:
+        rule = "account.role_not_held"
+    if rule is not None or account is None:
+        await wb.sessions.end(web.id)
+        _denied(request, 401, rule or "account.unknown", sub=web.account_id)
+        return None
+    principal = Principal(
+        sub=web.account_id,
+        org=web.org,
+        roles=roles,
+        kind="user",
+        name=account.name or None,
+        generation=max(web.generation, account.generation),
+    )
+    # The token's times are the wall clock's, as the APIs check them (shared/http.py).
+    token = issue_token(principal, wb.secret, websessions.ACCESS_TTL, datetime.now(UTC))
+    return Session(web, token, principal)
 
 
 def _html(text: str, status: int = 200) -> HTMLResponse:
@@ -94,7 +134,7 @@ def _page(
         "here": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
         "today": cn_date(wb.today()),
         "user": wb.who(s.principal) if s else None,
-        "csrf": session.csrf_token(s.token, _secret(request)) if s else "",
+        "csrf": websessions.csrf_token(s.web.id, wb.secret) if s else "",
     }
     return _html(wb.render(template, **base, **ctx), status)
 
@@ -120,55 +160,333 @@ async def _form(request: Request) -> dict[str, str]:
     return dict(parse_qsl(body, keep_blank_values=True))
 
 
+def _same_origin(request: Request) -> bool:
+    return session.same_origin(request.headers.get("origin"), request.headers.get("host"))
+
+
 def _post_allowed(request: Request, s: Session | None, form: dict[str, str]) -> bool:
+    """A form post of a signed-in page: same origin and the session's own form token."""
     if s is None:
         return False
-    if not session.same_origin(request.headers.get("origin"), request.headers.get("host")):
+    if not _same_origin(request):
+        _denied(request, 403, "csrf.origin", sub=s.principal.sub)
         return False
-    return session.csrf_ok(s.token, _secret(request), form.get("csrf"))
+    if not websessions.csrf_ok(s.web.id, _secret(request), form.get("csrf")):
+        _denied(request, 403, "csrf.token", sub=s.principal.sub)
+        return False
+    return True
+
+
+def _secret(request: Request) -> str:
+    return str(request.app.state.token_secret)
+
+
+def _secure(request: Request) -> bool:
+    """The page came over TLS: the scheme uvicorn reports (it believes X-Forwarded-Proto
+    from the proxies in FORWARDED_ALLOW_IPS, by default only 127.0.0.1)."""
+    return request.url.scheme == "https"
 
 
 # ----------------------------------------------------------------------------- sign-in
 
+#: What a refused sign-in says, by the API's rule (a township clerk reads these).
+SIGNIN_WORDS = {
+    "signin.failed": "用户名或密码错误，请重新输入。",
+    "account.suspended": "该账号已停用，请联系本单位的系统管理员。",
+}
+PASSWORD_RULES = (
+    "至少8位，最长128位；",
+    "大写字母、小写字母、数字、符号（如 - _ ! @）四类中至少包含三类；",
+    "不能与用户名相同，也不能包含用户名；",
+    "不能与最近5次用过的密码相同；",
+    "密码每90天需更换一次。",
+)
+
+
+def _login_form(
+    request: Request,
+    wb: Workbench,
+    template: str,
+    status: int = 200,
+    *,
+    nonce: str | None = None,
+    **ctx: Any,
+) -> HTMLResponse:
+    """A sign-in (or first password) form with its login-CSRF token: bound to a random
+    nonce kept in an HttpOnly cookie, so a form posted from another site, or with another
+    browser's token, is refused (login CSRF)."""
+    nonce = nonce or request.cookies.get(websessions.LOGIN_COOKIE) or websessions.new_id()
+    response = _page(
+        request,
+        wb,
+        None,
+        template,
+        status,
+        login_csrf=websessions.csrf_token(nonce, wb.secret, "login"),
+        oidc=bool(getattr(request.app.state, "oidc", None)),
+        rules=PASSWORD_RULES,
+        **ctx,
+    )
+    response.set_cookie(
+        websessions.LOGIN_COOKIE,
+        nonce,
+        max_age=3600,
+        path="/workbench",
+        httponly=True,
+        samesite="lax",
+        secure=_secure(request),
+    )
+    return response
+
+
+def _login_post_ok(request: Request, wb: Workbench, form: dict[str, str]) -> bool:
+    if not _same_origin(request):
+        _denied(request, 403, "csrf.origin")
+        return False
+    nonce = request.cookies.get(websessions.LOGIN_COOKIE)
+    if not websessions.csrf_ok(nonce, wb.secret, form.get("csrf"), "login"):
+        _denied(request, 403, "csrf.login_token")
+        return False
+    return True
+
+
+def _address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+async def _accounts_call(request: Request, wb: Workbench, path: str, body: Any) -> Answer:
+    correlation = request.headers.get("x-correlation-id")
+    return await sign_in_call(request.app, wb.urls, path, body, _address(request), correlation)
+
+
+def _signin_error(answer: Answer) -> str:
+    problem = answer.problem
+    rule = str(problem.get("rule", ""))
+    if answer.status == 429:
+        seconds = int((problem.get("details") or {}).get("retry_after") or 60)
+        what = "此账号" if rule == "signin.account_locked" else "本机"
+        return f"密码连续输错次数过多，{what}已暂时锁定，请{_wait_words(seconds)}后再试。"
+    if rule in SIGNIN_WORDS:
+        return SIGNIN_WORDS[rule]
+    if answer.status == 422:
+        return str(problem.get("message_zh") or "请检查填写的内容。")
+    return "暂时无法登录，请稍后重试。"
+
+
+def _wait_words(seconds: int) -> str:
+    """Retry-After in words: whole minutes (the lock is 15 minutes plus a second)."""
+    return f"{max(1, round(seconds / 60))}分钟" if seconds >= 60 else f"{seconds}秒"
+
+
+async def _signed_in(
+    request: Request, wb: Workbench, answer: Answer, target: str, method: str
+) -> Response:
+    """Start a new session for the account the API signed in: a new id (any session the
+    browser brought is ended, never reused), the login nonce cleared."""
+    # issued on the accounts service's clock, the suite's (tests move it)
+    principal = verify_token(answer.body["access_token"], wb.secret, wb.clock())
+    await _book_holds(wb, principal.sub, principal.generation)
+    old = request.cookies.get(websessions.COOKIE)
+    if old:
+        await wb.sessions.end(old)
+    web = await wb.sessions.start(
+        principal.sub, str(principal.org), principal.generation, method, wb.clock()
+    )
+    log.info("web.signed_in", account=principal.sub, method=method)
+    response = RedirectResponse(target, status_code=303)
+    set_session_cookie(response, web.id, _secure(request))
+    response.delete_cookie(websessions.LOGIN_COOKIE, path="/workbench")
+    return response
+
+
+async def _book_holds(wb: Workbench, account_id: str, generation: int) -> None:
+    """Until this process's account book has caught up with the sign-in (distributed: it
+    follows the accounts topic, well under a second behind), at most BOOK_WAIT seconds."""
+    waited = 0.0
+    while waited < BOOK_WAIT:
+        account = wb.book.get(account_id)
+        if account is not None and account.exists and account.generation >= generation:
+            return
+        await asyncio.sleep(0.05)
+        waited += 0.05
+
+
+def set_session_cookie(response: Response, session_id: str, secure: bool) -> None:
+    response.set_cookie(
+        websessions.COOKIE,
+        session_id,
+        max_age=int(websessions.ABSOLUTE.total_seconds()),
+        path=websessions.PATH,
+        httponly=True,
+        samesite="lax",
+        secure=secure,
+    )
+
+
+class WorkbenchSignIn:
+    """OpenID Connect's seam (shared/oidc_routes.py `SignIn`): the person the provider
+    vouched for is signed in to the account the provider names, if this process's account
+    book holds it as an active person's account with a role at its org; a new web session
+    starts as with a password. Anyone else gets a Chinese page and no session."""
+
+    def __init__(self, app: Any, secure: bool) -> None:
+        self.app = app
+        self.secure = secure
+
+    async def sign_in(self, identity: Any, next_path: str) -> Response:
+        wb: Workbench = self.app.state.runtimes["workbench"].handlers
+        name = str(identity.account_name)
+        account = wb.book.get(name)
+        rule = ""
+        if account is None or not account.exists or account.kind is not AccountKind.PERSON:
+            rule, text = (
+                "account.unknown",
+                (
+                    f"统一身份认证已确认您的身份（{name}），但本系统没有对应的工作账号。"
+                    "请联系本单位的系统管理员开设账号。"
+                ),
+            )
+        elif not account.active:
+            rule, text = "account.suspended", "该账号已停用，请联系本单位的系统管理员。"
+        elif not account.roles_at(account.org):
+            rule, text = "account.role_not_held", "该账号没有任何工作角色，请联系系统管理员授权。"
+        if rule or account is None:
+            log.warning(
+                "http.denied", status=403, rule=rule, path="/signin/oidc/callback", sub=name
+            )
+            page = wb.render(
+                "message.html", large=False, here="/workbench", today=cn_date(wb.today()),
+                user=None, csrf="", title="无法登录", text=text,
+            )  # fmt: skip
+            return _html(page, 403)
+        web = await wb.sessions.start(
+            account.id, account.org, account.generation, "oidc", wb.clock()
+        )
+        log.info("web.signed_in", account=account.id, method="oidc")
+        response = RedirectResponse(_safe_next(next_path), status_code=303)
+        set_session_cookie(response, web.id, self.secure)
+        return response
+
 
 @router.get("/login")
-async def login_page(request: Request, wb: W, next: str = "/workbench") -> HTMLResponse:
-    return _page(request, wb, None, "login.html", next=_safe_next(next))
+async def login_page(
+    request: Request, wb: W, next: str = "/workbench", done: str = ""
+) -> HTMLResponse:
+    notice = {"out": "您已退出登录。", "all": "您已在所有设备上退出登录。"}.get(done, "")
+    return _login_form(request, wb, "login.html", next=_safe_next(next), notice=notice)
 
 
 @router.post("/login")
 async def login(request: Request, wb: W) -> Response:
     form = await _form(request)
-    token = "".join((form.get("token") or "").split())
     target = _safe_next(form.get("next"))
-    if not session.same_origin(request.headers.get("origin"), request.headers.get("host")):
-        return _message(request, wb, None, "无法登录", "登录请求来自其他网站，已拒绝。", 403)
-    principal = session.principal_of(token, _secret(request), session.now_utc())
-    if principal is None:
-        error = forms.FieldError(
-            "token", "token", "身份令牌", "令牌无效或已过期，请粘贴管理员发给您的完整令牌"
+    username = (form.get("username") or "").strip()
+    if not _login_post_ok(request, wb, form):
+        return _login_form(
+            request, wb, "login.html", 403, nonce=websessions.new_id(), next=target,
+            username=username, errors=[_error("username", "页面已过期或来自其他网站，请重新输入后登录。")],
+        )  # fmt: skip
+    missing = [
+        _error(name, f"请填写{label}。")
+        for name, label in (("username", "用户名"), ("password", "密码"))
+        if not form.get(name)
+    ]
+    if missing:
+        return _login_form(
+            request, wb, "login.html", 400, next=target, username=username, errors=missing
         )
-        return _page(request, wb, None, "login.html", 400, next=target, errors=[error])
-    response = RedirectResponse(target, status_code=303)
-    response.set_cookie(
-        session.COOKIE,
-        token,
-        max_age=session.cookie_seconds(token, session.now_utc()),
-        path=session.PATH,
-        httponly=True,
-        samesite="strict",
-        secure=request.url.scheme == "https",
-    )
-    return response
+    body = {"username": username, "password": form["password"]}
+    answer = await _accounts_call(request, wb, "/v1/auth/password", body)
+    if answer.ok:
+        return await _signed_in(request, wb, answer, target, "password")
+    if answer.problem.get("rule") == "password.change_required":
+        expired = bool((answer.problem.get("details") or {}).get("expired"))
+        return _login_form(
+            request, wb, "password.html", next=target, username=username, expired=expired
+        )
+    _denied(request, answer.status, str(answer.problem.get("rule", "")), sub=username)
+    return _login_form(
+        request, wb, "login.html", answer.status, next=target, username=username,
+        errors=[_error("password", _signin_error(answer))],
+    )  # fmt: skip
+
+
+@router.post("/password")
+async def change_password(request: Request, wb: W) -> Response:
+    """The forced change of an initial (or 90-day-old) password, before any other page."""
+    form = await _form(request)
+    target = _safe_next(form.get("next"))
+    username = (form.get("username") or "").strip()
+
+    def again(status: int, *errors: forms.FieldError) -> HTMLResponse:
+        return _login_form(
+            request, wb, "password.html", status, next=target, username=username,
+            errors=list(errors),
+        )  # fmt: skip
+
+    if not _login_post_ok(request, wb, form):
+        return again(403, _error("password", "页面已过期或来自其他网站，请重新输入后提交。"))
+    new, confirm = form.get("new_password") or "", form.get("confirm") or ""
+    if not form.get("password"):
+        return again(400, _error("password", "请填写原密码（管理员给您的初始密码）。"))
+    if not new:
+        return again(400, _error("new_password", "请填写新密码。"))
+    if new != confirm:
+        return again(400, _error("confirm", "两次输入的新密码不一致，请重新输入。"))
+    body = {"username": username, "password": form["password"], "new_password": new}
+    answer = await _accounts_call(request, wb, "/v1/auth/password/change", body)
+    if answer.ok:
+        return await _signed_in(request, wb, answer, target, "password")
+    rule = str(answer.problem.get("rule", ""))
+    _denied(request, answer.status, rule, sub=username)
+    if rule.startswith("password.") and answer.status == 422:
+        text = str(answer.problem.get("message_zh", "")).split("（GB/T")[0]
+        return again(422, _error("new_password", f"{text}。"))
+    return again(answer.status, _error("password", _signin_error(answer)))
+
+
+def _error(name: str, text: str) -> forms.FieldError:
+    labels = {
+        "username": "用户名",
+        "password": "密码",
+        "new_password": "新密码",
+        "confirm": "再次输入新密码",
+    }
+    return forms.FieldError(name, name, labels.get(name, name), text)
 
 
 @router.post("/logout")
 async def logout(request: Request, wb: W) -> Response:
     form = await _form(request)
-    if not _post_allowed(request, _session(request), form):
+    s = await _session(request, wb)
+    if s is None:  # already over (timed out, ended elsewhere): nothing left to end
+        return RedirectResponse("/workbench/login?done=out", status_code=303)
+    if not _post_allowed(request, s, form):
         return _message(request, wb, None, "无法退出", "页面已过期，请刷新后重试。", 403)
-    response = RedirectResponse("/workbench/login", status_code=303)
-    response.delete_cookie(session.COOKIE, path=session.PATH)
+    await wb.sessions.end(s.web.id)
+    log.info("web.signed_out", account=s.principal.sub)
+    response = RedirectResponse("/workbench/login?done=out", status_code=303)
+    response.delete_cookie(websessions.COOKIE, path=websessions.PATH)
+    return response
+
+
+@router.post("/logout-all")
+async def logout_everywhere(request: Request, wb: W) -> Response:
+    """退出所有设备: the account's session generation is raised (its tokens everywhere stop)
+    and every web session of the account is deleted."""
+    form = await _form(request)
+    s = await _session(request, wb)
+    if not _post_allowed(request, s, form):
+        return _message(request, wb, None, "无法退出", "页面已过期，请刷新后重试。", 403)
+    assert s is not None
+    async with _api(request, wb, s) as api:
+        answer = await api.post("accounts", "/v1/auth/sign-out-everywhere", {})
+    if not answer.ok:
+        return _refused(request, wb, s, answer)
+    ended = await wb.sessions.end_all(s.principal.sub)
+    log.info("web.signed_out_everywhere", account=s.principal.sub, sessions=ended)
+    response = RedirectResponse("/workbench/login?done=all", status_code=303)
+    response.delete_cookie(websessions.COOKIE, path=websessions.PATH)
     return response
 
 
@@ -184,7 +502,7 @@ async def display(large: int = 0, next: str = "/workbench") -> Response:
     """适老化: the large-text mode, a preference kept in a cookie (no JavaScript needed)."""
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(
-        LARGE, "1" if large else "0", max_age=365 * 86400, path=session.PATH, samesite="strict"
+        LARGE, "1" if large else "0", max_age=365 * 86400, path="/workbench", samesite="strict"
     )
     return response
 
@@ -238,7 +556,7 @@ def _in_tab(row: dict[str, Any], tab: str) -> bool:
 @router.get("", response_model=None)
 @router.get("/", response_model=None)
 async def home(request: Request, wb: W, tab: str = "overdue") -> Response:
-    s = _session(request)
+    s = await _session(request, wb)
     if s is None:
         return _to_login(request)
     async with _api(request, wb, s) as api:
@@ -258,7 +576,7 @@ async def home(request: Request, wb: W, tab: str = "overdue") -> Response:
 async def ledger(
     request: Request, wb: W, status: str = "", q: str = "", due: str = "", cursor: str = ""
 ) -> Response:
-    s = _session(request)
+    s = await _session(request, wb)
     if s is None:
         return _to_login(request)
     params = {
@@ -284,7 +602,7 @@ async def ledger(
 
 @router.get("/requests/export.csv", response_model=None)
 async def export(request: Request, wb: W, status: str = "", q: str = "", due: str = "") -> Response:
-    s = _session(request)
+    s = await _session(request, wb)
     if s is None:
         return _to_login(request)
     async with _api(request, wb, s) as api:
@@ -381,7 +699,7 @@ async def register_due(
     confirmed_on: str = "",
 ) -> Response:
     """The register form's due-date preview, for its script as the channel or a date changes."""
-    s = _session(request)
+    s = await _session(request, wb)
     if s is None:
         return JSONResponse({"lines": []}, status_code=401, headers=HEADERS)
     values = {"channel": channel, "submitted_on": submitted_on, "signed_on": signed_on,
@@ -394,7 +712,7 @@ async def register_due(
 
 @router.get("/requests/new", response_model=None)
 async def register_page(request: Request, wb: W) -> Response:
-    s = _session(request)
+    s = await _session(request, wb)
     if s is None:
         return _to_login(request)
     async with _api(request, wb, s) as api:
@@ -427,7 +745,7 @@ def _register_form(
 
 @router.post("/requests/new", response_model=None)
 async def register(request: Request, wb: W) -> Response:
-    s = _session(request)
+    s = await _session(request, wb)
     form = await _form(request)
     if s is None or not _post_allowed(request, s, form):
         return _message(
@@ -516,7 +834,7 @@ DONE_WORDS = {"register": "已登记。登记编号、答复期限及计算方�
 async def detail(
     request: Request, wb: W, request_id: uuid.UUID, done: str = "", v: int = 0
 ) -> Response:
-    s = _session(request)
+    s = await _session(request, wb)
     if s is None:
         return _to_login(request)
     async with _api(request, wb, s) as api:
@@ -599,7 +917,7 @@ def _fields_of(entry: dict[str, Any], labels: Labels) -> list[forms.Field]:
 
 @router.get("/requests/{request_id}/act/{name}", response_model=None)
 async def command_page(request: Request, wb: W, request_id: uuid.UUID, name: str) -> Response:
-    s = _session(request)
+    s = await _session(request, wb)
     if s is None:
         return _to_login(request)
     async with _api(request, wb, s) as api:
@@ -616,7 +934,7 @@ async def command_page(request: Request, wb: W, request_id: uuid.UUID, name: str
 
 @router.post("/requests/{request_id}/act/{name}", response_model=None)
 async def command(request: Request, wb: W, request_id: uuid.UUID, name: str) -> Response:
-    s = _session(request)
+    s = await _session(request, wb)
     form = await _form(request)
     if s is None or not _post_allowed(request, s, form):
         return _message(
@@ -655,7 +973,7 @@ async def command(request: Request, wb: W, request_id: uuid.UUID, name: str) -> 
 
 @router.get("/requests/{request_id}/letters/{kind}", response_model=None)
 async def letter(request: Request, wb: W, request_id: uuid.UUID, kind: str) -> Response:
-    s = _session(request)
+    s = await _session(request, wb)
     if s is None:
         return _to_login(request)
     async with _api(request, wb, s) as api:

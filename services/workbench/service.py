@@ -12,6 +12,7 @@ from typing import Any
 from services.workbench import bulletin, enforcement
 from services.workbench.pages import Workbench
 from services.workbench.routes import routers
+from services.workbench.websessions import WebSessions
 from shared.registry import EventRegistry
 from shared.service import ServiceDefinition
 
@@ -24,6 +25,9 @@ def _handlers(runtime: Any, suite: Any) -> Workbench:
         orgs=suite.orgs,
         calendar=suite.calendar,
         clock=suite.clock,
+        sessions=WebSessions(runtime.views),
+        book=suite.accounts,
+        secret=suite.settings.resolved_token_secret(),
     )
 
 
@@ -32,5 +36,5 @@ SERVICE = ServiceDefinition(
     registry=registry,
     routers=lambda: [*routers(), bulletin.router, enforcement.router],
     build_handlers=_handlers,
-    calls=("applications", "platform", "catalog", "enforcement"),
+    calls=("accounts", "applications", "platform", "catalog", "enforcement"),
 )

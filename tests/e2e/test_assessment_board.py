@@ -13,6 +13,7 @@ would see, never a fixed sleep.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -24,12 +25,15 @@ import yaml
 
 from shared.identity import Role
 from tests.conftest import IN_CI
-from tests.e2e.conftest import SuiteHandle, run_suite
+from tests.e2e.conftest import INITIAL_PASSWORD, SuiteHandle, run_suite
 from tests.e2e.factories import today
 
 CHROMIUM = Path(os.environ.get("GONGKAI_CHROMIUM", "/usr/bin/chromium"))
 CHROMEDRIVER = Path(os.environ.get("GONGKAI_CHROMEDRIVER", "/usr/bin/chromedriver"))
 DEMO = Path(__file__).parents[2] / "deploy" / "demo" / "assessment-scheme-2026.yaml"
+OUTPUT = Path(
+    os.environ.get("GONGKAI_TEST_OUTPUT", Path(__file__).parents[2] / "var" / "test-output")
+)
 DISTRICT = "shangdang"
 HANDIAN, YINCHENG = "shangdang/handian", "shangdang/yincheng"
 #: Hostile text in the scheme: it must show as text and never run.
@@ -70,6 +74,37 @@ def browser() -> Iterator[Any]:
 
 def assessor(suite: SuiteHandle) -> str:
     return suite.token("li-qiang", DISTRICT, Role.DISTRICT_ASSESSOR)
+
+
+#: The leader who watches the board in the browser: an account of his own, its initial
+#: password changed once (other modules hold tokens for li-qiang, which a change would end).
+LEADER = "zhou-jianguo"
+LEADER_PASSWORD = "Paiming-Kan-2026"
+_leader_ready: set[str] = set()
+
+
+def leader_password(suite: SuiteHandle) -> str:
+    if suite.mode not in _leader_ready:
+        with suite.client(suite.admin_token, service="accounts") as c:
+            body = {
+                "account_id": LEADER,
+                "display_name": "周建国",
+                "org": DISTRICT,
+                "roles": [Role.DISTRICT_ASSESSOR.value],
+                "initial_password": INITIAL_PASSWORD,
+            }
+            r = c.post("/v1/accounts", json=body)
+            assert r.status_code == 201, r.text
+        with httpx.Client(base_url=suite.url_for("accounts"), timeout=30) as c:
+            change = {
+                "username": LEADER,
+                "password": INITIAL_PASSWORD,
+                "new_password": LEADER_PASSWORD,
+            }
+            r = c.post("/v1/auth/password/change", json=change)
+            assert r.status_code == 200, r.text
+        _leader_ready.add(suite.mode)
+    return LEADER_PASSWORD
 
 
 def client(suite: SuiteHandle, token: str | None = None) -> httpx.Client:
@@ -122,11 +157,22 @@ def test_live_page_reranks_on_events_and_opens_the_breakdown__fangan20_21(
     base = suite.url_for("assessment")
     year = today().year
     browser.get(f"{base}/v1/assessment/board?year={year}")
-    # Not signed in: the sign-in form, and the token goes in a POST body, not the URL.
-    browser.find_element(By.ID, "token").send_keys(assessor(suite))
+    # Not signed in: the sign-in form; a wrong password says so, then the leader's own.
+    password = leader_password(suite)
+    browser.find_element(By.ID, "username").send_keys(LEADER)
+    browser.find_element(By.ID, "password").send_keys("Falsch-Mima-1")
+    browser.find_element(By.ID, "sign-in").click()
+    wait(browser, lambda d: d.find_elements(By.ID, "problem"))
+    assert "用户名或密码错误，请重新输入。" in browser.find_element(By.ID, "problem").text
+    shots = OUTPUT / "assessment" / suite.mode
+    shots.mkdir(parents=True, exist_ok=True)
+    browser.save_screenshot(str(shots / "board-login-wrong-password.png"))
+    browser.find_element(By.ID, "password").send_keys(password)
     browser.find_element(By.ID, "sign-in").click()
     wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#board tbody tr"))
-    assert "token" not in browser.current_url and "eyJ" not in browser.current_url
+    assert "password" not in browser.current_url and "eyJ" not in browser.current_url
+    view = browser.get_cookie("gk_board")
+    assert view and view["httpOnly"] and view["expiry"] > time.time() + 50 * 60  # the hour
     assert "gk_board" not in browser.execute_script("return document.cookie")  # HttpOnly
 
     # Hostile scheme text is shown as text and never runs.

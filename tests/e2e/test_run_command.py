@@ -65,7 +65,7 @@ def test_run_prints_sign_in_and_demo_accounts_and_keeps_state_across_a_restart(
     banner = (tmp_path / "first.log").read_text()
     try:
         assert f"{base}/docs" in banner and "长治市上党区" in banner and "苏店镇" in banner
-        assert f"POST {base}/v1/auth/password" in banner
+        assert f"POST {base}/v1/auth/password" in banner and f"{base}/workbench " in banner
         # one account for every step of the demo (三审三校 needs five different people)
         assert {
             "li-na",

@@ -24,7 +24,7 @@ import pytest
 
 from shared.identity import Role
 from tests.conftest import IN_CI
-from tests.e2e.conftest import SuiteHandle
+from tests.e2e.conftest import INITIAL_PASSWORD, SuiteHandle
 from tests.e2e.test_assessment_board import CHROMEDRIVER, CHROMIUM, wait
 
 ROOT = Path(__file__).parents[2]
@@ -73,8 +73,41 @@ def browser() -> Iterator[Any]:
         driver.quit()
 
 
+#: The handler of these tests: an account of its own (other modules hold tokens for
+#: wang-tietong, which a password change would end), its initial password changed once.
+CLERK = "wang-tt"
+CLERK_PASSWORD = "Gongzuo-Tai-2026"
+_clerk_ready: set[str] = set()
+
+
+def open_account(suite: SuiteHandle, sub: str, name: str, org: str, *roles: Role) -> None:
+    """An account opened by the administrator with the initial password (as a clerk gets)."""
+    with suite.client(suite.admin_token, service="accounts") as c:
+        body = {
+            "account_id": sub,
+            "display_name": name,
+            "org": org,
+            "roles": [r.value for r in roles],
+            "initial_password": INITIAL_PASSWORD,
+        }
+        r = c.post("/v1/accounts", json=body)
+        assert r.status_code == 201, r.text
+
+
+def clerk_password(suite: SuiteHandle) -> str:
+    if suite.mode not in _clerk_ready:
+        open_account(suite, CLERK, "王铁童", SUDIAN, Role.REQUEST_HANDLER)
+        with httpx.Client(base_url=suite.url_for("accounts"), timeout=30) as c:
+            body = {"username": CLERK, "password": INITIAL_PASSWORD, "new_password": CLERK_PASSWORD}
+            changed = c.post("/v1/auth/password/change", json=body)
+            assert changed.status_code == 200, changed.text
+        _clerk_ready.add(suite.mode)
+    return CLERK_PASSWORD
+
+
 def handler_token(suite: SuiteHandle) -> str:
-    return suite.token("wang-tietong", SUDIAN, Role.REQUEST_HANDLER)
+    clerk_password(suite)
+    return suite.token(CLERK, SUDIAN, Role.REQUEST_HANDLER)
 
 
 def workbench_url(suite: SuiteHandle) -> str:
@@ -142,10 +175,12 @@ def submit(driver: Any) -> None:
 def sign_in(driver: Any, suite: SuiteHandle) -> None:
     from selenium.webdriver.common.by import By
 
+    password = clerk_password(suite)
     driver.get(workbench_url(suite))
-    wait(driver, lambda d: d.find_elements(By.ID, "token"))
+    wait(driver, lambda d: d.find_elements(By.ID, "username"))
     check_page(driver, suite, "01-login")
-    driver.find_element(By.ID, "token").send_keys(handler_token(suite))
+    driver.find_element(By.ID, "username").send_keys(CLERK)
+    driver.find_element(By.ID, "password").send_keys(password)
     driver.find_element(By.ID, "sign-in").click()
     wait(driver, lambda d: "待办工作" in d.title)
 
@@ -323,8 +358,12 @@ def test_a_double_submitted_form_registers_once(suite: SuiteHandle) -> None:
     """The form's Idempotency-Key: the same form sent twice is one request, one number."""
     base = suite.url_for("workbench")
     with httpx.Client(base_url=base, timeout=30) as c:
-        r = c.post("/workbench/login", data={"token": handler_token(suite), "next": "/workbench"})
-        assert r.status_code == 303
+        login = c.get("/workbench/login").text
+        token = re.search(r'name="csrf" value="([^"]+)"', login)
+        assert token
+        credentials = {"username": CLERK, "password": clerk_password(suite), "csrf": token[1]}
+        r = c.post("/workbench/login", data={**credentials, "next": "/workbench"})
+        assert r.status_code == 303, r.text
         page = c.get("/workbench/requests/new").text
         csrf = re.search(r'name="csrf" value="([^"]+)"', page)
         key = re.search(r'name="key" value="([^"]+)"', page)
@@ -356,3 +395,90 @@ def test_a_double_submitted_form_registers_once(suite: SuiteHandle) -> None:
             lambda: api.get("/v1/requests", params={"q": description[-9:-1]}).json()["items"]
         )
         assert len(found) == 1
+
+
+def web_sign_in(c: httpx.Client, user: str, password: str) -> httpx.Response:
+    login = c.get("/workbench/login").text
+    token = re.search(r'name="csrf" value="([^"]+)"', login)
+    assert token
+    body = {"username": user, "password": password, "csrf": token[1]}
+    return c.post("/workbench/login", data=body)
+
+
+def on_work_list(c: httpx.Client) -> bool:
+    page = c.get("/workbench")
+    return page.status_code == 200 and "待办工作" in page.text and "退出所有设备" in page.text
+
+
+def test_a_clerk_signs_in_first_with_the_initial_password_then_signs_out(
+    suite: SuiteHandle, browser: Any
+) -> None:
+    """GB/T 22239-2019 8.1.4.1 a: the initial password is changed at the first sign-in, the
+    rules shown in words before anything is typed; a wrong password says so in Chinese."""
+    from selenium.webdriver.common.by import By
+
+    driver = browser
+    sub = f"li-gl-{uuid.uuid4().hex[:6]}"
+    open_account(suite, sub, "李桂兰", SUDIAN, Role.REQUEST_HANDLER)
+    driver.delete_all_cookies()
+    driver.get(workbench_url(suite))
+    wait(driver, lambda d: d.find_elements(By.ID, "username"))
+    type_into(driver, "username", sub)
+    type_into(driver, "password", "Falsch-Mima-1")
+    driver.find_element(By.ID, "sign-in").click()
+    wait(driver, lambda d: d.find_elements(By.ID, "error-summary"))
+    assert "用户名或密码错误，请重新输入。" in text_of(driver)
+    check_page(driver, suite, "20-login-wrong-password")
+    type_into(driver, "password", INITIAL_PASSWORD)
+    driver.find_element(By.ID, "sign-in").click()
+    wait(driver, lambda d: d.find_elements(By.ID, "rules"))
+    shown = text_of(driver)
+    assert "请先修改密码" in shown and "至少8位" in shown and "GB/T 22239-2019" in shown
+    check_page(driver, suite, "21-first-password")
+    type_into(driver, "password", INITIAL_PASSWORD)
+    type_into(driver, "new_password", "Guilan-Mima-2026")
+    type_into(driver, "confirm", "Guilan-Mima-2026")
+    driver.find_element(By.ID, "change").click()
+    wait(driver, lambda d: "待办工作" in d.title)
+    assert "李桂兰" in text_of(driver)
+    cookie = driver.get_cookie("gk_session")
+    assert cookie and cookie["httpOnly"] and cookie["sameSite"] == "Lax"
+    check_page(driver, suite, "22-signed-in")
+    driver.find_element(By.ID, "sign-out").click()
+    wait(driver, lambda d: d.find_elements(By.ID, "notice"))
+    assert "您已退出登录。" in text_of(driver)
+    check_page(driver, suite, "23-signed-out")
+    driver.get(workbench_url(suite))
+    wait(driver, lambda d: d.find_elements(By.ID, "username"))  # the session is over
+
+
+def test_a_suspended_clerks_open_session_and_sign_out_everywhere(suite: SuiteHandle) -> None:
+    """A suspended account's open session is refused on its next page; 退出所有设备 ends the
+    account's session in another browser (its generation: every process's account book)."""
+    base = suite.url_for("workbench")
+    sub = f"zhao-{uuid.uuid4().hex[:6]}"
+    open_account(suite, sub, "赵小燕", SUDIAN, Role.REQUEST_HANDLER)
+    with httpx.Client(base_url=suite.url_for("accounts"), timeout=30) as c:
+        body = {"username": sub, "password": INITIAL_PASSWORD, "new_password": "Xiaoyan-2026-a"}
+        assert c.post("/v1/auth/password/change", json=body).status_code == 200
+    with (
+        httpx.Client(base_url=base, timeout=30) as one,
+        httpx.Client(base_url=base, timeout=30) as two,
+    ):
+        assert web_sign_in(one, sub, "Xiaoyan-2026-a").status_code == 303
+        assert web_sign_in(two, sub, "Xiaoyan-2026-a").status_code == 303
+        assert one.cookies["gk_session"] != two.cookies["gk_session"]
+        page = one.get("/workbench")
+        assert on_work_list(one) and on_work_list(two)
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+        assert csrf
+        assert one.post("/workbench/logout-all", data={"csrf": csrf[1]}).status_code == 303
+        assert not on_work_list(two) and not on_work_list(one)
+        assert web_sign_in(two, sub, "Xiaoyan-2026-a").status_code == 303
+        assert on_work_list(two)
+        with suite.client(suite.admin_token, service="accounts") as admin:
+            r = admin.post(f"/v1/accounts/{sub}/suspend", json={"reason": "调离岗位"})
+            assert r.status_code == 200, r.text
+        suite.eventually(lambda: not on_work_list(two))
+        refused = web_sign_in(one, sub, "Xiaoyan-2026-a")
+        assert refused.status_code == 401 and "该账号已停用" in refused.text

@@ -11,12 +11,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
+
 from shared.identity import Role
 from tests.e2e.conftest import SuiteHandle
 from tests.e2e.test_enforcement_api import SUDIAN, penalty, suite, system, working_days_ago
 from tests.e2e.test_workbench import (
+    INITIAL_PASSWORD,
     browser,
     check_page,
+    open_account,
     set_value,
     submit,
     text_of,
@@ -28,13 +32,26 @@ from tests.e2e.test_workbench import (
 __all__ = ["browser", "suite"]  # fixtures
 
 
+#: The office's own account (not a shared test account: changing a shared one's password
+#: would end other modules' cached tokens).
+OFFICE = "guo-xx"
+OFFICE_PASSWORD = "Zhifa-Gongshi-2026"
+
+
 def sign_in_as_office(driver: Any, suite: SuiteHandle) -> None:
+    """郭鑫鑫 (分管领导, 公开办负责人) signs in with her password, after her first change."""
     from selenium.webdriver.common.by import By
 
-    token = suite.token("guo-xinxin", SUDIAN, Role.OPENNESS_OFFICE_HEAD, Role.LEADER_IN_CHARGE)
+    roles = (Role.OPENNESS_OFFICE_HEAD, Role.LEADER_IN_CHARGE)
+    open_account(suite, OFFICE, "郭鑫鑫", SUDIAN, *roles)
+    with httpx.Client(base_url=suite.url_for("accounts"), timeout=30) as c:
+        body = {"username": OFFICE, "password": INITIAL_PASSWORD, "new_password": OFFICE_PASSWORD}
+        changed = c.post("/v1/auth/password/change", json=body)
+        assert changed.status_code == 200, changed.text
     driver.get(workbench_url(suite))
-    wait(driver, lambda d: d.find_elements(By.ID, "token"))
-    driver.find_element(By.ID, "token").send_keys(token)
+    wait(driver, lambda d: d.find_elements(By.ID, "username"))
+    driver.find_element(By.ID, "username").send_keys(OFFICE)
+    driver.find_element(By.ID, "password").send_keys(OFFICE_PASSWORD)
     driver.find_element(By.ID, "sign-in").click()
     wait(driver, lambda d: "待办工作" in d.title)
 
