@@ -65,7 +65,7 @@ COMPACTED_SERVICES = ("platform",)
 
 
 #: Services whose topic every process reads whole and whose streams are folded from their
-#: first event (the accounts: decision D-acc-1): kept forever, never compacted.
+#: first event (the accounts: decision 84): kept forever, never compacted.
 KEPT_SERVICES = ("accounts",)
 
 

@@ -4,7 +4,7 @@ A person signs in at the identity provider (Keycloak in the tests, any OpenID pr
 district); the suite gets back a code, exchanges it for an ID token and trusts the token
 only after checking it here. The result is a `VerifiedIdentity` (issuer, subject, username,
 the gongkai account it names); which roles that account holds is the accounts service's
-business, never the provider's (docs/decisions.md D-oidc-2). docs/identity.md, "OpenID
+business, never the provider's (docs/decisions.md decision 90). docs/identity.md, "OpenID
 Connect", has the flow and every refusal.
 
 Pure parts (tested alone, keys generated in the test): `code_challenge`, `new_login`,

@@ -18,7 +18,7 @@ What it creates (see realm.json):
   sign-in) and, when the person has one, the `gongkai_account` attribute.
 
 The IdP says who the person is; which roles that account holds is the accounts service's
-decision (docs/decisions.md D-oidc-2), so no realm roles are mapped into tokens.
+decision (docs/decisions.md decision 90), so no realm roles are mapped into tokens.
 
 Standard library only: it runs before the project's virtualenv exists.
 """

@@ -8,7 +8,7 @@ Two stream types:
   changed. The envelope's tenant is the account's org unit, so the audit chain and the
   subtree rule see them like any other event.
 
-Password hashes are secrets, never events (decision D-acc-2): `PasswordChanged` says that
+Password hashes are secrets, never events (decision 85): `PasswordChanged` says that
 and by whom a password was set, not what it is. The fold of an account is
 `shared.account_book.evolve_account`, shared with every process's account book.
 """

@@ -69,7 +69,7 @@ from shared.tenancy import MAX_SLUG_LENGTH, SLUG_PATTERN, OrgLevel, OrgTree
 log = structlog.get_logger("gongkai.accounts")
 
 ACCESS_TOKEN_TTL = timedelta(minutes=10)
-"""Access tokens from sign-in live 10 minutes (decision D-acc-3): the account book refuses a
+"""Access tokens from sign-in live 10 minutes (decision 86): the account book refuses a
 revoked one within seconds anyway; the short life bounds a token copied out of a browser
 or a log while its account stays active."""
 

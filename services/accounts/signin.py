@@ -1,7 +1,7 @@
 """Credentials of local accounts and the lockout of repeated failures (GB/T 22239-2019
 8.1.4.1 b: 登录失败处理, 限制非法登录次数).
 
-Kept in the accounts service's own tables, not in events (decision D-acc-2): a password
+Kept in the accounts service's own tables, not in events (decision 85): a password
 hash is a secret, and the log is copied to every process and kept forever. What changes
 hands is recorded as `PasswordChanged` (no hash); failed attempts are not events at all
 (a refused sign-in writes no event, like every refusal).

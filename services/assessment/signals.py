@@ -332,7 +332,7 @@ def _enforcement_published(s: Source) -> list[Finding]:
 
 
 def _submission_bulletin(s: Source) -> list[Finding]:
-    """报送刊登情况通报 (方案§18, decision D-sub-3): each unit listed with nothing submitted
+    """报送刊登情况通报 (方案§18, decision 83): each unit listed with nothing submitted
     in the month is one case (unit and month), charged to the unit on the month's last day."""
     month = s.payload.get("month")
     rows = s.payload.get("rows")

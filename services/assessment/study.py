@@ -1,7 +1,7 @@
 """学法 (方案§六(一)): 将《中华人民共和国政府信息公开条例》纳入全镇普法范围、
 列入领导干部重点学法内容.
 
-The rule (docs/decisions.md D-dut-3), per township and calendar year:
+The rule (docs/decisions.md decision 75), per township and calendar year:
 - **全镇普法**: at least one training session of the township's subtree, held in the year,
   covered the 条例 (`covers_regulation` on TrainingSessionHeld v2);
 - **领导干部学法**: every leader of the township (the people listed at the township itself

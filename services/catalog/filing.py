@@ -5,7 +5,7 @@ days of its publication:
 - 规章: 《法规规章备案条例》第三条 "法规、规章公布后，应当自公布之日起30日内……报送备案" [law];
 - 行政规范性文件: 国办发〔2018〕37号 asks the drafting organ to file "按照规定程序和时限";
   the limit is set by provincial rules, commonly "自公布之日起30日内" [local, default 30,
-  configurable by `limit_days`] (docs/decisions.md D-dut-1).
+  configurable by `limit_days`] (docs/decisions.md decision 73).
 Counting: the day of publication is not counted (民法典第二百零一条); a limit ending on a
 non-working day ends on the next working day (民法典第二百零三条).
 

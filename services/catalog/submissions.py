@@ -5,7 +5,7 @@
 an item holding personal data is held: it cannot be accepted until the office masks the
 data (or edits it out) — or it is declined. The office edits, accepts (the item becomes a
 catalog draft that goes through 公开属性认定 and 三审三校 like any other) or declines it
-with a reason. Counting (decision D-sub-2): each fact counts in the month (Beijing time)
+with a reason. Counting (decision 82): each fact counts in the month (Beijing time)
 it happened — submitted, accepted, declined, and published when its draft was first
 published — so a month's bulletin does not change once the month is over.
 """
@@ -328,5 +328,5 @@ def issue_bulletin(
 
 
 def silent_units(bulletin: SubmissionBulletinIssued) -> list[BulletinRow]:
-    """The assessment's rule (D-sub-3): a unit listed with no item submitted in the month."""
+    """The assessment's rule (decision 83): a unit listed with no item submitted in the month."""
     return [row for row in bulletin.rows if row.submitted == 0]

@@ -10,7 +10,7 @@ Repeated questions: the published answers whose question is most like the new on
 over character bigrams, the sentiment service's duplicate grouping) are suggested when a
 question is registered or typed (`suggest`), and recorded on the registration; the policy a
 question is about is suggested with the sentiment service's policy matching. Both are pure
-modules imported, not copied (decision D-qa-1).
+modules imported, not copied (decision 62).
 """
 
 from __future__ import annotations

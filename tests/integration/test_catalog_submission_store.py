@@ -4,7 +4,7 @@ model and the month's counts (the e2e suite runs the same through HTTP on Kafka)
 - an accepted item and its catalog draft are written in one append; a refusal writes
   nothing (issue #20 "Bad input");
 - once the draft passes 三审三校 and is published, the item counts as published in the
-  month of publication (方案§18 报送刊登情况通报, decision D-sub-2);
+  month of publication (方案§18 报送刊登情况通报, decision 82);
 - the counts do not depend on the order in which the item's and the document's streams
   arrive (Kafka orders per stream only), and a rebuild equals the live read model.
 """

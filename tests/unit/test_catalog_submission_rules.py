@@ -3,7 +3,7 @@ monthly 刊登情况通报 (services/assessment/signals.py).
 
 Rules: 方案§18 (完善向政府网站报送部门文件制度，建立联络员制度和报送刊登情况通报制度), §8 and
 条例第十五条 (personal data held before publication), DOMAIN.md §1 (三审三校 follows the
-draft), decisions D-sub-1..3 of docs/decisions.md.
+draft), decisions 81–83 of docs/decisions.md.
 """
 
 from __future__ import annotations
