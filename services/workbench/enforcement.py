@@ -61,6 +61,8 @@ EXPIRED = "表单已过期或来源不明，请返回后重新填写。"
 UNAVAILABLE = "执法公示服务暂时无法访问，请稍后重试。"
 REVIEW_TITLE = "登记重大执法决定法制审核"
 REVIEW_PATH = "/workbench/enforcement/reviews/new"
+#: What a step that is not a command of the decision says when it is done.
+DONE = {"review": "登记法制审核"}
 #: The steps a decision's page offers in each state (the API decides whether they hold).
 STEPS = {
     "recorded": ("publish", "annul"),
@@ -208,7 +210,7 @@ async def decision_page(
         for name in offered
         if name in commands and (name != "credit-repair" or item.get("kind") == "penalty")
     ]
-    done_label = commands[done]["label_zh"] if done in commands else ""
+    done_label = commands[done]["label_zh"] if done in commands else DONE.get(done, "")
     return _page(
         request,
         wb,
@@ -308,7 +310,7 @@ async def review(request: Request, wb: W) -> Response:
             status=422 if answer.status == 422 else 409,
         )
     body = answer.body
-    target = f"/workbench/enforcement/{body['decision_id']}?v={body.get('version', 0)}"
+    target = f"/workbench/enforcement/{body['decision_id']}?done=review&v={body.get('version', 0)}"
     return RedirectResponse(target, status_code=303)
 
 
