@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +21,9 @@ import yaml
 from fastapi.testclient import TestClient
 
 from gongkai.app import create_app
-from shared.identity import Principal, Role, issue_token
+from shared.identity import Role
 from shared.settings import REPO_ROOT, Settings
+from tests import accounts
 from tests.integration.test_catalog_column_health_api import (
     SECRET,
     Clock,
@@ -94,11 +95,10 @@ def test_every_township_is_checked_each_working_day_and_the_two_week_rule_scores
     tmp_path: Path,
 ) -> None:
     var = tmp_path / "var"
-    assessor = Principal(sub="li-qiang", org="shangdang", roles=frozenset({Role.DISTRICT_ASSESSOR}))
-    token = issue_token(assessor, SECRET, timedelta(hours=1), datetime.now(UTC))
     scheme = yaml.safe_load(SCHEME.read_text(encoding="utf-8"))
     # Monday 2 March 2026, 07:30: before the hour nothing is checked; the news goes out.
     with suite(var, at("2026-03-02T07:30:00")) as client:
+        token = accounts.token(client, SECRET, "li-qiang", "shangdang", Role.DISTRICT_ASSESSOR)
         r = client.post(
             "/v1/assessment/schemes", json=scheme, headers={"Authorization": f"Bearer {token}"}
         )

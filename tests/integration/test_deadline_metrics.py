@@ -7,16 +7,17 @@ says so once, however often Prometheus scrapes (docs/operations.md, "A deadline 
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from pathlib import Path
 
 from fastapi.testclient import TestClient
 
 from gongkai.app import create_app
 from services.applications import jobs
-from shared.identity import Principal, Role, issue_token
+from shared.identity import Role
 from shared.settings import Settings
 from shared.workdays import WorkdayCalendar
+from tests import accounts
 from tests.e2e.factories import registration
 
 SECRET = "d" * 48
@@ -25,12 +26,10 @@ LINE = 'gongkai_deadlines_missed_total{service="applications",type="DeadlineMiss
 
 def test_a_missed_reply_deadline_is_counted_once_on_metrics(tmp_path: Path) -> None:
     settings = Settings(var_dir=tmp_path / "var", token_secret=SECRET, log_level="warning")
-    handler = Principal(
-        sub="wang-tietong", org="shangdang/sudian", roles=frozenset({Role.REQUEST_HANDLER})
-    )
-    token = issue_token(handler, SECRET, timedelta(hours=1), datetime.now(UTC))
     app = create_app(settings)  # every service, embedded
     with TestClient(app) as client:
+        handler = ("wang-tietong", "shangdang/sudian", Role.REQUEST_HANDLER)
+        token = accounts.token(client, SECRET, *handler)
         body = registration(submitted_on="2026-02-10")
         r = client.post("/v1/requests", json=body, headers={"Authorization": f"Bearer {token}"})
         assert r.status_code == 201, r.text
