@@ -11,7 +11,6 @@ module so the request pages (routes.py) and these change apart.
 No `from __future__ import annotations` here: FastAPI must see the real types.
 """
 
-import asyncio
 import uuid
 from typing import Any
 from urllib.parse import urlencode
@@ -23,7 +22,6 @@ from services.enforcement.events import RecordKind
 from services.workbench import forms
 from services.workbench.pages import Workbench
 from services.workbench.routes import (
-    CATCH_UP_SECONDS,
     Session,
     W,
     _api,
@@ -34,8 +32,9 @@ from services.workbench.routes import (
     _refused,
     _session,
     _to_login,
+    read_at,
 )
-from shared.gateway import Answer, Api
+from shared.gateway import Api
 
 RECORD_KINDS = frozenset(k.value for k in RecordKind)
 
@@ -174,23 +173,6 @@ async def decisions_page(request: Request, wb: W, status: str = "recorded") -> R
     )
 
 
-async def _decision(api: Api, decision_id: uuid.UUID, version: int = 0) -> Answer:
-    """The decision as the ledger shows it, at `version` or later: the ledger is a
-    projection, so right after a command the page waits for it (as the request's page)."""
-    path = f"/v1/enforcement/decisions/{decision_id}"
-    answer = await api.get(SERVICE, path)
-    waited = 0.0
-    while version and waited < CATCH_UP_SECONDS:
-        if answer.ok and int(answer.body.get("version", 0)) >= version:
-            break
-        if not answer.ok and answer.status != 404:
-            break
-        await asyncio.sleep(0.1)
-        waited += 0.1
-        answer = await api.get(SERVICE, path)
-    return answer
-
-
 @router.get("/{decision_id}", response_model=None)
 async def decision_page(
     request: Request, wb: W, decision_id: uuid.UUID, done: str = "", v: int = 0
@@ -199,7 +181,7 @@ async def decision_page(
     if s is None:
         return _to_login(request)
     async with _api(request, wb, s) as api:
-        answer = await _decision(api, decision_id, v)
+        answer = await read_at(api, SERVICE, f"/v1/enforcement/decisions/{decision_id}", v)
         commands = (await _catalogue(wb, api))[0]
     if not answer.ok:
         return _refused(request, wb, s, answer)

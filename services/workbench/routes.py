@@ -804,12 +804,11 @@ def _history_rows(
 CATCH_UP_SECONDS = 10.0
 
 
-async def _request_bundle(
-    api: Api, request_id: uuid.UUID, version: int = 0
-) -> tuple[dict[str, Any], list[dict[str, Any]], Answer | None]:
-    """The request as the ledger shows it, at `version` or later: the ledger is a projection,
-    so right after a command the page waits for it instead of showing the old state."""
-    answer = await api.get("applications", f"/v1/requests/{request_id}")
+async def read_at(api: Api, service: str, path: str, version: int = 0) -> Answer:
+    """An item of a read model at `version` or later: the model is a projection, so right
+    after a command a page waits for it (up to CATCH_UP_SECONDS) instead of showing the
+    old state."""
+    answer = await api.get(service, path)
     waited = 0.0
     while version and waited < CATCH_UP_SECONDS:
         if answer.ok and int(answer.body.get("version", 0)) >= version:
@@ -818,7 +817,16 @@ async def _request_bundle(
             break
         await asyncio.sleep(0.1)
         waited += 0.1
-        answer = await api.get("applications", f"/v1/requests/{request_id}")
+        answer = await api.get(service, path)
+    return answer
+
+
+async def _request_bundle(
+    api: Api, request_id: uuid.UUID, version: int = 0
+) -> tuple[dict[str, Any], list[dict[str, Any]], Answer | None]:
+    """The request as the ledger shows it, at `version` or later: the ledger is a projection,
+    so right after a command the page waits for it instead of showing the old state."""
+    answer = await read_at(api, "applications", f"/v1/requests/{request_id}", version)
     if not answer.ok:
         return {}, [], answer
     history = await api.get("applications", f"/v1/requests/{request_id}/history")
