@@ -304,20 +304,31 @@ def run_suite(
     handle = SuiteHandle("distributed", "", logs)
     try:
         # Every discovered service: its API + relay, and its projection worker if it has one.
+        # All ports are chosen first, so every process (the workbench and the portal call
+        # the others) gets the whole URL map, and all start at once, as a deployment's pods
+        # do: start-up is import and connection time, so starting them one after another
+        # only adds those up (DDL is serialised by an advisory lock, topics are created
+        # idempotently).
+        plan: list[tuple[str, str, int]] = []
         for service in start_order(DEFINITIONS):
             definition = DEFINITIONS[service]
             roles = ["serve"] + (["worker"] if list(definition.projections()) else [])
             for role in roles:
-                # The APIs started so far: a service that calls others (the workbench, the
-                # portal) starts after them and gets their URLs.
-                env["GONGKAI_SERVICE_URLS"] = json.dumps(handle.urls)
                 port = free_port()
+                while port in {p for _, _, p in plan}:  # the OS may hand a closed port out again
+                    port = free_port()
                 if role == "serve":
                     handle.urls[service] = f"http://127.0.0.1:{port}"
-                log = logs / f"{role}-{service}.log"
-                proc = _start([GONGKAI, role, service, "--port", str(port)], env, log)
-                handle.processes.append(proc)
-                _wait_ready(f"http://127.0.0.1:{port}", proc, log)
+                plan.append((service, role, port))
+        env["GONGKAI_SERVICE_URLS"] = json.dumps(handle.urls)
+        started = []
+        for service, role, port in plan:
+            log = logs / f"{role}-{service}.log"
+            proc = _start([GONGKAI, role, service, "--port", str(port)], env, log)
+            handle.processes.append(proc)
+            started.append((f"http://127.0.0.1:{port}", proc, log))
+        for url, proc, log in started:
+            _wait_ready(url, proc, log, timeout=180)
         handle.base_url = handle.urls["applications"]
         bootstrap_accounts(handle, env, logs)
         yield handle
