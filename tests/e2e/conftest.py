@@ -20,7 +20,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -33,6 +33,7 @@ import pytest
 from gongkai.app import DEFINITIONS
 from shared.identity import Principal, Role, issue_token
 from shared.service import start_order
+from tests.integration.test_subscriptions_delivery import MailServer
 
 SECRET = "e2e-secret-" + "x" * 40
 ADMIN = "e2e-admin"
@@ -258,6 +259,15 @@ async def _drop_database(url: str, name: str) -> None:
         await conn.close()
 
 
+@pytest.fixture(scope="session")
+def mail_server() -> Iterator[MailServer]:
+    """A real SMTP server (aiosmtpd) every suite's processes send their mail to."""
+    server = MailServer(free_port())
+    server.start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture(scope="session", params=["embedded", "distributed"])
 def suite(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
@@ -265,12 +275,23 @@ def suite(
     yield from run_suite(request, tmp_path_factory)
 
 
+#: What every distributed district runs whatever a module names: accounts (every process's
+#: account book, the test tokens) and platform (the working-day calendars).
+BASE_SERVICES = frozenset({"accounts", "platform"})
+
+
 def run_suite(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    services: Collection[str] | None = None,
 ) -> Iterator[SuiteHandle]:
     """Start the suite in `request.param` mode; a module whose assertions need a district
     no other test touched (e.g. exact scores) overrides `suite` with a module-scoped
-    fixture that yields from this."""
+    fixture that yields from this. `services`: in distributed mode, start only these and
+    BASE_SERVICES, for a module that exercises a few of them (a district's start-up is most
+    of such a module's time); a page or call that needs a service left out fails naming it
+    (the gateway's "no URL for service"). Embedded mode always runs the one process with
+    all."""
     logs = tmp_path_factory.mktemp(f"suite-{request.param}")
     env = {
         **os.environ,
@@ -280,6 +301,14 @@ def run_suite(
     }
     env.pop("GONGKAI_DATABASE_URL", None)
     env.pop("GONGKAI_KAFKA_BOOTSTRAP", None)
+    # Mail goes to the session's SMTP server; page views and subscription notices are
+    # flushed within a second or two (the subscription journey waits for both).
+    mail: MailServer = request.getfixturevalue("mail_server")
+    env["GONGKAI_SMTP_HOST"] = "127.0.0.1"
+    env["GONGKAI_SMTP_PORT"] = str(mail.port)
+    env["GONGKAI_SMTP_SENDER"] = "noreply@shangdang.example"
+    env["GONGKAI_PORTAL_VIEWS_FLUSH_SECONDS"] = "1"
+    env["GONGKAI_SUBSCRIPTIONS_JOB_SECONDS"] = "0.5"
     if request.param == "embedded":
         port = free_port()
         env["GONGKAI_VAR_DIR"] = str(logs / "var")
@@ -310,7 +339,8 @@ def run_suite(
         # only adds those up (DDL is serialised by an advisory lock, topics are created
         # idempotently).
         plan: list[tuple[str, str, int]] = []
-        for service in start_order(DEFINITIONS):
+        wanted = set(DEFINITIONS if services is None else {*services, *BASE_SERVICES})
+        for service in (s for s in start_order(DEFINITIONS) if s in wanted):
             definition = DEFINITIONS[service]
             roles = ["serve"] + (["worker"] if list(definition.projections()) else [])
             for role in roles:
@@ -329,7 +359,7 @@ def run_suite(
             started.append((f"http://127.0.0.1:{port}", proc, log))
         for url, proc, log in started:
             _wait_ready(url, proc, log, timeout=180)
-        handle.base_url = handle.urls["applications"]
+        handle.base_url = handle.urls.get("applications", handle.urls["accounts"])
         bootstrap_accounts(handle, env, logs)
         yield handle
     finally:

@@ -31,7 +31,7 @@ def suite(
 ) -> Iterator[SuiteHandle]:
     """A fresh district for this module: the assertions are exact scores of townships,
     which other tests' overdue requests would otherwise move."""
-    yield from run_suite(request, tmp_path_factory)
+    yield from run_suite(request, tmp_path_factory, services=("assessment", "applications"))
 
 
 def scheme_body(**changes: Any) -> dict[str, Any]:

@@ -46,7 +46,7 @@ def suite(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[SuiteHandle]:
     """A fresh district: the page's assertions are exact ranks."""
-    yield from run_suite(request, tmp_path_factory)
+    yield from run_suite(request, tmp_path_factory, services=("assessment",))
 
 
 @pytest.fixture

@@ -33,7 +33,7 @@ YINCHENG = "shangdang/yincheng"
 def suite(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[SuiteHandle]:
-    yield from run_suite(request, tmp_path_factory)
+    yield from run_suite(request, tmp_path_factory, services=("assessment",))
 
 
 def assessor(suite: SuiteHandle) -> httpx.Client:

@@ -39,7 +39,9 @@ YINCHENG, XIHUO = "shangdang/yincheng", "shangdang/xihuo"
 def suite(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[SuiteHandle]:
-    yield from run_suite(request, tmp_path_factory)
+    yield from run_suite(
+        request, tmp_path_factory, services=("assessment", "catalog", "applications", "portal")
+    )
 
 
 def office_head(suite: SuiteHandle, person: str, org: str, service: str) -> httpx.Client:

@@ -53,7 +53,19 @@ DEMO = Path(__file__).parents[2] / "deploy" / "demo" / "assessment-scheme-2026.y
 def suite(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[SuiteHandle]:
-    yield from run_suite(request, tmp_path_factory)
+    yield from run_suite(
+        request,
+        tmp_path_factory,
+        services=(
+            "assessment",
+            "audit",
+            "enforcement",
+            "applications",
+            "catalog",
+            "workbench",
+            "portal",
+        ),
+    )
 
 
 def system(suite: SuiteHandle) -> httpx.Client:
