@@ -351,6 +351,9 @@ CLASSIFIER: Aggregate[ClassifierState] = Aggregate(
     initial=ClassifierState,
     evolve=evolve_classifier,
     tenant=lambda state, events: events[0].tenant,
+    #: Every member of staff may see the register (GET /v1/sentiment-models lists it; it
+    #: holds no personal data); acting on it is the district's (the rows' scope).
+    visible=lambda principal, state, tenant, orgs: True,
     noun="classifier",
 )
 
