@@ -54,9 +54,7 @@ def post_message(suite: SuiteHandle, token: str, text: str) -> dict[str, Any]:
     return dict(r.json())
 
 
-def test_correct_retrain_shadow_promote_and_roll_back(
-    suite: SuiteHandle, tmp_path: Path
-) -> None:
+def test_correct_retrain_shadow_promote_and_roll_back(suite: SuiteHandle, tmp_path: Path) -> None:
     officer = suite.token("liu-yang", SUDIAN, Role.OPINION_OFFICER)
     operator = suite.token("model-operator", "shangdang", Role.ADMINISTRATOR)
 
