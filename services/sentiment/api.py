@@ -19,7 +19,6 @@ from pydantic import BaseModel
 
 from services.sentiment import commands as c
 from services.sentiment import public_api, queries
-from services.sentiment.classifier import default_classifier
 from services.sentiment.handlers import (
     CASE_COMMANDS,
     CASES,
@@ -103,7 +102,7 @@ async def import_messages(
 
 
 @router.post("/messages/classify", summary="试分类 Classify a text without recording it")
-async def classify(cmd: ClassifyText, caller: Caller) -> dict[str, Any]:
+async def classify(cmd: ClassifyText, caller: Caller, h: H) -> dict[str, Any]:
     if not cmd.text.strip():
         raise ValidationFailed(
             rule="message.text_empty",
@@ -111,7 +110,8 @@ async def classify(cmd: ClassifyText, caller: Caller) -> dict[str, Any]:
             message_zh="留言内容不能为空",
             message_en="the message text is empty",
         )
-    return default_classifier().classify(cmd.text).as_payload()
+    live = await h.models.live() if h.models is not None else h.classifier
+    return live.classify(cmd.text).as_payload()
 
 
 # --- reads --------------------------------------------------------------------------------
