@@ -19,9 +19,15 @@ from pydantic import BaseModel
 
 from services.sentiment import commands as c
 from services.sentiment import public_api, queries
-from services.sentiment.classifier import default_classifier
-from services.sentiment.handlers import CASE_COMMANDS, CASES, SentimentHandlers
+from services.sentiment.handlers import (
+    CASE_COMMANDS,
+    CASES,
+    MESSAGE_COMMANDS,
+    MODEL_COMMANDS,
+    SentimentHandlers,
+)
 from services.sentiment.importer import ParsedRow, RowError, parse_csv, parse_jsonl
+from services.sentiment.learning import CLASSIFIER_ID
 from services.sentiment.policies import suggestions
 from shared.deps import Caller, handlers_of, runtime_of
 from shared.errors import GongkaiError, ValidationFailed
@@ -96,7 +102,7 @@ async def import_messages(
 
 
 @router.post("/messages/classify", summary="试分类 Classify a text without recording it")
-async def classify(cmd: ClassifyText, caller: Caller) -> dict[str, Any]:
+async def classify(cmd: ClassifyText, caller: Caller, h: H) -> dict[str, Any]:
     if not cmd.text.strip():
         raise ValidationFailed(
             rule="message.text_empty",
@@ -104,7 +110,8 @@ async def classify(cmd: ClassifyText, caller: Caller) -> dict[str, Any]:
             message_zh="留言内容不能为空",
             message_en="the message text is empty",
         )
-    return default_classifier().classify(cmd.text).as_payload()
+    live = await h.models.live() if h.models is not None else h.classifier
+    return live.classify(cmd.text).as_payload()
 
 
 # --- reads --------------------------------------------------------------------------------
@@ -138,6 +145,7 @@ async def get_message(
     if row is None or not within_scope(caller, row["tenant"]):
         raise queries.message_not_found(message_id)
     view = queries.message_view(row, caller)
+    await queries.with_labels(rt.views, [view])
     endpoint = "GET /v1/messages/{message_id}"
     await _record_citizen_read(h, request, caller, [view], endpoint)
     return view
@@ -177,6 +185,16 @@ async def policy_suggestions(case_id: UUID, caller: Caller, rt: Rt) -> dict[str,
     return await suggestions(rt.views, str(case_id), row["tenant"])
 
 
+@router.get(
+    "/sentiment-models",
+    summary="分类模型 Registered models, the live one, shadow runs and their agreement",
+)
+async def list_models(caller: Caller, rt: Rt, h: H) -> dict[str, Any]:
+    live = await h.models.live_model_id() if h.models else h.classifier.topic_model.model_id
+    body = await queries.models(rt.views, live)
+    return body | {"classifier_id": str(CLASSIFIER_ID)}
+
+
 @router.get("/hotspots", summary="热点 Hotspots detected")
 async def list_hotspots(caller: Caller, rt: Rt, tenant: str | None = None) -> dict[str, Any]:
     scope = tenant or str(caller.org)
@@ -186,7 +204,13 @@ async def list_hotspots(caller: Caller, rt: Rt, tenant: str | None = None) -> di
 
 def routers() -> list[APIRouter]:
     """The generated case steps first, then intake and reads, then the public status."""
-    return [command_router(CASE_COMMANDS), router, public_api.router]
+    return [
+        command_router(CASE_COMMANDS),
+        command_router(MESSAGE_COMMANDS),
+        command_router(MODEL_COMMANDS),
+        router,
+        public_api.router,
+    ]
 
 
 async def _import(

@@ -377,7 +377,11 @@ def save_model(model: AnyTopicModel, path: str | Path) -> None:
 
 def load_model(path: str | Path) -> AnyTopicModel:
     """Either format; a file of any other format is refused (a model file is data, not code)."""
-    data = orjson.loads(Path(path).read_bytes())
+    return model_from_json(orjson.loads(Path(path).read_bytes()))
+
+
+def model_from_json(data: Any) -> AnyTopicModel:
+    """A model from its parsed JSON (a file, or an artefact stored in the database)."""
     if isinstance(data, dict) and data.get("format") == LINEAR_FORMAT:
         return LinearTopicModel(LinearModel.from_json(data))
     return TopicModel.from_json(data)

@@ -7,6 +7,7 @@ and line numbers.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 from datetime import UTC, datetime
 from typing import Any
@@ -18,7 +19,19 @@ def _columns(value: str) -> list[str]:
     return [c.strip() for c in value.split(",") if c.strip()]
 
 
+SHARED_SAMPLE = "../shared/data/citizen-messages/messages_labeled_sample.csv"
+SHARED_TAXONOMY = "../shared/data/citizen-messages/label_taxonomy.csv"
+
+
 def _train(args: argparse.Namespace) -> int:
+    if args.from_events:
+        return _train_from_events(args)
+    if not (args.data and args.out and args.text_col and args.label_col):
+        print(
+            "error: --data, --out, --text-col and --label-col are required (or --from-events)",
+            file=sys.stderr,
+        )
+        return 2
     from services.sentiment.classifier import (
         AnyTopicModel,
         save_model,
@@ -61,6 +74,95 @@ def _train(args: argparse.Namespace) -> int:
     print(f"trained on {len(data.samples)} rows ({data.skipped} skipped, no text or label)")
     print(f"classes: {', '.join(model.classes)}")
     print(f"model written to {args.out} (id {model.model_id})")
+    return 0
+
+
+def _train_from_events(args: argparse.Namespace) -> int:
+    """The public sample plus every correction in the log; registers the model (an event)."""
+    from pathlib import Path
+
+    from services.sentiment.training import read_categories, read_labelled
+
+    data_path = args.data or SHARED_SAMPLE
+    text_col = args.text_col or "留言主题,留言详情"
+    label_col = args.label_col or "一级分类"
+    data = read_labelled(data_path, _columns(text_col), label_col)
+    taxonomy = args.taxonomy or (SHARED_TAXONOMY if not args.data else None)
+    categories = (
+        read_categories(taxonomy, args.taxonomy_label_col, _columns(args.taxonomy_cols))
+        if taxonomy and Path(taxonomy).exists()
+        else None
+    )
+    described = f"{Path(data_path).name} ({len(data.samples)} rows)" + (
+        f" + category tree {Path(taxonomy).name}" if categories and taxonomy else ""
+    )
+    return asyncio.run(_register(args, data.samples, categories, described))
+
+
+async def _register(
+    args: argparse.Namespace,
+    samples: list[tuple[str, str]],
+    categories: dict[str, list[str]] | None,
+    described: str,
+) -> int:
+    from services.sentiment.model_store import ModelBook
+    from services.sentiment.retrain import train_from_events
+    from services.sentiment.service import startup_classifier
+    from shared.db import Database, SqliteDatabase
+    from shared.envelope import Actor
+    from shared.eventstore import open_postgres_store, open_sqlite_store
+    from shared.settings import Settings
+    from shared.tenancy import load_org_tree
+
+    settings = Settings()
+    if settings.database_url:
+        store = await open_postgres_store(settings.database_url, schema="sentiment", listen=False)
+        views: Database = store.db
+    else:
+        folder = settings.var_dir / "sentiment"
+        store = await open_sqlite_store(str(folder / "events.db"), name="sentiment")
+        views = await SqliteDatabase.open(folder / "views.db")
+    try:
+        book = ModelBook(
+            store=store, artefacts=store.db, views=views, startup=startup_classifier(settings)
+        )
+        result = await train_from_events(
+            store,
+            store.db,
+            book,
+            samples,
+            categories,
+            f"{described} + corrections in the log",
+            str(load_org_tree(settings.org_file).district.path),
+            Actor(id=args.sub, kind="user", role="administrator"),
+            held_out_share=args.held_out,
+        )
+    finally:
+        if views is not store.db:
+            await views.close()
+        await store.close()
+    event = result.event
+    t = event.training
+    print(
+        f"sample {t.sample_rows} rows; corrections {t.corrections} (latest per message): "
+        f"{t.corrections_train} trained on, {t.corrections_held_out} held out; "
+        f"polarity corrections {t.polarity_corrections} (not used by the topic model)"
+    )
+    if result.evaluation is not None and result.baseline is not None:
+        print("held-out corrections, the new model:")
+        print(result.evaluation.table())
+        print(result.evaluation.confusion_table())
+        print(
+            f"held-out corrections, the live model: accuracy {result.baseline.accuracy:.3f}  "
+            f"macro-F1 {result.baseline.macro_f1:.3f}"
+        )
+    else:
+        print("no held-out corrections: no evaluation")
+    state = "registered" if result.registered else "already registered (same content)"
+    print(
+        f"model {event.model_id} {state}; artefact {event.artefact} "
+        f"sha256 {event.artefact_sha256[:12]}… ({event.artefact_bytes} bytes)"
+    )
     return 0
 
 
@@ -185,6 +287,29 @@ def _import(args: argparse.Namespace) -> int:
     return 0 if not errors else 1
 
 
+def _model(args: argparse.Namespace) -> int:
+    """The model register through the API: list, shadow, promote, roll back."""
+    import httpx
+
+    from services.sentiment.learning import CLASSIFIER_ID
+
+    headers = {"Authorization": f"Bearer {args.token}"}
+    with httpx.Client(base_url=args.url, headers=headers, timeout=60) as client:
+        if args.model_action == "list":
+            response = client.get("/v1/sentiment-models")
+        else:
+            body: dict[str, Any] = {"model_id": args.model_id}
+            if args.model_action == "shadow":
+                body["messages"] = args.messages
+            elif args.reason:
+                body["reason"] = args.reason
+            response = client.post(
+                f"/v1/sentiment-classifier/{CLASSIFIER_ID}/{args.model_action}", json=body
+            )
+    print(orjson.dumps(response.json(), option=orjson.OPT_INDENT_2).decode())
+    return 0 if response.status_code < 300 else 1
+
+
 def _row_json(command: dict[str, Any]) -> dict[str, Any]:
     citizen = command.pop("citizen", None) or {}
     for key, value in citizen.items():
@@ -197,10 +322,18 @@ def add_commands(subparsers: Any) -> None:
     sub = p.add_subparsers(dest="sentiment_command", required=True)
 
     train = sub.add_parser("train", help="train the topic model on a labelled CSV")
-    train.add_argument("--data", required=True)
-    train.add_argument("--text-col", required=True, help="column(s), comma-separated")
-    train.add_argument("--label-col", required=True)
-    train.add_argument("--out", required=True)
+    train.add_argument(
+        "--from-events",
+        action="store_true",
+        help="the sample (--data, default the shared public sample) plus every correction "
+        "in the log; registers the model as an event (ModelRegistered)",
+    )
+    train.add_argument("--data", help=f"labelled CSV (--from-events default: {SHARED_SAMPLE})")
+    train.add_argument("--text-col", help="column(s), comma-separated")
+    train.add_argument("--label-col")
+    train.add_argument("--out", help="model file (without --from-events)")
+    train.add_argument("--held-out", type=float, default=0.3, help="share of corrections held out")
+    train.add_argument("--sub", default="sentiment-trainer", help="who registers (--from-events)")
     train.add_argument(
         "--kind", choices=["linear", "nb"], default="linear", help="linear (default) or nb"
     )
@@ -242,6 +375,15 @@ def add_commands(subparsers: Any) -> None:
     cl.add_argument("text", nargs="?")
     cl.add_argument("--model")
     cl.set_defaults(func=_classify)
+
+    mdl = sub.add_parser("model", help="the model register: list, shadow, promote, rollback")
+    mdl.add_argument("model_action", choices=["list", "shadow", "promote", "rollback"])
+    mdl.add_argument("model_id", nargs="?", default="")
+    mdl.add_argument("--messages", type=int, default=200, help="shadow: N messages")
+    mdl.add_argument("--reason")
+    mdl.add_argument("--url", default="http://127.0.0.1:8000")
+    mdl.add_argument("--token", required=True)
+    mdl.set_defaults(func=_model)
 
     imp = sub.add_parser("import", help="import a CSV or JSON Lines file through the API")
     imp.add_argument("file")

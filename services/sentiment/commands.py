@@ -121,3 +121,43 @@ class LinkPolicy(BaseModel):
 
     document_id: UUID = Field(description="the catalog's published document")
     misreading: str = Field(min_length=4, max_length=2000, description="what was misread")
+
+
+class CorrectClassification(BaseModel):
+    """纠正分类: the officer's category and/or polarity (checked by the domain: an unknown one
+    is 422 with the known ones; one that changes nothing is refused)."""
+
+    model_config = _STRICT
+
+    category: str | None = Field(default=None, max_length=50, description="一级分类")
+    polarity: str | None = Field(
+        default=None, description="情感倾向: negative 负面 / neutral 中性 / positive 正面"
+    )
+    reason: str | None = Field(default=None, max_length=1000)
+
+
+class StartShadow(BaseModel):
+    """影子运行: the registered model answers beside the live one for the next N messages."""
+
+    model_config = _STRICT
+
+    model_id: str = Field(min_length=1, max_length=100)
+    messages: int = Field(default=200, ge=1, le=100_000, description="N messages in shadow")
+
+
+class PromoteModel(BaseModel):
+    """推广: the model in shadow becomes the live one (after its N messages)."""
+
+    model_config = _STRICT
+
+    model_id: str = Field(min_length=1, max_length=100)
+    reason: str | None = Field(default=None, max_length=1000)
+
+
+class RollBackModel(BaseModel):
+    """回滚: stop the model in shadow, or take the live model back to the one before."""
+
+    model_config = _STRICT
+
+    model_id: str = Field(min_length=1, max_length=100)
+    reason: str | None = Field(default=None, max_length=1000)

@@ -92,6 +92,14 @@ class MessageReceived(DomainEvent):
     )
 
 
+class Polarity(LabelledEnum):
+    """Sentiment polarity of a message (the classifier's answer, or an officer's correction)."""
+
+    negative = "negative", "负面"
+    neutral = "neutral", "中性"
+    positive = "positive", "正面"
+
+
 @registry.register
 class MessageClassified(DomainEvent):
     """What the classifier decided and why (the words or features that decided)."""
@@ -112,6 +120,130 @@ class MessageClassified(DomainEvent):
     urgency: str
     urgency_classes: list[str]
     urgency_reasons: list[str]
+
+
+@registry.register
+class MessageClassificationCorrected(DomainEvent):
+    """An officer corrected the category and/or the polarity of a message (纠正分类): the
+    model's own answer stays in MessageClassified; corrections are training data for
+    `gongkai sentiment train --from-events`."""
+
+    event_type = "MessageClassificationCorrected"
+    stream_type = "message"
+
+    message_id: UUID
+    model_id: str = Field(description="the model that classified the message")
+    old_category: str = Field(description="the category before this correction")
+    new_category: str
+    old_polarity: Polarity
+    new_polarity: Polarity
+    reason: str | None = Field(default=None, max_length=1000)
+    corrected_by: str
+
+
+class ClassFigures(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    label: str
+    precision: float
+    recall: float
+    f1: float
+    support: int
+
+
+class Evaluation(BaseModel):
+    """Figures of a model on a held-out set."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    rows: int
+    accuracy: float
+    macro_f1: float
+    per_class: list[ClassFigures]
+    #: (gold, predicted, count) cells of the confusion table.
+    confusion: list[tuple[str, str, int]] = Field(default_factory=list)
+
+
+class TrainingSet(BaseModel):
+    """What a model was trained on: counts, never a text."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    description: str
+    sample_rows: int = Field(description="rows of the public labelled sample")
+    corrections: int = Field(description="category corrections in the log (latest per message)")
+    corrections_train: int
+    corrections_held_out: int
+    polarity_corrections: int = Field(
+        description="polarity corrections (kept in the log; the topic model does not use them)"
+    )
+    classes: list[str]
+
+
+@registry.register
+class ModelRegistered(DomainEvent):
+    """A trained topic model, registered with its evaluation; it classifies nothing until an
+    operator runs it in shadow and promotes it."""
+
+    event_type = "ModelRegistered"
+    stream_type = "sentiment-classifier"
+
+    classifier_id: UUID
+    model_id: str = Field(description="content hash of the model (m-<sha256 prefix>)")
+    kind: str = Field(description="linear / nb")
+    training: TrainingSet
+    evaluation: Evaluation | None = Field(
+        default=None, description="on the held-out corrections (None: too few to hold out)"
+    )
+    baseline: Evaluation | None = Field(
+        default=None, description="the live model on the same held-out corrections"
+    )
+    artefact: str = Field(description="where the model file is stored")
+    artefact_sha256: str
+    artefact_bytes: int
+
+
+@registry.register
+class ModelShadowStarted(DomainEvent):
+    """The model answers beside the live one for the next `messages` messages (recorded, not
+    used)."""
+
+    event_type = "ModelShadowStarted"
+    stream_type = "sentiment-classifier"
+
+    classifier_id: UUID
+    model_id: str
+    live_model_id: str
+    messages: int = Field(ge=1)
+
+
+@registry.register
+class ModelPromoted(DomainEvent):
+    """The operator made the model live: new messages are classified by it."""
+
+    event_type = "ModelPromoted"
+    stream_type = "sentiment-classifier"
+
+    classifier_id: UUID
+    model_id: str
+    previous_model_id: str
+    shadow_messages: int
+    agreement: float | None = Field(description="share of shadow answers equal to the live one")
+    reason: str | None = None
+
+
+@registry.register
+class ModelRolledBack(DomainEvent):
+    """The operator stopped a model in shadow, or took a live model back to the one before."""
+
+    event_type = "ModelRolledBack"
+    stream_type = "sentiment-classifier"
+
+    classifier_id: UUID
+    model_id: str
+    was: str = Field(description="shadow / live")
+    live_model_id: str = Field(description="the live model after the rollback")
+    reason: str | None = None
 
 
 @registry.register

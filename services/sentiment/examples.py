@@ -17,6 +17,8 @@ MESSAGE = UUID("01936f0e-7c1b-7000-8000-0000000000a1")
 CASE = UUID("01936f0e-7c1b-7000-8000-0000000000c1")
 AT = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 DUE = AT + timedelta(hours=48)
+CLASSIFIER = UUID("5e7a1c2b-3d4f-4a6b-8c9d-0e1f2a3b4c5d")
+MODEL = "m-3f2a9c0d41b7e865"
 
 EXAMPLES: dict[str, Callable[[], DomainEvent]] = {
     "sentiment/MessageReceived.v1": lambda: e.MessageReceived(
@@ -44,6 +46,63 @@ EXAMPLES: dict[str, Callable[[], DomainEvent]] = {
         urgency="normal",
         urgency_classes=[],
         urgency_reasons=[],
+    ),
+    "sentiment/MessageClassificationCorrected.v1": lambda: e.MessageClassificationCorrected(
+        message_id=MESSAGE,
+        model_id="lexicon-default-v1",
+        old_category="城乡建设",
+        new_category="环境保护",
+        old_polarity=e.Polarity.neutral,
+        new_polarity=e.Polarity.negative,
+        reason="噪音扰民属环境保护（噪声污染）",
+        corrected_by="liu-yang",
+    ),
+    "sentiment/ModelRegistered.v1": lambda: e.ModelRegistered(
+        classifier_id=CLASSIFIER,
+        model_id=MODEL,
+        kind="linear",
+        training=e.TrainingSet(
+            description="messages_labeled_sample.csv (495 rows) + category tree "
+            "label_taxonomy.csv + corrections in the log",
+            sample_rows=495,
+            corrections=120,
+            corrections_train=84,
+            corrections_held_out=36,
+            polarity_corrections=7,
+            classes=["交通运输", "城乡建设", "环境保护"],
+        ),
+        evaluation=e.Evaluation(
+            rows=36,
+            accuracy=0.861,
+            macro_f1=0.842,
+            per_class=[
+                e.ClassFigures(label="城乡建设", precision=0.9, recall=0.818, f1=0.857, support=22),
+                e.ClassFigures(label="环境保护", precision=0.8, recall=0.857, f1=0.828, support=14),
+            ],
+            confusion=[("城乡建设", "城乡建设", 18), ("城乡建设", "环境保护", 4)],
+        ),
+        baseline=None,
+        artefact=f"db:sentiment/sentiment_model_artefacts/{MODEL}",
+        artefact_sha256="a" * 64,
+        artefact_bytes=5_123_456,
+    ),
+    "sentiment/ModelShadowStarted.v1": lambda: e.ModelShadowStarted(
+        classifier_id=CLASSIFIER, model_id=MODEL, live_model_id="lexicon-default-v1", messages=200
+    ),
+    "sentiment/ModelPromoted.v1": lambda: e.ModelPromoted(
+        classifier_id=CLASSIFIER,
+        model_id=MODEL,
+        previous_model_id="lexicon-default-v1",
+        shadow_messages=200,
+        agreement=0.87,
+        reason="影子运行 200 条，与纠正一致率更高",
+    ),
+    "sentiment/ModelRolledBack.v1": lambda: e.ModelRolledBack(
+        classifier_id=CLASSIFIER,
+        model_id=MODEL,
+        was="live",
+        live_model_id="lexicon-default-v1",
+        reason="商贸旅游类留言误分增多",
     ),
     "sentiment/MessageLinkedToCase.v1": lambda: e.MessageLinkedToCase(
         message_id=MESSAGE, case_id=CASE, similarity=None, opened_case=True

@@ -26,13 +26,22 @@ from uuid import UUID
 import orjson
 
 from services.sentiment import commands as c
-from services.sentiment import domain, intake
+from services.sentiment import domain, intake, learning
 from services.sentiment.classifier import Classifier
 from services.sentiment.deadlines import DeadlineRules
 from services.sentiment.domain import CaseState
 from services.sentiment.events import CitizenDataRead, registry
 from services.sentiment.grouping import Candidate, best_match, signature
 from services.sentiment.intake import Intake, Route, message_stream
+from services.sentiment.learning import (
+    ClassifierState,
+    MessageState,
+    ShadowFigures,
+    evolve_classifier,
+    evolve_message,
+)
+from services.sentiment.lexicon import TOPIC_TERMS
+from services.sentiment.model_store import ModelBook
 from services.sentiment.policies import case_texts, policy_facts, related
 from services.sentiment.policy_match import PolicyRef, match_one
 from shared.commands import Aggregate, Command, CommandTable, Context, acting_role, actor_of
@@ -284,6 +293,140 @@ CASE_COMMANDS: CommandTable[CaseState] = CommandTable(
 )
 
 
+# --- corrections of a message's labels (纠正分类) ---------------------------------------
+
+
+MESSAGES: Aggregate[MessageState] = Aggregate(
+    kind="message",
+    id_field="message_id",
+    label_zh="留言",
+    label_en="message",
+    registry=registry,
+    initial=MessageState,
+    evolve=evolve_message,
+    tenant=lambda state, events: events[0].tenant,
+)
+
+
+async def _categories(
+    deps: Runtime, state: MessageState, cmd: c.CorrectClassification, p: Principal, tenant: str
+) -> Mapping[str, Any]:
+    handlers: SentimentHandlers = deps.handlers
+    return {"categories": await handlers.known_categories()}
+
+
+MESSAGE_COMMANDS: CommandTable[MessageState] = CommandTable(
+    aggregate=MESSAGES,
+    prefix="/v1/messages",
+    tag="sentiment 舆情回应",
+    commands=(
+        Command(
+            "correct-classification",
+            c.CorrectClassification,
+            "纠正分类",
+            "Correct the category and/or sentiment (training data for the classifier)",
+            LEADING_ROLES,
+            lambda s, cmd, x: learning.correct(
+                s, cmd.category, cmd.polarity, cmd.reason, x.given["categories"], x.principal.sub
+            ),
+            prepare=_categories,
+            basis="issue #19（从人工纠正中学习）",
+        ),
+    ),
+)
+
+
+# --- the classifier's model register: shadow, promote, roll back --------------------------
+
+#: Who runs the model register: the system administrator, or a district opinion officer
+#: (the row's scope is the district: a township's officer is refused).
+MODEL_ROLES = (Role.ADMINISTRATOR, Role.OPINION_OFFICER)
+
+CLASSIFIER: Aggregate[ClassifierState] = Aggregate(
+    kind="sentiment-classifier",
+    id_field="classifier_id",
+    label_zh="分类模型登记簿",
+    label_en="classifier model register",
+    registry=registry,
+    initial=ClassifierState,
+    evolve=evolve_classifier,
+    tenant=lambda state, events: events[0].tenant,
+    #: Every member of staff may see the register (GET /v1/sentiment-models lists it; it
+    #: holds no personal data); acting on it is the district's (the rows' scope).
+    visible=lambda principal, state, tenant, orgs: True,
+    noun="classifier",
+)
+
+
+def _district(state: ClassifierState, tenant: str) -> str:
+    return tenant
+
+
+async def _live(
+    deps: Runtime, state: ClassifierState, cmd: Any, p: Principal, tenant: str
+) -> Mapping[str, Any]:
+    """The live model's id as the API process sees it, and the shadow run's figures."""
+    handlers: SentimentHandlers = deps.handlers
+    book = handlers.models
+    startup = handlers.classifier.topic_model.model_id
+    live = state.live or startup
+    figures = ShadowFigures(0, None)
+    if state.shadow is not None:
+        row = await deps.views.fetchrow(
+            """SELECT COUNT(*) AS n, SUM(CASE WHEN agrees THEN 1 ELSE 0 END) AS agree
+               FROM sent_model_shadow WHERE model_id = $1""",
+            state.shadow,
+        )
+        n = int(row["n"] or 0) if row else 0
+        agree = int(row["agree"] or 0) if row else 0
+        figures = ShadowFigures(n, round(agree / n, 4) if n else None)
+    return {"live": live, "startup": book.startup_model_id if book else startup, "shadow": figures}
+
+
+MODEL_COMMANDS: CommandTable[ClassifierState] = CommandTable(
+    aggregate=CLASSIFIER,
+    prefix="/v1/sentiment-classifier",
+    tag="sentiment 舆情回应",
+    commands=(
+        Command(
+            "shadow",
+            c.StartShadow,
+            "影子运行",
+            "Run a registered model in shadow for N messages",
+            MODEL_ROLES,
+            lambda s, cmd, x: learning.start_shadow(s, cmd.model_id, cmd.messages, x.given["live"]),
+            prepare=_live,
+            scope=_district,
+            basis="issue #19",
+        ),
+        Command(
+            "promote",
+            c.PromoteModel,
+            "推广模型",
+            "Promote the model in shadow to live",
+            MODEL_ROLES,
+            lambda s, cmd, x: learning.promote(
+                s, cmd.model_id, x.given["shadow"], x.given["live"], cmd.reason
+            ),
+            prepare=_live,
+            scope=_district,
+            basis="issue #19",
+        ),
+        Command(
+            "rollback",
+            c.RollBackModel,
+            "回滚模型",
+            "Stop the model in shadow, or return to the model live before",
+            MODEL_ROLES,
+            lambda s, cmd, x: learning.roll_back(s, cmd.model_id, x.given["startup"], cmd.reason),
+            prepare=_live,
+            scope=_district,
+            basis="issue #19",
+        ),
+    ),
+)
+
+
 # --- intake: one message, classified, joined to an open case or opening one -------------
 
 INTAKE_ROLES = (Role.OPINION_OFFICER, Role.SERVICE)
@@ -312,6 +455,14 @@ class SentimentHandlers:
     clock: Callable[[], datetime]
     classifier: Classifier
     rules: DeadlineRules = field(default_factory=DeadlineRules)
+    #: The live model and the model in shadow, from the register's events (None: always
+    #: `classifier`, as before the learning loop).
+    models: ModelBook | None = None
+
+    async def known_categories(self) -> set[str]:
+        """What a correction may name: the lexicon's categories and the live model's."""
+        live = await self.models.live() if self.models is not None else self.classifier
+        return set(TOPIC_TERMS) | set(live.topic_model.classes)
 
     async def record_citizen_read(
         self, principal: Principal, message_ids: list[str], endpoint: str, correlation_id: UUID
@@ -335,7 +486,9 @@ class SentimentHandlers:
         if await self.store.stream_version(message_stream(message_id)):
             return {"message_id": str(message_id), "duplicate": True}
         now = self.clock()
-        message = intake.record(cmd, checked, self.classifier, now)
+        live = await self.models.live() if self.models is not None else self.classifier
+        shadow = await self.models.shadow() if self.models is not None else None
+        message = intake.record(cmd, checked, live, now, shadow)
         for attempt in range(INTAKE_ATTEMPTS):
             route = await self._route(message, now)
             try:
@@ -348,6 +501,8 @@ class SentimentHandlers:
                     return {"message_id": str(message_id), "duplicate": True}
                 if attempt == INTAKE_ATTEMPTS - 1:
                     raise  # the grouped case kept changing under us; the caller may retry
+        if message.shadow is not None:
+            await self._record_shadow(message)
         return {
             "message_id": str(message_id),
             "duplicate": False,
@@ -358,6 +513,25 @@ class SentimentHandlers:
             "tracking_code": message.tracking_code,
             "classification": message.result.as_payload(),
         }
+
+    async def _record_shadow(self, message: Intake) -> None:
+        """The shadow model's answer beside the live one, in the read model (not an event:
+        a measurement for the operator who decides on promotion)."""
+        assert message.shadow is not None
+        live = message.classified
+        await self.views.execute(
+            """INSERT INTO sent_model_shadow (model_id, message_id, live_model_id,
+                   live_category, shadow_category, agrees, recorded_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7)
+               ON CONFLICT (model_id, message_id) DO NOTHING""",
+            message.shadow.model_id,
+            str(live.message_id),
+            live.model_id,
+            live.category,
+            message.shadow.category,
+            message.shadow.category == live.category,
+            utc_text(self.clock()),
+        )
 
     def _writes(
         self, message: Intake, route: Route, by: Actor, correlation_id: UUID

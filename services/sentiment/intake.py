@@ -14,7 +14,7 @@ from datetime import datetime
 from uuid import UUID, uuid5
 
 from services.sentiment import domain
-from services.sentiment.classifier import Classification, Classifier
+from services.sentiment.classifier import Classification, Classifier, normalize
 from services.sentiment.commands import ReceiveMessage
 from services.sentiment.deadlines import SHANGHAI, DeadlineRules, case_deadlines
 from services.sentiment.domain import CaseState
@@ -68,6 +68,15 @@ class Intake:
     result: Classification
     full_text: str
     tracking_code: str
+    #: The answer of the model in shadow, if one runs (recorded in a read model, not used).
+    shadow: ShadowAnswer | None = None
+
+
+@dataclass(frozen=True)
+class ShadowAnswer:
+    model_id: str
+    category: str
+    confidence: float
 
 
 @dataclass(frozen=True)
@@ -88,8 +97,15 @@ def check(cmd: ReceiveMessage, tenant: str) -> Checked:
     return Checked(tenant, source, kind, text, key)
 
 
-def record(cmd: ReceiveMessage, checked: Checked, classifier: Classifier, now: datetime) -> Intake:
-    """The message's events: what was received (with its re-import key) and its classes."""
+def record(
+    cmd: ReceiveMessage,
+    checked: Checked,
+    classifier: Classifier,
+    now: datetime,
+    shadow: Classifier | None = None,
+) -> Intake:
+    """The message's events: what was received (with its re-import key) and its classes;
+    with a model in shadow, its topic answer rides along (recorded, not used)."""
     received_at = cmd.received_at or now
     if received_at.tzinfo is None:
         received_at = received_at.replace(tzinfo=SHANGHAI)
@@ -111,12 +127,16 @@ def record(cmd: ReceiveMessage, checked: Checked, classifier: Classifier, now: d
         tracking_code_hash=hash_code(code),
     )
     payload = result.as_payload()
+    shadow_answer = None
+    if shadow is not None:
+        topic = shadow.topic_model.predict(normalize(full_text))
+        shadow_answer = ShadowAnswer(shadow.topic_model.model_id, topic.category, topic.confidence)
     classified = MessageClassified(
         message_id=message_id,
         **{k: v for k, v in payload.items() if k != "tags"},
         tags=[Tag(tag=t["tag"], reasons=t["reasons"]) for t in payload["tags"]],
     )
-    return Intake(checked.tenant, received, classified, result, full_text, code)
+    return Intake(checked.tenant, received, classified, result, full_text, code, shadow_answer)
 
 
 def join(intake: Intake, state: CaseState, similarity: float) -> Route | None:

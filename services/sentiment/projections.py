@@ -28,9 +28,14 @@ from services.sentiment.events import (
     CaseResultPublished,
     CaseReturned,
     HotspotDetected,
+    MessageClassificationCorrected,
     MessageClassified,
     MessageLinkedToCase,
     MessageReceived,
+    ModelPromoted,
+    ModelRegistered,
+    ModelRolledBack,
+    ModelShadowStarted,
     registry,
 )
 from services.sentiment.grouping import signature
@@ -301,3 +306,132 @@ def _case_changes(e: Any) -> tuple[list[str], list[Any]]:
     args = list(changes.values())
     sets = raw + [f"{col} = ${i}" for i, col in enumerate(changes, start=1)]
     return sets, args
+
+
+class ModelLedger:
+    """The classifier's learning loop as read models: corrections of messages (the message
+    view shows them beside the model's answer), registered models with their evaluation and
+    status; and the table of shadow answers (each with whether it agreed with the live one)."""
+
+    name = "sentiment.models"
+    #: `sent_model_shadow` is created here but written by intake (SentimentHandlers) and left
+    #: out of `tables`: shadow answers are measurements, not events, so a rebuild keeps them.
+    tables: Sequence[str] = ("sent_message_corrections", "sent_models")
+    schema: Sequence[str] = (
+        """CREATE TABLE IF NOT EXISTS sent_message_corrections (
+            message_id TEXT PRIMARY KEY,
+            tenant TEXT NOT NULL,
+            category TEXT NOT NULL,
+            polarity TEXT NOT NULL,
+            model_id TEXT NOT NULL,
+            corrected_by TEXT NOT NULL,
+            corrected_at TEXT NOT NULL,
+            reason TEXT,
+            corrections INTEGER NOT NULL,
+            version INTEGER NOT NULL
+        )""",
+        """CREATE TABLE IF NOT EXISTS sent_models (
+            model_id TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            status TEXT NOT NULL,
+            registered_at TEXT NOT NULL,
+            training TEXT NOT NULL,
+            evaluation TEXT,
+            baseline TEXT,
+            artefact TEXT NOT NULL,
+            artefact_sha256 TEXT NOT NULL,
+            shadow_messages INTEGER,
+            shadow_started_at TEXT,
+            live_model_at_shadow TEXT,
+            decided_at TEXT,
+            decided_by TEXT,
+            reason TEXT
+        )""",
+        """CREATE TABLE IF NOT EXISTS sent_model_shadow (
+            model_id TEXT NOT NULL,
+            message_id TEXT NOT NULL,
+            live_model_id TEXT NOT NULL,
+            live_category TEXT NOT NULL,
+            shadow_category TEXT NOT NULL,
+            agrees BOOLEAN NOT NULL,
+            recorded_at TEXT NOT NULL,
+            PRIMARY KEY (model_id, message_id)
+        )""",
+    )
+
+    async def apply(self, tx: Tx, event: RecordedEvent) -> None:
+        if not registry.knows(event.type):
+            return
+        e = registry.decode(event)
+        at = _utc(event.recorded_at)
+        if isinstance(e, MessageClassificationCorrected):
+            await tx.execute(
+                """INSERT INTO sent_message_corrections (message_id, tenant, category, polarity,
+                       model_id, corrected_by, corrected_at, reason, corrections, version)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9)
+                   ON CONFLICT (message_id) DO UPDATE SET category = excluded.category,
+                       polarity = excluded.polarity, corrected_by = excluded.corrected_by,
+                       corrected_at = excluded.corrected_at, reason = excluded.reason,
+                       corrections = sent_message_corrections.corrections + 1,
+                       version = excluded.version
+                   WHERE sent_message_corrections.version < excluded.version""",
+                str(e.message_id),
+                event.tenant,
+                e.new_category,
+                e.new_polarity.value,
+                e.model_id,
+                e.corrected_by,
+                at,
+                e.reason,
+                event.version,
+            )
+        elif isinstance(e, ModelRegistered):
+            await tx.execute(
+                """INSERT INTO sent_models (model_id, kind, status, registered_at, training,
+                       evaluation, baseline, artefact, artefact_sha256)
+                   VALUES ($1, $2, 'registered', $3, $4, $5, $6, $7, $8)
+                   ON CONFLICT (model_id) DO NOTHING""",
+                e.model_id,
+                e.kind,
+                at,
+                _json(e.training.model_dump(mode="json")),
+                _json(e.evaluation.model_dump(mode="json")) if e.evaluation else None,
+                _json(e.baseline.model_dump(mode="json")) if e.baseline else None,
+                e.artefact,
+                e.artefact_sha256,
+            )
+        elif isinstance(e, ModelShadowStarted):
+            await tx.execute(
+                """UPDATE sent_models SET status = 'shadow', shadow_messages = $1,
+                       shadow_started_at = $2, live_model_at_shadow = $3 WHERE model_id = $4""",
+                e.messages,
+                at,
+                e.live_model_id,
+                e.model_id,
+            )
+        elif isinstance(e, ModelPromoted):
+            await tx.execute(
+                "UPDATE sent_models SET status = 'retired' WHERE status = 'live'",
+            )
+            await tx.execute(
+                """UPDATE sent_models SET status = 'live', decided_at = $1, decided_by = $2,
+                       reason = $3 WHERE model_id = $4""",
+                at,
+                event.actor.id,
+                e.reason,
+                e.model_id,
+            )
+        elif isinstance(e, ModelRolledBack):
+            await tx.execute(
+                """UPDATE sent_models SET status = 'rolled_back', decided_at = $1,
+                       decided_by = $2, reason = $3 WHERE model_id = $4""",
+                at,
+                event.actor.id,
+                e.reason,
+                e.model_id,
+            )
+            if e.was == "live":
+                await tx.execute(
+                    "UPDATE sent_models SET status = 'live' WHERE model_id = $1",
+                    e.live_model_id,
+                )

@@ -59,7 +59,7 @@ async def messages(
     if case_id:
         args.append(case_id)
         sql.append(f"AND case_id = ${len(args)}")
-    return await page(
+    found = await page(
         views,
         sql,
         args,
@@ -69,6 +69,91 @@ async def messages(
         cursor,
         lambda r: message_view(r, caller),
     )
+    await with_labels(views, found["items"])
+    return found
+
+
+async def with_labels(views: Database, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each message's labels as they stand: the officer's correction if there is one, else
+    the model's answer (`classification`, kept as it was)."""
+    ids = [str(v["message_id"]) for v in items]
+    corrections: dict[str, Row] = {}
+    if ids:
+        marks = ", ".join(f"${i}" for i in range(1, len(ids) + 1))
+        rows = await views.fetch(
+            f"SELECT * FROM sent_message_corrections WHERE message_id IN ({marks})", *ids
+        )
+        corrections = {r["message_id"]: r for r in rows}
+    for view in items:
+        model = view["classification"] or {}
+        row = corrections.get(str(view["message_id"]))
+        view["labels"] = {
+            "category": row["category"] if row else model.get("category"),
+            "polarity": row["polarity"] if row else model.get("polarity"),
+            "corrected": row is not None,
+            "model_id": model.get("model_id"),
+            "model_category": model.get("category"),
+            "model_polarity": model.get("polarity"),
+            "correction": None
+            if row is None
+            else {
+                "corrected_by": row["corrected_by"],
+                "corrected_at": row["corrected_at"],
+                "reason": row["reason"],
+                "corrections": row["corrections"],
+            },
+        }
+    return items
+
+
+async def models(views: Database, live_model_id: str) -> dict[str, Any]:
+    """Registered models with their evaluation and status, and each shadow run's figures."""
+    rows = await views.fetch("SELECT * FROM sent_models ORDER BY registered_at DESC")
+    items = []
+    for r in rows:
+        shadow = await views.fetchrow(
+            """SELECT COUNT(*) AS n, SUM(CASE WHEN agrees THEN 1 ELSE 0 END) AS agree
+               FROM sent_model_shadow WHERE model_id = $1""",
+            r["model_id"],
+        )
+        n = int(shadow["n"] or 0) if shadow else 0
+        agree = int(shadow["agree"] or 0) if shadow else 0
+        pairs = await views.fetch(
+            """SELECT live_category, shadow_category, COUNT(*) AS n FROM sent_model_shadow
+               WHERE model_id = $1 GROUP BY live_category, shadow_category""",
+            r["model_id"],
+        )
+        items.append(
+            {
+                "model_id": r["model_id"],
+                "kind": r["kind"],
+                "status": r["status"],
+                "registered_at": r["registered_at"],
+                "training": orjson.loads(r["training"]),
+                "evaluation": orjson.loads(r["evaluation"]) if r["evaluation"] else None,
+                "baseline": orjson.loads(r["baseline"]) if r["baseline"] else None,
+                "artefact": r["artefact"],
+                "artefact_sha256": r["artefact_sha256"],
+                "shadow": None
+                if r["shadow_messages"] is None
+                else {
+                    "messages": r["shadow_messages"],
+                    "answers": n,
+                    "complete": n >= r["shadow_messages"],
+                    "agreement": round(agree / n, 4) if n else None,
+                    "started_at": r["shadow_started_at"],
+                    "live_model_id": r["live_model_at_shadow"],
+                    "pairs": [
+                        {"live": p["live_category"], "shadow": p["shadow_category"], "n": p["n"]}
+                        for p in pairs
+                    ],
+                },
+                "decided_at": r["decided_at"],
+                "decided_by": r["decided_by"],
+                "reason": r["reason"],
+            }
+        )
+    return {"live_model_id": live_model_id, "models": items}
 
 
 async def cases(

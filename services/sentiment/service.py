@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from services.sentiment.api import routers
 from services.sentiment.classifier import Classifier, default_classifier, load_model
 from services.sentiment.cli import add_commands
 from services.sentiment.events import registry
-from services.sentiment.handlers import CASE_COMMANDS, SentimentHandlers
+from services.sentiment.handlers import (
+    CASE_COMMANDS,
+    MESSAGE_COMMANDS,
+    MODEL_COMMANDS,
+    SentimentHandlers,
+)
 from services.sentiment.jobs import escalation_job, hotspot_job
+from services.sentiment.model_store import ModelBook
 from services.sentiment.policies import PolicyCatalog, PolicyLinks
-from services.sentiment.projections import OpinionLedger
+from services.sentiment.projections import ModelLedger, OpinionLedger
 from services.sentiment.stream import hotspot_processor
 from shared.service import Runtime, ServiceDefinition, Suite
 
@@ -19,8 +26,9 @@ from shared.service import Runtime, ServiceDefinition, Suite
 MODEL_FILE = Path("sentiment") / "model.json"
 
 
-def _classifier(suite: Suite) -> Classifier:
-    settings = getattr(suite, "settings", None)
+def startup_classifier(settings: Any) -> Classifier:
+    """The model a process starts with, until the register names a promoted one: the
+    district's file under var/, else the shipped model."""
     if settings is not None:
         path = Path(settings.var_dir) / MODEL_FILE
         if path.exists():
@@ -28,22 +36,34 @@ def _classifier(suite: Suite) -> Classifier:
     return default_classifier()
 
 
+def _classifier(suite: Suite) -> Classifier:
+    return startup_classifier(getattr(suite, "settings", None))
+
+
 def _handlers(runtime: Runtime, suite: Suite) -> SentimentHandlers:
+    startup = _classifier(suite)
+    models = ModelBook(
+        store=runtime.store,
+        artefacts=getattr(runtime.store, "db", runtime.views),
+        views=runtime.views,
+        startup=startup,
+    )
     return SentimentHandlers(
         store=runtime.store,
         views=runtime.views,
         orgs=suite.orgs,
         calendar=suite.calendar,
         clock=suite.clock,
-        classifier=_classifier(suite),
+        classifier=startup,
+        models=models,
     )
 
 
 SERVICE = ServiceDefinition(
     name="sentiment",
     registry=registry,
-    projections=lambda: [OpinionLedger(), PolicyCatalog(), PolicyLinks()],
-    commands=(CASE_COMMANDS,),
+    projections=lambda: [OpinionLedger(), PolicyCatalog(), PolicyLinks(), ModelLedger()],
+    commands=(CASE_COMMANDS, MESSAGE_COMMANDS, MODEL_COMMANDS),
     routers=routers,
     build_handlers=_handlers,
     background=(escalation_job, hotspot_job),
