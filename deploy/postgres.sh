@@ -115,7 +115,9 @@ timezone = 'UTC'
 EOF
     if [[ $fast == on ]]; then
         as_pg tee -a "$DATA_DIR/gongkai.conf" >/dev/null <<'EOF'
-# GONGKAI_PG_FAST=1: no durability across an OS crash; never for real data.
+# GONGKAI_PG_FAST=1: a crash of the server (kill -9) loses its last commits
+# (synchronous_commit=off), an OS crash may corrupt the cluster (fsync=off): tests only,
+# never for real data (the fault tests run durable).
 fsync = off
 synchronous_commit = off
 full_page_writes = off

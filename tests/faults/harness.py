@@ -27,6 +27,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -65,7 +66,10 @@ class OwnInfra:
             "GONGKAI_KAFKA_CONTROLLER_PORT": str(self.controller_port),
             "GONGKAI_PG_PORT": str(self.pg_port),
             "GONGKAI_PG_DIR": str(self.pg_dir),
-            "GONGKAI_PG_FAST": "1",
+            # Durable as in production: with synchronous_commit=off (GONGKAI_PG_FAST=1) a
+            # kill -9 of the server loses its last commits, events the relay may already
+            # have published (the postmaster test found one chained but no longer stored).
+            "GONGKAI_PG_FAST": "0",
             "GONGKAI_KAFKA_HEAP": "384m",
         }
 
@@ -111,8 +115,49 @@ class OwnInfra:
     def stop_postgres(self) -> None:
         self._run("postgres.sh", "stop")
 
+    def kill_kafka(self) -> None:
+        """kill -9 the broker's JVM: no controlled shutdown, no flushed segments (the broker
+        recovers its logs on the next start)."""
+        pid = int((Path(self.env["GONGKAI_INFRA_DIR"]) / "kafka" / "kafka.pid").read_text())
+        _kill9_and_wait(pid)
+
+    def kill_postgres(self) -> None:
+        """kill -9 the postmaster, then its backends: the database server dies as in a crash
+        (no shutdown checkpoint; the next start replays the WAL). The backends are killed
+        too because a new postmaster refuses to start while the old shared memory is still
+        attached, as it is until they notice their parent is gone (its children are each in
+        a session of their own: no process group to kill at once)."""
+        data = self.pg_dir / "data"
+        postmaster = int((data / "postmaster.pid").read_text().splitlines()[0])
+        # Frozen first, so that no backend is forked between listing its children and the
+        # kill (a connection arrives every few milliseconds under the load).
+        os.kill(postmaster, signal.SIGSTOP)
+        children = subprocess.run(
+            ["pgrep", "-P", str(postmaster)], capture_output=True, text=True, check=False
+        ).stdout.split()
+        _kill9_and_wait(postmaster)
+        for child in children:
+            _kill9_and_wait(int(child))
+
     def start_postgres(self) -> None:
         self._run("postgres.sh", "start")
+
+
+def _kill9_and_wait(pid: int, timeout: float = 20) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except FileNotFoundError:
+            return
+        if stat.rsplit(")", 1)[1].split()[0] == "Z":  # dead, its parent not reaped it yet
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"pid {pid} still alive {timeout}s after SIGKILL")
 
 
 async def _load_accounts(env: dict[str, str]) -> None:
@@ -134,6 +179,85 @@ def token(sub: str = "wang-tietong", org: str = HANDLER_ORG, *roles: Role) -> st
     """A token of a demo account (loaded by `create_database`; session generation 0)."""
     principal = Principal(sub=sub, org=org, roles=frozenset(roles or {Role.REQUEST_HANDLER}))
     return issue_token(principal, SECRET, timedelta(hours=2), datetime.now(UTC))
+
+
+@dataclass(frozen=True)
+class Writer:
+    """What a load writes to one service: the command, its body, who sends it, and where the
+    store and the read model keep what it created."""
+
+    service: str
+    path: str
+    body: Callable[[], dict[str, Any]]
+    token: Callable[[], str]
+    #: The created object's id: in the 201 answer and in the creating event's payload.
+    id_field: str
+    created_event: str
+    #: The read model's cursor-paginated list, read by `reader`.
+    list_path: str
+    reader: Callable[[], str]
+
+
+def _document() -> dict[str, Any]:
+    tag = uuid.uuid4().hex[:6]
+    return {
+        "content": {
+            "title": f"苏店镇人民政府关于做好{tag}片区冬季供暖保障工作的通知",
+            "body": "各村（社区）：\n现就做好今冬供暖保障工作通知如下。\n一、各村排查供暖管网。",
+            "attachments_text": [],
+            "document_number": f"苏政发〔2026〕{tag}号",
+            "issue_date": "2026-12-01",
+            "kind": "notice",
+            "column": "livelihood",
+        }
+    }
+
+
+def _message() -> dict[str, Any]:
+    # No citizen: listing such messages records no personal-data read (no extra events).
+    estate = f"{uuid.uuid4().hex[:6]}小区"
+    return {
+        "source": "message_board",
+        "text": f"苏店镇{estate}东侧工地每天晚上十一点以后还在施工，噪音非常大，严重影响休息。",
+    }
+
+
+def _auditor() -> str:
+    return token("liu-min", "shangdang", Role.AUDITOR)
+
+
+APPLICATIONS = Writer(
+    "applications",
+    "/v1/requests",
+    registration,
+    lambda: token(),
+    "request_id",
+    "RequestRegistered",
+    "/v1/requests",
+    # Read as an auditor: a handler is shown applicants, and each such read is itself
+    # recorded as an event (ApplicantDataRead), which would keep the store moving.
+    _auditor,
+)
+CATALOG = Writer(
+    "catalog",
+    "/v1/catalog/documents",
+    _document,
+    lambda: token("li-na", "shangdang/sudian/party-office", Role.DRAFTER),
+    "document_id",
+    "DocumentDrafted",
+    "/v1/catalog/documents",
+    lambda: token("li-na", "shangdang/sudian/party-office", Role.DRAFTER),
+)
+SENTIMENT = Writer(
+    "sentiment",
+    "/v1/messages",
+    _message,
+    lambda: token("liu-yang", HANDLER_ORG, Role.OPINION_OFFICER),
+    "message_id",
+    "MessageReceived",
+    "/v1/messages",
+    lambda: token("liu-yang", HANDLER_ORG, Role.OPINION_OFFICER),
+)
 
 
 @dataclass
@@ -402,6 +526,86 @@ class Deployment:
         )
         raise AssertionError(f"not converged after {timeout}s: {last}\n{tails}")
 
+    # ------------------------------------------------ invariants over several services
+    def listed(self, writer: Writer, api: Process) -> list[str]:
+        """Every id the service's read model lists (all pages), duplicates kept."""
+        ids: list[str] = []
+        cursor: str | None = None
+        headers = {"Authorization": f"Bearer {writer.reader()}"}
+        with httpx.Client(base_url=api.url, headers=headers, timeout=10) as client:
+            while True:
+                params: dict[str, Any] = {"limit": 200}
+                if cursor:
+                    params["cursor"] = cursor
+                page = client.get(writer.list_path, params=params)
+                page.raise_for_status()
+                body = page.json()
+                ids += [str(item[writer.id_field]) for item in body["items"]]
+                cursor = body["next_cursor"]
+                if not cursor:
+                    return ids
+
+    def converge_loads(self, loads: list[tuple[Process, Load]], timeout: float = 120) -> float:
+        """`converge` for a mixed load: for each service (its API and its load), until the
+        invariants hold; restarts crashed processes meanwhile (`restart_crashed`)."""
+        deadline = time.monotonic() + timeout
+        last = ""
+        while time.monotonic() < deadline:
+            self.restart_crashed()
+            pending = []
+            try:
+                for api, load in loads:
+                    w = load.writer
+                    listed = self.listed(w, api)
+                    chained, links = asyncio.run(_chained(self.database_url, w.service))
+                    event_ids = asyncio.run(
+                        _ids(self.database_url, f"SELECT event_id::text FROM {w.service}.events")
+                    )
+                    stored = asyncio.run(
+                        _ids(
+                            self.database_url,
+                            f"SELECT payload->>'{w.id_field}' FROM {w.service}.events"
+                            f" WHERE type = '{w.created_event}'",
+                        )
+                    )
+                    acknowledged = load.acknowledged
+                    assert acknowledged <= stored, (
+                        f"{w.service}: acknowledged but not stored: {acknowledged - stored}"
+                    )
+                    assert len(listed) == len(set(listed)), f"{w.service}: listed twice"
+                    assert links == len(chained), f"{w.service}: an event is chained twice"
+                    assert chained <= event_ids, f"{w.service}: chained but not stored"
+                    if set(listed) != stored or chained != event_ids:
+                        pending.append(
+                            f"{w.service}: stored {len(stored)}/{len(event_ids)} events,"
+                            f" listed {len(listed)}, chained {links}"
+                        )
+            except AssertionError:
+                raise
+            except Exception as exc:  # a server still coming back
+                last = f"{type(exc).__name__}: {exc}"
+                time.sleep(0.25)
+                continue
+            if not pending:
+                return time.monotonic()
+            last = "; ".join(pending)
+            time.sleep(0.2)
+        tails = "\n".join(
+            f"--- {p.log.name}:\n" + p.log.read_text(errors="replace")[-1500:]
+            for p in self.processes
+        )
+        raise AssertionError(f"not converged after {timeout}s: {last}\n{tails}")
+
+    def check_chains(self, *services: str) -> str:
+        """After convergence: the chain verifies, and completeness finds every stored event
+        of each of `services` chained. Returns verify's report line."""
+        verify = self.audit_cli("verify")
+        assert verify.returncode == 0, verify.stdout + verify.stderr
+        for service in services:
+            complete = self.audit_cli("completeness", "--service", service, "--settle", "0")
+            assert complete.returncode == 0, complete.stdout + complete.stderr
+        return verify.stdout.strip()
+
 
 def wait_ready(process: Process, timeout: float = 90) -> None:
     assert process.popen is not None
@@ -419,27 +623,37 @@ def wait_ready(process: Process, timeout: float = 90) -> None:
 
 
 class Load(threading.Thread):
-    """Registers requests through HTTP, each with its own Idempotency-Key, retried until it lands.
+    """Sends one service's creating command (`writer`) through HTTP, each with its own
+    Idempotency-Key, retried until it lands.
 
-    A retry reuses the key, so a request is registered at most once whatever failed. A key
+    A retry reuses the key, so an object is created at most once whatever failed. A key
     whose first attempt died with its process stays claimed ("in progress", 409): after
-    `give_up` seconds the request counts as of unknown outcome (it may or may not be stored;
+    `give_up` seconds the object counts as of unknown outcome (it may or may not be stored;
     the invariants then compare the read model with the store, not with the client).
     """
 
-    def __init__(self, api: Process, count: int, *, pause: float = 0.0, give_up: float = 8.0):
+    def __init__(
+        self,
+        api: Process,
+        count: int,
+        *,
+        pause: float = 0.0,
+        give_up: float = 8.0,
+        writer: Writer = APPLICATIONS,
+    ):
         super().__init__(daemon=True)
         self.api = api
         self.count = count
         self.pause = pause
         self.give_up = give_up
+        self.writer = writer
         self.acknowledged: set[str] = set()
         self.unknown = 0
         self.retries = 0
         self.errors: list[str] = []
 
     def run(self) -> None:
-        headers = {"Authorization": f"Bearer {token()}"}
+        headers = {"Authorization": f"Bearer {self.writer.token()}"}
         with httpx.Client(headers=headers, timeout=10) as client:
             for _ in range(self.count):
                 self._one(client)
@@ -448,20 +662,20 @@ class Load(threading.Thread):
 
     def _one(self, client: httpx.Client) -> None:
         key = str(uuid.uuid4())
-        body = registration()
+        body = self.writer.body()
         first_conflict: float | None = None
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             try:
                 r = client.post(
-                    self.api.url + "/v1/requests", json=body, headers={"Idempotency-Key": key}
+                    self.api.url + self.writer.path, json=body, headers={"Idempotency-Key": key}
                 )
             except httpx.HTTPError:
                 self.retries += 1
                 time.sleep(0.2)
                 continue
             if r.status_code == 201:
-                self.acknowledged.add(r.json()["request_id"])
+                self.acknowledged.add(str(r.json()[self.writer.id_field]))
                 return
             if r.status_code == 409:
                 first_conflict = first_conflict or time.monotonic()
@@ -469,11 +683,11 @@ class Load(threading.Thread):
                     self.unknown += 1
                     return
             elif r.status_code < 500:
-                self.errors.append(f"{r.status_code} {r.text[:200]}")
+                self.errors.append(f"{self.writer.service}: {r.status_code} {r.text[:200]}")
                 return
             self.retries += 1
             time.sleep(0.2)
-        self.errors.append("gave up after 120 s")
+        self.errors.append(f"{self.writer.service}: gave up after 120 s")
 
 
 async def _admin(url: str, sql: str) -> None:
@@ -513,11 +727,11 @@ async def _ids(url: str, sql: str) -> set[str]:
         await conn.close()
 
 
-async def _chained(url: str) -> tuple[set[str], int]:
+async def _chained(url: str, service: str = "applications") -> tuple[set[str], int]:
     conn = await asyncpg.connect(url)
     try:
         rows = await conn.fetch(
-            "SELECT event_id FROM audit.audit_chain WHERE service = 'applications'"
+            "SELECT event_id::text FROM audit.audit_chain WHERE service = $1", service
         )
         return {r["event_id"] for r in rows}, len(rows)
     finally:
