@@ -141,7 +141,10 @@ class Workbench:
         try:
             return self.orgs.find_person(person_id)[1].name
         except Exception:
-            return person_id
+            pass
+        # An account the org file does not list (a service account, a new clerk): its name.
+        account = self.book.get(person_id)
+        return account.name if account is not None and account.name else person_id
 
     def org_name(self, path: str | None) -> str:
         if not path:
