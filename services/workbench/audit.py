@@ -63,6 +63,12 @@ MORE_EVENTS = {
     "CaseReopened": "重办",
     "CaseEscalated": "超期升级",
 }
+#: The fields an access event names, in words (the event holds the names, never the values).
+FIELDS_ZH = {
+    "citizen": "留言人姓名和电话",
+    "applicant": "申请人身份和联系方式",
+    "email": "电子邮箱",
+}
 BY = (("tenant", "按单位"), ("actor", "按人员"), ("stream", "按记录流"))
 WHAT_READ = {
     "message_ids": "条留言",
@@ -81,6 +87,13 @@ VERDICT_REASONS = {
 
 def event_label(kind: str) -> str:
     return EVENT_LABELS.get(kind) or MORE_EVENTS.get(kind) or kind
+
+
+def _field_words(name: str) -> str:
+    """`citizen` -> 留言人姓名和电话; a trail export's `MessageReceived.citizen` likewise."""
+    kind, _, field = name.rpartition(".")
+    words = FIELDS_ZH.get(field, field)
+    return f"{event_label(kind)}·{words}" if kind else words
 
 
 def _day(text: str) -> date | None:
@@ -133,7 +146,7 @@ def record_row(wb: Workbench, record: dict[str, Any]) -> dict[str, Any]:
         "who": wb.person_name((event.get("actor") or {}).get("id")),
         "read": "、".join(read),
         "endpoint": payload.get("endpoint", ""),
-        "fields": "、".join(payload.get("fields") or []),
+        "fields": "、".join(_field_words(f) for f in payload.get("fields") or []),
     }
 
 

@@ -321,7 +321,7 @@ def test_an_auditor_verifies_the_chain_and_reads_trails_and_the_access_log__issu
 
     suite.eventually(listed, timeout=30)
     rows = driver.find_element(By.ID, "access").text
-    assert "查阅留言人个人信息" in rows and "citizen" in rows
+    assert "查阅留言人个人信息" in rows and "留言人姓名和电话" in rows
     assert "周建国" not in rows and "13700002222" not in rows  # references, never the values
     check_page(driver, suite, "71-audit-access")
     narrow(driver, suite, "71-audit-access")
