@@ -133,7 +133,8 @@ class Workbench:
         except Exception:
             org = str(principal.org)
         roles = "、".join(ROLE_LABELS_ZH.get(r, r.value) for r in sorted(principal.roles))
-        return {"name": name, "org": org, "roles": roles}
+        codes = " ".join(sorted(r.value for r in principal.roles))  # the menu shows by role
+        return {"name": name, "org": org, "roles": roles, "codes": codes}
 
     def person_name(self, person_id: str | None) -> str:
         if not person_id:

@@ -389,3 +389,43 @@ async def tasks_page(request: Request, wb: W, org: str = "", status: str = "") -
         org=org,
         nav="tasks",
     )
+
+
+# ----------------------------------------------------------------------------- 学法
+
+
+@router.get("/study", response_model=None)
+async def study_page(request: Request, wb: W, org: str = "", year: int = 0) -> Response:
+    """领导干部学法记录 (方案§六(一)): per leader of a township, the 条例 sessions attended."""
+    s = await _session(request, wb)
+    if s is None:
+        return _to_login(request)
+    year = year or wb.today().year
+    township = wb.orgs.township_of(org or str(s.principal.org))
+    choices = [(str(t.path), t.name) for t in wb.orgs.townships()]
+    record: dict[str, Any] | None = None
+    refused = ""
+    if township is None:
+        refused = "学法记录按乡镇统计，请选择一个乡镇。"
+    else:
+        async with _api(request, wb, s) as api:
+            got = await api.get(
+                SERVICE, "/v1/assessment/training/study", {"year": year, "org": str(township.path)}
+            )
+        if got.status == 401:
+            return _to_login(request)
+        record = got.body if got.ok else None
+        refused = "" if got.ok else str(got.problem.get("message_zh") or "暂时无法显示。")
+    return _page(
+        request,
+        wb,
+        s,
+        "scores_study.html",
+        record=record,
+        refused=refused,
+        year=year,
+        org=str(township.path) if township else "",
+        township=township.name if township else "",
+        choices=choices,
+        nav="study",
+    )

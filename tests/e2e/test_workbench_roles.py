@@ -286,6 +286,10 @@ def test_the_assessor_reads_a_units_breakdown_and_closes_the_period__fangan20(
     assert "2025年1月1日至2025年12月31日" in driver.find_element(By.ID, "closed").text
     check_page(driver, suite, "64-scores-period-closed")
 
+    go(driver, workbench_url(suite) + f"/scores/study?org={XIHUO}&year=2025", "study")
+    assert "潘志勇" in driver.find_element(By.ID, "study").text
+    check_page(driver, suite, "65-scores-study")
+
 
 def test_an_auditor_verifies_the_chain_and_reads_trails_and_the_access_log__issue8(
     suite: SuiteHandle, browser: Any
