@@ -63,9 +63,15 @@ class RecognizeHighlight(_Command):
 class ClosePeriod(_Command):
     """考核周期关闭: freeze the scoreboard of one period of a scheme (periods.py)."""
 
-    year: int = Field(ge=2008, le=2100)
-    level: Level = Level.township
-    owner: str | None = Field(default=None, max_length=200, description="方案发布机关；默认区")
-    period: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$", description="如 2026-H1")
-    starts_on: Day
-    ends_on: Day
+    year: int = Field(ge=2008, le=2100, title="考核年度")
+    level: Level = Field(default=Level.township, title="考核层级")
+    owner: str | None = Field(
+        default=None, max_length=200, title="方案发布机关", description="方案发布机关；默认区"
+    )
+    period: str = Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$",
+        title="周期编号",
+        description="字母、数字、连字符，如 2026-H1",
+    )
+    starts_on: Day = Field(title="周期开始日期")
+    ends_on: Day = Field(title="周期截止日期")

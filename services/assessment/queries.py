@@ -17,6 +17,7 @@ from services.assessment.handlers import subjects_of
 from services.assessment.scheme import Level, Scheme
 from services.assessment.scheme import scheme_id as scheme_id_of
 from services.assessment.score_store import card_from_json, findings_in, scheme_from_row
+from services.assessment.signals import KNOWN_SIGNALS
 from shared.db import Database
 from shared.errors import NotFound
 from shared.identity import Principal, within_scope
@@ -275,4 +276,9 @@ async def card_of(rt: Runtime, caller: Principal, subject: str, which: Which) ->
     found = await scheme_or_404(rt, which.year, which.level, owner_path)
     scored = await card(rt.views, found, subject, cases=True)
     name = rt.orgs.get(subject).name
-    return {"name": name, "pass_line": found.pass_line, **scored.as_dict()}
+    body = scored.as_dict()
+    # What each cause means, in the words of the scheme's rules (a leader reads these).
+    named = {c["signal"] for line in body["lines"] for c in line["cases"]}
+    named |= {c["signal"] for c in body["veto_cases"]}
+    signals = {s: KNOWN_SIGNALS[s] for s in sorted(named) if s in KNOWN_SIGNALS}
+    return {"name": name, "pass_line": found.pass_line, **body, "signals": signals}

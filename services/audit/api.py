@@ -61,13 +61,20 @@ async def get_trail(
     start: Annotated[datetime | None, Query(alias="from")] = None,
     end: Annotated[datetime | None, Query(alias="to")] = None,
     format: Literal["jsonl", "csv"] = "jsonl",
+    access: bool = False,
+    after: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int | None, Query(ge=1, le=10_000)] = None,
 ) -> StreamingResponse:
+    """`access=true`: only the reads of personal data; `after` (a seq) and `limit` page it."""
     require_role(caller, Role.AUDITOR)
     if tenant:
         require_org(caller, tenant)
-    query = trail.TrailQuery(stream, actor, tenant, start, end, scope=str(caller.org))
+    query = trail.TrailQuery(
+        stream, actor, tenant, start, end, scope=str(caller.org), access_only=access
+    )
     query.validate()
-    body = _exported(rt, h, query, format, caller, f"trail?{request.url.query}"[:300])
+    page = (after, limit)
+    body = _exported(rt, h, query, format, caller, f"trail?{request.url.query}"[:300], page)
     media = "text/csv; charset=utf-8" if format == "csv" else "application/x-ndjson"
     return StreamingResponse(body, media_type=media)
 
@@ -79,13 +86,14 @@ async def _exported(
     format: str,
     caller: Principal,
     subject_ref: str,
+    page: tuple[int, int | None] = (0, None),
 ) -> AsyncIterator[bytes]:
     """The trail's lines, and afterwards the access event for the personal data they showed."""
     shown: set[str] = set()
     try:
         if format == "csv":
             yield trail.csv_header().encode()
-        async for record in trail.rows(rt.views, query):
+        async for record in trail.rows(rt.views, query, after=page[0], limit=page[1]):
             shown.update(queries.personal_in(record))
             if format == "csv":
                 yield trail.csv_lines([record]).encode()

@@ -35,6 +35,10 @@ CSV_COLUMNS = (
 )
 
 
+#: The streams reads of personal data are appended to (shared.registry.access_write).
+ACCESS_STREAMS = "personal-data-access-%"
+
+
 @dataclass(frozen=True)
 class TrailQuery:
     stream_id: str | None = None
@@ -44,6 +48,8 @@ class TrailQuery:
     end: datetime | None = None
     #: Only events inside this org subtree (the caller's scope); None = everything.
     scope: str | None = None
+    #: Only the reads of personal data (the `personal-data-access-<reader>` streams).
+    access_only: bool = False
 
     def validate(self) -> None:
         if not (self.stream_id or self.actor or self.tenant):
@@ -81,6 +87,8 @@ class TrailQuery:
             n = len(args) + 1
             args.extend(scope_args(self.scope))
             where.append(scope_clause("tenant", n))
+        if self.access_only:
+            add("stream_id LIKE ${0}", ACCESS_STREAMS)
         if self.start:
             add("recorded_at >= ${0}", time_key(self.start))
         if self.end:
@@ -101,15 +109,26 @@ def record_of(row: Any) -> dict[str, Any]:
     }
 
 
-async def rows(db: Database, query: TrailQuery, batch: int = 2000) -> AsyncIterator[dict[str, Any]]:
+async def rows(
+    db: Database,
+    query: TrailQuery,
+    batch: int = 2000,
+    *,
+    after: int = 0,
+    limit: int | None = None,
+) -> AsyncIterator[dict[str, Any]]:
+    """The records after seq `after`, in chain order; at most `limit` of them."""
     query.validate()
-    after = 0
-    while True:
-        sql, args = query.sql(after, batch)
+    left = limit
+    while left is None or left > 0:
+        size = batch if left is None else min(batch, left)
+        sql, args = query.sql(after, size)
         found = await db.fetch(sql, *args)
         for row in found:
             yield record_of(row)
-        if len(found) < batch:
+        if left is not None:
+            left -= len(found)
+        if len(found) < size:
             return
         after = int(found[-1]["seq"])
 

@@ -18,15 +18,21 @@ class ReceiveMessage(BaseModel):
 
     model_config = _STRICT
 
-    tenant: str | None = Field(default=None, description="township org path; default caller's")
-    source: str = Field(description="hotline 12345 / mailbox 区长信箱 / message_board / media")
-    kind: MessageKind | None = Field(default=None, description="12345 工单类型; default by source")
-    external_id: str | None = Field(default=None, max_length=100)
-    title: str | None = Field(default=None, max_length=200)
-    text: str = Field(description=f"留言内容, 1..{MAX_TEXT_CHARS} characters")
-    received_at: Moment | None = Field(default=None, description="default: now")
+    tenant: str | None = Field(
+        default=None, title="所属乡镇", description="township org path; default caller's"
+    )
+    source: str = Field(
+        title="来源", description="hotline 12345 / mailbox 区长信箱 / message_board / media"
+    )
+    kind: MessageKind | None = Field(
+        default=None, title="工单类型", description="12345 工单类型; default by source"
+    )
+    external_id: str | None = Field(default=None, max_length=100, title="来源编号（工单号）")
+    title: str | None = Field(default=None, max_length=200, title="留言标题")
+    text: str = Field(title="留言内容", description=f"留言内容, 1..{MAX_TEXT_CHARS} characters")
+    received_at: Moment | None = Field(default=None, title="收到时间", description="default: now")
     citizen: Citizen | None = None
-    location: str | None = Field(default=None, max_length=200)
+    location: str | None = Field(default=None, max_length=200, title="事发地点")
 
 
 class AssignCase(BaseModel):
@@ -34,9 +40,13 @@ class AssignCase(BaseModel):
 
     model_config = _STRICT
 
-    unit: str = Field(min_length=1, max_length=200, description="承办单位 org path")
-    officer: str = Field(min_length=1, max_length=200, description="舆情专职工作人员 person id")
-    note: str | None = Field(default=None, max_length=1000)
+    unit: str = Field(
+        min_length=1, max_length=200, title="承办单位", description="承办单位 org path"
+    )
+    officer: str = Field(
+        min_length=1, max_length=200, title="舆情专职工作人员", description="person id"
+    )
+    note: str | None = Field(default=None, max_length=1000, title="备注")
 
 
 class AcceptCase(BaseModel):
@@ -50,7 +60,7 @@ class ReturnCase(BaseModel):
 
     model_config = _STRICT
 
-    reason: str = Field(min_length=2, max_length=1000)
+    reason: str = Field(min_length=2, max_length=1000, title="退单理由")
 
 
 class RequestExtension(BaseModel):
@@ -58,8 +68,8 @@ class RequestExtension(BaseModel):
 
     model_config = _STRICT
 
-    reason: str = Field(min_length=2, max_length=1000)
-    requested_due: Moment
+    reason: str = Field(min_length=2, max_length=1000, title="延期理由")
+    requested_due: Moment = Field(title="申请延至")
 
 
 class DecideExtension(BaseModel):
@@ -67,8 +77,8 @@ class DecideExtension(BaseModel):
 
     model_config = _STRICT
 
-    approved: bool
-    note: str | None = Field(default=None, max_length=1000)
+    approved: bool = Field(title="是否同意延期")
+    note: str | None = Field(default=None, max_length=1000, title="备注")
 
 
 class RemindCase(BaseModel):
@@ -76,8 +86,8 @@ class RemindCase(BaseModel):
 
     model_config = _STRICT
 
-    level: Literal["reminder", "supervision"] = "reminder"
-    note: str | None = Field(default=None, max_length=1000)
+    level: Literal["reminder", "supervision"] = Field(default="reminder", title="催办或督办")
+    note: str | None = Field(default=None, max_length=1000, title="备注")
 
 
 class RespondCase(BaseModel):
@@ -85,7 +95,7 @@ class RespondCase(BaseModel):
 
     model_config = _STRICT
 
-    response: str = Field(min_length=2, max_length=MAX_TEXT_CHARS)
+    response: str = Field(min_length=2, max_length=MAX_TEXT_CHARS, title="答复内容")
 
 
 class PublishResult(BaseModel):
@@ -93,8 +103,8 @@ class PublishResult(BaseModel):
 
     model_config = _STRICT
 
-    channel: str = Field(default="政府网站", min_length=1, max_length=100)
-    url: str | None = Field(default=None, max_length=500)
+    channel: str = Field(default="政府网站", min_length=1, max_length=100, title="公开渠道")
+    url: str | None = Field(default=None, max_length=500, title="公开网址")
 
 
 class FollowUpCase(BaseModel):
@@ -102,8 +112,10 @@ class FollowUpCase(BaseModel):
 
     model_config = _STRICT
 
-    satisfaction: Literal["satisfied", "basically_satisfied", "dissatisfied"]
-    note: str | None = Field(default=None, max_length=1000)
+    satisfaction: Literal["satisfied", "basically_satisfied", "dissatisfied"] = Field(
+        title="满意度"
+    )
+    note: str | None = Field(default=None, max_length=1000, title="备注")
 
 
 class ReopenCase(BaseModel):
@@ -111,7 +123,7 @@ class ReopenCase(BaseModel):
 
     model_config = _STRICT
 
-    reason: str = Field(min_length=2, max_length=1000)
+    reason: str = Field(min_length=2, max_length=1000, title="重办理由")
 
 
 class LinkPolicy(BaseModel):
@@ -119,8 +131,10 @@ class LinkPolicy(BaseModel):
 
     model_config = _STRICT
 
-    document_id: UUID = Field(description="the catalog's published document")
-    misreading: str = Field(min_length=4, max_length=2000, description="what was misread")
+    document_id: UUID = Field(title="被误读的政策", description="the catalog's published document")
+    misreading: str = Field(
+        min_length=4, max_length=2000, title="误读内容", description="what was misread"
+    )
 
 
 class CorrectClassification(BaseModel):

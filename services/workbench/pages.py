@@ -133,7 +133,8 @@ class Workbench:
         except Exception:
             org = str(principal.org)
         roles = "、".join(ROLE_LABELS_ZH.get(r, r.value) for r in sorted(principal.roles))
-        return {"name": name, "org": org, "roles": roles}
+        codes = " ".join(sorted(r.value for r in principal.roles))  # the menu shows by role
+        return {"name": name, "org": org, "roles": roles, "codes": codes}
 
     def person_name(self, person_id: str | None) -> str:
         if not person_id:
@@ -141,7 +142,10 @@ class Workbench:
         try:
             return self.orgs.find_person(person_id)[1].name
         except Exception:
-            return person_id
+            pass
+        # An account the org file does not list (a service account, a new clerk): its name.
+        account = self.book.get(person_id)
+        return account.name if account is not None and account.name else person_id
 
     def org_name(self, path: str | None) -> str:
         if not path:

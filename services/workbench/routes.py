@@ -25,6 +25,7 @@ from services.workbench.labels import (
     Labels,
     status_label,
 )
+from services.workbench.landing import landing
 from services.workbench.pages import HERE, Workbench
 from services.workbench.words import URGENCY, cn_date, deadline
 from shared.account_book import AccountKind
@@ -562,6 +563,9 @@ async def home(request: Request, wb: W, tab: str = "overdue") -> Response:
     async with _api(request, wb, s) as api:
         rows, refused = await _open_requests(api, wb)
     if refused is not None:
+        start = landing(s.principal) if refused.status == 403 else None
+        if start:  # not a request handler: their own section (opinion, audit, scores)
+            return RedirectResponse(start, status_code=303)
         return _refused(request, wb, s, refused)
     counts = {key: sum(_in_tab(r, key) for r in rows) for key, _ in TABS}
     if tab not in counts:

@@ -278,3 +278,33 @@ async def test_a_batch_links_as_one_event_at_a_time_and_skips_what_is_chained(
     assert (await chain.verify(engine.views)).broken is None
     async with engine.views.transaction() as tx:  # all of it again: nothing new
         assert await chain.ChainWriter().append_batch(tx, events, "applications") == 0
+
+
+async def test_a_trail_pages_by_seq_and_filters_the_reads_of_personal_data(engine: Engine) -> None:
+    """The workbench's trail pages (docs/audit.md: `after`, `limit`, `access=true`)."""
+    from services.audit import trail
+
+    for n in range(1, 6):
+        await register(engine.store, n)
+    read = NewEvent(
+        type="ApplicantDataRead",
+        tenant="shangdang/sudian",
+        actor=CLERK,
+        payload={"request_ids": ["r1"], "endpoint": "GET /v1/requests", "fields": ["applicant"]},
+    )
+    stream = f"personal-data-access-{CLERK.id}"
+    await engine.store.append(
+        [StreamWrite(stream_id=stream, stream_type="personal-data-access", events=(read,))]
+    )
+    runner = ProjectionRunner(
+        ChainRecorder("applications"), engine.store, engine.views, checkpoint_name="audit.p"
+    )
+    await runner.setup()
+    assert await runner.run_once() == 6
+    query = trail.TrailQuery(tenant="shangdang/sudian")
+    first = [r["seq"] async for r in trail.rows(engine.views, query, batch=2, limit=3)]
+    rest = [r["seq"] async for r in trail.rows(engine.views, query, batch=2, after=first[-1])]
+    assert (first, rest) == ([1, 2, 3], [4, 5, 6])
+    access = trail.TrailQuery(tenant="shangdang/sudian", access_only=True)
+    found = [r async for r in trail.rows(engine.views, access)]
+    assert [r["event"]["type"] for r in found] == ["ApplicantDataRead"]
