@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.workbench import bulletin, enforcement
+from services.workbench import bulletin, enforcement, interpret, review
 from services.workbench.pages import Workbench
 from services.workbench.routes import routers
 from services.workbench.websessions import WebSessions
@@ -34,7 +34,13 @@ def _handlers(runtime: Any, suite: Any) -> Workbench:
 SERVICE = ServiceDefinition(
     name="workbench",
     registry=registry,
-    routers=lambda: [*routers(), bulletin.router, enforcement.router],
+    routers=lambda: [
+        *routers(),
+        bulletin.router,
+        enforcement.router,
+        review.router,
+        interpret.router,
+    ],
     build_handlers=_handlers,
-    calls=("accounts", "applications", "platform", "catalog", "enforcement"),
+    calls=("accounts", "applications", "platform", "catalog", "enforcement", "interpretation"),
 )
