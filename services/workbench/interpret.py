@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (Chinese texts and one-line calls of page templates)
 """The workbench pages of 政策解读 (issue #17; docs/interpretation.md): the obligations due
 (published policies awaiting their 解读, with their due dates), an obligation's page with the
 drafting form in the five parts and the quality gate's verdict and figures (质量自查 writes

@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (Chinese texts and one-line calls of page templates)
 """The workbench pages of 主动公开 (issue #17; docs/catalog.md): the review queue of the
 signed-in person's roles (公开属性认定, 初审, 复审, 终审, 个人信息, 待发布: what waits for me,
 oldest first, with the Art. 26 due date), and a document's page: its facts, 公开属性 with

@@ -106,7 +106,7 @@ def waiting(doc: Mapping[str, Any]) -> list[Waiting]:
                 )
             )
         return found
-    stage = doc.get("next_stage")
+    stage = str(doc.get("next_stage") or "")
     if stage in STAGE_ROLES:
         roles = STAGE_ROLES[stage]
         if stage == "final_review" and (doc.get("content") or {}).get("sensitive"):

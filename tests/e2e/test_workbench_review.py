@@ -32,7 +32,6 @@ from tests.e2e.test_workbench import (
     open_account,
     set_value,
     submit,
-    text_of,
     type_into,
     workbench_url,
 )
@@ -111,7 +110,8 @@ def assert_selected(driver: Any, element_id: str, value: str) -> None:
 
 
 def test_a_document_through_review_to_publication_and_its_interpretation__s8_s18_s19(
-    suite: SuiteHandle, browser: Any  # noqa: F811
+    suite: SuiteHandle,
+    browser: Any,  # noqa: F811
 ) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
