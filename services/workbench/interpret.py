@@ -14,11 +14,12 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from fastapi import APIRouter, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from services.workbench import forms
 from services.workbench.pages import Workbench
 from services.workbench.routes import (
+    HEADERS,
     Session,
     W,
     _api,
@@ -354,6 +355,25 @@ async def draft(request: Request, wb: W, document_id: uuid.UUID) -> Response:
     iid = answer.body.get("interpretation_id")
     query = urlencode({"done": "draft", "v": answer.body.get("version", 0)})
     return RedirectResponse(f"/workbench/interpretation/{iid}?{query}", status_code=303)
+
+
+@router.post("/policies/{document_id}/gate", response_model=None)
+async def gate(request: Request, wb: W, document_id: uuid.UUID) -> Response:
+    """The gate measured while typing (workbench.js, progressive enhancement): the verdict
+    as an HTML fragment for the drafting page; nothing written."""
+    s = await _session(request, wb)
+    form = await _form(request)
+    if s is None or not _post_allowed(request, s, form):
+        return HTMLResponse("", status_code=403, headers=HEADERS)
+    async with _api(request, wb, s) as api:
+        enums = (await catalogue(wb, api))[1]
+        body = {"document_id": str(document_id), "content": content_from(form, enums)}
+        answer = await api.post(SERVICE, "/v1/interpretation/quality-check", body)
+    if not answer.ok:
+        text = "填写标题、至少一个要素、解读形式和发布渠道后，这里显示质量检查结果。"
+        return HTMLResponse(f'<p class="hint" id="gate-pending">{text}</p>', headers=HEADERS)
+    page = wb.render("_verdict.html", verdict=verdict(answer.body, enums), live=True)
+    return HTMLResponse(page, headers=HEADERS)
 
 
 # ----------------------------------------------------------------------------- one interpretation

@@ -251,6 +251,12 @@ def test_a_document_through_review_to_publication_and_its_interpretation__s8_s18
     check_page(driver, suite, "61-interpretation-draft")
     for i, section in enumerate(samples.GOOD_SECTIONS):
         type_into(driver, f"f-content-sections-{i}-text", section["text"])
+    # Measured while typing (the script), then on 质量自查 (the same without JavaScript).
+    live = "#gate-live #verdict"
+    wait(
+        driver,
+        lambda d: any(e.text.startswith("通过") for e in d.find_elements(By.CSS_SELECTOR, live)),
+    )
     driver.find_element(By.ID, "check").click()
     wait(driver, lambda d: d.find_elements(By.ID, "verdict"))
     verdict = driver.find_element(By.ID, "quality").text

@@ -52,7 +52,8 @@ def test_review_levels_go_to_their_roles_and_never_to_the_drafter__s18() -> None
     first = reviewing.mine(decided, "chen-jing", {Role.DRAFTER})
     assert [(w.queue, w.command) for w in first] == [("first_review", "review")]
     assert reviewing.mine(decided, "li-na", {Role.DRAFTER}) == []  # the drafter's own
-    second = decided | {"next_stage": "second_review", "reviews": {"first_review": {"reviewer": "chen-jing"}}}
+    passed = {"first_review": {"reviewer": "chen-jing"}}
+    second = decided | {"next_stage": "second_review", "reviews": passed}
     assert reviewing.mine(second, "chen-jing", {Role.SECTION_HEAD}) == []  # one level each
     assert [w.queue for w in reviewing.mine(second, "zhang-wei", {Role.SECTION_HEAD})] == [
         "second_review"
@@ -90,7 +91,8 @@ def test_findings_are_marked_in_place_with_their_kind__s8() -> None:
     marked = [(p.text, p.kind_zh, p.number) for p in pieces if p.kind]
     assert marked == [("13812345678", "手机号码", 1), (resident, "居民身份证号", 2)]
     assert [x["where"] for x in listed] == ["正文", "正文"]
-    assert reviewing.open_findings(d) and [w.queue for w in reviewing.waiting(d)][0] == "privacy"
+    assert reviewing.open_findings(d)
+    assert next(w.queue for w in reviewing.waiting(d)) == "privacy"
     assert reviewing.field_label("attachments_text[1]") == "附件2"
 
 
@@ -135,7 +137,10 @@ def test_the_drafting_form_builds_the_five_parts_and_maps_refusals_back() -> Non
         ]
     }
     errors = forms.errors_from(problem, fields)
-    assert [e.text for e in errors] == ["解读标题：内容过短，至少填写2个字", "发布渠道：请至少选择一项"]
+    assert [e.text for e in errors] == [
+        "解读标题：内容过短，至少填写2个字",
+        "发布渠道：请至少选择一项",
+    ]
 
 
 def test_the_gate_verdict_in_words__s5_1() -> None:
@@ -158,7 +163,9 @@ def test_the_gate_verdict_in_words__s5_1() -> None:
 
 def test_an_enum_list_becomes_checkboxes() -> None:
     schema = {
-        "properties": {"channels": {"type": "array", "items": {"$ref": "#/$defs/PublicationChannel"}}},
+        "properties": {
+            "channels": {"type": "array", "items": {"$ref": "#/$defs/PublicationChannel"}}
+        },
         "required": ["channels"],
         "$defs": {"PublicationChannel": {"enum": ["website", "new_media"], "type": "string"}},
     }
