@@ -141,7 +141,9 @@ class Workbench:
         try:
             return self.orgs.find_person(person_id)[1].name
         except Exception:
-            return person_id
+            # An account opened through the accounts API, not in the district's file.
+            account = self.book.get(person_id)
+            return account.name if account is not None and account.name else person_id
 
     def org_name(self, path: str | None) -> str:
         if not path:

@@ -225,6 +225,7 @@ def test_a_document_through_review_to_publication_and_its_interpretation__s8_s18
     for words in ("隐私检查", "提出公开属性", "公开属性审核", "认定公开属性", "审核通过", "发布"):
         assert words in history, words
     assert "第1校" in history and "第3校" in history
+    assert "李娜" in history and "郭鑫鑫" in history  # people by name, never by account id
     check_page(driver, suite, "58-review-published")
     # 320 px (a phone, or 400 % zoom): readable without sideways scrolling.
     driver.set_window_size(320, 900)
