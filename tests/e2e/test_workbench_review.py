@@ -236,14 +236,15 @@ def test_a_document_through_review_to_publication_and_its_interpretation__s8_s18
     assert wide <= 0, f"{wide}px of sideways scrolling at 320 px"
 
     # 政策解读: the obligation is the drafter's to meet; the gate measured, then saved.
+    with suite.client(drafter, service="interpretation") as c:
+        # The obligation opens a moment after publication (the scheduler).
+        suite.eventually(
+            lambda: c.get(f"/v1/interpretation/obligations/{document_id}").status_code == 200
+        )
     sign_in_as(driver, suite, "rv-drafter")
     driver.find_element(By.ID, "entry-interpretation").click()
     row = f'tr[data-document="{document_id}"] a'
-    for _ in range(40):  # the obligation opens a moment after publication (the scheduler)
-        if driver.find_elements(By.CSS_SELECTOR, row):
-            break
-        driver.refresh()
-        wait(driver, lambda d: d.find_elements(By.TAG_NAME, "table"))
+    wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, row))
     due = driver.find_element(By.CSS_SELECTOR, f'tr[data-document="{document_id}"] .due').text
     assert re.fullmatch(r"还剩\d+个工作日|今天到期", due), due
     check_page(driver, suite, "60-interpretation-obligations")
