@@ -106,6 +106,27 @@ async def history(document_id: UUID, caller: Caller, rt: Rt) -> dict[str, Any]:
     return {"items": await _revisions(rt, document_id, caller)}
 
 
+@router.get("/documents/{document_id}/history", summary="办理记录 What happened, from the events")
+async def document_history(document_id: UUID, caller: Caller, rt: Rt) -> dict[str, Any]:
+    """The document's events as the workbench shows them (公开属性认定, 三审三校 sign-offs,
+    redactions, publication): type, time, actor and payload, the revision texts left out
+    (`/revisions` has them)."""
+    await load(rt, DOCUMENTS, document_id, caller)
+    events = await rt.store.read_stream(DOCUMENTS.stream(document_id))
+    return {
+        "items": [
+            {
+                "version": e.version,
+                "type": e.type,
+                "recorded_at": e.recorded_at.isoformat(),
+                "actor": e.actor.id,
+                "payload": {k: v for k, v in e.payload.items() if k != "content"},
+            }
+            for e in events
+        ]
+    }
+
+
 @router.get("/documents/{document_id}/diff", summary="版本差异 Diff of two revisions")
 async def diff(
     document_id: UUID,

@@ -37,30 +37,34 @@ class ReviseDocument(BaseModel):
     model_config = _STRICT
 
     content: DocumentContent
-    reason: str | None = Field(default=None, max_length=1000)
+    reason: str | None = Field(default=None, title="修改或更新原因", max_length=1000)
 
 
 class ProposeAttribute(BaseModel):
     model_config = _STRICT
 
-    attribute: DisclosureAttribute
-    legal_ground: LegalGround | None = None
-    reason: str | None = Field(default=None, max_length=2000)
+    attribute: DisclosureAttribute = Field(title="公开属性")
+    legal_ground: LegalGround | None = Field(
+        default=None, title="法律依据", description="依申请公开、不予公开、删减后公开须选择"
+    )
+    reason: str | None = Field(default=None, title="理由", max_length=2000)
 
 
 class CheckAttribute(BaseModel):
     model_config = _STRICT
 
-    agrees: bool
-    comment: str | None = Field(default=None, max_length=2000)
+    agrees: bool = Field(title="是否同意拟定的公开属性")
+    comment: str | None = Field(default=None, title="审核意见", max_length=2000)
 
 
 class DetermineAttribute(BaseModel):
     model_config = _STRICT
 
-    attribute: DisclosureAttribute
-    legal_ground: LegalGround | None = None
-    reason: str | None = Field(default=None, max_length=2000)
+    attribute: DisclosureAttribute = Field(title="公开属性")
+    legal_ground: LegalGround | None = Field(
+        default=None, title="法律依据", description="依申请公开、不予公开、删减后公开须选择"
+    )
+    reason: str | None = Field(default=None, title="理由", max_length=2000)
 
 
 class Proofreading(BaseModel):
@@ -68,31 +72,33 @@ class Proofreading(BaseModel):
 
     model_config = _STRICT
 
-    signed: bool = Field(description="校对签字确认")
-    corrections: int = Field(default=0, ge=0, le=10_000)
-    note: str | None = Field(default=None, max_length=2000)
+    signed: bool = Field(title="校对签字确认", description="校对签字确认")
+    corrections: int = Field(default=0, title="校对改正处数", ge=0, le=10_000)
+    note: str | None = Field(default=None, title="校对说明", max_length=2000)
 
 
 class RecordReview(BaseModel):
     model_config = _STRICT
 
-    stage: ReviewStage
-    outcome: Literal["pass", "reject"]
+    stage: ReviewStage = Field(title="审核环节")
+    outcome: Literal["pass", "reject"] = Field(title="审核结果", description="通过或退回")
     proofreading: Proofreading | None = None
-    comments: str | None = Field(default=None, max_length=5000)
+    comments: str | None = Field(
+        default=None, title="审核意见", description="退回时必须写明理由", max_length=5000
+    )
 
 
 class JustifyFinding(BaseModel):
     model_config = _STRICT
 
-    fingerprint: str = Field(min_length=3, max_length=80)
-    justification: str = Field(min_length=4, max_length=2000)
+    fingerprint: str = Field(title="检测结果", min_length=3, max_length=80)
+    justification: str = Field(title="保留理由", min_length=4, max_length=2000)
 
 
 class PublishDocument(BaseModel):
     model_config = _STRICT
 
-    channels: list[PublicationChannel] = Field(min_length=1, max_length=7)
+    channels: list[PublicationChannel] = Field(title="发布渠道", min_length=1, max_length=7)
 
 
 class RecordChannelStatus(BaseModel):
@@ -105,7 +111,7 @@ class RecordChannelStatus(BaseModel):
 class WithdrawDocument(BaseModel):
     model_config = _STRICT
 
-    reason: str = Field(min_length=2, max_length=2000)
+    reason: str = Field(title="撤稿理由", min_length=2, max_length=2000)
 
 
 class RepealDocument(BaseModel):

@@ -64,8 +64,8 @@ class ReviseInterpretation(BaseModel):
 class Review(BaseModel):
     model_config = _STRICT
 
-    approve: bool
-    comment: str | None = Field(default=None, max_length=4000)
+    approve: bool = Field(title="审核结果", description="通过或退回修改")
+    comment: str | None = Field(default=None, title="审核意见", max_length=4000)
 
 
 class QualityCheck(BaseModel):

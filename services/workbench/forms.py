@@ -32,7 +32,7 @@ class Field:
 
     name: str
     label: str
-    #: text | textarea | lines | date | integer | select
+    #: text | textarea | lines | date | integer | select | checks
     kind: str
     required: bool
     hint: str = ""
@@ -141,6 +141,8 @@ def fields_of(
         if node.get("type") == "object" and "properties" in node:
             found += fields_of(node, enum_labels, defs=defs, skip=skip, prefix=name + ".")
             continue
+        if node.get("type") == "array" and "$ref" in node.get("items", {}):
+            node = {**node, "items": _resolve(node["items"], defs)}
         found.append(_field(name, node, label, hint, is_required, enum_labels or {}))
     return found
 
@@ -171,6 +173,11 @@ def _field(
         return Field(kind="select", choices=choices, enum=BOOLEAN, **common)
     if kind == "array":
         items = node.get("items", {})
+        if "enum" in items:  # several of a list (channels): one checkbox each
+            enum = str(items.get("x-ref") or items.get("title", ""))
+            given = enum_labels.get(enum, {})
+            options = tuple(Choice(str(v), given.get(str(v)) or str(v)) for v in items["enum"])
+            return Field(kind="checks", choices=options, enum=enum, **common)
         return Field(
             kind="lines",
             min_length=items.get("minLength"),
@@ -201,7 +208,7 @@ def body_from(fields: Sequence[Field], form: Mapping[str, str]) -> dict[str, Any
         if not raw:
             continue
         value: Any = raw
-        if f.kind == "lines":
+        if f.kind in ("lines", "checks"):  # checks: the ticked values, one per line
             value = [line.strip() for line in raw.splitlines() if line.strip()]
         elif f.kind == "integer" and re.fullmatch(r"[+-]?\d{1,12}", raw):
             value = int(raw)
@@ -247,6 +254,10 @@ def _message(item: Mapping[str, Any], f: Field | None, path: str) -> str:
         return f"{line}内容过短，至少填写{f.min_length}个字"
     if rule == "schema.string_too_long" and f.max_length:
         return f"{line}内容过长，最多{f.max_length}个字"
+    if rule == "schema.too_short" and f.kind == "checks":
+        return "请至少选择一项"
+    if rule in ("schema.enum", "schema.literal_error") and f.kind == "checks":
+        return "请从下列选项中选择：" + "、".join(c.label for c in f.choices)
     if rule == "schema.too_short" and f.kind == "lines":
         return "请至少填写一项，每行一项"
     if rule in ("schema.int_parsing", "schema.int_type"):

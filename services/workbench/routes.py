@@ -14,7 +14,7 @@ import structlog
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from services.workbench import forms, letters, session, steps, websessions
+from services.workbench import forms, letters, menu, session, steps, websessions
 from services.workbench.labels import (
     CONCLUDED,
     EVENT_LABELS,
@@ -136,6 +136,7 @@ def _page(
         "today": cn_date(wb.today()),
         "user": wb.who(s.principal) if s else None,
         "csrf": websessions.csrf_token(s.web.id, wb.secret) if s else "",
+        "menu": menu.entries(s.principal.roles) if s else [],
     }
     return _html(wb.render(template, **base, **ctx), status)
 

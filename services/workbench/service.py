@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.workbench import audit, bulletin, enforcement, opinion, scores
+from services.workbench import audit, bulletin, enforcement, interpret, opinion, review, scores
 from services.workbench.pages import Workbench
 from services.workbench.routes import routers
 from services.workbench.websessions import WebSessions
@@ -41,6 +41,8 @@ SERVICE = ServiceDefinition(
         opinion.router,
         scores.router,
         audit.router,
+        review.router,
+        interpret.router,
     ],
     build_handlers=_handlers,
     calls=(
@@ -49,6 +51,7 @@ SERVICE = ServiceDefinition(
         "platform",
         "catalog",
         "enforcement",
+        "interpretation",
         "sentiment",
         "assessment",
         "audit",

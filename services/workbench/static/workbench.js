@@ -42,7 +42,32 @@
       if (input) { input.addEventListener("change", update); }
     });
   }
+  // The 解读 drafting form: the quality gate measured again a moment after typing stops
+  // (the page's 质量自查 button does the same without JavaScript); nothing is saved.
+  function followGate(form) {
+    var live = document.getElementById("gate-live");
+    var timer = null;
+    var asked = 0;
+    function measure() {
+      var mine = ++asked;
+      var body = new URLSearchParams(new FormData(form));
+      fetch(form.dataset.gate, {
+        method: "POST", credentials: "same-origin", body: body,
+        headers: { "Content-Type": "application/x-www-form-urlencoded" }
+      }).then(function (r) { return r.ok ? r.text() : null; }).then(function (html) {
+        if (html === null || mine !== asked) { return; }
+        live.innerHTML = html;  // the workbench's own escaped template fragment
+        live.dataset.measured = String(mine);
+      }).catch(function () { /* 质量自查 still works */ });
+    }
+    form.addEventListener("input", function () {
+      if (timer) { clearTimeout(timer); }
+      timer = setTimeout(measure, 800);
+    });
+  }
   document.addEventListener("DOMContentLoaded", function () {
+    var draft = document.getElementById("draft-form");
+    if (draft && draft.dataset.gate) { followGate(draft); }
     // The error summary takes the focus, so a screen reader reads it first (GOV.UK).
     var summary = document.getElementById("error-summary");
     if (summary) { summary.focus(); }

@@ -1,0 +1,177 @@
+"""The workbench's 主动公开 and 政策解读 pages, their pure parts: what a document waits for and
+for whom (方案§18 三审三校, §19 公开属性认定), privacy findings split out of the text in
+place (方案§8; 条例第十五条), the diff in words, the drafting form's body and the gate's
+verdict in words (方案§五(一))."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.catalog import privacy
+from services.catalog.events import ReviewStage
+from services.catalog.state import SENSITIVE_FINAL_ROLES, STAGE_ROLES
+from services.interpretation import samples
+from services.workbench import forms, interpret, menu, reviewing
+from shared.identity import Role
+
+KINDS = {"mobile": "手机号码", "resident_id": "居民身份证号"}
+
+
+def doc(**over: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "document_id": "d1",
+        "status": "draft",
+        "drafter": "li-na",
+        "content": {"title": "关于印发方案的通知", "body": "正文", "issue_date": "2026-12-07"},
+        "attribute_proposal": None,
+        "attribute_checked": False,
+        "attribute": None,
+        "reviews": {},
+        "next_stage": "first_review",
+        "privacy_findings": [],
+    }
+    return base | over
+
+
+def test_stage_roles_are_the_catalogs() -> None:
+    assert {s.value: frozenset(r) for s, r in STAGE_ROLES.items()} == dict(reviewing.STAGE_ROLES)
+    assert frozenset(SENSITIVE_FINAL_ROLES) == reviewing.SENSITIVE_FINAL
+    assert reviewing.STAGES == tuple(s.value for s in ReviewStage)
+
+
+def test_a_draft_waits_for_its_attribute_in_order__s19() -> None:
+    assert [w.command for w in reviewing.waiting(doc())] == ["propose"]
+    proposed = doc(attribute_proposal={"attribute": "proactive"})
+    assert [w.command for w in reviewing.waiting(proposed)] == ["check"]
+    checked = doc(attribute_proposal={"attribute": "proactive"}, attribute_checked=True)
+    assert [w.command for w in reviewing.waiting(checked)] == ["determine"]
+
+
+def test_review_levels_go_to_their_roles_and_never_to_the_drafter__s18() -> None:
+    decided = doc(attribute={"attribute": "proactive"}, status="in_review")
+    first = reviewing.mine(decided, "chen-jing", {Role.DRAFTER})
+    assert [(w.queue, w.command) for w in first] == [("first_review", "review")]
+    assert reviewing.mine(decided, "li-na", {Role.DRAFTER}) == []  # the drafter's own
+    passed = {"first_review": {"reviewer": "chen-jing"}}
+    second = decided | {"next_stage": "second_review", "reviews": passed}
+    assert reviewing.mine(second, "chen-jing", {Role.SECTION_HEAD}) == []  # one level each
+    assert [w.queue for w in reviewing.mine(second, "zhang-wei", {Role.SECTION_HEAD})] == [
+        "second_review"
+    ]
+    sensitive = decided | {"next_stage": "final_review", "content": {"sensitive": True}}
+    assert reviewing.mine(sensitive, "guo", {Role.LEADER_IN_CHARGE}) == []
+    assert reviewing.mine(sensitive, "tian", {Role.PRINCIPAL_LEADER})
+    approved = decided | {"status": "approved", "next_stage": None}
+    assert [w.command for w in reviewing.waiting(approved)] == ["publish"]
+    assert reviewing.waiting(doc(status="published")) == []
+
+
+def test_queues_shown_are_those_the_roles_act_in() -> None:
+    assert [k for k, _ in reviewing.queues_for({Role.SECTION_HEAD})] == [
+        "second_review",
+        "privacy",
+    ]
+    assert reviewing.queues_for({Role.REQUEST_HANDLER}) == []
+    assert [s for s, _ in menu.entries({Role.REQUEST_HANDLER})] == []
+    assert [s for s, _ in menu.entries({Role.DRAFTER})] == ["主动公开", "政策解读"]
+    assert [s for s, _ in menu.entries({Role.ATTRIBUTE_OFFICER})] == ["主动公开"]
+
+
+def test_findings_are_marked_in_place_with_their_kind__s8() -> None:
+    resident = "11010119900307757" + privacy.resident_id_check_digit("11010119900307757")
+    body = f"联系人：王建国，手机13812345678，身份证{resident}。"
+    found = privacy.scan({"body": body}, "d1")
+    d = doc(
+        content={"title": "通知", "body": body},
+        privacy_findings=[f.model_dump(mode="json") | {"justified": False} for f in found],
+    )
+    fields, listed = reviewing.marked(d, KINDS)
+    pieces = next(f for f in fields if f.name == "body").pieces
+    assert "".join(p.text for p in pieces) == body  # nothing lost, nothing added
+    marked = [(p.text, p.kind_zh, p.number) for p in pieces if p.kind]
+    assert marked == [("13812345678", "手机号码", 1), (resident, "居民身份证号", 2)]
+    assert [x["where"] for x in listed] == ["正文", "正文"]
+    assert reviewing.open_findings(d)
+    assert next(w.queue for w in reviewing.waiting(d)) == "privacy"
+    assert reviewing.field_label("attachments_text[1]") == "附件2"
+
+
+def test_the_diff_says_what_was_deleted_and_inserted() -> None:
+    old = {"body": "第一行\n手机13812345678\n第三行"}
+    new = {"body": "第一行\n手机1**********\n第三行\n第四行"}
+    lines = reviewing.diff_lines(old, new)
+    ops = [(line.op, line.words) for line in lines]
+    assert ("change", "修改") in ops and ("ins", "新增") in ops
+    change = next(line for line in lines if line.op == "change")
+    assert [r.op for r in change.runs] == ["", "del", "ins"]
+    assert change.runs[1].text == "3812345678" and change.runs[2].text == "**********"
+    pair = reviewing.pick_revisions([{"revision": 1}, {"revision": 2}, {"revision": 3}], 0, 0)
+    assert pair is not None and (pair[0]["revision"], pair[1]["revision"]) == (2, 3)
+    assert reviewing.pick_revisions([{"revision": 1}], 0, 0) is None
+
+
+def test_the_drafting_form_builds_the_five_parts_and_maps_refusals_back() -> None:
+    enums = {"Part": {"background_basis": "背景依据"}, "Form": {"text": "文字", "graphic": "图解"}}
+    fields = interpret.draft_fields(enums)
+    form = {
+        "content.title": "解读",
+        "content.sections.0.text": samples.GOOD_SECTIONS[0]["text"],
+        "content.sections.3.text": "  ",
+        "content.not_applicable.old_new_differences": "首次出台，没有旧政策",
+        "content.forms": "text\ngraphic",
+        "media": "https://sudian.example/tujie.png",
+        "content.channels": "website\nnew_media",
+    }
+    content = interpret.content_from(form, enums)
+    assert [s["part"] for s in content["sections"]] == ["background_basis"]
+    assert content["sections"][0]["heading"] == "一、背景依据"
+    assert content["forms"] == [
+        {"form": "text"},
+        {"form": "graphic", "url": "https://sudian.example/tujie.png"},
+    ]
+    assert content["not_applicable"] == {"old_new_differences": "首次出台，没有旧政策"}
+    problem = {
+        "errors": [
+            {"field": "content.title", "rule": "schema.string_too_short", "message_zh": "过短"},
+            {"field": "content.channels", "rule": "schema.too_short", "message_zh": "过短"},
+        ]
+    }
+    errors = forms.errors_from(problem, fields)
+    assert [e.text for e in errors] == [
+        "解读标题：内容过短，至少填写2个字",
+        "发布渠道：请至少选择一项",
+    ]
+
+
+def test_the_gate_verdict_in_words__s5_1() -> None:
+    report = {
+        "passed": False,
+        "checks": [
+            {"check": "copy", "passed": False, "message_zh": "照搬", "measured": {
+                "containment": 1.0, "own_chars": 29, "own_share": 0.05, "lifted_share": 0.9}},
+            {"check": "parts", "passed": True, "message_zh": "要素齐全", "measured": {
+                "covered": ["goals_tasks"], "missing": []}},
+        ],
+    }  # fmt: skip
+    v = interpret.verdict(report, {"Part": {"goals_tasks": "目标任务"}})
+    assert v is not None and not v["passed"]
+    copy = v["checks"][0]
+    assert copy["name"] == "照搬照抄原文" and not copy["passed"]
+    assert ("自己的说明", "29字，占5%（至少300字、30%）") in copy["figures"]
+    assert ("已写", "目标任务") in v["checks"][1]["figures"]
+
+
+def test_an_enum_list_becomes_checkboxes() -> None:
+    schema = {
+        "properties": {
+            "channels": {"type": "array", "items": {"$ref": "#/$defs/PublicationChannel"}}
+        },
+        "required": ["channels"],
+        "$defs": {"PublicationChannel": {"enum": ["website", "new_media"], "type": "string"}},
+    }
+    labels = {"PublicationChannel": {"website": "政府网站", "new_media": "政务新媒体"}}
+    (f,) = forms.fields_of(schema, labels)
+    assert f.kind == "checks" and [c.label for c in f.choices] == ["政府网站", "政务新媒体"]
+    assert forms.body_from([f], {"channels": "website\nnew_media"}) == {
+        "channels": ["website", "new_media"]
+    }
