@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse, Response
 
 from services.applications import annual, annual_publication, queries, report, reviews, suggestions
 from services.applications.commands import (
+    ConfirmOnlineRequest,
     PublishAnnualReport,
     RecordAnnualReportText,
     RegisterRequest,
@@ -48,6 +49,7 @@ Search = Annotated[str | None, Query(min_length=1, max_length=200)]
 
 router = APIRouter(prefix="/v1/requests", tags=["applications 依申请公开"])
 annual_router = APIRouter(prefix="/v1/annual-reports", tags=["annual report 年度报告"])
+online_router = APIRouter(prefix="/v1/online-requests", tags=["applications 依申请公开"])
 
 
 def registered(event: RecordedEvent) -> dict[str, Any]:
@@ -331,6 +333,57 @@ async def publish_annual_report(
     return await run_command(rt.idempotency, caller, key, None, fingerprint, act)
 
 
+@online_router.get("", summary="待确认的网上申请 Online requests awaiting confirmation")
+async def pending_online(
+    caller: Caller, rt: Rt, tenant: Annotated[str | None, Query(max_length=200)] = None
+) -> dict[str, Any]:
+    """No applicant data: the description and the day, to confirm by (Art. 31(3))."""
+    org = tenant or str(caller.org)
+    if not within_scope(caller, org):
+        raise Forbidden(
+            rule="scope.outside",
+            field="tenant",
+            message_zh="无权查看其他机关的网上申请",
+            message_en="outside the caller's organization",
+        )
+    rows = await rt.views.fetch(
+        "SELECT submission_id, tenant, submitted_on, submitted_at, description FROM app_online "
+        "WHERE request_id IS NULL AND (tenant = $1 OR tenant LIKE $2) ORDER BY submitted_at",
+        org,
+        org + "/%",
+    )
+    return {"items": [dict(r) for r in rows]}
+
+
+@online_router.post(
+    "/{submission_id}/confirm",
+    status_code=201,
+    summary="确认收到网上申请并登记 Confirm receipt of an online request (Art. 31(3))",
+    responses=COMMAND_RESPONSES,
+)
+async def confirm_online(
+    submission_id: UUID,
+    cmd: ConfirmOnlineRequest,
+    request: Request,
+    caller: Caller,
+    rt: Rt,
+    h: H,
+    key: IdempotencyKey = None,
+) -> JSONResponse:
+    async def act(expected: int | None) -> tuple[int, dict[str, Any]]:
+        event = await h.confirm_online(submission_id, cmd, caller, correlation_id(request))
+        return 201, registered(event)
+
+    fingerprint = {
+        "command": "confirm-online",
+        "path": str(submission_id),
+        **cmd.model_dump(mode="json"),
+    }
+    return await run_command(rt.idempotency, caller, key, None, fingerprint, act, _location)
+
+
 def routers() -> list[APIRouter]:
     """The generated command routes first: their paths are more specific than the reads'."""
-    return [command_router(REQUEST_COMMANDS), router, annual_router]
+    from services.applications.public_api import router as public
+
+    return [command_router(REQUEST_COMMANDS), router, annual_router, online_router, public]

@@ -197,3 +197,37 @@ class PublishAnnualReport(BaseModel):
     tenant: str | None = Field(default=None, description="org path; defaults to the caller's org")
     published_on: Day | None = Field(default=None, title="公布日期", description="默认今天")
     url: str | None = Field(default=None, title="公布网址", max_length=500)
+
+
+class SubmitOnlineRequest(BaseModel):
+    """网上申请 from the public (条例 Art. 29), before the office confirms receipt (Art. 31)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    tenant: str = Field(title="受理机关", min_length=1, max_length=200)
+    applicant: Applicant = Field(title="申请人")
+    description: str = Field(
+        title="所需信息描述",
+        min_length=2,
+        max_length=5000,
+        description="所需信息的名称、文号或便于查询的特征",
+    )
+    requested_form: RequestedForm = Field(title="获取信息的形式")
+    delivery_channel: DeliveryChannel = Field(title="获取信息的途径")
+
+
+class ConfirmOnlineRequest(BaseModel):
+    """确认收到网上申请: the day both sides confirm is the receipt date (Art. 31(3))."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    confirmed_on: Day = Field(title="确认收到日期")
+
+
+class OnlineRequestLookup(BaseModel):
+    """The applicant's tracking code and query password (both given once at submission)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    tracking_code: str = Field(title="查询码", min_length=1, max_length=64)
+    query_password: str = Field(title="查询密码", min_length=1, max_length=64)

@@ -560,3 +560,46 @@ class AnnualReportMissed(DomainEvent):
     year: int = Field(ge=2008, le=2100)
     due: date
     noticed_on: date
+
+
+@registry.register
+class OnlineRequestSubmitted(DomainEvent):
+    """网上申请已提交, not yet received (条例 Art. 31(3): an online request is received on
+    the day both sides confirm, so the office's confirmation registers it).
+
+    The tracking code and the query password the applicant was shown once are kept only as
+    hashes: the code as SHA-256 (a look-up key), the password salted scrypt (docs/portal.md,
+    decision D-portal-1). Nothing here lets the log's reader follow the request as the
+    applicant."""
+
+    event_type = "OnlineRequestSubmitted"
+    stream_type = "online-request"
+
+    submission_id: UUID
+    tracking_code_hash: str = Field(
+        description="SHA-256 of the tracking code (hex)", json_schema_extra=NOT_PERSONAL
+    )
+    query_password_hash: str = Field(
+        description="scrypt$n$r$p$salt$hash of the query password", json_schema_extra=NOT_PERSONAL
+    )
+    channel: Channel = Channel.online
+    submitted_on: date = Field(description="申请人提交之日 (Asia/Shanghai)")
+    applicant: Applicant = Field(json_schema_extra=PERSONAL)
+    description: str
+    requested_form: RequestedForm
+    delivery_channel: DeliveryChannel
+
+
+@registry.register
+class OnlineRequestConfirmed(DomainEvent):
+    """机关确认收到网上申请: registered in the same write as the request it became
+    (RequestRegistered with channel online, received_on = confirmed_on, Art. 31(3))."""
+
+    event_type = "OnlineRequestConfirmed"
+    stream_type = "online-request"
+
+    submission_id: UUID
+    request_id: UUID
+    number: str
+    confirmed_on: date = Field(description="双方确认之日 = 收到申请之日 (Art. 31(3))")
+    reply_due: date

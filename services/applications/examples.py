@@ -197,8 +197,41 @@ def _annual_publication() -> dict[str, Callable[[], DomainEvent]]:
     }
 
 
+SUBMISSION = UUID("01936f0e-7c1b-7000-8000-0000000000f1")
+
+
+def _online() -> dict[str, Callable[[], DomainEvent]]:
+    """网上申请 from the portal, confirmed by the office the next working day (Art. 31(3))."""
+    return {
+        "applications/OnlineRequestSubmitted.v1": lambda: le.OnlineRequestSubmitted(
+            submission_id=SUBMISSION,
+            tracking_code_hash="5d41402abc4b2a76b9719d911017c592" * 2,
+            query_password_hash="scrypt$16384$8$1$00112233445566778899aabbccddeeff$" + "ab" * 32,
+            submitted_on=date(2026, 2, 9),
+            applicant=le.Applicant(
+                kind=le.ApplicantKind.natural_person,
+                name="李建国",
+                id_document="居民身份证 140402196505123456",
+                phone="13803551234",
+                address="长治市上党区苏店镇苏店村东街12号",
+            ),
+            description="2025年苏店村集体土地征收补偿标准及补偿款发放明细",
+            requested_form=le.RequestedForm.paper,
+            delivery_channel=le.DeliveryChannel.post,
+        ),
+        "applications/OnlineRequestConfirmed.v1": lambda: le.OnlineRequestConfirmed(
+            submission_id=SUBMISSION,
+            request_id=REQUEST,
+            number="苏店〔2026〕7号",
+            confirmed_on=date(2026, 2, 10),
+            reply_due=date(2026, 3, 13),
+        ),
+    }
+
+
 EXAMPLES: dict[str, Callable[[], DomainEvent]] = {
     **{f"applications/{name}.v1": make for name, make in (_clock() | _conclusions()).items()},
     **_later_versions(),
     **_annual_publication(),
+    **_online(),
 }

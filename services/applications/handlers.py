@@ -18,13 +18,15 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from services.applications import clock, domain, reviews
+from services.applications import clock, domain, online, reviews
 from services.applications import commands as c
 from services.applications.events import (
     AnnualReportTextRecorded,
     ApplicantDataRead,
     FeeMode,
+    OnlineRequestConfirmed,
     RegistrationNumberIssued,
+    RequestRegistered,
     registry,
 )
 from services.applications.state import RequestState
@@ -38,9 +40,10 @@ from shared.commands import (
     actor_of,
     load,
 )
-from shared.envelope import RecordedEvent, StreamWrite, new_id
+from shared.envelope import Actor, RecordedEvent, StreamWrite, new_id
 from shared.errors import ConcurrencyConflict, NotFound, ValidationFailed
 from shared.eventstore import EventStore
+from shared.floodgate import SlidingWindow
 from shared.identity import Principal, Role, authorize, within_scope
 from shared.registry import access_write, to_new_event
 from shared.service import Runtime
@@ -284,6 +287,8 @@ class ApplicationsHandlers:
     #: append, so a registration is one round trip (the append) instead of two.
     _turns: dict[str, asyncio.Lock] = field(default_factory=dict, init=False, repr=False)
     _registers: dict[str, int] = field(default_factory=dict, init=False, repr=False)
+    #: The public routes' sliding windows per address (public_api.py), in this process.
+    public_limits: dict[str, SlidingWindow] = field(default_factory=dict, init=False, repr=False)
 
     async def record_applicant_read(
         self,
@@ -322,7 +327,11 @@ class ApplicationsHandlers:
         ]
 
     async def register(
-        self, cmd: c.RegisterRequest, principal: Principal, correlation_id: UUID
+        self,
+        cmd: c.RegisterRequest,
+        principal: Principal,
+        correlation_id: UUID,
+        also: Callable[[RequestRegistered, Actor], StreamWrite] | None = None,
     ) -> RecordedEvent:
         """Register a request with the next number of its tenant's yearly register.
 
@@ -332,7 +341,8 @@ class ApplicationsHandlers:
         the register's version is remembered from the last append, so the usual
         registration is one append. Another process registering in the same township
         (a second replica) makes the append conflict: the version is read again and the
-        registration retried with the next number.
+        registration retried with the next number. `also` adds a write of another stream to
+        the same atomic append (an online request's confirmation, `confirm_online`).
         """
         tenant = cmd.tenant or str(principal.org)
         org = self.orgs.get(tenant)
@@ -363,6 +373,7 @@ class ApplicationsHandlers:
                 issued = RegistrationNumberIssued(
                     year=year, sequence=sequence, number=registered.number, request_id=request_id
                 )
+                extra = [also(registered, actor)] if also is not None else []
                 try:
                     recorded = await self.store.append(
                         [
@@ -378,6 +389,7 @@ class ApplicationsHandlers:
                                 expected_version=0,
                                 events=(to_new_event(registered, tenant, actor, correlation_id),),
                             ),
+                            *extra,
                         ]
                     )
                 except ConcurrencyConflict:
@@ -395,6 +407,88 @@ class ApplicationsHandlers:
             message_zh="登记编号分配繁忙，请重试",
             message_en="too many concurrent registrations; please retry",
         )
+
+    async def submit_online(
+        self, cmd: c.SubmitOnlineRequest, correlation_id: UUID
+    ) -> tuple[RecordedEvent, str, str]:
+        """网上申请 from the public (no account): recorded, not yet received (Art. 31(3)).
+        Answers the event, the tracking code and the query password: the only time either
+        exists in clear."""
+        organs = {str(self.orgs.district.path), *(str(t.path) for t in self.orgs.townships())}
+        if cmd.tenant not in organs:
+            raise ValidationFailed(
+                rule="online_request.organ_unknown",
+                field="tenant",
+                message_zh="受理机关：请选择区政府或一个镇（乡）政府",
+                message_en="tenant must be the district or one of its townships",
+            )
+        code, password = online.new_tracking_code(), online.new_query_password()
+        submission_id = new_id()
+        event = await asyncio.to_thread(  # scrypt: off the event loop
+            online.submit,
+            cmd,
+            submission_id=submission_id,
+            tracking_code=code,
+            query_password=password,
+            today=local_date(self.clock()),
+        )
+        recorded = await self.store.append(
+            [
+                StreamWrite(
+                    stream_id=online_stream(submission_id),
+                    stream_type=event.stream_type,
+                    expected_version=0,
+                    events=(to_new_event(event, cmd.tenant, PUBLIC_APPLICANT, correlation_id),),
+                )
+            ]
+        )
+        return recorded[0], code, password
+
+    async def confirm_online(
+        self,
+        submission_id: UUID,
+        cmd: c.ConfirmOnlineRequest,
+        principal: Principal,
+        correlation_id: UUID,
+    ) -> RecordedEvent:
+        """确认收到: the submission becomes a registered request received on the day
+        confirmed (Art. 31(3)), with the confirmation in the same atomic write."""
+        events = await self.store.read_stream(online_stream(submission_id))
+        if not events or not within_scope(principal, events[0].tenant):
+            raise NotFound(
+                rule="online_request.unknown",
+                field="submission_id",
+                message_zh="没有这份网上申请",
+                message_en="no such online request",
+            )
+        tenant = events[0].tenant
+        confirmed = any(e.type == "OnlineRequestConfirmed" for e in events)
+        cmd_register = online.registration(events[0].payload, confirmed, tenant, cmd.confirmed_on)
+
+        def confirmation(registered: RequestRegistered, actor: Actor) -> StreamWrite:
+            event = OnlineRequestConfirmed(
+                submission_id=submission_id,
+                request_id=registered.request_id,
+                number=registered.number,
+                confirmed_on=registered.received_on,
+                reply_due=registered.reply_due,
+            )
+            return StreamWrite(
+                stream_id=online_stream(submission_id),
+                stream_type=event.stream_type,
+                expected_version=len(events),
+                events=(to_new_event(event, tenant, actor, correlation_id),),
+            )
+
+        return await self.register(cmd_register, principal, correlation_id, also=confirmation)
+
+
+def online_stream(submission_id: UUID) -> str:
+    return f"online-request-{submission_id}"
+
+
+#: The actor of a submission from the public form: no account, no name in the envelope.
+PUBLIC_APPLICANT = Actor(id="public-applicant", kind="user", role=None)
 
 
 def _not_found(request_id: UUID) -> NotFound:

@@ -364,3 +364,53 @@ def _rule_for(kind: type) -> tuple[bool, Rule | None]:
 
 def _concluded(conclusion: str, on: str, row: str) -> dict[str, Any]:
     return {"conclusion": conclusion, "concluded_on": on, "report_row": row}
+
+
+class OnlineRequests:
+    """网上申请: one row per submission, found by its tracking code's hash; the request it
+    became once confirmed (its status then comes from app_ledger). No applicant data here."""
+
+    name = "applications.online_requests"
+    tables: Sequence[str] = ("app_online",)
+    schema: Sequence[str] = (
+        """CREATE TABLE IF NOT EXISTS app_online (
+            submission_id TEXT PRIMARY KEY,
+            tenant TEXT NOT NULL,
+            code_hash TEXT NOT NULL UNIQUE,
+            password_hash TEXT NOT NULL,
+            submitted_on TEXT NOT NULL,
+            submitted_at TEXT NOT NULL,
+            description TEXT NOT NULL,
+            request_id TEXT,
+            version INTEGER NOT NULL
+        )""",
+        "CREATE INDEX IF NOT EXISTS app_online_pending ON app_online (tenant, request_id)",
+    )
+
+    async def apply(self, tx: Tx, event: RecordedEvent) -> None:
+        if event.stream_type != "online-request":
+            return
+        p = event.payload
+        if event.type == "OnlineRequestSubmitted":
+            await tx.execute(
+                "INSERT INTO app_online (submission_id, tenant, code_hash, password_hash, "
+                "submitted_on, submitted_at, description, request_id, version) "
+                "VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8) "
+                "ON CONFLICT (submission_id) DO NOTHING",
+                str(p["submission_id"]),
+                event.tenant,
+                p["tracking_code_hash"],
+                p["query_password_hash"],
+                str(p["submitted_on"]),
+                event.recorded_at.astimezone(UTC).isoformat(),
+                p["description"],
+                event.version,
+            )
+        elif event.type == "OnlineRequestConfirmed":
+            await tx.execute(
+                "UPDATE app_online SET request_id = $1, version = $2 "
+                "WHERE submission_id = $3 AND version < $2",
+                str(p["request_id"]),
+                event.version,
+                str(p["submission_id"]),
+            )

@@ -9,7 +9,7 @@ from services.applications.enforcement_rows import EnforcementDecisions
 from services.applications.events import registry
 from services.applications.handlers import REQUEST_COMMANDS, ApplicationsHandlers
 from services.applications.jobs import run_scheduler
-from services.applications.projections import RequestLedger
+from services.applications.projections import OnlineRequests, RequestLedger
 from services.applications.publications import PublishedDocuments
 from shared.service import Runtime, ServiceDefinition, Suite
 
@@ -27,7 +27,12 @@ def _handlers(runtime: Runtime, suite: Suite) -> ApplicationsHandlers:
 SERVICE = ServiceDefinition(
     name="applications",
     registry=registry,
-    projections=lambda: [RequestLedger(), PublishedDocuments(), EnforcementDecisions()],
+    projections=lambda: [
+        RequestLedger(),
+        PublishedDocuments(),
+        EnforcementDecisions(),
+        OnlineRequests(),
+    ],
     commands=(REQUEST_COMMANDS,),
     routers=routers,
     build_handlers=_handlers,

@@ -20,6 +20,8 @@ from urllib.parse import parse_qsl
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
+from services.portal.apply import refusal
+from services.portal.guard import Refused
 from services.portal.site import COLUMN_NAMES, KIND_NAMES, Portal
 from shared.deps import handlers_of
 
@@ -101,15 +103,22 @@ async def subscribe_form(request: Request, portal: P) -> Response:
     unit = portal.organ(chosen)
     form = {"organ": str(unit.path) if unit else "", "picked": set()}
     return _page(
-        portal, "subscribe.html", title="订阅更新提醒", form=form, errors={}, **_choices(portal)
+        portal,
+        "subscribe.html",
+        title="订阅更新提醒",
+        form=form,
+        errors={},
+        challenge=portal.guard.challenge("subscribe"),
+        **_choices(portal),
     )
 
 
 @router.post("/subscribe")
 async def subscribe_send(request: Request, portal: P) -> Response:
-    if not _same_origin(request):
-        return _refused(portal)
-    pairs = await _form(request)
+    admitted = await portal.guard.admit(request, "subscribe")
+    if isinstance(admitted, Refused):
+        return refusal(portal, admitted)
+    pairs = admitted.pairs
     form: dict[str, Any] = {k: v for k, v in pairs if k in ("email", "organ")}
     picked = [(k, v) for k, v in pairs if k in ("column", "kind", "group")]
     form["picked"] = {f"{k}:{v}" for k, v in picked}
@@ -120,6 +129,8 @@ async def subscribe_send(request: Request, portal: P) -> Response:
         errors["organ"] = "请选择订阅哪个机关的信息"
     if not picked:
         errors["topics"] = "请至少选择一项订阅内容"
+    if admitted.challenge:
+        errors["answer"] = admitted.challenge
     if not errors:
         body = {
             "email": form["email"],
@@ -142,6 +153,7 @@ async def subscribe_send(request: Request, portal: P) -> Response:
         title="错误：订阅更新提醒",
         form=form,
         errors=errors,
+        challenge=portal.guard.challenge("subscribe"),
         **_choices(portal),
     )
 
@@ -203,9 +215,10 @@ async def unsubscribe(request: Request, portal: P) -> Response:
 
 @router.post("/doc/{document_id}/rate")
 async def rate(document_id: uuid.UUID, request: Request, portal: P) -> Response:
-    if not _same_origin(request):
-        return _refused(portal)
-    useful = dict(await _form(request)).get("useful")
+    admitted = await portal.guard.admit(request, "rate")
+    if isinstance(admitted, Refused):
+        return refusal(portal, admitted)
+    useful = admitted.form.get("useful")
     async with portal.api(request.app) as api:
         doc = await api.get("catalog", f"/v1/public/catalog/documents/{document_id}")
         if doc.status == 404 or useful not in ("yes", "no"):
@@ -217,7 +230,7 @@ async def rate(document_id: uuid.UUID, request: Request, portal: P) -> Response:
                 heading="无法评价",
                 text="没有找到这份文件。",
             )
-        address = request.client.host if request.client else "unknown"
+        address = admitted.address
         body = {
             "document_id": str(document_id),
             "township": doc.body["township"],

@@ -21,7 +21,9 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from services.portal import qa as policy_qa
 from services.portal import shape
+from services.portal.apply import refusal
 from services.portal.engagement import count_view
+from services.portal.guard import Refused
 from services.portal.site import COLUMN_NAMES, HERE, Portal
 from shared.deps import handlers_of
 from shared.gateway import Answer, Api, ServiceUnreachable
@@ -216,27 +218,27 @@ async def message_form(request: Request, portal: P) -> Response:
     unit = _unit_or_none(portal, chosen)
     form = {"org": str(unit.path) if unit else ""}
     html = portal.render(
-        "leave.html", title="我要留言", form=form, errors={}, key=str(uuid.uuid4())
+        "leave.html",
+        title="我要留言",
+        form=form,
+        errors={},
+        key=str(uuid.uuid4()),
+        challenge=portal.guard.challenge("message"),
     )
     return _private(html)
 
 
 @router.post("/message")
 async def message_send(request: Request, portal: P) -> Response:
-    if not _same_origin(request):
-        return _private(
-            portal.render(
-                "message.html",
-                title="无法提交",
-                heading="无法提交",
-                text="提交来自其他网站，已拒绝。请在本网站的留言页填写。",
-            ),
-            403,
-        )
-    form = dict(parse_qsl((await request.body()).decode("utf-8", "replace")))
+    admitted = await portal.guard.admit(request, "message")
+    if isinstance(admitted, Refused):
+        return refusal(portal, admitted)
+    form = {k: v for k, v in admitted.form.items() if k not in ("form_token", "answer")}
     key = form.get("key") or str(uuid.uuid4())
     organs = [str(u.path) for u in portal.organs()]
     errors = shape.check_message(form, organs)
+    if admitted.challenge:
+        errors["answer"] = admitted.challenge
     if not errors:
         body: dict[str, Any] = {
             "tenant": form["org"],
@@ -266,7 +268,13 @@ async def message_send(request: Request, portal: P) -> Response:
             problem.get("message_zh") or "提交没有成功，请稍后再试"
         )
     html = portal.render(
-        "leave.html", title="我要留言", form=form, errors=errors, key=key, labels=shape.FIELD_LABELS
+        "leave.html",
+        title="我要留言",
+        form=form,
+        errors=errors,
+        key=key,
+        labels=shape.FIELD_LABELS,
+        challenge=portal.guard.challenge("message"),
     )
     return _private(html, 422)
 
@@ -278,7 +286,10 @@ async def track_form(request: Request, portal: P) -> Response:
 
 @router.post("/track")
 async def track(request: Request, portal: P) -> Response:
-    form = dict(parse_qsl((await request.body()).decode("utf-8", "replace")))
+    admitted = await portal.guard.admit(request, "track")
+    if isinstance(admitted, Refused):
+        return refusal(portal, admitted)
+    form = admitted.form
     code = shape.unblock(form.get("code", ""))
     if not code:
         html = portal.render(
@@ -297,15 +308,6 @@ async def track(request: Request, portal: P) -> Response:
         return _private(html, 404 if answer.status == 404 else 422)
     html = portal.render("status.html", title="留言办理情况", item=answer.body[0])
     return _private(html)
-
-
-def _same_origin(request: Request) -> bool:
-    """A POST from another site (its Origin names another host) is refused."""
-    origin = request.headers.get("origin")
-    if not origin:
-        return True
-    host = request.headers.get("host")
-    return origin != "null" and bool(host) and origin.split("://", 1)[-1].rstrip("/") == host
 
 
 @router.get("/{slug}")
@@ -419,6 +421,8 @@ async def enforcement(slug: str, request: Request, portal: P) -> Response:
 
 
 def routers() -> list[APIRouter]:
+    from services.portal.apply import router as applying
     from services.portal.engagement import router as engagement
 
-    return [engagement, router]  # before router: its /{slug} would take /gk/subscribe
+    # before router: its /{slug} would take /gk/subscribe and /gk/apply
+    return [engagement, applying, router]

@@ -11,9 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from services.portal import guide
+from services.portal.guard import Guard
 from services.portal.popularity import flush_job
 from services.portal.routes import routers
 from services.portal.site import Portal
+from shared.floodgate import networks
 from shared.registry import EventRegistry
 from shared.service import ServiceDefinition
 
@@ -24,12 +26,16 @@ DEFAULT_GUIDE = Path(__file__).parents[2] / "deploy" / "demo" / "portal-guide.ya
 def _handlers(runtime: Any, suite: Any) -> Portal:
     path = Path(os.environ.get("GONGKAI_PORTAL_GUIDE") or DEFAULT_GUIDE)
     organs = [suite.orgs.district, *suite.orgs.townships()]
+    secret = suite.settings.resolved_token_secret()
+    # Behind a reverse proxy: its addresses, whose X-Forwarded-For is believed (D-portal-2).
+    trusted = networks(os.environ.get("GONGKAI_TRUSTED_PROXIES", ""))
     return Portal(
         urls=dict(suite.settings.service_urls),
         orgs=suite.orgs,
         guides=guide.load(path, [str(u.path) for u in organs]),
-        secret=suite.settings.resolved_token_secret(),
+        secret=secret,
         clock=suite.clock,
+        guard=Guard.for_suite(secret, trusted),
     )
 
 

@@ -21,6 +21,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from services.catalog.columns import SEED_COLUMNS
 from services.catalog.content import DocumentKind
+from services.portal.guard import Guard
 from services.portal.guide import Guide
 from services.portal.popularity import Engagement
 from services.portal.shape import blocks, highlight, status_words
@@ -71,6 +72,8 @@ class Portal:
     #: Page views and the rating flood key (popularity.py); the app, once a page was served,
     #: for the flush job's calls.
     engagement: Engagement = field(default_factory=Engagement)
+    #: The flood gate of every public form post (guard.py).
+    guard: Guard = field(default_factory=lambda: Guard(secret=b"unset"))
     app: Any = None
 
     def today(self) -> date:

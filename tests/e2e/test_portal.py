@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 
 from services.catalog.privacy import scan_text
+from services.portal.guard import parse_answer
 from tests.e2e.conftest import SuiteHandle
 from tests.e2e.factories import today
 from tests.e2e.test_assessment_board import wait
@@ -119,6 +120,26 @@ def press(driver: Any, selector: str) -> None:
     navigate(driver, By.CSS_SELECTOR, selector)
 
 
+def answer_challenge(driver: Any) -> None:
+    """Answer the form's 验证题 (“三加五等于几？”) as a citizen does: read it, type the sum."""
+    from selenium.webdriver.common.by import By
+
+    label = driver.find_element(By.CSS_SELECTOR, "label[for=answer]").text
+    a, b = (parse_answer(x) for x in label.split("：", 1)[1].removesuffix("等于几？").split("加"))
+    assert a is not None and b is not None, label
+    driver.find_element(By.ID, "answer").send_keys(str(a + b))
+
+
+def form_challenge(html: str) -> dict[str, str]:
+    """The same for an HTTP client: the form token and the answer from the form's page."""
+    token = re.search(r'name="form_token" value="([^"]+)"', html)
+    question = re.search(r"验证题：(.+?)加(.+?)等于几", html)
+    assert token and question, html
+    a, b = parse_answer(question[1]), parse_answer(question[2])
+    assert a is not None and b is not None
+    return {"form_token": token[1], "answer": str(a + b)}
+
+
 def test_a_citizen_on_a_phone_finds_a_document_by_search_and_reads_the_column__art12_s13(
     suite: SuiteHandle, browser: Any
 ) -> None:
@@ -193,6 +214,7 @@ def test_a_citizen_leaves_a_message_and_follows_it_by_tracking_code_without_an_a
     )
     browser.find_element(By.ID, "name").send_keys("赵秀英")
     browser.find_element(By.ID, "phone").send_keys("13912345678")
+    answer_challenge(browser)
     press(browser, "button.primary")
     text = check_page(browser, suite, "13-message-sent")
     code = browser.find_element(By.ID, "tracking-code").text.strip()
@@ -222,8 +244,10 @@ def test_pages_carry_validators_and_answer_304_to_a_current_copy__rfc9110_13(
         assert first.headers["cache-control"] == "public, no-cache"
         again = c.get("/sudian", headers={"If-None-Match": first.headers["etag"]})
         assert again.status_code == 304 and again.content == b""
+        form = form_challenge(c.get("/message").text)
         sent = c.post(
-            "/message", data={"org": "shangdang/sudian", "text": "请问镇卫生院周末是否开门？"}
+            "/message",
+            data={"org": "shangdang/sudian", "text": "请问镇卫生院周末是否开门？", **form},
         )
         assert sent.status_code == 201 and sent.headers["cache-control"] == "no-store"
         assert c.get("/nowhere").status_code == 404

@@ -22,7 +22,7 @@ import pytest
 from tests.e2e.conftest import SuiteHandle
 from tests.e2e.factories import today
 from tests.e2e.test_catalog_workflow import Desk
-from tests.e2e.test_portal import check_page, go, phone, portal, press
+from tests.e2e.test_portal import answer_challenge, check_page, go, phone, portal, press
 from tests.e2e.test_workbench import browser as browser  # the Chromium fixture
 from tests.integration.test_subscriptions_delivery import MailServer
 
@@ -81,6 +81,7 @@ def test_a_citizen_subscribes_confirms_gets_the_notice_and_leaves_with_one_click
     Select(browser.find_element(By.ID, "organ")).select_by_visible_text("苏店镇")
     browser.find_element(By.CSS_SELECTOR, "input[name=column][value=livelihood]").click()
     browser.find_element(By.CSS_SELECTOR, "input[name=group][value='老年人']").click()
+    answer_challenge(browser)
     press(browser, "button.primary")
     text = check_page(browser, suite, "23-subscribe-sent")
     assert "请查收确认邮件" in text and ADDRESS not in text
