@@ -26,6 +26,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi_offline import FastAPIOffline
 
 from gongkai import dead_letters
+from shared import tracing
 from shared.account_book import ACCOUNTS_SERVICE, AccountBook
 from shared.calendar_book import CalendarBook
 from shared.db import Database, SqliteDatabase
@@ -421,6 +422,10 @@ def create_app(
 ) -> FastAPI:
     settings = settings or Settings()
     configure_logging(settings.log_level, settings.log_format)
+    tracing.configure_tracing(
+        "gongkai" if role == "embedded" else f"gongkai-{'-'.join(services)}-{role}",
+        tracing.endpoint_from(settings.otlp_endpoint),
+    )
     suite = Suite(settings=settings, role=role, services=services, clock=clock)
     metrics = Metrics()
 
@@ -441,6 +446,7 @@ def create_app(
         finally:
             await app.state.dead_letters.close()
             await suite.stop()
+            tracing.force_flush(5_000)  # the spans of the last requests
 
     # /docs and /redoc with Swagger UI and ReDoc served from the package, not a CDN.
     app = FastAPIOffline(

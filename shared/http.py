@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
@@ -39,6 +40,7 @@ from pydantic.fields import FieldInfo
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared import tracing
 from shared.account_book import AccountBook
 from shared.db import Database
 from shared.envelope import new_id
@@ -588,6 +590,7 @@ def _security_headers(
 #: (a UUID, a trace id); anything else gets a new one rather than travelling into logs,
 #: events and response headers.
 _CORRELATION = re.compile(rb"[\x21-\x7e]{1,128}")
+_NO_SPAN = contextlib.nullcontext()
 
 
 class RequestContextMiddleware:
@@ -617,10 +620,23 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        given = next((v for k, v in scope["headers"] if k == b"x-correlation-id"), b"")
-        correlation = given.decode("ascii") if _CORRELATION.fullmatch(given) else str(new_id())
+        given = traceparent = tracestate = b""
+        for key, value in scope["headers"]:
+            if key == b"x-correlation-id":
+                given = value
+            elif key == b"traceparent":
+                traceparent = value
+            elif key == b"tracestate":
+                tracestate = value
+        parent = tracing.parse_traceparent(traceparent) if traceparent else None
+        if parent is not None:
+            # W3C trace context: the caller's trace id is the correlation id (D-ops-1)
+            correlation = str(UUID(int=parent[0]))
+        else:
+            correlation = given.decode("ascii") if _CORRELATION.fullmatch(given) else str(new_id())
+        trace_id = _uuid_of(correlation)
         structlog.contextvars.clear_contextvars()
-        structlog.contextvars.bind_contextvars(correlation_id=correlation)
+        structlog.contextvars.bind_contextvars(correlation_id=correlation, trace_id=trace_id.hex)
         scope.setdefault("state", {})["correlation_id"] = correlation  # request.state
         echoed = (b"x-correlation-id", correlation.encode("ascii"))
         started = time.perf_counter()
@@ -641,15 +657,31 @@ class RequestContextMiddleware:
                 self.metrics.requests.labels(method, route, str(message["status"])).inc()
                 elapsed = time.perf_counter() - started
                 self.metrics.latency.labels(method, route).observe(elapsed)
+                if server_span is not None:
+                    server_span.update_name(f"{method} {route}")
+                    server_span.set_attribute("http.route", route)
+                    server_span.set_attribute("http.response.status_code", message["status"])
             await send(message)
 
-        try:
-            await self.app(scope, receive, send_with_id)
-        except Exception:
-            if responded:
-                raise
-            log.exception("http.unexpected_error", path=scope["path"])
-            await _internal_error(scope["path"])(scope, receive, send_with_id)
+        with (
+            tracing.span(
+                f"{scope['method']} {scope['path']}",
+                trace_id=trace_id.int,
+                parent_span_id=parent[1] if parent is not None else None,
+                kind="server",
+                attributes={"http.request.method": scope["method"], "url.path": scope["path"]},
+                trace_state=tracestate.decode("ascii", "replace") if tracestate else None,
+            )
+            if tracing.enabled()
+            else _NO_SPAN
+        ) as server_span:
+            try:
+                await self.app(scope, receive, send_with_id)
+            except Exception:
+                if responded:
+                    raise
+                log.exception("http.unexpected_error", path=scope["path"])
+                await _internal_error(scope["path"])(scope, receive, send_with_id)
 
 
 def install_request_context(app: FastAPI, metrics: Metrics) -> None:
@@ -660,13 +692,22 @@ def metrics_response(metrics: Metrics) -> Response:
     return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 
-def correlation_id(request: Request) -> UUID:
-    raw = getattr(request.state, "correlation_id", None)
+def _uuid_of(raw: str) -> UUID:
     try:
-        return UUID(str(raw))
+        return UUID(raw)
     except ValueError:
         # A caller's own correlation id that is not a UUID: derive a stable one from it.
-        return UUID(bytes=hashlib.sha256(str(raw).encode()).digest()[:16], version=8)
+        # (a version-8 UUID, its version and variant bits set by hand: `UUID(version=8)`
+        # needs Python 3.14)
+        digest = bytearray(hashlib.sha256(raw.encode()).digest()[:16])
+        digest[6] = (digest[6] & 0x0F) | 0x80
+        digest[8] = (digest[8] & 0x3F) | 0x80
+        return UUID(bytes=bytes(digest))
+
+
+def correlation_id(request: Request) -> UUID:
+    """The request's correlation id as events carry it: also its trace id (shared/tracing.py)."""
+    return _uuid_of(str(getattr(request.state, "correlation_id", None)))
 
 
 # --- identity -----------------------------------------------------------------------------
