@@ -52,8 +52,9 @@ from shared.kafka import (
     topic_for,
 )
 from shared.logging import configure_logging
+from shared.openapi import complete_contract
 from shared.projections import ProjectionRunner, setup_projection
-from shared.routes import COMMAND_RESPONSES, add_problem_schema, catalogue_router
+from shared.routes import COMMAND_RESPONSES, catalogue_router
 from shared.service import ALL_SERVICES, ServiceDefinition, discover, sources_of
 from shared.settings import Settings
 from shared.streams import (
@@ -488,7 +489,7 @@ def create_app(
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = add_problem_schema(plain_openapi())
+            app.openapi_schema = complete_contract(plain_openapi(), app.routes)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

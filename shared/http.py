@@ -4,7 +4,9 @@
   message in Chinese and English; domain errors are mapped here, in one place.
 - Bearer tokens -> Principal; 401 for a bad token, 403 with the reason.
 - Idempotency-Key on POST (stored responses replayed), If-Match on updates.
-- X-Correlation-ID bound into structlog for every request; /health, /ready, /metrics.
+- X-Correlation-ID bound into structlog for every request (with `trace_id`: a W3C
+  `traceparent`'s trace id is the correlation id, shared/tracing.py); /health, /ready,
+  /metrics.
 - Bodies over the configured size are refused with 413 before they are read.
 - Text with control characters (a NUL in any field, query or path) is refused with 422.
 - On a protected route the caller is authenticated before any refusal of the input.
@@ -594,8 +596,9 @@ _NO_SPAN = contextlib.nullcontext()
 
 
 class RequestContextMiddleware:
-    """Per request: the correlation id (the caller's `X-Correlation-ID` or a new one) bound
-    into structlog and echoed in the response, the request's count and latency in the
+    """Per request: the correlation id (the trace id of the caller's `traceparent`, else its
+    `X-Correlation-ID`, else a new one) bound into structlog with `trace_id` and echoed in
+    the response, the request's server span when tracing is on (shared/tracing.py), the request's count and latency in the
     metrics, the security headers of every response (`_security_headers`), and the 500 of
     an unexpected error.
 
@@ -782,12 +785,17 @@ def bearer_principal(
 # --- If-Match -----------------------------------------------------------------------------
 
 
+_VERSION = re.compile(r"[0-9]{1,18}")
+#: What `expected_version` accepts, for the OpenAPI contract (shared/openapi.py).
+IF_MATCH_PATTERN = r'^\s*(W/)?"*[0-9]{1,18}"*\s*$'
+
+
 def expected_version(if_match: str | None) -> int | None:
     """The stream version an If-Match header names (`"3"` or `W/"3"`), or None if absent."""
     if if_match is None:
         return None
     raw = if_match.strip().removeprefix("W/").strip('"')
-    if not raw.isdigit():
+    if not _VERSION.fullmatch(raw):  # ASCII digits only (`isdigit` takes "³", `int` not)
         raise ValidationFailed(
             rule="if_match.invalid",
             field="If-Match",
