@@ -598,9 +598,9 @@ _NO_SPAN = contextlib.nullcontext()
 class RequestContextMiddleware:
     """Per request: the correlation id (the trace id of the caller's `traceparent`, else its
     `X-Correlation-ID`, else a new one) bound into structlog with `trace_id` and echoed in
-    the response, the request's server span when tracing is on (shared/tracing.py), the request's count and latency in the
-    metrics, the security headers of every response (`_security_headers`), and the 500 of
-    an unexpected error.
+    the response, the request's server span when tracing is on (shared/tracing.py), the
+    request's count and latency in the metrics, the security headers of every response
+    (`_security_headers`), and the 500 of an unexpected error.
 
     The 500 is answered here rather than by Starlette's ServerErrorMiddleware, which sends
     it and then re-raises the error for the server to log: uvicorn then closes the
