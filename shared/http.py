@@ -785,24 +785,24 @@ def bearer_principal(
 # --- If-Match -----------------------------------------------------------------------------
 
 
-_VERSION = re.compile(r"[0-9]{1,18}")
-#: What `expected_version` accepts, for the OpenAPI contract (shared/openapi.py).
-IF_MATCH_PATTERN = r'^\s*(W/)?"*[0-9]{1,18}"*\s*$'
+#: What `expected_version` accepts, exactly as the OpenAPI contract says (shared/openapi.py):
+#: an entity tag of the version, strong or weak (`"3"`, `W/"3"`), or the bare number.
+IF_MATCH_PATTERN = r'^(W/)?("[0-9]{1,18}"|[0-9]{1,18})$'
+_IF_MATCH = re.compile(IF_MATCH_PATTERN)
 
 
 def expected_version(if_match: str | None) -> int | None:
     """The stream version an If-Match header names (`"3"` or `W/"3"`), or None if absent."""
     if if_match is None:
         return None
-    raw = if_match.strip().removeprefix("W/").strip('"')
-    if not _VERSION.fullmatch(raw):  # ASCII digits only (`isdigit` takes "³", `int` not)
+    if not _IF_MATCH.match(if_match):  # ASCII digits only (`isdigit` takes "³", `int` not)
         raise ValidationFailed(
             rule="if_match.invalid",
             field="If-Match",
             message_zh='If-Match 应为资源版本号，例如 "3"',
             message_en='If-Match must name the resource version, e.g. "3"',
         )
-    return int(raw)
+    return int(if_match.removeprefix("W/").strip('"'))
 
 
 def stale_if_match(err: ConcurrencyConflict) -> PreconditionFailed:

@@ -98,9 +98,19 @@ def event_span_id(event_id: UUID | str) -> int:
 
 
 def event_traceparent(correlation_id: UUID | str, event_id: UUID | str) -> bytes:
-    """The `traceparent` of an event's Kafka record: its trace, under the event's span."""
-    trace = correlation_id if isinstance(correlation_id, UUID) else UUID(str(correlation_id))
-    return format_traceparent(trace.int, event_span_id(event_id)).encode("ascii")
+    """The `traceparent` of an event's Kafka record: its trace, under the event's span.
+
+    From the canonical UUID texts the relay holds, by slicing (the low 64 bits of a UUID
+    are its last 16 hex digits): every relayed record pays for this, traced or not."""
+    trace = correlation_id.hex if isinstance(correlation_id, UUID) else None
+    event = str(event_id)
+    if trace is None:
+        text = str(correlation_id)
+        trace = text.replace("-", "") if len(text) == 36 else UUID(text).hex
+    span = f"{event[19:23]}{event[24:]}" if len(event) == 36 else f"{event_span_id(event):016x}"
+    if span == "0000000000000000":
+        span = "0000000000000001"
+    return f"00-{trace.lower()}-{span.lower()}-01".encode("ascii")
 
 
 # --- configuration ------------------------------------------------------------------------
