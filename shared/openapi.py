@@ -29,6 +29,7 @@ from typing import Any
 
 from shared.http import IF_MATCH_PATTERN
 from shared.routes import PROBLEM_SCHEMA
+from shared.tenancy import MAX_SLUG_LENGTH, ORG_PATH_PATTERN
 
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 _PROBLEM = {"application/problem+json": {"schema": PROBLEM_REF}}
@@ -123,16 +124,25 @@ def _operation(op: dict[str, Any], route: Any, path: str) -> None:
         _problem(op, 401)
         _problem(op, 403)
     for param in rest:
-        if param["in"] == "header" and param["name"] == "If-Match":
+        if param["in"] != "header":
+            continue
+        # a header is a string or absent, never null (FastAPI writes `str | None` as anyOf)
+        alternatives = param.get("schema", {}).get("anyOf", [])
+        strings = [a for a in alternatives if a.get("type") != "null"]
+        if len(strings) == 1 and len(alternatives) == 2:
             param["schema"] = {
-                "anyOf": [{"type": "string", "pattern": IF_MATCH_PATTERN}, {"type": "null"}],
+                **strings[0],
+                **{k: v for k, v in param["schema"].items() if k != "anyOf"},
+            }
+        if param["name"].lower() == "if-match":
+            param["schema"] = {
+                "type": "string",
+                "pattern": IF_MATCH_PATTERN,
                 "description": 'the version the caller last saw, e.g. "3" or W/"3" (ETag)',
             }
             _problem(op, 412)
-        if param["in"] == "header" and param["name"] == "Idempotency-Key":
-            param["schema"] = {
-                "anyOf": [{"type": "string", "minLength": 1, "maxLength": 200}, {"type": "null"}]
-            }
+        if param["name"].lower() == "idempotency-key":
+            param["schema"] = {"type": "string", "minLength": 1, "maxLength": 200}
             _problem(op, 409)
     if any(p["in"] == "path" for p in rest):
         _problem(op, 404)
@@ -152,6 +162,9 @@ def _operation(op: dict[str, Any], route: Any, path: str) -> None:
 #: (shared/http.py refuses the others in any field, query or path with 422).
 TEXT_PATTERN = "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]*$"
 _FREE = ("pattern", "format", "enum", "const")
+#: An org path as the kernel takes it: `ORG_PATH_PATTERN` with its segments' length limit
+#: (the event schemas keep the published pattern; the length is checked there too).
+ORG_PATH_INPUT = f"^(?!.*[^/]{{{MAX_SLUG_LENGTH + 1}}}){ORG_PATH_PATTERN[1:]}"
 
 
 def _text_rule(schema: Any, schemas: dict[str, Any], seen: set[str]) -> None:
@@ -172,6 +185,8 @@ def _text_rule(schema: Any, schemas: dict[str, Any], seen: set[str]) -> None:
         return
     if schema.get("type") == "string" and not any(k in schema for k in _FREE):
         schema["pattern"] = TEXT_PATTERN
+    elif schema.get("pattern") == ORG_PATH_PATTERN:
+        schema["pattern"] = ORG_PATH_INPUT
     for key, value in schema.items():
         if key == "properties" and isinstance(value, dict):
             _text_rule(list(value.values()), schemas, seen)
