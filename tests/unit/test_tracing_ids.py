@@ -42,4 +42,4 @@ def test_tracing_is_off_and_free_without_an_endpoint() -> None:
     assert not tracing.enabled()
     with tracing.span("anything", trace_id=1) as span:
         assert span is None
-    tracing.record("nothing", trace_id=1, start_ns=0)  # no SDK, no export
+    tracing.record("nothing", trace_id=1, start_ns=0)  # no provider: nothing recorded
