@@ -26,6 +26,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi_offline import FastAPIOffline
 
 from gongkai import dead_letters
+from shared import tracing
 from shared.account_book import ACCOUNTS_SERVICE, AccountBook
 from shared.calendar_book import CalendarBook
 from shared.db import Database, SqliteDatabase
@@ -51,8 +52,9 @@ from shared.kafka import (
     topic_for,
 )
 from shared.logging import configure_logging
+from shared.openapi import complete_contract
 from shared.projections import ProjectionRunner, setup_projection
-from shared.routes import COMMAND_RESPONSES, add_problem_schema, catalogue_router
+from shared.routes import COMMAND_RESPONSES, catalogue_router
 from shared.service import ALL_SERVICES, ServiceDefinition, discover, sources_of
 from shared.settings import Settings
 from shared.streams import (
@@ -421,6 +423,10 @@ def create_app(
 ) -> FastAPI:
     settings = settings or Settings()
     configure_logging(settings.log_level, settings.log_format)
+    tracing.configure_tracing(
+        "gongkai" if role == "embedded" else f"gongkai-{'-'.join(services)}-{role}",
+        tracing.endpoint_from(settings.otlp_endpoint),
+    )
     suite = Suite(settings=settings, role=role, services=services, clock=clock)
     metrics = Metrics()
 
@@ -441,6 +447,7 @@ def create_app(
         finally:
             await app.state.dead_letters.close()
             await suite.stop()
+            tracing.force_flush(5_000)  # the spans of the last requests
 
     # /docs and /redoc with Swagger UI and ReDoc served from the package, not a CDN.
     app = FastAPIOffline(
@@ -482,7 +489,7 @@ def create_app(
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = add_problem_schema(plain_openapi())
+            app.openapi_schema = complete_contract(plain_openapi(), app.routes)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -49,7 +49,7 @@ JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 ASYNCAPI_VERSION = "3.0.0"
 KAFKA_BINDING_VERSION = "0.5.0"
 # Version of the wire contract (envelope, key, headers, topics), not of the suite.
-WIRE_VERSION = "1.0.0"
+WIRE_VERSION = "1.1.0"
 DEV_BROKER = "127.0.0.1:19092"  # deploy/kafka.sh, GONGKAI_KAFKA_PORT
 
 # The topics with the default prefix (GONGKAI_TOPIC_PREFIX may separate environments
@@ -116,6 +116,12 @@ _EVENT_HEADERS: dict[str, JSON] = {
         "description": "organisation path, e.g. shangdang/sudian/party-office",
     },
     "event_id": {"type": "string", "format": "uuid", "description": "UUIDv7 of the event"},
+    "traceparent": {
+        "type": "string",
+        "pattern": "^00-[0-9a-f]{32}-[0-9a-f]{16}-01$",
+        "description": "W3C trace context: the trace id is the envelope's correlation_id "
+        "(32 hex digits), the parent span id the event's (its event_id's low 64 bits)",
+    },
 }
 
 # Kafka headers a consumer sets when it parks a message on the dead-letter topic.
@@ -211,7 +217,8 @@ def _message_id(model: type[DomainEvent]) -> str:
 def _event_message(model: type[DomainEvent], service: str) -> JSON:
     headers: JSON = {
         "type": "object",
-        "required": list(_EVENT_HEADERS),
+        # traceparent is newer than the topics: records relayed before it lack it
+        "required": [name for name in _EVENT_HEADERS if name != "traceparent"],
         "properties": {name: dict(schema) for name, schema in _EVENT_HEADERS.items()},
     }
     headers["properties"]["type"]["const"] = model.event_type

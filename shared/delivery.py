@@ -26,6 +26,7 @@ topic, after the transaction committed).
 from __future__ import annotations
 
 import sqlite3
+import time
 import traceback
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ from typing import Any, Protocol
 import asyncpg
 import structlog
 
+from shared import tracing
 from shared.db import IN_CHUNK, Database, Tx
 from shared.envelope import RecordedEvent
 
@@ -133,6 +135,9 @@ class Delivery:
     event: RecordedEvent
     topic: str | None = None
     message: Any = None
+    #: (trace id, span id) of the W3C `traceparent` the message carried (Kafka headers);
+    #: None: the event's own (shared/tracing.py).
+    trace: tuple[int, int] | None = None
 
 
 @dataclass(slots=True)
@@ -142,6 +147,8 @@ class Outcome:
     #: The deliveries parked by this call, each with its reason, "<projection>: <error
     #: type>: <message>" or `BEHIND_PARKED` (`dead_letters` adds a short traceback).
     parked: list[tuple[Delivery, str]] = field(default_factory=list)
+    #: The event ids skipped as duplicates (filled only when there are some).
+    duplicate_ids: list[str] = field(default_factory=list)
 
 
 #: Writes the engine's position (checkpoint, offsets) in the delivery's transaction.
@@ -191,6 +198,11 @@ async def _fresh(
     return fresh, len(batch) - len(fresh)
 
 
+def _duplicates(batch: Sequence[Delivery], fresh: Sequence[Delivery]) -> list[str]:
+    kept = {id(d) for d in fresh}
+    return [str(d.event.event_id) for d in batch if id(d) not in kept]
+
+
 async def deliver(
     db: Database,
     projections: Sequence[Projection],
@@ -204,13 +216,53 @@ async def deliver(
     """Deliver `batch` to `projections` and record the position, in one transaction (see the
     module's docstring); on a poison event, again event by event."""
     routes = routes or {}
+    started = time.time_ns() if tracing.enabled() else 0
     try:
-        return await _together(db, projections, batch, consumer, routes, inbox, record)
+        outcome = await _together(db, projections, batch, consumer, routes, inbox, record)
     except Exception as exc:
         if not is_poison(exc):
             raise
         log.info("projection.batch_fallback", consumer=consumer, error=type(exc).__name__)
-    return await _one_by_one(db, projections, batch, consumer, routes, inbox, record)
+        outcome = await _one_by_one(db, projections, batch, consumer, routes, inbox, record)
+    if started:
+        _trace(consumer, projections, batch, outcome, started)
+    return outcome
+
+
+def _trace(
+    consumer: str,
+    projections: Sequence[Projection],
+    batch: Sequence[Delivery],
+    outcome: Outcome,
+    started: int,
+) -> None:
+    """A consumer span per delivered event (duplicates left out), a child of the event's
+    span (or of the span its Kafka header named), timed as the batch's transaction; a
+    parked event's span is an error with the reason."""
+    skipped = set(outcome.duplicate_ids)
+    delivered = [d for d in batch if str(d.event.event_id) not in skipped]
+    names = ",".join(p.name for p in projections)
+    tracing.record_events(
+        f"projection.apply {consumer}",
+        [
+            (
+                d.event.correlation_id,
+                d.event.event_id,
+                {
+                    "gongkai.consumer": consumer,
+                    "gongkai.projections": names,
+                    "gongkai.event_type": d.event.type,
+                    "gongkai.position": d.event.position,
+                    "gongkai.batch": len(batch),
+                },
+            )
+            for d in delivered
+        ],
+        kind="consumer",
+        start_ns=started,
+        parents=[d.trace for d in delivered],
+        errors={str(d.event.event_id): reason for d, reason in outcome.parked},
+    )
 
 
 async def _together(
@@ -226,6 +278,8 @@ async def _together(
         blocked = await parked_streams(tx, consumer)
         fresh, duplicates = await _fresh(tx, consumer, batch, inbox)
         outcome = Outcome(duplicates=duplicates)
+        if duplicates:
+            outcome.duplicate_ids = _duplicates(batch, fresh)
         ready = fresh  # nothing parked (the usual case): the whole batch
         if blocked:
             ready = [d for d in fresh if d.event.stream_id not in blocked]
@@ -265,6 +319,7 @@ async def _one_by_one(
             event = d.event
             if inbox and not await claim(tx, consumer, [str(event.event_id)]):
                 outcome.duplicates += 1
+                outcome.duplicate_ids.append(str(event.event_id))
                 continue
             if event.stream_id in blocked:
                 await park(tx, consumer, event, BEHIND_PARKED)
@@ -288,6 +343,7 @@ async def _one_by_one(
                 outcome.parked.append((d, reason))
                 log.warning(
                     "projection.event_parked",
+                    trace_id=event.correlation_id.hex,
                     consumer=consumer,
                     projection=current,
                     event_id=str(event.event_id),

@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -31,6 +32,7 @@ from typing import Any, Protocol
 import asyncpg
 import orjson
 
+from shared import tracing
 from shared.db import Database, PostgresDatabase, Row, SqliteDatabase
 from shared.envelope import RecordedEvent, StreamWrite, canonical_json
 from shared.errors import ConcurrencyConflict
@@ -375,11 +377,49 @@ class SqlEventStore:
         streams = [w.stream_id for w in writes]
         if len(set(streams)) != len(streams):
             raise ValueError("one append may name each stream once")
+        if tracing.enabled():
+            return await self._append_traced(writes)
         if self.db.dialect == "postgres":
             records = await self.group_commit.append(writes)
         else:
             records = await self._append_sqlite(writes)
         self.notifier.notify()
+        return records
+
+    async def _append_traced(self, writes: Sequence[StreamWrite]) -> list[RecordedEvent]:
+        """`append` in a span of the first event's trace, with a span per appended event
+        (its id the event's: shared/tracing.py), the parent of what relays and applies it."""
+        first = writes[0].events[0]
+        with tracing.span(
+            "eventstore.append",
+            trace_id=first.correlation_id.int,
+            attributes={
+                "gongkai.store": self.name,
+                "db.system": self.db.dialect,
+                "gongkai.streams": len(writes),
+                "gongkai.events": sum(len(w.events) for w in writes),
+            },
+        ):
+            started = time.time_ns()
+            if self.db.dialect == "postgres":
+                records = await self.group_commit.append(writes)
+            else:
+                records = await self._append_sqlite(writes)
+            self.notifier.notify()
+            for event in records:
+                tracing.record(
+                    f"event {event.type}",
+                    trace_id=event.correlation_id.int,
+                    span_id=tracing.event_span_id(event.event_id),
+                    start_ns=started,
+                    attributes={
+                        "gongkai.event_id": str(event.event_id),
+                        "gongkai.event_type": event.type,
+                        "gongkai.stream_id": event.stream_id,
+                        "gongkai.position": event.position,
+                        "gongkai.store": self.name,
+                    },
+                )
         return records
 
     async def _append_postgres(self, writes: Sequence[StreamWrite]) -> list[RecordedEvent]:

@@ -4,7 +4,9 @@
   message in Chinese and English; domain errors are mapped here, in one place.
 - Bearer tokens -> Principal; 401 for a bad token, 403 with the reason.
 - Idempotency-Key on POST (stored responses replayed), If-Match on updates.
-- X-Correlation-ID bound into structlog for every request; /health, /ready, /metrics.
+- X-Correlation-ID bound into structlog for every request (with `trace_id`: a W3C
+  `traceparent`'s trace id is the correlation id, shared/tracing.py); /health, /ready,
+  /metrics.
 - Bodies over the configured size are refused with 413 before they are read.
 - Text with control characters (a NUL in any field, query or path) is refused with 422.
 - On a protected route the caller is authenticated before any refusal of the input.
@@ -12,6 +14,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
@@ -39,6 +42,7 @@ from pydantic.fields import FieldInfo
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared import tracing
 from shared.account_book import AccountBook
 from shared.db import Database
 from shared.envelope import new_id
@@ -588,13 +592,15 @@ def _security_headers(
 #: (a UUID, a trace id); anything else gets a new one rather than travelling into logs,
 #: events and response headers.
 _CORRELATION = re.compile(rb"[\x21-\x7e]{1,128}")
+_NO_SPAN = contextlib.nullcontext()
 
 
 class RequestContextMiddleware:
-    """Per request: the correlation id (the caller's `X-Correlation-ID` or a new one) bound
-    into structlog and echoed in the response, the request's count and latency in the
-    metrics, the security headers of every response (`_security_headers`), and the 500 of
-    an unexpected error.
+    """Per request: the correlation id (the trace id of the caller's `traceparent`, else its
+    `X-Correlation-ID`, else a new one) bound into structlog with `trace_id` and echoed in
+    the response, the request's server span when tracing is on (shared/tracing.py), the
+    request's count and latency in the metrics, the security headers of every response
+    (`_security_headers`), and the 500 of an unexpected error.
 
     The 500 is answered here rather than by Starlette's ServerErrorMiddleware, which sends
     it and then re-raises the error for the server to log: uvicorn then closes the
@@ -617,10 +623,23 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        given = next((v for k, v in scope["headers"] if k == b"x-correlation-id"), b"")
-        correlation = given.decode("ascii") if _CORRELATION.fullmatch(given) else str(new_id())
+        given = traceparent = tracestate = b""
+        for key, value in scope["headers"]:
+            if key == b"x-correlation-id":
+                given = value
+            elif key == b"traceparent":
+                traceparent = value
+            elif key == b"tracestate":
+                tracestate = value
+        parent = tracing.parse_traceparent(traceparent) if traceparent else None
+        if parent is not None:
+            # W3C trace context: the caller's trace id is the correlation id (D-ops-1)
+            correlation = str(UUID(int=parent[0]))
+        else:
+            correlation = given.decode("ascii") if _CORRELATION.fullmatch(given) else str(new_id())
+        trace_id = _uuid_of(correlation)
         structlog.contextvars.clear_contextvars()
-        structlog.contextvars.bind_contextvars(correlation_id=correlation)
+        structlog.contextvars.bind_contextvars(correlation_id=correlation, trace_id=trace_id.hex)
         scope.setdefault("state", {})["correlation_id"] = correlation  # request.state
         echoed = (b"x-correlation-id", correlation.encode("ascii"))
         started = time.perf_counter()
@@ -641,15 +660,31 @@ class RequestContextMiddleware:
                 self.metrics.requests.labels(method, route, str(message["status"])).inc()
                 elapsed = time.perf_counter() - started
                 self.metrics.latency.labels(method, route).observe(elapsed)
+                if server_span is not None:
+                    server_span.update_name(f"{method} {route}")
+                    server_span.set_attribute("http.route", route)
+                    server_span.set_attribute("http.response.status_code", message["status"])
             await send(message)
 
-        try:
-            await self.app(scope, receive, send_with_id)
-        except Exception:
-            if responded:
-                raise
-            log.exception("http.unexpected_error", path=scope["path"])
-            await _internal_error(scope["path"])(scope, receive, send_with_id)
+        with (
+            tracing.span(
+                f"{scope['method']} {scope['path']}",
+                trace_id=trace_id.int,
+                parent_span_id=parent[1] if parent is not None else None,
+                kind="server",
+                attributes={"http.request.method": scope["method"], "url.path": scope["path"]},
+                trace_state=tracestate.decode("ascii", "replace") if tracestate else None,
+            )
+            if tracing.enabled()
+            else _NO_SPAN
+        ) as server_span:
+            try:
+                await self.app(scope, receive, send_with_id)
+            except Exception:
+                if responded:
+                    raise
+                log.exception("http.unexpected_error", path=scope["path"])
+                await _internal_error(scope["path"])(scope, receive, send_with_id)
 
 
 def install_request_context(app: FastAPI, metrics: Metrics) -> None:
@@ -660,13 +695,22 @@ def metrics_response(metrics: Metrics) -> Response:
     return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 
-def correlation_id(request: Request) -> UUID:
-    raw = getattr(request.state, "correlation_id", None)
+def _uuid_of(raw: str) -> UUID:
     try:
-        return UUID(str(raw))
+        return UUID(raw)
     except ValueError:
         # A caller's own correlation id that is not a UUID: derive a stable one from it.
-        return UUID(bytes=hashlib.sha256(str(raw).encode()).digest()[:16], version=8)
+        # (a version-8 UUID, its version and variant bits set by hand: `UUID(version=8)`
+        # needs Python 3.14)
+        digest = bytearray(hashlib.sha256(raw.encode()).digest()[:16])
+        digest[6] = (digest[6] & 0x0F) | 0x80
+        digest[8] = (digest[8] & 0x3F) | 0x80
+        return UUID(bytes=bytes(digest))
+
+
+def correlation_id(request: Request) -> UUID:
+    """The request's correlation id as events carry it: also its trace id (shared/tracing.py)."""
+    return _uuid_of(str(getattr(request.state, "correlation_id", None)))
 
 
 # --- identity -----------------------------------------------------------------------------
@@ -741,19 +785,24 @@ def bearer_principal(
 # --- If-Match -----------------------------------------------------------------------------
 
 
+#: What `expected_version` accepts, exactly as the OpenAPI contract says (shared/openapi.py):
+#: an entity tag of the version, strong or weak (`"3"`, `W/"3"`), or the bare number.
+IF_MATCH_PATTERN = r'^(W/)?("[0-9]{1,18}"|[0-9]{1,18})$'
+_IF_MATCH = re.compile(IF_MATCH_PATTERN)
+
+
 def expected_version(if_match: str | None) -> int | None:
     """The stream version an If-Match header names (`"3"` or `W/"3"`), or None if absent."""
     if if_match is None:
         return None
-    raw = if_match.strip().removeprefix("W/").strip('"')
-    if not raw.isdigit():
+    if not _IF_MATCH.match(if_match):  # ASCII digits only (`isdigit` takes "³", `int` not)
         raise ValidationFailed(
             rule="if_match.invalid",
             field="If-Match",
             message_zh='If-Match 应为资源版本号，例如 "3"',
             message_en='If-Match must name the resource version, e.g. "3"',
         )
-    return int(raw)
+    return int(if_match.removeprefix("W/").strip('"'))
 
 
 def stale_if_match(err: ConcurrencyConflict) -> PreconditionFailed:

@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import functools
 import struct
+import time
 from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -32,6 +33,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import CommitFailedError, IllegalStateError, TopicAlreadyExistsError
 from aiokafka.structs import ConsumerRecord
 
+from shared import tracing
 from shared.db import Database, Row, Tx
 from shared.delivery import INBOX_TABLES, KERNEL_TABLES, Delivery, Projection, deliver
 from shared.envelope import RecordedEvent
@@ -135,23 +137,49 @@ def partition_of(key: bytes, partitions: Sequence[int]) -> int:
     return partitions[(murmur2(key) & 0x7FFFFFFF) % len(partitions)]
 
 
-def _headers(type_: str, version: int, tenant: str, event_id: str) -> list[tuple[str, bytes]]:
+def _headers(
+    type_: str, version: int, tenant: str, event_id: str, correlation_id: str
+) -> list[tuple[str, bytes]]:
     return [
         ("type", type_.encode()),
         ("schema_version", str(version).encode()),
         ("tenant", tenant.encode()),
         ("event_id", event_id.encode()),
+        # W3C trace context: the event's trace (its correlation id), under the event's span
+        ("traceparent", tracing.event_traceparent(correlation_id, event_id)),
     ]
 
 
 def headers_of(event: RecordedEvent) -> list[tuple[str, bytes]]:
-    """The headers of an event's message (type, schema version, tenant, event id)."""
-    return _headers(event.type, event.schema_version, event.tenant, str(event.event_id))
+    """The headers of an event's message (type, schema version, tenant, event id, and the
+    W3C `traceparent` of its trace: shared/tracing.py)."""
+    return _headers(
+        event.type,
+        event.schema_version,
+        event.tenant,
+        str(event.event_id),
+        str(event.correlation_id),
+    )
 
 
 def headers_of_row(row: Row) -> list[tuple[str, bytes]]:
     """`headers_of(_record(row))` from a stored row (`SqlEventStore.read_all_rows`)."""
-    return _headers(row["type"], row["schema_version"], row["tenant"], uuid_text(row["event_id"]))
+    return _headers(
+        row["type"],
+        row["schema_version"],
+        row["tenant"],
+        uuid_text(row["event_id"]),
+        uuid_text(row["correlation_id"]),
+    )
+
+
+def trace_parent_of(message: ConsumerRecord[Any, Any]) -> tuple[int, int] | None:
+    """(trace id, span id) of a record's `traceparent` header, if it has a valid one."""
+    for key, value in message.headers or ():
+        if key == "traceparent":
+            parsed = tracing.parse_traceparent(value)
+            return None if parsed is None else (parsed[0], parsed[1])
+    return None
 
 
 RELAY_TABLES = [
@@ -239,7 +267,7 @@ class Relay:
         """
         assert self.producer is not None
         sent = 0
-        in_flight: tuple[list[asyncio.Future[Any]], int] | None = None
+        in_flight: tuple[list[asyncio.Future[Any]], int, Sequence[Row] | None, int] | None = None
         reading: asyncio.Future[list[Row]] | None = asyncio.ensure_future(
             self.store.read_all_rows(position, self.batch)
         )
@@ -252,10 +280,11 @@ class Relay:
                     if len(rows) == self.batch
                     else None
                 )
+                queued_at = time.time_ns()
                 queued = await self._send(rows)
                 if in_flight is not None:
                     await self._acknowledged(*in_flight)
-                in_flight = (queued, position)
+                in_flight = (queued, position, rows if tracing.enabled() else None, queued_at)
                 sent += len(rows)
             if in_flight is not None:
                 await self._acknowledged(*in_flight)
@@ -266,9 +295,34 @@ class Relay:
                     await reading
         return sent, position
 
-    async def _acknowledged(self, queued: list[asyncio.Future[Any]], position: int) -> None:
+    async def _acknowledged(
+        self,
+        queued: list[asyncio.Future[Any]],
+        position: int,
+        traced: Sequence[Row] | None,
+        queued_at: int,
+    ) -> None:
         await asyncio.gather(*queued)
         await self._save(position)
+        if traced:  # tracing on: a producer span per event, queued to acknowledged
+            tracing.record_events(
+                f"relay.send {self.topic}",
+                [
+                    (
+                        uuid_text(row["correlation_id"]),
+                        uuid_text(row["event_id"]),
+                        {
+                            "messaging.system": "kafka",
+                            "messaging.destination.name": self.topic,
+                            "gongkai.event_type": row["type"],
+                            "gongkai.position": row["position"],
+                        },
+                    )
+                    for row in traced
+                ],
+                kind="producer",
+                start_ns=queued_at,
+            )
 
     async def _send(self, rows: Sequence[Row]) -> list[asyncio.Future[Any]]:
         """Queue the stored events `rows` in position order, a record batch per partition;
@@ -445,7 +499,7 @@ class KafkaProjectionWorker:
                 except Exception as exc:
                     await self._dead_letter(message, f"undecodable: {type(exc).__name__}: {exc}")
                     continue
-                deliveries.append(Delivery(event, message.topic, message))
+                deliveries.append(Delivery(event, message.topic, message, trace_parent_of(message)))
 
         async def record(tx: Tx) -> None:
             for tp, messages in batches.items():
@@ -497,8 +551,10 @@ class KafkaProjectionWorker:
     async def _dead_letter(self, message: ConsumerRecord[Any, Any], reason: str) -> None:
         assert self.producer is not None
         self.dead_lettered += 1
+        parent = trace_parent_of(message)
         log.warning(
             "kafka.dead_lettered",
+            trace_id=f"{parent[0]:032x}" if parent else None,
             topic=message.topic,
             partition=message.partition,
             offset=message.offset,

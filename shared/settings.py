@@ -59,6 +59,13 @@ class Settings(BaseSettings):
         "(within the broker's group.min/max.session.timeout.ms: 6 s to 30 min by default)",
     )
 
+    otlp_endpoint: str | None = Field(
+        default=None,
+        description="OpenTelemetry collector to export traces to over OTLP/HTTP (protobuf), "
+        "its base URL (e.g. http://otel-collector:4318) or its /v1/traces URL; unset: the "
+        "standard OTEL_EXPORTER_OTLP_ENDPOINT, else no tracing (docs/operations.md)",
+    )
+
     column_checks: Literal["on", "off"] = Field(
         default="on",
         description="the daily column check of every township (catalog): on or off; "

@@ -36,7 +36,7 @@ from shared.http import IdempotencyKey, correlation_id
 from shared.identity import Role, authorize, require_org, within_scope
 from shared.routes import COMMAND_RESPONSES, command_router, run_command
 from shared.service import Runtime
-from shared.tenancy import OrgPath
+from shared.tenancy import ORG_PATH_PATTERN, OrgPath
 
 Rt = Annotated[Runtime, Depends(runtime_of("accounts"))]
 H = Annotated[AccountsHandlers, Depends(handlers_of("accounts", AccountsHandlers))]
@@ -125,7 +125,10 @@ async def create_service(
 async def list_accounts(
     caller: Caller,
     h: H,
-    org: Annotated[str | None, Query(description="only accounts at or below this org")] = None,
+    org: Annotated[
+        str | None,
+        Query(description="only accounts at or below this org", pattern=ORG_PATH_PATTERN),
+    ] = None,
 ) -> dict[str, Any]:
     authorize(caller, str(caller.org), *READERS, write=False)
     where = OrgPath.parse(org, field="org") if org else caller.org
@@ -146,7 +149,7 @@ async def holders(
     caller: Caller,
     h: H,
     role: Annotated[Role, Query(description="e.g. attribute_officer (公开属性认定人)")],
-    org: Annotated[str, Query(description="e.g. shangdang/sudian")],
+    org: Annotated[str, Query(description="e.g. shangdang/sudian", pattern=ORG_PATH_PATTERN)],
     on: Annotated[
         date | None,
         Query(description="a day (Asia/Shanghai): anyone who could act at some time of it"),

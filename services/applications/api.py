@@ -34,6 +34,7 @@ from shared.envelope import RecordedEvent
 from shared.errors import Forbidden, NotFound
 from shared.http import IdempotencyKey, correlation_id
 from shared.identity import Principal, require_org, within_scope
+from shared.openapi import media_types
 from shared.routes import COMMAND_RESPONSES, command_router, run_command
 from shared.service import Runtime
 from shared.workdays import local_date
@@ -44,6 +45,8 @@ Rt = Annotated[Runtime, Depends(runtime_of("applications"))]
 H = Annotated[ApplicationsHandlers, Depends(handlers_of("applications", ApplicationsHandlers))]
 Year = Annotated[int, Path(ge=2008, le=2100)]
 Format = Annotated[str, Query(pattern="^(json|csv|html)$")]
+#: What a report route answers, by `format`.
+REPORT_FORMATS = media_types(200, "application/json", "text/csv", "text/html")
 Due = Annotated[str | None, Query(pattern="^(soon|overdue)$")]
 Search = Annotated[str | None, Query(min_length=1, max_length=200)]
 
@@ -208,7 +211,11 @@ async def list_requests(
     return {"items": [queries.view(r, caller) for r in items], "next_cursor": nxt}
 
 
-@router.get("/export.csv", summary="导出台账 CSV export (no applicant identity)")
+@router.get(
+    "/export.csv",
+    summary="导出台账 CSV export (no applicant identity)",
+    responses=media_types(200, "text/csv"),
+)
 async def export_csv(
     caller: Caller,
     rt: Rt,
@@ -222,7 +229,11 @@ async def export_csv(
     return Response(queries.to_csv(rows), media_type="text/csv; charset=utf-8")
 
 
-@router.get("/annual-report", summary="年度报告第三部分 Annual report section 三")
+@router.get(
+    "/annual-report",
+    summary="年度报告第三部分 Annual report section 三",
+    responses=REPORT_FORMATS,
+)
 async def annual_report(
     caller: Caller,
     h: H,
@@ -273,7 +284,11 @@ async def get_suggestions(
     return await suggestions.suggest(h, request_id, caller, limit)
 
 
-@annual_router.get("/{year}", summary="政府信息公开工作年度报告 The whole annual report (一–六)")
+@annual_router.get(
+    "/{year}",
+    summary="政府信息公开工作年度报告 The whole annual report (一–六)",
+    responses=REPORT_FORMATS,
+)
 async def get_annual_report(
     year: Year, caller: Caller, h: H, tenant: str | None = None, format: Format = "json"
 ) -> Response:

@@ -162,12 +162,20 @@ async def list_schemes(caller: Caller, rt: Rt, year: int | None = None) -> dict[
     return {"items": await queries.schemes(rt.views, year)}
 
 
-@router.get("/scoreboard", summary="排名 Ranking of townships (or of a township's units)")
+@router.get(
+    "/scoreboard",
+    summary="排名 Ranking of townships (or of a township's units)",
+    responses={404: {"description": "未找到考核方案或考核对象 no such scheme or subject"}},
+)
 async def scoreboard(caller: Viewer, rt: Rt, which: WhichScheme) -> dict[str, Any]:
     return await ranking(rt, caller, which)
 
 
-@router.get("/scores", summary="得分明细 One subject's card: indicators and causing events")
+@router.get(
+    "/scores",
+    summary="得分明细 One subject's card: indicators and causing events",
+    responses={404: {"description": "未找到考核方案或考核对象 no such scheme or subject"}},
+)
 async def score_of(caller: Viewer, rt: Rt, subject: str, which: WhichScheme) -> dict[str, Any]:
     return await card_of(rt, caller, subject, which)
 

@@ -24,6 +24,7 @@ from services.catalog.gazette_views import verify, verify_all
 from services.catalog.interpretations import interpretations_of
 from shared.db import Database
 from shared.errors import NotFound, ValidationFailed
+from shared.openapi import media_types
 from shared.pagination import decode_cursor, encode_cursor
 
 FEED_SIZE = 50
@@ -188,7 +189,11 @@ def _atom_feed(feed_id: str, title: str, self_url: str, updated: str, entries: s
     return Response(xml, media_type="application/atom+xml; charset=utf-8")
 
 
-@router.get("/feed.json", summary="JSON Feed 1.1 (掌上公报)")
+@router.get(
+    "/feed.json",
+    summary="JSON Feed 1.1 (掌上公报)",
+    responses=media_types(200, "application/feed+json"),
+)
 async def json_feed(request: Request, rt: Rt, township: str | None = None) -> Response:
     rows, base = await _latest(rt.views, township), _base(request)
     title = _title(rt, "政府信息主动公开", township)
@@ -197,7 +202,11 @@ async def json_feed(request: Request, rt: Rt, township: str | None = None) -> Re
     return _json_feed(title, home, feed_url, items)
 
 
-@router.get("/feed.atom", summary="Atom 1.0 feed (掌上公报)")
+@router.get(
+    "/feed.atom",
+    summary="Atom 1.0 feed (掌上公报)",
+    responses=media_types(200, "application/atom+xml"),
+)
 async def atom_feed(request: Request, rt: Rt, township: str | None = None) -> Response:
     rows, base = await _latest(rt.views, township), _base(request)
     updated = rows[0]["updated_at"] if rows else datetime.now(UTC).isoformat()
@@ -263,7 +272,11 @@ def _issue_url(base: str, r: Any) -> str:
     return f"{base}/v1/public/catalog/gazette/{r['issue_id']}"
 
 
-@router.get("/gazette/feed.json", summary="政府公报订阅 JSON Feed 1.1 of gazette issues")
+@router.get(
+    "/gazette/feed.json",
+    summary="政府公报订阅 JSON Feed 1.1 of gazette issues",
+    responses=media_types(200, "application/feed+json"),
+)
 async def gazette_json_feed(request: Request, rt: Rt, township: str | None = None) -> Response:
     rows, base = await _latest_issues(rt.views, township), _base(request)
     items = [
@@ -281,7 +294,11 @@ async def gazette_json_feed(request: Request, rt: Rt, township: str | None = Non
     return _json_feed(title, home, f"{home}/feed.json", items)
 
 
-@router.get("/gazette/feed.atom", summary="政府公报订阅 Atom 1.0 feed of gazette issues")
+@router.get(
+    "/gazette/feed.atom",
+    summary="政府公报订阅 Atom 1.0 feed of gazette issues",
+    responses=media_types(200, "application/atom+xml"),
+)
 async def gazette_atom_feed(request: Request, rt: Rt, township: str | None = None) -> Response:
     rows, base = await _latest_issues(rt.views, township), _base(request)
     updated = rows[0]["published_at"] if rows else datetime.now(UTC).isoformat()

@@ -7,6 +7,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.subscriptions.domain import EMAIL, MAX_EMAIL
 from services.subscriptions.events import Topic, UnsubscribeWay, ViewCount
 from shared.fields import PERSONAL, Day
 
@@ -16,7 +17,11 @@ _STRICT = ConfigDict(extra="forbid")
 class Subscribe(BaseModel):
     model_config = _STRICT
 
-    email: str = Field(max_length=320, title="电子邮箱", json_schema_extra=PERSONAL)
+    email: str = Field(
+        max_length=MAX_EMAIL,
+        title="电子邮箱",
+        json_schema_extra={**PERSONAL, "pattern": EMAIL.pattern},
+    )
     organ: str = Field(
         max_length=200, title="订阅机关", description="org path, e.g. shangdang/sudian"
     )

@@ -47,12 +47,20 @@ async def subscribe(cmd: Subscribe, request: Request, h: H) -> dict[str, Any]:
     return await h.subscribe(cmd.email, cmd.organ, list(cmd.topics), correlation_id(request))
 
 
-@router.post("/subscriptions/confirm", summary="确认订阅 Confirm by the mailed link")
+@router.post(
+    "/subscriptions/confirm",
+    summary="确认订阅 Confirm by the mailed link",
+    responses={404: {"description": "链接无效或已过期 unknown or expired link"}},
+)
 async def confirm(cmd: LinkToken, request: Request, h: H) -> dict[str, Any]:
     return await h.confirm(cmd.token, correlation_id(request))
 
 
-@router.post("/subscriptions/unsubscribe", summary="退订 Unsubscribe (one click)")
+@router.post(
+    "/subscriptions/unsubscribe",
+    summary="退订 Unsubscribe (one click)",
+    responses={404: {"description": "链接无效或已过期 unknown or expired link"}},
+)
 async def unsubscribe(cmd: Unsubscribe, request: Request, h: H) -> JSONResponse:
     body = await h.unsubscribe(cmd.token, cmd.way, correlation_id(request))
     return JSONResponse(body)
@@ -60,7 +68,7 @@ async def unsubscribe(cmd: Unsubscribe, request: Request, h: H) -> JSONResponse:
 
 @router.get("/popularity/columns", summary="最受欢迎专栏 Most visited columns of a month")
 async def popular_columns(
-    h: H, period: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$")] = None
+    h: H, period: Annotated[str | None, Query(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")] = None
 ) -> dict[str, Any]:
     today = local_date(h.clock())
     if period is None:
