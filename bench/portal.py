@@ -159,7 +159,8 @@ async def seed(var: Path, documents: int) -> tuple[int, float]:
     try:
         batch: list[StreamWrite] = []
         for n in range(documents):
-            write = lifecycle(n, rng, today, now)
+            # a second apart, the newest last: the column index lists it first
+            write = lifecycle(n, rng, today, now - timedelta(seconds=documents - n))
             batch.append(write)
             events += len(write.events)
             if len(batch) >= 400:
@@ -304,6 +305,7 @@ def main() -> int:
     results: dict[str, Any] = {"machine": info, "documents": args.documents, "pages": {}}
     with tempfile.TemporaryDirectory(prefix="bench-portal-") as tmp:
         root = Path(tmp)
+        root.chmod(0o755)  # nginx's workers run as an unprivileged user: they must read it
         var = root / "var"
         (var / "catalog").mkdir(parents=True)
         events, seconds = asyncio.run(seed(var, args.documents))

@@ -1,5 +1,5 @@
 """Flood limits for public form posts: a sliding window per address, the client's address
-behind trusted proxies, and a size-limited body read (issue #18, decision D-portal-2).
+behind trusted proxies, and a size-limited body read (issue #18, decision 112).
 
 The windows live in the memory of one process: a district runs one or two portal
 replicas, so a flooder gets at most the limit times the replicas; nothing is shared and

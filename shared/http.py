@@ -633,7 +633,7 @@ class RequestContextMiddleware:
                 tracestate = value
         parent = tracing.parse_traceparent(traceparent) if traceparent else None
         if parent is not None:
-            # W3C trace context: the caller's trace id is the correlation id (D-ops-1)
+            # W3C trace context: the caller's trace id is the correlation id (114)
             correlation = str(UUID(int=parent[0]))
         else:
             correlation = given.decode("ascii") if _CORRELATION.fullmatch(given) else str(new_id())

@@ -1,7 +1,7 @@
 """Traces: W3C trace context from the HTTP request through the event to what applies it.
 
 One id follows a command: **the trace id is the envelope's correlation id** (both 128 bits;
-decision D-ops-1). The request context middleware (shared/http.py) takes the trace id of a
+decision 114). The request context middleware (shared/http.py) takes the trace id of a
 valid `traceparent` header as the request's correlation id (else the caller's
 `X-Correlation-ID`, else a new UUIDv7), so every event the command writes carries it in
 `correlation_id`, the audit chain hashes it, and no column or wire field is added. Each

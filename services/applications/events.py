@@ -569,7 +569,7 @@ class OnlineRequestSubmitted(DomainEvent):
 
     The tracking code and the query password the applicant was shown once are kept only as
     hashes: the code as SHA-256 (a look-up key), the password salted scrypt (docs/portal.md,
-    decision D-portal-1). Nothing here lets the log's reader follow the request as the
+    decision 111). Nothing here lets the log's reader follow the request as the
     applicant."""
 
     event_type = "OnlineRequestSubmitted"

@@ -5,7 +5,7 @@ submission from the portal is not yet a registered request: it is recorded as
 `OnlineRequestSubmitted` and becomes a request (RequestRegistered, channel online,
 received_on = the confirmation day) when the office confirms it. The applicant follows it
 with a tracking code and a query password, both shown once; the log keeps only their
-hashes (decision D-portal-1).
+hashes (decision 111).
 """
 
 from __future__ import annotations

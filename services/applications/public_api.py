@@ -32,7 +32,7 @@ from shared.service import Runtime
 H = Annotated[ApplicationsHandlers, Depends(handlers_of("applications", ApplicationsHandlers))]
 Rt = Annotated[Runtime, Depends(runtime_of("applications"))]
 
-#: Per address: submissions and status look-ups within 10 minutes (decision D-portal-2).
+#: Per address: submissions and status look-ups within 10 minutes (decision 112).
 SUBMIT_LIMIT = (10, 600.0)
 STATUS_LIMIT = (30, 600.0)
 

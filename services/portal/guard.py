@@ -1,4 +1,4 @@
-"""Flood protection of the portal's public form posts (issue #18, decision D-portal-2).
+"""Flood protection of the portal's public form posts (issue #18, decision 112).
 
 Every POST of a public form passes `Guard.admit` before anything else is done:
 1. a sliding window per visitor address and form (shared/floodgate.py; the address behind

@@ -27,7 +27,7 @@ def _handlers(runtime: Any, suite: Any) -> Portal:
     path = Path(os.environ.get("GONGKAI_PORTAL_GUIDE") or DEFAULT_GUIDE)
     organs = [suite.orgs.district, *suite.orgs.townships()]
     secret = suite.settings.resolved_token_secret()
-    # Behind a reverse proxy: its addresses, whose X-Forwarded-For is believed (D-portal-2).
+    # Behind a reverse proxy: its addresses, whose X-Forwarded-For is believed (112).
     trusted = networks(os.environ.get("GONGKAI_TRUSTED_PROXIES", ""))
     return Portal(
         urls=dict(suite.settings.service_urls),

@@ -4,7 +4,7 @@ confirms receipt (条例 Art. 31(3): the receipt date is that day) and the statu
 number and the due date (Art. 33: 20 working days); an unknown code and a wrong password get
 the same answer; the log holds neither secret in clear. Flood protection of every public
 form post (issue #18): refused posts write no event, 1,000 posts from one address in a
-minute leave the limit holding and the portal answering others (decisions D-portal-1, -2).
+minute leave the limit holding and the portal answering others (decisions 111, -2).
 """
 
 from __future__ import annotations
@@ -117,7 +117,7 @@ def test_a_citizen_applies_online_and_follows_it_by_code_and_password__art29_art
     no_personal_data(sent.text)
     assert head(client) == before + 1
 
-    # The log keeps neither secret in clear (decision D-portal-1).
+    # The log keeps neither secret in clear (decision 111).
     store = client.app.state.runtimes["applications"].store  # type: ignore[attr-defined]
     logged = client.portal.call(store.read_all, before, 10)  # type: ignore[union-attr]
     assert [e.type for e in logged] == ["OnlineRequestSubmitted"]

@@ -1,5 +1,5 @@
 """Traces follow a command: HTTP request -> append -> event -> relay (Kafka headers) ->
-the consumer that applies it (issue #21, shared/tracing.py, decision D-ops-1).
+the consumer that applies it (issue #21, shared/tracing.py, decision 114).
 
 The spans go to a real OTLP/HTTP receiver: an HTTP server in this test that accepts the
 exporter's protobuf POSTs on /v1/traces and decodes them with opentelemetry-proto, as a

@@ -1,5 +1,5 @@
 """The portal's flood gate and the online application's secrets, pure (issue #18; decisions
-D-portal-1..3): the sliding window, the client address behind trusted proxies, the Chinese
+111–113): the sliding window, the client address behind trusted proxies, the Chinese
 sum and its token, the tracking code and query password hashes, Art. 29 checks."""
 
 from __future__ import annotations
