@@ -24,6 +24,7 @@ from services.portal import shape
 from services.portal.apply import refusal
 from services.portal.engagement import count_view
 from services.portal.guard import Refused
+from services.portal.pagecache import Page
 from services.portal.site import COLUMN_NAMES, HERE, Portal
 from shared.deps import handlers_of
 from shared.gateway import Answer, Api, ServiceUnreachable
@@ -64,9 +65,12 @@ def _private(html: str, status: int = 200) -> HTMLResponse:
     return HTMLResponse(html, status_code=status, headers={**SAFE, "Cache-Control": "no-store"})
 
 
+def _missing_html(portal: Portal, what: str) -> str:
+    return portal.render("message.html", title="页面不存在", heading="页面不存在", text=what)
+
+
 def _missing(request: Request, portal: Portal, what: str) -> Response:
-    html = portal.render("message.html", title="页面不存在", heading="页面不存在", text=what)
-    return _cached(request, html, status=404)
+    return _cached(request, _missing_html(portal, what), status=404)
 
 
 def _unit_or_none(portal: Portal, slug: str) -> OrgUnit | None:
@@ -106,37 +110,44 @@ async def static(name: str) -> Response:
 
 @router.get("/doc/{document_id}")
 async def document(document_id: uuid.UUID, request: Request, portal: P) -> Response:
-    async with portal.api(request.app) as api:
-        answer = await api.get("catalog", f"{CATALOG}/documents/{document_id}")
-        if answer.status == 404:
-            return _missing(request, portal, "没有找到这份文件，它可能尚未公开或已被撤回。")
-        _require(answer)
-        doc = answer.body
-        gazette = await api.get("catalog", f"{CATALOG}/gazette", {"township": doc["township"]})
-        qa = await policy_qa.of_policy(api, str(document_id))
-    issue = None
-    if gazette.ok:
-        issue = next(
-            (
-                i
-                for i in gazette.body.get("items", [])
-                if any(e.get("document_id") == doc["document_id"] for e in i.get("entries", []))
-            ),
-            None,
+    async def build() -> Page:
+        async with portal.api(request.app) as api:
+            answer = await api.get("catalog", f"{CATALOG}/documents/{document_id}")
+            if answer.status == 404:
+                html = _missing_html(portal, "没有找到这份文件，它可能尚未公开或已被撤回。")
+                return Page(html, status=404)
+            _require(answer)
+            doc = answer.body
+            gazette = await api.get("catalog", f"{CATALOG}/gazette", {"township": doc["township"]})
+            qa = await policy_qa.of_policy(api, str(document_id))
+        issue = None
+        if gazette.ok:
+            issue = next(
+                (
+                    i
+                    for i in gazette.body.get("items", [])
+                    if any(e.get("document_id") == doc["document_id"] for e in i.get("entries", []))
+                ),
+                None,
+            )
+        html = portal.render(
+            "document.html",
+            title=doc["title"],
+            doc=doc,
+            issue=issue,
+            unit=_organ_of(portal, doc["township"]),
+            paragraphs=_paras(doc),
+            qa=qa,
         )
-    unit = _organ_of(portal, doc["township"])
-    count_view(request, portal, doc["township"], doc["column"], str(document_id))
-    html = portal.render(
-        "document.html",
-        title=doc["title"],
-        doc=doc,
-        issue=issue,
-        unit=unit,
-        paragraphs=_paras(doc),
-        qa=qa,
-    )
-    changed = [doc.get("updated_at"), *[e.get("published_at") for e in qa or []]]
-    return _cached(request, html, shape.newest(changed))
+        changed = [doc.get("updated_at"), *[e.get("published_at") for e in qa or []]]
+        meta = {"township": doc["township"], "column": doc["column"]}
+        return Page(html, shape.newest(changed), meta=meta)
+
+    page = await portal.pages.get(request.url.path, build)
+    if page.status == 200:
+        township, column = page.meta["township"], page.meta["column"]
+        count_view(request, portal, township, column, str(document_id))
+    return _cached(request, page.html, page.changed, page.status)
 
 
 def _paras(doc: dict[str, Any]) -> list[str]:
@@ -315,17 +326,22 @@ async def home(slug: str, request: Request, portal: P) -> Response:
     unit = portal.organ(slug)
     if unit is None:
         return _missing(request, portal, "没有这个栏目。")
-    async with portal.api(request.app) as api:
-        columns = await _columns(api, str(unit.path))
-    html = portal.render(
-        "home.html",
-        title=f"{unit.name}政府信息公开",
-        unit=unit,
-        guide=portal.guides[str(unit.path)],
-        columns=columns,
-        years=portal.report_years(),
-    )
-    return _cached(request, html, shape.newest([c["updated_at"] for c in columns]))
+
+    async def build() -> Page:
+        async with portal.api(request.app) as api:
+            columns = await _columns(api, str(unit.path))
+        html = portal.render(
+            "home.html",
+            title=f"{unit.name}政府信息公开",
+            unit=unit,
+            guide=portal.guides[str(unit.path)],
+            columns=columns,
+            years=portal.report_years(),
+        )
+        return Page(html, shape.newest([c["updated_at"] for c in columns]))
+
+    page = await portal.pages.get(request.url.path, build)
+    return _cached(request, page.html, page.changed)
 
 
 @router.get("/{slug}/guide")
@@ -348,28 +364,40 @@ async def column(slug: str, code: str, request: Request, portal: P) -> Response:
     if unit is None or code not in COLUMN_NAMES:
         return _missing(request, portal, "没有这个栏目。")
     cursor = dict(parse_qsl(request.url.query)).get("after")
-    async with portal.api(request.app) as api:
-        answer = await api.get(
-            "catalog",
-            f"{CATALOG}/documents",
-            {"township": str(unit.path), "column": code, "limit": COLUMN_PAGE, "cursor": cursor},
+
+    async def build() -> Page:
+        async with portal.api(request.app) as api:
+            answer = await api.get(
+                "catalog",
+                f"{CATALOG}/documents",
+                {
+                    "township": str(unit.path),
+                    "column": code,
+                    "limit": COLUMN_PAGE,
+                    "cursor": cursor,
+                },
+            )
+        if answer.status == 422:
+            return Page(_missing_html(portal, "页码无效，请从栏目首页重新打开。"), status=404)
+        _require(answer)
+        items = answer.body.get("items", [])
+        html = portal.render(
+            "column.html",
+            title=f"{COLUMN_NAMES[code]} - {unit.name}",
+            unit=unit,
+            code=code,
+            name=COLUMN_NAMES[code],
+            items=items,
+            next_cursor=answer.body.get("next_cursor"),
+            first=not cursor,
         )
-    if answer.status == 422:
-        return _missing(request, portal, "页码无效，请从栏目首页重新打开。")
-    _require(answer)
-    count_view(request, portal, str(unit.path), code, "")
-    items = answer.body.get("items", [])
-    html = portal.render(
-        "column.html",
-        title=f"{COLUMN_NAMES[code]} - {unit.name}",
-        unit=unit,
-        code=code,
-        name=COLUMN_NAMES[code],
-        items=items,
-        next_cursor=answer.body.get("next_cursor"),
-        first=not cursor,
-    )
-    return _cached(request, html, shape.newest([i["updated_at"] for i in items]))
+        return Page(html, shape.newest([i["updated_at"] for i in items]))
+
+    key = request.url.path + (f"?after={cursor}" if cursor else "")
+    page = await portal.pages.get(key, build)
+    if page.status == 200:
+        count_view(request, portal, str(unit.path), code, "")
+    return _cached(request, page.html, page.changed, page.status)
 
 
 @router.get("/{slug}/report/{year}")

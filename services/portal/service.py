@@ -12,6 +12,7 @@ from typing import Any
 
 from services.portal import guide
 from services.portal.guard import Guard
+from services.portal.pagecache import PageCache
 from services.portal.popularity import flush_job
 from services.portal.routes import routers
 from services.portal.site import Portal
@@ -36,6 +37,7 @@ def _handlers(runtime: Any, suite: Any) -> Portal:
         secret=secret,
         clock=suite.clock,
         guard=Guard.for_suite(secret, trusted),
+        pages=PageCache(seconds=float(os.environ.get("GONGKAI_PORTAL_PAGE_SECONDS", "2"))),
     )
 
 

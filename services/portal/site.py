@@ -23,6 +23,7 @@ from services.catalog.columns import SEED_COLUMNS
 from services.catalog.content import DocumentKind
 from services.portal.guard import Guard
 from services.portal.guide import Guide
+from services.portal.pagecache import PageCache
 from services.portal.popularity import Engagement
 from services.portal.shape import blocks, highlight, status_words
 from shared.cn_dates import cn_date, cn_time
@@ -74,6 +75,8 @@ class Portal:
     engagement: Engagement = field(default_factory=Engagement)
     #: The flood gate of every public form post (guard.py).
     guard: Guard = field(default_factory=lambda: Guard(secret=b"unset"))
+    #: Rendered public pages kept for a few seconds (pagecache.py).
+    pages: PageCache = field(default_factory=PageCache)
     app: Any = None
 
     def today(self) -> date:
