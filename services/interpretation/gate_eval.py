@@ -29,7 +29,10 @@ def derived(policy: str, interpretation: str, seed: int) -> dict[str, str]:
     """The three refusals the gate must keep, built from one pair (reproducible by seed)."""
     headings = [line.strip()[: q.HEADING_MAX_CHARS] for line in interpretation.splitlines()]
     own = sentences(interpretation)
-    source = [s for s in sentences(policy) if len(s.strip()) >= 12] or sentences(policy)
+    # Policy sentences the gate can recognise as quotation: at least one verbatim run of
+    # letters and digits (punctuation does not count; a 9-letter clause is no quotation).
+    quotable = q.QualityRules.quote_run_chars
+    source = [s for s in sentences(policy) if len(q.stream(s)) >= quotable] or sentences(policy)
     rng = random.Random(seed)
     replace = set(rng.sample(range(len(own)), k=max(1, round(0.6 * len(own)))))
     lifted = "".join(
@@ -94,6 +97,7 @@ def evaluate_pairs(pairs: Iterable[Mapping[str, str]], rules: q.QualityRules) ->
                                 "quoted_share",
                                 "own_chars",
                                 "lifted_share",
+                                "lifted_sentence_share",
                                 "reasons",
                             )
                         },

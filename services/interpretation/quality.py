@@ -13,8 +13,11 @@ Three checks, each with a measured value a drafter can act on:
   is a near-copy and refused outright; a text above `max_containment` quotes heavily and
   passes only if it also explains in its own words: an own share of at least
   `min_own_share`, at least `min_own_chars` own characters and `min_part_own_chars` in each
-  part, and under `max_lifted_share` of lifted sentences. The refusal shows the values and
-  the longest copied passages.
+  part, and under `max_lifted_share` of its characters and `max_lifted_sentence_share` of
+  its sentences lifted whole (measured on real pairs: a text with 60 % of its sentences
+  replaced by policy sentences keeps only 48-66 % of its characters lifted, because policy
+  sentences are often shorter than explanatory ones; counted by sentences it stays at the
+  60 % it was built with). The refusal shows the values and the longest copied passages.
 - 标题式 (title-only): a text made of headings, or too short to explain anything.
   Lines without sentence punctuation and at most `HEADING_MAX_CHARS` long are headings;
   what is left is the explanatory text, counted per part and in total.
@@ -76,6 +79,9 @@ class QualityRules:
     min_part_own_chars: int = 40
     #: … and the share of characters in sentences lifted whole, below.
     max_lifted_share: float = 0.6
+    #: … and the share of sentences lifted whole, below: at least half the sentences being
+    #: the policy's own is sentence-by-sentence copying (整句照搬), however short they are.
+    max_lifted_sentence_share: float = 0.5
     min_explanatory_chars: int = 300
     min_part_chars: int = 40
     #: A part marked not applicable needs a reason of at least this many letters or digits
@@ -208,6 +214,8 @@ class Substance:
     quoted_chars: int
     own_chars: int
     lifted_chars: int
+    sentences: int = 0
+    lifted_sentences: int = 0
 
     @property
     def own_share(self) -> float:
@@ -220,6 +228,10 @@ class Substance:
     @property
     def lifted_share(self) -> float:
         return self.lifted_chars / self.total_chars if self.total_chars else 0.0
+
+    @property
+    def lifted_sentence_share(self) -> float:
+        return self.lifted_sentences / self.sentences if self.sentences else 0.0
 
 
 def stream(text: str) -> str:
@@ -247,18 +259,22 @@ def quoted_mask(chars: str, policy_grams: set[str], run: int) -> list[bool]:
 def substance(text: str, policy_grams: set[str], run: int) -> Substance:
     """Quoted, own and lifted characters of the explanatory lines (headings left out).
     `policy_grams` from `run_grams(policy, run)`."""
-    total = quoted = lifted = 0
+    total = quoted = lifted = sentences = lifted_sentences = 0
     for line in text.splitlines():
         if is_heading_line(line):
             continue
         for sentence in _SENTENCE_END.split(line):
             chars = stream(sentence)
+            if not chars:
+                continue
             sentence_quoted = sum(quoted_mask(chars, policy_grams, run))
             total += len(chars)
             quoted += sentence_quoted
-            if chars and sentence_quoted >= LIFTED_SENTENCE_SHARE * len(chars):
+            sentences += 1
+            if sentence_quoted >= LIFTED_SENTENCE_SHARE * len(chars):
                 lifted += len(chars)
-    return Substance(total, quoted, total - quoted, lifted)
+                lifted_sentences += 1
+    return Substance(total, quoted, total - quoted, lifted, sentences, lifted_sentences)
 
 
 def _copy_reasons(
@@ -274,7 +290,10 @@ def _copy_reasons(
         reasons.append("own_share")
     if heavy and whole.own_chars < rules.min_own_chars:
         reasons.append("own_chars")
-    if heavy and whole.lifted_share >= rules.max_lifted_share:
+    if heavy and (
+        whole.lifted_share >= rules.max_lifted_share
+        or whole.lifted_sentence_share >= rules.max_lifted_sentence_share
+    ):
         reasons.append("lifted")
     if heavy and thin_parts:
         reasons.append("thin_parts")
@@ -316,6 +335,10 @@ def check_copy(
         "min_part_own_chars": rules.min_part_own_chars,
         "lifted_share": round(whole.lifted_share, 4),
         "max_lifted_share": rules.max_lifted_share,
+        "lifted_sentences": whole.lifted_sentences,
+        "sentences": whole.sentences,
+        "lifted_sentence_share": round(whole.lifted_sentence_share, 4),
+        "max_lifted_sentence_share": rules.max_lifted_sentence_share,
         "quote_run_chars": rules.quote_run_chars,
         "reasons": reasons,
         "longest_copied_passages": shown,
@@ -328,7 +351,12 @@ def check_copy(
             f"解读中 {pct} 的内容取自政策原文，其中 {whole.quoted_share:.0%} 的文字是与原文相同的"
             f"连续 {rules.quote_run_chars} 字以上的片段，自己的说明只有 {whole.own_chars} 字"
             f"（占 {own_pct}）"
-            + (f"，{whole.lifted_share:.0%} 的文字是整句照搬" if "lifted" in reasons else "")
+            + (
+                f"，{whole.lifted_sentences}/{whole.sentences} 句"
+                f"（{whole.lifted_share:.0%} 的文字）是整句照搬"
+                if "lifted" in reasons
+                else ""
+            )
             + (f"，“{thin_zh}”部分几乎没有自己的说明" if "thin_parts" in reasons else "")
         )
         return Check(
@@ -341,7 +369,8 @@ def check_copy(
             f"copied from the policy ({', '.join(reasons)}): {pct} of the interpretation's "
             f"{rules.ngram}-character sequences occur in the policy text; {whole.own_chars} "
             f"characters ({own_pct}) are its own, outside verbatim runs of "
-            f"≥ {rules.quote_run_chars}; {whole.lifted_share:.0%} lifted sentence by sentence. "
+            f"≥ {rules.quote_run_chars}; {whole.lifted_sentences} of {whole.sentences} sentences "
+            f"({whole.lifted_share:.0%} of the characters) lifted whole. "
             "Quote if needed, but explain in plain words; see longest_copied_passages",
         )
     return Check(
