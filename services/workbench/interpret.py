@@ -233,7 +233,10 @@ def verdict(
                 ),
                 (
                     "整句照搬",
-                    f"{float(m.get('lifted_share', 0)):.0%}（不超过{float(m.get('max_lifted_share', 0.6)):.0%}）",
+                    f"{float(m.get('lifted_share', 0)):.0%}的字、"
+                    f"{m.get('lifted_sentences', 0)}/{m.get('sentences', 0)}句"
+                    f"（字不超过{float(m.get('max_lifted_share', 0.6)):.0%}，"
+                    f"句不超过{float(m.get('max_lifted_sentence_share', 0.5)):.0%}）",
                 ),
             ]
             for passage in (m.get("longest_copied_passages") or [])[:3]:
