@@ -67,7 +67,17 @@ async def _limit(request: Request, h: ApplicationsHandlers, what: str) -> None:
         )
 
 
-@router.post("", status_code=201, summary="网上申请 Submit an information request (no account)")
+LIMITED: dict[int | str, dict[str, Any]] = {
+    429: {"description": "提交过于频繁 too many from this address; Retry-After"}
+}
+
+
+@router.post(
+    "",
+    status_code=201,
+    summary="网上申请 Submit an information request (no account)",
+    responses=LIMITED,
+)
 async def submit(cmd: SubmitOnlineRequest, request: Request, h: H) -> dict[str, Any]:
     await _limit(request, h, "submit")
     event, code, password = await h.submit_online(cmd, correlation_id(request))
@@ -82,7 +92,14 @@ async def submit(cmd: SubmitOnlineRequest, request: Request, h: H) -> dict[str, 
     }
 
 
-@router.post("/status", summary="网上申请办理进度 Status by tracking code and query password")
+@router.post(
+    "/status",
+    summary="网上申请办理进度 Status by tracking code and query password",
+    responses={
+        404: {"description": "查询码或查询密码不正确 unknown code or wrong password (one answer)"},
+        **LIMITED,
+    },
+)
 async def status(cmd: OnlineRequestLookup, request: Request, rt: Rt, h: H) -> dict[str, Any]:
     await _limit(request, h, "status")
     row = await rt.views.fetchrow(

@@ -64,6 +64,7 @@ PROBE = "openapi-probe"
 DATA_RULES = {
     "cursor.invalid",  # a cursor is opaque: only one a previous page gave is valid
     "organ.unknown",  # an organ is valid if the district has it
+    "online_request.organ_unknown",
     "topic.unknown",
     "qa.query_missing",  # document_id or q: OpenAPI cannot say "at least one of"
     "search.query_empty",  # letters, digits or Chinese characters after normalising
