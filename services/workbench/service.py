@@ -9,7 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.workbench import audit, bulletin, enforcement, interpret, opinion, review, scores
+from services.workbench import (
+    audit,
+    bulletin,
+    enforcement,
+    interpret,
+    online,
+    opinion,
+    review,
+    scores,
+)
 from services.workbench.pages import Workbench
 from services.workbench.routes import routers
 from services.workbench.websessions import WebSessions
@@ -38,6 +47,7 @@ SERVICE = ServiceDefinition(
         *routers(),
         bulletin.router,
         enforcement.router,
+        online.router,
         opinion.router,
         scores.router,
         audit.router,

@@ -1,12 +1,13 @@
-"""依申请公开 网上申请 in a real browser on a 320 px phone screen, both modes (in distributed
-mode the portal is its own process calling the applications service's public intake): a
-citizen opens the form from the guide, submits it empty first (error summary), then fills
-what 条例 Art. 29 asks, gets the receipt (tracking code and query password, shown once),
-checks the status (待确认收到), the office confirms receipt (Art. 31(3): that day is the
-receipt date) and the status shows the number and the due date (Art. 33). Every page:
-axe-core zero serious/critical, no sideways scrolling, no personal data (the privacy guard),
-a screenshot under var/test-output/portal/<mode>/. And the flood gate on real processes: an
-address past its limit gets 429 with Retry-After in Chinese, and no event is written.
+"""依申请公开 网上申请 in a real browser on a 320 px phone screen, both modes (in
+distributed mode the portal is its own process calling the applications service's
+public intake): a citizen opens the form from the guide, submits it empty first (error
+summary), then fills what 条例 Art. 29 asks, gets the receipt (tracking code and query
+password, shown once), checks the status (待确认收到); the office confirms receipt in the
+workbench (Art. 31(3): that day is the receipt date), and the status shows the number
+and the due date (Art. 33). Every page: axe-core zero serious/critical, no sideways
+scrolling, no personal data (the privacy guard), a screenshot under
+var/test-output/portal/<mode>/. And the flood gate on real processes: an address past
+its limit gets 429 with Retry-After in Chinese, and no event is written.
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ from typing import Any
 
 import httpx
 
-from shared.identity import Role
 from tests.e2e.conftest import SuiteHandle
-from tests.e2e.factories import today
 from tests.e2e.test_portal import answer_challenge, check_page, click_link, go, phone, portal, press
 from tests.e2e.test_workbench import browser as browser  # the Chromium fixture
+from tests.e2e.test_workbench import check_page as wb_check_page
+from tests.e2e.test_workbench import sign_in, wait, workbench_url
 
 NAME, ID_NUMBER, PHONE = "郭玉兰", "140421195803152026", "13935561288"
 WANTED = "2026年苏店镇高龄老人补贴发放名单的公示文件及发放标准"
@@ -75,21 +76,23 @@ def test_a_citizen_applies_online_gets_a_receipt_and_follows_it_by_code_and_pass
     text = status("已提交，待确认收到", "34-apply-status-submitted")
     assert "确认收到后开始计算答复期限" in text and NAME not in text
 
-    staff = suite.token("guo-jingyi", "shangdang/sudian", Role.REQUEST_HANDLER)
-    with suite.client(staff, service="applications") as c:
-        pending = suite.eventually(
-            lambda: [
-                i
-                for i in c.get("/v1/online-requests").json()["items"]
-                if i["description"] == WANTED
-            ]
-        )
-        confirmed = c.post(
-            f"/v1/online-requests/{pending[0]['submission_id']}/confirm",
-            json={"confirmed_on": today().isoformat()},
-        )
-        assert confirmed.status_code == 201, confirmed.text
-        number = confirmed.json()["number"]
+    # The office confirms receipt in the workbench (待确认的网上申请); that day is the receipt
+    # date and the request is registered with its number.
+    sign_in(browser, suite)
+
+    def pending() -> Any:
+        browser.get(workbench_url(suite) + "/online")
+        return browser.find_elements(By.XPATH, f"//tr[td[contains(., '{WANTED}')]]")
+
+    suite.eventually(pending)
+    wb_check_page(browser, suite, "70-online-pending")
+    (row,) = browser.find_elements(By.XPATH, f"//tr[td[contains(., '{WANTED}')]]")
+    assert NAME not in row.text and PHONE not in row.text  # the list shows no applicant data
+    row.find_element(By.CSS_SELECTOR, "button.primary").click()
+    wait(browser, lambda d: "/workbench/requests/" in d.current_url)
+    wb_check_page(browser, suite, "71-online-confirmed")
+    number = browser.find_element(By.TAG_NAME, "h1").text.split()[0]
+    phone(browser)
 
     text = status("已受理", "35-apply-status-registered")
     assert number in text and "答复期限" in text and "收到申请之日" in text
