@@ -109,6 +109,11 @@ else
   run audit "${pg[@]}"
   run catalog_search "${pg[@]}"
 fi
+if bash deploy/bench-tools.sh; then  # nginx and wrk from Debian, the portal's peer and load
+  if [[ $quick == 1 ]]; then run portal --documents 2000 --seconds 5; else run portal; fi
+else
+  echo "bench.sh: nginx/wrk could not be installed; bench.portal skipped"
+fi
 if [[ -f "$messages" ]]; then
   run classifier "$messages"
 else
