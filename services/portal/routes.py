@@ -150,6 +150,45 @@ async def document(document_id: uuid.UUID, request: Request, portal: P) -> Respo
     return _cached(request, page.html, page.changed, page.status)
 
 
+#: Each entry's text today against the text the issue compiled (catalog gazette_views).
+ENTRY_STATUS = {
+    "matches": "与公报刊登时一致",
+    "superseded": "刊登后已更新，公报所载为当时版本",
+    "not_public": "已撤回，不再公开",
+    "differs": "与公报刊登时不一致",
+}
+
+
+@router.get("/gazette/{issue_id}")
+async def gazette_issue(issue_id: uuid.UUID, request: Request, portal: P) -> Response:
+    """政府公报一期: its documents (linked), and the checks anyone can repeat — the issue's
+    content hash, its link to the previous issue, each document's text against the one the
+    issue compiled."""
+
+    async def build() -> Page:
+        async with portal.api(request.app) as api:
+            answer = await api.get("catalog", f"{CATALOG}/gazette/{issue_id}")
+        if answer.status == 404:
+            return Page(_missing_html(portal, "没有找到这一期政府公报。"), status=404)
+        _require(answer)
+        issue = answer.body
+        entries = [
+            {**e, "status_zh": ENTRY_STATUS.get(e.get("public_status", ""), "")}
+            for e in issue.get("entries", [])
+        ]
+        html = portal.render(
+            "gazette.html",
+            title=issue["title"],
+            issue=issue,
+            entries=entries,
+            unit=_organ_of(portal, issue["township"]),
+        )
+        return Page(html, shape.newest([issue.get("published_at")]))
+
+    page = await portal.pages.get(request.url.path, build)
+    return _cached(request, page.html, page.changed, page.status)
+
+
 def _paras(doc: dict[str, Any]) -> list[str]:
     return [p.strip() for p in str(doc.get("body", "")).splitlines() if p.strip()]
 

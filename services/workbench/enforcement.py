@@ -20,7 +20,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from services.enforcement.events import RecordKind
 from services.workbench import forms
-from services.workbench.pages import Workbench
+from services.workbench.pages import Catalogue, Workbench, command_catalogue
 from services.workbench.routes import (
     Session,
     W,
@@ -81,23 +81,9 @@ INTROS = {
 }
 
 
-Catalogue = tuple[dict[str, dict[str, Any]], dict[str, dict[str, str]]]
-
-
 async def _catalogue(wb: Workbench, api: Api) -> Catalogue:
-    """The enforcement decision's commands by name, and the Chinese labels of the enums its
-    commands use (cached like the request's)."""
-
-    async def load() -> Catalogue | None:
-        answer = await api.get(SERVICE, "/v1/commands")
-        if not answer.ok:
-            return None
-        items = answer.body.get("items", [])
-        commands = {e["name"]: e for e in items if e.get("aggregate") == "enforcement"}
-        return commands, dict(answer.body.get("enums") or {})
-
-    found: Catalogue = await wb.cached("enforcement-commands", load) or ({}, {})
-    return found
+    """The enforcement decision's commands and the enums' labels."""
+    return await command_catalogue(wb, api, SERVICE, "enforcement")
 
 
 async def _review_fields(wb: Workbench, api: Api) -> list[forms.Field]:

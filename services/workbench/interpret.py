@@ -17,7 +17,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from services.workbench import forms
-from services.workbench.pages import Workbench
+from services.workbench.pages import Catalogue, Workbench, command_catalogue
 from services.workbench.routes import (
     HEADERS,
     Session,
@@ -59,22 +59,10 @@ STATUS_ZH = {
 }
 DRAFTING_ROLES = frozenset({"drafter", "section_head"})
 
-Catalogue = tuple[dict[str, dict[str, Any]], dict[str, dict[str, str]]]
-
 
 async def catalogue(wb: Workbench, api: Api) -> Catalogue:
-    """The interpretation's commands by name and the Chinese labels of the enums."""
-
-    async def load() -> Catalogue | None:
-        answer = await api.get(SERVICE, "/v1/commands")
-        if not answer.ok:
-            return None
-        items = answer.body.get("items", [])
-        commands = {e["name"]: e for e in items if e.get("aggregate") == "interpretation"}
-        return commands, dict(answer.body.get("enums") or {})
-
-    found: Catalogue = await wb.cached("interpretation-commands", load) or ({}, {})
-    return found
+    """The interpretation's commands and the enums' labels."""
+    return await command_catalogue(wb, api, SERVICE, "interpretation")
 
 
 def _obligation_row(wb: Workbench, o: dict[str, Any]) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from services.workbench import forms
-from services.workbench.pages import Workbench
+from services.workbench.pages import Catalogue, Workbench, command_catalogue
 from services.workbench.routes import (
     Session,
     W,
@@ -213,22 +213,9 @@ def _in_tab(row: dict[str, Any], tab: str) -> bool:
     return tabs.get(tab, False)
 
 
-Catalogue = tuple[dict[str, dict[str, Any]], dict[str, dict[str, str]]]
-
-
 async def _catalogue(wb: Workbench, api: Api) -> Catalogue:
-    """The case's steps by name, and the Chinese labels of the sentiment service's enums."""
-
-    async def load() -> Catalogue | None:
-        answer = await api.get(SERVICE, "/v1/commands")
-        if not answer.ok:
-            return None
-        items = answer.body.get("items", [])
-        commands = {e["name"]: e for e in items if e.get("aggregate") == AGGREGATE}
-        return commands, dict(answer.body.get("enums") or {})
-
-    found: Catalogue = await wb.cached("opinion-commands", load) or ({}, {})
-    return found
+    """The case's steps and the sentiment service's enums' labels."""
+    return await command_catalogue(wb, api, SERVICE, AGGREGATE)
 
 
 # ----------------------------------------------------------------------------- the ledger

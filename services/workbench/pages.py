@@ -157,3 +157,24 @@ class Workbench:
 
     def render(self, template: str, **context: Any) -> str:
         return self.templates.get_template(template).render(**context)
+
+
+#: A service's commands of one aggregate by name, and the Chinese labels of its enums.
+Catalogue = tuple[dict[str, dict[str, Any]], dict[str, dict[str, str]]]
+
+
+async def command_catalogue(wb: Workbench, api: Api, service: str, aggregate: str) -> Catalogue:
+    """`GET /v1/commands` of `service`: the commands of `aggregate` by name (path, schema,
+    Chinese label, legal basis) and the labels of the service's enums, kept by the workbench
+    like the request's; empty while the service does not answer."""
+
+    async def load() -> Catalogue | None:
+        answer = await api.get(service, "/v1/commands")
+        if not answer.ok:
+            return None
+        items = answer.body.get("items", [])
+        commands = {e["name"]: e for e in items if e.get("aggregate") == aggregate}
+        return commands, dict(answer.body.get("enums") or {})
+
+    found: Catalogue = await wb.cached(f"{service}:{aggregate}-commands", load) or ({}, {})
+    return found

@@ -19,7 +19,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from services.workbench import forms, reviewing
-from services.workbench.pages import Workbench
+from services.workbench.pages import Catalogue, Workbench, command_catalogue
 from services.workbench.routes import (
     Session,
     W,
@@ -80,22 +80,10 @@ EVENT_ZH = {
     "FilingOverdue": "逾期未备案",
 }
 
-Catalogue = tuple[dict[str, dict[str, Any]], dict[str, dict[str, str]]]
-
 
 async def catalogue(wb: Workbench, api: Api) -> Catalogue:
-    """The document's commands by name and the Chinese labels of the catalog's enums."""
-
-    async def load() -> Catalogue | None:
-        answer = await api.get(SERVICE, "/v1/commands")
-        if not answer.ok:
-            return None
-        items = answer.body.get("items", [])
-        commands = {e["name"]: e for e in items if e.get("aggregate") == "document"}
-        return commands, dict(answer.body.get("enums") or {})
-
-    found: Catalogue = await wb.cached("catalog-commands", load) or ({}, {})
-    return found
+    """The document's commands and the catalog's enums' labels."""
+    return await command_catalogue(wb, api, SERVICE, "document")
 
 
 def _label(enums: dict[str, dict[str, str]], enum: str, value: Any) -> str:

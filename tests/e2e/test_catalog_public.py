@@ -17,6 +17,8 @@ import httpx
 from tests.e2e.conftest import SuiteHandle
 from tests.e2e.factories import today
 from tests.e2e.test_catalog_workflow import Desk, content, refused
+from tests.e2e.test_portal import check_page, click_link, go, phone, portal
+from tests.e2e.test_workbench import browser as browser  # the Chromium fixture
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 YINCHENG = "shangdang/yincheng"
@@ -176,7 +178,7 @@ def test_update_is_a_new_reviewed_revision_with_reason_and_diff(suite: SuiteHand
 
 
 def test_gazette_issue_compiles_published_normative_documents_with_a_verified_hash__s13(
-    suite: SuiteHandle,
+    suite: SuiteHandle, browser: Any
 ) -> None:
     desk = Desk(suite)
     first, _ = desk.published()
@@ -236,6 +238,14 @@ def test_gazette_issue_compiles_published_normative_documents_with_a_verified_ha
     assert atom.findtext(f"{ATOM}title") == "政府公报 · 苏店镇"
     titles = [e.findtext(f"{ATOM}title") for e in atom.iter(f"{ATOM}entry")]
     assert f"苏店镇人民政府公报 {today().year}年第2期" in titles
+    # The citizen's side (issue #18): the document page names the issue it appeared in and
+    # links to the issue's page, where the checks are in words, the hashes to repeat them.
+    phone(browser)
+    go(browser, portal(suite) + f"/doc/{first}")
+    click_link(browser, f"苏店镇人民政府公报 {today().year}年第1期")
+    text = check_page(browser, suite, "40-gazette-issue")
+    assert "核验一致" in text and issue["content_hash"] in text and "本年度第一期" in text
+    assert "已撤回，不再公开" in text and "与公报刊登时一致" in text
 
 
 def test_annual_report_section_two_counts_made_repealed_and_in_force__art50(

@@ -66,24 +66,24 @@ def test_correct_retrain_shadow_promote_and_roll_back(suite: SuiteHandle, tmp_pa
         "公交卡充值点太少，公交车票价上涨",
         "公交车冒黑烟，公交线路太绕",
     ]
-    corrected = []
-    for text in texts:
-        sent = post_message(suite, officer, text)
-        corrected.append(sent)
-    first = corrected[0]
-    start_model = first["classification"]["model_id"]
-    url = f"/v1/messages/{first['message_id']}/correct-classification"
+    # Bad corrections first, on a lone message: the five alike complaints below make a
+    # hotspot, which the sentiment service's job records on its own (moving the head).
+    lone = post_message(suite, officer, "镇政府门口三盏路灯坏了一个多月，晚上看不清路")
+    url = f"/v1/messages/{lone['message_id']}/correct-classification"
     head = suite.head_position(SERVICE)
     with suite.client(officer, service=SERVICE) as c:
         unknown = c.post(url, json={"category": "外星事务"})
         bad_polarity = c.post(url, json={"polarity": "angry"})
-        same = c.post(url, json={"category": first["classification"]["category"]})
+        same = c.post(url, json={"category": lone["classification"]["category"]})
     assert unknown.status_code == 422 and unknown.json()["rule"] == "correction.category_unknown"
     assert "交通运输" in unknown.json()["detail"] or "交通运输" in unknown.text
     assert bad_polarity.status_code == 422, bad_polarity.text
     assert bad_polarity.json()["rule"] == "correction.polarity_unknown"
     assert same.status_code == 422 and same.json()["rule"] == "correction.no_change"
     assert suite.head_position(SERVICE) == head  # refused: nothing written
+    corrected = [post_message(suite, officer, text) for text in texts]
+    first = corrected[0]
+    start_model = first["classification"]["model_id"]
     with suite.client(officer, service=SERVICE) as c:
         for sent in corrected:
             # Another class than the model's answer, whatever it was.
