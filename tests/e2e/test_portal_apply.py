@@ -82,11 +82,11 @@ def test_a_citizen_applies_online_gets_a_receipt_and_follows_it_by_code_and_pass
 
     def pending() -> Any:
         browser.get(workbench_url(suite) + "/online")
-        return browser.find_elements(By.XPATH, f"//tr[td[contains(., '{WANTED}')]]")
+        return browser.find_elements(By.XPATH, f"//section[p[contains(., '{WANTED}')]]")
 
     suite.eventually(pending)
     wb_check_page(browser, suite, "70-online-pending")
-    (row,) = browser.find_elements(By.XPATH, f"//tr[td[contains(., '{WANTED}')]]")
+    (row,) = browser.find_elements(By.XPATH, f"//section[p[contains(., '{WANTED}')]]")
     assert NAME not in row.text and PHONE not in row.text  # the list shows no applicant data
     row.find_element(By.CSS_SELECTOR, "button.primary").click()
     wait(browser, lambda d: "/workbench/requests/" in d.current_url)
