@@ -16,6 +16,7 @@ import asyncio
 import json
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -154,6 +155,23 @@ class SuiteHandle:
         with self.client(service=service) as c:
             return int(c.get("/ready").json()["checks"][service]["head_position"])
 
+    def written_since(self, service: str, position: int) -> list[str]:
+        """The types of the events `service` stored after `position` that a person or a
+        service account wrote: the witness that a refused command wrote nothing. The
+        service's own jobs (actor kind "system": hotspots, escalation) may append at any
+        moment on a shared suite, so the bare head is no witness there."""
+        sql = "SELECT type, actor FROM events WHERE position > $1 ORDER BY position"
+        if self.mode == "embedded":
+            path = Path(self.env["GONGKAI_VAR_DIR"]) / service / "events.db"
+            with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+                rows = conn.execute(sql.replace("$1", "?"), (position,)).fetchall()
+        else:
+            rows = asyncio.run(_pg_rows(self.env["GONGKAI_DATABASE_URL"], service, sql, position))
+        actors = [
+            (kind, json.loads(actor) if isinstance(actor, str) else actor) for kind, actor in rows
+        ]
+        return [kind for kind, actor in actors if actor.get("kind") != "system"]
+
     def log_records(self, service: str = "applications") -> list[dict[str, Any]]:
         """The JSON log lines of the process serving `service`'s API (warning and up)."""
         path = self.logs / ("run.log" if self.mode == "embedded" else f"serve-{service}.log")
@@ -240,6 +258,14 @@ def bootstrap_accounts(handle: SuiteHandle, env: dict[str, str], logs: Path) -> 
     )
     handle.admin_token = issue_token(principal, SECRET, timedelta(hours=6), datetime.now(UTC))
     handle.wait_accepted(handle.admin_token)
+
+
+async def _pg_rows(url: str, schema: str, sql: str, *args: Any) -> list[tuple[Any, ...]]:
+    conn = await asyncpg.connect(url, server_settings={"search_path": schema})
+    try:
+        return [tuple(r) for r in await conn.fetch(sql, *args)]
+    finally:
+        await conn.close()
 
 
 async def _create_database(url: str, name: str) -> str:

@@ -66,8 +66,8 @@ def test_correct_retrain_shadow_promote_and_roll_back(suite: SuiteHandle, tmp_pa
         "公交卡充值点太少，公交车票价上涨",
         "公交车冒黑烟，公交线路太绕",
     ]
-    # Bad corrections first, on a lone message: the five alike complaints below make a
-    # hotspot, which the sentiment service's job records on its own (moving the head).
+    # Bad corrections first, on a lone message (the five alike complaints below make a
+    # hotspot, which the sentiment service's job records on its own: not a write of theirs).
     lone = post_message(suite, officer, "镇政府门口三盏路灯坏了一个多月，晚上看不清路")
     url = f"/v1/messages/{lone['message_id']}/correct-classification"
     head = suite.head_position(SERVICE)
@@ -80,7 +80,7 @@ def test_correct_retrain_shadow_promote_and_roll_back(suite: SuiteHandle, tmp_pa
     assert bad_polarity.status_code == 422, bad_polarity.text
     assert bad_polarity.json()["rule"] == "correction.polarity_unknown"
     assert same.status_code == 422 and same.json()["rule"] == "correction.no_change"
-    assert suite.head_position(SERVICE) == head  # refused: nothing written
+    assert suite.written_since(SERVICE, head) == []  # refused: nothing written
     corrected = [post_message(suite, officer, text) for text in texts]
     first = corrected[0]
     start_model = first["classification"]["model_id"]

@@ -118,7 +118,7 @@ def test_a_misread_policy_is_suggested_linked_and_gets_a_follow_up_interpretatio
                 json={"document_id": document_id, "misreading": "误以为改厕须先垫付"},
             )
         assert r.status_code == status, r.text
-    assert suite.head_position(SENTIMENT) == before
+    assert suite.written_since(SENTIMENT, before) == []
 
     misreading = "群众误以为改厕须先自行垫付、补助仅限水冲式厕所"
     with officer(suite) as c:
