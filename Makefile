@@ -16,6 +16,7 @@ $(STAMP): pyproject.toml constraints.txt
 
 ## run: the whole suite in one process (embedded mode: SQLite under var/, no external services)
 run: $(STAMP)
+	@bash deploy/fonts.sh || echo "make run: no CJK font; the workbench's letters print from the browser, their PDF download says why it is missing" >&2
 	$(BIN)/gongkai run
 
 ## test: every test; starts real PostgreSQL and Kafka from deploy/ when it can

@@ -1,20 +1,14 @@
 #!/usr/bin/env bash
 # What the workbench's browser tests need besides chromium (deploy/chromium.sh):
-# 1. a CJK font, or every Chinese character in a screenshot is a box: Debian's
-#    fonts-noto-cjk (apt, never a downloaded font);
+# 1. a CJK font, or every Chinese character in a screenshot is a box (deploy/fonts.sh:
+#    Debian's fonts-noto-cjk, apt, never a downloaded font);
 # 2. axe-core, pinned in deploy/browser/package-lock.json (version and integrity hash),
 #    installed with `npm ci` into deploy/browser/node_modules; the tests inject it into
 #    the page under test. Never served to users, never a CDN.
 # Idempotent and quiet: does nothing when both are there.
 set -euo pipefail
 cd "$(dirname "$0")"
-if ! fc-list :lang=zh 2>/dev/null | grep -q .; then
-  SUDO=()
-  if [[ $(id -u) != 0 ]]; then SUDO=(sudo -n); fi
-  export DEBIAN_FRONTEND=noninteractive
-  "${SUDO[@]}" apt-get update -qq >/dev/null
-  "${SUDO[@]}" apt-get install -y -qq --no-install-recommends fonts-noto-cjk >/dev/null
-fi
+bash fonts.sh
 AXE=browser/node_modules/axe-core/axe.min.js
 STAMP=browser/node_modules/.lock-$(cksum <browser/package-lock.json | cut -d' ' -f1)
 if [[ ! -f $AXE || ! -f $STAMP ]]; then

@@ -114,6 +114,30 @@ def workbench_url(suite: SuiteHandle) -> str:
     return suite.url_for("workbench") + "/workbench"
 
 
+def download_letter(driver: Any, suite: SuiteHandle, name: str, words: list[str]) -> None:
+    """The letter page's 下载 PDF link, fetched with the browser's session cookie: an A4 PDF
+    whose text (read back by PDFium) has `words`; saved with a picture of its first page
+    beside the screenshots."""
+    import pypdfium2 as pdfium
+    from selenium.webdriver.common.by import By
+
+    href = driver.find_element(By.ID, "letter-pdf").get_attribute("href")
+    cookies = {c["name"]: c["value"] for c in driver.get_cookies()}
+    with httpx.Client(cookies=cookies, timeout=60) as c:
+        r = c.get(href)
+    assert r.status_code == 200, r.text[:500]
+    assert r.headers["content-type"] == "application/pdf"
+    assert "filename*=UTF-8''" in r.headers["content-disposition"]
+    document = pdfium.PdfDocument(r.content)
+    text = "".join(p.get_textpage().get_text_range() for p in document).replace("\r\n", "")
+    for w in words:
+        assert w in text, w
+    folder = OUTPUT / "workbench" / suite.mode
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{name}.pdf").write_bytes(r.content)
+    document[0].render(scale=1.5).to_pil().save(folder / f"{name}.png")
+
+
 def check_page(driver: Any, suite: SuiteHandle, name: str) -> None:
     """axe-core on the page as shown (zero serious or critical), and a full-page screenshot."""
     driver.execute_script(AXE.read_text(encoding="utf-8"))
@@ -284,6 +308,12 @@ def test_handler_works_a_request_from_registration_to_archive__art29_30_33_36(
     assert "补正告知书" in letter and number in letter and "请写明所需补贴名单的具体年度" in letter
     assert "苏店镇人民政府" in letter
     check_page(driver, suite, "07-letter-correction")
+    download_letter(
+        driver,
+        suite,
+        "07b-letter-correction",
+        ["补正告知书", number, "请写明所需补贴名单的具体年度"],
+    )
     driver.back()
 
     wait(driver, lambda d: d.find_elements(By.ID, "act-correction"))
