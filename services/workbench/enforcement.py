@@ -20,7 +20,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from services.enforcement.events import RecordKind
 from services.workbench import forms
-from services.workbench.pages import Catalogue, Workbench, command_catalogue
+from services.workbench.pages import Catalogue, Workbench, command_catalogue, route_schema
 from services.workbench.routes import (
     Session,
     W,
@@ -87,18 +87,7 @@ async def _catalogue(wb: Workbench, api: Api) -> Catalogue:
 
 
 async def _review_fields(wb: Workbench, api: Api) -> list[forms.Field]:
-    async def load() -> tuple[dict[str, Any], dict[str, Any]] | None:
-        answer = await api.get(SERVICE, "/openapi.json")
-        if not answer.ok:
-            return None
-        # By the route, not by the model's name: in one process (embedded) the catalog's
-        # RecordReview shares the document, and FastAPI renames both.
-        post = answer.body["paths"]["/v1/enforcement/reviews"]["post"]
-        ref = post["requestBody"]["content"]["application/json"]["schema"]["$ref"]
-        schemas = answer.body["components"]["schemas"]
-        return schemas[ref.rsplit("/", 1)[-1]], schemas
-
-    found = await wb.cached("enforcement-review", load)
+    found = await route_schema(wb, api, SERVICE, "/v1/enforcement/reviews")
     if found is None:
         return []
     schema, defs = found

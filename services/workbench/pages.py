@@ -178,3 +178,30 @@ async def command_catalogue(wb: Workbench, api: Api, service: str, aggregate: st
 
     found: Catalogue = await wb.cached(f"{service}:{aggregate}-commands", load) or ({}, {})
     return found
+
+
+#: A command's JSON Schema and the definitions it refers to (the OpenAPI `components`).
+RouteSchema = tuple[dict[str, Any], dict[str, Any]]
+
+
+async def route_schema(
+    wb: Workbench, api: Api, service: str, path: str, method: str = "post"
+) -> RouteSchema | None:
+    """The request body's schema of one route of `service`'s OpenAPI document, for a
+    command that is its own route rather than a row of the command catalogue (intake,
+    登记法制审核, closing a period); None while the service does not answer.
+
+    Found by the route, not by the model's name: in one process (embedded) the suite's
+    OpenAPI document is shared, and FastAPI renames two services' models of one name."""
+
+    async def load() -> RouteSchema | None:
+        answer = await api.get(service, "/openapi.json")
+        if not answer.ok:
+            return None
+        operation = answer.body["paths"][path][method]
+        ref = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+        schemas = answer.body["components"]["schemas"]
+        return schemas[ref.rsplit("/", 1)[-1]], schemas
+
+    found: RouteSchema | None = await wb.cached(f"{service}:{method} {path}", load)
+    return found

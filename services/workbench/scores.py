@@ -22,7 +22,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from services.workbench import forms
-from services.workbench.pages import Workbench
+from services.workbench.pages import Workbench, route_schema
 from services.workbench.routes import (
     CATCH_UP_SECONDS,
     Session,
@@ -241,16 +241,7 @@ CLOSE_INTRO = (
 
 
 async def _close_fields(wb: Workbench, api: Api) -> list[forms.Field]:
-    async def load() -> tuple[dict[str, Any], dict[str, Any]] | None:
-        answer = await api.get(SERVICE, "/openapi.json")
-        if not answer.ok:
-            return None
-        post = answer.body["paths"]["/v1/assessment/periods/close"]["post"]
-        ref = post["requestBody"]["content"]["application/json"]["schema"]["$ref"]
-        schemas = answer.body["components"]["schemas"]
-        return schemas[ref.rsplit("/", 1)[-1]], schemas
-
-    found = await wb.cached("assessment-close", load)
+    found = await route_schema(wb, api, SERVICE, "/v1/assessment/periods/close")
     if found is None:
         return []
     schema, defs = found
