@@ -195,6 +195,15 @@ async def list_models(caller: Caller, rt: Rt, h: H) -> dict[str, Any]:
     return body | {"classifier_id": str(CLASSIFIER_ID)}
 
 
+@router.get(
+    "/sentiment-categories",
+    summary="已知分类 The categories a correction may name (the lexicon's and the live model's)",
+)
+async def list_categories(caller: Caller, h: H) -> dict[str, Any]:
+    """What a 纠正分类 form offers: the same set `correct-classification` checks against."""
+    return {"categories": sorted(await h.known_categories())}
+
+
 @router.get("/hotspots", summary="热点 Hotspots detected")
 async def list_hotspots(caller: Caller, rt: Rt, tenant: str | None = None) -> dict[str, Any]:
     scope = tenant or str(caller.org)

@@ -143,11 +143,13 @@ class CorrectClassification(BaseModel):
 
     model_config = _STRICT
 
-    category: str | None = Field(default=None, max_length=50, description="一级分类")
+    category: str | None = Field(default=None, max_length=50, title="类别", description="一级分类")
     polarity: str | None = Field(
-        default=None, description="情感倾向: negative 负面 / neutral 中性 / positive 正面"
+        default=None,
+        title="情感倾向",
+        description="情感倾向: negative 负面 / neutral 中性 / positive 正面",
     )
-    reason: str | None = Field(default=None, max_length=1000)
+    reason: str | None = Field(default=None, max_length=1000, title="纠正理由")
 
 
 class StartShadow(BaseModel):

@@ -101,6 +101,9 @@ async def with_labels(views: Database, items: list[dict[str, Any]]) -> list[dict
                 "corrected_at": row["corrected_at"],
                 "reason": row["reason"],
                 "corrections": row["corrections"],
+                # The message stream's version after the correction: a client that just
+                # corrected waits for the read model to reach it.
+                "version": row["version"],
             },
         }
     return items

@@ -14,6 +14,7 @@ No `from __future__ import annotations` here: FastAPI must see the real types.
 
 import dataclasses
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -22,7 +23,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from services.workbench import forms
-from services.workbench.pages import Catalogue, Workbench, command_catalogue
+from services.workbench.pages import Catalogue, Workbench, command_catalogue, route_schema
 from services.workbench.routes import (
     Session,
     W,
@@ -151,11 +152,17 @@ def clock(
     return deadline(at.astimezone(BEIJING).date(), now.astimezone(BEIJING).date(), calendar)
 
 
-def reasons(classification: dict[str, Any] | None) -> dict[str, Any]:
-    """What the classifier decided, in Chinese, with the words that decided it."""
+def reasons(
+    classification: dict[str, Any] | None,
+    labels: dict[str, Any] | None = None,
+    name_of: Callable[[str], str] = str,
+) -> dict[str, Any]:
+    """What the classifier decided, in Chinese, with the words that decided it; where an
+    officer corrected it (the API's `labels`), the corrected labels, who corrected, and the
+    model's original answer beside them (the words are the model's)."""
     c = classification or {}
     tags = c.get("tags") or []
-    return {
+    shown = {
         "category": c.get("category", ""),
         "confidence": round(float(c.get("category_confidence") or 0) * 100),
         "category_reasons": "、".join(c.get("category_reasons") or []),
@@ -167,6 +174,25 @@ def reasons(classification: dict[str, Any] | None) -> dict[str, Any]:
         "urgency_classes": "、".join(c.get("urgency_classes") or []),
         "urgency_reasons": "、".join(c.get("urgency_reasons") or []),
         "tags": [(t.get("tag", ""), "、".join(t.get("reasons") or [])) for t in tags],
+        "corrected": False,
+    }
+    if not labels or not labels.get("corrected"):
+        return shown
+    fix = labels.get("correction") or {}
+    polarity = str(labels.get("polarity") or shown["polarity_code"])
+    model_polarity = str(labels.get("model_polarity") or shown["polarity_code"])
+    return shown | {
+        "corrected": True,
+        "category": labels.get("category") or shown["category"],
+        "polarity": POLARITY_ZH.get(polarity, polarity),
+        "polarity_code": polarity,
+        "model_category": labels.get("model_category") or c.get("category", ""),
+        "model_polarity": POLARITY_ZH.get(model_polarity, model_polarity),
+        "category_changed": (labels.get("category") or "") != labels.get("model_category"),
+        "polarity_changed": polarity != model_polarity,
+        "corrected_by": name_of(str(fix.get("corrected_by") or "")),
+        "corrected_at": fix.get("corrected_at"),
+        "correction_reason": fix.get("reason") or "",
     }
 
 
@@ -266,7 +292,7 @@ async def messages_page(request: Request, wb: W, cursor: str = "") -> Response:
         answer = await api.get(SERVICE, "/v1/messages", {"limit": 50, "cursor": cursor})
     if not answer.ok:
         return _refused(request, wb, s, answer)
-    rows = [_message_row(enums, m) for m in answer.body.get("items", [])]
+    rows = [message_row(wb, enums, m) for m in answer.body.get("items", [])]
     nxt = answer.body.get("next_cursor")
     return _page(
         request,
@@ -279,10 +305,14 @@ async def messages_page(request: Request, wb: W, cursor: str = "") -> Response:
     )
 
 
-def _message_row(enums: dict[str, dict[str, str]], m: dict[str, Any]) -> dict[str, Any]:
+def message_row(
+    wb: Workbench, enums: dict[str, dict[str, str]], m: dict[str, Any]
+) -> dict[str, Any]:
+    """A message as the pages show it: the labels as they stand (corrected or the model's)
+    with the reasons, source and kind in Chinese."""
     return {
         **m,
-        "why": reasons(m.get("classification")),
+        "why": reasons(m.get("classification"), m.get("labels"), wb.person_name),
         "source_zh": _labels(enums, "Source", m.get("source")),
         "kind_zh": _labels(enums, "MessageKind", m.get("kind")),
     }
@@ -298,16 +328,7 @@ CITIZEN_LABELS = {"citizen.name": "留言人姓名", "citizen.phone": "留言人
 
 
 async def _intake_fields(wb: Workbench, api: Api) -> list[forms.Field]:
-    async def load() -> tuple[dict[str, Any], dict[str, Any]] | None:
-        answer = await api.get(SERVICE, "/openapi.json")
-        if not answer.ok:
-            return None
-        post = answer.body["paths"]["/v1/messages"]["post"]
-        ref = post["requestBody"]["content"]["application/json"]["schema"]["$ref"]
-        schemas = answer.body["components"]["schemas"]
-        return schemas[ref.rsplit("/", 1)[-1]], schemas
-
-    found = await wb.cached("opinion-intake", load)
+    found = await route_schema(wb, api, SERVICE, "/v1/messages")
     if found is None:
         return []
     schema, defs = found
@@ -487,7 +508,9 @@ async def case_page(
         item=item,
         clocks=clocks,
         steps=_step_rows(wb, answer.body.get("steps") or []),
-        messages=[_message_row(enums, m) for m in (msgs.body.get("items", []) if msgs.ok else [])],
+        messages=[
+            message_row(wb, enums, m) for m in (msgs.body.get("items", []) if msgs.ok else ())
+        ],
         suggestions=(suggested.body if suggested.ok else {}).get("suggestions", []),
         links=answer.body.get("policy_links") or [],
         actions=offered,

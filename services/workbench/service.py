@@ -16,6 +16,7 @@ from services.workbench import (
     interpret,
     online,
     opinion,
+    opinion_message,
     review,
     scores,
 )
@@ -49,6 +50,7 @@ SERVICE = ServiceDefinition(
         enforcement.router,
         online.router,
         opinion.router,
+        opinion_message.router,
         scores.router,
         audit.router,
         review.router,

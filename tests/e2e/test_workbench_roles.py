@@ -209,6 +209,84 @@ def test_an_opinion_officer_works_a_12345_call_from_intake_to_follow_up__fangan1
     go(driver, workbench_url(suite) + "/opinion/messages", "main")
     assert mark in text_of(driver)
     check_page(driver, suite, "57-opinion-messages")
+    _correct_the_category(driver, suite, mark, token)
+
+
+def _correct_the_category(driver: Any, suite: SuiteHandle, mark: str, token: str) -> None:
+    """纠正分类 in the browser: an unchanged form refused (the field named, nothing written),
+    then another category saved: the corrected label, who corrected and 模型原判 on the page;
+    the same form sent again corrects once; a section head reads why they cannot correct."""
+    from selenium.webdriver.common.by import By
+
+    driver.find_element(By.PARTIAL_LINK_TEXT, mark).click()
+    wait(driver, lambda d: d.find_elements(By.ID, "f-category"))
+    message_url = driver.current_url.split("?")[0]
+    message_id = message_url.rsplit("/", 1)[-1]
+    with suite.client(token, service="sentiment") as c:
+        before = c.get(f"/v1/messages/{message_id}").json()
+    model_category = before["classification"]["category"]
+    assert not before["labels"]["corrected"]
+    selected = driver.find_element(By.CSS_SELECTOR, "#f-category option:checked").text
+    assert selected == model_category
+    assert f"现为：{model_category}（模型判断" in text_of(driver)
+    polarities = [o.text for o in driver.find_elements(By.CSS_SELECTOR, "#f-polarity option")]
+    assert polarities[1:] == ["负面", "中性", "正面"], polarities
+    check_page(driver, suite, "58-opinion-message")
+
+    head = suite.head_position("sentiment")
+    submit(driver)
+    wait(driver, lambda d: d.find_elements(By.ID, "error-summary"))
+    assert driver.title.startswith("错误：")
+    summary = driver.find_element(By.ID, "error-summary").text
+    assert "类别：选择的类别和情感倾向与现在相同，请至少改选一项" in summary, summary
+    # Nothing of the correction written: only the record that the page showed the caller's
+    # name again to the officer (issue #8's access event, as every read of it is).
+    assert suite.written_since("sentiment", head) == ["CitizenDataRead"]
+    check_page(driver, suite, "58-opinion-message-refused")
+
+    options = driver.find_elements(By.CSS_SELECTOR, "#f-category option")
+    categories = [o.get_attribute("value") for o in options if o.get_attribute("value")]
+    target = "城乡建设" if model_category != "城乡建设" else "交通运输"
+    assert target in categories, categories
+    set_value(driver, "f-category", target)
+    type_into(driver, "f-reason", "人工复核：反映的是敬老院门前路灯损坏")
+    form = {
+        name: driver.find_element(By.NAME, name).get_attribute("value")
+        for name in ("csrf", "key", "category", "polarity", "reason")
+    }
+    cookies = {c["name"]: c["value"] for c in driver.get_cookies()}
+    submit(driver)
+    done(driver, "已纠正分类")
+    labels = driver.find_element(By.ID, "labels").text
+    for words in (target, "人工纠正", f"模型原判：{model_category}", "夏露纠正于"):
+        assert words in labels, (words, labels)
+    assert f"现为：{target}（人工纠正）；模型原判：{model_category}" in text_of(driver)
+    check_page(driver, suite, "59-opinion-message-corrected")
+    narrow(driver, suite, "59-opinion-message-corrected")
+
+    # The same form again (a double submit): the API answers with the first correction.
+    base = suite.url_for("workbench")
+    with httpx.Client(base_url=base, cookies=cookies, timeout=30) as web:
+        again = web.post(
+            f"/workbench/opinion/messages/{message_id}/correct",
+            data=form,
+            headers={"Origin": base},
+        )
+    assert again.status_code == 303, again.text
+    with suite.client(token, service="sentiment") as c:
+        after = c.get(f"/v1/messages/{message_id}").json()["labels"]
+    assert (after["category"], after["model_category"]) == (target, model_category)
+    assert after["correction"]["corrections"] == 1
+    assert after["correction"]["corrected_by"] == "xia-lu-wb"
+
+    # A section head reads the labels but not the form, and why not.
+    sign_in_as(driver, suite, "xu-jing-wb", "徐静", XIHUO, Role.SECTION_HEAD)
+    go(driver, message_url, "why-not")
+    assert not driver.find_elements(By.ID, "f-category")
+    why = driver.find_element(By.ID, "why-not").text
+    assert "纠正分类由政务舆情专职工作人员、分管领导或主要领导进行" in why, why
+    assert f"模型原判：{model_category}" in driver.find_element(By.ID, "labels").text
+    check_page(driver, suite, "59-opinion-message-read-only")
 
 
 def _assessment_data(suite: SuiteHandle, title: str, task: str) -> None:
