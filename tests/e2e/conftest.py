@@ -172,6 +172,18 @@ class SuiteHandle:
         ]
         return [kind for kind, actor in actors if actor.get("kind") != "system"]
 
+    def count_events(self, service: str, event_type: str) -> int:
+        """How many events of `event_type` `service` has stored (read from its store)."""
+        sql = "SELECT COUNT(*) FROM events WHERE type = $1"
+        if self.mode == "embedded":
+            path = Path(self.env["GONGKAI_VAR_DIR"]) / service / "events.db"
+            with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+                (n,) = conn.execute(sql.replace("$1", "?"), (event_type,)).fetchone()
+            return int(n)
+        url = self.env["GONGKAI_DATABASE_URL"]
+        ((n,),) = asyncio.run(_pg_rows(url, service, sql, event_type))
+        return int(n)
+
     def log_records(self, service: str = "applications") -> list[dict[str, Any]]:
         """The JSON log lines of the process serving `service`'s API (warning and up)."""
         path = self.logs / ("run.log" if self.mode == "embedded" else f"serve-{service}.log")
