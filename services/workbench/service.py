@@ -17,6 +17,7 @@ from services.workbench import (
     online,
     opinion,
     review,
+    review_draft,
     scores,
 )
 from services.workbench.pages import Workbench
@@ -51,6 +52,7 @@ SERVICE = ServiceDefinition(
         opinion.router,
         scores.router,
         audit.router,
+        review_draft.router,  # before review.router: /review/new is not a document id
         review.router,
         interpret.router,
     ],
