@@ -215,6 +215,14 @@ def test_a_document_through_review_to_publication_and_its_interpretation__s8_s18
     assert "苏店镇党政办公室" in driver.find_element(By.CSS_SELECTOR, "#diff ins").text
     assert driver.find_element(By.ID, "doc-status").text == "草稿"
     check_page(driver, suite, "52c-review-revised")
+    # A form filled from an older revision (another tab, a colleague's save) overwrites
+    # nothing: refused in words, nothing written.
+    stale = {**dict(fields), "key": str(uuid.uuid4()), "content.body": "旧的正文。"}
+    head = suite.head_position("catalog")
+    with httpx.Client(base_url=origin, cookies=session, headers={"Origin": origin}) as c:
+        refused = c.post(f"/workbench/review/{document_id}/revise?v=2", data=stale)
+    assert refused.status_code == 409 and "文件已有新的版本" in refused.text, refused.text
+    assert suite.written_since("catalog", head) == []
 
     # Bad input: a withheld attribute without its legal ground is refused, nothing written.
     step(driver, "propose")
