@@ -142,7 +142,11 @@ _PYDANTIC_ZH: dict[str, str] = {
 
 
 def _field_path(loc: tuple[Any, ...]) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    """`("body", "content", "body")` -> `content.body`: only the first part says where the
+    input was; a field may itself be called `body` (a document's text)."""
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in ("body", "query", "path", "header"):
+        parts = parts[1:]
     return ".".join(parts) or "body"
 
 

@@ -32,7 +32,7 @@ class Field:
 
     name: str
     label: str
-    #: text | textarea | lines | date | integer | select | checks
+    #: text | textarea | lines | date | integer | select | checks | check
     kind: str
     required: bool
     hint: str = ""
@@ -197,6 +197,13 @@ def _field(
         max_length=longest,
         **common,
     )
+
+
+def as_checkbox(f: Field) -> Field:
+    """A yes/no question as one checkbox: ticked sends `true`; unticked sends nothing, so the
+    command's own default (no) holds."""
+    return Field(**{**f.__dict__, "kind": "check", "choices": (Choice("true", f.label),),
+                    "enum": BOOLEAN})  # fmt: skip
 
 
 def body_from(fields: Sequence[Field], form: Mapping[str, str]) -> dict[str, Any]:

@@ -11,7 +11,10 @@ from shared.identity import Role
 ENTRIES: tuple[tuple[str, tuple[tuple[str, str, str], ...], frozenset[Role]], ...] = (
     (
         "主动公开",
-        (("review", "文件审核（三审三校）", "/workbench/review"),),
+        (
+            ("review", "文件审核（三审三校）", "/workbench/review"),
+            ("review-new", "拟稿", "/workbench/review/new"),
+        ),
         frozenset(
             {
                 Role.DRAFTER,
@@ -39,7 +42,16 @@ ENTRIES: tuple[tuple[str, tuple[tuple[str, str, str], ...], frozenset[Role]], ..
 )
 
 
+#: Links of a section that fewer of its roles see: only a drafter drafts.
+LINK_ROLES: dict[str, frozenset[Role]] = {"review-new": frozenset({Role.DRAFTER})}
+
+
 def entries(roles: Iterable[Role]) -> list[tuple[str, tuple[tuple[str, str, str], ...]]]:
     """The sections a person with these roles sees, in the menu's order."""
     held = frozenset(roles)
-    return [(section, links) for section, links, allowed in ENTRIES if held & allowed]
+    found = []
+    for section, links, allowed in ENTRIES:
+        if held & allowed:
+            mine = tuple(link for link in links if held & LINK_ROLES.get(link[0], held))
+            found.append((section, mine))
+    return found

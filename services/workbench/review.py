@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl, urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from services.workbench import forms, reviewing
+from services.workbench import drafting, forms, reviewing
 from services.workbench.pages import Catalogue, Workbench, command_catalogue
 from services.workbench.routes import (
     Session,
@@ -34,6 +34,7 @@ from services.workbench.routes import (
 )
 from services.workbench.words import URGENCY, as_date, deadline
 from shared.gateway import Api
+from shared.identity import Role
 
 router = APIRouter(prefix="/workbench/review", include_in_schema=False)
 SERVICE = "catalog"
@@ -57,6 +58,8 @@ INTROS = {
     "自成文之日起20个工作日内公开（条例第二十六条）。",
     "withdraw": "撤稿后文件从公开目录、订阅和检索中撤下，各渠道标为已撤下；须写明理由。",
 }
+#: What the page says after a step that is not a command of the catalogue.
+DONE = {"draft": "拟稿（已检查个人信息，下一步请提出公开属性）"}
 #: Review outcome's two values (a Literal in the API, without labels of its own).
 OUTCOME_ZH = {"pass": "通过", "reject": "退回修改"}
 EVENT_ZH = {
@@ -166,6 +169,7 @@ async def queue_page(request: Request, wb: W, tab: str = "") -> Response:
     return _page(
         request, wb, s, "review_queue.html", tabs=tabs, tab=tab, counts=counts,
         rows=[r for r in rows if r["queue"] == tab], nav="review",
+        can_draft=Role.DRAFTER in s.principal.roles,
     )  # fmt: skip
 
 
@@ -361,6 +365,13 @@ async def document_page(
         (name, commands[name]["label_zh"], f"/workbench/review/{document_id}/act/{name}")
         for name in offered(doc, s.principal.sub, s.principal.roles, commands)
     ]
+    revisers = [str(r.get("by")) for r in revs]
+    if "revise" in commands and drafting.may_revise(
+        doc, s.principal.sub, s.principal.roles, revisers
+    ):
+        steps.append(
+            ("revise", drafting.revise_label(doc), f"/workbench/review/{document_id}/revise")
+        )
     interpretations = []
     if obligation.ok:
         interpretations = [
@@ -383,7 +394,7 @@ async def document_page(
         history=_history(wb, events, enums), steps=steps,
         channels=[(_label(enums, "PublicationChannel", c), _label(enums, "ChannelStatus", st)) for c, st in (doc.get("channels") or {}).items()],
         obligation=obligation.body if obligation.ok else None, interpretations=interpretations,
-        done=commands[done]["label_zh"] if done in commands else "", nav="review",
+        done=commands[done]["label_zh"] if done in commands else DONE.get(done, ""), nav="review",
     )  # fmt: skip
 
 

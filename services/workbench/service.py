@@ -18,6 +18,7 @@ from services.workbench import (
     opinion,
     opinion_message,
     review,
+    review_draft,
     scores,
 )
 from services.workbench.pages import Workbench
@@ -53,6 +54,7 @@ SERVICE = ServiceDefinition(
         opinion_message.router,
         scores.router,
         audit.router,
+        review_draft.router,  # before review.router: /review/new is not a document id
         review.router,
         interpret.router,
     ],

@@ -1,13 +1,16 @@
 """The workbench's 主动公开 and 政策解读 screens in a real browser, both modes (issue #17),
 on the session's suite with accounts and a document of their own.
 
-A 苏店镇 实施方案 with a mobile number in its text: the privacy finding is highlighted in the
-text with its kind before anyone reviews (方案§8; 条例第十五条), the drafter redacts it (the
-diff shows the change in words) and proposes the attribute (a non-proactive one without its
-legal ground is refused naming 法律依据, nothing written; 条例第十四至十六条), the attribute
-officer checks it, the leader decides it, 初审/复审/终审 sign off with their proofreading
-(方案§18 三审三校), the leader publishes it to the website; then its obligation appears in
-the drafter's 解读任务 (方案§五(一)), the drafting page measures the five parts against the
+A 苏店镇 实施方案 with a mobile number in its text, drafted in the browser (拟稿: a bad form
+refused naming its fields, nothing written; the form sent twice drafts once): the privacy
+finding is highlighted in the text with its kind before anyone reviews (方案§8; 条例第十五条),
+the drafter redacts it (the diff shows the change in words), revises the contact line in the
+filled 修改 form (the diff shows it with the reason) and proposes the attribute (a
+non-proactive one without its legal ground is refused naming 法律依据, nothing written;
+条例第十四至十六条), the attribute officer checks it, the leader decides it, 初审/复审/终审
+sign off with their proofreading (方案§18 三审三校), the leader publishes it to the website;
+an update of it without its reason is refused (更新原因); then its obligation appears in the
+drafter's 解读任务 (方案§五(一)), the drafting page measures the five parts against the
 quality gate (质量自查, nothing written) and saves, the section head approves and publishes,
 and the policy and its interpretation link to each other. axe-core on every new page,
 a screenshot of each, keyboard reach of the review form, 320 px without sideways scrolling.
@@ -121,29 +124,61 @@ def test_a_document_through_review_to_publication_and_its_interpretation__s8_s18
     title = f"{samples.POLICY_TITLE}（{uuid.uuid4().hex[:6]}）"
     body = samples.POLICY_TEXT + f"\n联系人：王建国，手机{PHONE}。"
     drafter = suite.token("rv-drafter", PARTY_OFFICE, Role.DRAFTER)
-    with suite.client(drafter, service="catalog") as c:
-        r = c.post(
-            "/v1/catalog/documents",
-            json={
-                "content": {
-                    "title": title,
-                    "body": body,
-                    "document_number": samples.POLICY_NUMBER,
-                    "issue_date": today().isoformat(),
-                    "kind": "implementation_plan",
-                    "column": "livelihood",
-                }
-            },
-        )
-        assert r.status_code == 201, r.text
-    document_id = r.json()["document_id"]
 
-    # The drafter: the finding is marked in the text, with its kind, before any review.
+    # The drafter drafts in the browser: 拟稿 from the queue page.
     sign_in_as(driver, suite, "rv-drafter")
     assert driver.find_element(By.ID, "entry-review").text == "主动公开：文件审核（三审三校）"
-    open_document(driver, suite, document_id, "privacy")
+    assert driver.find_element(By.ID, "entry-review-new").text == "主动公开：拟稿"
+    driver.get(f"{workbench_url(suite)}/review")
+    driver.find_element(By.ID, "draft-new").click()
+    wait(driver, lambda d: d.find_elements(By.ID, "f-content-title"))
+    assert driver.find_element(By.ID, "f-content-issue_date").get_attribute("value") == (
+        today().isoformat()
+    )  # 成文日期: today, Beijing time
+    column = driver.find_element(By.CSS_SELECTOR, '#f-content-column option[value="livelihood"]')
+    assert column.text.startswith("民生")  # the township's columns by their Chinese names
+    kind = driver.find_element(By.CSS_SELECTOR, '#f-content-kind option[value="policy"]')
+    assert kind.text == "政策性文件"
+    check_page(driver, suite, "47-review-draft-form")
+    # Bad input: refused naming each field by its label, nothing written.
+    head = suite.head_position("catalog")
+    type_into(driver, "f-content-title", "方")
+    submit(driver)
+    wait(driver, lambda d: d.find_elements(By.ID, "error-summary"))
+    assert driver.title.startswith("错误：")
+    summary = driver.find_element(By.ID, "error-summary").text
+    assert "标题：内容过短，至少填写2个字" in summary, summary
+    assert "正文：请填写此项" in summary and "栏目：请选择一项" in summary, summary
+    assert suite.written_since("catalog", head) == []
+    check_page(driver, suite, "48-review-draft-refused")
+    type_into(driver, "f-content-title", title)
+    set_value(driver, "f-content-document_number", samples.POLICY_NUMBER)
+    set_value(driver, "f-content-kind", "implementation_plan")
+    set_value(driver, "f-content-column", "livelihood")
+    set_value(driver, "f-content-body", body)
+    driver.find_element(By.ID, "f-content-needs_interpretation").click()
+    # Sent twice (a double click past the script, a reload): one document.
+    fields = driver.execute_script(
+        "return Array.from(new FormData(document.querySelector('form.form')).entries());"
+    )
+    origin = suite.url_for("workbench")
+    session = {"gk_session": driver.get_cookie("gk_session")["value"]}
+    with httpx.Client(base_url=origin, cookies=session, headers={"Origin": origin}) as c:
+        first = c.post("/workbench/review/new", data=dict(fields))
+        assert first.status_code == 303, first.text
+    submit(driver)
+    wait(driver, lambda d: d.find_elements(By.ID, "done"))
+    assert driver.current_url.split("?")[0].endswith(first.headers["location"].split("?")[0])
+    assert suite.written_since("catalog", head).count("DocumentDrafted") == 1
+    document_id = driver.current_url.split("?")[0].rsplit("/", 1)[-1]
+
+    # The new document's page: the finding marked in the text, with its kind, before any
+    # review, and the next step (提出公开属性).
     mark = driver.find_element(By.CSS_SELECTOR, "mark.pii")
     assert PHONE in mark.text and "手机号码" in mark.text
+    assert driver.find_element(By.ID, "act-propose").text == "拟稿人提出公开属性"
+    check_page(driver, suite, "49-review-drafted")
+    open_document(driver, suite, document_id, "privacy")
     assert "检测到个人信息1处" in driver.find_element(By.ID, "privacy-alert").text
     check_page(driver, suite, "50-review-document-finding")
     step(driver, "redact")
@@ -159,6 +194,35 @@ def test_a_document_through_review_to_publication_and_its_interpretation__s8_s18
     assert deleted[0] == "删除：" and set(deleted[-1]) <= set(PHONE), deleted
     assert inserted[0] == "新增：" and set(inserted[-1]) == {"*"}, inserted
     check_page(driver, suite, "52-review-document-redacted")
+
+    # 修改: the drafter rewrites the masked contact line; the form holds the current text.
+    driver.find_element(By.ID, "act-revise").click()
+    wait(driver, lambda d: d.find_elements(By.ID, "f-content-body"))
+    assert driver.find_element(By.ID, "f-content-title").get_attribute("value") == title
+    assert driver.find_element(By.ID, "f-content-column").get_attribute("value") == "livelihood"
+    assert driver.find_element(By.ID, "f-content-needs_interpretation").is_selected()
+    current = driver.find_element(By.ID, "f-content-body").get_attribute("value")
+    assert PHONE not in current and f"手机{PHONE[:3]}****{PHONE[-4:]}" in current  # redacted
+    set_value(
+        driver, "f-content-body", re.sub(r"联系人：.*", "联系人：苏店镇党政办公室。", current)
+    )
+    type_into(driver, "f-reason", "联系人改为单位")
+    check_page(driver, suite, "52b-review-revise")
+    submit(driver)
+    done(driver)
+    assert "第2版 → 第3版" in driver.find_element(By.ID, "h-diff").text
+    assert "原因：联系人改为单位" in driver.find_element(By.ID, "diff-why").text
+    assert "苏店镇党政办公室" in driver.find_element(By.CSS_SELECTOR, "#diff ins").text
+    assert driver.find_element(By.ID, "doc-status").text == "草稿"
+    check_page(driver, suite, "52c-review-revised")
+    # A form filled from an older revision (another tab, a colleague's save) overwrites
+    # nothing: refused in words, nothing written.
+    stale = {**dict(fields), "key": str(uuid.uuid4()), "content.body": "旧的正文。"}
+    head = suite.head_position("catalog")
+    with httpx.Client(base_url=origin, cookies=session, headers={"Origin": origin}) as c:
+        refused = c.post(f"/workbench/review/{document_id}/revise?v=2", data=stale)
+    assert refused.status_code == 409 and "文件已有新的版本" in refused.text, refused.text
+    assert suite.written_since("catalog", head) == []
 
     # Bad input: a withheld attribute without its legal ground is refused, nothing written.
     step(driver, "propose")
@@ -242,6 +306,18 @@ def test_a_document_through_review_to_publication_and_its_interpretation__s8_s18
             lambda: c.get(f"/v1/interpretation/obligations/{document_id}").status_code == 200
         )
     sign_in_as(driver, suite, "rv-drafter")
+    # An update of the published document needs its reason (更新原因): refused, nothing written.
+    driver.get(f"{workbench_url(suite)}/review/{document_id}")
+    assert driver.find_element(By.ID, "act-revise").text == "更新已发布的文件"
+    step(driver, "revise")
+    head = suite.head_position("catalog")
+    submit(driver)
+    wait(driver, lambda d: d.find_elements(By.ID, "error-summary"))
+    summary = driver.find_element(By.ID, "error-summary").text
+    assert "修改或更新原因：更新已发布的文件须说明更新原因" in summary, summary
+    assert suite.written_since("catalog", head) == []
+    check_page(driver, suite, "59-review-update-refused")
+    driver.get(workbench_url(suite))
     driver.find_element(By.ID, "entry-interpretation").click()
     row = f'tr[data-document="{document_id}"] a'
     wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, row))

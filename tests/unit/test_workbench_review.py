@@ -8,10 +8,14 @@ from __future__ import annotations
 from typing import Any
 
 from services.catalog import privacy
+from services.catalog.columns import SEED_COLUMNS
+from services.catalog.commands import DraftDocument, ReviseDocument
+from services.catalog.content import DocumentContent, DocumentKind
 from services.catalog.events import ReviewStage
 from services.catalog.state import SENSITIVE_FINAL_ROLES, STAGE_ROLES
 from services.interpretation import samples
-from services.workbench import forms, interpret, menu, reviewing
+from services.workbench import drafting, forms, interpret, menu, reviewing
+from shared.http import _field_path
 from shared.identity import Role
 
 KINDS = {"mobile": "手机号码", "resident_id": "居民身份证号"}
@@ -175,3 +179,115 @@ def test_an_enum_list_becomes_checkboxes() -> None:
     assert forms.body_from([f], {"channels": "website\nnew_media"}) == {
         "channels": ["website", "new_media"]
     }
+
+
+# ----------------------------------------------------------------------------- 拟稿 and 修改
+
+
+def _draft_fields() -> list[forms.Field]:
+    enums = {"DocumentKind": {k.value: k.label_zh for k in DocumentKind}}
+    found = forms.fields_of(DraftDocument.model_json_schema(), enums, skip=drafting.SKIP)
+    columns = [(c.code, c.name) for c in SEED_COLUMNS]
+    return drafting.shape(found, columns)
+
+
+def test_the_draft_form_is_the_draft_commands_schema_in_chinese() -> None:
+    fields = _draft_fields()
+    by_name = {f.name: f for f in fields}
+    # Every field of the content has its Chinese label (none shown as a code).
+    assert set(by_name) == {f"content.{k}" for k in DocumentContent.model_fields}
+    assert [f.label for f in fields] == [
+        "标题", "文号", "成文日期", "文种", "栏目", "正文", "附件文字", "需要解读", "敏感稿件",
+    ]  # fmt: skip
+    assert by_name["content.body"].kind == "textarea"
+    assert by_name["content.issue_date"].kind == "date"
+    assert by_name["content.kind"].choice_label("implementation_plan") == "实施方案"
+    column = by_name["content.column"]
+    assert column.kind == "select" and column.choice_label("work_news") == "工作动态"
+    assert by_name["content.sensitive"].kind == "check"
+    assert drafting.draft_defaults("2026-12-07") == {"content.issue_date": "2026-12-07"}
+
+
+def test_a_draft_body_from_the_form_and_its_refusals_named_by_label() -> None:
+    fields = _draft_fields()
+    typed = drafting.unix_newlines(
+        {
+            "content.title": "关于印发方案的通知",
+            "content.body": "第一段。\r\n第二段。",
+            "content.issue_date": "2026-12-07",
+            "content.kind": "notice",
+            "content.column": "work_news",
+            "content.sensitive": "true",
+        }
+    )
+    content = forms.body_from(fields, typed)["content"]
+    assert content["body"] == "第一段。\n第二段。"  # a textarea's CRLF stored as written
+    assert content["sensitive"] is True and "needs_interpretation" not in content  # unticked
+    DraftDocument.model_validate({"content": content})  # what the API accepts
+    problem = {
+        "errors": [
+            {"field": "content.column", "rule": "schema.missing"},
+            {"field": "content.title", "rule": "schema.string_too_short"},
+        ]
+    }
+    assert [e.text for e in forms.errors_from(problem, fields)] == [
+        "标题：内容过短，至少填写2个字",
+        "栏目：请选择一项",
+    ]
+
+
+def test_a_revision_form_saved_unchanged_is_the_same_content() -> None:
+    content = DocumentContent(
+        title="关于印发方案的通知",
+        body="第一段。\n第二段。",
+        attachments_text=["附件1：名单", "附件2：经费表"],
+        document_number="苏政发〔2026〕3号",
+        issue_date="2026-12-07",  # type: ignore[arg-type]
+        kind=DocumentKind.policy,
+        column="livelihood",
+        needs_interpretation=True,
+    ).model_dump(mode="json")
+    fields = drafting.revise_fields(_draft_fields(), content)
+    values = drafting.values_of(content, fields)
+    assert values["content.attachments_text"] == "附件1：名单\n附件2：经费表"
+    assert values["content.needs_interpretation"] == "true" and "content.sensitive" not in values
+    body = drafting.revise_body(fields, values, content)
+    assert DocumentContent.model_validate(body["content"]).model_dump(mode="json") == content
+
+
+def test_an_attachment_of_several_lines_is_kept_not_split() -> None:
+    content = {"title": "通知", "body": "正文", "attachments_text": ["表一\n第二行"]}
+    fields = drafting.revise_fields(_draft_fields(), content)
+    assert "content.attachments_text" not in {f.name for f in fields}
+    body = drafting.revise_body(fields, {"content.body": "新正文"}, content)
+    assert body["content"]["attachments_text"] == ["表一\n第二行"]
+
+
+def test_revise_is_offered_to_the_documents_drafters_only__s18() -> None:
+    drafter = {Role.DRAFTER}
+    assert drafting.may_revise(doc(), "li-na", drafter, ["li-na"])
+    assert drafting.may_revise(doc(status="published"), "li-na", drafter, [])
+    assert drafting.revise_label(doc(status="published")) == "更新已发布的文件"
+    revise = forms.fields_of(ReviseDocument.model_json_schema(), {})
+    reason = [f for f in drafting.with_reason_rule(revise, doc(status="published"))][-1]
+    assert (reason.label, reason.required) == ("修改或更新原因", True)  # the API requires it
+    assert not drafting.with_reason_rule(revise, doc())[-1].required
+    assert drafting.may_revise(doc(), "chen-jing", drafter, ["li-na", "chen-jing"])  # redacted
+    assert not drafting.may_revise(doc(), "chen-jing", drafter, ["li-na"])  # not theirs
+    assert not drafting.may_revise(doc(status="withdrawn"), "li-na", drafter, [])
+    assert not drafting.may_revise(doc(), "li-na", {Role.SECTION_HEAD}, [])
+    reviewed = doc(reviews={"first_review": {"reviewer": "chen-jing"}})
+    assert not drafting.may_revise(reviewed, "chen-jing", drafter, ["chen-jing"])
+    links = [key for _, found in menu.entries({Role.DRAFTER}) for key, _, _ in found]
+    assert "review-new" in links
+    officer = [key for _, found in menu.entries({Role.ATTRIBUTE_OFFICER}) for key, _, _ in found]
+    assert officer == ["review"]
+
+
+def test_a_field_called_body_inside_the_body_keeps_its_name() -> None:
+    """A refusal of a document's text names `content.body`, not `content` (the form would
+    put it beside 标题)."""
+    assert _field_path(("body", "content", "body")) == "content.body"
+    assert _field_path(("body", "content", "title")) == "content.title"
+    assert _field_path(("query", "limit")) == "limit"
+    assert _field_path(("body",)) == "body"
