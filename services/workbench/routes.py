@@ -989,6 +989,17 @@ async def letter(request: Request, wb: W, request_id: uuid.UUID, kind: str) -> R
     s = await _session(request, wb)
     if s is None:
         return _to_login(request)
+    found = await _letter(request, wb, s, request_id, kind)
+    if isinstance(found, Response):
+        return found
+    built, item = found
+    return _page(request, wb, s, "letter.html", letter=built, r=item, nav="ledger")
+
+
+async def _letter(
+    request: Request, wb: Workbench, s: Session, request_id: uuid.UUID, kind: str
+) -> tuple[letters.Letter, dict[str, Any]] | Response:
+    """The request's letter of `kind` and the request, or the page that says why not."""
     async with _api(request, wb, s) as api:
         item, history, refused = await _request_bundle(api, request_id)
         labels = await wb.labels(api)
@@ -997,7 +1008,7 @@ async def letter(request: Request, wb: W, request_id: uuid.UUID, kind: str) -> R
     built = letters.build(kind, item, history, wb.org_name(item.get("tenant")), wb.today(), labels)
     if built is None:
         return _message(request, wb, s, "没有这份文书", "本申请尚未办理到需要这份文书的环节。", 404)
-    return _page(request, wb, s, "letter.html", letter=built, r=item, nav="ledger")
+    return built, item
 
 
 @router.get("/requests/{request_id}/letters/{kind}/pdf", response_model=None)
@@ -1014,14 +1025,10 @@ async def letter_file(request: Request, wb: W, request_id: uuid.UUID, kind: str)
             "请联系系统管理员安装；现在可以打开文书页面，用浏览器的“打印”（Ctrl+P）打印或存为 PDF。",
             503,
         )  # fmt: skip
-    async with _api(request, wb, s) as api:
-        item, history, refused = await _request_bundle(api, request_id)
-        labels = await wb.labels(api)
-    if refused is not None:
-        return _refused(request, wb, s, refused)
-    built = letters.build(kind, item, history, wb.org_name(item.get("tenant")), wb.today(), labels)
-    if built is None:
-        return _message(request, wb, s, "没有这份文书", "本申请尚未办理到需要这份文书的环节。", 404)
+    found = await _letter(request, wb, s, request_id, kind)
+    if isinstance(found, Response):
+        return found
+    built, _ = found
     body = await asyncio.to_thread(letter_pdf.render, built, fonts)  # ~0.5 s of CPU
     name = quote(letter_pdf.file_name(built))
     return Response(
