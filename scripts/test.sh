@@ -78,7 +78,7 @@ if ! bash deploy/promtool.sh; then
 fi
 
 set +e
-$BIN/pytest -q -rfEs --durations=10 -p no:cacheprovider "$@"
+$BIN/pytest -q -rfEs --durations=25 -p no:cacheprovider "$@"
 status=$?
 set -e
 if [[ $status == 5 ]]; then
