@@ -1,6 +1,6 @@
 """The workbench's pages with 100,000 requests in the ledger, beside the JSON API they read.
 
-    python -m bench.workbench [--requests N] [--samples N] [--json OUT]
+    python -m bench.workbench [--requests N] [--samples N] [--warmup N] [--var DIR] [--json OUT]
 
 1. N 依申请公开 requests (default 100,000, over the last five years; 40 % 苏店镇, 15 % each
    of the three other townships, 15 % the district) are appended to a fresh embedded
@@ -8,7 +8,7 @@
    补正告知 / 延期答复 / 答复 / 送达回证 / 归档 as its fate says), decided by the domain
    functions as the handlers decide them. Most are archived or replied; the open ones lie
    mostly in the last 40 working days, so the work list has overdue, due-today, due-soon,
-   paused and extended requests, and a few hundred old stragglers (overdue or awaiting a
+   paused and extended requests, and about two hundred old stragglers (overdue or awaiting a
    correction for months). `gongkai run --no-demo-data` is started on it: the time until
    the ledger holds the newest request is the projections' catch-up.
 2. Accounts as the e2e suite makes them: `gongkai accounts bootstrap`, the administrator's
