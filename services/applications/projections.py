@@ -98,6 +98,13 @@ class RequestLedger:
         )""",
         "CREATE INDEX IF NOT EXISTS app_ledger_tenant ON app_ledger (tenant, registered_at)",
         "CREATE INDEX IF NOT EXISTS app_ledger_due ON app_ledger (tenant, reply_due)",
+        # The ledger's order (queries.page): the newest first are read off the index and the
+        # scope (`tenant = … OR tenant LIKE …`, which no index serves) filters them, instead
+        # of sorting the whole ledger for each page; the open ones (the work list) have
+        # their own, a few rows among many.
+        "CREATE INDEX IF NOT EXISTS app_ledger_recent ON app_ledger (registered_at, request_id)",
+        "CREATE INDEX IF NOT EXISTS app_ledger_open ON app_ledger (registered_at, request_id)"
+        " WHERE conclusion IS NULL",
     )
 
     async def apply(self, tx: Tx, event: RecordedEvent) -> None:

@@ -31,6 +31,7 @@ class Filters:
     scope: str
     status: str | None = None
     mine: str | None = None  # handler id
+    open_only: bool = False  # not concluded (the work list's queue)
     due: str | None = None
     q: str | None = None
     applicant_key: str | None = None
@@ -50,6 +51,8 @@ def where(f: Filters) -> tuple[list[str], list[Any]]:
         sql.append(f"status = {arg(f.status)}")
     if f.mine:
         sql.append(f"handler = {arg(f.mine)} AND conclusion IS NULL")
+    if f.open_only:
+        sql.append("conclusion IS NULL")
     if f.q:
         escaped = f.q.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_")
         sql.append(f"description LIKE {arg('%' + escaped + '%')} ESCAPE '\\'")

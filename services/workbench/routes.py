@@ -540,10 +540,11 @@ async def _open_requests(api: Api, wb: Workbench) -> tuple[list[dict[str, Any]],
     rows: list[dict[str, Any]] = []
     cursor = None
     for _ in range(10):
-        answer = await api.get("applications", "/v1/requests", {"limit": 200, "cursor": cursor})
+        params = {"queue": "open", "limit": 200, "cursor": cursor}
+        answer = await api.get("applications", "/v1/requests", params)
         if not answer.ok:
             return [], answer
-        rows += [_row(wb, i) for i in answer.body["items"] if i["status"] not in CONCLUDED]
+        rows += [_row(wb, i) for i in answer.body["items"]]
         cursor = answer.body.get("next_cursor")
         if not cursor:
             break

@@ -106,6 +106,12 @@ async def _scenario(path: Path) -> None:
     assert await found(due="overdue") == {ids["overdue"]}
     assert await found(due="soon") == {ids["soon"]}  # due 2026-03-16
     assert await found(mine="wang-tietong") == {ids["overdue"], ids["soon"]}
+    # the work list's queue: every open request of the township, whoever handles it
+    assert await found(open_only=True) == {ids["overdue"], ids["soon"], ids["later"]}
+    open_page, _ = await queries.page(
+        db, queries.Filters(scope="shangdang/sudian", open_only=True), 10, None
+    )
+    assert [r["request_id"] for r in open_page] == [ids["later"], ids["soon"], ids["overdue"]]
     assert await found(q="农村低保") == {ids["overdue"], ids["replied"]}
     assert await found(q="%") == set()  # LIKE wildcards are literal
     assert await found(status="replied") == {ids["replied"]}
