@@ -111,6 +111,16 @@ class StagePass:
 
 
 @dataclass(frozen=True)
+class Returned:
+    """A level's 退回修改, until the drafter revises the text (or the level passes it)."""
+
+    stage: ReviewStage
+    reviewer: str
+    comments: str
+    revision: int
+
+
+@dataclass(frozen=True)
 class Filing:
     """备案 of a published 规章 or 行政规范性文件 (方案§18; services/catalog/filing.py)."""
 
@@ -166,6 +176,8 @@ class DocumentState:
     repealed_on: date | None = None
     deadline_missed: bool = False
     filing: Filing | None = None
+    #: The last rejection, while it waits for a revision: the drafter's 退回修改 queue.
+    returned: Returned | None = None
     version: int = 0
 
     @property
@@ -209,6 +221,7 @@ def evolve(state: DocumentState, event: DomainEvent) -> DocumentState:
             revision=event.revision,
             status="revising" if event.is_update else "draft",
             passed={},
+            returned=None,
             update_reason=event.reason if event.is_update else s.update_reason,
             changed_on=event.changed_on if event.is_update else s.changed_on,
             # Whoever wrote a revision drafted it: they may not review it [ours].
@@ -241,12 +254,21 @@ def evolve(state: DocumentState, event: DomainEvent) -> DocumentState:
         if s.status in ("draft", "in_review"):
             status = "approved" if len(passed) == len(STAGES) else "in_review"
         return replace(
-            s, passed=passed, status=status, duties=_with_duty(s, event.reviewer, event.stage)
+            s,
+            passed=passed,
+            status=status,
+            returned=None,
+            duties=_with_duty(s, event.reviewer, event.stage),
         )
     if isinstance(event, ReviewStageRejected):
         status = "revising" if s.published_revision is not None else "draft"
+        returned = Returned(event.stage, event.reviewer, event.comments, event.revision)
         return replace(
-            s, passed={}, status=status, duties=_with_duty(s, event.reviewer, event.stage)
+            s,
+            passed={},
+            status=status,
+            returned=returned,
+            duties=_with_duty(s, event.reviewer, event.stage),
         )
     if isinstance(event, DocumentPublished):
         channels = {

@@ -56,6 +56,17 @@ def document_view(state: domain.DocumentState) -> dict[str, Any]:
         "channels": {c.value: s.value for c, s in sorted(state.channels.items())},
         "repealed_on": state.repealed_on.isoformat() if state.repealed_on else None,
         "filing": filing_view(state.filing),
+        # 退回修改: the level that sent the text back and why, until a revision (or a pass).
+        "returned": (
+            {
+                "stage": state.returned.stage.value,
+                "reviewer": state.returned.reviewer,
+                "comments": state.returned.comments,
+                "revision": state.returned.revision,
+            }
+            if state.returned is not None
+            else None
+        ),
         "version": state.version,
     }
 

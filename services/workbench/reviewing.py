@@ -34,6 +34,7 @@ OPEN_STATUSES = frozenset({"draft", "in_review", "approved", "revising"})
 
 #: The queue's tabs: (key, title). A person sees the tabs their roles may act in.
 QUEUES = (
+    ("returned", "退回修改"),
     ("attribute", "公开属性认定"),
     ("first_review", "初审（一校）"),
     ("second_review", "复审（二校）"),
@@ -87,6 +88,13 @@ def waiting(doc: Mapping[str, Any]) -> list[Waiting]:
         found.append(
             Waiting("privacy", "redact", "删减个人信息（或由负责人说明保留理由）", PRIVACY_ROLES)
         )
+    returned = doc.get("returned")
+    if returned and status in ("draft", "revising"):
+        # Sent back by a level: it waits for the drafter's revision, not for a reviewer.
+        level = dict(QUEUES).get(str(returned.get("stage")), "审核")
+        what = f"{level}退回：{returned.get('comments') or '（未写意见）'}"
+        found.append(Waiting("returned", "revise", what, frozenset({Role.DRAFTER})))
+        return found
     if doc.get("attribute") is None:
         if doc.get("attribute_proposal") is None:
             found.append(
@@ -135,6 +143,7 @@ def queues_for(roles: Iterable[Role]) -> list[tuple[str, str]]:
     """The queue tabs a person with these roles may act in."""
     held = frozenset(roles)
     allowed = {
+        "returned": {Role.DRAFTER},
         "attribute": {Role.DRAFTER, Role.ATTRIBUTE_OFFICER, Role.LEADER_IN_CHARGE,
                       Role.PRINCIPAL_LEADER},
         "privacy": {Role.DRAFTER, Role.SECTION_HEAD, Role.LEADER_IN_CHARGE,
@@ -161,7 +170,7 @@ def mine(doc: Mapping[str, Any], person: str, roles: Iterable[Role]) -> list[Wai
             continue
         if w.command == "review" and person in reviewers:
             continue
-        if w.command == "propose" and not drafter:
+        if w.command in ("propose", "revise") and not drafter:
             continue
         steps.append(w)
     return steps

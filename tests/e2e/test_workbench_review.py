@@ -275,6 +275,37 @@ def test_a_document_through_review_to_publication_and_its_interpretation__s8_s18
     wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, f'tr[data-document="{document_id}"]'))
     check_page(driver, suite, "56-review-queue")
     open_document(driver, suite, document_id, "second_review")
+    # 复审 sends it back (退回修改): it then waits in the drafter's 退回修改 tab with the
+    # level's words, and in no reviewer's queue until the drafter revises it.
+    step(driver, "review")
+    set_value(driver, "f-outcome", "reject")
+    type_into(driver, "f-comments", "请在正文中写明政策依据")
+    submit(driver)
+    done(driver)
+    sign_in_as(driver, suite, "rv-drafter")
+    driver.get(f"{workbench_url(suite)}/review?tab=returned")
+    row = f'tr[data-document="{document_id}"]'
+    wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, row))
+    assert (
+        "复审（二校）退回：请在正文中写明政策依据" in driver.find_element(By.CSS_SELECTOR, row).text
+    )
+    check_page(driver, suite, "55b-review-returned")
+    open_document(driver, suite, document_id, "returned")
+    driver.find_element(By.ID, "act-revise").click()
+    wait(driver, lambda d: d.find_elements(By.ID, "f-content-body"))
+    current = driver.find_element(By.ID, "f-content-body").get_attribute("value")
+    set_value(
+        driver, "f-content-body", current + "\n依据：《中华人民共和国政府信息公开条例》第二十条。"
+    )
+    type_into(driver, "f-reason", "按复审意见写明依据")
+    submit(driver)
+    done(driver)
+    # The revision starts the three levels over (先审后发): 初审 again, then 复审.
+    sign_in_as(driver, suite, "rv-editor")
+    open_document(driver, suite, document_id, "first_review")
+    review(driver, "first_review")
+    sign_in_as(driver, suite, "rv-head")
+    open_document(driver, suite, document_id, "second_review")
     review(driver, "second_review")
     sign_in_as(driver, suite, "rv-leader")
     open_document(driver, suite, document_id, "final_review")

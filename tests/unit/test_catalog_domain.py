@@ -7,7 +7,7 @@ from uuid import UUID
 
 import pytest
 
-from services.catalog import domain, gazette
+from services.catalog import domain, gazette, views
 from services.catalog.columns import SEED_COLUMNS, Column, health, health_event, merge
 from services.catalog.commands import (
     CheckAttribute,
@@ -169,6 +169,19 @@ def test_rejection_needs_comments_and_clears_every_stage__s18() -> None:
     state = fold([domain.review(state, reject, "zhang-wei")], state)
     assert state.status == "draft" and not state.passed
     assert state.duties["zhang-wei"] == frozenset({"second_review"})
+    # 退回修改 until the drafter revises: the drafter's queue and the document's page say so.
+    assert state.returned is not None
+    assert (state.returned.stage, state.returned.reviewer) == (
+        ReviewStage.second_review,
+        "zhang-wei",
+    )
+    assert state.returned.comments == "依据不足" and state.returned.revision == 1
+    assert views.document_view(state)["returned"] == {
+        "stage": "second_review", "reviewer": "zhang-wei", "comments": "依据不足", "revision": 1,
+    }  # fmt: skip
+    text = content(title="关于印发方案的通知（修改稿）")
+    revised = fold(domain.revise(state, text, None, date(2026, 3, 21), reviser="li-na"), state)
+    assert revised.returned is None and views.document_view(revised)["returned"] is None
 
 
 def test_publish_before_all_three_levels_is_refused__s18() -> None:

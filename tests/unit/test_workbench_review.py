@@ -70,6 +70,22 @@ def test_review_levels_go_to_their_roles_and_never_to_the_drafter__s18() -> None
     assert reviewing.waiting(doc(status="published")) == []
 
 
+def test_a_returned_draft_waits_for_its_drafter_not_for_the_levels__s18() -> None:
+    returned = doc(
+        attribute={"attribute": "proactive"},
+        returned={"stage": "second_review", "reviewer": "zhang-wei", "comments": "依据不足"},
+    )
+    (step,) = reviewing.mine(returned, "li-na", {Role.DRAFTER})
+    assert (step.queue, step.command) == ("returned", "revise")
+    assert step.what == "复审（二校）退回：依据不足"
+    assert reviewing.mine(returned, "chen-jing", {Role.DRAFTER, Role.SECTION_HEAD}) == []
+    revised = returned | {"returned": None}
+    assert [w.queue for w in reviewing.mine(revised, "chen-jing", {Role.DRAFTER})] == [
+        "first_review"
+    ]
+    assert next(k for k, _ in reviewing.queues_for({Role.DRAFTER})) == "returned"
+
+
 def test_queues_shown_are_those_the_roles_act_in() -> None:
     assert [k for k, _ in reviewing.queues_for({Role.SECTION_HEAD})] == [
         "second_review",
