@@ -17,6 +17,7 @@ Message texts and citizens' details are never logged.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -458,6 +459,11 @@ class SentimentHandlers:
     #: The live model and the model in shadow, from the register's events (None: always
     #: `classifier`, as before the learning loop).
     models: ModelBook | None = None
+    #: One intake at a time per township between reading a case and appending to it: alike
+    #: messages of a township join one case, so concurrent ones (a street's residents
+    #: calling about the same lamp) would otherwise conflict on its version. Processes
+    #: still conflict with each other; `receive` retries those.
+    _routing: dict[str, asyncio.Lock] = field(default_factory=dict, init=False, repr=False)
 
     async def known_categories(self) -> set[str]:
         """What a correction may name: the lexicon's categories and the live model's."""
@@ -489,12 +495,14 @@ class SentimentHandlers:
         live = await self.models.live() if self.models is not None else self.classifier
         shadow = await self.models.shadow() if self.models is not None else None
         message = intake.record(cmd, checked, live, now, shadow)
+        routing = self._routing.setdefault(tenant, asyncio.Lock())
         for attempt in range(INTAKE_ATTEMPTS):
-            route = await self._route(message, now)
             try:
-                await self.store.append(
-                    self._writes(message, route, actor(principal), correlation_id)
-                )
+                async with routing:
+                    route = await self._route(message, now)
+                    await self.store.append(
+                        self._writes(message, route, actor(principal), correlation_id)
+                    )
                 break
             except ConcurrencyConflict:
                 if await self.store.stream_version(message_stream(message_id)):

@@ -7,6 +7,7 @@ same-issue grouping through the read model (DOMAIN.md §4, 方案§17, §五(四
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -127,6 +128,23 @@ async def test_near_duplicate_is_grouped_through_the_read_model(
     other = await handlers.receive(msg("公司拖欠工资三个月，讨薪无果"), OFFICER, new_id())
     assert second["case_id"] == first["case_id"] and not second["opened_case"]
     assert other["case_id"] != first["case_id"]
+
+
+async def test_alike_messages_arriving_together_all_join_the_one_case(
+    backend: tuple[SqlEventStore, Database],
+) -> None:
+    """A street's residents calling about the same lamp at once: every message is taken
+    and joins the open case (the portal's flood test met a version conflict shown to a
+    citizen as 「记录…已被他人修改」 before intake was serialised per township)."""
+    handlers, runner, _ = await setup(backend)
+    text = "苏店村东街路灯坏了一个月，晚上老人出门摔倒，请尽快维修"
+    first = await handlers.receive(msg(text), OFFICER, new_id())
+    await runner.run_once()  # the case is in the read model: alike messages find it
+    alike = [msg(f"{text}（第{i}位居民反映）", source="hotline") for i in range(20)]
+    answers = await asyncio.gather(*(handlers.receive(m, OFFICER, new_id()) for m in alike))
+    assert {a["case_id"] for a in answers} == {first["case_id"]}
+    state = await handlers.load_case(UUID(first["case_id"]))
+    assert len(state.messages) == 21
 
 
 async def test_hotspot_is_announced_once_per_window(
