@@ -91,9 +91,83 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+#: Every token speaks for a real account (issue #16): its session generation, filled when
+#: `Accounts.open` opens the account through the accounts API.
+GENERATIONS: dict[str, int] = {}
+ADMIN = "bench-admin"
+BOOT_PASSWORD, ADMIN_PASSWORD = "Boot-Pass-2026", "Shangdang-Load-2026"
+INITIAL_PASSWORD = "Init-Pass-2026"
+
+
 def token(sub: str, org: str, role: Role) -> str:
-    principal = Principal(sub=sub, org=org, roles=frozenset({role}), kind="user")
+    principal = Principal(
+        sub=sub, org=org, roles=frozenset({role}), kind="user", generation=GENERATIONS[sub]
+    )
     return issue_token(principal, SECRET, timedelta(hours=2), datetime.now(UTC))
+
+
+class Accounts:
+    """The accounts the load acts as, opened as an operator does: `gongkai accounts
+    bootstrap`, the administrator's first password change, then each clerk through
+    `POST /v1/accounts` (before a step starts: opening one hashes its initial password)."""
+
+    def __init__(self, suite: Suite, env: dict[str, str], logs: Path) -> None:
+        self.suite = suite
+        password_file = logs / "admin-password"
+        password_file.write_text(BOOT_PASSWORD, encoding="utf-8")
+        subprocess.run(
+            [
+                *(GONGKAI, "accounts", "bootstrap", "--admin", ADMIN, "--name", "压测管理员"),
+                *("--password-file", str(password_file)),
+            ],
+            env=env,
+            capture_output=True,
+            check=True,
+        )
+        change = {"username": ADMIN, "password": BOOT_PASSWORD, "new_password": ADMIN_PASSWORD}
+        r = httpx.post(suite.urls["accounts"] + "/v1/auth/password/change", json=change)
+        r.raise_for_status()
+        self.admin = r.json()["access_token"]
+
+    async def _open(self, client: httpx.AsyncClient, sub: str, org: str, role: Role) -> None:
+        body = {"account_id": sub, "display_name": f"压测{sub}"[:50], "org": org,
+                "roles": [role.value], "initial_password": INITIAL_PASSWORD}  # fmt: skip
+        created = await client.post("/v1/accounts", json=body)
+        assert created.status_code in (201, 409), created.text
+        found = await client.get(f"/v1/accounts/{sub}")
+        GENERATIONS[sub] = int(found.json()["generation"])
+
+    def open(self, people: list[tuple[str, str, Role]]) -> None:
+        """Open `people` (sub, org, role), eight at a time; until the APIs the load calls
+        accept the last one's token (the account book follows the accounts log in order)."""
+
+        async def run() -> None:
+            headers = {"Authorization": f"Bearer {self.admin}"}
+            limits = httpx.Limits(max_connections=8)
+            async with httpx.AsyncClient(
+                base_url=self.suite.urls["accounts"], headers=headers, limits=limits, timeout=60
+            ) as client:
+                gate = asyncio.Semaphore(8)
+
+                async def one(person: tuple[str, str, Role]) -> None:
+                    async with gate:
+                        await self._open(client, *person)
+
+                await asyncio.gather(*(one(p) for p in people))
+
+        asyncio.run(run())
+        last = token(*people[-1])
+        for service in ("applications", "audit"):
+            deadline = time.monotonic() + 60
+            while True:
+                r = httpx.get(
+                    self.suite.urls[service] + "/v1/auth/whoami",
+                    headers={"Authorization": f"Bearer {last}"},
+                )
+                if r.status_code == 200:
+                    break
+                assert time.monotonic() < deadline, f"{service} never accepted {people[-1][0]}"
+                time.sleep(0.1)
 
 
 # --- the suite -----------------------------------------------------------------------------
@@ -104,6 +178,7 @@ class Suite:
     mode: str
     urls: dict[str, str] = field(default_factory=dict)
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    accounts: Accounts | None = None
 
 
 def _wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 120) -> None:
@@ -171,6 +246,7 @@ def running_suite(mode: str, url: str | None, bootstrap: str | None) -> Iterator
                     proc = _start([GONGKAI, role, service, "--port", str(port)], env, log)
                     suite.processes.append(proc)
                     _wait_ready(f"http://127.0.0.1:{port}", proc, log)
+        suite.accounts = Accounts(suite, env, logs)
         yield suite
     finally:
         for p in suite.processes:
@@ -380,7 +456,14 @@ async def drive(suite: Suite, step: Step, run_id: str, auditor: str) -> None:
 
 def measure(suite: Suite, rate: float, seconds: float, auditor: str) -> Step:
     step = Step(rate, seconds)
-    asyncio.run(drive(suite, step, uuid.uuid4().hex[:6], auditor))
+    run_id = uuid.uuid4().hex[:6]
+    assert suite.accounts is not None
+    windows = int(seconds / WINDOW) + 2  # one clerk per window (drive), opened before it
+    suite.accounts.open(
+        [(f"bench-{run_id}-{i}", TOWNSHIPS[i % len(TOWNSHIPS)], Role.REQUEST_HANDLER)
+         for i in range(windows)]
+    )  # fmt: skip
+    asyncio.run(drive(suite, step, run_id, auditor))
     print(f"  {suite.mode} {rate:.0f}/s: {step.summary()}", file=sys.stderr)
     return step
 
@@ -391,11 +474,13 @@ def warm_up(suite: Suite, auditor: str) -> None:
 
 
 def bench_mode(mode: str, args: argparse.Namespace, url: str | None, bootstrap: str | None):
-    auditor = token("zhao-shenji", "shangdang", Role.AUDITOR)
     results: dict[str, Any] = {"mode": mode}
     t0 = time.monotonic()
     with running_suite(mode, url, bootstrap) as suite:
         results["start-up s"] = time.monotonic() - t0
+        assert suite.accounts is not None
+        suite.accounts.open([("zhao-shenji", "shangdang", Role.AUDITOR)])
+        auditor = token("zhao-shenji", "shangdang", Role.AUDITOR)
         warm_up(suite, auditor)
         results["fixed"] = measure(suite, args.rate, args.seconds, auditor).summary()
         steps = []
