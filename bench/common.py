@@ -10,14 +10,17 @@ from __future__ import annotations
 import contextlib
 import os
 import platform
+import socket
 import statistics
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import asyncpg
+import httpx
 
 
 def cpu_model() -> str:
@@ -114,3 +117,23 @@ def percentile(values: Sequence[float], q: float) -> float:
 
 def median(values: Sequence[float]) -> float:
     return statistics.median(values) if values else float("nan")
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nothing listens on now (for a server the bench starts)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_until(probe: Callable[[], Any], timeout: float, what: str, poll: float = 0.2) -> float:
+    """Seconds until `probe()` is truthy (a refused connection counts as not yet)."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        try:
+            if probe():
+                return time.monotonic() - t0
+        except httpx.HTTPError:
+            pass
+        time.sleep(poll)
+    raise RuntimeError(f"{what}: not after {timeout}s")

@@ -41,7 +41,6 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -61,6 +60,7 @@ import orjson
 
 from bench.common import (
     database_url,
+    free_port,
     kafka_bootstrap,
     load,
     machine,
@@ -83,12 +83,6 @@ IN_FLIGHT = 128
 #: A run stops sending once sends fall this far (s) behind schedule, and says so.
 GIVE_UP = 10.0
 POLL = 0.05
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 #: Every token speaks for a real account (issue #16): its session generation, filled when

@@ -30,7 +30,6 @@ import random
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -42,7 +41,7 @@ from typing import Any
 
 import httpx
 
-from bench.common import machine, median, percentile, print_machine
+from bench.common import free_port, machine, median, percentile, print_machine, wait_until
 from services.catalog import domain, filing
 from services.catalog.commands import (
     CheckAttribute,
@@ -171,24 +170,6 @@ async def seed(var: Path, documents: int) -> tuple[int, float]:
     finally:
         await store.close()
     return events, time.perf_counter() - t0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_until(probe: Any, timeout: float, what: str) -> float:
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < timeout:
-        try:
-            if probe():
-                return time.monotonic() - t0
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"{what}: not after {timeout}s")
 
 
 NGINX_CONF = """

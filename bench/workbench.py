@@ -50,7 +50,15 @@ from typing import Any
 
 import httpx
 
-from bench.common import load, machine, median, percentile, print_machine
+from bench.common import (
+    free_port,
+    load,
+    machine,
+    median,
+    percentile,
+    print_machine,
+    wait_until,
+)
 from services.applications import domain
 from services.applications.commands import (
     Archive,
@@ -323,26 +331,6 @@ async def seed(var: Path, requests: int) -> dict[str, Any]:
 
 
 # ----------------------------------------------------------------------------- the suite
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_until(probe: Callable[[], bool], timeout: float, what: str) -> float:
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < timeout:
-        try:
-            if probe():
-                return time.monotonic() - t0
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    raise RuntimeError(f"{what}: not after {timeout}s")
 
 
 def cpu_share(pid: int, seconds: float = 5.0) -> float:
