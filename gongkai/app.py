@@ -58,6 +58,7 @@ from shared.routes import COMMAND_RESPONSES, catalogue_router
 from shared.service import ALL_SERVICES, ServiceDefinition, discover, sources_of
 from shared.settings import Settings
 from shared.streams import (
+    ProjectionApp,
     build_projection_app,
     partitions_of,
     run_stream_processor,
@@ -110,6 +111,8 @@ class Suite:
     workers: list[KafkaProjectionWorker] = field(default_factory=list)
     #: The relays of a `serve` process, by service (their lag is on /ready and /metrics).
     relays: dict[str, Relay] = field(default_factory=dict)
+    #: The faust projection app of each service that has one, as last built (on /ready).
+    streamed_apps: dict[str, ProjectionApp] = field(default_factory=dict)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _closers: list[Any] = field(default_factory=list)
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
@@ -321,7 +324,7 @@ class Suite:
         datadir = str(s.var_dir / runtime.name / "faust")
 
         def build() -> Any:
-            return build_projection_app(
+            built = build_projection_app(
                 projections,
                 runtime.views,
                 bootstrap,
@@ -332,6 +335,8 @@ class Suite:
                 partitions=partitions,
                 datadir=datadir,
             )
+            self.streamed_apps[runtime.name] = built
+            return built
 
         await run_stream_processor(build, self._stop)
 
@@ -362,6 +367,10 @@ class Suite:
                 checks[f"relay-{name}"] = {"relayed": relayed, "relay_lag": head - relayed}
             except Exception as exc:
                 checks[f"relay-{name}"] = {"error": type(exc).__name__}
+        for worker in self.workers:
+            checks[f"consumer-{worker.group}"] = worker.status()
+        for name, streamed in self.streamed_apps.items():
+            checks[f"streamed-{name}"] = await streamed.status()
         checks["account-book"] = {
             "accounts": len(self.accounts.accounts),
             "events": self.accounts.applied,

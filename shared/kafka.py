@@ -431,6 +431,36 @@ class KafkaProjectionWorker:
         self.producer: AIOKafkaProducer | None = None
         self.applied = 0
         self.dead_lettered = 0
+        #: The next offset of each partition this worker delivered (its position, as
+        #: stored with the read model); with the broker's high watermarks, the lag.
+        self.next_offsets: dict[tuple[str, int], int] = {}
+
+    def status(self) -> dict[str, Any]:
+        """What /ready shows of this consumer: the partitions it holds per topic, the
+        subscribed topics it holds none of, and how far behind the broker it is (per
+        topic, from the high watermarks the last fetches carried; a partition not fetched
+        yet counts nothing). An operator reads here that a worker follows every topic."""
+        consumer = self.consumer
+        if consumer is None:
+            return {"group": self.group, "started": False}
+        held: dict[str, list[int]] = {}
+        lag: dict[str, int] = {}
+        for tp in consumer.assignment():
+            held.setdefault(tp.topic, []).append(tp.partition)
+            high = consumer.highwater(tp)
+            done = self.next_offsets.get((tp.topic, tp.partition))
+            if high is not None and done is not None:
+                lag[tp.topic] = lag.get(tp.topic, 0) + max(0, high - done)
+        return {
+            "group": self.group,
+            "started": True,
+            "partitions": {topic: sorted(parts) for topic, parts in sorted(held.items())},
+            "topics_without_partitions": sorted(set(self.topics) - set(held)),
+            "lag": sum(lag.values()),
+            "lag_by_topic": {topic: n for topic, n in sorted(lag.items()) if n},
+            "applied": self.applied,
+            "dead_lettered": self.dead_lettered,
+        }
 
     async def setup(self) -> None:
         await self.db.execute_script(
@@ -450,8 +480,10 @@ class KafkaProjectionWorker:
             )
             if offset is not None:
                 self.consumer.seek(tp, int(offset))
+                self.next_offsets[(tp.topic, tp.partition)] = int(offset)
             else:
                 await self.consumer.seek_to_beginning(tp)
+                self.next_offsets[(tp.topic, tp.partition)] = 0
 
     async def start(self) -> None:
         await self.setup()
@@ -517,6 +549,8 @@ class KafkaProjectionWorker:
         self.applied += outcome.applied
         for delivery, reason in outcome.parked:
             await self._dead_letter(delivery.message, reason)
+        for tp, messages in batches.items():
+            self.next_offsets[(tp.topic, tp.partition)] = messages[-1].offset + 1
         await self._commit({tp: messages[-1].offset + 1 for tp, messages in batches.items()})
         return sum(len(messages) for messages in batches.values())
 

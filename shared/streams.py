@@ -15,7 +15,7 @@ import contextlib
 import time
 import weakref
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -140,18 +140,77 @@ async def input_lag(app: faust.App) -> int:
 
     Measured from the committed offsets (faust commits acknowledged messages every
     `broker_commit_interval`), not the fetch position: faust reads ahead into its stream
-    buffers, so the position says nothing about an agent that stopped. Changelog
-    partitions (table recovery) are left out.
+    buffers, so the position says nothing about an agent that stopped. faust's own
+    topics (table changelogs, the assignor's leader topic) are left out.
     """
+    return sum(lag for _, lag in (await partition_lags(app)).values())
+
+
+def _is_input(topic: str) -> bool:
+    """Not one of faust's own topics (a table's changelog, the assignor's leader topic)."""
+    return not topic.endswith("-changelog") and "-__assignor-__leader" not in topic
+
+
+async def partition_lags(app: faust.App) -> dict[Any, tuple[int, int]]:
+    """Per assigned input partition: (committed offset, messages after it)."""
     consumer = app.consumer
     committed = getattr(consumer, "_committed_offset", {})
-    inputs = [tp for tp in consumer.assignment() if not tp.topic.endswith("-changelog")]
+    inputs = [tp for tp in consumer.assignment() if _is_input(tp.topic)]
     if not inputs:
-        return 0
+        return {}
     # Asked of the broker, not the last fetch: a partition the app stopped fetching has no
     # fresh high-water mark of its own, and that is exactly the hang to catch.
     highwaters = await consumer.highwaters(*inputs)
-    return sum(max(0, (highwaters.get(tp) or 0) - (committed.get(tp) or 0)) for tp in inputs)
+    found = {}
+    for tp in inputs:
+        done = committed.get(tp) or 0
+        found[tp] = (done, max(0, (highwaters.get(tp) or 0) - done))
+    return found
+
+
+@dataclass
+class _PartitionWatch:
+    """The partition half of the watchdog: an input partition whose committed offset has
+    not moved for `after` seconds while messages wait on it is stalled, even while the
+    app's other partitions make progress (a message faust read but never handed to the
+    agent leaves a gap its commits never pass: the partition waits for a rebalance that
+    may never come). A check that finds the agent applying a batch is skipped (a database
+    retry holds it; the whole-app watchdog judges a retry that never ends), and rebalances
+    and table recoveries start the marks again."""
+
+    after: float
+    every: float
+    marks: dict[Any, tuple[int, float]] = field(default_factory=dict)
+    checked: float = float("-inf")
+
+    async def check(self, app: faust.App, applying: bool, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        if now - self.checked < self.every:
+            return
+        self.checked = now
+        if app.rebalancing or getattr(app, "in_recovery", False):
+            self.marks.clear()  # the whole-app watchdog judges those
+            return
+        if applying:
+            return  # judged at a later check, from the same marks
+        lags = await partition_lags(app)
+        for tp in list(self.marks):
+            if tp not in lags:
+                del self.marks[tp]
+        for tp, (done, lag) in lags.items():
+            mark = self.marks.get(tp)
+            if lag == 0 or mark is None or mark[0] != done:
+                if lag == 0:
+                    self.marks.pop(tp, None)
+                else:
+                    self.marks[tp] = (done, now)
+                continue
+            if now - mark[1] > self.after:
+                raise StreamProcessorStuck(
+                    f"stream processor {app.conf.id}: partition {tp.topic}[{tp.partition}] "
+                    f"committed nothing past offset {done} for {self.after:.0f} s with {lag} "
+                    "message(s) waiting while the app went on"
+                )
 
 
 async def run_stream_processor(
@@ -159,6 +218,7 @@ async def run_stream_processor(
     stop: asyncio.Event,
     *,
     stuck_after: float = 120.0,
+    partition_stuck_after: float = 20.0,
     poll: float = 1.0,
 ) -> None:
     """Run a freshly built faust app until `stop`; raise if it crashes or gets stuck.
@@ -166,13 +226,16 @@ async def run_stream_processor(
     faust can hang in a rebalance or a table recovery (faust-streaming issues #21, #74;
     seen once in our CI: a restarted hotspot agent consumed nothing for 240 s). The
     watchdog raises `StreamProcessorStuck` when the app has made no progress for
-    `stuck_after` seconds while it is rebalancing, recovering, or has input waiting; the
-    caller's supervisor (gongkai/app.py `_supervise`) then builds a new app, which
-    recovers its tables from the changelog and resumes from the committed offsets.
-    An idle app with nothing to read is never "stuck".
+    `stuck_after` seconds while it is rebalancing, recovering, or has input waiting, and
+    when one input partition has committed nothing for `partition_stuck_after` seconds
+    with messages waiting while the app went on (`_PartitionWatch`); the caller's
+    supervisor (gongkai/app.py `_supervise`) then builds a new app, which recovers its
+    tables from the changelog and resumes from the committed offsets. An idle app with
+    nothing to read is never "stuck".
     """
     handle = build()
     app = handle.app
+    partitions = _PartitionWatch(partition_stuck_after, every=max(poll, partition_stuck_after / 4))
     await app.start()
     try:
         mark, since = handle.progress, time.monotonic()
@@ -181,6 +244,7 @@ async def run_stream_processor(
                 await asyncio.wait_for(stop.wait(), poll)
             if app.crashed:
                 raise RuntimeError(f"stream processor {app.conf.id} crashed: {app.crash_reason!r}")
+            await partitions.check(app, bool(getattr(handle, "applying", False)))
             if handle.progress != mark:
                 mark, since = handle.progress, time.monotonic()
                 continue
@@ -215,10 +279,40 @@ class ProjectionApp:
     applied: int = 0
     skipped: int = 0
     dead_lettered: int = 0
+    #: A batch is being applied (or retried): the partition watch waits for it.
+    applying: bool = False
 
     @property
     def progress(self) -> int:
         return self.applied + self.skipped + self.dead_lettered
+
+    async def status(self) -> dict[str, Any]:
+        """What /ready shows of the app: its input partitions per topic, its lag per topic
+        (committed offsets against the broker's high watermarks) and its counts."""
+        found: dict[str, Any] = {
+            "app": self.app.conf.id,
+            "applied": self.applied,
+            "skipped": self.skipped,
+            "dead_lettered": self.dead_lettered,
+        }
+        if not self.app.started:
+            return {**found, "started": False}
+        try:  # a broker call: bounded, so /ready answers while the broker is away
+            lags = await asyncio.wait_for(partition_lags(self.app), timeout=2.0)
+        except Exception as exc:  # rebalancing, broker away: say so
+            return {**found, "partitions_unknown": type(exc).__name__}
+        held: dict[str, list[int]] = {}
+        lag: dict[str, int] = {}
+        for tp, (_, waiting) in lags.items():
+            held.setdefault(tp.topic, []).append(tp.partition)
+            lag[tp.topic] = lag.get(tp.topic, 0) + waiting
+        return {
+            **found,
+            "rebalancing": bool(self.app.rebalancing),
+            "partitions": {topic: sorted(parts) for topic, parts in sorted(held.items())},
+            "lag": sum(lag.values()),
+            "lag_by_topic": {topic: n for topic, n in sorted(lag.items()) if n},
+        }
 
 
 def build_projection_app(
@@ -288,7 +382,11 @@ def build_projection_app(
                 except Exception as exc:
                     handle.dead_lettered += 1
                     await dead_letter(app, prefix, item.value, exc, consumer=consumer)
-            await _until_applied(apply, items, app_id, retry_limit)
+            handle.applying = True
+            try:
+                await _until_applied(apply, items, app_id, retry_limit)
+            finally:
+                handle.applying = False
             for item in upto.values():  # one changelog write per partition, not per message
                 _remember(offsets, item)
 

@@ -56,6 +56,8 @@ class SuiteHandle:
     logs: Path
     #: Base URL per service (distributed: one process each; embedded: all the same).
     urls: dict[str, str] = field(default_factory=dict)
+    #: Base URL of each service's projection worker (distributed only).
+    worker_urls: dict[str, str] = field(default_factory=dict)
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
     #: The environment its processes run with (for CLI commands against the same state).
     env: dict[str, str] = field(default_factory=dict)
@@ -194,15 +196,80 @@ class SuiteHandle:
         return records
 
     def eventually(self, probe: Callable[[], Any], timeout: float = 20.0) -> Any:
-        """Poll `probe` until it returns a truthy value (projections are asynchronous)."""
+        """Poll `probe` until it returns a truthy value (projections are asynchronous).
+        On a timeout the failure says what the probe last saw and, in distributed mode,
+        where each event stood: every worker's consumer (the topics it holds none of, its
+        lag per topic, what it parked), every relay that is behind, every check in error,
+        and the workers' last warnings."""
         deadline = time.monotonic() + timeout
         while True:
             value = probe()
             if value:
                 return value
             if time.monotonic() > deadline:
-                raise AssertionError(f"not visible after {timeout}s ({self.mode})")
+                raise AssertionError(
+                    f"not visible after {timeout}s ({self.mode}); the probe last gave "
+                    f"{value!r}{self.diagnosis()}"
+                )
             time.sleep(0.05)
+
+    def eventually_equal(self, read: Callable[[], Any], expected: Any, timeout: float) -> None:
+        """Poll `read` until it gives `expected`; a timeout names what it last gave."""
+        seen: list[Any] = []
+
+        def probe() -> bool:
+            seen[:] = [read()]
+            return bool(seen[0] == expected)
+
+        try:
+            self.eventually(probe, timeout=timeout)
+        except AssertionError as exc:
+            raise AssertionError(f"expected {expected!r}, last read {seen[0]!r}: {exc}") from None
+
+    def diagnosis(self) -> str:
+        """The processes' own account of the pipeline (GET /ready), for a failure message."""
+        if self.mode != "distributed":
+            return ""
+        lines: list[str] = []
+        for role, urls in (("serve", self.urls), ("worker", self.worker_urls)):
+            for service, url in sorted(urls.items()):
+                try:
+                    checks = httpx.get(url + "/ready", timeout=5).json().get("checks", {})
+                except (httpx.HTTPError, ValueError) as exc:
+                    lines.append(f"{role} {service}: /ready failed: {exc!r}")
+                    continue
+                for name, check in sorted(checks.items()):
+                    if not isinstance(check, dict):
+                        continue
+                    shown = {
+                        k: v
+                        for k, v in check.items()
+                        if k
+                        in (
+                            "error",
+                            "restarting",
+                            "relay_lag",
+                            "lag_by_topic",
+                            "partitions_unknown",
+                        )
+                        or (k in ("topics_without_partitions", "dead_lettered") and v)
+                    }
+                    if check.get("relay_lag") == 0:
+                        shown.pop("relay_lag")
+                    if shown:
+                        lines.append(f"{role} {service} {name}: {shown}")
+        for service in sorted(self.worker_urls):
+            path = self.logs / f"worker-{service}.log"
+            warned = []
+            for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+                try:
+                    record = json.loads(line) if line.startswith("{") else {}
+                except ValueError:
+                    record = {}
+                if record.get("level") in ("warning", "error", "critical"):
+                    warned.append(line[:300])
+            lines += [f"worker {service} log: {line}" for line in warned[-3:]]
+        return "\n  " + "\n  ".join(lines) if lines else "\n  (every relay and consumer caught up)"
 
 
 def _start(cmd: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
@@ -391,6 +458,8 @@ def run_suite(
                     port = free_port()
                 if role == "serve":
                     handle.urls[service] = f"http://127.0.0.1:{port}"
+                else:
+                    handle.worker_urls[service] = f"http://127.0.0.1:{port}"
                 plan.append((service, role, port))
         env["GONGKAI_SERVICE_URLS"] = json.dumps(handle.urls)
         started = []
