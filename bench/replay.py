@@ -58,6 +58,8 @@ from typing import Any
 
 import asyncpg
 
+from bench.common import machine as common_machine
+from bench.common import print_machine
 from services.applications import events as le
 from services.applications.events import (
     RegistrationNumberIssued,
@@ -863,6 +865,14 @@ def main() -> None:
         print("NOTE: PostgreSQL skipped: no database URL", file=sys.stderr)
         engines.remove("postgres")
     print(f"machine: {machine()}")
+    info = asyncio.run(common_machine(args.database_url if "postgres" in engines else None))
+    print_machine(
+        info,
+        {
+            "durability": "SQLite WAL, synchronous=NORMAL (the store's own settings); "
+            "PostgreSQL as shown above (replay commits one transaction per chunk)"
+        },
+    )
     check_templates()
     started = time.perf_counter()
     results = {}
