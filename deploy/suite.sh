@@ -189,7 +189,7 @@ start_unit() {  # $1 role, $2 service
         export GONGKAI_DATABASE_URL=$DATABASE_URL GONGKAI_KAFKA_BOOTSTRAP=$BOOTSTRAP \
             GONGKAI_TOPIC_PREFIX=$PREFIX GONGKAI_TOKEN_SECRET=$SECRET \
             GONGKAI_VAR_DIR=$SUITE_DIR/var GONGKAI_HOST=127.0.0.1 GONGKAI_PORT=$3 \
-            GONGKAI_SERVICE_URLS=$(service_urls)
+            GONGKAI_SERVICE_URLS=$(service_urls) GONGKAI_KAFKA_INSTANCE_ID=$unit
         # shellcheck disable=SC2016  # $$ is the inner shell's
         exec setsid bash -c 'echo $$ >"$0"; exec "$@"' "$SUITE_DIR/$unit.pid" \
             "$GONGKAI_BIN" "$1" "$2" --port "$3"

@@ -303,6 +303,7 @@ class Suite:
                 dlq=dlq_for(prefix),
                 routes=routes,
                 session_timeout_ms=s.kafka_session_timeout_ms,
+                instance_id=s.kafka_instance_id,
             )
             self.workers.append(worker)
             self._supervise(partial(worker.run, self._stop), f"worker-{runtime.name}")

@@ -107,6 +107,9 @@ def compose() -> str:
                 **env,
                 "GONGKAI_DATABASE_URL": "postgresql://gongkai:${POSTGRES_PASSWORD}@postgres:5432/gongkai",
                 **_urls(service),
+                # One container per worker, restarted under its name: a static group
+                # member that takes its partitions back at once (docs/deployment.md).
+                **({"GONGKAI_KAFKA_INSTANCE_ID": f"{role}-{service}"} if role == "worker" else {}),
             },
             "ports": [f"127.0.0.1:{host_port}:{PORT}"],
             "depends_on": {

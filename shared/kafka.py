@@ -413,13 +413,17 @@ class KafkaProjectionWorker:
         dlq: str = dlq_for(),
         routes: Mapping[str, Collection[str]] | None = None,
         session_timeout_ms: int = DEFAULT_SESSION_TIMEOUT_MS,
+        instance_id: str | None = None,
     ) -> None:
         """`routes` maps a projection's name to the topics it applies (default: all).
 
         `session_timeout_ms`: how long the group waits for a silent member before it moves
         its partitions (docs/decisions.md item 17; GONGKAI_KAFKA_SESSION_TIMEOUT_MS).
+        `instance_id`: static group membership (GONGKAI_KAFKA_INSTANCE_ID): the member
+        that restarts with it takes its partitions back at once, with no rebalance.
         """
         self.session_timeout_ms = session_timeout_ms
+        self.instance_id = instance_id
         self.dlq = dlq
         self.projections = list(projections)
         self.db = db
@@ -497,6 +501,7 @@ class KafkaProjectionWorker:
             # A busy event loop (scoring, many topics) must not look like a dead member.
             session_timeout_ms=self.session_timeout_ms,
             heartbeat_interval_ms=max(100, min(3_000, self.session_timeout_ms // 3)),
+            group_instance_id=self.instance_id,
         )
         self.consumer.subscribe(self.topics, listener=_SeekToStoredOffsets(self))
         await self.consumer.start()

@@ -59,6 +59,17 @@ class Settings(BaseSettings):
         "(within the broker's group.min/max.session.timeout.ms: 6 s to 30 min by default)",
     )
 
+    kafka_instance_id: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9._-]{1,200}$",
+        description="Kafka static group membership of this process's projection workers: a "
+        "name stable across its restarts and unique among the replicas of its service (a "
+        "compose service, a StatefulSet pod, a systemd unit). A worker restarted after a crash "
+        "then takes its partitions back at once instead of after the session timeout; a "
+        "static member that stops for good keeps its partitions until the session timeout "
+        "(it does not leave the group). Unset: dynamic membership (docs/deployment.md)",
+    )
+
     otlp_endpoint: str | None = Field(
         default=None,
         description="OpenTelemetry collector to export traces to over OTLP/HTTP (protobuf), "

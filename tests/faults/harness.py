@@ -359,10 +359,13 @@ class Deployment:
         """(Re)start processes on their ports, side by side, and wait until each answers /ready."""
         for process in processes:
             process.log_offset = process.log.stat().st_size if process.log.exists() else 0
+            # Each process keeps its name across restarts, as a supervisor's unit does:
+            # a restarted worker is the same static group member (docs/deployment.md).
+            env = {**self.env(), "GONGKAI_KAFKA_INSTANCE_ID": process.log.stem}
             with process.log.open("ab") as out:
                 process.popen = subprocess.Popen(
                     [GONGKAI, process.role, process.service, "--port", str(process.port)],
-                    env=self.env(),
+                    env=env,
                     stdout=out,
                     stderr=subprocess.STDOUT,
                 )
