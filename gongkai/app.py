@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 import structlog
@@ -57,14 +57,10 @@ from shared.projections import ProjectionRunner, setup_projection
 from shared.routes import COMMAND_RESPONSES, catalogue_router
 from shared.service import ALL_SERVICES, ServiceDefinition, discover, sources_of
 from shared.settings import Settings
-from shared.streams import (
-    ProjectionApp,
-    build_projection_app,
-    partitions_of,
-    run_stream_processor,
-    setup_projection_app,
-)
 from shared.tenancy import OrgTree, load_org_tree
+
+if TYPE_CHECKING:  # faust is imported by the workers that run it (start-up time)
+    from shared.streams import ProjectionApp
 
 log = structlog.get_logger("gongkai.app")
 
@@ -274,6 +270,8 @@ class Suite:
             for i, processor in enumerate(runtime.definition.stream_processors):
 
                 async def run(p: Any = processor, rt: ServiceRuntime = runtime) -> None:
+                    from shared.streams import partitions_of, run_stream_processor
+
                     topic = topic_for(rt.name, prefix)
                     await ensure_topics(bootstrap, [topic])  # inside: a broker down at start
                     rt.partitions = await partitions_of(bootstrap, topic)  # is retried
@@ -311,6 +309,13 @@ class Suite:
     async def _run_streamed(self, runtime: ServiceRuntime, projections: list[Any]) -> None:
         """Projections a distributed worker feeds from a faust app (ServiceDefinition.streamed);
         supervised from the start, so a broker or database down at start is retried."""
+        from shared.streams import (
+            build_projection_app,
+            partitions_of,
+            run_stream_processor,
+            setup_projection_app,
+        )
+
         s = self.settings
         assert s.kafka_bootstrap
         bootstrap, prefix = s.kafka_bootstrap, s.topic_prefix

@@ -19,7 +19,6 @@ from services.sentiment.jobs import escalation_job, hotspot_job
 from services.sentiment.model_store import ModelBook
 from services.sentiment.policies import PolicyCatalog, PolicyLinks
 from services.sentiment.projections import ModelLedger, OpinionLedger
-from services.sentiment.stream import hotspot_processor
 from shared.service import Runtime, ServiceDefinition, Suite
 
 #: A district's own trained model, if deployed (`gongkai sentiment train --out <this>`).
@@ -38,6 +37,14 @@ def startup_classifier(settings: Any) -> Classifier:
 
 def _classifier(suite: Suite) -> Classifier:
     return startup_classifier(getattr(suite, "settings", None))
+
+
+def hotspot_processor(runtime: Runtime, suite: Suite) -> Any:
+    """The hotspot agent (stream.py); faust is imported by the worker that runs it, not by
+    every process that knows the service."""
+    from services.sentiment.stream import hotspot_processor as build
+
+    return build(runtime, suite)
 
 
 def _handlers(runtime: Runtime, suite: Suite) -> SentimentHandlers:

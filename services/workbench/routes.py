@@ -14,7 +14,7 @@ import structlog
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from services.workbench import forms, letter_pdf, letters, menu, session, steps, websessions
+from services.workbench import forms, letters, menu, session, steps, websessions
 from services.workbench.labels import (
     CONCLUDED,
     EVENT_LABELS,
@@ -1015,6 +1015,9 @@ async def _letter(
 @router.get("/requests/{request_id}/letters/{kind}/pdf", response_model=None)
 async def letter_file(request: Request, wb: W, request_id: uuid.UUID, kind: str) -> Response:
     """The same letter as an A4 PDF with its Chinese faces embedded (letter_pdf.py)."""
+    # fpdf2 takes ~0.4 s to import: loaded by the first letter, not by every process.
+    from services.workbench import letter_pdf
+
     s = await _session(request, wb)
     if s is None:
         return _to_login(request)
