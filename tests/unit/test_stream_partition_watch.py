@@ -1,4 +1,5 @@
-"""The partition half of the stream watchdog (shared.streams._PartitionWatch).
+"""The stream apps' two guards against messages faust skips (decision 139, 141): the partition
+half of the watchdog (shared.streams._PartitionWatch) and the agent's gap check (`_fresh`).
 
 An input partition whose committed offset does not move while messages wait on it is
 stalled even when the app's other partitions make progress: a message faust read but never
@@ -19,7 +20,7 @@ from typing import Any
 import pytest
 from aiokafka import TopicPartition
 
-from shared.streams import StreamProcessorStuck, _PartitionWatch
+from shared.streams import StreamProcessorStuck, _compacted, _fresh, _PartitionWatch
 
 pytestmark = pytest.mark.unit
 
@@ -94,3 +95,34 @@ async def test_checks_closer_than_every_do_not_ask_the_broker() -> None:
     await watch.check(app_with(consumer), applying=False, now=0.0)
     consumer.highwater.clear()  # a broker call now would fail with KeyError
     await watch.check(app_with(consumer), applying=False, now=4.0)
+
+
+# --- the agent's own check: an offset beyond the applied position is a skip -----------------
+
+
+def taken(*offsets: tuple[str, int, int]) -> list[Any]:
+    return [
+        SimpleNamespace(message=SimpleNamespace(topic=t, partition=p, offset=o))
+        for t, p, o in offsets
+    ]
+
+
+def test_an_offset_beyond_the_applied_position_holds_its_partition_back_for_a_reread() -> None:
+    scored, busy = ("gongkai.interpretation.events", 1), ("gongkai.sentiment.events", 0)
+    offsets = {"gongkai.interpretation.events|1": 11, "gongkai.sentiment.events|0": 90}
+    batch = taken((*scored, 10), (*scored, 13), (*busy, 90), (*scored, 14), (*busy, 91))
+    fresh, upto, behind = _fresh(batch, offsets, lambda *_: False)
+    assert [i.message.offset for i in fresh] == [90, 91]  # 10: applied before; 13, 14 wait
+    assert behind == {scored: 11}
+    assert upto[busy].message.offset == 91 and scored not in upto
+
+
+def test_a_gap_the_log_has_is_accepted_and_the_messages_go_on() -> None:
+    platform = ("gongkai.platform.events", 0)
+    fresh, _, behind = _fresh(taken((*platform, 7), (*platform, 9)), {}, lambda *_: True)
+    assert [i.message.offset for i in fresh] == [7, 9] and not behind
+
+
+def test_only_compacted_topics_have_gaps_of_their_own() -> None:
+    assert _compacted("gongkai.platform.events")
+    assert not _compacted("gongkai.interpretation.events")
