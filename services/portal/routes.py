@@ -50,13 +50,20 @@ router = APIRouter(prefix=PREFIX, include_in_schema=False)
 def _cached(
     request: Request, html: str, last_modified: datetime | None = None, status: int = 200
 ) -> Response:
-    """A public page with its validators, or 304 when the client's copy is current."""
+    """A public page with its validators, or 304 when the client's copy is current;
+    gzip-compressed for a client that accepts it (苏店镇's column index: 5.4 KB to 2.0 KB),
+    with an ETag of its own and `Vary: Accept-Encoding`, so a shared cache keeps both."""
     body = html.encode("utf-8")
     etag = shape.etag_of(body)
-    headers = {**SAFE, "ETag": etag, "Cache-Control": "public, no-cache"}
+    headers = {**SAFE, "Cache-Control": "public, no-cache", "Vary": "Accept-Encoding"}
+    if len(body) >= shape.GZIP_FROM and shape.accepts_gzip(request.headers):
+        body, etag = shape.gzipped(body), shape.gzip_etag(etag)
+        headers["Content-Encoding"] = "gzip"
+    headers["ETag"] = etag
     if last_modified is not None:
         headers["Last-Modified"] = shape.http_date(last_modified)
     if status == 200 and shape.not_modified(request.headers, etag, last_modified):
+        headers.pop("Content-Encoding", None)
         return Response(status_code=304, headers=headers)
     return HTMLResponse(body, status_code=status, headers=headers)
 

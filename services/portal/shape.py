@@ -3,6 +3,8 @@ Last-Modified, 304), the 留言 form's checks, and a message's status in plain w
 
 from __future__ import annotations
 
+import functools
+import gzip
 import hashlib
 import re
 from collections.abc import Mapping, Sequence
@@ -67,6 +69,38 @@ def unblock(typed: str) -> str:
 def etag_of(body: bytes) -> str:
     """A strong validator of the exact bytes sent."""
     return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+
+
+#: Pages smaller than this go as they are: gzip's header costs more than it saves.
+GZIP_FROM = 1024
+
+
+def accepts_gzip(headers: Mapping[str, str]) -> bool:
+    """Whether `Accept-Encoding` allows gzip (RFC 9110 §12.5.3: `gzip;q=0` refuses it)."""
+    for part in headers.get("accept-encoding", "").split(","):
+        name, _, params = part.strip().partition(";")
+        if name.strip().lower() not in ("gzip", "x-gzip", "*"):
+            continue
+        q = params.strip().lower().removeprefix("q=")
+        try:
+            return not params.strip() or float(q) > 0
+        except ValueError:
+            return False
+    return False
+
+
+@functools.lru_cache(maxsize=256)
+def gzipped(body: bytes) -> bytes:
+    """The page gzip-compressed, the same bytes for the same page (no timestamp in the
+    header), so its ETag holds; the last pages compressed are kept (the page cache hands the
+    same bytes out again)."""
+    return gzip.compress(body, compresslevel=6, mtime=0)
+
+
+def gzip_etag(etag: str) -> str:
+    """The strong validator of the gzip representation (RFC 9110 §8.8.3: each content
+    coding of a resource is its own representation)."""
+    return etag[:-1] + '-gz"'
 
 
 def http_date(moment: datetime) -> str:

@@ -242,8 +242,15 @@ def test_pages_carry_validators_and_answer_304_to_a_current_copy__rfc9110_13(
         first = c.get("/sudian")
         assert first.status_code == 200
         assert first.headers["cache-control"] == "public, no-cache"
+        # httpx asks for gzip as browsers do: the page comes compressed, its own ETag.
+        assert first.headers["content-encoding"] == "gzip"
+        assert first.headers["vary"] == "Accept-Encoding" and "苏店镇" in first.text
         again = c.get("/sudian", headers={"If-None-Match": first.headers["etag"]})
         assert again.status_code == 304 and again.content == b""
+        plain = c.get("/sudian", headers={"Accept-Encoding": "identity"})
+        assert "content-encoding" not in plain.headers and plain.text == first.text
+        assert plain.headers["etag"] != first.headers["etag"]
+        assert int(first.headers["content-length"]) < len(plain.content) / 2
         form = form_challenge(c.get("/message").text)
         sent = c.post(
             "/message",

@@ -4,6 +4,7 @@ and a message's status in plain words."""
 
 from __future__ import annotations
 
+import gzip
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -67,6 +68,21 @@ def test_conditional_requests_get_304_when_the_copy_is_current__rfc9110_13() -> 
         {"if-none-match": '"other"', "if-modified-since": since}, etag, changed
     )
     assert not shape.not_modified({"if-modified-since": "yesterday"}, etag, changed)
+
+
+def test_gzip_is_sent_only_where_accepted_and_is_the_same_bytes_each_time__rfc9110_12_5_3() -> None:
+    assert shape.accepts_gzip({"accept-encoding": "gzip, deflate, br"})
+    assert shape.accepts_gzip({"accept-encoding": "br;q=1.0, gzip;q=0.8"})
+    assert shape.accepts_gzip({"accept-encoding": "*"})
+    assert not shape.accepts_gzip({"accept-encoding": "gzip;q=0"})
+    assert not shape.accepts_gzip({"accept-encoding": "identity"})
+    assert not shape.accepts_gzip({})
+    page = ("<p>苏店镇政府信息公开专栏</p>" * 200).encode()
+    packed = shape.gzipped(page)
+    assert gzip.decompress(packed) == page and len(packed) < len(page) // 10
+    assert shape.gzipped(bytes(page)) == packed  # no timestamp: the ETag holds
+    etag = shape.etag_of(page)
+    assert shape.gzip_etag(etag) != etag and shape.gzip_etag(etag).endswith('-gz"')
 
 
 def test_message_form_names_each_field_and_what_to_do() -> None:
