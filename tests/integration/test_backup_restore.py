@@ -12,8 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -23,7 +27,7 @@ from gongkai.backup import MANIFEST, backup, restore
 from services.applications.commands import RegisterRequest
 from services.audit import chain, replay, stores
 from shared.envelope import new_id
-from shared.errors import DomainRuleViolated, ValidationFailed
+from shared.errors import DomainRuleViolated
 from shared.identity import principal_for_person
 from shared.projections import ProjectionRunner
 from shared.settings import Settings
@@ -148,21 +152,36 @@ async def test_a_restore_brings_back_the_backup_and_the_projections_rebuild_to_i
             await opened.close()
 
 
+async def gongkai(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    """The command line as an operator runs it, on the same state as `settings`."""
+    env = {**os.environ, "GONGKAI_VAR_DIR": str(settings.var_dir)}
+    env.pop("GONGKAI_DATABASE_URL", None)
+    if settings.database_url:
+        env["GONGKAI_DATABASE_URL"] = settings.database_url
+    command = [str(Path(sys.executable).parent / "gongkai"), *args]
+    run = partial(subprocess.run, command, env=env, capture_output=True, text=True, timeout=300)
+    return await asyncio.to_thread(run)  # the suite's tasks go on meanwhile
+
+
 async def test_restore_refuses_a_backup_that_does_not_match_its_manifest(
     settings: Settings, suite: Suite, tmp_path: Path
 ) -> None:
+    """`gongkai backup` and `gongkai restore` as an operator types them."""
     await register(suite, "申请公开苏店镇2026年道路维修合同")
     await caught_up(suite)
-    done = await asyncio.to_thread(backup, settings, tmp_path / "backup")
+    folder = tmp_path / "backup"
+    done = await gongkai(settings, "backup", "--to", str(folder))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"backed up to {folder}")
     await suite.stop()
-    manifest = json.loads((done.folder / MANIFEST).read_text(encoding="utf-8"))
-    damaged = done.folder / manifest["files"][-1]["path"]
+    manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    damaged = folder / manifest["files"][-1]["path"]
     data = bytearray(damaged.read_bytes())
     data[len(data) // 2] ^= 0xFF  # one flipped byte: a damaged copy
     damaged.write_bytes(bytes(data))
-    with pytest.raises(ValidationFailed) as refused:
-        await asyncio.to_thread(restore, settings, done.folder)
-    assert refused.value.rule == "restore.manifest_mismatch"
-    assert manifest["files"][-1]["path"] in refused.value.message_en
+    refused = await gongkai(settings, "restore", str(folder))
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert refused.stderr.startswith("error: restore.manifest_mismatch")
+    assert manifest["files"][-1]["path"] in refused.stderr
     # Nothing was changed: the live state still has the request.
     assert await ledger(settings) == ["申请公开苏店镇2026年道路维修合同"]
