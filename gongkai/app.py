@@ -42,6 +42,7 @@ from shared.http import (
     install_request_context,
     metrics_response,
 )
+from shared.jobs import JobCollector
 from shared.kafka import (
     DEFAULT_PARTITIONS,
     KafkaProjectionWorker,
@@ -497,6 +498,7 @@ def create_app(
     parked = dead_letters.parked_gauge(metrics.registry)
     deadlines = DeadlineTally()
     metrics.registry.register(dead_letters.DeadLetteredCollector(suite.workers))
+    metrics.registry.register(JobCollector())
     tables = [t for rt in suite.runtimes.values() for t in rt.definition.commands]
     if tables:
         app.include_router(catalogue_router(tables))

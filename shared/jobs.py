@@ -11,16 +11,46 @@ the others go on. The item is tried again on a later pass, so a transient failur
 from __future__ import annotations
 
 import traceback
-from collections.abc import Awaitable, Callable
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
 import structlog
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
 
 from shared.errors import GongkaiError
 
 T = TypeVar("T")
 
 log = structlog.get_logger("gongkai.jobs")
+
+#: This process's item failures per job since it started, and the items failing now per
+#: job: `gongkai_job_item_failures_total` and `gongkai_job_items_failing` (JobCollector).
+FAILURES: dict[str, int] = defaultdict(int)
+FAILING: dict[str, int] = {}
+
+
+class JobCollector(Collector):
+    """The jobs' failures on /metrics (the alert GongkaiJobItemFailing)."""
+
+    def collect(self) -> Iterator[Any]:
+        total = CounterMetricFamily(
+            "gongkai_job_item_failures",
+            "Item failures of the background jobs of this process since it started",
+            labels=["job"],
+        )
+        failing = GaugeMetricFamily(
+            "gongkai_job_items_failing",
+            "Items a background job failed on at its last try (skipped, retried next pass)",
+            labels=["job"],
+        )
+        for job, count in sorted(FAILURES.items()):
+            total.add_metric([job], count)
+        for job, count in sorted(FAILING.items()):
+            failing.add_metric([job], count)
+        yield total
+        yield failing
 
 
 class ItemFailures:
@@ -43,7 +73,7 @@ class ItemFailures:
         except Exception as exc:
             self._failed(item, exc)
             return None
-        self.failing.pop(item, None)
+        self._succeeded(item)
         return result
 
     async def run_async(self, item: str, work: Callable[[], Awaitable[T]]) -> T | None:
@@ -53,11 +83,16 @@ class ItemFailures:
         except Exception as exc:
             self._failed(item, exc)
             return None
-        self.failing.pop(item, None)
+        self._succeeded(item)
         return result
+
+    def _succeeded(self, item: str) -> None:
+        if self.failing.pop(item, None) is not None:
+            FAILING[self.job] = len(self.failing)
 
     def _failed(self, item: str, exc: Exception) -> None:
         self.failed += 1
+        FAILURES[self.job] += 1
         error = type(exc).__name__
         fields: dict[str, Any] = {"job": self.job, "item": item, "error": error}
         if isinstance(exc, GongkaiError):
@@ -66,6 +101,7 @@ class ItemFailures:
             log.debug("job.item_failed_again", **fields)
             return
         self.failing[item] = error
+        FAILING[self.job] = len(self.failing)
         # Where it failed, not the message: a validation error quotes its input, which may
         # be an applicant's name or a citizen's words.
         frames = traceback.extract_tb(exc.__traceback__)[-3:]

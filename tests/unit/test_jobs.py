@@ -97,3 +97,27 @@ def test_cancellation_is_not_swallowed() -> None:
 
     with pytest.raises(asyncio.CancelledError):
         asyncio.run(failures.run_async("x", cancelled))
+
+
+def test_failures_and_the_items_failing_now_are_on_the_metrics_per_job__issue21() -> None:
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from shared import jobs
+
+    failures = ItemFailures("metrics-test-job")
+    before = jobs.FAILURES["metrics-test-job"]
+
+    def broken() -> None:
+        raise ValueError("cannot count")
+
+    failures.run("request-1", broken)
+    failures.run("request-2", broken)
+    failures.run("request-2", broken)  # the same item again: counted, not a second item
+    registry = CollectorRegistry()
+    registry.register(jobs.JobCollector())
+    text = generate_latest(registry).decode()
+    assert f'gongkai_job_item_failures_total{{job="metrics-test-job"}} {before + 3}.0' in text
+    assert 'gongkai_job_items_failing{job="metrics-test-job"} 2.0' in text
+    failures.run("request-1", lambda: None)  # healed on a later pass
+    text = generate_latest(registry).decode()
+    assert 'gongkai_job_items_failing{job="metrics-test-job"} 1.0' in text
