@@ -241,21 +241,13 @@ class SuiteHandle:
                 for name, check in sorted(checks.items()):
                     if not isinstance(check, dict):
                         continue
+                    always = ("error", "restarting", "partitions_unknown")
+                    when_not_zero = ("relay_lag", "lag_by_topic", "topics_without_partitions")
                     shown = {
                         k: v
                         for k, v in check.items()
-                        if k
-                        in (
-                            "error",
-                            "restarting",
-                            "relay_lag",
-                            "lag_by_topic",
-                            "partitions_unknown",
-                        )
-                        or (k in ("topics_without_partitions", "dead_lettered") and v)
+                        if k in always or (k in (*when_not_zero, "dead_lettered") and v)
                     }
-                    if check.get("relay_lag") == 0:
-                        shown.pop("relay_lag")
                     if shown:
                         lines.append(f"{role} {service} {name}: {shown}")
         for service in sorted(self.worker_urls):
