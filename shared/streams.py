@@ -453,7 +453,12 @@ class _Rereads:
         log.warning(
             "stream.gap_reread", app=self.app_id, topic=key[0], partition=key[1], offset=done
         )
-        await self.app.consumer.seek(TP(*key), done)
+        try:
+            await self.app.consumer.seek(TP(*key), done)
+        except Exception as exc:  # revoked meanwhile (a rebalance): its next holder starts
+            # from the committed offsets and meets the same check against the table
+            log.warning("stream.gap_reread_failed", app=self.app_id, error=type(exc).__name__)
+            return
         self.sought[key] = (done, now, attempts + 1)
 
 
