@@ -23,7 +23,7 @@ import contextlib
 import functools
 import struct
 import time
-from collections.abc import AsyncIterator, Collection, Mapping, Sequence
+from collections.abc import AsyncIterator, Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -71,14 +71,39 @@ COMPACTED_SERVICES = ("platform",)
 KEPT_SERVICES = ("accounts",)
 
 
+def _of_any(topic: str, services: Sequence[str]) -> bool:
+    return any(topic.endswith(f".{service}.events") for service in services)
+
+
+def is_compacted(topic: str) -> bool:
+    """A reference topic, compacted: its offsets have gaps of the log's own making."""
+    return _of_any(topic, COMPACTED_SERVICES)
+
+
 def topic_config(topic: str) -> dict[str, str]:
     """Kafka configuration of a topic: compacted for reference topics, kept whole for the
     accounts, else the defaults."""
-    if any(topic.endswith(f".{service}.events") for service in COMPACTED_SERVICES):
+    if is_compacted(topic):
         return {"cleanup.policy": "compact"}
-    if any(topic.endswith(f".{service}.events") for service in KEPT_SERVICES):
+    if _of_any(topic, KEPT_SERVICES):
         return {"retention.ms": "-1"}
     return {}
+
+
+def per_topic(rows: Iterable[tuple[str, int, int | None]]) -> dict[str, Any]:
+    """(topic, partition, messages waiting or None if unknown) of each partition held, as
+    /ready shows a consumer: its partitions per topic, and what waits, per topic and in all."""
+    held: dict[str, list[int]] = {}
+    waiting: dict[str, int] = {}
+    for topic, partition, lag in rows:
+        held.setdefault(topic, []).append(partition)
+        if lag is not None:
+            waiting[topic] = waiting.get(topic, 0) + lag
+    return {
+        "partitions": {topic: sorted(parts) for topic, parts in sorted(held.items())},
+        "waiting": sum(waiting.values()),
+        "by_topic": {topic: n for topic, n in sorted(waiting.items()) if n},
+    }
 
 
 async def ensure_topics(
@@ -447,21 +472,20 @@ class KafkaProjectionWorker:
         consumer = self.consumer
         if consumer is None:
             return {"group": self.group, "started": False}
-        held: dict[str, list[int]] = {}
-        lag: dict[str, int] = {}
-        for tp in consumer.assignment():
-            held.setdefault(tp.topic, []).append(tp.partition)
+
+        def waiting(tp: Any) -> int | None:
             high = consumer.highwater(tp)
             done = self.next_offsets.get((tp.topic, tp.partition))
-            if high is not None and done is not None:
-                lag[tp.topic] = lag.get(tp.topic, 0) + max(0, high - done)
+            return None if high is None or done is None else max(0, high - done)
+
+        held = per_topic((tp.topic, tp.partition, waiting(tp)) for tp in consumer.assignment())
         return {
             "group": self.group,
             "started": True,
-            "partitions": {topic: sorted(parts) for topic, parts in sorted(held.items())},
-            "topics_without_partitions": sorted(set(self.topics) - set(held)),
-            "lag": sum(lag.values()),
-            "lag_by_topic": {topic: n for topic, n in sorted(lag.items()) if n},
+            "partitions": held["partitions"],
+            "topics_without_partitions": sorted(set(self.topics) - set(held["partitions"])),
+            "lag": held["waiting"],
+            "lag_by_topic": held["by_topic"],
             "applied": self.applied,
             "dead_lettered": self.dead_lettered,
         }

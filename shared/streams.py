@@ -31,11 +31,12 @@ from shared.db import Database
 from shared.delivery import Delivery, Projection, deliver
 from shared.envelope import RecordedEvent
 from shared.kafka import (
-    COMPACTED_SERVICES,
     CONSUMER_TABLES,
     DEFAULT_PARTITIONS,
     DEFAULT_PREFIX,
     dlq_for,
+    is_compacted,
+    per_topic,
     topic_for,
 )
 
@@ -310,20 +311,16 @@ class ProjectionApp:
             lags = await asyncio.wait_for(partition_lags(self.app), timeout=2.0)
         except Exception as exc:  # rebalancing, broker away: say so
             return {**found, "partitions_unknown": type(exc).__name__}
-        held: dict[str, list[int]] = {}
-        lag: dict[str, int] = {}
-        for tp, (_, waiting) in lags.items():
-            held.setdefault(tp.topic, []).append(tp.partition)
-            lag[tp.topic] = lag.get(tp.topic, 0) + waiting
+        held = per_topic((tp.topic, tp.partition, waiting) for tp, (_, waiting) in lags.items())
         # Not "lag": /metrics exports that as gongkai_projection_lag_events, and faust
         # commits every few seconds, so a busy app is rarely at 0 (the never-catches-up
         # alert would fire on a healthy app).
         return {
             **found,
             "rebalancing": bool(self.app.rebalancing),
-            "partitions": {topic: sorted(parts) for topic, parts in sorted(held.items())},
-            "uncommitted": sum(lag.values()),
-            "lag_by_topic": {topic: n for topic, n in sorted(lag.items()) if n},
+            "partitions": held["partitions"],
+            "uncommitted": held["waiting"],
+            "lag_by_topic": held["by_topic"],
         }
 
 
@@ -430,7 +427,7 @@ class _Rereads:
         self.sought: dict[tuple[str, int], tuple[int, float, int]] = {}
 
     def accept_gap(self, key: tuple[str, int], done: int, offset: int) -> bool:
-        if _compacted(key[0]):
+        if is_compacted(key[0]):  # compaction removes offsets: the log's gap
             return True
         sought = self.sought.get(key)
         if sought is not None and sought[0] == done and sought[2] >= self.ATTEMPTS:
@@ -462,11 +459,6 @@ class _Rereads:
         self.sought[key] = (done, now, attempts + 1)
 
 
-def _compacted(topic: str) -> bool:
-    """Compaction removes offsets: a gap there is the log's, not a loss."""
-    return any(topic.endswith(f".{service}.events") for service in COMPACTED_SERVICES)
-
-
 def _remember(offsets: Any, item: Any) -> None:
     """Record the partition's next offset in the offsets table, as of that message."""
     message = item.message
@@ -480,7 +472,7 @@ def _remember(offsets: Any, item: Any) -> None:
 def _fresh(
     taken: Sequence[Any],
     offsets: Any,
-    accept_gap: Callable[[tuple[str, int], int, int], bool] = lambda *_: True,
+    accept_gap: Callable[[tuple[str, int], int, int], bool],
 ) -> tuple[list[Any], dict[tuple[str, int], Any], dict[tuple[str, int], int]]:
     """The batch's messages past the applied position, per partition the last of them, and
     the partitions to read again from their position (`behind`).

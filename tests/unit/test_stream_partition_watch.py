@@ -20,7 +20,8 @@ from typing import Any
 import pytest
 from aiokafka import TopicPartition
 
-from shared.streams import StreamProcessorStuck, _compacted, _fresh, _PartitionWatch
+from shared.kafka import is_compacted
+from shared.streams import StreamProcessorStuck, _fresh, _PartitionWatch
 
 pytestmark = pytest.mark.unit
 
@@ -124,5 +125,5 @@ def test_a_gap_the_log_has_is_accepted_and_the_messages_go_on() -> None:
 
 
 def test_only_compacted_topics_have_gaps_of_their_own() -> None:
-    assert _compacted("gongkai.platform.events")
-    assert not _compacted("gongkai.interpretation.events")
+    assert is_compacted("gongkai.platform.events")
+    assert not is_compacted("gongkai.interpretation.events")
