@@ -36,7 +36,7 @@ from bench.common import database_url, load, machine, median, percentile, print_
 from services.catalog.events import DocumentPublished
 from services.catalog.examples import history
 from services.catalog.projections import PublicCatalog
-from services.catalog.search import query_terms, search_sql
+from services.catalog.search import Filters, query_terms, search_sql
 from services.catalog.state import content_hash
 from shared.db import Database, PostgresDatabase, SqliteDatabase
 from shared.envelope import Actor, RecordedEvent
@@ -140,7 +140,7 @@ async def run_engine(db: Database, recorded: list[RecordedEvent], queries: int) 
         "queries": {},
     }
     for q in QUERIES:
-        index_sql, index_args = search_sql(query_terms(q), None, 20)
+        index_sql, index_args = search_sql(query_terms(q), Filters(), 20)
         scan_sql = (
             "SELECT * FROM catalog_public WHERE body LIKE $1 ORDER BY updated_at DESC LIMIT $2"
         )

@@ -10,24 +10,26 @@ Unauthenticated: the routes take the runtime (for its read models), never a call
 
 from datetime import UTC, datetime
 from typing import Annotated, Any
+from urllib.parse import urlencode
 from uuid import UUID
-from xml.sax.saxutils import escape
 
-import orjson
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from services.catalog import search as catalog_search
 from services.catalog import views
+from services.catalog.columns import SEED_COLUMNS
 from services.catalog.deps import Rt
 from services.catalog.gazette_views import verify, verify_all
 from services.catalog.interpretations import interpretations_of
+from shared import feeds
 from shared.db import Database
 from shared.errors import NotFound, ValidationFailed
 from shared.openapi import media_types
 from shared.pagination import decode_cursor, encode_cursor
 
 FEED_SIZE = 50
+COLUMN_NAMES = {c.code: c.name for c in SEED_COLUMNS}
 
 router = APIRouter(prefix="/v1/public/catalog", tags=["catalog public 公开查阅"])
 
@@ -50,41 +52,37 @@ def where(township: str | None, column: str | None = None) -> tuple[str, list[An
     return " AND ".join(clauses), args
 
 
-def json_feed_item(r: Any, base: str) -> dict[str, Any]:
-    """One published document as a JSON Feed 1.1 item (absolute URL under `base`)."""
-    return {
-        "id": f"urn:uuid:{r['document_id']}",
-        "url": f"{base}/v1/public/catalog/documents/{r['document_id']}",
-        "title": r["title"],
-        "content_text": r["body"],
-        "summary": r["body"][:140],
-        "date_published": r["first_published_at"],
-        "date_modified": r["updated_at"],
-        "authors": [{"name": r["drafting_unit_name"]}],
-        "tags": [r["kind"], r["column_code"]],
-        "_gongkai": {
+def feed_entry(r: Any, url: str) -> feeds.Entry:
+    """One published document as a feed entry (its absolute `url`)."""
+    return feeds.Entry(
+        id=f"urn:uuid:{r['document_id']}",
+        url=url,
+        title=r["title"],
+        published=r["first_published_at"],
+        updated=r["updated_at"],
+        author=r["drafting_unit_name"],
+        summary=r["body"][:140],
+        content=r["body"],
+        tags=(r["kind"], r["column_code"]),
+        extra={
             "document_number": r["document_number"],
             "issue_date": r["issue_date"],
             "revision": r["revision"],
             "content_hash": r["content_hash"],
         },
-    }
+    )
 
 
-def atom_entry(r: Any, base: str) -> str:
-    """One published document as an Atom 1.0 entry (RFC 4287)."""
-    return (
-        "<entry>"
-        f"<id>urn:uuid:{r['document_id']}</id>"
-        f"<title>{escape(r['title'])}</title>"
-        f'<link href="{base}/v1/public/catalog/documents/{r["document_id"]}"/>'
-        f"<published>{r['first_published_at']}</published>"
-        f"<updated>{r['updated_at']}</updated>"
-        f"<author><name>{escape(r['drafting_unit_name'])}</name></author>"
-        f'<category term="{escape(r["kind"])}"/>'
-        f"<summary>{escape(r['body'][:140])}</summary>"
-        f'<content type="text">{escape(r["body"])}</content>'
-        "</entry>"
+def issue_entry(r: Any, url: str) -> feeds.Entry:
+    """One gazette issue as a feed entry."""
+    return feeds.Entry(
+        id=f"urn:uuid:{r['issue_id']}",
+        url=url,
+        title=r["title"],
+        published=r["published_at"],
+        updated=r["published_at"],
+        summary=f"第{r['number']}期，内容哈希 {r['content_hash']}",
+        extra={"year": r["year"], "number": r["number"], "hash": r["content_hash"]},
     )
 
 
@@ -141,8 +139,8 @@ async def document(document_id: UUID, rt: Rt) -> dict[str, Any]:
 # The latest published documents as feeds (掌上公报, 方案§13).
 
 
-async def _latest(db: Database, township: str | None) -> list[Any]:
-    clause, args = where(township)
+async def _latest(db: Database, township: str | None, column: str | None) -> list[Any]:
+    clause, args = where(township, column)
     rows: list[Any] = await db.fetch(
         f"SELECT * FROM catalog_public WHERE {clause} "
         f"ORDER BY updated_at DESC, document_id DESC LIMIT {FEED_SIZE}",
@@ -164,29 +162,37 @@ def _title(rt: Rt, what: str, township: str | None) -> str:
     return f"{what} · {name}"
 
 
-def _json_feed(title: str, home: str, feed_url: str, items: list[dict[str, Any]]) -> Response:
-    feed = {
-        "version": "https://jsonfeed.org/version/1.1",
-        "title": title,
-        "home_page_url": home,
-        "feed_url": feed_url,
-        "language": "zh-CN",
-        "items": items,
-    }
-    return Response(orjson.dumps(feed), media_type="application/feed+json; charset=utf-8")
+def _organ(rt: Rt, township: str | None) -> str:
+    if township is None or township not in rt.orgs:
+        return rt.orgs.district.name
+    return rt.orgs.get(township).name
 
 
-def _atom_feed(feed_id: str, title: str, self_url: str, updated: str, entries: str) -> Response:
-    xml = (
-        '<?xml version="1.0" encoding="utf-8"?>'
-        '<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="zh-CN">'
-        f"<id>{escape(feed_id)}</id>"
-        f"<title>{escape(title)}</title>"
-        f"<updated>{updated}</updated>"
-        f'<link rel="self" href="{escape(self_url)}"/>'
-        f"{entries}</feed>"
+def _query(**params: str | None) -> str:
+    given = {k: v for k, v in params.items() if v}
+    return "?" + urlencode(given) if given else ""
+
+
+async def _documents_feed(
+    request: Request, rt: Rt, township: str | None, column: str | None
+) -> feeds.Feed:
+    rows, base = await _latest(rt.views, township, column), _base(request)
+    what = "政府信息主动公开"
+    if column is not None:
+        what = f"{what}（{COLUMN_NAMES.get(column, column)}）"
+    query = _query(township=township, column=column)
+    return feeds.Feed(
+        id=f"urn:gongkai:catalog:{township or 'all'}" + (f":{column}" if column else ""),
+        title=_title(rt, what, township),
+        home_url=f"{base}/v1/public/catalog/documents{query}",
+        atom_url=f"{base}/v1/public/catalog/feed.atom{query}",
+        json_url=f"{base}/v1/public/catalog/feed.json{query}",
+        entries=[
+            feed_entry(r, f"{base}/v1/public/catalog/documents/{r['document_id']}") for r in rows
+        ],
+        author=_organ(rt, township),
+        empty_updated=datetime.now(UTC).isoformat(),
     )
-    return Response(xml, media_type="application/atom+xml; charset=utf-8")
 
 
 @router.get(
@@ -194,12 +200,11 @@ def _atom_feed(feed_id: str, title: str, self_url: str, updated: str, entries: s
     summary="JSON Feed 1.1 (掌上公报)",
     responses=media_types(200, "application/feed+json"),
 )
-async def json_feed(request: Request, rt: Rt, township: str | None = None) -> Response:
-    rows, base = await _latest(rt.views, township), _base(request)
-    title = _title(rt, "政府信息主动公开", township)
-    items = [json_feed_item(r, base) for r in rows]
-    home, feed_url = f"{base}/v1/public/catalog/documents", f"{base}/v1/public/catalog/feed.json"
-    return _json_feed(title, home, feed_url, items)
+async def json_feed(
+    request: Request, rt: Rt, township: str | None = None, column: str | None = None
+) -> Response:
+    feed = await _documents_feed(request, rt, township, column)
+    return Response(feeds.json_feed(feed), media_type=feeds.JSON_TYPE)
 
 
 @router.get(
@@ -207,16 +212,11 @@ async def json_feed(request: Request, rt: Rt, township: str | None = None) -> Re
     summary="Atom 1.0 feed (掌上公报)",
     responses=media_types(200, "application/atom+xml"),
 )
-async def atom_feed(request: Request, rt: Rt, township: str | None = None) -> Response:
-    rows, base = await _latest(rt.views, township), _base(request)
-    updated = rows[0]["updated_at"] if rows else datetime.now(UTC).isoformat()
-    return _atom_feed(
-        f"urn:gongkai:catalog:{township or 'all'}",
-        _title(rt, "政府信息主动公开", township),
-        f"{base}/v1/public/catalog/feed.atom",
-        updated,
-        "".join(atom_entry(r, base) for r in rows),
-    )
+async def atom_feed(
+    request: Request, rt: Rt, township: str | None = None, column: str | None = None
+) -> Response:
+    feed = await _documents_feed(request, rt, township, column)
+    return Response(feeds.atom(feed), media_type=feeds.ATOM_TYPE)
 
 
 @router.get("/search", summary="全文检索 Full-text search (Chinese bigrams)")
@@ -224,6 +224,9 @@ async def search(
     q: Annotated[str, Query(min_length=1, max_length=200)],
     rt: Rt,
     township: str | None = None,
+    column: str | None = None,
+    kind: str | None = None,
+    year: Annotated[int | None, Query(ge=1990, le=2100, description="发布年份（北京时间）")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> dict[str, Any]:
     terms = catalog_search.query_terms(q)
@@ -234,7 +237,8 @@ async def search(
             message_zh="检索词须包含汉字、字母或数字",
             message_en="the query needs letters, digits or Chinese characters",
         )
-    sql, args = catalog_search.search_sql(terms, township, limit)
+    filters = catalog_search.Filters(township=township, column=column, kind=kind, year=year)
+    sql, args = catalog_search.search_sql(terms, filters, limit)
     rows = await rt.views.fetch(sql, *args)
     return {
         "query": q,
@@ -268,8 +272,19 @@ async def _latest_issues(db: Database, township: str | None) -> list[Any]:
     return rows
 
 
-def _issue_url(base: str, r: Any) -> str:
-    return f"{base}/v1/public/catalog/gazette/{r['issue_id']}"
+async def _gazette_feed(request: Request, rt: Rt, township: str | None) -> feeds.Feed:
+    rows, base = await _latest_issues(rt.views, township), _base(request)
+    home, query = f"{base}/v1/public/catalog/gazette", _query(township=township)
+    return feeds.Feed(
+        id=f"urn:gongkai:gazette:{township or 'all'}",
+        title=_title(rt, "政府公报", township),
+        home_url=home + query,
+        atom_url=f"{home}/feed.atom{query}",
+        json_url=f"{home}/feed.json{query}",
+        entries=[issue_entry(r, f"{home}/{r['issue_id']}") for r in rows],
+        author=_organ(rt, township),
+        empty_updated=datetime.now(UTC).isoformat(),
+    )
 
 
 @router.get(
@@ -278,20 +293,8 @@ def _issue_url(base: str, r: Any) -> str:
     responses=media_types(200, "application/feed+json"),
 )
 async def gazette_json_feed(request: Request, rt: Rt, township: str | None = None) -> Response:
-    rows, base = await _latest_issues(rt.views, township), _base(request)
-    items = [
-        {
-            "id": f"urn:uuid:{r['issue_id']}",
-            "url": _issue_url(base, r),
-            "title": r["title"],
-            "date_published": r["published_at"],
-            "_gongkai": {"year": r["year"], "number": r["number"], "hash": r["content_hash"]},
-        }
-        for r in rows
-    ]
-    title = _title(rt, "政府公报", township)
-    home = f"{base}/v1/public/catalog/gazette"
-    return _json_feed(title, home, f"{home}/feed.json", items)
+    feed = await _gazette_feed(request, rt, township)
+    return Response(feeds.json_feed(feed), media_type=feeds.JSON_TYPE)
 
 
 @router.get(
@@ -300,26 +303,8 @@ async def gazette_json_feed(request: Request, rt: Rt, township: str | None = Non
     responses=media_types(200, "application/atom+xml"),
 )
 async def gazette_atom_feed(request: Request, rt: Rt, township: str | None = None) -> Response:
-    rows, base = await _latest_issues(rt.views, township), _base(request)
-    updated = rows[0]["published_at"] if rows else datetime.now(UTC).isoformat()
-    entries = "".join(
-        "<entry>"
-        f"<id>urn:uuid:{r['issue_id']}</id>"
-        f"<title>{escape(r['title'])}</title>"
-        f'<link href="{escape(_issue_url(base, r))}"/>'
-        f"<published>{r['published_at']}</published>"
-        f"<updated>{r['published_at']}</updated>"
-        f"<summary>第{r['number']}期，内容哈希 {escape(r['content_hash'])}</summary>"
-        "</entry>"
-        for r in rows
-    )
-    return _atom_feed(
-        f"urn:gongkai:gazette:{township or 'all'}",
-        _title(rt, "政府公报", township),
-        f"{base}/v1/public/catalog/gazette/feed.atom",
-        updated,
-        entries,
-    )
+    feed = await _gazette_feed(request, rt, township)
+    return Response(feeds.atom(feed), media_type=feeds.ATOM_TYPE)
 
 
 @router.get("/gazette/{issue_id}", summary="公报一期 One issue, its hash, chain and texts checked")

@@ -10,7 +10,11 @@ terms (pairs for Chinese runs of two or more characters). The index is a plain
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
+
+from shared.cn_dates import BEIJING
 
 _RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[0-9A-Za-z]+")
 MAX_QUERY_TERMS = 32
@@ -63,7 +67,25 @@ def snippet(text: str, query: str, width: int = 40) -> str:
     )
 
 
-def search_sql(terms: list[str], township: str | None, limit: int) -> tuple[str, list[Any]]:
+@dataclass(frozen=True)
+class Filters:
+    """What a search may be narrowed to: an organ, a column, a kind, a year of publication
+    (Beijing time: a document published at 07:00 on 1 January belongs to the new year)."""
+
+    township: str | None = None
+    column: str | None = None
+    kind: str | None = None
+    year: int | None = None
+
+
+def year_bounds(year: int) -> tuple[str, str]:
+    """The UTC ISO instants that bound a Beijing calendar year (stored times are UTC ISO)."""
+    start = datetime(year, 1, 1, tzinfo=BEIJING).astimezone(UTC).isoformat()
+    end = datetime(year + 1, 1, 1, tzinfo=BEIJING).astimezone(UTC).isoformat()
+    return start, end
+
+
+def search_sql(terms: list[str], filters: Filters, limit: int) -> tuple[str, list[Any]]:
     """The public search: published documents holding every term, newest first."""
     placeholders = ", ".join(f"${i + 1}" for i in range(len(terms)))
     args: list[Any] = [*terms, len(terms)]
@@ -73,9 +95,22 @@ def search_sql(terms: list[str], township: str | None, limit: int) -> tuple[str,
         f"GROUP BY document_id HAVING COUNT(DISTINCT term) = ${len(terms) + 1}"
         ") m ON m.document_id = p.document_id"
     )
-    if township is not None:
-        args.append(township)
-        sql += f" WHERE p.township = ${len(args)}"
+    clauses = []
+    for name, value in (
+        ("township", filters.township),
+        ("column_code", filters.column),
+        ("kind", filters.kind),
+    ):
+        if value is not None:
+            args.append(value)
+            clauses.append(f"p.{name} = ${len(args)}")
+    if filters.year is not None:
+        start, end = year_bounds(filters.year)
+        args += [start, end]
+        n = len(args)
+        clauses.append(f"p.first_published_at >= ${n - 1} AND p.first_published_at < ${n}")
+    if clauses:
+        sql += " WHERE " + " AND ".join(clauses)
     args.append(limit)
     sql += f" ORDER BY p.updated_at DESC LIMIT ${len(args)}"
     return sql, args

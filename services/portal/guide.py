@@ -29,6 +29,17 @@ LABELS_ZH = {
 }
 
 
+@dataclass(frozen=True)
+class Rule:
+    """One 政府信息公开制度 the organ has adopted: its name, when and by which document it
+    was adopted, and what it requires, in points a citizen can hold the organ to."""
+
+    title: str
+    adopted: date
+    points: tuple[str, ...]
+    number: str = ""
+
+
 class GuideInvalid(ValueError):
     """The guide file cannot serve the portal: which organ, which field, what is wrong."""
 
@@ -48,6 +59,32 @@ class Guide:
     postcode: str = ""
     fax: str = ""
     updated: date | None = None
+    #: 政府信息公开制度 (issue #18): the rules the organ works by, shown on their own page.
+    rules: tuple[Rule, ...] = ()
+
+
+def _rules(org: str, data: Any) -> tuple[Rule, ...]:
+    if not isinstance(data, list) or not data:
+        raise GuideInvalid(f"{org}.rules: missing / 指南缺少“政府信息公开制度”")
+    rules = []
+    for n, item in enumerate(data, 1):
+        where = f"{org}.rules[{n}]"
+        if not isinstance(item, Mapping) or not item.get("title"):
+            raise GuideInvalid(f"{where}.title: missing / 第{n}项制度缺少名称")
+        if not isinstance(item.get("adopted"), date):
+            raise GuideInvalid(f"{where}.adopted: not a date / 第{n}项制度的印发日期须为日期")
+        points = item.get("points")
+        if not isinstance(points, list) or not points:
+            raise GuideInvalid(f"{where}.points: missing / 第{n}项制度缺少主要内容")
+        rules.append(
+            Rule(
+                title=str(item["title"]),
+                adopted=item["adopted"],
+                points=tuple(str(p) for p in points),
+                number=str(item.get("number") or ""),
+            )
+        )
+    return tuple(rules)
 
 
 def parse(data: Any, orgs: list[str]) -> dict[str, Guide]:
@@ -80,6 +117,7 @@ def parse(data: Any, orgs: list[str]) -> dict[str, Guide]:
             postcode=str(merged.get("postcode") or ""),
             fax=str(merged.get("fax") or ""),
             updated=updated if isinstance(updated, date) else None,
+            rules=_rules(org, merged.get("rules")),
         )
     return guides
 

@@ -1,5 +1,7 @@
-"""The portal's pages under /gk (公开): the organs' 政府信息公开专栏, a document, search,
-留言 and its status. Server-rendered Chinese HTML, no JavaScript, no account, no cookie.
+"""The portal's pages under /gk (公开): the organs' 政府信息公开专栏 (guide, rules, columns,
+annual reports), a document and its interpretations, search, 留言 and its status.
+Server-rendered Chinese HTML, no JavaScript, no account; one cookie only for a reader who
+chooses 大字 (large text).
 
 Every GET page carries a strong ETag of its bytes (and Last-Modified where the data says
 when it changed) and answers a matching conditional request with 304; `Cache-Control:
@@ -14,18 +16,18 @@ import asyncio
 import uuid
 from datetime import datetime
 from typing import Annotated, Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import FileResponse, HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from services.portal import qa as policy_qa
 from services.portal import shape
 from services.portal.apply import refusal
 from services.portal.engagement import count_view
-from services.portal.guard import Refused
+from services.portal.guard import Refused, cn_number
 from services.portal.pagecache import Page
-from services.portal.site import COLUMN_NAMES, HERE, Portal
+from services.portal.site import COLUMN_NAMES, FORM_NAMES, HERE, KIND_NAMES, Portal
 from shared.deps import handlers_of
 from shared.gateway import Answer, Api, ServiceUnreachable
 from shared.tenancy import OrgUnit
@@ -33,6 +35,7 @@ from shared.tenancy import OrgUnit
 P = Annotated[Portal, Depends(handlers_of("portal", Portal))]
 PREFIX = "/gk"
 CATALOG = "/v1/public/catalog"
+INTERPRETATION = "/v1/public/interpretation"
 CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
     "base-uri 'none'; frame-ancestors 'none'"
@@ -104,15 +107,54 @@ async def index(request: Request, portal: P) -> Response:
     return _cached(request, html)
 
 
+#: 适老化 大字版 (decision 145): the reader's choice, kept in one cookie that names nothing
+#: but the choice. Every page is the same HTML for everyone (the page cache and the ETags
+#: stay per page); the stylesheet differs, so it is revalidated on each page (304 when
+#: unchanged) and varies on the cookie.
+TEXT_COOKIE = "gk_text"
+STYLES = {name: (HERE / "static" / f"{name}.css").read_bytes() for name in ("portal", "large")}
+STYLESHEETS = {
+    "normal": STYLES["portal"],
+    "large": STYLES["portal"] + b"\n" + STYLES["large"],
+}
+
+
 @router.get("/static/{name}")
-async def static(name: str) -> Response:
+async def static(name: str, request: Request) -> Response:
     if name != "portal.css":
         return Response(status_code=404)
-    return FileResponse(
-        HERE / "static" / name,
-        media_type="text/css",
-        headers={"Cache-Control": "public, max-age=3600"},
-    )
+    size = "large" if request.cookies.get(TEXT_COOKIE) == "large" else "normal"
+    body = STYLESHEETS[size]
+    etag = shape.etag_of(body)
+    headers = {"Cache-Control": "public, no-cache", "Vary": "Cookie", "ETag": etag}
+    if shape.not_modified(request.headers, etag, None):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="text/css; charset=utf-8", headers=headers)
+
+
+@router.get("/text-size")
+async def text_size(request: Request) -> Response:
+    """字号 standard or large: remember the choice and go back to the page it was made on."""
+    back = _same_site_page(request)
+    response = RedirectResponse(back, status_code=303, headers={"Cache-Control": "no-store"})
+    if request.query_params.get("size") == "large":
+        response.set_cookie(
+            TEXT_COOKIE, "large", max_age=365 * 86400, path=PREFIX, samesite="lax", httponly=True
+        )
+    else:
+        response.delete_cookie(TEXT_COOKIE, path=PREFIX)
+    return response
+
+
+def _same_site_page(request: Request) -> str:
+    """The portal page the reader came from (its Referer, same host, under /gk), or the
+    portal's front page: never a redirect elsewhere."""
+    came = urlsplit(request.headers.get("referer", ""))
+    if came.netloc != request.headers.get("host") or not came.path.startswith(PREFIX + "/"):
+        return PREFIX + "/"
+    if came.path.startswith(PREFIX + "/text-size"):
+        return PREFIX + "/"
+    return came.path + (f"?{came.query}" if came.query else "")
 
 
 @router.get("/doc/{document_id}")
@@ -155,6 +197,45 @@ async def document(document_id: uuid.UUID, request: Request, portal: P) -> Respo
         township, column = page.meta["township"], page.meta["column"]
         count_view(request, portal, township, column, str(document_id))
     return _cached(request, page.html, page.changed, page.status)
+
+
+@router.get("/interpretation/{interpretation_id}")
+async def interpretation(interpretation_id: uuid.UUID, request: Request, portal: P) -> Response:
+    """政策解读: the published interpretation, with the policy it explains (linked both
+    ways: the document's page lists its interpretations)."""
+
+    async def build() -> Page:
+        async with portal.api(request.app) as api:
+            answer = await api.get(
+                "interpretation", f"{INTERPRETATION}/interpretations/{interpretation_id}"
+            )
+        if answer.status == 404:
+            html = _missing_html(portal, "没有找到这篇解读，它可能尚未发布或已被撤回。")
+            return Page(html, status=404)
+        _require(answer)
+        item = answer.body
+        policy = item["policy"]
+        html = portal.render(
+            "interpretation.html",
+            title=item["title"],
+            item=item,
+            policy=policy,
+            forms=[_form(f) for f in item.get("forms", [])],
+            unit=_organ_of(portal, str(item.get("unit", ""))),
+        )
+        return Page(html, shape.newest([item.get("published_at")]))
+
+    page = await portal.pages.get(request.url.path, build)
+    return _cached(request, page.html, page.changed, page.status)
+
+
+def _form(form: dict[str, Any]) -> dict[str, str]:
+    """One 解读形式 by its Chinese name, with its link when it has a web address."""
+    url = str(form.get("url") or "")
+    return {
+        "name": FORM_NAMES.get(str(form.get("form")), str(form.get("form"))),
+        "url": url if url.startswith(("https://", "http://")) else "",
+    }
 
 
 #: Each entry's text today against the text the issue compiled (catalog gazette_views).
@@ -216,10 +297,20 @@ def _require(answer: Answer) -> None:
 
 @router.get("/search")
 async def search(request: Request, portal: P) -> Response:
+    """全文检索 with filters (organ, column, kind, year of publication) that stay on every
+    page of the results; a filter value the portal does not know is dropped, not an error."""
     params = dict(parse_qsl(request.url.query))
     q = params.get("q", "").strip()[:200]
     scope = params.get("unit", "")
     unit = _unit_or_none(portal, scope) if scope else None
+    years = portal.search_years()
+    chosen = {
+        "column": params.get("column") if params.get("column") in COLUMN_NAMES else None,
+        "kind": params.get("kind") if params.get("kind") in KIND_NAMES else None,
+        "year": params.get("year") if params.get("year", "").isdigit() else None,
+    }
+    if chosen["year"] is not None and int(chosen["year"]) not in years:
+        chosen["year"] = None
     try:
         page = int(params.get("page", "1"))
     except ValueError:
@@ -229,6 +320,7 @@ async def search(request: Request, portal: P) -> Response:
     error = ""
     paging = shape.page_of(0, 1)
     qa_hits: dict[str, Any] = {}
+    total = 0
     if q:
         async with portal.api(request.app) as api:
             answer = await api.get(
@@ -237,6 +329,7 @@ async def search(request: Request, portal: P) -> Response:
                 {
                     "q": q,
                     "township": str(unit.path) if unit else None,
+                    **chosen,
                     "limit": shape.SEARCH_MAX,
                 },
             )
@@ -250,14 +343,18 @@ async def search(request: Request, portal: P) -> Response:
             total = len(found)
         else:
             error = str(answer.problem.get("message_zh") or "检索词无法识别，请换一个词再试")
-            total = 0
-    else:
-        total = 0
+    kept = {"q": q, "unit": unit.path.slug if unit else None, **chosen}
     html = portal.render(
         "search.html",
         title=f"检索：{q}" if q else "检索",
         q=q,
         unit=unit,
+        chosen=chosen,
+        filtered=any(chosen.values()),
+        columns=COLUMN_NAMES,
+        kinds=KIND_NAMES,
+        years=years,
+        query=urlencode({k: v for k, v in kept.items() if v}),
         items=items,
         terms=terms,
         paging=paging,
@@ -381,6 +478,7 @@ async def home(slug: str, request: Request, portal: P) -> Response:
             title=f"{unit.name}政府信息公开",
             unit=unit,
             guide=portal.guides[str(unit.path)],
+            rules_count=cn_number(len(portal.guides[str(unit.path)].rules)),
             columns=columns,
             years=portal.report_years(),
         )
@@ -400,6 +498,21 @@ async def guide(slug: str, request: Request, portal: P) -> Response:
         title=f"{unit.name}政府信息公开指南",
         unit=unit,
         guide=portal.guides[str(unit.path)],
+    )
+    return _cached(request, html)
+
+
+@router.get("/{slug}/rules")
+async def rules(slug: str, request: Request, portal: P) -> Response:
+    """政府信息公开制度: the rules the organ works by (data, like its guide)."""
+    unit = portal.organ(slug)
+    if unit is None:
+        return _missing(request, portal, "没有这个栏目。")
+    html = portal.render(
+        "rules.html",
+        title=f"{unit.name}政府信息公开制度",
+        unit=unit,
+        rules=portal.guides[str(unit.path)].rules,
     )
     return _cached(request, html)
 
@@ -497,6 +610,7 @@ async def enforcement(slug: str, request: Request, portal: P) -> Response:
 def routers() -> list[APIRouter]:
     from services.portal.apply import router as applying
     from services.portal.engagement import router as engagement
+    from services.portal.feeds import router as feeds
 
     # before router: its /{slug} would take /gk/subscribe and /gk/apply
-    return [engagement, applying, router]
+    return [engagement, applying, feeds, router]

@@ -21,7 +21,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from services.catalog.columns import SEED_COLUMNS
 from services.catalog.content import DocumentKind
-from services.portal.guard import Guard
+from services.interpretation.events import Form
+from services.portal.guard import Guard, cn_number
 from services.portal.guide import Guide
 from services.portal.pagecache import PageCache
 from services.portal.popularity import Engagement
@@ -39,8 +40,11 @@ TOKEN_TTL = timedelta(hours=1)
 TOKEN_RENEW = timedelta(minutes=15)
 COLUMN_NAMES = {c.code: c.name for c in SEED_COLUMNS}
 KIND_NAMES = {k.value: k.label_zh for k in DocumentKind}
+FORM_NAMES = {f.value: f.label_zh for f in Form}
 #: Annual reports offered: the last finished years (条例 Art. 50: by 31 January).
 REPORT_YEARS = 3
+#: Years offered by the search's 发布年份 filter.
+SEARCH_YEARS = 10
 
 
 def environment() -> Environment:
@@ -50,7 +54,9 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(cn_date=cn_date, cn_time=cn_time, highlight=highlight, blocks=blocks)
+    env.filters.update(
+        cn_date=cn_date, cn_time=cn_time, highlight=highlight, blocks=blocks, cn_number=cn_number
+    )
     env.globals.update(
         column_name=lambda code: COLUMN_NAMES.get(code, code),
         kind_name=lambda code: KIND_NAMES.get(code, code),
@@ -88,6 +94,11 @@ class Portal:
 
     def organ(self, slug: str) -> OrgUnit | None:
         return next((u for u in self.organs() if u.path.slug == slug), None)
+
+    def search_years(self) -> list[int]:
+        """The years a search can be narrowed to: this one and the nine before it."""
+        this = self.today().year
+        return list(range(this, this - SEARCH_YEARS, -1))
 
     def report_years(self) -> list[int]:
         this = self.today().year

@@ -67,6 +67,14 @@ def test_feeds_and_search_carry_published_documents_and_drop_withdrawn_ones__s13
     # The organ by its name, not its org code; links that work wherever the feed is read.
     assert feed.json()["title"] == "政府信息主动公开 · 苏店镇"
     assert all(i["url"].startswith("http") for i in feed.json()["items"])
+    # One column's feed (issue #18): the column's name in the title, its documents only.
+    livelihood = public(suite, "/feed.json", township="shangdang/sudian", column="livelihood")
+    assert livelihood.json()["title"] == (
+        "政府信息主动公开（民生（教育、医疗、就业、生态环境、水电气暖）） · 苏店镇"
+    )
+    assert f"urn:uuid:{document_id}" in {i["id"] for i in livelihood.json()["items"]}
+    finance = public(suite, "/feed.json", township="shangdang/sudian", column="finance")
+    assert f"urn:uuid:{document_id}" not in {i["id"] for i in finance.json()["items"]}
     atom = public(suite, "/feed.atom", township="shangdang/sudian")
     ids = {e.findtext(f"{ATOM}id") for e in ET.fromstring(atom.content).iter(f"{ATOM}entry")}
     assert f"urn:uuid:{document_id}" in ids
@@ -246,6 +254,14 @@ def test_gazette_issue_compiles_published_normative_documents_with_a_verified_ha
     text = check_page(browser, suite, "40-gazette-issue")
     assert "核验一致" in text and issue["content_hash"] in text and "本年度第一期" in text
     assert "已撤回，不再公开" in text and "与公报刊登时一致" in text
+    # The organ's issues on one page, and its gazette feed linking to the issues' pages.
+    go(browser, portal(suite) + "/sudian/gazette")
+    text = check_page(browser, suite, "41-gazette-list")
+    assert f"苏店镇人民政府公报 {today().year}年第2期" in text and "核验一致" in text
+    atom = ET.fromstring(httpx.get(portal(suite) + "/sudian/gazette/feed.atom", timeout=10).content)
+    assert atom.findtext(f"{ATOM}title") == "政府公报 · 苏店镇"
+    hrefs = {a.get("href") for a in atom.iter(f"{ATOM}link")}
+    assert portal(suite) + f"/gazette/{issue['issue_id']}" in hrefs
 
 
 def test_annual_report_section_two_counts_made_repealed_and_in_force__art50(

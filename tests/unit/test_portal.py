@@ -40,6 +40,26 @@ def test_a_guide_missing_for_an_organ_or_missing_its_phone_stops_the_portal_nami
         guide.parse(data, ORGS)
 
 
+def test_every_organ_shows_its_openness_rules_and_a_rule_without_points_stops_the_portal() -> None:
+    data = yaml.safe_load((ROOT / "deploy" / "demo" / "portal-guide.yaml").read_text("utf-8"))
+    rules = guide.parse(data, ORGS)["shangdang/sudian"].rules
+    assert rules[0].title == "政府信息发布审核制度（“三审三校”）" and rules[0].points
+    data["guides"]["shangdang/sudian"]["rules"] = [{"title": "保密审查制度", "adopted": "x"}]
+    with pytest.raises(guide.GuideInvalid, match=r"shangdang/sudian\.rules\[1\]\.adopted"):
+        guide.parse(data, ORGS)
+    data["guides"]["shangdang/sudian"]["rules"] = []
+    with pytest.raises(guide.GuideInvalid, match="政府信息公开制度"):
+        guide.parse(data, ORGS)
+
+
+def test_a_year_filter_is_the_beijing_calendar_year_in_stored_utc_instants() -> None:
+    from services.catalog.search import year_bounds
+
+    # 00:30 on 1 January 2026 in Beijing is 16:30 UTC on 31 December 2025: the new year.
+    assert year_bounds(2026) == ("2025-12-31T16:00:00+00:00", "2026-12-31T16:00:00+00:00")
+    assert year_bounds(2026)[0] <= "2025-12-31T16:30:00.000001+00:00" < year_bounds(2026)[1]
+
+
 def test_search_hits_are_marked_and_the_rest_escaped() -> None:
     marked = shape.highlight("关于<低保>资金发放的通知：低保标准", ["低保", "资金"])
     assert str(marked) == (
