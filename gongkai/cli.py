@@ -286,7 +286,7 @@ def parser() -> argparse.ArgumentParser:
     rs.add_argument("--force", action="store_true", help="even while the suite has its files open")
     rs.set_defaults(func=_restore)
 
-    from shared.tenancy import Role
+    from shared.roles import Role
 
     issue.add_argument(
         "--role",

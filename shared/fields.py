@@ -18,11 +18,12 @@ of a moment); outside, `schema.date_range` / `schema.datetime_range`.
 from __future__ import annotations
 
 from datetime import date, datetime
-from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator
 from pydantic_core import PydanticCustomError
+
+from shared.labels import LabelledEnum as LabelledEnum  # re-exported: the one definition
 
 
 def _iso_text_only(kind: str, python_type: type[date]) -> BeforeValidator:
@@ -85,20 +86,3 @@ PERSONAL: dict[str, Any] = {"personal": True}
 #: `Field(json_schema_extra=NOT_PERSONAL)`: reviewed, and not personal although its name
 #: suggests it (an indicator's `name`, a document's `body`): `"personal": false`.
 NOT_PERSONAL: dict[str, Any] = {"personal": False}
-
-
-class LabelledEnum(StrEnum):
-    """A code and, beside it, what a person reads: `in_person = "in_person", "当面提交"`.
-
-    The value (the code) is what APIs, events and contracts carry; `label_zh` is the one
-    place a form, a page or a letter takes the Chinese word from (GET /v1/commands lists
-    them). The label is not part of the value, so schemas and stored events do not change.
-    """
-
-    label_zh: str
-
-    def __new__(cls, value: str, label_zh: str = "") -> LabelledEnum:
-        member = str.__new__(cls, value)
-        member._value_ = value
-        member.label_zh = label_zh
-        return member

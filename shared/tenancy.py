@@ -34,6 +34,7 @@ from pydantic_core import CoreSchema, core_schema
 
 from shared.errors import NotFound, ValidationFailed
 from shared.fields import LabelledEnum
+from shared.roles import Role as Role  # re-exported: most callers import it from here
 
 SLUG_PATTERN = r"[a-z0-9]+(?:-[a-z0-9]+)*"
 """One path segment or person id: lowercase ascii letters and digits, single inner hyphens."""
@@ -44,26 +45,6 @@ MAX_ORG_DEPTH = 3
 
 ORG_PATH_PATTERN = rf"^{SLUG_PATTERN}(?:/{SLUG_PATTERN}){{0,{MAX_ORG_DEPTH - 1}}}$"
 _SLUG_RE = re.compile(rf"^{SLUG_PATTERN}$")
-
-
-class Role(LabelledEnum):
-    """What a person or service may do; the Chinese terms follow DOMAIN.md §0."""
-
-    DRAFTER = "drafter", "拟稿人（编辑）"
-    SECTION_HEAD = "section_head", "科室/站所负责人"
-    LEADER_IN_CHARGE = "leader_in_charge", "分管领导"
-    PRINCIPAL_LEADER = "principal_leader", "主要领导"
-    OPENNESS_OFFICE_HEAD = "openness_office_head", "政府信息公开工作机构负责人"
-    REQUEST_HANDLER = "request_handler", "依申请公开答复办理人员"
-    ATTRIBUTE_OFFICER = "attribute_officer", "拟发公文公开属性认定与管理人员"
-    OPINION_OFFICER = "opinion_officer", "政务舆情专职工作人员"
-    LIAISON = "liaison", "信息报送联络员"
-    AUDITOR = "auditor", "审计人员"
-    DISTRICT_ASSESSOR = "district_assessor", "区政务公开考核人员"
-    ADMINISTRATOR = "administrator", "系统管理员"
-    DISTRICT_ADMINISTRATOR = "district_administrator", "区级账号管理员"
-    TOWNSHIP_ADMINISTRATOR = "township_administrator", "乡镇账号管理员"
-    SERVICE = "service", "服务账号"
 
 
 ROLE_LABELS_ZH: Mapping[Role, str] = MappingProxyType({m: m.label_zh for m in Role})

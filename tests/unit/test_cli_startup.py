@@ -73,6 +73,10 @@ def test_quick_commands_do_not_import_the_servers(
     assert result["code"] == (2 if argv[0] == "token" else 0), result
     loaded = set(result["modules"])  # type: ignore[arg-type]
     assert loaded.isdisjoint(set(HEAVY) - set(allowed)), sorted(loaded & set(HEAVY))
+    if argv == ["--help"]:
+        # Not even pydantic (0.3 s of import): the parser's --role choices come from
+        # shared/roles.py, which needs the standard library only.
+        assert "pydantic" not in loaded and "yaml" not in loaded, sorted(loaded)
 
 
 def test_help_lists_every_service_command_and_says_which_options_repeat(tmp_path: Path) -> None:
