@@ -56,7 +56,7 @@ from shared.logging import configure_logging
 from shared.openapi import complete_contract
 from shared.projections import ProjectionRunner, setup_projection
 from shared.routes import COMMAND_RESPONSES, catalogue_router
-from shared.service import ALL_SERVICES, ServiceDefinition, discover, sources_of
+from shared.service import ALL_SERVICES, Definitions, ServiceDefinition, sources_of
 from shared.settings import Settings
 from shared.tenancy import OrgTree, load_org_tree
 
@@ -66,7 +66,8 @@ if TYPE_CHECKING:  # faust is imported by the workers that run it (start-up time
 log = structlog.get_logger("gongkai.app")
 
 Role = Literal["embedded", "serve", "worker"]
-DEFINITIONS: dict[str, ServiceDefinition] = discover()
+#: Every service by name; a process imports only those it runs (shared/service.py).
+DEFINITIONS: Mapping[str, ServiceDefinition] = Definitions()
 SERVICES: tuple[str, ...] = tuple(DEFINITIONS)
 
 

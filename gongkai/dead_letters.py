@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 from uuid import UUID
@@ -51,7 +51,7 @@ READERS = (Role.ADMINISTRATOR, Role.AUDITOR)
 
 
 def consumers_of(
-    service: str, definitions: dict[str, ServiceDefinition], prefix: str = DEFAULT_PREFIX
+    service: str, definitions: Mapping[str, ServiceDefinition], prefix: str = DEFAULT_PREFIX
 ) -> list[dl.Consumer]:
     """Every name under which `service`'s read model parks events, in either mode.
 
@@ -113,7 +113,7 @@ class Operations:
     settings: Settings
     views: dict[str, Database]
     stores: dict[str, EventStore]
-    definitions: dict[str, ServiceDefinition]
+    definitions: Mapping[str, ServiceDefinition]
     _opened: list[EventStore] = field(default_factory=list)
 
     def consumer(self, name: str) -> dl.Consumer:

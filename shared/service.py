@@ -13,9 +13,10 @@ from __future__ import annotations
 import asyncio
 import importlib
 import pkgutil
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from shared.account_book import AccountBook
@@ -134,27 +135,55 @@ def sources_of(projection: Projection, own: str) -> tuple[str, ...]:
     return tuple(getattr(projection, "sources", (own,)))
 
 
+class Definitions(Mapping[str, "ServiceDefinition"]):
+    """Every service under `package` by name, each imported when first asked for.
+
+    The names come from the packages that hold a `service.py`, without importing them: a
+    process that runs one service (`gongkai serve catalog`) imports that service only,
+    which halves its start-up (the services' modules are two thirds of importing them
+    all). Iterating gives names; looking one up imports it. Projections read other
+    services' events as payloads, never through those services' modules, so nothing a
+    process runs depends on a service it does not import."""
+
+    def __init__(self, package: str = "services") -> None:
+        root = importlib.import_module(package)
+        self._package = package
+        self._names = tuple(
+            sorted(
+                info.name
+                for info in pkgutil.iter_modules(root.__path__)
+                if info.ispkg
+                and any(
+                    (Path(where) / info.name / "service.py").is_file() for where in root.__path__
+                )
+            )
+        )
+        self._loaded: dict[str, ServiceDefinition] = {}
+
+    def __getitem__(self, name: str) -> ServiceDefinition:
+        if name not in self._names:
+            raise KeyError(name)
+        if name not in self._loaded:
+            module = importlib.import_module(f"{self._package}.{name}.service")
+            definition = module.SERVICE
+            if not isinstance(definition, ServiceDefinition) or definition.name != name:
+                raise TypeError(f"{self._package}.{name}.service.SERVICE must be its definition")
+            self._loaded[name] = definition
+        return self._loaded[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+
 def discover(package: str = "services") -> dict[str, ServiceDefinition]:
-    """Every service under `package`, by name, sorted."""
-    root = importlib.import_module(package)
-    found: dict[str, ServiceDefinition] = {}
-    for info in sorted(pkgutil.iter_modules(root.__path__), key=lambda m: m.name):
-        if not info.ispkg:
-            continue
-        try:
-            module = importlib.import_module(f"{package}.{info.name}.service")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"{package}.{info.name}.service":
-                continue  # a package without service.py is not a service (yet)
-            raise
-        definition = module.SERVICE
-        if not isinstance(definition, ServiceDefinition) or definition.name != info.name:
-            raise TypeError(f"{package}.{info.name}.service.SERVICE must be its definition")
-        found[info.name] = definition
-    return found
+    """Every service under `package`, by name, sorted, all imported."""
+    return dict(Definitions(package).items())
 
 
-def start_order(definitions: dict[str, ServiceDefinition]) -> list[str]:
+def start_order(definitions: Mapping[str, ServiceDefinition]) -> list[str]:
     """Service names in an order that starts every service after those it calls, by name
     otherwise (a launcher hands each the URLs of those already running)."""
     ordered: list[str] = []

@@ -51,3 +51,32 @@ def test_an_embedded_suite_without_a_projections_source_refuses_to_start() -> No
         if p.name.startswith("assessment.scoreboard")
     )
     assert sorted(suite._embedded_sources("assessment", scorer)) == ["assessment", "catalog"]
+
+
+def test_a_process_that_runs_one_service_imports_only_that_one(tmp_path: Path) -> None:
+    """`gongkai serve audit` builds its app without importing the other services' modules
+    (start-up time of every distributed process)."""
+    import subprocess
+
+    probe = (
+        "import sys\n"
+        "from gongkai.app import DEFINITIONS, create_app\n"
+        "from shared.settings import Settings\n"
+        "names = list(DEFINITIONS)\n"
+        "create_app(Settings(database_url='postgresql://x@127.0.0.1:1/x',"
+        " kafka_bootstrap='127.0.0.1:1'), role='serve', services=['audit'])\n"
+        "print(len(names), sorted({m.split('.')[1] for m in sys.modules"
+        " if m.startswith('services.')}))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        env={"PYTHONPATH": str(Path(__file__).parents[2]), "PATH": "/usr/bin:/bin"},
+    )
+    count, loaded = done.stdout.strip().split(" ", 1)
+    assert int(count) == len(discover())  # the names are all there, unimported
+    assert loaded == "['audit', 'platform']"  # platform: the working-day calendars
