@@ -221,7 +221,7 @@ async def interpretation(interpretation_id: uuid.UUID, request: Request, portal:
             item=item,
             policy=policy,
             forms=[_form(f) for f in item.get("forms", [])],
-            unit=_organ_of(portal, str(item.get("unit", ""))),
+            unit=_organ_over(portal, str(item.get("unit", ""))),
         )
         return Page(html, shape.newest([item.get("published_at")]))
 
@@ -283,6 +283,13 @@ def _paras(doc: dict[str, Any]) -> list[str]:
 
 def _organ_of(portal: Portal, path: str) -> OrgUnit | None:
     return next((u for u in portal.organs() if str(u.path) == path), None)
+
+
+def _organ_over(portal: Portal, path: str) -> OrgUnit | None:
+    """The organ (township, else the district) a unit such as `shangdang/sudian/party-office`
+    belongs to."""
+    over = [u for u in portal.organs() if path == str(u.path) or path.startswith(f"{u.path}/")]
+    return max(over, key=lambda u: len(str(u.path)), default=None)
 
 
 def _require(answer: Answer) -> None:

@@ -282,6 +282,8 @@ def answer_message(suite: SuiteHandle, words: str, reply: str) -> None:
 def test_a_citizen_opens_a_policy_s_interpretation_and_goes_back_to_the_policy__s19(
     suite: SuiteHandle, browser: Any
 ) -> None:
+    from selenium.webdriver.common.by import By
+
     document_id = published_policy(suite)
     interpretation_id = drafted_and_approved(suite, document_id, samples.GOOD_SECTIONS)
     r = post(suite, "zhang-wei", f"/interpretations/{interpretation_id}/publish")
@@ -295,6 +297,7 @@ def test_a_citizen_opens_a_policy_s_interpretation_and_goes_back_to_the_policy__
     go(browser, portal(suite) + f"/doc/{document_id}")
     click_link(browser, title)
     assert browser.current_url.endswith(f"/gk/interpretation/{interpretation_id}")
+    assert "苏店镇" in browser.find_element(By.CSS_SELECTOR, ".crumbs").text
     text = check_page(browser, suite, "08-interpretation")
     assert title in text and samples.POLICY_TITLE in text
     assert "一、为什么要出台这个方案" in text and "图解" in text
