@@ -14,13 +14,16 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from typing import Any
 
+import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 
+from shared.identity import Role
 from shared.kafka import ensure_topics
-from tests.faults.harness import Deployment, Load
+from tests.faults.harness import Deployment, Load, Process, token
 
 #: Real servers of their own (not the shared ones): counted by `pytest -m kafka` / `-m postgres`.
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
@@ -128,11 +131,54 @@ def test_poison_messages_go_to_the_dlq_and_the_worker_goes_on(
     audit_group = f"{deployment.prefix}.audit.projections"
     assert [r.split(":")[0] for r in dlq[audit_group]] == ["undecodable"], dlq
     chain = deployment.check_chain(foreign={forged})
+    parked_row = _operator_discards_the_parked_event(deployment, api)
     healing(
         fault="poison messages",
         seconds_to_apply_later_events=round(healed - injected, 1),
         chain=chain,
+        operator=f"listed and discarded the parked forgery of {parked_row['consumer']}",
     )
+
+
+def _operator_discards_the_parked_event(deployment: Deployment, api: Process) -> dict[str, Any]:
+    """The operator's side in distributed mode (docs/operations.md "A projection parked
+    events"): the service's own `serve` process lists what its worker parked (in the same
+    PostgreSQL schema), an auditor may look but not act, a retry of the forgery is refused
+    (it is in no store to read again), and a discard with a reason removes it and is
+    recorded in the platform's log."""
+    admin = {"Authorization": f"Bearer {token('chen-gang', 'shangdang', Role.ADMINISTRATOR)}"}
+    auditor = {"Authorization": f"Bearer {token('liu-min', 'shangdang', Role.AUDITOR)}"}
+    ops = "/v1/ops/dead-letters"
+    with httpx.Client(base_url=api.url, timeout=30) as c:
+        rows = c.get(ops, headers=auditor)
+        assert rows.status_code == 200, rows.text
+        [row] = [r for r in rows.json() if r["service"] == "applications"]
+        at = f"{ops}/{row['consumer']}/{row['stream_id']}"
+        shown = c.get(at, headers=auditor).json()
+        assert [e["event_type"] for e in shown["events"]] == ["RequestRegistered"]
+        assert c.post(at + "/retry", headers=auditor).json()["rule"] == "auditor.read_only"
+        # Re-driving reads the event from its store again: a forgery is in none, so the
+        # retry is refused (and writes nothing) naming the rule.
+        retried = c.post(at + "/retry", headers=admin)
+        assert retried.status_code == 422, retried.text
+        assert retried.json()["rule"] == "dead_letters.event_missing"
+        reason = {"reason": "伪造的消息，不在事件库中"}
+        assert c.post(at + "/discard", headers=admin, json=reason).status_code == 200
+        assert [r for r in c.get(ops, headers=admin).json() if r["service"] == "applications"] == []
+    actions = asyncio.run(_platform_actions(deployment))
+    assert actions == [("ParkedEventsDiscarded", "chen-gang")], actions
+    return dict(row)
+
+
+async def _platform_actions(deployment: Deployment) -> list[tuple[str, str]]:
+    from shared.eventstore import open_postgres_store
+
+    store = await open_postgres_store(deployment.database_url, schema="platform", listen=False)
+    try:
+        events = await store.read_all(0, 1000)
+    finally:
+        await store.close()
+    return [(e.type, e.actor.id) for e in events if e.type.startswith("ParkedEvents")]
 
 
 def _converge_with_poison(  # type: ignore[no-untyped-def]
