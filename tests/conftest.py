@@ -23,6 +23,12 @@ from shared.db import Database, PostgresDatabase, SqliteDatabase
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
+#: Tests that start servers of their own on fixed ports (the fault harness's Kafka and
+#: PostgreSQL, `make up`'s whole suite) or time how fast the suite heals: they run after the
+#: parallel part, one at a time (scripts/test.sh), so a neighbour neither takes their
+#: ports nor their CPU.
+SOLO = frozenset({"faults", "test_suite_script.py"})
+
 # The daily column check (services/catalog/column_checks.py) runs on the real clock in a
 # suite started on a working day after 08:00 Shanghai time, and would record empty columns
 # for every township in the middle of tests that count points: whether a test passed would
@@ -137,3 +143,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.kafka)
         if "keycloak_url" in names:
             item.add_marker(pytest.mark.keycloak)
+        if any(part in SOLO for part in parts) or item.path.name in SOLO:
+            item.add_marker(pytest.mark.solo)
+        # With two test processes (pytest-xdist, `--dist loadgroup`): a module's tests run in
+        # one process, in their order, the embedded ones and the distributed ones as two
+        # groups, so each process starts each mode's session suite once (the collection
+        # order has every embedded test before every distributed one).
+        mode = sorted(params & {"embedded", "distributed"})
+        item.add_marker(pytest.mark.xdist_group(f"{item.path.name}:{''.join(mode)}"))
