@@ -80,14 +80,14 @@ fi
 
 # Two test processes (pytest-xdist; GONGKAI_TEST_WORKERS, 1 = one process): the suite
 # waits on its servers about half of the time, so a second process uses the idle core. A
-# module's tests stay in one process, in order (tests/conftest.py). Then the tests marked
+# module's tests in one mode stay in one process, in order (tests/conftest.py `scope_of`,
+# the scheduler it gives pytest-xdist). Then the tests marked
 # `solo` (servers of their own on fixed ports, recovery timed) run alone.
 workers=${GONGKAI_TEST_WORKERS:-2}
 set +e
 if [[ $workers -gt 1 ]]; then
   echo "test.sh: $workers test processes, then the solo tests alone"
-  $BIN/pytest -q -rfEs --durations=25 -p no:cacheprovider -n "$workers" --dist loadgroup \
-    -m "not solo" "$@"
+  $BIN/pytest -q -rfEs --durations=25 -p no:cacheprovider -n "$workers" -m "not solo" "$@"
   parallel=$?
   $BIN/pytest -q -rfEs --durations=10 -p no:cacheprovider -m solo "$@"
   alone=$?

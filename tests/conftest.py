@@ -15,6 +15,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -145,9 +146,27 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.keycloak)
         if any(part in SOLO for part in parts) or item.path.name in SOLO:
             item.add_marker(pytest.mark.solo)
-        # With two test processes (pytest-xdist, `--dist loadgroup`): a module's tests run in
-        # one process, in their order, the embedded ones and the distributed ones as two
-        # groups, so each process starts each mode's session suite once (the collection
-        # order has every embedded test before every distributed one).
-        mode = sorted(params & {"embedded", "distributed"})
-        item.add_marker(pytest.mark.xdist_group(f"{item.path.name}:{''.join(mode)}"))
+
+
+def scope_of(nodeid: str) -> str:
+    """The unit two test processes share work in: a module's tests in one mode
+    (`tests/e2e/test_portal.py:embedded`), so they run in one process, in their order, on
+    one module suite; and since the collection puts every embedded test before every
+    distributed one, each process starts each session suite once."""
+    module = nodeid.split("::", 1)[0]
+    params = nodeid[nodeid.rfind("[") + 1 : -1].split("-") if nodeid.endswith("]") else []
+    mode = next((p for p in params if p in ("embedded", "distributed")), "")
+    return f"{module}:{mode}"
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """pytest-xdist's load-by-scope scheduling with `scope_of` as the scope (its
+    `xdist_group` marks are not applied under pytest 9: `loadgroup` spread a module's tests
+    over both processes and rebuilt its module suite for each)."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByModuleAndMode(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            return scope_of(nodeid)
+
+    return ByModuleAndMode(config, log)
