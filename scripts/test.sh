@@ -5,8 +5,7 @@
 #    are already given (GONGKAI_TEST_DATABASE_URL, GONGKAI_TEST_KAFKA_BOOTSTRAP,
 #    GONGKAI_TEST_KEYCLOAK_URL); with the first two given and no Keycloak, starts only
 #    Keycloak (deploy/keycloak.sh).
-# 2. Runs the whole pytest suite: two processes, then the `solo` tests alone (below).
-#    With CI=true a test that needs missing
+# 2. Runs the whole pytest suite. With CI=true a test that needs missing
 #    infrastructure FAILS (tests/conftest.py); locally it is skipped, and the
 #    skip list with reasons is printed at the end.
 # 3. Stops what it started.
@@ -78,30 +77,12 @@ if ! bash deploy/promtool.sh; then
   echo "test.sh: promtool missing; the alert rules' tests will be SKIPPED" >&2
 fi
 
-# Two test processes (pytest-xdist; GONGKAI_TEST_WORKERS, 1 = one process): the suite
-# waits on its servers about half of the time, so a second process uses the idle core. A
-# module's tests in one mode stay in one process, in order (tests/conftest.py `scope_of`,
-# the scheduler it gives pytest-xdist). Then the tests marked
-# `solo` (servers of their own on fixed ports, recovery timed) run alone.
-workers=${GONGKAI_TEST_WORKERS:-2}
 set +e
-if [[ $workers -gt 1 ]]; then
-  echo "test.sh: $workers test processes, then the solo tests alone"
-  $BIN/pytest -q -rfEs --durations=25 -p no:cacheprovider -n "$workers" -m "not solo" "$@"
-  parallel=$?
-  $BIN/pytest -q -rfEs --durations=10 -p no:cacheprovider -m solo "$@"
-  alone=$?
-else
-  $BIN/pytest -q -rfEs --durations=25 -p no:cacheprovider "$@"
-  parallel=$?
-  alone=5
-fi
+$BIN/pytest -q -rfEs --durations=25 -p no:cacheprovider "$@"
+status=$?
 set -e
-if [[ $parallel == 5 && $alone == 5 ]]; then
+if [[ $status == 5 ]]; then
   echo "test.sh: pytest collected no tests" >&2
   exit 1
 fi
-for status in $parallel $alone; do
-  if [[ $status != 0 && $status != 5 ]]; then exit "$status"; fi
-done
-exit 0
+exit $status

@@ -15,7 +15,6 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 import pytest
@@ -23,12 +22,6 @@ import pytest
 from shared.db import Database, PostgresDatabase, SqliteDatabase
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-
-#: Tests that start servers of their own on fixed ports (the fault harness's Kafka and
-#: PostgreSQL, `make up`'s whole suite) or time how fast the suite heals: they run after the
-#: parallel part, one at a time (scripts/test.sh), so a neighbour neither takes their
-#: ports nor their CPU.
-SOLO = frozenset({"faults", "test_suite_script.py"})
 
 # The daily column check (services/catalog/column_checks.py) runs on the real clock in a
 # suite started on a working day after 08:00 Shanghai time, and would record empty columns
@@ -144,29 +137,3 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.kafka)
         if "keycloak_url" in names:
             item.add_marker(pytest.mark.keycloak)
-        if any(part in SOLO for part in parts) or item.path.name in SOLO:
-            item.add_marker(pytest.mark.solo)
-
-
-def scope_of(nodeid: str) -> str:
-    """The unit two test processes share work in: a module's tests in one mode
-    (`tests/e2e/test_portal.py:embedded`), so they run in one process, in their order, on
-    one module suite; and since the collection puts every embedded test before every
-    distributed one, each process starts each session suite once."""
-    module = nodeid.split("::", 1)[0]
-    params = nodeid[nodeid.rfind("[") + 1 : -1].split("-") if nodeid.endswith("]") else []
-    mode = next((p for p in params if p in ("embedded", "distributed")), "")
-    return f"{module}:{mode}"
-
-
-def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """pytest-xdist's load-by-scope scheduling with `scope_of` as the scope (its
-    `xdist_group` marks are not applied under pytest 9: `loadgroup` spread a module's tests
-    over both processes and rebuilt its module suite for each)."""
-    from xdist.scheduler import LoadScopeScheduling
-
-    class ByModuleAndMode(LoadScopeScheduling):  # type: ignore[misc]
-        def _split_scope(self, nodeid: str) -> str:
-            return scope_of(nodeid)
-
-    return ByModuleAndMode(config, log)
