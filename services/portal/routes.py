@@ -495,33 +495,28 @@ async def home(slug: str, request: Request, portal: P) -> Response:
     return _cached(request, page.html, page.changed)
 
 
-@router.get("/{slug}/guide")
-async def guide(slug: str, request: Request, portal: P) -> Response:
+async def _guide_page(
+    slug: str, request: Request, portal: Portal, template: str, what: str
+) -> Response:
+    """A page made from the organ's guide file: the 指南 itself, or its 制度."""
     unit = portal.organ(slug)
     if unit is None:
         return _missing(request, portal, "没有这个栏目。")
     html = portal.render(
-        "guide.html",
-        title=f"{unit.name}政府信息公开指南",
-        unit=unit,
-        guide=portal.guides[str(unit.path)],
+        template, title=f"{unit.name}{what}", unit=unit, guide=portal.guides[str(unit.path)]
     )
     return _cached(request, html)
+
+
+@router.get("/{slug}/guide")
+async def guide(slug: str, request: Request, portal: P) -> Response:
+    return await _guide_page(slug, request, portal, "guide.html", "政府信息公开指南")
 
 
 @router.get("/{slug}/rules")
 async def rules(slug: str, request: Request, portal: P) -> Response:
     """政府信息公开制度: the rules the organ works by (data, like its guide)."""
-    unit = portal.organ(slug)
-    if unit is None:
-        return _missing(request, portal, "没有这个栏目。")
-    html = portal.render(
-        "rules.html",
-        title=f"{unit.name}政府信息公开制度",
-        unit=unit,
-        rules=portal.guides[str(unit.path)].rules,
-    )
-    return _cached(request, html)
+    return await _guide_page(slug, request, portal, "rules.html", "政府信息公开制度")
 
 
 @router.get("/{slug}/column/{code}")
