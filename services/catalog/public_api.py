@@ -154,18 +154,19 @@ def _base(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
 
-def _title(rt: Rt, what: str, township: str | None) -> str:
-    """`政府信息主动公开 · 苏店镇`: the organ by its name, never its org code."""
-    if township is None:
-        return f"{rt.orgs.district.name} {what}"
-    name = rt.orgs.get(township).name if township in rt.orgs else township
-    return f"{what} · {name}"
-
-
 def _organ(rt: Rt, township: str | None) -> str:
-    if township is None or township not in rt.orgs:
+    """The organ by its name, never its org code (the district when none is asked for; an
+    unknown code as given, so a feed of nothing still says what was asked)."""
+    if township is None:
         return rt.orgs.district.name
-    return rt.orgs.get(township).name
+    return rt.orgs.get(township).name if township in rt.orgs else township
+
+
+def _title(rt: Rt, what: str, township: str | None) -> str:
+    """`政府信息主动公开 · 苏店镇`, or `长治市上党区 政府公报` for the whole district."""
+    if township is None:
+        return f"{_organ(rt, None)} {what}"
+    return f"{what} · {_organ(rt, township)}"
 
 
 def _query(**params: str | None) -> str:

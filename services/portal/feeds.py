@@ -9,12 +9,14 @@ address the reader used (a feed is read elsewhere). Decision 144.
 No `from __future__ import annotations` here: FastAPI must see the real types.
 """
 
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from services.portal import shape
+from services.portal.pagecache import Page
 from services.portal.routes import CATALOG, PREFIX, P, _cached, _missing, _require
 from services.portal.site import COLUMN_NAMES, Portal
 from shared import feeds
@@ -136,9 +138,13 @@ async def gazette_list(slug: str, request: Request, portal: P) -> Response:
     unit = portal.organ(slug)
     if unit is None:
         return _missing(request, portal, "没有这个栏目。")
-    issues = await _issues(request, portal, unit)
-    html = portal.render(
-        "gazette_list.html", title=f"政府公报 - {unit.name}", unit=unit, issues=issues
-    )
-    changed = max((datetime.fromisoformat(i["published_at"]) for i in issues), default=None)
-    return _cached(request, html, changed)
+
+    async def build() -> Page:
+        issues = await _issues(request, portal, unit)
+        html = portal.render(
+            "gazette_list.html", title=f"政府公报 - {unit.name}", unit=unit, issues=issues
+        )
+        return Page(html, shape.newest([i["published_at"] for i in issues]))
+
+    page = await portal.pages.get(request.url.path, build)
+    return _cached(request, page.html, page.changed)

@@ -113,9 +113,13 @@ async def index(request: Request, portal: P) -> Response:
 #: unchanged) and varies on the cookie.
 TEXT_COOKIE = "gk_text"
 STYLES = {name: (HERE / "static" / f"{name}.css").read_bytes() for name in ("portal", "large")}
+#: Each size's stylesheet and its ETag, made once: every page load revalidates one.
 STYLESHEETS = {
-    "normal": STYLES["portal"],
-    "large": STYLES["portal"] + b"\n" + STYLES["large"],
+    size: (body, shape.etag_of(body))
+    for size, body in (
+        ("normal", STYLES["portal"]),
+        ("large", STYLES["portal"] + b"\n" + STYLES["large"]),
+    )
 }
 
 
@@ -124,8 +128,7 @@ async def static(name: str, request: Request) -> Response:
     if name != "portal.css":
         return Response(status_code=404)
     size = "large" if request.cookies.get(TEXT_COOKIE) == "large" else "normal"
-    body = STYLESHEETS[size]
-    etag = shape.etag_of(body)
+    body, etag = STYLESHEETS[size]
     headers = {"Cache-Control": "public, no-cache", "Vary": "Cookie", "ETag": etag}
     if shape.not_modified(request.headers, etag, None):
         return Response(status_code=304, headers=headers)
