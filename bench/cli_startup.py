@@ -2,9 +2,12 @@
 
     .venv/bin/python -m bench.cli_startup [--runs 7]
 
-Each command runs `--runs` times as a fresh process (`python -m gongkai.cli …`) with an
-empty GONGKAI_VAR_DIR; the report gives the median and the fastest wall time. What the
-commands import is held by tests/unit/test_cli_startup.py; this measures the time.
+Each command runs `--runs` times as a fresh process (`python -m gongkai.cli …`) on an
+embedded state made first, as an operator has it: the demo district's accounts
+bootstrapped (`gongkai accounts bootstrap`) and a working-day year published (`gongkai
+workdays publish`), so `token issue` signs a real token and `workdays due` counts over a
+published year. The report gives the median and the fastest wall time. What the commands
+import is held by tests/unit/test_cli_startup.py; this measures the time.
 """
 
 from __future__ import annotations
@@ -22,11 +25,35 @@ from bench.common import load
 
 COMMANDS = (
     ("--help",),
-    ("workdays", "due", "--from", "2026-09-30", "--days", "3"),
-    # no account "bench" in the empty state: refused after reading the accounts store
-    # (exit 2), which is the start-up being measured
-    ("token", "issue", "--org", "shangdang", "--role", "auditor", "--sub", "bench"),
+    ("workdays", "due", "--from", "2027-09-30", "--days", "3"),
+    ("token", "issue", "--sub", "chen-gang", "--role", "administrator"),
 )
+
+#: A year the package does not cover, published so `workdays due` reads it from the log.
+YEAR_2027 = """year: 2027
+holidays: [2027-01-01, 2027-10-01, 2027-10-04, 2027-10-05, 2027-10-06, 2027-10-07]
+makeup_workdays: [2027-09-26]
+source: bench/cli_startup.py (a made-up schedule for the measurement)
+version: 1
+"""
+
+
+def _state(root: Path, env: dict[str, str], var: Path) -> None:
+    """The embedded state the commands read: accounts bootstrapped, a year published."""
+    (var / "admin-password").write_text("bench-startup-password-1", encoding="utf-8")
+    (var / "2027.yaml").write_text(YEAR_2027, encoding="utf-8")
+    password = str(var / "admin-password")
+    for argv in (
+        ["accounts", "bootstrap", "--admin", "chen-gang", "--password-file", password],
+        ["workdays", "publish", str(var / "2027.yaml")],
+    ):
+        subprocess.run(
+            [sys.executable, "-m", "gongkai.cli", *argv],
+            env=env,
+            cwd=root,
+            stdout=subprocess.DEVNULL,
+            check=True,
+        )
 
 
 def main() -> None:
@@ -37,7 +64,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as var:
         env = {**os.environ, "PYTHONPATH": str(root), "GONGKAI_VAR_DIR": var}
         env.pop("GONGKAI_DATABASE_URL", None)
-        print(f"load {load()}; {runs} runs each; {sys.executable}")
+        _state(root, env, Path(var))
+        print(f"load {load()}; {runs} runs each; embedded state; {sys.executable}")
         for argv in COMMANDS:
             times = []
             for _ in range(runs):
@@ -50,7 +78,7 @@ def main() -> None:
                     stderr=subprocess.DEVNULL,
                     check=False,
                 )
-                assert done.returncode == (2 if argv[0] == "token" else 0), argv
+                assert done.returncode == 0, argv
                 times.append(time.perf_counter() - started)
             label = "gongkai " + " ".join(argv[:2])
             median, fastest = statistics.median(times), min(times)

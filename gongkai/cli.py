@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import importlib
 import importlib.util
 import pkgutil
@@ -12,12 +11,13 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from shared.envelope import RecordedEvent
     from shared.settings import Settings
 
 # Start-up is kept light (docs/operations.md, "The command line"): this module imports
 # only the standard library at the top, each command imports what it runs, and the
 # services' subcommands come from their light `services/<name>/cli.py` (see
-# `_service_command_modules`). tests/test_cli_startup.py holds the line.
+# `_service_command_modules`). tests/unit/test_cli_startup.py holds the line.
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -107,22 +107,17 @@ def _serve(args: argparse.Namespace, role: str) -> int:
 def _token(args: argparse.Namespace) -> int:
     """A token for an active account, with roles it holds at the org (default: all of them,
     at the account's own org); refused otherwise (docs/identity.md)."""
-    from services.accounts.cli import open_accounts
-    from shared.account_book import AccountKind
+    from shared.account_book import AccountBook, AccountKind, AccountState, account_stream
     from shared.errors import Forbidden, Unauthenticated
     from shared.identity import Principal, Role, issue_token
     from shared.settings import Settings
 
     settings = Settings()
-
-    async def account() -> object:
-        async with open_accounts(settings) as handlers:
-            return await handlers.account(args.sub)
-
-    state = asyncio.run(account())
-    from shared.account_book import AccountState
-
-    assert isinstance(state, AccountState)
+    # The account as every suite process knows it: its stream, folded by the account book
+    # that authenticates callers (shared/account_book.py).
+    book = AccountBook()
+    book.apply_all(_read_log(settings, "accounts", stream_id=account_stream(args.sub)))
+    state = book.get(args.sub) or AccountState()
     wanted_kind = AccountKind.SERVICE if args.service else AccountKind.PERSON
     if not state.exists or state.kind is not wanted_kind:
         raise Unauthenticated(
@@ -167,21 +162,35 @@ def _token(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _published_calendars(settings: Settings) -> list[object]:
-    """Operator-published years from the embedded platform store, if there is one."""
-    from shared.eventstore import open_postgres_store, open_sqlite_store
+def _read_log(
+    settings: Settings, service: str, *, stream_id: str | None = None
+) -> list[RecordedEvent]:
+    """A service's log, or one stream of it: read from its embedded file without an event
+    loop (the quick commands, issue #21), or from its PostgreSQL schema."""
+    if not settings.database_url:
+        from shared.rows import read_log_file
 
-    if settings.database_url:
-        store = await open_postgres_store(settings.database_url, schema="platform", listen=False)
-    else:
-        path = settings.var_dir / "platform" / "events.db"
-        if not path.exists():
-            return []
-        store = await open_sqlite_store(str(path), name="platform")
-    try:
-        return list(await store.read_all(0, 100_000))
-    finally:
-        await store.close()
+        return read_log_file(settings.var_dir / service / "events.db", stream_id=stream_id)
+
+    import asyncio
+
+    from shared.eventstore import open_postgres_store
+
+    url = settings.database_url
+
+    async def read() -> list[RecordedEvent]:
+        store = await open_postgres_store(url, schema=service, listen=False)
+        try:
+            if stream_id is not None:
+                return await store.read_stream(stream_id)
+            events: list[RecordedEvent] = []
+            while batch := await store.read_all(events[-1].position if events else 0, 10_000):
+                events.extend(batch)
+            return events
+        finally:
+            await store.close()
+
+    return asyncio.run(read())
 
 
 def _due(args: argparse.Namespace) -> int:
@@ -189,8 +198,9 @@ def _due(args: argparse.Namespace) -> int:
     from shared.settings import Settings
     from shared.workdays import format_due
 
-    book = CalendarBook()
-    book.apply_all(asyncio.run(_published_calendars(Settings())))  # type: ignore[arg-type]
+    book = CalendarBook(log_changes=False)
+    # The published years are the platform service's (`gongkai workdays publish`).
+    book.apply_all(_read_log(Settings(), "platform"))
     print(format_due(book().add_workdays(date.fromisoformat(args.start), args.days)))
     return 0
 
@@ -224,6 +234,8 @@ def _publish(args: argparse.Namespace) -> int:
         finally:
             await store.close()
 
+    import asyncio
+
     asyncio.run(go())
     print(f"published {calendar.year} v{calendar.version}")
     return 0
@@ -247,7 +259,10 @@ def _restore(args: argparse.Namespace) -> int:
     return 0
 
 
-def parser() -> argparse.ArgumentParser:
+def parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line; for `command`, one of the suite's own commands (`token`,
+    `workdays`, …), only those: the services' subcommands are not read (their modules are
+    not imported), which parsing that command does not need (issue #21)."""
     p = argparse.ArgumentParser(prog="gongkai", description="gongkai 政务公开 service suite")
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -316,8 +331,9 @@ def parser() -> argparse.ArgumentParser:
     publish.set_defaults(func=_publish)
 
     _dead_letter_commands(sub)
-    for module in _service_command_modules():
-        module.add_commands(sub)
+    if command not in sub.choices:  # a service's command, --help or a typo: list them all
+        for module in _service_command_modules():
+            module.add_commands(sub)
     return p
 
 
@@ -357,7 +373,7 @@ def _service_command_modules(package: str = "services") -> list[Any]:
     without importing each service.py, which pulls in the whole service (FastAPI, the
     stores, faust): a service's subcommands live in `services/<name>/cli.py`, whose
     `add_commands` is also its definition's `add_commands`
-    (tests/test_cli_startup.py checks the two agree), and which imports at the top only
+    (tests/unit/test_cli_startup.py checks the two agree), and which imports at the top only
     what building its parser needs."""
     root = importlib.import_module(package)
     found = []
@@ -371,7 +387,8 @@ def _service_command_modules(package: str = "services") -> list[Any]:
 def main(argv: list[str] | None = None) -> int:
     from shared.errors import GongkaiError
 
-    args = parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = parser(argv[0] if argv else None).parse_args(argv)
     try:
         return int(args.func(args))
     except GongkaiError as err:

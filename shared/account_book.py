@@ -21,15 +21,14 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Final, NamedTuple
 
-import structlog
-
 from shared.envelope import RecordedEvent
 from shared.errors import Forbidden, Unauthenticated
 from shared.fields import LabelledEnum
 from shared.identity import Principal
+from shared.lazylog import LazyLogger
 from shared.tenancy import OrgPath, Role, is_within
 
-log = structlog.get_logger("gongkai.accounts.book")
+log = LazyLogger("gongkai.accounts.book")
 
 ACCOUNTS_SERVICE: Final = "accounts"
 ACCOUNT_STREAM_TYPE: Final = "account"

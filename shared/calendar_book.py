@@ -11,20 +11,23 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterable
 from typing import Final
 
-import structlog
-
 from shared.envelope import RecordedEvent
+from shared.lazylog import LazyLogger
 from shared.workdays import WorkdayCalendar, YearCalendar
 
 CALENDAR_PUBLISHED: Final = "WorkdayCalendarPublished"
 """The event type that carries a published year (`payload["calendar"]`)."""
 
-log = structlog.get_logger("gongkai.calendar")
+log = LazyLogger("gongkai.calendar")
 
 
 class CalendarBook:
-    def __init__(self) -> None:
+    """`log_changes`: log each year the book takes (a suite process says which calendar it
+    now counts with); a one-shot command (`gongkai workdays due`) prints its answer only."""
+
+    def __init__(self, *, log_changes: bool = True) -> None:
         self.calendar = WorkdayCalendar.default()
+        self.log_changes = log_changes
 
     def __call__(self) -> WorkdayCalendar:
         return self.calendar
@@ -37,7 +40,8 @@ class CalendarBook:
         if current is not None and current.version >= year.version:
             return  # replayed or out-of-date: the book already holds this or newer
         self.calendar = self.calendar.with_published(year)
-        log.info("calendar.published", year=year.year, version=year.version)
+        if self.log_changes:
+            log.info("calendar.published", year=year.year, version=year.version)
 
     def apply_all(self, events: Iterable[RecordedEvent]) -> None:
         for event in events:

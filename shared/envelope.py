@@ -14,7 +14,6 @@ from uuid import UUID
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from uuid6 import uuid7
 
 JSON_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_UTC_Z | orjson.OPT_NAIVE_UTC
 
@@ -30,6 +29,11 @@ def canonical_json(value: Any) -> bytes:
 
 def new_id() -> UUID:
     """A UUIDv7: time-ordered, so ids sort roughly by creation."""
+    # Imported here, not at the top: `uuid6` reads its own version from the installed
+    # packages when imported (20 ms), which the quick commands that only read events would
+    # pay for nothing (issue #21). After the first id this is a dictionary lookup.
+    from uuid6 import uuid7
+
     return uuid7()
 
 

@@ -36,6 +36,7 @@ from shared import tracing
 from shared.db import Database, PostgresDatabase, Row, SqliteDatabase
 from shared.envelope import RecordedEvent, StreamWrite, canonical_json
 from shared.errors import ConcurrencyConflict
+from shared.rows import COLUMNS as _COLUMNS
 from shared.rows import new_record, parse_time, record_of, stored_actor
 
 
@@ -64,11 +65,6 @@ class Notifier:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._event.wait(), timeout)
 
-
-_COLUMNS = (
-    "position, event_id, stream_id, stream_type, version, type, schema_version, tenant, "
-    "actor, correlation_id, causation_id, occurred_at, recorded_at, payload"
-)
 
 _SQLITE_SCHEMA = [
     """CREATE TABLE IF NOT EXISTS events (

@@ -10,14 +10,24 @@ Kafka without decoding it first is what lets the relay keep up with the raw clie
 from __future__ import annotations
 
 import re
+import sqlite3
 from datetime import UTC, datetime
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from uuid import UUID, SafeUUID
 
 import orjson
 
-from shared.db import Row
 from shared.envelope import JSON_OPTIONS, Actor, RecordedEvent, canonical_json
+
+if TYPE_CHECKING:
+    from shared.db import Row
+
+COLUMNS = (
+    "position, event_id, stream_id, stream_type, version, type, schema_version, tenant, "
+    "actor, correlation_id, causation_id, occurred_at, recorded_at, payload"
+)
+"""The columns every read of the `events` table selects, in the order `record_of` reads."""
 
 
 def parse_time(value: Any) -> datetime:
@@ -194,3 +204,29 @@ def wire_of_row(row: Row) -> bytes:
         )
     except TypeError:
         return record_of(row).to_wire()
+
+
+def read_log_file(path: Path, *, stream_id: str | None = None) -> list[RecordedEvent]:
+    """An embedded store's log, or one stream of it, read at once without an event loop.
+
+    For the quick commands an operator types (`gongkai workdays due`, `gongkai token
+    issue`: issue #21 asks for under 0.3 s), which read a few events and stop: opening the
+    store itself would load the PostgreSQL client, aiosqlite and asyncio for nothing. The
+    file is only read (WAL lets it be read while the suite writes); a missing file is an
+    empty log, and none is created.
+    """
+    if not path.exists():
+        return []
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        conn.row_factory = sqlite3.Row
+        if stream_id is None:
+            rows = conn.execute(f"SELECT {COLUMNS} FROM events ORDER BY position").fetchall()
+        else:
+            rows = conn.execute(
+                f"SELECT {COLUMNS} FROM events WHERE stream_id = ? ORDER BY version",
+                (stream_id,),
+            ).fetchall()
+    finally:
+        conn.close()
+    return [record_of(row) for row in rows]

@@ -18,7 +18,6 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Annotated, Any, Literal, Self
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -476,6 +475,8 @@ def _format_location(loc: tuple[int | str, ...]) -> str:
 
 def parse_org_tree_yaml(text: str) -> OrgTree:
     """Build the tree from the text of an org file (YAML)."""
+    import yaml  # here, not at the top: `gongkai token issue` loads this module (issue #21)
+
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as error:

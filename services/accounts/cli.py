@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -152,6 +151,8 @@ def _bootstrap(args: argparse.Namespace) -> int:
         async with open_accounts(settings) as handlers:
             return await bootstrap(handlers, settings, args.admin, args.name, password)
 
+    import asyncio  # not at the top: every command loads this module (issue #21)
+
     registered = asyncio.run(go())
     print(f"registered {registered} org units; district administrator {args.admin}")
     print(f"initial password {shown} — to be changed at the first sign-in (POST /v1/auth/password)")
@@ -178,6 +179,8 @@ def _holders(args: argparse.Namespace) -> int:
     async def go() -> list[Any]:
         async with open_accounts(settings) as handlers:
             return await holders_in(handlers.store, role, org, start, end)
+
+    import asyncio  # not at the top: every command loads this module (issue #21)
 
     found = asyncio.run(go())
     print(f"{role.label_zh}（{role.value}）@ {org}, {start.isoformat()} – {end.isoformat()}:")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 from typing import Any
 
 
@@ -58,6 +57,8 @@ def _annual(args: argparse.Namespace) -> int:
             if views is not None and views is not store.db:
                 await views.close()
             await store.close()
+
+    import asyncio  # not at the top: every command loads this module (issue #21)
 
     events, publications = asyncio.run(go())
     townships = [str(t.path) for t in orgs.townships()]

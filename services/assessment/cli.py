@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -65,5 +64,7 @@ def _publish(args: argparse.Namespace) -> int:
         word = "published" if created else "unchanged"
         print(f"{word}: {event.payload['scheme_id']} version {event.version} ({event.event_id})")
         return 0
+
+    import asyncio  # not at the top: every command loads this module (issue #21)
 
     return asyncio.run(go())

@@ -7,7 +7,6 @@ differences); 2 = bad usage.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,6 +34,8 @@ def parse_time(value: str) -> datetime:
 
 
 def _run(coro: Any) -> int:
+    import asyncio  # not at the top: every command loads this module (issue #21)
+
     return int(asyncio.run(coro))
 
 
@@ -108,6 +109,8 @@ async def _checkpoints(args: argparse.Namespace) -> int:
             sys.stdout.buffer.write(data)
             sys.stdout.flush()
         else:
+            import asyncio  # not at the top: every command loads this module (issue #21)
+
             await asyncio.to_thread(Path(args.export).write_bytes, data)
         if args.export != "-":
             print(f"exported {len(records)} checkpoints to {args.export}")

@@ -7,7 +7,6 @@ and line numbers.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from datetime import UTC, datetime
 from typing import Any
@@ -96,6 +95,8 @@ def _train_from_events(args: argparse.Namespace) -> int:
     described = f"{Path(data_path).name} ({len(data.samples)} rows)" + (
         f" + category tree {Path(taxonomy).name}" if categories and taxonomy else ""
     )
+    import asyncio  # not at the top: every command loads this module (issue #21)
+
     return asyncio.run(_register(args, data.samples, categories, described))
 
 

@@ -177,6 +177,20 @@ def test_token_carries_the_documented_claims__docs_identity() -> None:
     }
 
 
+def test_tokens_are_byte_for_byte_what_pyjwt_signs__rfc7515() -> None:
+    # issue_token signs with the standard library (quick start-up, issue #21); PyJWT, which
+    # verifies every token, must not see any difference: same header, claims and signature.
+    for principal in (
+        make_principal(roles=frozenset({Role.SECTION_HEAD, Role.DRAFTER})),  # a Chinese name
+        Principal(
+            sub="svc-portal", org="shangdang", roles=frozenset({Role.SERVICE}), kind="service"
+        ),
+    ):
+        token = issue_token(principal, SECRET, TTL, NOW)
+        claims = jwt.decode(token, options={"verify_signature": False})
+        assert token == jwt.encode(claims, SECRET, algorithm="HS256")
+
+
 def test_token_is_valid_until_just_before_expiry__token_expired() -> None:
     token = issue_token(make_principal(), SECRET, TTL, NOW)
     assert verify_token(token, SECRET, NOW + TTL - timedelta(seconds=1)).sub == "li-na"
