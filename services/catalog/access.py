@@ -35,6 +35,8 @@ SIGNING_ROLES = (Role.LEADER_IN_CHARGE, Role.PRINCIPAL_LEADER)
 WITHDRAWING_ROLES = (Role.OPENNESS_OFFICE_HEAD, Role.LEADER_IN_CHARGE, Role.PRINCIPAL_LEADER)
 COLUMN_ROLES = (Role.OPENNESS_OFFICE_HEAD, Role.ADMINISTRATOR)
 SWEEP_ROLES = (Role.OPENNESS_OFFICE_HEAD, Role.ADMINISTRATOR)
+#: Who enters documents published before the platform (历史信息登记): the openness office.
+REGISTERING_ROLES = (Role.OPENNESS_OFFICE_HEAD,)
 NUMBERING_ATTEMPTS = 50
 #: Who files a 规范性文件 and records the filing body's answer (方案§18), and who confirms
 #: an information-security incident (the openness-office head, D-dut).

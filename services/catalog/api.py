@@ -19,6 +19,7 @@ from services.catalog.commands import (
     CompileGazette,
     ConfigureColumn,
     DraftDocument,
+    RegisterPublishedDocument,
 )
 from services.catalog.deps import STAFF_PREFIX, STAFF_TAG, H, Rt
 from services.catalog.handlers import DOCUMENT_COMMANDS, DOCUMENTS, accepted
@@ -52,6 +53,34 @@ async def draft(
 
     body = cmd.model_dump(mode="json")
     return await run_command(rt.idempotency, caller, key, None, body, act, _document)
+
+
+@router.post(
+    "/published-documents",
+    status_code=201,
+    summary="历史信息登记 Register a document published before the platform",
+    responses=COMMAND_RESPONSES,
+)
+async def register_published(
+    cmd: RegisterPublishedDocument,
+    request: Request,
+    caller: Caller,
+    rt: Rt,
+    h: H,
+    key: IdempotencyKey = None,
+) -> JSONResponse:
+    async def act(expected: int | None) -> tuple[int, dict[str, Any]]:
+        event = await h.register_published(cmd, caller, correlation_id(request))
+        p = event.payload
+        return 201, {
+            "document_id": p["document_id"],
+            "published_on": p["published_on"],
+            "content_hash": p["content_hash"],
+            "event_id": str(event.event_id),
+        }
+
+    fingerprint = {"command": "published-documents", **cmd.model_dump(mode="json")}
+    return await run_command(rt.idempotency, caller, key, None, fingerprint, act)
 
 
 @router.post(

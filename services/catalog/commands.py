@@ -121,6 +121,23 @@ class RepealDocument(BaseModel):
     reason: str = Field(min_length=2, max_length=2000)
 
 
+class RegisterPublishedDocument(BaseModel):
+    """历史信息登记: enter a document the township published before using the platform."""
+
+    model_config = _STRICT
+
+    drafting_unit: str | None = Field(
+        default=None, description="发布单位 org path (default: the caller's township)"
+    )
+    content: DocumentContent
+    published_on: Day = Field(description="原发布日期 the day it was first published")
+    source: str = Field(
+        min_length=2,
+        max_length=500,
+        description="原发布位置 where it was published: the old page's address, or the print",
+    )
+
+
 class ConfigureColumn(BaseModel):
     """Change a seeded column's update rule or add a column [local]."""
 

@@ -33,6 +33,7 @@ from services.catalog.events import (
     PrivacyFindingJustified,
     PrivacyScanCompleted,
     ProofreadingSignOff,
+    PublishedDocumentRegistered,
     ReviewStage,
     ReviewStagePassed,
     ReviewStageRejected,
@@ -89,6 +90,7 @@ __all__ = [
     "publish",
     "redact",
     "redacted_content",
+    "register_published",
     "repeal",
     "review",
     "revise",
@@ -144,6 +146,77 @@ def draft(
             document_id=document_id, revision=1, findings=scan(document_id, 1, content)
         ),
     ]
+
+
+#: 《政府信息公开条例》(2007) took effect on 1 May 2008: the catalogue begins there.
+REGULATION_IN_FORCE = date(2008, 5, 1)
+
+
+def register_published(
+    *,
+    document_id: UUID,
+    township: str,
+    drafting_unit: str,
+    drafting_unit_name: str,
+    registered_by: str,
+    content: DocumentContent,
+    published_on: date,
+    source: str,
+    today: date,
+    columns: frozenset[str] = SEED_CODES,
+) -> PublishedDocumentRegistered:
+    """历史信息登记: a document published before the platform, entered as it was published.
+
+    Nothing here is reviewed again (its 三审三校 happened where it was published), so what
+    the platform can check, it does: a known column, a publication day between the
+    regulation's entry into force and today and not before the document's own date, and
+    no personal data, since a text with some must not be published again as it stands (a
+    document that needs redacting goes through 拟稿 and the privacy review instead).
+    """
+    _check_content(content, columns)
+    if published_on > today:
+        raise invalid(
+            "legacy.published_in_future",
+            "published_on",
+            f"原发布日期 {published_on} 晚于今天 {today}",
+            f"published_on {published_on} is after today, {today}",
+        )
+    if published_on < REGULATION_IN_FORCE:
+        raise invalid(
+            "legacy.before_regulation",
+            "published_on",
+            f"原发布日期 {published_on} 早于《政府信息公开条例》施行日 2008-05-01",
+            f"published_on {published_on} is before the regulation took effect (2008-05-01)",
+        )
+    if published_on < content.issue_date:
+        raise invalid(
+            "legacy.published_before_issue",
+            "published_on",
+            f"原发布日期 {published_on} 早于成文日期 {content.issue_date}",
+            f"published_on {published_on} is before the issue date {content.issue_date}",
+        )
+    findings = scan(document_id, 1, content)
+    if findings:
+        first = findings[0]
+        raise invalid(
+            "legacy.personal_data",
+            f"content.{first.field}",
+            f"内容含个人信息（{first.kind.label_zh} {first.masked}），不能原样登记公开；"
+            "请通过拟稿和隐私审查删减后发布",
+            f"the text holds personal data ({first.kind.value} {first.masked}) and cannot be "
+            "registered as it stands; draft it and redact it through the privacy review",
+        )
+    return PublishedDocumentRegistered(
+        document_id=document_id,
+        township=township,
+        drafting_unit=drafting_unit,
+        drafting_unit_name=drafting_unit_name,
+        content=content,
+        content_hash=content_hash(content),
+        published_on=published_on,
+        source=source,
+        registered_by=registered_by,
+    )
 
 
 def revise(

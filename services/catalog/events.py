@@ -317,6 +317,34 @@ class DocumentPublished(DomainEvent):
 
 
 @registry.register
+class PublishedDocumentRegistered(DomainEvent):
+    """历史信息登记: a document the township published before it used this platform (on its
+    old 政府信息公开专栏 or in print), entered with the day it was published there.
+
+    Its 三审三校 happened outside the platform, so it opens no review, no interpretation
+    duty, no filing and no timeliness check, and subscribers are not told of it; it joins
+    the public catalogue, search and the column checks under its original date (a column
+    whose last update was that day is as stale as the day says; issue #21).
+    """
+
+    event_type = "PublishedDocumentRegistered"
+    stream_type = "legacy-document"
+
+    document_id: UUID
+    township: str
+    drafting_unit: str
+    drafting_unit_name: str
+    content: DocumentContent = Field(json_schema_extra=NOT_PERSONAL)
+    content_hash: str = Field(description="sha256 of the canonical content (provable version)")
+    published_on: date = Field(description="the day it was first published, where `source` says")
+    source: str = Field(
+        description="where it was published (the old page's address, or the print)",
+        json_schema_extra=NOT_PERSONAL,
+    )
+    registered_by: str
+
+
+@registry.register
 class ChannelStatusRecorded(DomainEvent):
     """The status of one channel of a published document (each channel has its own)."""
 

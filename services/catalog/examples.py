@@ -87,7 +87,26 @@ def _township_events() -> list[DomainEvent]:
         dynamic=True,
         max_age_days=30,
     )
-    events: list[DomainEvent] = [missed, column]
+    legacy = domain.register_published(
+        document_id=UUID("01936f0e-7c1a-7b3e-9d42-5a1e0c2f8b03"),
+        township="shangdang/sudian",
+        drafting_unit="shangdang/sudian",
+        drafting_unit_name="苏店镇人民政府",
+        registered_by="guo-xinxin",
+        content=_content(
+            title="苏店镇2025年财政预算公开说明",
+            body="苏店镇2025年一般公共预算收支安排及说明。",
+            attachments_text=[],
+            document_number=None,
+            issue_date=date(2025, 2, 20),
+            kind="notice",
+            column="finance",
+        ),
+        published_on=date(2025, 2, 25),
+        source="苏店镇政府信息公开专栏（原网站）",
+        today=TODAY,
+    )
+    events: list[DomainEvent] = [missed, column, legacy]
     work_news = next(c for c in SEED_COLUMNS if c.code == "work_news")
     for last in (None, date(2026, 2, 1)):
         event = health_event(

@@ -29,6 +29,7 @@ from services.catalog.access import (
     JUSTIFYING_ROLES,
     NUMBERING_ATTEMPTS,
     PUBLISHING_ROLES,
+    REGISTERING_ROLES,
     SIGNING_ROLES,
     WITHDRAWING_ROLES,
     column_stream,
@@ -337,6 +338,38 @@ class CatalogHandlers:
             events=tuple(to_new_event(e, unit_path, actor, correlation) for e in events),
         )
         return await self.store.append([write])
+
+    async def register_published(
+        self, cmd: c.RegisterPublishedDocument, principal: Principal, correlation: UUID
+    ) -> RecordedEvent:
+        """历史信息登记: a new `legacy-document` stream, in the publishing unit (default: the
+        caller's township), written once."""
+        unit_path = cmd.drafting_unit or self.home(str(principal.org))
+        unit = self.orgs.get(unit_path)
+        authorize(principal, unit_path, *REGISTERING_ROLES)
+        township = self.home(unit_path)
+        document_id = new_id()
+        event = domain.register_published(
+            document_id=document_id,
+            township=township,
+            drafting_unit=unit_path,
+            drafting_unit_name=unit.name,
+            registered_by=principal.sub,
+            content=cmd.content,
+            published_on=cmd.published_on,
+            source=cmd.source,
+            today=local_date(self.clock()),
+            columns=await columns_of(self.store, township),
+        )
+        actor = actor_of(principal, acting_role(principal, REGISTERING_ROLES))
+        write = StreamWrite(
+            stream_id=f"{event.stream_type}-{document_id}",
+            stream_type=event.stream_type,
+            expected_version=0,
+            events=(to_new_event(event, unit_path, actor, correlation),),
+        )
+        (recorded,) = await self.store.append([write])
+        return recorded
 
     async def configure_column(
         self, cmd: c.ConfigureColumn, principal: Principal, correlation: UUID

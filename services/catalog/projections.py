@@ -8,7 +8,8 @@ enough. The public tables hold only what is published: a withdrawal deletes the 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC
+from datetime import UTC, datetime, time
+from zoneinfo import ZoneInfo
 
 import orjson
 
@@ -16,12 +17,14 @@ from services.catalog.events import (
     ChannelStatusRecorded,
     ColumnConfigured,
     DisclosureAttributeDetermined,
+    DocumentContent,
     DocumentDrafted,
     DocumentPublished,
     DocumentRepealed,
     DocumentRevised,
     DocumentWithdrawn,
     PrivacyScanCompleted,
+    PublishedDocumentRegistered,
     ReviewStagePassed,
     ReviewStageRejected,
     registry,
@@ -30,6 +33,8 @@ from services.catalog.search import index_terms
 from shared.db import Tx
 from shared.envelope import RecordedEvent
 from shared.registry import DomainEvent
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 _DOCS = """CREATE TABLE IF NOT EXISTS catalog_documents (
     document_id TEXT PRIMARY KEY,
@@ -336,6 +341,8 @@ class PublicCatalog:
         e = registry.decode(event)
         if isinstance(e, DocumentPublished):
             await self._publish(tx, e)
+        elif isinstance(e, PublishedDocumentRegistered):
+            await self._registered(tx, e)
         elif isinstance(e, DocumentWithdrawn):
             await tx.execute(
                 "DELETE FROM catalog_public WHERE document_id = $1", str(e.document_id)
@@ -363,9 +370,48 @@ class PublicCatalog:
             )
 
     async def _publish(self, tx: Tx, e: DocumentPublished) -> None:
-        c = e.content
-        document_id = str(e.document_id)
-        published_at = e.published_at.astimezone(UTC).isoformat()
+        await self._public_row(
+            tx,
+            document_id=str(e.document_id),
+            tenant=e.drafting_unit,
+            township=e.township,
+            unit_name=e.drafting_unit_name,
+            content=e.content,
+            published_at=e.published_at.astimezone(UTC).isoformat(),
+            revision=e.revision,
+            content_hash=e.content_hash,
+        )
+
+    async def _registered(self, tx: Tx, e: PublishedDocumentRegistered) -> None:
+        """历史信息登记: public under the day it was first published (00:00 Beijing time),
+        which is what the column checks read as the column's update."""
+        published_at = datetime.combine(e.published_on, time(), SHANGHAI).astimezone(UTC)
+        await self._public_row(
+            tx,
+            document_id=str(e.document_id),
+            tenant=e.drafting_unit,
+            township=e.township,
+            unit_name=e.drafting_unit_name,
+            content=e.content,
+            published_at=published_at.isoformat(),
+            revision=1,
+            content_hash=e.content_hash,
+        )
+
+    async def _public_row(
+        self,
+        tx: Tx,
+        *,
+        document_id: str,
+        tenant: str,
+        township: str,
+        unit_name: str,
+        content: DocumentContent,
+        published_at: str,
+        revision: int,
+        content_hash: str,
+    ) -> None:
+        c = content
         await tx.execute(
             """INSERT INTO catalog_public (document_id, tenant, township, drafting_unit_name,
                    title, document_number, kind, column_code, issue_date, first_published_at,
@@ -378,19 +424,19 @@ class PublicCatalog:
                    body = excluded.body, attachments_text = excluded.attachments_text,
                    content_hash = excluded.content_hash""",
             document_id,
-            e.drafting_unit,
-            e.township,
-            e.drafting_unit_name,
+            tenant,
+            township,
+            unit_name,
             c.title,
             c.document_number,
             c.kind.value,
             c.column,
             c.issue_date.isoformat(),
             published_at,
-            e.revision,
+            revision,
             c.body,
             orjson.dumps(c.attachments_text).decode(),
-            e.content_hash,
+            content_hash,
         )
         await tx.execute("DELETE FROM catalog_search WHERE document_id = $1", document_id)
         text = "\n".join([c.title, c.document_number or "", c.body, *c.attachments_text])

@@ -6,8 +6,11 @@
 citizens write about the policy, their messages join one case, answered within its clock
 (sentiment; DOMAIN.md §4, 方案§17) → a request for information about the policy, handed in
 45 days ago, passes its reply due date (the scheduler records DeadlineMissed) and is answered
-late (applications; 条例 Art. 33) → the district's assessment moves exactly where the law
-says: 苏店镇 loses 6 points on 依申请公开 and nothing else changes (assessment; DOMAIN.md §5)
+late (applications; 条例 Art. 33) → 苏店镇's openness office enters what its old 专栏 held
+(历史信息登记), one document per column, the last 财政 one 200 days old, and the column
+check finds that column stale (6-month rule, DOMAIN.md §1; issue #21) → the district's
+assessment moves exactly where the law says: 苏店镇 loses 6 points on 依申请公开 and 1 on
+主动公开, and nothing else changes (assessment; DOMAIN.md §5)
 → the audit chain holds every event of every store exactly once and verifies (audit;
 ARCHITECTURE.md §Audit log and replay).
 
@@ -28,6 +31,7 @@ import orjson
 import pytest
 
 from gongkai.app import SERVICES
+from services.catalog.columns import SEED_COLUMNS
 from services.interpretation import samples
 from shared.identity import Role
 from tests.e2e.conftest import SuiteHandle, run_suite
@@ -266,30 +270,58 @@ def test_policy_interpretation_messages_and_a_late_reply_move_one_score_and_all_
     history = [h["type"] for h in _history(suite, request_id, "RequestReplied")]
     assert history.index("DeadlineMissed") < history.index("RequestReplied")
 
-    # -- 6. assessment: 苏店镇 loses 6 points on 依申请公开 and nothing else moves (§5)
+    # -- 6. catalog: the old 专栏 entered as published (历史信息登记); the column check
+    # finds 财政 not updated for 200 days (6-month rule: 183) and nothing empty (§1)
+    office = as_(suite, "catalog", "guo-xinxin", SUDIAN, Role.OPENNESS_OFFICE_HEAD)
+    entered = []
+    with office as c:
+        for code, name in SUDIAN_COLUMNS.items():
+            age = 200 if code == "finance" else 3
+            entered.append(
+                ok(c.post("/v1/catalog/published-documents", json=old(code, name, age)), 201)
+            )
+
+        def columns_caught_up() -> dict[str, Any] | None:
+            body = ok(c.get("/v1/catalog/columns"))
+            return body if not body["empty"] else None
+
+        suite.eventually(columns_caught_up)
+        checked = ok(c.post("/v1/catalog/column-checks", json={}))["recorded"]
+    assert [(e["type"], e["column"], e["days_since_update"]) for e in checked] == [
+        ("ColumnStale", "finance", 200)
+    ]
+    assert checked[0]["last_published_on"] == days_ago(200)
+
+    # -- 7. assessment: 苏店镇 loses 6 points on 依申请公开, 1 on 主动公开, nothing else (§5)
     def deducted() -> dict[str, Any] | None:
         body = card(suite)
-        return body if points(body)["requests"] == 14 else None
+        found = points(body)
+        return body if (found["requests"], found["proactive_disclosure"]) == (14, 24) else None
 
     after = suite.eventually(deducted, timeout=SLOW)
     moved = {k: v - points(before)[k] for k, v in points(after).items() if v != points(before)[k]}
-    assert moved == {"requests": -6}
-    assert (before["total"], after["total"], after["passed"]) == (100, 94, True)
+    assert moved == {"requests": -6, "proactive_disclosure": -1}
+    assert (before["total"], after["total"], after["passed"]) == (100, 93, True)
     (case_line,) = next(x for x in after["lines"] if x["key"] == "requests")["cases"]
     assert case_line["signal"] == "request.reply_overdue" and case_line["case"] == request_id
+    (stale_line,) = next(x for x in after["lines"] if x["key"] == "proactive_disclosure")["cases"]
+    assert stale_line["signal"] == "column.stale" and "finance" in stale_line["case"]
     board_after = scoreboard(suite)
     assert {s: r["total"] - board_before[s]["total"] for s, r in board_after.items()} == {
-        s: (-6 if s == SUDIAN else 0) for s in board_before
+        s: (-7 if s == SUDIAN else 0) for s in board_before
     }
-    changes = changes_today(suite)
-    assert [(c["subject"], c["indicator"], c["delta"]) for c in changes] == [
-        (SUDIAN, "requests", -6)
-    ]
-    (change,) = changes
+    changes = {c["indicator"]: c for c in changes_today(suite)}
+    assert {(c["subject"], i, c["delta"]) for i, c in changes.items()} == {
+        (SUDIAN, "requests", -6),
+        (SUDIAN, "proactive_disclosure", -1),
+    }
+    change = changes["requests"]
     assert change["cause_type"] == "DeadlineMissed"
     assert change["caused_by"] == case_line["event_ids"]
+    assert changes["proactive_disclosure"]["cause_type"] == "ColumnStale"
+    assert changes["proactive_disclosure"]["caused_by"] == stale_line["event_ids"]
 
-    # -- 7. audit: every stored event of every service is chained exactly once, and verifies
+    # -- 8. audit: every stored event of every service is chained exactly once, and verifies
     records = suite.eventually(lambda: _chain_caught_up(suite), timeout=SLOW)
     ids = [r["event"]["event_id"] for r in records]
     assert len(ids) == len(set(ids)), "an event is chained twice"
@@ -305,7 +337,7 @@ def test_policy_interpretation_messages_and_a_late_reply_move_one_score_and_all_
     assert by_id[cause]["event"]["payload"]["request_id"] == request_id
     # What each step answered is in the chain, under the service that stored it.
     answered = {
-        "catalog": published["event_ids"],
+        "catalog": published["event_ids"] + [e["event_id"] for e in entered],
         "interpretation": drafted["event_ids"] + reviewed["event_ids"] + issued["event_ids"],
         "applications": [registered["event_id"]],
     }
@@ -334,6 +366,27 @@ def test_policy_interpretation_messages_and_a_late_reply_move_one_score_and_all_
 
 
 # ---------------------------------------------------------------- helpers of the scenario
+#: 苏店镇's catalogue columns (services/catalog/columns.py, the seed plan's 专栏).
+SUDIAN_COLUMNS = {c.code: c.name for c in SEED_COLUMNS}
+
+
+def old(code: str, name: str, age: int) -> dict[str, Any]:
+    """A document of the old 专栏's column `code`, published `age` days ago (历史信息登记)."""
+    return {
+        "content": {
+            "title": f"苏店镇{name.split('（')[0]}信息公开（{days_ago(age)}）",
+            "body": f"苏店镇人民政府按照政府信息公开要求，公开{name}相关信息。",
+            "attachments_text": [],
+            "document_number": None,
+            "issue_date": days_ago(age + 1),
+            "kind": "notice",
+            "column": code,
+        },
+        "published_on": days_ago(age),
+        "source": "上党区人民政府网 苏店镇政府信息公开专栏（迁移前的原网站）",
+    }
+
+
 def _card_or_none(suite: SuiteHandle) -> dict[str, Any] | None:
     with assessor(suite) as c:
         r = c.get("/v1/assessment/scores", params={"subject": SUDIAN, "year": YEAR})

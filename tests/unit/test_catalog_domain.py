@@ -392,3 +392,61 @@ def test_a_fourth_review_of_an_approved_update_is_refused__s18() -> None:
     with pytest.raises(DomainRuleViolated) as err:
         domain.review(state, again, "tian-yiming")
     assert err.value.rule == "review.not_in_review"
+
+
+# --------------------------------------------------------------- 历史信息登记 (issue #21)
+def register(**overrides: object) -> DomainEvent:
+    given: dict[str, object] = {
+        "document_id": DOC,
+        "township": "shangdang/sudian",
+        "drafting_unit": "shangdang/sudian",
+        "drafting_unit_name": "苏店镇人民政府",
+        "registered_by": "guo-xinxin",
+        "content": content(column="finance"),
+        "published_on": date(2026, 2, 12),
+        "source": "苏店镇政府信息公开专栏（原网站）",
+        "today": date(2026, 3, 20),
+    }
+    given.update(overrides)
+    return domain.register_published(**given)  # type: ignore[arg-type]
+
+
+def test_a_document_published_before_the_platform_is_registered_with_its_day__s1() -> None:
+    event = register()
+    assert event.event_type == "PublishedDocumentRegistered"
+    assert event.stream_type == "legacy-document"  # not a document: no review, no duties
+    payload = event.model_dump(mode="json")
+    assert payload["published_on"] == "2026-02-12"
+    assert payload["content_hash"] == domain.content_hash(content(column="finance"))
+    # The day it was published is the day itself, and the regulation's first day is allowed.
+    register(published_on=date(2026, 3, 20))
+    register(published_on=date(2008, 5, 1), content=content(issue_date=date(2008, 4, 1)))
+
+
+@pytest.mark.parametrize(
+    ("overrides", "rule", "field"),
+    [
+        ({"published_on": date(2026, 3, 21)}, "legacy.published_in_future", "published_on"),
+        # 《政府信息公开条例》(国务院令第492号) took effect on 1 May 2008.
+        (
+            {"published_on": date(2008, 4, 30), "content": content(issue_date=date(2008, 4, 1))},
+            "legacy.before_regulation",
+            "published_on",
+        ),
+        ({"published_on": date(2026, 2, 9)}, "legacy.published_before_issue", "published_on"),
+        ({"content": content(column="no_such")}, "document.column_unknown", "content.column"),
+        # 方案§8: no personal data goes public; a text with some is drafted and redacted.
+        (
+            {"content": content(body="联系人：李某，电话13812345678。")},
+            "legacy.personal_data",
+            "content.body",
+        ),
+    ],
+)
+def test_what_can_be_checked_is_refused_naming_the_field__s1_s8(
+    overrides: dict[str, object], rule: str, field: str
+) -> None:
+    with pytest.raises(ValidationFailed) as err:
+        register(**overrides)
+    assert (err.value.rule, err.value.field) == (rule, field)
+    assert "13812345678" not in err.value.message_zh + err.value.message_en
