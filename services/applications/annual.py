@@ -86,7 +86,8 @@ def section_two(
     """规章 / 行政规范性文件: made (issued in the year), repealed in the year, in force at its end;
     and the enforcement rows (`enforcement_values`).
 
-    `rows`: published documents (kind, issue_date, repealed_on, withdrawn), as the catalog's
+    `rows`: published documents (kind, issue_date, repealed_on, withdrawn, and valid_until
+    when a 有效期 was set: not in force after it), as the catalog's
     own section-二 endpoint counts them: a withdrawn document does not count at all.
     """
     values = enforcement_values(enforcement, year)
@@ -97,11 +98,17 @@ def section_two(
             continue
         c = counts[row["kind"]]
         issued, repealed = str(row["issue_date"]), row["repealed_on"]
+        # 有效期 (decision 152): "" is a cleared period; rows read before it carry none.
+        until = (row["valid_until"] if "valid_until" in row.keys() else None) or None
         if issued.startswith(f"{year}-"):
             c["made"] += 1
         if repealed and str(repealed).startswith(f"{year}-"):
             c["repealed"] += 1
-        if issued <= end and (repealed is None or str(repealed) > end):
+        if (
+            issued <= end
+            and (repealed is None or str(repealed) > end)
+            and (until is None or str(until) >= end)
+        ):
             c["in_force"] += 1
     return {
         "section": TITLES["二"],
@@ -269,8 +276,9 @@ def compose(
 
 async def publication_rows(views: Any) -> list[Any]:
     rows: list[Any] = await views.fetch(
-        "SELECT tenant, kind, issue_date, repealed_on, withdrawn FROM app_publications "
-        "WHERE kind IN ('regulation', 'normative')"
+        "SELECT tenant, kind, issue_date, repealed_on, withdrawn, (SELECT v.valid_until FROM "
+        "app_publication_validity v WHERE v.document_id = app_publications.document_id) "
+        "AS valid_until FROM app_publications WHERE kind IN ('regulation', 'normative')"
     )
     return rows
 

@@ -40,7 +40,11 @@ def public_link(document_id: str) -> str:
 class PublishedDocuments:
     name = "applications.published_documents.v1"
     sources = ("catalog",)
-    tables: Sequence[str] = ("app_publications", "app_publication_terms")
+    tables: Sequence[str] = (
+        "app_publications",
+        "app_publication_terms",
+        "app_publication_validity",
+    )
     schema: Sequence[str] = (
         """CREATE TABLE IF NOT EXISTS app_publications (
             document_id TEXT PRIMARY KEY,
@@ -67,6 +71,13 @@ class PublishedDocuments:
         )""",
         "CREATE INDEX IF NOT EXISTS app_publication_terms_doc "
         "ON app_publication_terms (document_id)",
+        # 有效期 (the catalog's DocumentValidityPeriodSet, decision 152): a table of its own,
+        # so app_publications keeps its shape in a running deployment.
+        """CREATE TABLE IF NOT EXISTS app_publication_validity (
+            document_id TEXT PRIMARY KEY,
+            valid_until TEXT NOT NULL,
+            version INTEGER NOT NULL
+        )""",
     )
 
     async def apply(self, tx: Tx, event: RecordedEvent) -> None:
@@ -75,6 +86,9 @@ class PublishedDocuments:
         p = event.payload
         if event.type == "DocumentPublished":
             await self._published(tx, event, p)
+            return
+        if event.type == "DocumentValidityPeriodSet":
+            await self._validity(tx, event, p)
             return
         if event.type not in ("DocumentWithdrawn", "DocumentRepealed"):
             return
@@ -102,6 +116,24 @@ class PublishedDocuments:
                 event.version,
                 document_id,
             )
+
+    async def _validity(self, tx: Tx, event: RecordedEvent, p: dict[str, Any]) -> None:
+        """The document's last day in force, or none; a replayed (older) event changes nothing."""
+        document_id = str(p["document_id"])
+        row = await tx.fetchrow(
+            "SELECT version FROM app_publication_validity WHERE document_id = $1", document_id
+        )
+        if row is not None and row["version"] >= event.version:
+            return
+        await tx.execute("DELETE FROM app_publication_validity WHERE document_id = $1", document_id)
+        # A cleared period is kept as the empty text, so a replay still meets its version.
+        await tx.execute(
+            "INSERT INTO app_publication_validity (document_id, valid_until, version) "
+            "VALUES ($1, $2, $3)",
+            document_id,
+            str(p.get("valid_until") or ""),
+            event.version,
+        )
 
     async def _published(self, tx: Tx, event: RecordedEvent, p: dict[str, Any]) -> None:
         document_id = str(p["document_id"])

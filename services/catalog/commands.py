@@ -121,6 +121,16 @@ class RepealDocument(BaseModel):
     reason: str = Field(min_length=2, max_length=2000)
 
 
+class SetValidityPeriod(BaseModel):
+    """有效期: the last day the document is in force, or null for none (长期有效)."""
+
+    model_config = _STRICT
+
+    valid_until: Day | None = Field(
+        default=None, description="有效期至（最后有效日）；不填表示未规定有效期（长期有效）"
+    )
+
+
 class RegisterPublishedDocument(BaseModel):
     """历史信息登记: enter a document the township published before using the platform."""
 

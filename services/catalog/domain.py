@@ -43,6 +43,7 @@ from services.catalog.publication import (
     missed_deadline,
     publish,
     repeal,
+    set_validity,
     withdraw,
 )
 from services.catalog.state import (
@@ -95,6 +96,7 @@ __all__ = [
     "review",
     "revise",
     "scan",
+    "set_validity",
     "stage_roles",
     "text_fields",
     "withdraw",

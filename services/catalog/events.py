@@ -384,6 +384,22 @@ class DocumentRepealed(DomainEvent):
 
 
 @registry.register
+class DocumentValidityPeriodSet(DomainEvent):
+    """有效期: the last day a published document is in force (失效 after it), or none (长期有效).
+
+    A 行政规范性文件 states its period (国办发〔2018〕37号: 有效期一般不超过5年); a citizen
+    reading it must see whether it still applies (有效 / 失效 / 已废止).
+    """
+
+    event_type = "DocumentValidityPeriodSet"
+    stream_type = "document"
+
+    document_id: UUID
+    valid_until: date | None = Field(description="最后有效日；null = 未规定有效期（长期有效）")
+    set_by: str
+
+
+@registry.register
 class PublicationDeadlineMissed(DomainEvent):
     """条例第二十六条: 20 working days after the issue date and still not published.
 

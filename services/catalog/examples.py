@@ -23,6 +23,7 @@ from services.catalog.commands import (
     RecordReview,
     RepealDocument,
     ReviewFiling,
+    SetValidityPeriod,
     WithdrawDocument,
 )
 from services.catalog.events import (
@@ -196,6 +197,8 @@ def history() -> dict[str, DomainEvent]:
         previous_hash=None,
     )
     found[issue.event_type] = issue
+    period = SetValidityPeriod(valid_until=date(2031, 3, 9))  # 有效期五年
+    state = keep(state, domain.set_validity(state, period, "guo-xinxin"))
     repeal = RepealDocument(repealed_on=TODAY, reason="已被新规定替代")
     state = keep(state, domain.repeal(state, repeal, TODAY))
     keep(state, domain.withdraw(state, WithdrawDocument(reason="撤稿重发"), "guo-xinxin"))

@@ -31,6 +31,7 @@ from services.catalog.access import (
     PUBLISHING_ROLES,
     REGISTERING_ROLES,
     SIGNING_ROLES,
+    VALIDITY_ROLES,
     WITHDRAWING_ROLES,
     column_stream,
     columns_of,
@@ -247,6 +248,15 @@ DOCUMENT_COMMANDS: CommandTable[DocumentState] = CommandTable(
             SIGNING_ROLES,
             lambda s, cmd, x: domain.repeal(s, cmd, x.today),
             basis="条例第五十条（年度报告第二部分）",
+        ),
+        Command(
+            "validity",
+            c.SetValidityPeriod,
+            "设定有效期",
+            "Set or clear the validity period (失效 after its last day)",
+            VALIDITY_ROLES,
+            lambda s, cmd, x: domain.set_validity(s, cmd, x.principal.sub),
+            basis="国办发〔2018〕37号（规范性文件有效期）；条例第五十条（现行有效件数）",
         ),
         # 规范性文件备案 (方案§18; filing.py)
         Command(

@@ -22,6 +22,7 @@ from services.catalog.events import (
     DocumentPublished,
     DocumentRepealed,
     DocumentRevised,
+    DocumentValidityPeriodSet,
     DocumentWithdrawn,
     PrivacyScanCompleted,
     PublishedDocumentRegistered,
@@ -315,6 +316,7 @@ class PublicCatalog:
         "catalog_public",
         "catalog_search",
         "catalog_columns",
+        "catalog_validity",
     )
     schema: Sequence[str] = (
         _PUBLIC,
@@ -333,6 +335,12 @@ class PublicCatalog:
             PRIMARY KEY (township, code)
         )""",
         "CREATE INDEX IF NOT EXISTS catalog_public_updated ON catalog_public (updated_at)",
+        # 有效期 (decision 152): a table of its own, so a deployment's catalog_public keeps
+        # its shape; empty until a period is set, which is every deployment's history.
+        """CREATE TABLE IF NOT EXISTS catalog_validity (
+            document_id TEXT PRIMARY KEY,
+            valid_until TEXT NOT NULL
+        )""",
     )
 
     async def apply(self, tx: Tx, event: RecordedEvent) -> None:
@@ -350,6 +358,19 @@ class PublicCatalog:
             await tx.execute(
                 "DELETE FROM catalog_search WHERE document_id = $1", str(e.document_id)
             )
+            await tx.execute(
+                "DELETE FROM catalog_validity WHERE document_id = $1", str(e.document_id)
+            )
+        elif isinstance(e, DocumentValidityPeriodSet):
+            await tx.execute(
+                "DELETE FROM catalog_validity WHERE document_id = $1", str(e.document_id)
+            )
+            if e.valid_until is not None:
+                await tx.execute(
+                    "INSERT INTO catalog_validity (document_id, valid_until) VALUES ($1, $2)",
+                    str(e.document_id),
+                    e.valid_until.isoformat(),
+                )
         elif isinstance(e, DocumentRepealed):
             await tx.execute(
                 "UPDATE catalog_public SET repealed_on = $1 WHERE document_id = $2",

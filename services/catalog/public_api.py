@@ -8,7 +8,7 @@ Unauthenticated: the routes take the runtime (for its read models), never a call
 `from __future__ import annotations` here: FastAPI must see the real dependency objects.
 """
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 from uuid import UUID
@@ -27,6 +27,7 @@ from shared.db import Database
 from shared.errors import NotFound, ValidationFailed
 from shared.openapi import media_types
 from shared.pagination import decode_cursor, encode_cursor
+from shared.workdays import local_date
 
 FEED_SIZE = 50
 COLUMN_NAMES = {c.code: c.name for c in SEED_COLUMNS}
@@ -101,13 +102,18 @@ async def _published_page(
         clause += f" AND (updated_at < ${n - 1} OR (updated_at = ${n - 1} AND document_id < ${n}))"
     args.append(limit + 1)
     rows = await db.fetch(
-        f"SELECT * FROM catalog_public WHERE {clause} "
+        f"{views.PUBLIC_ROW} WHERE {clause} "
         f"ORDER BY updated_at DESC, document_id DESC LIMIT ${len(args)}",
         *args,
     )
     page = rows[:limit]
     last = page[-1] if len(rows) > limit else None
     return page, encode_cursor(last["updated_at"], last["document_id"]) if last else None
+
+
+def _today(rt: Rt) -> date:
+    """The suite's today (Asia/Shanghai), against which 有效 / 失效 is read."""
+    return local_date(rt.handlers.clock())
 
 
 @router.get("/documents", summary="已公开文件 Published documents")
@@ -120,20 +126,18 @@ async def documents(
 ) -> dict[str, Any]:
     page, next_cursor = await _published_page(rt.views, township, column, limit, cursor)
     return {
-        "items": [views.public_row(r, full=False) for r in page],
+        "items": [views.public_row(r, full=False, today=_today(rt)) for r in page],
         "next_cursor": next_cursor,
     }
 
 
 @router.get("/documents/{document_id}", summary="已公开文件全文 One published document")
 async def document(document_id: UUID, rt: Rt) -> dict[str, Any]:
-    row = await rt.views.fetchrow(
-        "SELECT * FROM catalog_public WHERE document_id = $1", str(document_id)
-    )
+    row = await rt.views.fetchrow(f"{views.PUBLIC_ROW} WHERE p.document_id = $1", str(document_id))
     if row is None:
         raise _not_published(document_id)
     linked = await interpretations_of(rt.views, str(document_id))
-    return views.public_row(row, full=True) | {"interpretations": linked}
+    return views.public_row(row, full=True, today=_today(rt)) | {"interpretations": linked}
 
 
 # The latest published documents as feeds (掌上公报, 方案§13).
@@ -142,7 +146,7 @@ async def document(document_id: UUID, rt: Rt) -> dict[str, Any]:
 async def _latest(db: Database, township: str | None, column: str | None) -> list[Any]:
     clause, args = where(township, column)
     rows: list[Any] = await db.fetch(
-        f"SELECT * FROM catalog_public WHERE {clause} "
+        f"{views.PUBLIC_ROW} WHERE {clause} "
         f"ORDER BY updated_at DESC, document_id DESC LIMIT {FEED_SIZE}",
         *args,
     )
@@ -245,7 +249,10 @@ async def search(
         "query": q,
         "terms": terms,
         "items": [
-            {**views.public_row(r, full=False), "snippet": catalog_search.snippet(r["body"], q)}
+            {
+                **views.public_row(r, full=False, today=_today(rt)),
+                "snippet": catalog_search.snippet(r["body"], q),
+            }
             for r in rows
         ],
     }

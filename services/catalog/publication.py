@@ -12,6 +12,7 @@ from services.catalog.commands import (
     PublishDocument,
     RecordChannelStatus,
     RepealDocument,
+    SetValidityPeriod,
     WithdrawDocument,
 )
 from services.catalog.events import (
@@ -19,6 +20,7 @@ from services.catalog.events import (
     ChannelStatusRecorded,
     DocumentPublished,
     DocumentRepealed,
+    DocumentValidityPeriodSet,
     DocumentWithdrawn,
     PublicationChannel,
     PublicationDeadlineMissed,
@@ -185,6 +187,42 @@ def repeal(state: DocumentState, cmd: RepealDocument, today: date) -> DomainEven
         kind=state.content.kind,
         repealed_on=cmd.repealed_on,
         reason=cmd.reason,
+    )
+
+
+def set_validity(
+    state: DocumentState, cmd: SetValidityPeriod, by: str
+) -> DocumentValidityPeriodSet:
+    """有效期 of a published document: its last day in force (失效 after it), or none.
+
+    Not after a repeal (废止 ends it already), not before the document's own date, and not
+    the period it has already (a second event would say nothing new).
+    """
+    document_id = _require_published(state)
+    assert state.content is not None
+    if state.repealed_on is not None:
+        raise refused(
+            "validity.repealed",
+            "valid_until",
+            f"文件已于 {state.repealed_on} 废止，不再设定有效期",
+            f"the document was repealed on {state.repealed_on}; it has no period to set",
+        )
+    if cmd.valid_until is not None and cmd.valid_until < state.content.issue_date:
+        raise invalid(
+            "validity.before_issue",
+            "valid_until",
+            f"有效期至 {cmd.valid_until} 早于成文日期 {state.content.issue_date}",
+            f"valid_until {cmd.valid_until} is before the issue date {state.content.issue_date}",
+        )
+    if cmd.valid_until == state.valid_until:
+        raise refused(
+            "validity.unchanged",
+            "valid_until",
+            "有效期与现有的相同",
+            "the document already has this validity period",
+        )
+    return DocumentValidityPeriodSet(
+        document_id=document_id, valid_until=cmd.valid_until, set_by=by
     )
 
 

@@ -179,12 +179,17 @@ def _section_two(rows: list[Any], year: int) -> list[dict[str, Any]]:
     counts = {k: {"made": 0, "repealed": 0, "in_force": 0} for k in ANNUAL_KINDS}
     for row in rows:
         c = counts[row["kind"]]
-        issued, repealed = row["issue_date"], row["repealed_on"]
+        issued, repealed, until = row["issue_date"], row["repealed_on"], row["valid_until"]
         if issued.startswith(f"{year}-"):
             c["made"] += 1
         if repealed and repealed.startswith(f"{year}-"):
             c["repealed"] += 1
-        if issued <= end and (repealed is None or repealed > end):
+        # In force at the year's end: not repealed by then, its 有效期 not over (失效).
+        if (
+            issued <= end
+            and (repealed is None or repealed > end)
+            and (until is None or until >= end)
+        ):
             c["in_force"] += 1
     return [
         {
@@ -210,7 +215,8 @@ async def annual_report(
     # Kind and issue date of the latest *published* revision (the ledger row of its
     # publication), not of a newer revision still in review.
     rows = await rt.views.fetch(
-        "SELECT p.kind, p.issue_date, d.repealed_on FROM catalog_publications p "
+        "SELECT p.kind, p.issue_date, d.repealed_on, (SELECT v.valid_until FROM catalog_validity v"
+        " WHERE v.document_id = p.document_id) AS valid_until FROM catalog_publications p "
         "JOIN catalog_documents d ON d.document_id = p.document_id WHERE "
         + scope_clause("p.tenant", 1)
         + " AND d.status <> 'withdrawn' AND p.kind IN ('regulation', 'normative')"

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from services.catalog.views import PUBLIC_ROW
 from shared.cn_dates import BEIJING
 
 _RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[0-9A-Za-z]+")
@@ -90,7 +91,7 @@ def search_sql(terms: list[str], filters: Filters, limit: int) -> tuple[str, lis
     placeholders = ", ".join(f"${i + 1}" for i in range(len(terms)))
     args: list[Any] = [*terms, len(terms)]
     sql = (
-        "SELECT p.* FROM catalog_public p JOIN ("
+        f"{PUBLIC_ROW} JOIN ("
         f"SELECT document_id FROM catalog_search WHERE term IN ({placeholders}) "
         f"GROUP BY document_id HAVING COUNT(DISTINCT term) = ${len(terms) + 1}"
         ") m ON m.document_id = p.document_id"

@@ -25,6 +25,7 @@ from services.catalog.events import (
     DocumentPublished,
     DocumentRepealed,
     DocumentRevised,
+    DocumentValidityPeriodSet,
     DocumentWithdrawn,
     FilingOutcome,
     FilingOverdue,
@@ -174,6 +175,8 @@ class DocumentState:
     update_reason: str | None = None
     changed_on: date | None = None
     repealed_on: date | None = None
+    #: 有效期: the last day in force (DocumentValidityPeriodSet), None = no period.
+    valid_until: date | None = None
     deadline_missed: bool = False
     filing: Filing | None = None
     #: The last rejection, while it waits for a revision: the drafter's 退回修改 queue.
@@ -284,6 +287,8 @@ def evolve(state: DocumentState, event: DomainEvent) -> DocumentState:
         )
     if isinstance(event, DocumentRepealed):
         return replace(s, repealed_on=event.repealed_on)
+    if isinstance(event, DocumentValidityPeriodSet):
+        return replace(s, valid_until=event.valid_until)
     if isinstance(event, PublicationDeadlineMissed):
         return replace(s, deadline_missed=True)
     if isinstance(event, FILING_EVENTS):

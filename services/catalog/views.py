@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+from datetime import date
 from typing import Any
 
 import orjson
@@ -55,6 +56,7 @@ def document_view(state: domain.DocumentState) -> dict[str, Any]:
         "published_revision": state.published_revision,
         "channels": {c.value: s.value for c, s in sorted(state.channels.items())},
         "repealed_on": state.repealed_on.isoformat() if state.repealed_on else None,
+        "valid_until": state.valid_until.isoformat() if state.valid_until else None,
         "filing": filing_view(state.filing),
         # 退回修改: the level that sent the text back and why, until a revision (or a pass).
         "returned": (
@@ -188,7 +190,25 @@ def ledger_row(row: Row) -> dict[str, Any]:
     }
 
 
-def public_row(row: Row, *, full: bool) -> dict[str, Any]:
+#: A published document's public row with its 有效期 (`catalog_validity`, decision 152).
+PUBLIC_ROW = (
+    "SELECT p.*, (SELECT v.valid_until FROM catalog_validity v "
+    "WHERE v.document_id = p.document_id) AS valid_until FROM catalog_public p"
+)
+VALIDITY_ZH = {"in_force": "现行有效", "lapsed": "已失效", "repealed": "已废止"}
+
+
+def validity(repealed_on: str | None, valid_until: str | None, today: date) -> str:
+    """有效 / 失效 / 已废止 on `today`: repealed wins; lapsed the day after its last day."""
+    if repealed_on is not None and repealed_on <= today.isoformat():
+        return "repealed"
+    if valid_until is not None and valid_until < today.isoformat():
+        return "lapsed"
+    return "in_force"
+
+
+def public_row(row: Row, *, full: bool, today: date) -> dict[str, Any]:
+    state = validity(row["repealed_on"], row["valid_until"], today)
     body: dict[str, Any] = {
         "document_id": row["document_id"],
         "township": row["township"],
@@ -202,7 +222,10 @@ def public_row(row: Row, *, full: bool) -> dict[str, Any]:
         "updated_at": row["updated_at"],
         "revision": row["revision"],
         "content_hash": row["content_hash"],
-        "in_force": row["repealed_on"] is None,
+        "in_force": state == "in_force",
+        "validity": state,
+        "validity_label": VALIDITY_ZH[state],
+        "valid_until": row["valid_until"],
         "repealed_on": row["repealed_on"],
     }
     if full:

@@ -42,7 +42,17 @@ EXPIRED = "表单已过期或来源不明，请返回后重新填写。"
 #: 条例第二十六条: published within 20 working days of being made (成文).
 PUBLICATION_WORKING_DAYS = 20
 #: The steps a document's page offers, in this order, when its state allows them.
-STEP_ORDER = ("review", "propose", "check", "determine", "redact", "justify", "publish", "withdraw")
+STEP_ORDER = (
+    "review",
+    "propose",
+    "check",
+    "determine",
+    "redact",
+    "justify",
+    "publish",
+    "validity",
+    "withdraw",
+)
 #: What the rules say, above each form.
 INTROS = {
     "propose": "拟稿时提出公开属性：主动公开、依申请公开、不予公开或删减后公开；后三种须写明法律依据"
@@ -57,6 +67,8 @@ INTROS = {
     "publish": "三审通过、公开属性为主动公开或删减后公开、没有未处理的个人信息时方可发布（先审后发，方案§18）；"
     "自成文之日起20个工作日内公开（条例第二十六条）。",
     "withdraw": "撤稿后文件从公开目录、订阅和检索中撤下，各渠道标为已撤下；须写明理由。",
+    "validity": "有效期至：文件最后有效的一天，此后门户标为“已失效”，年报不再计入现行有效件数；"
+    "不填表示未规定有效期（行政规范性文件有效期一般不超过5年，国办发〔2018〕37号）。",
 }
 #: What the page says after a step that is not a command of the catalogue.
 DONE = {"draft": "拟稿（已检查个人信息，下一步请提出公开属性）"}
@@ -320,6 +332,8 @@ def offered(doc: dict[str, Any], person: str, roles: Any, commands: dict[str, An
         "principal_leader",
     }:
         names.append("withdraw")
+        if not doc.get("repealed_on"):
+            names.append("validity")
     return [n for n in STEP_ORDER if n in names and n in commands]
 
 
@@ -458,6 +472,8 @@ def _defaults(name: str, doc: dict[str, Any]) -> dict[str, str]:
         }
     if name == "publish":
         return {"channels": "website"}
+    if name == "validity":
+        return {"valid_until": str(doc.get("valid_until") or "")}
     if name == "determine" and doc.get("attribute_proposal"):
         p = doc["attribute_proposal"]
         return {

@@ -322,6 +322,18 @@ def test_a_document_through_review_to_publication_and_its_interpretation__s8_s18
     assert "第1校" in history and "第3校" in history
     assert "李娜" in history and "郭鑫鑫" in history  # people by name, never by account id
     check_page(driver, suite, "58-review-published")
+    # 有效期: the leader gives the published policy its last day in force (国办发〔2018〕37号).
+    assert "未规定（长期有效）" in driver.find_element(By.ID, "doc-facts").text
+    step(driver, "validity")
+    until = today().replace(year=today().year + 5).isoformat()
+    field = driver.find_element(By.ID, "f-valid_until")
+    assert field.get_attribute("type") == "date"
+    # What the date picker does when a day is chosen in it.
+    driver.execute_script("arguments[0].value = arguments[1]", field, until)
+    check_page(driver, suite, "58b-review-validity")
+    submit(driver)
+    done(driver)
+    assert f"至{until}" in driver.find_element(By.ID, "doc-facts").text
     # 320 px (a phone, or 400 % zoom): readable without sideways scrolling.
     driver.set_window_size(320, 900)
     wide = driver.execute_script(

@@ -48,6 +48,19 @@ def test_section_two_counts_made_repealed_and_in_force_without_withdrawn__art50(
     assert (rows["normative"]["made_this_year"], rows["normative"]["repealed_this_year"]) == (2, 1)
     # in force at 2026-12-31: 03-01, 2024-01-05, 2025-02-01 (repealed only in 2027).
     assert rows["normative"]["in_force"] == 3
+    # A 有效期 that ended during the year takes one out (失效); one ending on 31 December
+    # still counts, and a cleared one ("") is no period at all.
+    lapsed = [
+        {**p, "valid_until": until}
+        for p, until in zip(
+            [p for p in PUBLICATIONS if annual.within(p["tenant"], SUDIAN)],
+            ["2026-06-30", "", "2026-12-31", None, None, None, None, None],
+            strict=False,
+        )
+    ]
+    assert {d["kind"]: d for d in annual.section_two(lapsed, 2026)["documents"]}["normative"][
+        "in_force"
+    ] == 2
     assert (rows["regulation"]["made_this_year"], rows["regulation"]["in_force"]) == (1, 1)
     assert [r["label"] for r in two["other_rows"]] == [
         "行政许可",

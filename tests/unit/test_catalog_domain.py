@@ -17,6 +17,7 @@ from services.catalog.commands import (
     ProposeAttribute,
     PublishDocument,
     RecordReview,
+    SetValidityPeriod,
 )
 from services.catalog.events import (
     DisclosureAttribute,
@@ -450,3 +451,46 @@ def test_what_can_be_checked_is_refused_naming_the_field__s1_s8(
         register(**overrides)
     assert (err.value.rule, err.value.field) == (rule, field)
     assert "13812345678" not in err.value.message_zh + err.value.message_en
+
+
+# --------------------------------------------------------------- 有效期 (有效 / 失效 / 已废止)
+def test_a_published_document_gets_a_validity_period_and_lapses_after_its_last_day() -> None:
+    # 国办发〔2018〕37号: a 规范性文件 states its period; a reader must see if it still applies.
+    state = fold([publish(passed(decided(drafted())))], passed(decided(drafted())))
+    event = domain.set_validity(
+        state, SetValidityPeriod(valid_until=date(2031, 2, 9)), "guo-xinxin"
+    )
+    state = fold([event], state)
+    assert state.valid_until == date(2031, 2, 9)
+    assert views.validity(None, "2031-02-09", date(2031, 2, 9)) == "in_force"  # its last day
+    assert views.validity(None, "2031-02-09", date(2031, 2, 10)) == "lapsed"
+    assert views.validity("2027-05-01", "2031-02-09", date(2031, 2, 10)) == "repealed"
+    assert views.validity(None, None, date(2099, 1, 1)) == "in_force"
+    # Cleared again: no period (长期有效).
+    cleared = domain.set_validity(state, SetValidityPeriod(valid_until=None), "guo-xinxin")
+    assert fold([cleared], state).valid_until is None
+
+
+@pytest.mark.parametrize(
+    ("valid_until", "rule"),
+    [
+        (date(2026, 2, 9), "validity.before_issue"),  # the document is dated 2026-02-10
+        (date(2031, 2, 9), "validity.unchanged"),
+    ],
+)
+def test_a_validity_period_before_the_document_or_unchanged_is_refused(
+    valid_until: date, rule: str
+) -> None:
+    state = fold([publish(passed(decided(drafted())))], passed(decided(drafted())))
+    state = fold(
+        [domain.set_validity(state, SetValidityPeriod(valid_until=date(2031, 2, 9)), "x")], state
+    )
+    with pytest.raises((ValidationFailed, DomainRuleViolated)) as err:
+        domain.set_validity(state, SetValidityPeriod(valid_until=valid_until), "guo-xinxin")
+    assert (err.value.rule, err.value.field) == (rule, "valid_until")
+
+
+def test_a_draft_gets_no_validity_period() -> None:
+    with pytest.raises(DomainRuleViolated) as err:
+        domain.set_validity(drafted(), SetValidityPeriod(valid_until=None), "guo-xinxin")
+    assert err.value.rule == "document.not_published"
