@@ -12,11 +12,19 @@ BEIJING = ZoneInfo("Asia/Shanghai")
 
 
 def as_date(value: date | str | None) -> date | None:
+    """A day as it is given, or an instant's day in Beijing (an event's `published_at` of
+    2026-05-20T16:00:00+00:00 is 21 May there, not 20 May)."""
     if value is None or value == "":
         return None
+    if isinstance(value, datetime):
+        return value.astimezone(BEIJING).date() if value.tzinfo else value.date()
     if isinstance(value, date):
         return value
-    return date.fromisoformat(str(value)[:10])
+    text = str(value)
+    if len(text) > 10:
+        instant = datetime.fromisoformat(text)
+        return instant.astimezone(BEIJING).date() if instant.tzinfo else instant.date()
+    return date.fromisoformat(text)
 
 
 def cn_date(value: date | str | None) -> str:

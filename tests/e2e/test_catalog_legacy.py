@@ -15,7 +15,7 @@ through reads that write nothing (the column report, not the recorded check).
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
@@ -25,6 +25,8 @@ from tests.e2e.conftest import SuiteHandle
 from tests.e2e.factories import days_ago, today
 from tests.e2e.test_catalog_public import public
 from tests.e2e.test_catalog_workflow import content, refused
+from tests.e2e.test_portal import check_page, go, phone, portal
+from tests.e2e.test_workbench import browser as browser  # the Chromium fixture
 
 XIHUO = "shangdang/xihuo"
 PATH = "/v1/catalog/published-documents"
@@ -63,7 +65,7 @@ def budget_report(**overrides: Any) -> dict[str, Any]:
 
 
 def test_an_old_document_is_public_under_its_day_and_its_column_goes_stale__domain_s1(
-    suite: SuiteHandle,
+    suite: SuiteHandle, browser: Any
 ) -> None:
     with office(suite) as c:
         r = c.post(PATH, json=budget_report())
@@ -84,6 +86,12 @@ def test_an_old_document_is_public_under_its_day_and_its_column_goes_stale__doma
     assert doc["published_at"] == f"{days_ago(201)}T16:00:00+00:00", doc["published_at"]
     hits = public(suite, "/search", q="高标准农田", township=XIHUO).json()["items"]
     assert document_id in {h["document_id"] for h in hits}
+    # On the portal, as any document: its date is the day it was first published.
+    phone(browser)
+    go(browser, f"{portal(suite)}/doc/{document_id}")
+    text = check_page(browser, suite, "04d-document-registered")
+    published = date.fromisoformat(days_ago(200))
+    assert f"{published.year}年{published.month}月{published.day}日" in text
 
     # The column report (a read: nothing recorded) now counts finance as updated 200 days
     # ago: stale under the 6-month rule (183 days), no longer empty.

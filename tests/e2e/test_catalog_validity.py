@@ -19,7 +19,8 @@ from tests.e2e.conftest import SuiteHandle
 from tests.e2e.factories import today
 from tests.e2e.test_catalog_public import public
 from tests.e2e.test_catalog_workflow import Desk, refused
-from tests.e2e.test_portal import portal
+from tests.e2e.test_portal import check_page, go, phone, portal
+from tests.e2e.test_workbench import browser as browser  # the Chromium fixture
 
 
 def validity_of(suite: SuiteHandle, document_id: str, expected: str) -> dict[str, Any] | None:
@@ -32,7 +33,7 @@ def page(suite: SuiteHandle, document_id: str) -> str:
 
 
 def test_a_document_whose_period_ended_is_shown_lapsed_and_in_force_while_it_runs(
-    suite: SuiteHandle,
+    suite: SuiteHandle, browser: Any
 ) -> None:
     desk = Desk(suite)
     issued = (today() - timedelta(days=2)).isoformat()
@@ -66,6 +67,10 @@ def test_a_document_whose_period_ended_is_shown_lapsed_and_in_force_while_it_run
 
     html = suite.eventually(lambda: shown("已失效"))
     assert "有效期至" in html and "现行有效" not in html
+    phone(browser)
+    go(browser, f"{portal(suite)}/doc/{document_id}")
+    text = check_page(browser, suite, "04c-document-lapsed")
+    assert f"已失效（有效期至{today().year}年" in text
 
     # Extended for five years: in force again, with its last day shown.
     later = (today() + timedelta(days=5 * 365)).isoformat()

@@ -153,6 +153,10 @@ def test_deadlines_in_words_and_levels() -> None:
 def test_dates_and_times_in_chinese_beijing_24_hour() -> None:
     assert cn_date("2026-12-06") == "2026年12月6日"
     assert cn_time("2026-12-06T13:05:00+00:00") == "2026年12月6日 21:05"
+    # An instant is dated where it is read: 16:00 UTC is the next day in Beijing (a document
+    # published at 07:30 there showed the day before as its 发布日期 until this was fixed).
+    assert cn_date("2026-05-20T16:00:00+00:00") == "2026年5月21日"
+    assert cn_date("2026-05-20T15:59:59+00:00") == "2026年5月20日"
 
 
 def test_a_correction_letter_lists_every_defect_and_the_deadline__art30() -> None:
