@@ -1,6 +1,7 @@
-"""The portal's micro-cache of rendered pages (services/portal/pagecache.py, decision 116):
-a page is built once per key and period, concurrent misses share the one build, a failed or
-non-200 build is not kept, and 0 seconds turns it off."""
+"""The portal's micro-cache of rendered pages (services/portal/pagecache.py, decisions 116
+and 153): a page is built once per key and period, concurrent misses share the one build,
+an expired page is answered while one rebuild runs, a failed or non-200 build is not kept,
+and 0 seconds turns it off."""
 
 from __future__ import annotations
 
@@ -38,9 +39,53 @@ async def test_a_page_is_kept_for_its_seconds_then_rebuilt() -> None:
     clock.now += 1.9
     again = await cache.get("/gk/sudian", build)  # type: ignore[arg-type]
     assert again is first and len(builds) == 1
-    clock.now += 0.2  # a publication shows within the period
+    clock.now += 0.2  # expired: answered as it was, while one rebuild runs behind it
+    stale = await asyncio.gather(*(cache.get("/gk/sudian", build) for _ in range(20)))  # type: ignore[arg-type]
+    assert all(p is first for p in stale)
+    await asyncio.sleep(0.05)  # the rebuild lands: a publication shows within the period
     fresh = await cache.get("/gk/sudian", build)  # type: ignore[arg-type]
     assert fresh.html == "<p>2</p>" and len(builds) == 2
+
+
+async def test_an_expired_page_whose_rebuild_is_gone_or_too_old_is_not_answered() -> None:
+    clock = Clock()
+    cache = PageCache(seconds=2, stale_seconds=30, clock=clock)
+    status = [200]
+
+    async def build() -> Page:
+        await asyncio.sleep(0.01)
+        return Page("<p>doc</p>", status=status[0])
+
+    await cache.get("/gk/doc/9", build)
+    status[0] = 404  # the document was withdrawn
+    clock.now += 3
+    assert (await cache.get("/gk/doc/9", build)).status == 200  # the copy, once
+    await asyncio.sleep(0.05)
+    assert (await cache.get("/gk/doc/9", build)).status == 404  # never stale again
+    # Long expired (the service was idle): the reader waits for the build, not a stale copy.
+    status[0] = 200
+    old = await cache.get("/gk/doc/10", build)
+    clock.now += 40
+    new = await cache.get("/gk/doc/10", build)
+    assert new is not old and new.status == 200 and not cache._building
+
+
+async def test_a_failed_rebuild_behind_a_stale_page_keeps_the_page() -> None:
+    clock = Clock()
+    cache = PageCache(seconds=2, clock=clock)
+    fail = [False]
+
+    async def build() -> Page:
+        if fail[0]:
+            raise RuntimeError("catalog unreachable")
+        return Page("<p>kept</p>")
+
+    first = await cache.get("/gk", build)
+    fail[0] = True
+    clock.now += 3
+    assert await cache.get("/gk", build) is first
+    await asyncio.sleep(0.01)  # the rebuild failed, and nobody waited for it
+    assert await cache.get("/gk", build) is first
 
 
 async def test_concurrent_misses_wait_for_the_one_build() -> None:
