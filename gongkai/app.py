@@ -24,6 +24,7 @@ import structlog
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse, Response
 from fastapi_offline import FastAPIOffline
+from starlette.types import ASGIApp
 
 from gongkai import dead_letters
 from shared import tracing
@@ -430,6 +431,17 @@ def _log_crash(task: asyncio.Task[None]) -> None:
         log.error("task.crashed", task=task.get_name(), error=repr(task.exception()))
 
 
+def served(app: FastAPI) -> ASGIApp:
+    """What the server runs: `app`, behind what its services put in front of it (the
+    portal's fast path of cached public pages, decision 154), outside the framework's own
+    layers, which is where their speed comes from."""
+    outer: ASGIApp = app
+    for runtime in app.state.suite.runtimes.values():
+        if runtime.definition.front is not None:
+            outer = runtime.definition.front(outer, app.state.suite, app.state.metrics)
+    return outer
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -480,6 +492,7 @@ def create_app(
     install_problem_handlers(app)
     install_request_context(app, metrics)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.state.metrics = metrics
     app.state.runtimes = suite.runtimes
     for runtime in suite.runtimes.values():
         for router in runtime.definition.routers():

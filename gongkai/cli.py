@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 def _run(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from gongkai.app import Suite, create_app
+    from gongkai.app import Suite, create_app, served
     from gongkai.demo import DEMO_PEOPLE, demo_password, load_demo_accounts, seed_requests
     from shared.settings import Settings
 
@@ -78,14 +78,16 @@ def _run(args: argparse.Namespace) -> int:
         print("\n".join(lines), flush=True)
 
     app = create_app(settings, role="embedded", on_started=banner)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False)
+    uvicorn.run(
+        served(app), host=settings.host, port=settings.port, log_config=None, access_log=False
+    )
     return 0
 
 
 def _serve(args: argparse.Namespace, role: str) -> int:
     import uvicorn
 
-    from gongkai.app import SERVICES, create_app
+    from gongkai.app import SERVICES, create_app, served
     from shared.settings import Settings
 
     if args.service not in SERVICES:
@@ -100,7 +102,7 @@ def _serve(args: argparse.Namespace, role: str) -> int:
         return 2
     app = create_app(settings, role=role, services=[args.service])  # type: ignore[arg-type]
     port = args.port or settings.port
-    uvicorn.run(app, host=settings.host, port=port, log_config=None, access_log=False)
+    uvicorn.run(served(app), host=settings.host, port=port, log_config=None, access_log=False)
     return 0
 
 

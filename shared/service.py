@@ -129,6 +129,10 @@ class ServiceDefinition:
     #: Adds the service's own `gongkai` subcommands: (argparse subparsers) -> None. Each
     #: subparser sets `func=callable(args) -> int`.
     add_commands: Callable[[Any], None] | None = None
+    #: (asgi app, suite, metrics) -> the ASGI app a process serving this service runs: what
+    #: it puts in front of the whole app (the portal's fast path of cached public pages;
+    #: gongkai.app.served).
+    front: Callable[[Any, Any, Any], Any] | None = None
 
 
 def sources_of(projection: Projection, own: str) -> tuple[str, ...]:

@@ -21,6 +21,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
 from services.portal.apply import refusal
+from services.portal.fastpath import VIEWS_KEY
 from services.portal.guard import Refused
 from services.portal.site import COLUMN_NAMES, KIND_NAMES, Portal
 from shared.deps import handlers_of
@@ -60,6 +61,8 @@ def count_view(request: Request, portal: Portal, township: str, column: str, doc
     portal.app = request.app
     address = request.client.host if request.client else "unknown"
     portal.engagement.view(address, portal.clock(), (township, column, doc))
+    # What the fast path counts again on each reader it answers (fastpath.py).
+    request.scope.setdefault("state", {})[VIEWS_KEY] = (township, column, doc)
 
 
 def _page(portal: Portal, template: str, status: int = 200, **context: Any) -> HTMLResponse:

@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from services.portal import guide
+from services.portal import fastpath, guide
 from services.portal.guard import Guard
 from services.portal.pagecache import PageCache
 from services.portal.popularity import flush_job
@@ -37,7 +37,7 @@ def _handlers(runtime: Any, suite: Any) -> Portal:
         secret=secret,
         clock=suite.clock,
         guard=Guard.for_suite(secret, trusted),
-        pages=PageCache(seconds=float(os.environ.get("GONGKAI_PORTAL_PAGE_SECONDS", "2"))),
+        pages=PageCache(seconds=fastpath.page_seconds()),
     )
 
 
@@ -55,4 +55,5 @@ SERVICE = ServiceDefinition(
         "subscriptions",
     ),
     background=(flush_job,),
+    front=fastpath.install,
 )
