@@ -17,6 +17,7 @@ from services.catalog.commands import (
     ProposeAttribute,
     PublishDocument,
     RecordReview,
+    RepealDocument,
     SetValidityPeriod,
 )
 from services.catalog.events import (
@@ -490,7 +491,15 @@ def test_a_validity_period_before_the_document_or_unchanged_is_refused(
     assert (err.value.rule, err.value.field) == (rule, "valid_until")
 
 
-def test_a_draft_gets_no_validity_period() -> None:
+def test_a_draft_or_a_repealed_document_gets_no_validity_period() -> None:
     with pytest.raises(DomainRuleViolated) as err:
         domain.set_validity(drafted(), SetValidityPeriod(valid_until=None), "guo-xinxin")
     assert err.value.rule == "document.not_published"
+    # 废止 ends a document already: no period after it (repeal wins, views.validity).
+    normative = passed(decided(drafted(kind=DocumentKind.normative)))
+    state = fold([publish(normative)], normative)
+    repeal = RepealDocument(repealed_on=date(2026, 3, 1), reason="已被新规定替代")
+    state = fold([domain.repeal(state, repeal, date(2026, 3, 20))], state)
+    with pytest.raises(DomainRuleViolated) as err:
+        domain.set_validity(state, SetValidityPeriod(valid_until=date(2031, 1, 1)), "guo-xinxin")
+    assert (err.value.rule, err.value.field) == ("validity.repealed", "valid_until")
