@@ -98,8 +98,7 @@ def section_two(
             continue
         c = counts[row["kind"]]
         issued, repealed = str(row["issue_date"]), row["repealed_on"]
-        # 有效期 (decision 152): "" is a cleared period; rows read before it carry none.
-        until = (row["valid_until"] if "valid_until" in row.keys() else None) or None
+        until = row["valid_until"] or None  # 有效期 (decision 152); "" = cleared
         if issued.startswith(f"{year}-"):
             c["made"] += 1
         if repealed and str(repealed).startswith(f"{year}-"):

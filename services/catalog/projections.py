@@ -17,7 +17,6 @@ from services.catalog.events import (
     ChannelStatusRecorded,
     ColumnConfigured,
     DisclosureAttributeDetermined,
-    DocumentContent,
     DocumentDrafted,
     DocumentPublished,
     DocumentRepealed,
@@ -391,48 +390,23 @@ class PublicCatalog:
             )
 
     async def _publish(self, tx: Tx, e: DocumentPublished) -> None:
-        await self._public_row(
-            tx,
-            document_id=str(e.document_id),
-            tenant=e.drafting_unit,
-            township=e.township,
-            unit_name=e.drafting_unit_name,
-            content=e.content,
-            published_at=e.published_at.astimezone(UTC).isoformat(),
-            revision=e.revision,
-            content_hash=e.content_hash,
-        )
+        await self._public_row(tx, e, e.published_at, e.revision)
 
     async def _registered(self, tx: Tx, e: PublishedDocumentRegistered) -> None:
         """历史信息登记: public under the day it was first published (00:00 Beijing time),
         which is what the column checks read as the column's update."""
-        published_at = datetime.combine(e.published_on, time(), SHANGHAI).astimezone(UTC)
-        await self._public_row(
-            tx,
-            document_id=str(e.document_id),
-            tenant=e.drafting_unit,
-            township=e.township,
-            unit_name=e.drafting_unit_name,
-            content=e.content,
-            published_at=published_at.isoformat(),
-            revision=1,
-            content_hash=e.content_hash,
-        )
+        await self._public_row(tx, e, datetime.combine(e.published_on, time(), SHANGHAI), 1)
 
     async def _public_row(
         self,
         tx: Tx,
-        *,
-        document_id: str,
-        tenant: str,
-        township: str,
-        unit_name: str,
-        content: DocumentContent,
-        published_at: str,
+        e: DocumentPublished | PublishedDocumentRegistered,
+        published: datetime,
         revision: int,
-        content_hash: str,
     ) -> None:
-        c = content
+        c = e.content
+        document_id = str(e.document_id)
+        published_at = published.astimezone(UTC).isoformat()
         await tx.execute(
             """INSERT INTO catalog_public (document_id, tenant, township, drafting_unit_name,
                    title, document_number, kind, column_code, issue_date, first_published_at,
@@ -445,9 +419,9 @@ class PublicCatalog:
                    body = excluded.body, attachments_text = excluded.attachments_text,
                    content_hash = excluded.content_hash""",
             document_id,
-            tenant,
-            township,
-            unit_name,
+            e.drafting_unit,
+            e.township,
+            e.drafting_unit_name,
             c.title,
             c.document_number,
             c.kind.value,
@@ -457,7 +431,7 @@ class PublicCatalog:
             revision,
             c.body,
             orjson.dumps(c.attachments_text).decode(),
-            content_hash,
+            e.content_hash,
         )
         await tx.execute("DELETE FROM catalog_search WHERE document_id = $1", document_id)
         text = "\n".join([c.title, c.document_number or "", c.body, *c.attachments_text])

@@ -125,8 +125,9 @@ async def documents(
     cursor: str | None = None,
 ) -> dict[str, Any]:
     page, next_cursor = await _published_page(rt.views, township, column, limit, cursor)
+    today = _today(rt)
     return {
-        "items": [views.public_row(r, full=False, today=_today(rt)) for r in page],
+        "items": [views.public_row(r, full=False, today=today) for r in page],
         "next_cursor": next_cursor,
     }
 
@@ -245,12 +246,13 @@ async def search(
     filters = catalog_search.Filters(township=township, column=column, kind=kind, year=year)
     sql, args = catalog_search.search_sql(terms, filters, limit)
     rows = await rt.views.fetch(sql, *args)
+    today = _today(rt)
     return {
         "query": q,
         "terms": terms,
         "items": [
             {
-                **views.public_row(r, full=False, today=_today(rt)),
+                **views.public_row(r, full=False, today=today),
                 "snippet": catalog_search.snippet(r["body"], q),
             }
             for r in rows

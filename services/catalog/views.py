@@ -199,8 +199,9 @@ VALIDITY_ZH = {"in_force": "现行有效", "lapsed": "已失效", "repealed": "�
 
 
 def validity(repealed_on: str | None, valid_until: str | None, today: date) -> str:
-    """有效 / 失效 / 已废止 on `today`: repealed wins; lapsed the day after its last day."""
-    if repealed_on is not None and repealed_on <= today.isoformat():
+    """有效 / 失效 / 已废止 on `today`: repealed wins (a repeal is never dated after the day
+    it is recorded); lapsed the day after its last day."""
+    if repealed_on is not None:
         return "repealed"
     if valid_until is not None and valid_until < today.isoformat():
         return "lapsed"

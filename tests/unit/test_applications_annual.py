@@ -25,6 +25,7 @@ def doc(tenant: str, kind: str, issued: str, repealed: str | None = None, withdr
         "issue_date": issued,
         "repealed_on": repealed,
         "withdrawn": withdrawn,
+        "valid_until": None,
     }
 
 
