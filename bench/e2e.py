@@ -46,7 +46,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -171,6 +171,8 @@ class Accounts:
 class Suite:
     mode: str
     urls: dict[str, str] = field(default_factory=dict)
+    #: where each service's read models answer /ready (its worker's, or its serve's)
+    worker_urls: dict[str, str] = field(default_factory=dict)
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
     accounts: Accounts | None = None
 
@@ -203,43 +205,68 @@ async def _admin(url: str, sql: str) -> None:
 
 
 @contextmanager
-def running_suite(mode: str, url: str | None, bootstrap: str | None) -> Iterator[Suite]:
+def running_suite(
+    mode: str,
+    url: str | None,
+    bootstrap: str | None,
+    *,
+    extra_env: dict[str, str] | None = None,
+    prepare: Callable[[dict[str, str]], None] | None = None,
+) -> Iterator[Suite]:
+    """The suite running: `prepare(env)` is called once its stores' places exist (the
+    database, or the var folder) and before any process starts, e.g. to seed a log."""
     logs = Path(tempfile.mkdtemp(prefix=f"gkbench-e2e-{mode}-"))
     env = {
         **os.environ,
         "GONGKAI_TOKEN_SECRET": SECRET,
         "GONGKAI_LOG_LEVEL": "warning",
+        **(extra_env or {}),
     }
     env.pop("GONGKAI_DATABASE_URL", None)
     env.pop("GONGKAI_KAFKA_BOOTSTRAP", None)
+    env["GONGKAI_VAR_DIR"] = str(logs / "var")  # embedded stores; distributed: stream apps
     suite = Suite(mode)
     name = f"bench_{uuid.uuid4().hex[:10]}"
     try:
         if mode == "embedded":
-            env["GONGKAI_VAR_DIR"] = str(logs / "var")
+            if prepare is not None:
+                prepare(env)
             port = free_port()
             log = logs / "run.log"
             proc = _start([GONGKAI, "run", "--no-demo-data", "--port", str(port)], env, log)
             suite.processes.append(proc)
             _wait_ready(f"http://127.0.0.1:{port}", proc, log)
             suite.urls = dict.fromkeys(DEFINITIONS, f"http://127.0.0.1:{port}")
+            suite.worker_urls = dict(suite.urls)
         else:
             assert url and bootstrap
             asyncio.run(_admin(url, f"CREATE DATABASE {name}"))
             env["GONGKAI_DATABASE_URL"] = url.rsplit("/", 1)[0] + "/" + name
             env["GONGKAI_KAFKA_BOOTSTRAP"] = bootstrap
             env["GONGKAI_TOPIC_PREFIX"] = name.replace("_", "-")
-            env["GONGKAI_VAR_DIR"] = str(logs / "var")  # local state (stream apps' data)
+            if prepare is not None:
+                prepare(env)
+            # Every port first, so every process gets the whole URL map (the portal and the
+            # workbench call the others), then all start at once, as tests/e2e/conftest.py.
+            plan: list[tuple[str, str, int]] = []
             for service, definition in DEFINITIONS.items():
                 roles = ["serve"] + (["worker"] if list(definition.projections()) else [])
                 for role in roles:
                     port = free_port()
-                    if role == "serve":
-                        suite.urls[service] = f"http://127.0.0.1:{port}"
-                    log = logs / f"{role}-{service}.log"
-                    proc = _start([GONGKAI, role, service, "--port", str(port)], env, log)
-                    suite.processes.append(proc)
-                    _wait_ready(f"http://127.0.0.1:{port}", proc, log)
+                    while port in {p for _, _, p in plan}:
+                        port = free_port()
+                    urls = suite.urls if role == "serve" else suite.worker_urls
+                    urls[service] = f"http://127.0.0.1:{port}"
+                    plan.append((service, role, port))
+            env["GONGKAI_SERVICE_URLS"] = json.dumps(suite.urls)
+            started = []
+            for service, role, port in plan:
+                log = logs / f"{role}-{service}.log"
+                proc = _start([GONGKAI, role, service, "--port", str(port)], env, log)
+                suite.processes.append(proc)
+                started.append((f"http://127.0.0.1:{port}", proc, log))
+            for base, proc, log in started:
+                _wait_ready(base, proc, log, timeout=180)
         suite.accounts = Accounts(suite, env, logs)
         yield suite
     finally:

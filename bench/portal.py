@@ -1,12 +1,18 @@
 """The public portal under public traffic, beside Debian's nginx serving the same HTML.
 
-    python -m bench.portal [--documents N] [--seconds S] [--rate R] [--json OUT]
+    python -m bench.portal [--mode embedded|distributed|both] [--documents N] [--seconds S]
+                           [--rate R] [--database-url URL] [--bootstrap HOST:PORT] [--json OUT]
 
+For each mode:
 1. N published documents of 苏店镇 (each through its whole 主动公开 life in the catalog's
    domain: draft, 公开属性 proposed/checked/determined, 三审三校, publication; ~800
-   characters of 公文 text) are appended to a fresh embedded catalog store, and
-   `gongkai run --no-demo-data` is started on it: the time until the portal's column index
-   lists the newest is reported (the projections building the read models from the log).
+   characters of 公文 text) are appended to the catalog's fresh store, and the suite is
+   started on it as bench/e2e.py starts it — embedded: one `gongkai run --no-demo-data` on
+   SQLite, every service in that process; distributed: `gongkai serve X` and `gongkai
+   worker X` for every service on a fresh PostgreSQL database and Kafka topics, so the
+   portal is a process of its own, as a deployment serves public traffic. The time until
+   the portal's column index lists the newest is reported (the projections building the
+   read models from the log), then the time until every read model has caught up.
 2. Two page kinds, as a citizen opens them: a document page (`/gk/doc/{id}`) and a column
    index (`/gk/sudian/column/{code}`). Each is fetched once and its HTML written to disk.
 3. The peer, in the same run: Debian's nginx (one worker, sendfile, no access log) serves
@@ -41,7 +47,17 @@ from typing import Any
 
 import httpx
 
-from bench.common import free_port, machine, median, percentile, print_machine, wait_until
+from bench.common import (
+    database_url,
+    free_port,
+    kafka_bootstrap,
+    machine,
+    median,
+    percentile,
+    print_machine,
+    wait_until,
+)
+from bench.e2e import running_suite
 from services.catalog import domain, filing
 from services.catalog.commands import (
     CheckAttribute,
@@ -54,7 +70,7 @@ from services.catalog.commands import (
 from services.catalog.events import DocumentContent, PublicationChannel
 from services.catalog.publication import publish
 from shared.envelope import Actor, NewEvent, StreamWrite
-from shared.eventstore import open_sqlite_store
+from shared.eventstore import open_postgres_store, open_sqlite_store
 from shared.registry import DomainEvent, to_new_event
 from shared.workdays import WorkdayCalendar
 
@@ -147,9 +163,17 @@ def lifecycle(n: int, rng: random.Random, today: date, now: datetime) -> StreamW
     )
 
 
-async def seed(var: Path, documents: int) -> tuple[int, float]:
-    """Append the documents' lives to the embedded catalog store; (events, seconds)."""
-    store = await open_sqlite_store(str(var / "catalog" / "events.db"), name="catalog")
+async def seed(env: dict[str, str], documents: int) -> tuple[int, float]:
+    """Append the documents' lives to the catalog's store (the embedded file, or the
+    catalog's schema in the suite's PostgreSQL database); (events, seconds)."""
+    if env.get("GONGKAI_DATABASE_URL"):
+        store = await open_postgres_store(
+            env["GONGKAI_DATABASE_URL"], schema="catalog", listen=False
+        )
+    else:
+        folder = Path(env["GONGKAI_VAR_DIR"]) / "catalog"
+        folder.mkdir(parents=True, exist_ok=True)
+        store = await open_sqlite_store(str(folder / "events.db"), name="catalog")
     rng = random.Random(20261206)
     now = datetime.now(UTC).replace(microsecond=0)
     today = now.date()
@@ -256,11 +280,21 @@ async def open_loop(url: str, rate: int, seconds: int) -> dict[str, float]:
     }
 
 
+PORTAL = {
+    "embedded": "gongkai run (embedded: every service in one process, SQLite read models)",
+    "distributed": "gongkai serve portal (its own process; the other services' serve and "
+    "worker processes on PostgreSQL and Kafka beside it)",
+}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--mode", choices=("embedded", "distributed", "both"), default="both")
     parser.add_argument("--documents", type=int, default=10_000)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--rate", type=int, default=200)
+    parser.add_argument("--database-url")
+    parser.add_argument("--bootstrap")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     for tool in ("nginx", "wrk"):
@@ -269,48 +303,56 @@ def main() -> int:
                 f"bench.portal: {tool} missing: run `bash deploy/bench-tools.sh`", file=sys.stderr
             )
             return 2
+    url, bootstrap = database_url(args.database_url), kafka_bootstrap(args.bootstrap)
+    modes = ["embedded", "distributed"] if args.mode == "both" else [args.mode]
+    if "distributed" in modes and not (url and bootstrap):
+        print("distributed mode needs PostgreSQL and Kafka (--database-url, --bootstrap)")
+        return 2
     nginx_bin = shutil.which("nginx") or "/usr/sbin/nginx"
 
-    info = asyncio.run(machine(None, ("fastapi", "uvicorn", "jinja2")))
+    info = asyncio.run(machine(url, ("fastapi", "uvicorn", "jinja2")))
     nginx_version = subprocess.run(
         [nginx_bin, "-v"], capture_output=True, text=True, check=False
     ).stderr.strip()
     print_machine(
         info,
         {
-            "portal": "gongkai run (embedded, one process, SQLite read models)",
+            **{f"portal, {m}": PORTAL[m] for m in modes},
             "peer": f"{nginx_version} (Debian), 1 worker, the same HTML from disk",
-            "durability": "reads only (SQLite WAL, synchronous=NORMAL for the seeding writes)",
+            "durability": "reads only; the seeding writes: SQLite WAL synchronous=NORMAL, "
+            "PostgreSQL as the server is set (see the line above)",
         },
     )
-    results: dict[str, Any] = {"machine": info, "documents": args.documents, "pages": {}}
-    with tempfile.TemporaryDirectory(prefix="bench-portal-") as tmp:
-        root = Path(tmp)
-        root.chmod(0o755)  # nginx's workers run as an unprivileged user: they must read it
-        var = root / "var"
-        (var / "catalog").mkdir(parents=True)
-        events, seconds = asyncio.run(seed(var, args.documents))
-        print(f"\nseeded {args.documents:,} documents ({events:,} events) in {seconds:.1f} s")
+    results: dict[str, Any] = {"machine": info, "documents": args.documents, "modes": {}}
+    for mode in modes:
+        print(f"\n=== {mode}: {PORTAL[mode]}")
+        results["modes"][mode] = bench_mode(mode, args, url, bootstrap, nginx_bin)
+    print(f"\nload avg    {os.getloadavg()[0]:.2f} at the end")
+    if args.json:
+        args.json.write_text(json.dumps(results, ensure_ascii=False, indent=2, default=str))
+    return 0
+
+
+def bench_mode(
+    mode: str, args: argparse.Namespace, url: str | None, bootstrap: str | None, nginx_bin: str
+) -> dict[str, Any]:
+    results: dict[str, Any] = {"pages": {}}
+
+    def prepare(env: dict[str, str]) -> None:
+        events, seconds = asyncio.run(seed(env, args.documents))
+        print(f"seeded {args.documents:,} documents ({events:,} events) in {seconds:.1f} s")
         results["seed"] = {"events": events, "seconds": seconds}
 
-        port = free_port()
-        env = {
-            **os.environ,
-            "GONGKAI_VAR_DIR": str(var),
-            "GONGKAI_LOG_LEVEL": "warning",
-            "GONGKAI_COLUMN_CHECKS": "off",
-        }
-        log = (root / "run.log").open("wb")
-        run = subprocess.Popen(
-            [GONGKAI, "run", "--no-demo-data", "--port", str(port)],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    quiet = {"GONGKAI_COLUMN_CHECKS": "off"}
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-portal-") as tmp,
+        running_suite(mode, url, bootstrap, extra_env=quiet, prepare=prepare) as suite,
+    ):
+        root = Path(tmp)
+        root.chmod(0o755)  # nginx's workers run as an unprivileged user: they must read it
         nginx: subprocess.Popen[bytes] | None = None
         try:
-            base = f"http://127.0.0.1:{port}"
-            wait_until(lambda: httpx.get(base + "/ready").status_code == 200, 120, "ready")
+            base = suite.urls["portal"]
             index = f"{base}/gk/sudian/column/{COLUMN}"
             newest = f"第{args.documents - 1}批"
             caught_up = wait_until(
@@ -318,10 +360,14 @@ def main() -> int:
             )
             print(f"portal up; the column index lists the newest document after {caught_up:.1f} s")
             results["catch_up_seconds"] = caught_up
+            answering = sorted({*suite.urls.values(), *suite.worker_urls.values()})
 
             def all_applied() -> bool:
-                checks = httpx.get(base + "/ready", timeout=30).json()["checks"]
-                return all(c.get("lag", 0) == 0 for c in checks.values())
+                for where in answering:
+                    checks = httpx.get(where + "/ready", timeout=30).json()["checks"]
+                    if any(c.get("lag", 0) != 0 for c in checks.values()):
+                        return False
+                return True
 
             # The other read models (the audit chain, search, assessment …) still catching up
             # would take the CPU the measurements need: they start when every one is idle.
@@ -336,10 +382,10 @@ def main() -> int:
                 "column": f"/gk/sudian/column/{COLUMN}",
             }
             html = root / "html"
+            html.mkdir()
             for name, path in pages.items():
                 r = httpx.get(base + path)
                 r.raise_for_status()
-                (html / name).parent.mkdir(parents=True, exist_ok=True)
                 (html / f"{name}.html").write_bytes(r.content)
             (root / "tmp").mkdir()
             nport = free_port()
@@ -358,10 +404,10 @@ def main() -> int:
             )
             for name, path in pages.items():
                 row: dict[str, Any] = {}
-                for server, url in (("portal", base + path), ("nginx", f"{peer}/{name}.html")):
-                    size = len(httpx.get(url).content)
-                    top = wrk(url, args.seconds)
-                    paced = asyncio.run(open_loop(url, args.rate, args.seconds))
+                for server, where in (("portal", base + path), ("nginx", f"{peer}/{name}.html")):
+                    size = len(httpx.get(where).content)
+                    top = wrk(where, args.seconds)
+                    paced = asyncio.run(open_loop(where, args.rate, args.seconds))
                     row[server] = {"bytes": size, "max": top, "paced": paced}
                     print(
                         f"{name:<10} {server:<7} {size:>8,} {top['requests_per_s']:>10,.0f}"
@@ -378,13 +424,7 @@ def main() -> int:
             if nginx is not None:
                 nginx.send_signal(signal.SIGQUIT)
                 nginx.wait(timeout=10)
-            run.terminate()
-            run.wait(timeout=30)
-            log.close()
-    print(f"\nload avg    {os.getloadavg()[0]:.2f} at the end")
-    if args.json:
-        args.json.write_text(json.dumps(results, ensure_ascii=False, indent=2, default=str))
-    return 0
+    return results
 
 
 if __name__ == "__main__":
