@@ -645,6 +645,32 @@ class KafkaProjectionWorker:
             await self.stop()
 
 
+async def follow_new(
+    bootstrap: str, topics: Iterable[str]
+) -> AsyncIterator[tuple[str, RecordedEvent]]:
+    """(topic, event) of every event published to `topics` from now on (no group, no
+    offsets kept): for a process that reacts to changes as they happen (the portal's kept
+    pages) and has nothing to catch up on."""
+    wanted = sorted(topics)
+    await ensure_topics(bootstrap, wanted)
+    consumer = AIOKafkaConsumer(
+        *wanted,
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        auto_offset_reset="latest",
+        fetch_max_wait_ms=100,
+    )
+    await consumer.start()
+    try:
+        async for message in consumer:
+            try:
+                yield message.topic, RecordedEvent.from_wire(message.value)
+            except Exception:
+                log.warning("kafka.follow_undecodable", topic=message.topic, offset=message.offset)
+    finally:
+        await consumer.stop()
+
+
 async def follow_topic(bootstrap: str, topic: str) -> AsyncIterator[RecordedEvent]:
     """Every event of a topic from the beginning, then new ones (no group, no offsets kept).
 

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from services.portal import shape
-from services.portal.pagecache import Page
+from services.portal.pagecache import Page, kept
 from services.portal.routes import CATALOG, PREFIX, P, _cached, _missing, _require
 from services.portal.site import COLUMN_NAMES, Portal
 from shared import feeds
@@ -146,5 +146,5 @@ async def gazette_list(slug: str, request: Request, portal: P) -> Response:
         )
         return Page(html, shape.newest([i["published_at"] for i in issues]))
 
-    page = await portal.pages.get(request.url.path, build)
+    page = await kept(request, portal.pages, request.url.path, build)
     return _cached(request, page.html, page.changed)

@@ -1,15 +1,16 @@
-"""Rendered public pages kept for a few seconds (a micro-cache), built once per key at a time.
+"""Rendered public pages kept until an event changes them, built once per key at a time.
 
 Public traffic reads the same few pages over and over: the column index, the newest
 documents. Building one means one to three calls to other services and a template; keeping
-the bytes for `seconds` (GONGKAI_PORTAL_PAGE_SECONDS, 2 by default; 0 turns it off) makes a
-page's cost under load one dictionary look-up, while a change (a publication, a withdrawal)
-shows within those seconds. Concurrent misses of one key wait for the one build in flight
-(no stampede), and a page that just expired is answered as it was while one rebuild runs
-(stale while revalidating, up to `stale_seconds`; decision 153), so readers wait for a
-build only when the cache has nothing for them. Only 200 pages are kept, and a page whose
-rebuild is no longer a 200 is dropped; the key is the path with its query (the pages do not
-depend on cookies or on the visitor). Decision 116.
+the bytes makes a page's cost under load one dictionary look-up. A kept page is current
+until an event that changes pages arrives (freshness.py: a publication, a withdrawal …;
+at most GONGKAI_PORTAL_PAGE_SECONDS, 300 by default, 0 turns the cache off). Concurrent
+misses of one key wait for the one build in flight (no stampede), and a page past its time
+is answered as it was while one rebuild runs (stale while revalidating, up to
+`stale_seconds`; decision 153), so readers wait for a build only when the cache has nothing
+for them. Only 200 pages are kept, and a page whose rebuild is no longer a 200 is dropped;
+the key is the path with its query (the pages do not depend on cookies or on the visitor).
+Decisions 116 and 157.
 
 Per process, like the flood gate: several portal replicas each keep their own copy.
 """
@@ -17,12 +18,13 @@ Per process, like the flood gate: several portal replicas each keep their own co
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
+
+from services.portal.freshness import Freshness
 
 
 @dataclass(frozen=True)
@@ -33,25 +35,26 @@ class Page:
     status: int = 200
     #: What the route needs on every hit besides the bytes (e.g. the view counter's keys).
     meta: dict[str, Any] = field(default_factory=dict)
+    #: When its build began (the freshness clock): what the page can have seen.
+    started: float = 0.0
 
 
 @dataclass
 class PageCache:
-    seconds: float = 2.0
+    freshness: Freshness = field(default_factory=Freshness)
     max_pages: int = 2000
-    #: How long after its period a kept page may still be answered while its rebuild runs.
+    #: How long after its time a kept page may still be answered while its rebuild runs.
     stale_seconds: float = 30.0
-    clock: Callable[[], float] = time.monotonic
-    _pages: OrderedDict[str, tuple[float, Page]] = field(default_factory=OrderedDict)
+    _pages: OrderedDict[str, Page] = field(default_factory=OrderedDict)
     _building: dict[str, asyncio.Task[Page]] = field(default_factory=dict)
 
     async def get(self, key: str, build: Callable[[], Awaitable[Page]]) -> Page:
-        if self.seconds <= 0:
-            return await build()
-        kept = self._pages.get(key)
-        if kept is not None:
-            expires, page = kept
-            now = self.clock()
+        if not self.freshness.on:
+            return replace(await build(), started=self.freshness.clock())
+        page = self._pages.get(key)
+        if page is not None:
+            expires = self.freshness.until(page.started)
+            now = self.freshness.clock()
             if expires > now:
                 self._pages.move_to_end(key)
                 return page
@@ -74,12 +77,13 @@ class PageCache:
         return running
 
     async def _build(self, key: str, build: Callable[[], Awaitable[Page]]) -> Page:
+        started = self.freshness.clock()
         try:
-            page = await build()
+            page = replace(await build(), started=started)
         finally:
             del self._building[key]
         if page.status == 200:
-            self._pages[key] = (self.clock() + self.seconds, page)
+            self._pages[key] = page
             self._pages.move_to_end(key)
             while len(self._pages) > self.max_pages:
                 self._pages.popitem(last=False)
@@ -94,3 +98,17 @@ def _retrieved(task: asyncio.Task[Page]) -> None:
     stays for its `stale_seconds`, and the failure is not logged as never retrieved."""
     if not task.cancelled():
         task.exception()
+
+
+#: Where a route leaves its page's build time for the fast path (fastpath.py): an answer
+#: made from a kept page is as old as the page, not as the request.
+BUILT_KEY = "portal_built"
+
+
+async def kept(
+    request: Any, pages: PageCache, key: str, build: Callable[[], Awaitable[Page]]
+) -> Page:
+    """`pages.get`, noting in the request's state when the page's build began."""
+    page = await pages.get(key, build)
+    request.scope.setdefault("state", {})[BUILT_KEY] = page.started
+    return page

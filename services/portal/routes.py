@@ -26,7 +26,7 @@ from services.portal import shape
 from services.portal.apply import refusal
 from services.portal.engagement import count_view
 from services.portal.guard import Refused, cn_number
-from services.portal.pagecache import Page
+from services.portal.pagecache import Page, kept
 from services.portal.site import COLUMN_NAMES, FORM_NAMES, HERE, KIND_NAMES, Portal
 from shared.deps import handlers_of
 from shared.gateway import Answer, Api, ServiceUnreachable
@@ -195,7 +195,7 @@ async def document(document_id: uuid.UUID, request: Request, portal: P) -> Respo
         meta = {"township": doc["township"], "column": doc["column"]}
         return Page(html, shape.newest(changed), meta=meta)
 
-    page = await portal.pages.get(request.url.path, build)
+    page = await kept(request, portal.pages, request.url.path, build)
     if page.status == 200:
         township, column = page.meta["township"], page.meta["column"]
         count_view(request, portal, township, column, str(document_id))
@@ -228,7 +228,7 @@ async def interpretation(interpretation_id: uuid.UUID, request: Request, portal:
         )
         return Page(html, shape.newest([item.get("published_at")]))
 
-    page = await portal.pages.get(request.url.path, build)
+    page = await kept(request, portal.pages, request.url.path, build)
     return _cached(request, page.html, page.changed, page.status)
 
 
@@ -276,7 +276,7 @@ async def gazette_issue(issue_id: uuid.UUID, request: Request, portal: P) -> Res
         )
         return Page(html, shape.newest([issue.get("published_at")]))
 
-    page = await portal.pages.get(request.url.path, build)
+    page = await kept(request, portal.pages, request.url.path, build)
     return _cached(request, page.html, page.changed, page.status)
 
 
@@ -494,7 +494,7 @@ async def home(slug: str, request: Request, portal: P) -> Response:
         )
         return Page(html, shape.newest([c["updated_at"] for c in columns]))
 
-    page = await portal.pages.get(request.url.path, build)
+    page = await kept(request, portal.pages, request.url.path, build)
     return _cached(request, page.html, page.changed)
 
 
@@ -558,7 +558,7 @@ async def column(slug: str, code: str, request: Request, portal: P) -> Response:
         return Page(html, shape.newest([i["updated_at"] for i in items]))
 
     key = request.url.path + (f"?after={cursor}" if cursor else "")
-    page = await portal.pages.get(key, build)
+    page = await kept(request, portal.pages, key, build)
     if page.status == 200:
         count_view(request, portal, str(unit.path), code, "")
     return _cached(request, page.html, page.changed, page.status)

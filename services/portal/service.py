@@ -1,4 +1,5 @@
-"""政府信息公开 门户 (the public portal) as a service of the suite: pages only, no events.
+"""政府信息公开 门户 (the public portal) as a service of the suite: pages only, it records no
+events (it follows those that change its pages: freshness.py).
 
 It records nothing itself: a citizen's 留言 is the sentiment service's command, sent through
 its API; everything shown comes from the services' APIs (docs/portal.md).
@@ -6,11 +7,13 @@ its API; everything shown comes from the services' APIs (docs/portal.md).
 
 from __future__ import annotations
 
+import asyncio
 import os
 from pathlib import Path
 from typing import Any
 
 from services.portal import fastpath, guide
+from services.portal.freshness import Freshness, follow
 from services.portal.guard import Guard
 from services.portal.pagecache import PageCache
 from services.portal.popularity import flush_job
@@ -37,8 +40,13 @@ def _handlers(runtime: Any, suite: Any) -> Portal:
         secret=secret,
         clock=suite.clock,
         guard=Guard.for_suite(secret, trusted),
-        pages=PageCache(seconds=fastpath.page_seconds()),
+        pages=PageCache(Freshness.from_env()),
     )
+
+
+async def follow_job(runtime: Any, suite: Any, stop: asyncio.Event) -> None:
+    """The events that end kept pages, followed as they arrive (freshness.py)."""
+    await follow(runtime.handlers.pages.freshness, suite, stop)
 
 
 SERVICE = ServiceDefinition(
@@ -54,6 +62,6 @@ SERVICE = ServiceDefinition(
         "sentiment",
         "subscriptions",
     ),
-    background=(flush_job,),
+    background=(flush_job, follow_job),
     front=fastpath.install,
 )

@@ -81,7 +81,7 @@ class Portal:
     engagement: Engagement = field(default_factory=Engagement)
     #: The flood gate of every public form post (guard.py).
     guard: Guard = field(default_factory=lambda: Guard(secret=b"unset"))
-    #: Rendered public pages kept for a few seconds (pagecache.py).
+    #: Rendered public pages kept until an event changes them (pagecache.py, freshness.py).
     pages: PageCache = field(default_factory=PageCache)
     app: Any = None
 

@@ -21,7 +21,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -381,6 +381,7 @@ def run_suite(
     request: pytest.FixtureRequest,
     tmp_path_factory: pytest.TempPathFactory,
     services: Collection[str] | None = None,
+    env_overrides: Mapping[str, str] | None = None,
 ) -> Iterator[SuiteHandle]:
     """Start the suite in `request.param` mode; a module whose assertions need a district
     no other test touched (e.g. exact scores) overrides `suite` with a module-scoped
@@ -388,7 +389,7 @@ def run_suite(
     BASE_SERVICES, for a module that exercises a few of them (a district's start-up is most
     of such a module's time); a page or call that needs a service left out fails naming it
     (the gateway's "no URL for service"). Embedded mode always runs the one process with
-    all."""
+    all. `env_overrides`: settings of this module's district (e.g. the portal's kept pages)."""
     logs = tmp_path_factory.mktemp(f"suite-{request.param}")
     env = {
         **os.environ,
@@ -406,10 +407,11 @@ def run_suite(
     env["GONGKAI_SMTP_SENDER"] = "noreply@shangdang.example"
     env["GONGKAI_PORTAL_VIEWS_FLUSH_SECONDS"] = "1"
     env["GONGKAI_SUBSCRIPTIONS_JOB_SECONDS"] = "0.5"
-    # The journeys read a portal page right after the command that changes it; the pages'
-    # micro-cache (2 s in production) is tested in tests/unit/test_portal_pagecache.py and
-    # measured in bench/portal.py.
+    # The journeys read a portal page right after the command that changes it: kept pages
+    # (until an event changes them, decision 157) are off here, and on in
+    # tests/e2e/test_portal_freshness.py, which asserts how long a page is kept.
     env["GONGKAI_PORTAL_PAGE_SECONDS"] = "0"
+    env.update(env_overrides or {})
     if request.param == "embedded":
         port = free_port()
         env["GONGKAI_VAR_DIR"] = str(logs / "var")

@@ -12,6 +12,7 @@ import pytest
 from starlette.types import Receive, Scope, Send
 
 from services.portal.fastpath import VIEWS_KEY, FastPath
+from services.portal.freshness import Freshness
 
 PAGE = "<html><body>苏店镇 政府信息公开</body></html>".encode()
 
@@ -50,12 +51,12 @@ class Stack:
 @pytest.fixture
 def parts() -> tuple[Stack, Clock, list[Any], list[Any], FastPath]:
     stack, clock, views, observed = Stack(), Clock(), [], []
+    quiet = Freshness(max_age=2, clock=clock, changed=float("-inf"))  # each kept 2 s
     front = FastPath(
         stack,
-        seconds=2,
+        freshness=lambda: quiet,
         count=lambda address, page: views.append((address, page)),
         observe=lambda route, status, seconds: observed.append((route, status)),
-        clock=clock,
     )
     return stack, clock, views, observed, front
 
@@ -152,7 +153,8 @@ async def test_nothing_that_differs_per_reader_or_is_not_a_public_page_is_kept(
 
 async def test_zero_seconds_turns_it_off() -> None:
     stack = Stack()
-    front = FastPath(stack, seconds=0, count=lambda *a: None, observe=lambda *a: None)
+    off = Freshness(max_age=0)
+    front = FastPath(stack, freshness=lambda: off, count=lambda *a: None, observe=lambda *a: None)
     async with client(front) as c:
         for _ in range(3):
             await c.get("/gk/sudian")

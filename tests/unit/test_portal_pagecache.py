@@ -6,9 +6,11 @@ and 0 seconds turns it off."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
+from services.portal.freshness import Freshness
 from services.portal.pagecache import Page, PageCache
 
 
@@ -18,6 +20,14 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
+
+
+def quiet(seconds: float, clock: Clock | None = None, **kwargs: Any) -> PageCache:
+    """A cache whose data has been quiet for ever: each page is kept `seconds`."""
+    freshness = Freshness(max_age=seconds, changed=float("-inf"))
+    if clock is not None:
+        freshness.clock = clock
+    return PageCache(freshness, **kwargs)
 
 
 def counting(status: int = 200) -> tuple[list[int], object]:
@@ -33,7 +43,7 @@ def counting(status: int = 200) -> tuple[list[int], object]:
 
 async def test_a_page_is_kept_for_its_seconds_then_rebuilt() -> None:
     clock = Clock()
-    cache = PageCache(seconds=2, clock=clock)
+    cache = quiet(2, clock)
     builds, build = counting()
     first = await cache.get("/gk/sudian", build)  # type: ignore[arg-type]
     clock.now += 1.9
@@ -49,7 +59,7 @@ async def test_a_page_is_kept_for_its_seconds_then_rebuilt() -> None:
 
 async def test_an_expired_page_whose_rebuild_is_gone_or_too_old_is_not_answered() -> None:
     clock = Clock()
-    cache = PageCache(seconds=2, stale_seconds=30, clock=clock)
+    cache = quiet(2, clock, stale_seconds=30)
     status = [200]
 
     async def build() -> Page:
@@ -72,7 +82,7 @@ async def test_an_expired_page_whose_rebuild_is_gone_or_too_old_is_not_answered(
 
 async def test_a_failed_rebuild_behind_a_stale_page_keeps_the_page() -> None:
     clock = Clock()
-    cache = PageCache(seconds=2, clock=clock)
+    cache = quiet(2, clock)
     fail = [False]
 
     async def build() -> Page:
@@ -89,14 +99,14 @@ async def test_a_failed_rebuild_behind_a_stale_page_keeps_the_page() -> None:
 
 
 async def test_concurrent_misses_wait_for_the_one_build() -> None:
-    cache = PageCache(seconds=2)
+    cache = quiet(2)
     builds, build = counting()
     pages = await asyncio.gather(*(cache.get("/gk/doc/1", build) for _ in range(50)))  # type: ignore[arg-type]
     assert len(builds) == 1 and len({id(p) for p in pages}) == 1
 
 
 async def test_a_failed_build_and_a_missing_page_are_not_kept() -> None:
-    cache = PageCache(seconds=2)
+    cache = quiet(2)
     calls: list[int] = []
 
     async def failing() -> Page:
@@ -114,12 +124,12 @@ async def test_a_failed_build_and_a_missing_page_are_not_kept() -> None:
 
 
 async def test_zero_seconds_builds_every_time_and_the_oldest_page_goes_first() -> None:
-    off = PageCache(seconds=0)
+    off = quiet(0)
     builds, build = counting()
     await off.get("/gk", build)  # type: ignore[arg-type]
     await off.get("/gk", build)  # type: ignore[arg-type]
     assert len(builds) == 2
-    small = PageCache(seconds=60, max_pages=2)
+    small = quiet(60, max_pages=2)
     _, build = counting()
     for key in ("/a", "/b", "/c"):
         await small.get(key, build)  # type: ignore[arg-type]
