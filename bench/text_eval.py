@@ -16,7 +16,7 @@ another domain, subsampled per class to the size of a district's history.
 `polarity`: k-fold on one set (the polarity model refitted inside each fold, lexicon added),
 then the shipped model on other sets (out of domain); neutral counts as wrong.
 `gate`: each genuine interpretation, plus three texts derived from it — the policy itself
-(verbatim copy), its heading-like lines (title-only), and the text with 60 % of its sentences
+(verbatim copy), its headings alone (title-only), and the text with 60 % of its sentences
 replaced by policy sentences (lifted) — through the copy and title-only checks.
 """
 
@@ -213,7 +213,9 @@ def gate(args: argparse.Namespace) -> dict[str, Any]:
     print(result.table())
     for row in result.genuine:
         print("  genuine", json.dumps(row, ensure_ascii=False))
-    return {"per_kind": result.per_kind, "genuine": result.genuine}
+    for row in result.wrong:
+        print(f"  wrongly passed {row['kind']}", json.dumps(row, ensure_ascii=False))
+    return {"per_kind": result.per_kind, "genuine": result.genuine, "wrong": result.wrong}
 
 
 def speed(args: argparse.Namespace) -> dict[str, Any]:

@@ -57,7 +57,8 @@ def _check(args: argparse.Namespace) -> int:
 
 def _evaluate_pairs(path: Path, rules: Any) -> int:
     """Per kind of text: decided as wanted; the pass/refuse confusion table; per genuine pair
-    its measured values (never its text). Exit 0 when every text was decided as wanted."""
+    and per derived text decided wrongly, its measured values (never its text). Exit 0 when
+    every text was decided as wanted."""
     from services.interpretation.gate_eval import KINDS, evaluate_pairs
 
     lines = path.read_text(encoding="utf-8").splitlines()
@@ -67,4 +68,6 @@ def _evaluate_pairs(path: Path, rules: Any) -> int:
     print(result.table())
     for row in result.genuine:
         print("genuine " + json.dumps(row, ensure_ascii=False))
+    for row in result.wrong:
+        print(f"wrongly passed {row['kind']} " + json.dumps(row, ensure_ascii=False))
     return 0 if all(right == total for right, total in result.per_kind.values()) else 1

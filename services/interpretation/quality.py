@@ -3,21 +3,24 @@
 Three checks, each with a measured value a drafter can act on:
 
 - 照搬照抄原文 (copy): what the interpretation adds beyond quotation. Real interpretations
-  quote their policy heavily (measured on real pairs: 6-gram containment 0.13–0.82, a
-  quarter of them with half their characters inside verbatim runs of ≥ 12 characters), so
-  quoting alone is no fault. Measured: containment (share of the text's character 6-grams
-  found in the policy), the quoted share (characters inside verbatim runs of at least
-  `quote_run_chars` shared with the policy), the drafter's own characters (outside those
-  runs) in total and per part, and the lifted share (characters of sentences that are at
-  least 90 % quotation: lifted sentence by sentence). A text above `near_copy_containment`
-  is a near-copy and refused outright; a text above `max_containment` quotes heavily and
-  passes only if it also explains in its own words: an own share of at least
-  `min_own_share`, at least `min_own_chars` own characters and `min_part_own_chars` in each
-  part, and under `max_lifted_share` of its characters and `max_lifted_sentence_share` of
-  its sentences lifted whole (measured on real pairs: a text with 60 % of its sentences
-  replaced by policy sentences keeps only 48-66 % of its characters lifted, because policy
-  sentences are often shorter than explanatory ones; counted by sentences it stays at the
-  60 % it was built with). The refusal shows the values and the longest copied passages.
+  quote their policy heavily (measured on 35 real pairs: 6-gram containment 0.05–0.86 for
+  those that explain, up to half their sentences quoted whole), so quoting alone is no fault.
+  Measured: containment (share of the text's character 6-grams found in the policy), the
+  quoted share (characters inside verbatim runs of at least `quote_run_chars` shared with the
+  policy), the drafter's own characters (outside those runs) in total and per part, and the
+  lifted share (characters and sentences that are at least 90 % quotation: lifted sentence
+  by sentence). Whatever the containment, a text with `max_lifted_share` of its characters
+  or `max_lifted_sentence_share` of its sentences lifted whole is refused: that is 整句照搬
+  (a text with 60 % of its sentences replaced by policy sentences keeps only 40-66 % of its
+  characters lifted, and as little as 0.44 containment, because policy sentences are often
+  shorter than explanatory ones; counted by sentences it stays near the 60 % it was built
+  with). A text above `near_copy_containment` is a near-copy and refused outright; a text
+  above `max_containment` quotes heavily and passes only if it also explains in its own
+  words: at least `min_own_chars` own characters and `min_part_own_chars` in each part, and
+  its sentences not lifted whole at least `min_own_share` its own (whole quoted sentences are
+  judged by the lifted rule; a share of the whole text would count them twice, and refused
+  real 解读 that quote whole items and explain each at length). The refusal shows the values
+  and the longest copied passages.
 - 标题式 (title-only): a text made of headings, or too short to explain anything.
   Lines without sentence punctuation and at most `HEADING_MAX_CHARS` long are headings;
   what is left is the explanatory text, counted per part and in total.
@@ -72,15 +75,19 @@ class QualityRules:
     near_copy_containment: float = 0.9
     #: A verbatim run shared with the policy at least this long (letters and digits) is quotation.
     quote_run_chars: int = 12
-    #: For a quotation-heavy text: the share of its characters that are its own, at least.
+    #: For a quotation-heavy text: the share of its own characters, at least, in the
+    #: sentences not lifted whole (a sentence stitched from quotations with a few
+    #: connecting words explains nothing; whole quoted sentences are the lifted rule's).
     min_own_share: float = 0.3
     #: … its own characters, at least, in total and in each covered part.
     min_own_chars: int = 300
     min_part_own_chars: int = 40
-    #: … and the share of characters in sentences lifted whole, below.
+    #: Any text, whatever its containment: the share of characters in sentences lifted
+    #: whole, below …
     max_lifted_share: float = 0.6
     #: … and the share of sentences lifted whole, below: at least half the sentences being
-    #: the policy's own is sentence-by-sentence copying (整句照搬), however short they are.
+    #: the policy's own is sentence-by-sentence copying (整句照搬), however short they are
+    #: and however long the drafter's other sentences.
     max_lifted_sentence_share: float = 0.5
     min_explanatory_chars: int = 300
     min_part_chars: int = 40
@@ -216,10 +223,19 @@ class Substance:
     lifted_chars: int
     sentences: int = 0
     lifted_sentences: int = 0
+    #: Own characters in the sentences not lifted whole.
+    unlifted_own_chars: int = 0
 
     @property
     def own_share(self) -> float:
         return self.own_chars / self.total_chars if self.total_chars else 1.0
+
+    @property
+    def unlifted_own_share(self) -> float:
+        """Own share of the sentences not lifted whole (1.0 when every sentence is lifted:
+        the lifted rule judges those)."""
+        rest = self.total_chars - self.lifted_chars
+        return self.unlifted_own_chars / rest if rest else 1.0
 
     @property
     def quoted_share(self) -> float:
@@ -259,7 +275,7 @@ def quoted_mask(chars: str, policy_grams: set[str], run: int) -> list[bool]:
 def substance(text: str, policy_grams: set[str], run: int) -> Substance:
     """Quoted, own and lifted characters of the explanatory lines (headings left out).
     `policy_grams` from `run_grams(policy, run)`."""
-    total = quoted = lifted = sentences = lifted_sentences = 0
+    total = quoted = lifted = sentences = lifted_sentences = unlifted_own = 0
     for line in text.splitlines():
         if is_heading_line(line):
             continue
@@ -274,23 +290,28 @@ def substance(text: str, policy_grams: set[str], run: int) -> Substance:
             if sentence_quoted >= LIFTED_SENTENCE_SHARE * len(chars):
                 lifted += len(chars)
                 lifted_sentences += 1
-    return Substance(total, quoted, total - quoted, lifted, sentences, lifted_sentences)
+            else:
+                unlifted_own += len(chars) - sentence_quoted
+    return Substance(
+        total, quoted, total - quoted, lifted, sentences, lifted_sentences, unlifted_own
+    )
 
 
 def _copy_reasons(
     containment: float, whole: Substance, thin_parts: Sequence[str], rules: QualityRules
 ) -> list[str]:
-    """Why a text is a copy: near-copy containment, or heavy quotation without enough of its
-    own explanation (in all, in share, per part) or lifted sentence by sentence."""
+    """Why a text is a copy: near-copy containment, lifted sentence by sentence (at any
+    containment), or heavy quotation without enough of its own explanation (in all, per part,
+    in share of the sentences not lifted whole)."""
     reasons: list[str] = []
     heavy = containment > rules.max_containment
     if containment > rules.near_copy_containment:
         reasons.append("near_copy")
-    if heavy and whole.own_share < rules.min_own_share:
+    if heavy and whole.unlifted_own_share < rules.min_own_share:
         reasons.append("own_share")
     if heavy and whole.own_chars < rules.min_own_chars:
         reasons.append("own_chars")
-    if heavy and (
+    if (
         whole.lifted_share >= rules.max_lifted_share
         or whole.lifted_sentence_share >= rules.max_lifted_sentence_share
     ):
@@ -328,6 +349,7 @@ def check_copy(
         "ngram": rules.ngram,
         "quoted_share": round(whole.quoted_share, 4),
         "own_share": round(whole.own_share, 4),
+        "unlifted_own_share": round(whole.unlifted_own_share, 4),
         "min_own_share": rules.min_own_share,
         "own_chars": whole.own_chars,
         "min_own_chars": rules.min_own_chars,
@@ -357,6 +379,11 @@ def check_copy(
                 if "lifted" in reasons
                 else ""
             )
+            + (
+                f"，未整句引用的句子中自己的文字只占 {whole.unlifted_own_share:.0%}"
+                if "own_share" in reasons
+                else ""
+            )
             + (f"，“{thin_zh}”部分几乎没有自己的说明" if "thin_parts" in reasons else "")
         )
         return Check(
@@ -370,7 +397,8 @@ def check_copy(
             f"{rules.ngram}-character sequences occur in the policy text; {whole.own_chars} "
             f"characters ({own_pct}) are its own, outside verbatim runs of "
             f"≥ {rules.quote_run_chars}; {whole.lifted_sentences} of {whole.sentences} sentences "
-            f"({whole.lifted_share:.0%} of the characters) lifted whole. "
+            f"({whole.lifted_share:.0%} of the characters) lifted whole; the other sentences "
+            f"{whole.unlifted_own_share:.0%} its own. "
             "Quote if needed, but explain in plain words; see longest_copied_passages",
         )
     return Check(

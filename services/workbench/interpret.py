@@ -198,6 +198,18 @@ def _lines(raw: str | None) -> list[str]:
     return [x.strip() for x in (raw or "").splitlines() if x.strip()]
 
 
+def _own_figure(m: dict[str, Any]) -> tuple[str, str]:
+    """The drafter's own words; since decision 155 the minimum share is judged on the
+    sentences not lifted whole (reports without that value show the older figure)."""
+    own = f"{m.get('own_chars', 0)}字，占{float(m.get('own_share', 0)):.0%}"
+    least = f"至少{m.get('min_own_chars', 300)}字"
+    share = f"{float(m.get('min_own_share', 0.3)):.0%}"
+    if "unlifted_own_share" not in m:
+        return ("自己的说明", f"{own}（{least}、{share}）")
+    rest = float(m["unlifted_own_share"])
+    return ("自己的说明", f"{own}（{least}）；整句引用以外的句子中占{rest:.0%}（至少{share}）")
+
+
 def verdict(
     report: dict[str, Any] | None, enums: dict[str, dict[str, str]]
 ) -> dict[str, Any] | None:
@@ -215,10 +227,7 @@ def verdict(
                     "与原文重合（6字片段）",
                     f"{float(m.get('containment', 0)):.0%}（超过{float(m.get('threshold', 0.5)):.0%}时须有足够的自己的说明，超过{float(m.get('near_copy_threshold', 0.9)):.0%}即为照搬）",
                 ),
-                (
-                    "自己的说明",
-                    f"{m.get('own_chars', 0)}字，占{float(m.get('own_share', 0)):.0%}（至少{m.get('min_own_chars', 300)}字、{float(m.get('min_own_share', 0.3)):.0%}）",
-                ),
+                _own_figure(m),
                 (
                     "整句照搬",
                     f"{float(m.get('lifted_share', 0)):.0%}的字、"

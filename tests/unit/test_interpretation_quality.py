@@ -261,7 +261,8 @@ def test_heavy_quotation_with_own_explanation_passes__real_interpretations_quote
     text = quoting_interpretation()
     copy = q.check_copy(text, samples.POLICY_TEXT, RULES)
     assert copy.measured["containment"] > RULES.max_containment
-    assert copy.measured["own_share"] >= RULES.min_own_share
+    # min_own_share is judged on the sentences not lifted whole since decision 155.
+    assert copy.measured["unlifted_own_share"] >= RULES.min_own_share
     assert copy.measured["own_chars"] >= RULES.min_own_chars
     assert copy.passed, copy.measured["reasons"]
 

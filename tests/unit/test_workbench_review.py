@@ -181,6 +181,24 @@ def test_the_gate_verdict_in_words__s5_1() -> None:
     assert ("已写", "目标任务") in v["checks"][1]["figures"]
 
 
+def test_the_gate_verdict_shows_the_own_share_of_the_sentences_not_lifted__decision_155() -> None:
+    """The minimum own share is judged on the sentences not quoted whole: the figure says so."""
+    m = {
+        "containment": 0.86,
+        "own_chars": 421,
+        "own_share": 0.22,
+        "unlifted_own_share": 0.37,
+        "min_own_chars": 300,
+        "min_own_share": 0.3,
+    }
+    report = {"passed": True, "checks": [
+        {"check": "copy", "passed": True, "message_zh": "ok", "measured": m}]}  # fmt: skip
+    v = interpret.verdict(report, {})
+    assert v is not None
+    own = "421字，占22%（至少300字）；整句引用以外的句子中占37%（至少30%）"
+    assert ("自己的说明", own) in v["checks"][0]["figures"]
+
+
 def test_an_enum_list_becomes_checkboxes() -> None:
     schema = {
         "properties": {
