@@ -4,7 +4,8 @@ copied; texts are personal data: only counts, labels and scores are printed.
 
     python -m bench.text_eval topic DATA.csv [--taxonomy TREE.csv] [--folds 5] [--baseline]
     python -m bench.text_eval topic-ood DATA.csv --text-col review --label-col cat [--per-class 60]
-    python -m bench.text_eval polarity --cv waimai_10k.csv [--ood other.csv ...]
+    python -m bench.text_eval polarity --cv waimai_10k.csv [--train-with more.csv ...] \\
+        [--ood other.csv ...]
     python -m bench.text_eval gate PAIRS.jsonl          # {"id", "policy", "interpretation"} a line
     python -m bench.text_eval speed DATA.csv [--taxonomy TREE.csv]
 
@@ -178,10 +179,14 @@ def polarity(args: argparse.Namespace) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if args.cv:
         rows = _polar_rows(args.cv, args.text_col, args.label_col)
-        print(f"{args.cv}: {len(rows)} rows, {args.folds}-fold CV (model refitted per fold)")
+        extra = [r for path in args.train_with or () for r in _polar_rows(path, "review", "label")]
+        print(
+            f"{args.cv}: {len(rows)} rows, {args.folds}-fold CV (model refitted per fold"
+            f" on the fold's training part + {len(extra)} rows of the other training sets)"
+        )
 
         def trainer(train: list[Sample]) -> Callable[[str], str]:
-            model = fit_linear(train, terms=rules.POLARITY_TERMS, min_df=3)
+            model = fit_linear(train + extra, terms=rules.POLARITY_TERMS, min_df=3)
             return lambda text: rules.sentiment(text, model).polarity
 
         result = cross_validate(rows, trainer, args.folds, args.seed)
@@ -196,11 +201,12 @@ def polarity(args: argparse.Namespace) -> dict[str, Any]:
         result = evaluate([y for _, y in rows], predicted)
         neutral = sum(p == "neutral" for p in predicted) / max(1, len(predicted))
         print(f"{path}: {len(rows)} rows, shipped model, neutral {neutral:.1%}")
-        out[path] = report("shipped (lexicon + polarity-waimai-v1), out of domain", result, True)
+        shipped = getattr(rules.polarity_model(), "model_id", "none")
+        out[path] = report(f"shipped (lexicon + {shipped}), out of domain", result, True)
         out[path]["neutral"] = neutral
-        lexicon = [rules.sentiment(t, False).polarity for t, _ in rows]
+        by_lexicon = [rules.sentiment(t, False).polarity for t, _ in rows]
         out[path + " lexicon only"] = report(
-            "lexicon only (the previous rule)", evaluate([y for _, y in rows], lexicon), False
+            "lexicon only (the previous rule)", evaluate([y for _, y in rows], by_lexicon), False
         )
     return out
 
@@ -269,6 +275,9 @@ def main(argv: list[str] | None = None) -> int:
     pol = sub.add_parser("polarity")
     pol.add_argument("--cv")
     pol.add_argument("--ood", nargs="*")
+    pol.add_argument(
+        "--train-with", nargs="*", help="--cv: other training sets added to every fold's fit"
+    )
     pol.add_argument("--text-col", default="review")
     pol.add_argument("--label-col", default="label")
     pol.add_argument("--folds", type=int, default=5)

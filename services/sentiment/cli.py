@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -213,20 +214,28 @@ def _eval_polarity(args: argparse.Namespace, samples: list[tuple[str, str]], ski
 
 
 def _train_polarity(args: argparse.Namespace) -> int:
-    """Fit the polarity model (label 1/0 or positive/negative) and write it as JSON."""
+    """Fit the polarity model (label 1/0 or positive/negative) on one or more CSVs (one per
+    domain, joined) and write it as JSON."""
     from services.sentiment.linear import fit_linear
     from services.sentiment.rules import POLARITY_TERMS
     from services.sentiment.training import read_labelled
 
-    data = read_labelled(args.data, _columns(args.text_col), args.label_col)
-    rows = [(t, POLARITY_LABELS[label]) for t, label in data.samples if label in POLARITY_LABELS]
+    rows: list[tuple[str, str]] = []
+    sources: dict[str, int] = {}
+    skipped = 0
+    for path in args.data:
+        data = read_labelled(path, _columns(args.text_col), args.label_col)
+        found = [(t, POLARITY_LABELS[y]) for t, y in data.samples if y in POLARITY_LABELS]
+        rows.extend(found)
+        sources[Path(path).name] = len(found)
+        skipped += data.skipped
     model = fit_linear(
         rows,
         terms=POLARITY_TERMS,
         c=args.c,
         min_df=args.min_df,
         model_id=args.model_id,
-        meta={"rows": len(rows), "skipped": data.skipped, "min_df": args.min_df},
+        meta={"rows": len(rows), "skipped": skipped, "min_df": args.min_df, "sources": sources},
     )
     with open(args.out, "wb") as handle:
         handle.write(orjson.dumps(model.to_json(), option=orjson.OPT_SORT_KEYS))
@@ -362,8 +371,8 @@ def add_commands(subparsers: Any) -> None:
     ev.add_argument("--lexicon-only", action="store_true", help="polarity: leave the model out")
     ev.set_defaults(func=_eval)
 
-    tp = sub.add_parser("train-polarity", help="fit the sentiment polarity model on a CSV")
-    tp.add_argument("--data", required=True)
+    tp = sub.add_parser("train-polarity", help="fit the sentiment polarity model on CSVs")
+    tp.add_argument("--data", required=True, nargs="+", help="one CSV per domain, joined")
     tp.add_argument("--text-col", default="review")
     tp.add_argument("--label-col", default="label")
     tp.add_argument("--out", required=True)

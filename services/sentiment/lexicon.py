@@ -129,11 +129,22 @@ URGENCY_LABELS_ZH: Final = MappingProxyType(
 
 NEGATIVE_TERMS: Final = (
     "投诉 举报 不满 不满意 愤怒 气愤 无奈 失望 绝望 寒心 心寒 无良 黑心 欺骗 "
-    "欺诈 坑 坑害 敷衍 推诿 扯皮 不作为 乱作为 刁难 不管 没人管 无人管 置之不理 "
-    "拖延 拖欠 克扣 违法 违规 非法 强行 霸占 恶劣 严重 糟糕 太差 很差 极差 差劲 "
-    "混乱 脏乱差 难受 痛苦 困扰 苦不堪言 影响 扰民 危害 危险 隐患 污染 噪音 恶臭 "
-    "垃圾 乱收费 乱象 骗 损失 伤害 受害 欺负 威胁 报复 无法 不能 不给 拒绝 "
-    "长期 多次 一直 至今 迟迟 无果 石沉大海 难道 凭什么 为什么 怎么回事 质问 恐慌 担心 害怕 焦虑"
+    "欺诈 坑 坑害 敷衍 推诿 扯皮 不作为 乱作为 刁难 没人管 无人管 置之不理 "
+    "拖延 拖欠 克扣 违法 违规 非法 强行 霸占 恶劣 糟糕 太差 很差 极差 差劲 "
+    "混乱 脏乱差 难受 痛苦 困扰 苦不堪言 扰民 危害 危险 隐患 污染 噪音 恶臭 "
+    "乱收费 乱象 骗 损失 伤害 受害 欺负 威胁 报复 迟迟 无果 石沉大海 凭什么 "
+    "质问 恐慌 害怕 焦虑 "
+    # general feelings and verdicts (issue #19: the lexicon had 86 negative, 36 positive words)
+    "讨厌 恶心 生气 伤心 难过 郁闷 烦人 烦躁 崩溃 后悔 上当 差评 无语 可怕 悲伤 心痛 "
+    "痛心 委屈 可恶 气死 倒霉 坑爹 忽悠 难吃 难看 难听 劣质 粗糙 不值 太贵 很慢 太慢"
+)
+
+#: Words common in complaints but also in any other text (一直, 不能, 为什么; 垃圾 is also
+#: 垃圾分类, garbage): each counts
+#: `WEAK_WEIGHT` instead of 1 toward the polarity, so one of them alone no longer decides
+#: a text. They still count fully toward intensity (what the hotspot window sums).
+WEAK_NEGATIVE_TERMS: Final = (
+    "不管 影响 无法 不能 不给 拒绝 长期 多次 一直 至今 难道 为什么 怎么回事 严重 担心 垃圾"
 )
 
 #: 建议, 希望 and 期待 are not here: a suggestion or a wish is neither praise nor complaint
@@ -141,7 +152,19 @@ NEGATIVE_TERMS: Final = (
 POSITIVE_TERMS: Final = (
     "感谢 谢谢 感激 点赞 表扬 称赞 满意 好评 赞扬 赞 辛苦 辛苦了 及时 高效 热情 "
     "耐心 负责 认真 周到 贴心 到位 方便 便民 快捷 顺利 解决了 已解决 好 很好 "
-    "不错 优秀 温暖 感动 支持 改善 提升"
+    "不错 优秀 温暖 感动 支持 改善 提升 "
+    # general praise and feelings (issue #19)
+    "开心 快乐 喜欢 喜爱 幸福 可爱 漂亮 好看 好听 好吃 好用 美味 值得 推荐 很棒 太棒 "
+    "超棒 完美 精彩 舒服 划算 实惠 超值 给力 靠谱 惊喜 欣慰 温馨 美好 感恩 佩服 敬佩 "
+    "物美价廉 性价比高"
+)
+
+#: Weibo emoticons as posted (`[嘻嘻]`), a small unambiguous set; each counts as one word.
+POSITIVE_EMOTICONS: Final = (
+    "[哈哈] [嘻嘻] [爱你] [心] [鼓掌] [赞] [good] [太开心] [偷笑] [耶] [给力] [笑哈哈]"
+)
+NEGATIVE_EMOTICONS: Final = (
+    "[泪] [怒] [抓狂] [衰] [伤心] [可怜] [委屈] [鄙视] [吐] [大哭] [失望] [怒骂] [生病] [悲伤]"
 )
 
 #: Cues of a question or a request (咨询、求助、建议). With no sentiment word beside them a

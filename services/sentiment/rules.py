@@ -18,11 +18,14 @@ from services.sentiment.lexicon import (
     HOT_TOPIC_TERMS,
     INTENSIFIERS,
     NEGATIONS,
+    NEGATIVE_EMOTICONS,
     NEGATIVE_TERMS,
+    POSITIVE_EMOTICONS,
     POSITIVE_TERMS,
     REQUEST_CUES,
     URGENCY_LABELS_ZH,
     URGENCY_TERMS,
+    WEAK_NEGATIVE_TERMS,
     words,
 )
 from services.sentiment.linear import LinearModel
@@ -60,10 +63,17 @@ class TagResult:
     reasons: tuple[str, ...]
 
 
-# Sentiment words shorter than two characters are too ambiguous (好几次, 好像).
+#: What one weak word (一直, 不能, 为什么) counts toward polarity, against 1 for the others.
+WEAK_WEIGHT: Final = 0.3
+
+# Sentiment words shorter than two characters are too ambiguous (好几次, 好像); emoticons are
+# bracketed and exact.
 _SENTIMENT: Final = {
+    **{w: -WEAK_WEIGHT for w in words(WEAK_NEGATIVE_TERMS)},
     **{w: -1.0 for w in words(NEGATIVE_TERMS) if len(w) >= 2},
     **{w: 1.0 for w in words(POSITIVE_TERMS) if len(w) >= 2},
+    **{w: -1.0 for w in words(NEGATIVE_EMOTICONS)},
+    **{w: 1.0 for w in words(POSITIVE_EMOTICONS)},
 }
 # Longest first: at one position the regex takes 不满意 before 满意 (leftmost, then longest).
 _SENTIMENT_RE: Final = re.compile(
@@ -81,22 +91,34 @@ _STRONG_URGENCY: Final = frozenset(
 )
 _URGENCY_THRESHOLD = 2
 
-#: The shipped polarity model: `linear.py` fitted on the public waimai_10k reviews
-#: (`gongkai sentiment train-polarity`, docs/sentiment.md). Weights only, no text.
-POLARITY_MODEL_PATH: Final = Path(__file__).parent / "models" / "polarity-waimai-v1.json"
-#: With no lexicon word in the text, the model alone must be this sure (|2p − 1|) to call it
-#: polar; below, the text is neutral: a question or a request is neither praise nor complaint.
-MODEL_ONLY_FLOOR: Final = 0.5
+#: The shipped polarity model: `linear.py` fitted on public labelled reviews and posts of
+#: several domains (`gongkai sentiment train-polarity`, docs/sentiment.md). Weights only.
+POLARITY_MODEL_PATH: Final = Path(__file__).parent / "models" / "polarity-multi-v1.json"
+#: With no lexicon word in the text (weak words aside), the model alone must be this sure
+#: (|2p − 1|) to call it polar; below, the text is neutral: a question or a request is
+#: neither praise nor complaint.
+MODEL_ONLY_FLOOR: Final = 0.2
 #: |lexicon score + model score| below this is neutral (both sides weigh the same).
 POLARITY_THRESHOLD: Final = 0.1
 #: The lexicon's score counts this much against the model's lean (2p − 1): its words are
 #: few but precise (negation: 不及时 is negative where the model sees 及时).
 LEXICON_WEIGHT: Final = 2.0
+#: ...but never more than this: a model surer than the cap outweighs one or two lexicon
+#: words (one word used to override any model, e.g. 一直 in 一直很喜欢).
+LEXICON_CAP: Final = 0.8
 
 
 #: The lexicon words the polarity model also sees as dictionary features (train-polarity).
 POLARITY_TERMS: Final = tuple(
-    w for w in (*words(NEGATIVE_TERMS), *words(POSITIVE_TERMS)) if len(w) >= 2
+    w
+    for w in (
+        *words(NEGATIVE_TERMS),
+        *words(WEAK_NEGATIVE_TERMS),
+        *words(POSITIVE_TERMS),
+        *words(NEGATIVE_EMOTICONS),
+        *words(POSITIVE_EMOTICONS),
+    )
+    if len(w) >= 2
 )
 
 
@@ -121,7 +143,9 @@ def sentiment(text: str, model: LinearModel | bool | None = True) -> SentimentRe
     complaint a lexicon misses, which is why the lexicon alone called 50–67 % of real
     reviews neutral. Intensity stays the lexicon's (what the hotspot window sums)."""
     total = 0.0
-    magnitude = 0.0
+    magnitude = 0.0  # the weighted hits: the polarity score's denominator
+    hits = 0.0  # every hit counted 1 (1.5 when intensified): intensity, as before
+    strong = False
     reasons: list[str] = []
     for found in _SENTIMENT_RE.finditer(text):
         hit = found.group()
@@ -132,11 +156,13 @@ def sentiment(text: str, model: LinearModel | bool | None = True) -> SentimentRe
         if weight > 0 and any(before.endswith(neg) for neg in _NEGATIONS):
             weight = -weight  # 不及时, 没有解决了 → negative
             label = "不" + hit if not before.endswith("没有") else "没有" + hit
-        if any(word in before for word in _INTENSIFIERS):
-            weight *= 1.5
+        boost = 1.5 if any(word in before for word in _INTENSIFIERS) else 1.0
+        if boost > 1.0:
             label = "强调·" + label
-        total += weight
-        magnitude += abs(weight)
+        total += weight * boost
+        magnitude += abs(weight) * boost
+        hits += boost
+        strong = strong or abs(weight) >= 1.0
         if len(reasons) < MAX_REASONS and label not in reasons:
             reasons.append(label)
     exclamations = text.count("！") + text.count("!")
@@ -149,10 +175,11 @@ def sentiment(text: str, model: LinearModel | bool | None = True) -> SentimentRe
     else:
         result = chosen.predict(text)
         lean = 2.0 * result.probabilities.get("positive", 0.5) - 1.0
-        combined = LEXICON_WEIGHT * score + lean
-        model_alone = not magnitude
+        lexicon = max(-LEXICON_CAP, min(LEXICON_CAP, LEXICON_WEIGHT * score))
+        combined = lexicon + lean
+        model_alone = not strong  # weak words alone do not lift the floor
         asks = model_alone and any(cue in text for cue in _REQUEST_CUES)
-        if (model_alone and abs(lean) < MODEL_ONLY_FLOOR) or asks:
+        if (model_alone and abs(combined) < MODEL_ONLY_FLOOR) or asks:
             polarity = "neutral"
         elif abs(combined) < POLARITY_THRESHOLD:
             polarity = "neutral"
@@ -161,8 +188,8 @@ def sentiment(text: str, model: LinearModel | bool | None = True) -> SentimentRe
             if result.label == polarity:
                 reasons.extend(f"模型:{r}" for r in result.reasons[:2])
         if polarity != "neutral":  # a neutral text keeps the lexicon's own score
-            score = max(-1.0, min(1.0, combined / (LEXICON_WEIGHT + 1.0)))
-    intensity = min(1.0, (magnitude + 0.5 * min(exclamations, 4)) / 8.0)
+            score = max(-1.0, min(1.0, combined / (LEXICON_CAP + 1.0)))
+    intensity = min(1.0, (hits + 0.5 * min(exclamations, 4)) / 8.0)
     if polarity == "neutral":
         intensity = min(intensity, 0.3)
     return SentimentResult(

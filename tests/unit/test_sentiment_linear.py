@@ -97,6 +97,23 @@ def test_a_question_without_sentiment_words_stays_neutral_with_the_shipped_model
         assert rules.sentiment(text).polarity == "neutral", text
 
 
+def test_one_generic_word_alone_no_longer_decides_a_text() -> None:
+    """一直, 不能, 为什么 are weak words (issue #19): alone they leave the lexicon neutral."""
+    assert rules.sentiment("我一直在这个小区住", model=False).polarity == "neutral"
+    assert rules.sentiment("一直很喜欢这家店").polarity == "positive"
+
+
+def test_weibo_emoticons_and_general_praise_count_as_lexicon_words() -> None:
+    assert rules.sentiment("今天[嘻嘻]", model=False).polarity == "positive"
+    assert rules.sentiment("又加班[泪]", model=False).polarity == "negative"
+    assert rules.sentiment("这件衣服很漂亮", model=False).polarity == "positive"
+
+
+def test_the_shipped_polarity_model_is_the_multi_domain_one() -> None:
+    model = rules.polarity_model()
+    assert model is not None and model.model_id == "polarity-multi-v1"
+
+
 def test_the_lexicon_negation_outweighs_the_model() -> None:
     """The model sees 及时 (praise); the lexicon knows 不及时 is a complaint."""
     result = rules.sentiment("处理不及时")
