@@ -134,6 +134,8 @@ NEGATIVE_TERMS: Final = (
     "混乱 脏乱差 难受 痛苦 困扰 苦不堪言 扰民 危害 危险 隐患 污染 噪音 恶臭 "
     "乱收费 乱象 骗 损失 伤害 受害 欺负 威胁 报复 迟迟 无果 石沉大海 凭什么 "
     "质问 恐慌 害怕 焦虑 "
+    # a utility cut off is what a 12345 call is about, whatever else it says
+    "停水 停电 断水 断电 停气 断气 成问题 "
     # general feelings and verdicts (issue #19: the lexicon had 86 negative, 36 positive words)
     "讨厌 恶心 生气 伤心 难过 郁闷 烦人 烦躁 崩溃 后悔 上当 差评 无语 可怕 悲伤 心痛 "
     "痛心 委屈 可恶 气死 倒霉 坑爹 忽悠 难吃 难看 难听 劣质 粗糙 不值 太贵 很慢 太慢"
@@ -154,7 +156,7 @@ POSITIVE_TERMS: Final = (
     "耐心 负责 认真 周到 贴心 到位 方便 便民 快捷 顺利 解决了 已解决 好 很好 "
     "不错 优秀 温暖 感动 支持 改善 提升 "
     # general praise and feelings (issue #19)
-    "开心 快乐 喜欢 喜爱 幸福 可爱 漂亮 好看 好听 好吃 好用 美味 值得 推荐 很棒 太棒 "
+    "开心 快乐 喜欢 喜爱 可爱 漂亮 好看 好听 好吃 好用 美味 值得 推荐 很棒 太棒 "
     "超棒 完美 精彩 舒服 划算 实惠 超值 给力 靠谱 惊喜 欣慰 温馨 美好 感恩 佩服 敬佩 "
     "物美价廉 性价比高"
 )

@@ -76,6 +76,19 @@ def test_sentiment_polarity_intensity_and_negation() -> None:
     assert not_timely.score < 0 and "不及时" in not_timely.reasons
 
 
+def test_a_cut_off_utility_is_a_complaint_and_a_place_named_happiness_is_no_praise() -> None:
+    """Citizen messages (12345, 区长信箱) in the shipped classifier, with its polarity model
+    trained on reviews and posts (decision 156): an outage reported calmly is still a
+    complaint, and 幸福 in 幸福小区 / 幸福路 (common place names) does not count as praise."""
+    classifier = default_classifier()
+    outage = classifier.classify(
+        "西街自来水从昨天中午开始停水，至今没有通知何时恢复，家里老人做饭都成问题。"
+    )
+    assert outage.sentiment.polarity == "negative" and "停水" in outage.sentiment.reasons
+    place = classifier.classify("幸福小区东侧工地每天晚上十一点以后还在施工，噪音非常大。")
+    assert place.sentiment.polarity == "negative" and "幸福" not in place.sentiment.reasons
+
+
 @pytest.mark.parametrize(
     ("text", "level", "cls"),
     [
