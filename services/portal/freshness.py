@@ -119,6 +119,29 @@ async def follow(freshness: Freshness, suite: Any, stop: asyncio.Event) -> None:
             delay = min(delay * 2, 10.0)
 
 
+async def catching_up(freshness: Freshness, suite: Any, stop: asyncio.Event) -> None:
+    """In one embedded process: while a projection of a service in CHANGES is behind its
+    log (the suite started on a long log, or replays one), its read model is still
+    changing though no new event arrives, so nothing kept is trusted; checked every
+    second. A `serve portal` process runs no projection and sees no other process's lag:
+    there the pages built during a catch-up are kept as long as the data was quiet
+    (docs/portal.md)."""
+    runners = [r for r in getattr(suite, "runners", ()) if r.source.name in CHANGES]
+    while runners and not stop.is_set():
+        for runner in runners:
+            try:
+                behind = await runner.lag() > 0
+            except Exception:  # the store closing at shutdown
+                behind = True
+            if behind:
+                freshness.distrust()
+                break
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=1.0)
+        except TimeoutError:
+            pass
+
+
 async def _events(suite: Any) -> AsyncIterator[tuple[str, str]]:
     """(service, event type) of every new event of the services in CHANGES."""
     settings = suite.settings

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from services.portal import fastpath, guide
-from services.portal.freshness import Freshness, follow
+from services.portal.freshness import Freshness, catching_up, follow
 from services.portal.guard import Guard
 from services.portal.pagecache import PageCache
 from services.portal.popularity import flush_job
@@ -45,8 +45,10 @@ def _handlers(runtime: Any, suite: Any) -> Portal:
 
 
 async def follow_job(runtime: Any, suite: Any, stop: asyncio.Event) -> None:
-    """The events that end kept pages, followed as they arrive (freshness.py)."""
-    await follow(runtime.handlers.pages.freshness, suite, stop)
+    """The events that end kept pages, followed as they arrive, and the read models still
+    catching up with their logs in this process (freshness.py)."""
+    freshness = runtime.handlers.pages.freshness
+    await asyncio.gather(follow(freshness, suite, stop), catching_up(freshness, suite, stop))
 
 
 SERVICE = ServiceDefinition(

@@ -13,7 +13,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from services.portal.freshness import Freshness, changes_pages, follow
+from services.portal.freshness import Freshness, catching_up, changes_pages, follow
 from services.portal.pagecache import Page, PageCache
 from shared.envelope import Actor, NewEvent, StreamWrite
 from shared.eventstore import open_sqlite_store
@@ -146,3 +146,26 @@ async def test_the_follower_notes_the_events_that_change_pages_from_the_stores(
             await following
         for store in stores.values():
             await store.close()
+
+
+async def test_kept_pages_are_not_trusted_while_a_read_model_catches_up_in_process() -> None:
+    """Embedded, started on a long log: the catalog's projections are behind, no event
+    arrives, yet the read models change; nothing kept is trusted until they are caught up."""
+    clock = Clock()
+    fresh = Freshness(max_age=300, settle=2, clock=clock, changed=0.0)
+    lags = [5, 0]
+
+    async def lag() -> int:
+        return lags.pop(0) if lags else 0
+
+    runner = SimpleNamespace(source=SimpleNamespace(name="catalog"), lag=lag)
+    other = SimpleNamespace(source=SimpleNamespace(name="applications"), lag=lag)
+    stop = asyncio.Event()
+    checking = asyncio.create_task(
+        catching_up(fresh, SimpleNamespace(runners=[runner, other]), stop)
+    )
+    await asyncio.sleep(0.05)
+    assert fresh.changed == clock.now  # behind: distrusted now
+    assert fresh.noted == 0  # not an event
+    stop.set()
+    await checking
