@@ -137,3 +137,56 @@ def wait_until(probe: Callable[[], Any], timeout: float, what: str, poll: float 
             pass
         time.sleep(poll)
     raise RuntimeError(f"{what}: not after {timeout}s")
+
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _group(pid: str, me: int) -> str:
+    """Who a process is, for CPU accounts: a suite process by role and service, the
+    database, the broker, this bench, or the rest of the machine."""
+    if int(pid) == me:
+        return "bench (load generator)"
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return "other"
+    words = [a.decode(errors="replace") for a in argv if a]
+    if not words:
+        return "other"
+    base = Path(words[0]).name
+    if base == "gongkai" or (len(words) > 1 and Path(words[1]).name == "gongkai"):
+        rest = words[1:] if base == "gongkai" else words[2:]
+        return " ".join(rest[:2]) if rest else "gongkai"
+    if base.startswith("postgres"):
+        return "postgres"
+    if base == "java":
+        joined = " ".join(words)
+        return "kafka" if "kafka" in joined else "keycloak" if "keycloak" in joined else "java"
+    return "other"
+
+
+def cpu_seconds() -> dict[str, float]:
+    """CPU seconds (user + system) of every process on the machine now, by `_group`: read
+    before and after a step, the difference is what each part of the system spent on it."""
+    me = os.getpid()
+    totals: dict[str, float] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        used = (int(fields[11]) + int(fields[12])) / _TICK  # utime, stime
+        group = _group(entry, me)
+        totals[group] = totals.get(group, 0.0) + used
+    return totals
+
+
+def cpu_spent(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    """CPU seconds each group spent between two `cpu_seconds()` readings (processes that
+    exited in between are lost; new ones count whole)."""
+    spent = {g: after.get(g, 0.0) - before.get(g, 0.0) for g in after}
+    return {g: s for g, s in sorted(spent.items(), key=lambda kv: -kv[1]) if s > 0.005}

@@ -59,6 +59,8 @@ import httpx
 import orjson
 
 from bench.common import (
+    cpu_seconds,
+    cpu_spent,
     database_url,
     free_port,
     kafka_bootstrap,
@@ -316,6 +318,9 @@ class Step:
     behind: list[float] = field(default_factory=list)
     response_ms: list[float] = field(default_factory=list)
     sent_at: dict[str, float] = field(default_factory=dict)  # request id → POST sent at
+    #: CPU seconds each part of the machine spent during the step (bench.common.cpu_spent)
+    cpu: dict[str, float] = field(default_factory=dict)
+    wall: float = 0.0
 
     def latencies(self) -> list[float]:
         return [(self.visible[r] - t) * 1000 for r, t in self.accepted.items() if r in self.visible]
@@ -341,6 +346,12 @@ class Step:
             "POST p99 ms": percentile(self.response_ms, 99),
             "sent to visible p99 ms": percentile(self.from_send(), 99),
             "send late p99 ms": percentile([b * 1000 for b in self.behind], 99),
+            "cpu busy": sum(self.cpu.values()) / (self.wall * (os.cpu_count() or 1))
+            if self.wall
+            else float("nan"),
+            "cpu ms per command": {
+                g: round(s * 1000 / max(len(self.accepted), 1), 2) for g, s in self.cpu.items()
+            },
         }
 
 
@@ -484,7 +495,9 @@ def measure(suite: Suite, rate: float, seconds: float, auditor: str) -> Step:
         [(f"bench-{run_id}-{i}", TOWNSHIPS[i % len(TOWNSHIPS)], Role.REQUEST_HANDLER)
          for i in range(windows)]
     )  # fmt: skip
+    before, started = cpu_seconds(), time.monotonic()
     asyncio.run(drive(suite, step, run_id, auditor))
+    step.wall, step.cpu = time.monotonic() - started, cpu_spent(before, cpu_seconds())
     print(f"  {suite.mode} {rate:.0f}/s: {step.summary()}", file=sys.stderr)
     return step
 
@@ -542,6 +555,12 @@ def show(results: list[dict[str, Any]]) -> None:
             )
             if s["failed"]:
                 print(f"  {'':<26}failures: {s['failed']}")
+            per = s["cpu ms per command"]
+            top = ", ".join(f"{g} {ms:.1f}" for g, ms in list(per.items())[:6])
+            print(
+                f"  {'':<26}CPU {s['cpu busy']:.0%} of the machine; per command "
+                f"{sum(per.values()):.1f} ms: {top}"
+            )
             if s["saturated"]:
                 print(
                     f"  {'':<26}saturated: sends fell {GIVE_UP:.0f} s behind, sending stopped "

@@ -110,7 +110,13 @@ else
   run catalog_search "${pg[@]}"
 fi
 if bash deploy/bench-tools.sh; then  # nginx and wrk from Debian, the portal's peer and load
-  if [[ $quick == 1 ]]; then run portal --documents 2000 --seconds 5; else run portal; fi
+  # the portal as a deployment serves public traffic: its own `serve portal` process
+  portal_mode=embedded; [[ $have_kafka == 1 ]] && portal_mode=distributed
+  if [[ $quick == 1 ]]; then
+    run portal --mode "$portal_mode" --documents 2000 --seconds 5
+  else
+    run portal --mode "$portal_mode" --seconds 5
+  fi
 else
   echo "bench.sh: nginx/wrk could not be installed; bench.portal skipped"
 fi
