@@ -324,11 +324,14 @@ class Classification:
     sentiment: rules.SentimentResult
     urgency: rules.UrgencyResult
     model_id: str
+    #: The polarity model that weighed in on the sentiment, or `lexicon` (rules.sentiment).
+    polarity_model_id: str = "lexicon"
 
     def as_payload(self) -> dict[str, Any]:
         """The JSON shape stored in MessageClassified and shown by the API."""
         return {
             "model_id": self.model_id,
+            "polarity_model_id": self.polarity_model_id,
             "category": self.topic.category,
             "category_confidence": self.topic.confidence,
             "category_reasons": list(self.topic.reasons),
@@ -355,6 +358,7 @@ class Classifier:
             sentiment=rules.sentiment(clean),
             urgency=rules.urgency(clean),
             model_id=self.topic_model.model_id,
+            polarity_model_id=rules.polarity_model_id(),
         )
 
     def classify_many(self, texts: Sequence[str]) -> list[Classification]:

@@ -7,6 +7,7 @@ entry, 台账, answering one or many messages), `hotspot-<township>-<category>-<
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -100,8 +101,7 @@ class Polarity(LabelledEnum):
     positive = "positive", "正面"
 
 
-@registry.register
-class MessageClassified(DomainEvent):
+class MessageClassifiedV1(DomainEvent):
     """What the classifier decided and why (the words or features that decided)."""
 
     event_type = "MessageClassified"
@@ -120,6 +120,44 @@ class MessageClassified(DomainEvent):
     urgency: str
     urgency_classes: list[str]
     urgency_reasons: list[str]
+
+
+@registry.register
+class MessageClassified(DomainEvent):
+    """What the classifier decided and why (the words or features that decided).
+
+    v2: `polarity_model_id`, the polarity model that weighed in on the sentiment beside the
+    lexicon (decision 156); v1 classifications read as None (not recorded then)."""
+
+    event_type = "MessageClassified"
+    schema_version = 2
+    stream_type = "message"
+
+    message_id: UUID
+    model_id: str
+    polarity_model_id: str | None = Field(
+        default=None,
+        description="the polarity model beside the lexicon that decided the sentiment "
+        "(`lexicon` when none was loaded; None: recorded before it was named)",
+    )
+    category: str
+    category_confidence: float
+    category_reasons: list[str]
+    tags: list[Tag]
+    polarity: str
+    sentiment_score: float
+    intensity: float
+    sentiment_reasons: list[str]
+    urgency: str
+    urgency_classes: list[str]
+    urgency_reasons: list[str]
+
+
+def _classified_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    return {**payload, "polarity_model_id": None}
+
+
+registry.register_historic(MessageClassifiedV1, _classified_v1_to_v2)
 
 
 @registry.register

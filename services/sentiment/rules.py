@@ -130,6 +130,12 @@ def polarity_model() -> LinearModel | None:
     return LinearModel.from_json(orjson.loads(POLARITY_MODEL_PATH.read_bytes()))
 
 
+def polarity_model_id() -> str:
+    """The name every classification records for its sentiment (`lexicon`: no model)."""
+    model = polarity_model()
+    return model.model_id if model is not None else "lexicon"
+
+
 _URGENCY: Final = {cls: words(terms) for cls, terms in URGENCY_TERMS.items()}
 _TAGS: Final = {tag: words(terms) for tag, terms in HOT_TOPIC_TERMS.items()}
 

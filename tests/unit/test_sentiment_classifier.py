@@ -157,3 +157,11 @@ def test_held_out_split_is_stratified_and_reproducible() -> None:
     assert len(train) + len(test) == 30 and not set(train) & set(test)
     assert {label for _, label in test} == {"x", "y"}
     assert evaluate_model(train_topic_model(train), test).total == len(test)
+
+
+def test_every_classification_names_its_topic_and_its_polarity_model() -> None:
+    """Issue #19: every classification names its model; the sentiment is the lexicon's and
+    the shipped polarity model's together, so MessageClassified v2 names that one too."""
+    payload = default_classifier().classify("路灯坏了一个多月没人管").as_payload()
+    assert payload["model_id"] == DEFAULT_MODEL_ID
+    assert payload["polarity_model_id"] == "polarity-multi-v1"
