@@ -54,6 +54,17 @@ __all__ = [
 
 async def setup_projection(db: Database, projection: Projection) -> None:
     await db.execute_script([*KERNEL_TABLES, *projection.schema])
+    if db.dialect == "postgres":
+        await db.execute_script(postgres_storage(projection))
+
+
+def postgres_storage(projection: Projection) -> list[str]:
+    """A projection's `fillfactor` ({table: percent}, PostgreSQL only): room left on each
+    page, so an update that changes no indexed column stays on its page and writes no index
+    entry (a HOT update) — a read model whose rows are updated many times over their life.
+    Pages written from then on keep it; SQLite has no such setting."""
+    fill: dict[str, int] = dict(getattr(projection, "fillfactor", {}) or {})
+    return [f"ALTER TABLE {table} SET (fillfactor = {int(pct)})" for table, pct in fill.items()]
 
 
 async def save_checkpoint(tx: Tx, name: str, position: int) -> None:

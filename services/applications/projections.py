@@ -13,8 +13,9 @@ once (its checkpoint, and in distributed mode its consumer group, are already at
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC
+from types import MappingProxyType
 from typing import Any
 
 import orjson
@@ -56,6 +57,10 @@ class RequestLedger:
     #: Its rebuild may build the plain indexes after the rows (services/audit/replay.py):
     #: applying looks rows up by the primary key only.
     indexes_after_rebuild = True
+    #: A request's row is updated once per event of its life (assigned, extended, replied,
+    #: delivered, archived …): room on each page keeps most of those updates on the page,
+    #: with no new index entries (shared.projections.postgres_storage; issue #22 item 7).
+    fillfactor: Mapping[str, int] = MappingProxyType({"app_ledger": 80})
     schema: Sequence[str] = (
         """CREATE TABLE IF NOT EXISTS app_ledger (
             request_id TEXT PRIMARY KEY,

@@ -24,7 +24,7 @@ from typing import Any
 from shared.db import Database, PostgresDatabase
 from shared.errors import NotFound, ValidationFailed
 from shared.eventstore import EventStore
-from shared.projections import KERNEL_TABLES, Projection, apply_chunk, pages
+from shared.projections import KERNEL_TABLES, Projection, apply_chunk, pages, postgres_storage
 from shared.service import ALL_SERVICES, discover, sources_of
 
 #: (label, events so far, events in the logs to replay, events/s)
@@ -122,6 +122,8 @@ async def reset(db: Database, target: Target) -> None:
             await tx.execute("DELETE FROM dead_letters WHERE consumer = $1", name)
     later = set(deferred_indexes(target))
     await db.execute_script([sql for sql in target.projection.schema if sql not in later])
+    if db.dialect == "postgres":  # a rebuilt read model keeps its pages' room (fillfactor)
+        await db.execute_script(postgres_storage(target.projection))
 
 
 async def replay(
