@@ -94,17 +94,29 @@ if [[ $quick == 1 ]]; then
   run audit --events 5000 "${pg[@]}"
   run catalog_search --documents 300 --queries 20 "${pg[@]}"
 else
-  run eventstore "${pg[@]}"
+  # The whole run is kept under 15 minutes on the 2-core VM (issue #22): what is measured
+  # is what the issues name — PostgreSQL with fsync on where it is up, the distributed suite
+  # where Kafka is — and each bench still runs alone for the other sizes and modes.
+  run eventstore --writers 1,8 "${pg[@]}"
   [[ $have_kafka == 1 ]] && run kafka --events 10000 --repeats 2
-  e2e=(--seconds 15 --steps "10,50,100,200,250,300,400" --step-seconds 8)
-  if [[ $have_kafka == 1 ]]; then run e2e "${e2e[@]}"; else run e2e --mode embedded "${e2e[@]}"; fi
-  # items 4 and 7 at their sizes: replay from one million events, flat cost at 10k, 100k
-  # and 1M (≈4 min for both engines on the quiet VM; 11 min on the loaded one of 2026-12-02)
-  run replay --events 1000000 --sizes 10000,100000 "${pg[@]}"
+  # item 3: 200 commands/s sustained for 60 s, then steps up to the highest rate under 250 ms
+  e2e=(--seconds 60 --steps "50,100,150,200,250" --step-seconds 8)
   if [[ $have_kafka == 1 ]]; then
-    run scoreboard --seconds 15 --settle 15
+    run e2e --mode distributed "${e2e[@]}"
   else
-    run scoreboard --mode embedded --seconds 15 --settle 15
+    run e2e --mode embedded "${e2e[@]}"
+  fi
+  # items 4 and 7 at their sizes: replay from one million events, flat cost at 10k, 100k
+  # and 1M (≈2.3 min on PostgreSQL alone; SQLite: `python -m bench.replay --engine sqlite`)
+  if [[ $have_pg == 1 ]]; then
+    run replay --events 1000000 --sizes 10000,100000 --engine postgres "${pg[@]}"
+  else
+    run replay --events 1000000 --sizes 10000,100000 --engine sqlite
+  fi
+  if [[ $have_kafka == 1 ]]; then
+    run scoreboard --seconds 10 --settle 10
+  else
+    run scoreboard --mode embedded --seconds 10 --settle 10
   fi
   run audit "${pg[@]}"
   run catalog_search "${pg[@]}"
@@ -115,14 +127,18 @@ if bash deploy/bench-tools.sh; then  # nginx and wrk from Debian, the portal's p
   if [[ $quick == 1 ]]; then
     run portal --mode "$portal_mode" --documents 2000 --seconds 5
   else
-    run portal --mode "$portal_mode" --seconds 5
+    run portal --mode "$portal_mode" --seconds 4
   fi
 else
   echo "bench.sh: nginx/wrk could not be installed; bench.portal skipped"
 fi
 # the workbench's pages beside the JSON API, embedded (issue #17); at 100,000 requests most
 # of its time is the projections catching up with the seeded half-million events
-if [[ $quick == 1 ]]; then run workbench --requests 10000 --samples 100; else run workbench; fi
+if [[ $quick == 1 ]]; then
+  run workbench --requests 10000 --samples 100
+else
+  run workbench --samples 150
+fi
 if [[ -f "$messages" ]]; then
   run classifier "$messages"
 else
