@@ -79,7 +79,12 @@ def _run(args: argparse.Namespace) -> int:
 
     app = create_app(settings, role="embedded", on_started=banner)
     uvicorn.run(
-        served(app), host=settings.host, port=settings.port, log_config=None, access_log=False
+        served(app),
+        host=settings.host,
+        port=settings.port,
+        loop="asyncio",
+        log_config=None,
+        access_log=False,
     )
     return 0
 
@@ -87,7 +92,7 @@ def _run(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace, role: str) -> int:
     import uvicorn
 
-    from gongkai.app import SERVICES, create_app, served
+    from gongkai.app import DEFINITIONS, SERVICES, create_app, served
     from shared.settings import Settings
 
     if args.service not in SERVICES:
@@ -102,7 +107,11 @@ def _serve(args: argparse.Namespace, role: str) -> int:
         return 2
     app = create_app(settings, role=role, services=[args.service])  # type: ignore[arg-type]
     port = args.port or settings.port
-    uvicorn.run(served(app), host=settings.host, port=port, log_config=None, access_log=False)
+    # a worker serves /ready and /metrics only: asyncio's loop, like every stream processor
+    loop = DEFINITIONS[args.service].loop if role == "serve" else "asyncio"
+    uvicorn.run(
+        served(app), host=settings.host, port=port, loop=loop, log_config=None, access_log=False
+    )
     return 0
 
 

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from shared.account_book import AccountBook
 from shared.commands import CommandTable
@@ -133,6 +133,11 @@ class ServiceDefinition:
     #: it puts in front of the whole app (the portal's fast path of cached public pages;
     #: gongkai.app.served).
     front: Callable[[Any, Any, Any], Any] | None = None
+    #: The event loop of its own `serve` process (uvicorn's `loop`): asyncio's, which
+    #: aiokafka, asyncpg and faust are tested on; the portal, whose process takes public
+    #: traffic and runs no stream processor, names libuv's (decision 159). `gongkai run`
+    #: (every service in one process) keeps asyncio's.
+    loop: Literal["asyncio", "uvloop"] = "asyncio"
 
 
 def sources_of(projection: Projection, own: str) -> tuple[str, ...]:

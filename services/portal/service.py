@@ -66,4 +66,5 @@ SERVICE = ServiceDefinition(
     ),
     background=(flush_job, follow_job),
     front=fastpath.install,
+    loop="uvloop",
 )
