@@ -27,7 +27,9 @@ item 3). At most 128 POSTs are in flight; when the suite answers slower than tha
 allows, sends go late ("send late p99"). After the fixed-rate run, the rate steps up
 (`--steps`) until p99 reaches `--p99` (250 ms, issue #22's target; from the 201 or from the
 send), a command fails or is not seen, or sends fall that far behind; the highest rate that
-passed is reported. Each step also reports the CPU every part of the machine spent on it
+passed is reported; before each step the bench waits until the machine is quiet again (under
+60 % of its cores busy), so a step does not measure the backlog a saturated one left. Each
+step also reports the CPU every part of the machine spent on it
 (the suite's processes by role and service, PostgreSQL, Kafka, this load generator), per
 command and as a share of all cores: where the machine is the limit, it says so. A run
 whose sends fall 10 s behind stops sending (saturated) and says so.
@@ -505,6 +507,20 @@ def measure(suite: Suite, rate: float, seconds: float, auditor: str) -> Step:
     return step
 
 
+def settle(quiet: float = 0.6, timeout: float = 60.0) -> float:
+    """Wait until the machine is quiet (under `quiet` of its cores busy over half a second):
+    a step after a saturated one would otherwise measure the backlog the last one left
+    (queued POSTs, consumer lag). Returns the seconds waited."""
+    started = time.monotonic()
+    cores = os.cpu_count() or 1
+    while time.monotonic() - started < timeout:
+        before = cpu_seconds()
+        time.sleep(0.5)
+        if sum(cpu_spent(before, cpu_seconds()).values()) / (0.5 * cores) < quiet:
+            break
+    return time.monotonic() - started
+
+
 def warm_up(suite: Suite, auditor: str) -> None:
     """A few commands first: connections, caches and the consumer groups settle."""
     measure(suite, 10, 3, auditor)
@@ -523,6 +539,7 @@ def bench_mode(mode: str, args: argparse.Namespace, url: str | None, bootstrap: 
         steps = []
         best = None
         for rate in args.steps:
+            results.setdefault("settled before steps s", []).append(round(settle(), 1))
             s = measure(suite, rate, args.step_seconds, auditor).summary()
             steps.append(s)
             # p99 under the target both from the 201 and from the send (the API's queue too)
