@@ -7,10 +7,11 @@
 #   bash scripts/bench.sh --quick    # smaller sizes, shorter runs
 #   BENCH_OUT=dir bash scripts/bench.sh   # also keep each bench's JSON and report in dir
 #
-# Timed end to end on the 2-vCPU VM, quiet, 2026-12-05: 342 s for the full set with the
-# replay at 50k events (eventstore 67 s, kafka 15 s, e2e ≈140 s for both modes, replay 25 s,
-# scoreboard 65 s, audit 4 s, catalog_search 15 s, classifier 8 s); the replay now runs at
-# one million events (≈230 s instead of 25). --quick: 190 s.
+# Timed end to end on the 2-vCPU VM with PostgreSQL (fsync on) and Kafka up, 2026-12-07:
+# 760 s for the full set (issue #22: under 15 minutes) — eventstore 39 s, kafka 13 s, e2e
+# 105 s, replay at one million events 131 s, scoreboard 47 s, audit 5 s, catalog_search
+# 19 s, portal at 10,000 documents 248 s, workbench at 50,000 requests 142 s, classifier
+# 9 s; 907 s before its sizes were trimmed to what the issues name.
 #
 # 1. Starts real PostgreSQL and Kafka with deploy/infra.sh unless their addresses are
 #    given (GONGKAI_BENCH_DATABASE_URL / GONGKAI_TEST_DATABASE_URL and
