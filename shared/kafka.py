@@ -651,13 +651,30 @@ async def follow_new(
     """(topic, event) of every event published to `topics` from now on (no group, no
     offsets kept): for a process that reacts to changes as they happen (the portal's kept
     pages) and has nothing to catch up on."""
-    wanted = sorted(topics)
-    await ensure_topics(bootstrap, wanted)
+    async for item in _follow(bootstrap, sorted(topics), "latest"):
+        yield item
+
+
+async def follow_topic(bootstrap: str, topic: str) -> AsyncIterator[RecordedEvent]:
+    """Every event of a topic from the beginning, then new ones (no group, no offsets kept).
+
+    For small reference topics every process needs whole (the platform's calendars).
+    """
+    async for _, event in _follow(bootstrap, [topic], "earliest"):
+        yield event
+
+
+async def _follow(
+    bootstrap: str, topics: list[str], start: str
+) -> AsyncIterator[tuple[str, RecordedEvent]]:
+    await ensure_topics(bootstrap, topics)
     consumer = AIOKafkaConsumer(
-        *wanted,
+        *topics,
         bootstrap_servers=bootstrap,
         group_id=None,
-        auto_offset_reset="latest",
+        auto_offset_reset=start,
+        # a revoked role must reach every process within seconds (the accounts topic):
+        # the broker answers a fetch after 100 ms without news rather than 500
         fetch_max_wait_ms=100,
     )
     await consumer.start()
@@ -667,31 +684,5 @@ async def follow_new(
                 yield message.topic, RecordedEvent.from_wire(message.value)
             except Exception:
                 log.warning("kafka.follow_undecodable", topic=message.topic, offset=message.offset)
-    finally:
-        await consumer.stop()
-
-
-async def follow_topic(bootstrap: str, topic: str) -> AsyncIterator[RecordedEvent]:
-    """Every event of a topic from the beginning, then new ones (no group, no offsets kept).
-
-    For small reference topics every process needs whole (the platform's calendars).
-    """
-    await ensure_topics(bootstrap, [topic])
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap,
-        group_id=None,
-        auto_offset_reset="earliest",
-        # a revoked role must reach every process within seconds (the accounts topic):
-        # the broker answers a fetch after 100 ms without news rather than 500
-        fetch_max_wait_ms=100,
-    )
-    await consumer.start()
-    try:
-        async for message in consumer:
-            try:
-                yield RecordedEvent.from_wire(message.value)
-            except Exception:
-                log.warning("kafka.follow_undecodable", topic=topic, offset=message.offset)
     finally:
         await consumer.stop()

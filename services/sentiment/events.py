@@ -123,7 +123,7 @@ class MessageClassifiedV1(DomainEvent):
 
 
 @registry.register
-class MessageClassified(DomainEvent):
+class MessageClassified(MessageClassifiedV1):
     """What the classifier decided and why (the words or features that decided).
 
     v2: `polarity_model_id`, the polarity model that weighed in on the sentiment beside the
@@ -133,24 +133,11 @@ class MessageClassified(DomainEvent):
     schema_version = 2
     stream_type = "message"
 
-    message_id: UUID
-    model_id: str
     polarity_model_id: str | None = Field(
         default=None,
         description="the polarity model beside the lexicon that decided the sentiment "
         "(`lexicon` when none was loaded; None: recorded before it was named)",
     )
-    category: str
-    category_confidence: float
-    category_reasons: list[str]
-    tags: list[Tag]
-    polarity: str
-    sentiment_score: float
-    intensity: float
-    sentiment_reasons: list[str]
-    urgency: str
-    urgency_classes: list[str]
-    urgency_reasons: list[str]
 
 
 def _classified_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
