@@ -169,6 +169,7 @@ async def _tails(stores: Iterable[tuple[str, Any]]) -> AsyncIterator[tuple[str, 
             queue.put_nowait((name, event.type))
 
     tasks = [asyncio.ensure_future(one(name, store)) for name, store in stores]
+    getter: asyncio.Future[tuple[str, str]] | None = None
     try:
         while True:
             getter = asyncio.ensure_future(queue.get())
@@ -176,9 +177,10 @@ async def _tails(stores: Iterable[tuple[str, Any]]) -> AsyncIterator[tuple[str, 
             if getter in done:
                 yield getter.result()
                 continue
-            getter.cancel()
-            for task in done:  # a tail ended: only by failing
+            for task in done:  # a tail ended: only by failing (raised here), else say so
                 task.result()
+            raise RuntimeError("an event store's tail ended")
     finally:
-        for task in tasks:
-            task.cancel()
+        for waiting in (*tasks, getter):
+            if waiting is not None:
+                waiting.cancel()
