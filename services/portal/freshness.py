@@ -120,22 +120,20 @@ async def follow(freshness: Freshness, suite: Any, stop: asyncio.Event) -> None:
 
 
 async def catching_up(freshness: Freshness, suite: Any, stop: asyncio.Event) -> None:
-    """In one embedded process: while a projection of a service in CHANGES is behind its
-    log (the suite started on a long log, or replays one), its read model is still
-    changing though no new event arrives, so nothing kept is trusted; checked every
-    second. A `serve portal` process runs no projection and sees no other process's lag:
-    there the pages built during a catch-up are kept as long as the data was quiet
-    (docs/portal.md)."""
-    runners = [r for r in getattr(suite, "runners", ()) if r.source.name in CHANGES]
-    while runners and not stop.is_set():
-        for runner in runners:
-            try:
-                behind = await runner.lag() > 0
-            except Exception:  # the store closing at shutdown
-                behind = True
-            if behind:
-                freshness.distrust()
-                break
+    """In one embedded process started on a long log: while a projection of a service in
+    CHANGES is behind its log, its read model is still changing though no new event
+    arrives, so nothing kept is trusted; checked every second until every one has caught up
+    once (from then on each change arrives as an event, which `follow` notes). A `serve
+    portal` process runs no projection and sees no other process's lag: there the pages
+    built during a catch-up are kept as long as the data was quiet (docs/portal.md)."""
+    behind = [r for r in getattr(suite, "runners", ()) if r.source.name in CHANGES]
+    while behind and not stop.is_set():
+        try:
+            behind = [r for r in behind if await r.lag() > 0]
+        except Exception:  # the store closing at shutdown
+            pass
+        if behind:
+            freshness.distrust()
         try:
             await asyncio.wait_for(stop.wait(), timeout=1.0)
         except TimeoutError:
@@ -165,7 +163,8 @@ async def _tails(stores: Iterable[tuple[str, Any]]) -> AsyncIterator[tuple[str, 
     queue: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
 
     async def one(name: str, store: Any) -> None:
-        async for event in tail(store, await store.head_position(), idle_wait=0.5):
+        # woken by the store's notifier on every append; the wait is only a backstop
+        async for event in tail(store, await store.head_position(), idle_wait=5.0):
             queue.put_nowait((name, event.type))
 
     tasks = [asyncio.ensure_future(one(name, store)) for name, store in stores]
